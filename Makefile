@@ -1,0 +1,46 @@
+# The front door. `make demo` and `make test` are the README's two commands.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+UV ?= $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+export PLAYWRIGHT_BROWSERS_PATH ?= $(HOME)/.cache/ms-playwright
+FFMPEG_REV := 1013
+
+.PHONY: help install uv browser test test-fast lint format typecheck demo synth bench clean
+
+help:
+	@echo "make demo   - set up, start local mode, run the example tests, print results"
+	@echo "make test   - set up and run the whole test suite"
+	@echo "make lint   - ruff + mypy"
+
+uv:
+	@command -v uv >/dev/null 2>&1 || [ -x .tools/bin/uv ] || { \
+	  echo "installing uv into .tools/"; python3 -m venv .tools && .tools/bin/pip install -q uv; }
+
+install: uv  ## idempotent: .venv with every dependency group, a browser, ffmpeg for video
+	@$(UV) sync --all-groups --quiet
+	@$(MAKE) --no-print-directory browser
+
+# A browser for Playwright: its own Chromium where downloads work, else Debian's headless shell.
+browser:
+	@bash scripts/install-browser.sh
+
+test: install
+	$(PY) -m pytest -q
+
+test-fast: install
+	$(PY) -m pytest -q -m "not e2e"
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache cdk.out

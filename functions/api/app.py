@@ -1,0 +1,44 @@
+"""The FastAPI app. ``create_app()`` builds no clients: services are resolved per request through
+``deps.services_dep`` (cached per process), or handed in by the caller (local mode, tests)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from functions.api import errors
+from functions.api.deps import services_dep
+from functions.api.middleware import BodyLimitMiddleware, CorrelationIdMiddleware
+from functions.api.routes import projects, runs, tests
+from shared.services.container import Services
+from shared.settings import get_settings
+
+DESCRIPTION = """Test-automation job runner on AWS primitives: browser tests (step plans run in
+Chromium) and API tests. Authenticate with `Authorization: Bearer <key>` or `X-API-Key: <key>`;
+every read and write is scoped to the key's project. Errors are
+`{"error": {"code", "message", "details"}}`."""
+
+
+def create_app(services: Services | None = None, *, max_body_bytes: int | None = None) -> FastAPI:
+    app = FastAPI(
+        title="autotest",
+        version="1",
+        description=DESCRIPTION,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+        redoc_url=None,
+    )
+    errors.install(app)
+    app.include_router(tests.router)
+    app.include_router(runs.router)
+    app.include_router(projects.router)
+
+    @app.get("/healthz", tags=["health"], summary="Liveness")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    if services is not None:
+        app.dependency_overrides[services_dep] = lambda: services
+    limit = max_body_bytes if max_body_bytes is not None else get_settings().max_body_bytes
+    app.add_middleware(BodyLimitMiddleware, max_bytes=limit)
+    app.add_middleware(CorrelationIdMiddleware)
+    return app

@@ -1,0 +1,53 @@
+"""FastAPI dependencies as ``Annotated`` aliases, so tests can override them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from shared.aws.factory import get_services
+from shared.errors import Forbidden
+from shared.models.projects import Principal
+from shared.services.container import Services
+from shared.settings import Settings, get_settings
+
+
+def services_dep() -> Services:
+    return get_services()
+
+
+ServicesDep = Annotated[Services, Depends(services_dep)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+_bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <API key>")
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="X-API-Key: <API key>")
+
+
+def principal_dep(
+    services: ServicesDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    api_key: Annotated[str | None, Security(_api_key)],
+) -> Principal:
+    key = bearer.credentials if bearer else api_key
+    return services.projects.authenticate(key)
+
+
+PrincipalDep = Annotated[Principal, Depends(principal_dep)]
+
+
+def admin_dep(principal: PrincipalDep) -> Principal:
+    if not principal.admin:
+        raise Forbidden("this needs the deployment's bootstrap (admin) key")
+    return principal
+
+
+AdminDep = Annotated[Principal, Depends(admin_dep)]
+
+
+def correlation_id_dep(request: Request) -> str | None:
+    return getattr(request.state, "correlation_id", None)
+
+
+CorrelationDep = Annotated[str | None, Depends(correlation_id_dep)]

@@ -1,0 +1,104 @@
+"""Every error leaves the API as ``{"error": {"code", "message", "details"}}`` with the right status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unauthorized,
+    Unavailable,
+)
+from shared.models.plans import BROWSER_ACTIONS
+from shared.observability import logger
+
+_STATUS: list[tuple[type[DomainError], int]] = [
+    (NotFound, 404),
+    (Conflict, 409),
+    (InvalidInput, 422),
+    (Unauthorized, 401),
+    (Forbidden, 403),
+    (Unavailable, 503),
+]
+_STEP_TAGS = BROWSER_ACTIONS | {"request"}
+_TARGET_TAGS = {"role", "label", "text", "placeholder", "test_id", "css", "description"}
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "throttled",
+}
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+def error_response(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
+
+
+def format_loc(loc: tuple[Any, ...] | list[Any]) -> str:
+    """``("body", "steps", 2, "goto", "url")`` -> ``body.steps[2].url`` (union tags dropped)."""
+    out = ""
+    previous: Any = None
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif (isinstance(previous, int) and part in _STEP_TAGS) or (previous == "target" and part in _TARGET_TAGS):
+            pass  # the discriminator tag pydantic adds: noise for a reader
+        else:
+            out += f".{part}" if out else str(part)
+        previous = part
+    return out
+
+
+def _validation(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = [{"loc": format_loc(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+    if any(d["type"] == "json_invalid" for d in details):
+        return error_response(400, "malformed_json", "the request body is not valid JSON", details)
+    shown = "; ".join(f"{d['loc']}: {d['msg']}" for d in details[:5])
+    more = f" (and {len(details) - 5} more)" if len(details) > 5 else ""
+    return error_response(422, "validation_error", shown + more, details)
+
+
+def _domain(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 400)
+    return error_response(status, exc.code, exc.message, exc.details)
+
+
+def _http(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "error")
+    return error_response(exc.status_code, code, str(exc.detail))
+
+
+def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error", path=request.url.path)
+    correlation = getattr(request.state, "correlation_id", None)
+    return error_response(500, "internal", f"internal error (correlation id {correlation}); this is a bug")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(DomainError, _domain)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,35 @@
+"""Projects and API keys."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from functions.api.deps import AdminDep, PrincipalDep, ServicesDep
+from shared.models.projects import ApiKeyCreate, ApiKeyCreated, Project, ProjectCreate, ProjectCreated
+
+router = APIRouter(tags=["projects"])
+
+
+@router.post(
+    "/v1/projects",
+    status_code=201,
+    response_model=ProjectCreated,
+    summary="Create a project and its first API key (bootstrap key only; the key is shown once)",
+)
+def create_project(body: ProjectCreate, _: AdminDep, services: ServicesDep) -> ProjectCreated:
+    return services.projects.create_project(body.name)
+
+
+@router.get("/v1/project", response_model=Project, summary="The project the calling key belongs to")
+def current_project(principal: PrincipalDep, services: ServicesDep) -> Project:
+    return services.projects.get_project(principal.project_id)
+
+
+@router.post(
+    "/v1/keys",
+    status_code=201,
+    response_model=ApiKeyCreated,
+    summary="Create another API key for the calling project (shown once)",
+)
+def create_key(body: ApiKeyCreate, principal: PrincipalDep, services: ServicesDep) -> ApiKeyCreated:
+    return services.projects.create_key(principal.project_id, body.name)

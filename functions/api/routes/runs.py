@@ -1,0 +1,65 @@
+"""Runs: ``/v1/runs``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from functions.api.deps import CorrelationDep, PrincipalDep, ServicesDep
+from shared.models.pages import Page
+from shared.models.queries import RunQuery, RunSort
+from shared.models.runs import ArtifactList, RunCreate, RunPublic, RunStatus
+
+router = APIRouter(prefix="/v1/runs", tags=["runs"])
+
+
+@router.post("", status_code=202, response_model=RunPublic, summary="Start a run of a test or an inline spec")
+def start_run(
+    body: RunCreate, principal: PrincipalDep, services: ServicesDep, correlation_id: CorrelationDep, response: Response
+) -> RunPublic:
+    run = services.runs.start_run(principal.project_id, body, correlation_id=correlation_id)
+    response.headers["Location"] = f"/v1/runs/{run.id}"
+    return RunPublic.of(run)
+
+
+@router.get("", response_model=Page[RunPublic], summary="List runs, newest first by default")
+def list_runs(
+    principal: PrincipalDep,
+    services: ServicesDep,
+    test_id: Annotated[str | None, Query(max_length=64)] = None,
+    suite_run_id: Annotated[str | None, Query(max_length=64)] = None,
+    status: RunStatus | None = None,
+    since: Annotated[datetime | None, Query(description="created at or after (ISO 8601)")] = None,
+    sort: RunSort = "-created",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+) -> Page[RunPublic]:
+    query = RunQuery(
+        project_id=principal.project_id,
+        test_id=test_id,
+        suite_run_id=suite_run_id,
+        status=status,
+        since=since,
+        sort=sort,
+        limit=limit,
+        cursor=cursor,
+    )
+    page = services.runs.list_runs(query)
+    return Page[RunPublic](items=[RunPublic.of(r) for r in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/{run_id}", response_model=RunPublic, summary="Status and step results of a run")
+def get_run(run_id: str, principal: PrincipalDep, services: ServicesDep) -> RunPublic:
+    return RunPublic.of(services.runs.get_run(principal.project_id, run_id))
+
+
+@router.post("/{run_id}/cancel", status_code=202, response_model=RunPublic, summary="Cancel a run")
+def cancel_run(run_id: str, principal: PrincipalDep, services: ServicesDep) -> RunPublic:
+    return RunPublic.of(services.runs.cancel(principal.project_id, run_id))
+
+
+@router.get("/{run_id}/artifacts", response_model=ArtifactList, summary="Presigned URLs of a run's artifacts")
+def artifacts(run_id: str, principal: PrincipalDep, services: ServicesDep) -> ArtifactList:
+    return ArtifactList(artifacts=services.runs.artifacts(principal.project_id, run_id))

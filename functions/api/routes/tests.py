@@ -1,0 +1,103 @@
+"""Tests and revisions: ``/v1/tests``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, Response
+
+from functions.api.deps import PrincipalDep, ServicesDep
+from shared.models.pages import Page
+from shared.models.queries import TestQuery, TestSort
+from shared.models.tests import (
+    RevisionCreate,
+    RevisionPublic,
+    TestCreate,
+    TestKind,
+    TestPublic,
+    TestStatus,
+    TestUpdate,
+)
+
+router = APIRouter(prefix="/v1/tests", tags=["tests"])
+
+Limit = Annotated[int, Query(ge=1, le=200, description="page size")]
+Cursor = Annotated[str | None, Query(max_length=2000, description="next_cursor of the previous page")]
+
+
+@router.post("", status_code=201, response_model=TestPublic, summary="Create a test (and its revision 1)")
+def create_test(body: TestCreate, principal: PrincipalDep, services: ServicesDep, response: Response) -> TestPublic:
+    test, revision = services.catalog.create_test(principal.project_id, body)
+    response.headers["Location"] = f"/v1/tests/{test.id}"
+    return TestPublic.of(test, revision)
+
+
+@router.get("", response_model=Page[TestPublic], summary="List tests")
+def list_tests(
+    principal: PrincipalDep,
+    services: ServicesDep,
+    kind: TestKind | None = None,
+    tag: Annotated[str | None, Query(max_length=64)] = None,
+    status: Literal["active", "archived", "all"] = "active",
+    q: Annotated[str | None, Query(max_length=200, description="name contains (case-insensitive)")] = None,
+    sort: TestSort = "-updated",
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[TestPublic]:
+    query = TestQuery(
+        project_id=principal.project_id,
+        kind=kind,
+        tag=tag,
+        status=None if status == "all" else TestStatus(status),
+        q=q,
+        sort=sort,
+        limit=limit,
+        cursor=cursor,
+    )
+    page = services.catalog.list_tests(query)
+    return Page[TestPublic](items=[TestPublic.of(t) for t in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/{test_id}", response_model=TestPublic, summary="Get a test with its latest revision's spec")
+def get_test(test_id: str, principal: PrincipalDep, services: ServicesDep) -> TestPublic:
+    test, revision = services.catalog.get_test_with_spec(principal.project_id, test_id)
+    return TestPublic.of(test, revision)
+
+
+@router.patch("/{test_id}", response_model=TestPublic, summary="Rename, retag, archive or unarchive a test")
+def update_test(test_id: str, body: TestUpdate, principal: PrincipalDep, services: ServicesDep) -> TestPublic:
+    return TestPublic.of(services.catalog.update_test(principal.project_id, test_id, body))
+
+
+@router.delete("/{test_id}", response_model=TestPublic, summary="Archive a test (nothing is deleted)")
+def archive_test(test_id: str, principal: PrincipalDep, services: ServicesDep) -> TestPublic:
+    return TestPublic.of(services.catalog.archive_test(principal.project_id, test_id))
+
+
+@router.post(
+    "/{test_id}/revisions",
+    status_code=201,
+    response_model=RevisionPublic,
+    summary="Add a new immutable revision",
+)
+def create_revision(
+    test_id: str, body: RevisionCreate, principal: PrincipalDep, services: ServicesDep, response: Response
+) -> RevisionPublic:
+    revision = services.catalog.new_revision(principal.project_id, test_id, body)
+    response.headers["Location"] = f"/v1/tests/{test_id}/revisions/{revision.revision}"
+    return RevisionPublic.of(revision)
+
+
+@router.get("/{test_id}/revisions", response_model=Page[RevisionPublic], summary="List revisions, oldest first")
+def list_revisions(
+    test_id: str, principal: PrincipalDep, services: ServicesDep, limit: Limit = 50, cursor: Cursor = None
+) -> Page[RevisionPublic]:
+    page = services.catalog.list_revisions(principal.project_id, test_id, limit=limit, cursor=cursor)
+    return Page[RevisionPublic](items=[RevisionPublic.of(r) for r in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/{test_id}/revisions/{number}", response_model=RevisionPublic, summary="Get one revision")
+def get_revision(
+    test_id: str, number: Annotated[int, Path(ge=1)], principal: PrincipalDep, services: ServicesDep
+) -> RevisionPublic:
+    return RevisionPublic.of(services.catalog.get_revision(principal.project_id, test_id, number))

@@ -1,0 +1,492 @@
+"""DynamoDB single-table repository (ProjectStore + TestStore + RunStore).
+
+Keys come from the query patterns; no Scan anywhere. The ``gsiN`` indexes have overloaded keys:
+
+- project:  PK ``PROJECT#<pid>``   SK ``#PROJECT``
+- api key:  PK ``APIKEY#<sha256>`` SK ``#APIKEY``            (lookup by the key's hash)
+- test:     PK ``PROJECT#<pid>``   SK ``TEST#<tid>``
+            gsi1 ``PROJECT#<pid>#TESTS`` / ``<name lower>#<tid>``       (sort by name)
+            gsi2 ``PROJECT#<pid>#TESTS`` / ``<updated>#<tid>``          (sort by updated)
+- revision: PK ``TEST#<tid>``      SK ``REV#<00000000n>``    (revisions of a test, in order)
+- run:      PK ``RUN#<rid>``       SK ``#RUN``
+            gsi1 ``TEST#<tid>#RUNS`` / ``<created>#<rid>``              (runs of a test, newest first)
+            gsi2 ``PROJECT#<pid>#RUNS`` / ``<created>#<rid>``           (runs of a project)
+            gsi3 ``PROJECT#<pid>#RUNS#<status>`` / ``<created>#<rid>``  (runs by status)
+            gsi4 ``SUITERUN#<srid>#RUNS`` / ``<created>#<rid>``         (child runs of a suite run)
+
+Plan proposals, suites, suite runs and schedules (later) live under their own PK prefixes and
+reuse the same indexes. Every run status change is conditional on the status and attempt the
+writer saw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from pydantic import BaseModel
+
+from shared.aws.errors import translate
+from shared.errors import Conflict, InvalidInput, NotFound
+from shared.models.pages import Page
+from shared.models.projects import ApiKey, Project
+from shared.models.queries import RunQuery, TestQuery
+from shared.models.runs import Run, RunStatus
+from shared.models.tests import Revision, TestCase
+from shared.pagination import decode_cursor, encode_cursor, scope_of
+
+M = TypeVar("M", bound=BaseModel)
+
+_ser = TypeSerializer()
+_de = TypeDeserializer()
+_KEY_ATTRS = ("PK", "SK", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk", "gsi4pk", "gsi4sk")
+# A list request reads at most this many DynamoDB pages before returning what it has (+ cursor).
+_MAX_PAGES = 10
+
+
+def sort_time(value: datetime | str) -> str:
+    """A fixed-width UTC timestamp that sorts lexically (pydantic drops zero microseconds)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _to_dynamo(value: Any) -> dict[str, Any]:
+    return dict(_ser.serialize(_decimalize(value)))
+
+
+def _decimalize(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: _decimalize(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decimalize(v) for v in value]
+    return value
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | set):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _item(keys: dict[str, str], model: BaseModel, **extra: Any) -> dict[str, Any]:
+    data = model.model_dump(mode="json")
+    return {k: _to_dynamo(v) for k, v in {**data, **extra, **keys}.items()}
+
+
+def _load(cls: type[M], item: dict[str, Any]) -> M:
+    data = {k: _plain(_de.deserialize(v)) for k, v in item.items() if k not in _KEY_ATTRS}
+    return cls.model_validate(data)
+
+
+class DynamoRepository:
+    def __init__(self, client: Any, table: str) -> None:
+        self._db = client
+        self._table = table
+
+    # -------------------------------------------------------------------------------- projects
+
+    def put_project(self, project: Project) -> None:
+        item = _item({"PK": f"PROJECT#{project.id}", "SK": "#PROJECT"}, project, type="project")
+        try:
+            with translate("put project"):
+                self._db.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(PK)")
+        except Conflict as exc:
+            raise Conflict(f"project {project.id} already exists") from exc
+
+    def get_project(self, project_id: str) -> Project:
+        item = self._get(f"PROJECT#{project_id}", "#PROJECT")
+        if item is None:
+            raise NotFound(f"project {project_id} not found")
+        return _load(Project, item)
+
+    def put_api_key(self, key: ApiKey) -> None:
+        item = _item({"PK": f"APIKEY#{key.key_hash}", "SK": "#APIKEY"}, key, type="api_key")
+        with translate("put api key"):
+            self._db.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(PK)")
+
+    def get_api_key(self, key_hash: str) -> ApiKey | None:
+        item = self._get(f"APIKEY#{key_hash}", "#APIKEY")
+        return _load(ApiKey, item) if item else None
+
+    # ----------------------------------------------------------------------------------- tests
+
+    @staticmethod
+    def _test_item(test: TestCase) -> dict[str, Any]:
+        pk = f"PROJECT#{test.project_id}"
+        keys = {
+            "PK": pk,
+            "SK": f"TEST#{test.id}",
+            "gsi1pk": f"{pk}#TESTS",
+            "gsi1sk": f"{test.name.lower()}#{test.id}",
+            "gsi2pk": f"{pk}#TESTS",
+            "gsi2sk": f"{sort_time(test.updated_at)}#{test.id}",
+        }
+        return _item(keys, test, type="test", name_lower=test.name.lower())
+
+    @staticmethod
+    def _revision_item(revision: Revision) -> dict[str, Any]:
+        keys = {"PK": f"TEST#{revision.test_id}", "SK": f"REV#{revision.revision:08d}"}
+        return _item(keys, revision, type="revision")
+
+    def create_test(self, test: TestCase, revision: Revision) -> None:
+        with translate(f"create test {test.id}"):
+            self._db.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": self._test_item(test),
+                            "ConditionExpression": "attribute_not_exists(PK)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": self._revision_item(revision),
+                            "ConditionExpression": "attribute_not_exists(PK)",
+                        }
+                    },
+                ]
+            )
+
+    def get_test(self, project_id: str, test_id: str) -> TestCase:
+        item = self._get(f"PROJECT#{project_id}", f"TEST#{test_id}")
+        if item is None:
+            raise NotFound(f"test {test_id} not found")
+        return _load(TestCase, item)
+
+    def update_test(self, test: TestCase) -> None:
+        try:
+            with translate(f"update test {test.id}"):
+                self._db.put_item(
+                    TableName=self._table,
+                    Item=self._test_item(test),
+                    # never resurrect a missing test, never move latest_revision backwards
+                    ConditionExpression="attribute_exists(PK) AND latest_revision = :rev",
+                    ExpressionAttributeValues={":rev": {"N": str(test.latest_revision)}},
+                )
+        except Conflict as exc:
+            raise Conflict(f"test {test.id} changed meanwhile (a new revision?); try again") from exc
+
+    def add_revision(self, test: TestCase, revision: Revision) -> None:
+        pk, sk = f"PROJECT#{test.project_id}", f"TEST#{test.id}"
+        updated = sort_time(test.updated_at)
+        with translate(f"add revision {revision.revision} to {test.id}"):
+            self._db.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": self._revision_item(revision),
+                            "ConditionExpression": "attribute_not_exists(PK)",
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self._table,
+                            "Key": {"PK": {"S": pk}, "SK": {"S": sk}},
+                            "UpdateExpression": "SET latest_revision = :n, updated_at = :u, gsi2sk = :g",
+                            "ConditionExpression": "latest_revision = :prev",
+                            "ExpressionAttributeValues": {
+                                ":n": {"N": str(revision.revision)},
+                                ":prev": {"N": str(revision.revision - 1)},
+                                ":u": {"S": test.updated_at.isoformat()},
+                                ":g": {"S": f"{updated}#{test.id}"},
+                            },
+                        }
+                    },
+                ]
+            )
+
+    def get_revision(self, project_id: str, test_id: str, number: int) -> Revision:
+        item = self._get(f"TEST#{test_id}", f"REV#{number:08d}")
+        if item is None:
+            raise NotFound(f"test {test_id} has no revision {number}")
+        revision = _load(Revision, item)
+        if revision.project_id != project_id:
+            raise NotFound(f"test {test_id} has no revision {number}")
+        return revision
+
+    def list_revisions(self, project_id: str, test_id: str, *, limit: int, cursor: str | None) -> Page[Revision]:
+        return self._query_page(
+            Revision,
+            scope=scope_of("revisions", project_id, test_id),
+            index=None,
+            key_condition="PK = :pk AND begins_with(SK, :rev)",
+            values={":pk": {"S": f"TEST#{test_id}"}, ":rev": {"S": "REV#"}, ":pid": {"S": project_id}},
+            filters=["project_id = :pid"],
+            forward=True,
+            limit=limit,
+            cursor=cursor,
+        )
+
+    def list_tests(self, query: TestQuery) -> Page[TestCase]:
+        by_name = query.sort.lstrip("-") == "name"
+        index = "gsi1" if by_name else "gsi2"
+        values: dict[str, Any] = {":pk": {"S": f"PROJECT#{query.project_id}#TESTS"}}
+        filters: list[str] = []
+        names: dict[str, str] = {}
+        if query.kind:
+            filters.append("kind = :kind")
+            values[":kind"] = {"S": query.kind.value}
+        if query.status:
+            filters.append("#status = :status")
+            names["#status"] = "status"
+            values[":status"] = {"S": query.status.value}
+        if query.tag:
+            filters.append("contains(tags, :tag)")
+            values[":tag"] = {"S": query.tag}
+        if query.q:
+            filters.append("contains(name_lower, :q)")
+            values[":q"] = {"S": query.q.lower()}
+        return self._query_page(
+            TestCase,
+            scope=scope_of("tests", query.model_dump(exclude={"cursor", "limit"})),
+            index=index,
+            key_condition=f"{index}pk = :pk",
+            values=values,
+            names=names,
+            filters=filters,
+            forward=not query.sort.startswith("-"),
+            limit=query.limit,
+            cursor=query.cursor,
+        )
+
+    # ------------------------------------------------------------------------------------ runs
+
+    @staticmethod
+    def _run_keys(run: Run) -> dict[str, str]:
+        created = f"{sort_time(run.created_at)}#{run.id}"
+        project = f"PROJECT#{run.project_id}#RUNS"
+        keys = {
+            "PK": f"RUN#{run.id}",
+            "SK": "#RUN",
+            "gsi2pk": project,
+            "gsi2sk": created,
+            "gsi3pk": f"{project}#{run.status.value}",
+            "gsi3sk": created,
+        }
+        if run.test_id:
+            keys |= {"gsi1pk": f"TEST#{run.test_id}#RUNS", "gsi1sk": created}
+        if run.suite_run_id:
+            keys |= {"gsi4pk": f"SUITERUN#{run.suite_run_id}#RUNS", "gsi4sk": created}
+        return keys
+
+    def create_run(self, run: Run) -> None:
+        with translate(f"create run {run.id}"):
+            self._db.put_item(
+                TableName=self._table,
+                Item=_item(self._run_keys(run), run, type="run"),
+                ConditionExpression="attribute_not_exists(PK)",
+            )
+
+    def get_run(self, run_id: str) -> Run:
+        item = self._get(f"RUN#{run_id}", "#RUN", consistent=True)
+        if item is None:
+            raise NotFound(f"run {run_id} not found")
+        return _load(Run, item)
+
+    def update_run(
+        self,
+        run_id: str,
+        changes: dict[str, Any],
+        *,
+        expected_status: RunStatus | None = None,
+        expected_attempt: int | None = None,
+        condition_heartbeat_before: str | None = None,
+    ) -> Run:
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        sets: list[str] = []
+        fields = dict(changes)
+        if "status" in fields:
+            project = self._get_project_of(run_id)
+            fields["gsi3pk"] = f"PROJECT#{project}#RUNS#{fields['status']}"
+        if "heartbeat_at" in fields:
+            hb = fields["heartbeat_at"]
+            fields["heartbeat_ts"] = _epoch_ms(hb) if hb else 0
+        for i, (field, value) in enumerate(fields.items()):
+            names[f"#f{i}"] = field
+            values[f":v{i}"] = _to_dynamo(value)
+            sets.append(f"#f{i} = :v{i}")
+        conditions = ["attribute_exists(PK)"]
+        if expected_status is not None:
+            names["#cs"] = "status"
+            values[":cs"] = {"S": expected_status.value}
+            conditions.append("#cs = :cs")
+        if expected_attempt is not None:
+            names["#ca"] = "attempt"
+            values[":ca"] = {"N": str(expected_attempt)}
+            conditions.append("#ca = :ca")
+        if condition_heartbeat_before is not None:
+            values[":hb"] = {"N": str(_epoch_ms(condition_heartbeat_before))}
+            conditions.append("heartbeat_ts < :hb")
+        try:
+            with translate(f"update run {run_id}"):
+                response = self._db.update_item(
+                    TableName=self._table,
+                    Key={"PK": {"S": f"RUN#{run_id}"}, "SK": {"S": "#RUN"}},
+                    UpdateExpression="SET " + ", ".join(sets),
+                    ConditionExpression=" AND ".join(conditions),
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                    ReturnValues="ALL_NEW",
+                )
+        except Conflict as exc:
+            current = self.get_run(run_id)
+            expected = expected_status.value if expected_status else "any status"
+            if expected_attempt is not None:
+                expected += f" (attempt {expected_attempt})"
+            raise Conflict(
+                f"run {run_id} is {current.status.value} (attempt {current.attempt}); expected {expected}",
+                details={"status": current.status.value, "attempt": current.attempt},
+            ) from exc
+        return _load(Run, response["Attributes"])
+
+    def _get_project_of(self, run_id: str) -> str:
+        with translate(f"read run {run_id}"):
+            response = self._db.get_item(
+                TableName=self._table,
+                Key={"PK": {"S": f"RUN#{run_id}"}, "SK": {"S": "#RUN"}},
+                ProjectionExpression="project_id",
+            )
+        if "Item" not in response:
+            raise NotFound(f"run {run_id} not found")
+        return str(response["Item"]["project_id"]["S"])
+
+    def list_runs(self, query: RunQuery) -> Page[Run]:
+        values: dict[str, Any] = {":pid": {"S": query.project_id}}
+        filters = ["project_id = :pid"]
+        names: dict[str, str] = {}
+        if query.suite_run_id:
+            index, pk = "gsi4", f"SUITERUN#{query.suite_run_id}#RUNS"
+        elif query.test_id:
+            index, pk = "gsi1", f"TEST#{query.test_id}#RUNS"
+        elif query.status:
+            index, pk = "gsi3", f"PROJECT#{query.project_id}#RUNS#{query.status.value}"
+        else:
+            index, pk = "gsi2", f"PROJECT#{query.project_id}#RUNS"
+        if query.status and index != "gsi3":
+            names["#status"] = "status"
+            values[":status"] = {"S": query.status.value}
+            filters.append("#status = :status")
+        if query.suite_run_id and query.test_id:
+            values[":tid"] = {"S": query.test_id}
+            filters.append("test_id = :tid")
+        values[":pk"] = {"S": pk}
+        key_condition = f"{index}pk = :pk"
+        if query.since:
+            values[":since"] = {"S": sort_time(query.since)}
+            key_condition += f" AND {index}sk >= :since"
+        return self._query_page(
+            Run,
+            scope=scope_of("runs", query.model_dump(exclude={"cursor", "limit"})),
+            index=index,
+            key_condition=key_condition,
+            values=values,
+            names=names,
+            filters=filters,
+            forward=query.sort == "created",
+            limit=query.limit,
+            cursor=query.cursor,
+        )
+
+    # --------------------------------------------------------------------------------- helpers
+
+    def _get(self, pk: str, sk: str, *, consistent: bool = False) -> dict[str, Any] | None:
+        with translate(f"read {pk}"):
+            response = self._db.get_item(
+                TableName=self._table, Key={"PK": {"S": pk}, "SK": {"S": sk}}, ConsistentRead=consistent
+            )
+        item: dict[str, Any] | None = response.get("Item")
+        return item
+
+    def _query_page(
+        self,
+        cls: type[M],
+        *,
+        scope: str,
+        index: str | None,
+        key_condition: str,
+        values: dict[str, Any],
+        filters: list[str],
+        forward: bool,
+        limit: int,
+        cursor: str | None,
+        names: dict[str, str] | None = None,
+    ) -> Page[M]:
+        """Query one partition in order, applying filters, until ``limit`` items are found.
+
+        The cursor is the key of the last item returned (or DynamoDB's resume key when a page
+        ran out), bound to ``scope`` so it only resumes the same query.
+        """
+        key_names = ["PK", "SK"] + ([f"{index}pk", f"{index}sk"] if index else [])
+        params: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": key_condition,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": forward,
+        }
+        if index:
+            params["IndexName"] = index
+        if filters:
+            params["FilterExpression"] = " AND ".join(filters)
+        if names:
+            params["ExpressionAttributeNames"] = names
+        start = decode_cursor(cursor, scope) if cursor else None
+        partition = f"{index}pk" if index else "PK"
+        if start is not None and start.get(partition) != values[":pk"]:
+            raise InvalidInput("cursor: this cursor belongs to a different query", details={"field": "cursor"})
+        items: list[dict[str, Any]] = []
+        resume: dict[str, Any] | None = None
+        for raw in self._pages(params, start, page_size=max(limit, 25)):
+            page_items, last_key = raw
+            for position, item in enumerate(page_items):
+                items.append(item)
+                if len(items) == limit:
+                    more = position < len(page_items) - 1 or last_key is not None
+                    resume = {k: item[k] for k in key_names if k in item} if more else None
+                    return self._page(cls, items, resume, scope)
+            resume = last_key
+        return self._page(cls, items, resume, scope)
+
+    def _pages(
+        self, params: dict[str, Any], start: dict[str, Any] | None, *, page_size: int
+    ) -> Iterator[tuple[list[dict[str, Any]], dict[str, Any] | None]]:
+        for _ in range(_MAX_PAGES):
+            call = dict(params, Limit=page_size)
+            if start:
+                call["ExclusiveStartKey"] = start
+            with translate("query"):
+                response = self._db.query(**call)
+            start = response.get("LastEvaluatedKey")
+            yield response.get("Items", []), start
+            if not start:
+                return
+
+    @staticmethod
+    def _page(cls: type[M], items: list[dict[str, Any]], resume: dict[str, Any] | None, scope: str) -> Page[M]:
+        loader: Callable[[dict[str, Any]], M] = lambda item: _load(cls, item)  # noqa: E731
+        return Page[cls](  # type: ignore[valid-type]
+            items=[loader(i) for i in items], next_cursor=encode_cursor(resume, scope) if resume else None
+        )
+
+
+def _epoch_ms(value: str | datetime) -> int:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return int(value.timestamp() * 1000)

@@ -1,0 +1,102 @@
+"""Create the tables, queues, bucket and bus with the names the CDK stack uses (local mode, tests).
+
+Idempotent: what exists is left as it is.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from shared.aws.clients import client
+from shared.aws.errors import error_code
+from shared.resources import GSI_NAMES, MAX_RECEIVE_COUNT
+from shared.settings import Settings
+
+_EXISTS = {
+    "ResourceInUseException",
+    "BucketAlreadyOwnedByYou",
+    "BucketAlreadyExists",
+    "ResourceAlreadyExistsException",
+}
+
+
+def provision(settings: Settings) -> None:
+    make = _Maker(settings)
+    make.table()
+    make.queues()
+    make.bucket()
+    make.bus()
+
+
+class _Maker:
+    def __init__(self, settings: Settings) -> None:
+        self.s = settings
+
+    def _client(self, service: str) -> Any:
+        return client(service, self.s.aws_region, self.s.aws_endpoint_url)
+
+    def table(self) -> None:
+        attrs = [{"AttributeName": "PK", "AttributeType": "S"}, {"AttributeName": "SK", "AttributeType": "S"}]
+        gsis = []
+        for name in GSI_NAMES:
+            attrs += [
+                {"AttributeName": f"{name}pk", "AttributeType": "S"},
+                {"AttributeName": f"{name}sk", "AttributeType": "S"},
+            ]
+            gsis.append(
+                {
+                    "IndexName": name,
+                    "KeySchema": [
+                        {"AttributeName": f"{name}pk", "KeyType": "HASH"},
+                        {"AttributeName": f"{name}sk", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            )
+        _ignore_exists(
+            lambda: self._client("dynamodb").create_table(
+                TableName=self.s.table_name,
+                BillingMode="PAY_PER_REQUEST",
+                AttributeDefinitions=attrs,
+                KeySchema=[
+                    {"AttributeName": "PK", "KeyType": "HASH"},
+                    {"AttributeName": "SK", "KeyType": "RANGE"},
+                ],
+                GlobalSecondaryIndexes=gsis,
+            )
+        )
+
+    def queues(self) -> None:
+        sqs = self._client("sqs")
+        dlq_url = sqs.create_queue(
+            QueueName=self.s.run_dlq_name, Attributes={"MessageRetentionPeriod": str(14 * 24 * 3600)}
+        )["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sqs.create_queue(
+            QueueName=self.s.run_queue_name,
+            Attributes={
+                "VisibilityTimeout": str(self.s.visibility_timeout_s),
+                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}),
+            },
+        )
+
+    def bucket(self) -> None:
+        s3 = self._client("s3")
+        params: dict[str, Any] = {"Bucket": self.s.artifact_bucket}
+        if self.s.aws_region != "us-east-1":
+            params["CreateBucketConfiguration"] = {"LocationConstraint": self.s.aws_region}
+        _ignore_exists(lambda: s3.create_bucket(**params))
+
+    def bus(self) -> None:
+        _ignore_exists(lambda: self._client("events").create_event_bus(Name=self.s.event_bus_name))
+
+
+def _ignore_exists(call: Any) -> None:
+    try:
+        call()
+    except ClientError as exc:
+        if error_code(exc) not in _EXISTS:
+            raise

@@ -1,0 +1,48 @@
+"""Domain errors. Adapters translate AWS errors into these; the API maps them to status codes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    code = "error"
+
+    def __init__(self, message: str, *, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    """The request conflicts with the current state (e.g. an illegal status transition)."""
+
+    code = "conflict"
+
+
+class InvalidInput(DomainError):
+    """Input that parsed but makes no sense (a bad cursor, a revision that doesn't exist yet...)."""
+
+    code = "invalid_input"
+
+
+class InvalidPlan(InvalidInput):
+    code = "invalid_plan"
+
+
+class Unauthorized(DomainError):
+    code = "unauthorized"
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+
+
+class Unavailable(DomainError):
+    """A dependency (queue, bus) failed after retries; the caller may try again."""
+
+    code = "unavailable"

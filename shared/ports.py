@@ -1,0 +1,103 @@
+"""Ports: what the services need from the outside world. ``shared/aws`` implements them with
+boto3; tests pass in-memory fakes (``tests/fakes.py``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
+
+from shared.models.events import Event
+from shared.models.messages import ReceivedMessage, RunMessage
+from shared.models.pages import Page
+from shared.models.projects import ApiKey, Project
+from shared.models.queries import RunQuery, TestQuery
+from shared.models.runs import Run, RunStatus
+from shared.models.tests import Revision, TestCase
+
+
+class ProjectStore(Protocol):
+    def put_project(self, project: Project) -> None:
+        """Create a project; Conflict if the id exists."""
+
+    def get_project(self, project_id: str) -> Project:
+        """NotFound if missing."""
+
+    def put_api_key(self, key: ApiKey) -> None: ...
+
+    def get_api_key(self, key_hash: str) -> ApiKey | None: ...
+
+
+class TestStore(Protocol):
+    def create_test(self, test: TestCase, revision: Revision) -> None:
+        """Write the test and revision 1 together."""
+
+    def get_test(self, project_id: str, test_id: str) -> TestCase:
+        """NotFound if missing or in another project."""
+
+    def update_test(self, test: TestCase) -> None:
+        """Write test-level fields (name, tags, description, status, updated_at)."""
+
+    def add_revision(self, test: TestCase, revision: Revision) -> None:
+        """Write ``revision`` and bump the test's latest revision to it, on the condition that the
+        stored latest revision is still ``revision.revision - 1``; Conflict otherwise."""
+
+    def get_revision(self, project_id: str, test_id: str, number: int) -> Revision: ...
+
+    def list_revisions(self, project_id: str, test_id: str, *, limit: int, cursor: str | None) -> Page[Revision]: ...
+
+    def list_tests(self, query: TestQuery) -> Page[TestCase]: ...
+
+
+class RunStore(Protocol):
+    def create_run(self, run: Run) -> None: ...
+
+    def get_run(self, run_id: str) -> Run:
+        """NotFound if missing. Not project-scoped: the service checks the project."""
+
+    def update_run(
+        self,
+        run_id: str,
+        changes: dict[str, Any],
+        *,
+        expected_status: RunStatus | None = None,
+        expected_attempt: int | None = None,
+        condition_heartbeat_before: str | None = None,
+    ) -> Run:
+        """Conditionally write ``changes`` (field -> value, already JSON-able) and return the
+        new run. Conflict when the run is not in ``expected_status`` / ``expected_attempt``."""
+
+    def list_runs(self, query: RunQuery) -> Page[Run]: ...
+
+
+class RunQueue(Protocol):
+    def send(self, message: RunMessage, *, delay_s: int = 0) -> None: ...
+
+    def receive(
+        self, *, max_messages: int = 1, wait_s: int = 10, visibility_timeout_s: int | None = None
+    ) -> list[ReceivedMessage]: ...
+
+    def delete(self, receipt: str) -> None: ...
+
+    def extend(self, receipt: str, visibility_timeout_s: int) -> None: ...
+
+    def redrive_dead_letters(self, max_messages: int = 100) -> int:
+        """Move messages from the DLQ back to the queue; returns how many moved."""
+
+
+class ArtifactStore(Protocol):
+    def put(self, key: str, data: bytes, *, content_type: str) -> None: ...
+
+    def put_file(self, key: str, path: Path, *, content_type: str) -> None: ...
+
+    def get(self, key: str) -> bytes: ...
+
+    def presigned_url(self, key: str, *, ttl_s: int) -> str: ...
+
+
+class EventBus(Protocol):
+    def publish(self, event: Event) -> None: ...
+
+
+class SecretSource(Protocol):
+    def get(self, name: str) -> str | None:
+        """The secret's value, or None when it is not defined."""

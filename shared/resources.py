@@ -1,0 +1,13 @@
+"""Names of the AWS resources, shared by ``provision()`` (local mode, tests) and the CDK stack."""
+
+TABLE_NAME = "autotest"
+RUN_QUEUE_NAME = "autotest-runs"
+RUN_DLQ_NAME = "autotest-runs-dlq"
+ARTIFACT_BUCKET = "autotest-artifacts"
+EVENT_BUS_NAME = "autotest"
+EVENT_SOURCE = "autotest"
+
+# DynamoDB global secondary indexes. Keys are overloaded: see shared/aws/dynamodb.py.
+GSI_NAMES = ("gsi1", "gsi2", "gsi3", "gsi4")
+# Messages received this many times without success land in the DLQ.
+MAX_RECEIVE_COUNT = 5

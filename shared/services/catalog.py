@@ -1,0 +1,100 @@
+"""The test catalog: tests and their immutable revisions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from shared.errors import Conflict, NotFound
+from shared.ids import new_id, utcnow
+from shared.models.pages import Page
+from shared.models.queries import TestQuery
+from shared.models.tests import (
+    Revision,
+    RevisionCreate,
+    TestCase,
+    TestCreate,
+    TestSpec,
+    TestStatus,
+    TestUpdate,
+)
+from shared.ports import TestStore
+
+_REVISION_RACE_RETRIES = 5
+
+
+class Catalog:
+    def __init__(self, tests: TestStore, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self._tests = tests
+        self._clock = clock
+
+    def create_test(self, project_id: str, body: TestCreate) -> tuple[TestCase, Revision]:
+        now = self._clock()
+        test = TestCase(
+            id=new_id("tst"),
+            project_id=project_id,
+            name=body.name,
+            kind=body.resolved_kind(),
+            tags=sorted(set(body.tags)),
+            description=body.description,
+            latest_revision=1,
+            created_at=now,
+            updated_at=now,
+        )
+        revision = self._revision(test, 1, body.spec(), now)
+        self._tests.create_test(test, revision)
+        return test, revision
+
+    def get_test(self, project_id: str, test_id: str) -> TestCase:
+        return self._tests.get_test(project_id, test_id)
+
+    def get_test_with_spec(self, project_id: str, test_id: str) -> tuple[TestCase, Revision]:
+        test = self._tests.get_test(project_id, test_id)
+        return test, self._tests.get_revision(project_id, test_id, test.latest_revision)
+
+    def list_tests(self, query: TestQuery) -> Page[TestCase]:
+        return self._tests.list_tests(query)
+
+    def update_test(self, project_id: str, test_id: str, patch: TestUpdate) -> TestCase:
+        test = self._tests.get_test(project_id, test_id)
+        changes = patch.model_dump(exclude_unset=True)
+        if "tags" in changes and changes["tags"] is not None:
+            changes["tags"] = sorted(set(changes["tags"]))
+        updated = test.model_copy(update={**changes, "updated_at": self._clock()})
+        self._tests.update_test(updated)
+        return updated
+
+    def archive_test(self, project_id: str, test_id: str) -> TestCase:
+        """``DELETE /v1/tests/{id}`` archives: nothing a user saved is ever lost."""
+        return self.update_test(project_id, test_id, TestUpdate(status=TestStatus.archived))
+
+    def new_revision(self, project_id: str, test_id: str, body: RevisionCreate) -> Revision:
+        spec = body.spec()
+        for _ in range(_REVISION_RACE_RETRIES):
+            test = self._tests.get_test(project_id, test_id)
+            if test.status == TestStatus.archived:
+                raise Conflict(f"test {test_id} is archived: unarchive it (PATCH status=active) first")
+            now = self._clock()
+            revision = self._revision(test, test.latest_revision + 1, spec, now)
+            try:
+                self._tests.add_revision(test.model_copy(update={"updated_at": now}), revision)
+            except Conflict:
+                continue  # another writer took this number; read again and take the next one
+            return revision
+        raise Conflict(f"test {test_id} is being revised concurrently; try again")
+
+    def get_revision(self, project_id: str, test_id: str, number: int) -> Revision:
+        test = self._tests.get_test(project_id, test_id)
+        if number > test.latest_revision:
+            raise NotFound(f"test {test_id} has no revision {number} (latest is {test.latest_revision})")
+        return self._tests.get_revision(project_id, test_id, number)
+
+    def list_revisions(self, project_id: str, test_id: str, *, limit: int, cursor: str | None) -> Page[Revision]:
+        self._tests.get_test(project_id, test_id)  # 404 for unknown / foreign tests
+        return self._tests.list_revisions(project_id, test_id, limit=limit, cursor=cursor)
+
+    @staticmethod
+    def _revision(test: TestCase, number: int, spec: TestSpec, now: datetime) -> Revision:
+        return Revision(
+            **spec.model_dump(), test_id=test.id, project_id=test.project_id, revision=number, created_at=now
+        )

@@ -1,0 +1,87 @@
+"""Projects and API keys. Keys are random tokens shown once and stored as SHA-256 hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from contextlib import suppress
+from datetime import datetime
+
+from shared.errors import Conflict, NotFound, Unauthorized
+from shared.ids import new_id, utcnow
+from shared.models.projects import ApiKey, ApiKeyCreated, Principal, Project, ProjectCreated
+from shared.ports import ProjectStore
+
+KEY_PREFIX = "atk_"
+
+
+def hash_key(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def generate_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+class Projects:
+    def __init__(
+        self,
+        store: ProjectStore,
+        *,
+        bootstrap_key: str | None = None,
+        bootstrap_project: str = "default",
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._store = store
+        self._bootstrap_hash = hash_key(bootstrap_key) if bootstrap_key else None
+        self._bootstrap_project = bootstrap_project
+        self._bootstrap_ready = False
+        self._clock = clock
+
+    def create_project(self, name: str, *, project_id: str | None = None) -> ProjectCreated:
+        project = Project(id=project_id or new_id("prj"), name=name, created_at=self._clock())
+        self._store.put_project(project)
+        created = self.create_key(project.id, "default")
+        return ProjectCreated(project=project, api_key=created.api_key, key_id=created.key_id)
+
+    def create_key(self, project_id: str, name: str) -> ApiKeyCreated:
+        self._store.get_project(project_id)
+        api_key = generate_key()
+        record = ApiKey(
+            key_hash=hash_key(api_key),
+            key_id=new_id("key"),
+            project_id=project_id,
+            name=name,
+            created_at=self._clock(),
+        )
+        self._store.put_api_key(record)
+        return ApiKeyCreated(api_key=api_key, key_id=record.key_id, project_id=project_id)
+
+    def authenticate(self, api_key: str | None) -> Principal:
+        if not api_key:
+            raise Unauthorized("missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'")
+        digest = hash_key(api_key)
+        if self._bootstrap_hash and hmac.compare_digest(digest, self._bootstrap_hash):
+            self._ensure_bootstrap_project()
+            return Principal(project_id=self._bootstrap_project, key_id="bootstrap", admin=True)
+        record = self._store.get_api_key(digest)
+        if record is None:
+            raise Unauthorized("invalid API key")
+        return Principal(project_id=record.project_id, key_id=record.key_id)
+
+    def get_project(self, project_id: str) -> Project:
+        return self._store.get_project(project_id)
+
+    def _ensure_bootstrap_project(self) -> None:
+        if self._bootstrap_ready:
+            return
+        try:
+            self._store.get_project(self._bootstrap_project)
+        except NotFound:
+            with suppress(Conflict):  # created concurrently
+                self._store.put_project(
+                    Project(id=self._bootstrap_project, name=self._bootstrap_project, created_at=self._clock())
+                )
+        self._bootstrap_ready = True

@@ -1,0 +1,62 @@
+"""One typed settings object, read lazily.
+
+Every field is read from the environment variable ``AUTOTEST_<FIELD>`` (upper case); the AWS
+ones (``AWS_REGION``, ``AWS_ENDPOINT_URL``) keep their standard names. Nothing reads the
+environment at import time: call :func:`get_settings`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared import resources
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AUTOTEST_", extra="ignore", frozen=True)
+
+    # --- AWS -----------------------------------------------------------------------------
+    aws_region: str = Field(default="us-east-1", validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"))
+    aws_endpoint_url: str | None = Field(default=None, validation_alias=AliasChoices("AWS_ENDPOINT_URL"))
+
+    # --- resource names (the CDK stack passes the same names in) ----------------------------
+    table_name: str = resources.TABLE_NAME
+    run_queue_name: str = resources.RUN_QUEUE_NAME
+    run_dlq_name: str = resources.RUN_DLQ_NAME
+    artifact_bucket: str = resources.ARTIFACT_BUCKET
+    event_bus_name: str = resources.EVENT_BUS_NAME
+
+    # --- API ------------------------------------------------------------------------------
+    bootstrap_api_key: SecretStr | None = None
+    bootstrap_project: str = "default"
+    max_body_bytes: int = 1_048_576
+    default_page_size: int = 50
+    max_page_size: int = 200
+    presign_ttl_s: int = 3600
+
+    # --- runs -----------------------------------------------------------------------------
+    default_run_timeout_s: int = 300
+    max_run_timeout_s: int = 3600
+    max_retries: int = 3
+
+    # --- runner ---------------------------------------------------------------------------
+    runner_concurrency: int = 2
+    browser_path: str | None = None
+    screenshots: Literal["every_step", "on_failure", "off"] = "every_step"
+    record_video: bool = True
+    record_trace: bool = True
+    step_timeout_s: float = 10.0
+    network_allowlist: str = ""
+    secrets_file: Path | None = None
+    visibility_timeout_s: int = 60
+    heartbeat_s: int = 20
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

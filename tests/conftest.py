@@ -1,0 +1,97 @@
+"""Shared fixtures: in-memory services for unit tests, an embedded moto server for integration tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from shared.services.catalog import Catalog
+from shared.services.container import Services
+from shared.services.projects import Projects
+from shared.services.runs import RunService
+from shared.settings import Settings
+from tests.fakes import FakeArtifacts, FakeEvents, FakeQueue, FakeSecrets, FakeStore
+
+BOOTSTRAP_KEY = "atk_test_bootstrap_key"
+
+
+class FakeServices:
+    """Services wired to fakes, with the fakes reachable for assertions."""
+
+    def __init__(self) -> None:
+        self.store = FakeStore()
+        self.queue = FakeQueue()
+        self.artifacts = FakeArtifacts()
+        self.events = FakeEvents()
+        self.secrets = FakeSecrets()
+        self.services = Services(
+            projects=Projects(self.store, bootstrap_key=BOOTSTRAP_KEY),
+            catalog=Catalog(self.store),
+            runs=RunService(
+                tests=self.store,
+                runs=self.store,
+                queue=self.queue,
+                events=self.events,
+                artifacts=self.artifacts,
+            ),
+            queue=self.queue,
+            artifacts=self.artifacts,
+            events=self.events,
+            secrets=self.secrets,
+        )
+
+
+@pytest.fixture
+def fakes() -> FakeServices:
+    return FakeServices()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """One embedded moto server for the session; fake credentials set before any client exists."""
+    from moto.server import ThreadedMotoServer
+
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        os.environ.setdefault(key, value)
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def aws_settings(moto_endpoint: str) -> Settings:
+    """Settings naming fresh resources (unique per test) on the moto server, provisioned."""
+    from shared.aws.provision import provision
+
+    suffix = uuid.uuid4().hex[:8]
+    settings = Settings(
+        aws_endpoint_url=moto_endpoint,
+        aws_region="us-east-1",
+        table_name=f"autotest-{suffix}",
+        run_queue_name=f"autotest-runs-{suffix}",
+        run_dlq_name=f"autotest-runs-dlq-{suffix}",
+        artifact_bucket=f"autotest-artifacts-{suffix}",
+        event_bus_name=f"autotest-{suffix}",
+        bootstrap_api_key=BOOTSTRAP_KEY,  # type: ignore[arg-type]
+    )
+    provision(settings)
+    return settings

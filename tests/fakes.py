@@ -1,0 +1,229 @@
+"""In-memory fakes of the ports, for unit tests (no network, no moto)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from shared.errors import Conflict, NotFound
+from shared.models.events import Event
+from shared.models.messages import ReceivedMessage, RunMessage
+from shared.models.pages import Page
+from shared.models.projects import ApiKey, Project
+from shared.models.queries import RunQuery, TestQuery
+from shared.models.runs import Run, RunStatus
+from shared.models.tests import Revision, TestCase
+from shared.pagination import decode_cursor, encode_cursor, scope_of
+
+
+def _page(items: list[Any], limit: int, cursor: str | None, scope: str) -> Page[Any]:
+    start = decode_cursor(cursor, scope)["offset"] if cursor else 0
+    chunk = items[start : start + limit]
+    more = start + limit < len(items)
+    return Page(items=chunk, next_cursor=encode_cursor({"offset": start + limit}, scope) if more else None)
+
+
+class FakeStore:
+    """ProjectStore + TestStore + RunStore."""
+
+    def __init__(self) -> None:
+        self.projects: dict[str, Project] = {}
+        self.keys: dict[str, ApiKey] = {}
+        self.tests: dict[tuple[str, str], TestCase] = {}
+        self.revisions: dict[tuple[str, int], Revision] = {}
+        self.runs: dict[str, Run] = {}
+        self._lock = threading.Lock()
+
+    # projects
+    def put_project(self, project: Project) -> None:
+        if project.id in self.projects:
+            raise Conflict(f"project {project.id} exists")
+        self.projects[project.id] = project
+
+    def get_project(self, project_id: str) -> Project:
+        try:
+            return self.projects[project_id]
+        except KeyError:
+            raise NotFound(f"project {project_id} not found") from None
+
+    def put_api_key(self, key: ApiKey) -> None:
+        self.keys[key.key_hash] = key
+
+    def get_api_key(self, key_hash: str) -> ApiKey | None:
+        return self.keys.get(key_hash)
+
+    # tests
+    def create_test(self, test: TestCase, revision: Revision) -> None:
+        self.tests[(test.project_id, test.id)] = test
+        self.revisions[(test.id, revision.revision)] = revision
+
+    def get_test(self, project_id: str, test_id: str) -> TestCase:
+        try:
+            return self.tests[(project_id, test_id)]
+        except KeyError:
+            raise NotFound(f"test {test_id} not found") from None
+
+    def update_test(self, test: TestCase) -> None:
+        self.get_test(test.project_id, test.id)
+        self.tests[(test.project_id, test.id)] = test
+
+    def add_revision(self, test: TestCase, revision: Revision) -> None:
+        with self._lock:
+            stored = self.get_test(test.project_id, test.id)
+            if stored.latest_revision != revision.revision - 1:
+                raise Conflict("revision number taken")
+            self.revisions[(test.id, revision.revision)] = revision
+            self.tests[(test.project_id, test.id)] = stored.model_copy(
+                update={"latest_revision": revision.revision, "updated_at": test.updated_at}
+            )
+
+    def get_revision(self, project_id: str, test_id: str, number: int) -> Revision:
+        rev = self.revisions.get((test_id, number))
+        if rev is None or rev.project_id != project_id:
+            raise NotFound(f"test {test_id} has no revision {number}")
+        return rev
+
+    def list_revisions(self, project_id: str, test_id: str, *, limit: int, cursor: str | None) -> Page[Revision]:
+        items = sorted(
+            (r for (t, _), r in self.revisions.items() if t == test_id and r.project_id == project_id),
+            key=lambda r: r.revision,
+        )
+        return _page(items, limit, cursor, scope_of("revs", project_id, test_id))
+
+    def list_tests(self, query: TestQuery) -> Page[TestCase]:
+        items = [t for (p, _), t in self.tests.items() if p == query.project_id]
+        if query.kind:
+            items = [t for t in items if t.kind == query.kind]
+        if query.status:
+            items = [t for t in items if t.status == query.status]
+        if query.tag:
+            items = [t for t in items if query.tag in t.tags]
+        if query.q:
+            items = [t for t in items if query.q.lower() in t.name.lower()]
+        field = query.sort.lstrip("-")
+        if field == "name":
+            items.sort(key=lambda t: (t.name.lower(), t.id), reverse=query.sort.startswith("-"))
+        else:
+            items.sort(key=lambda t: (t.updated_at, t.id), reverse=query.sort.startswith("-"))
+        scope = scope_of("tests", query.model_dump(exclude={"cursor", "limit"}))
+        return _page(items, query.limit, query.cursor, scope)
+
+    # runs
+    def create_run(self, run: Run) -> None:
+        self.runs[run.id] = run
+
+    def get_run(self, run_id: str) -> Run:
+        try:
+            return self.runs[run_id]
+        except KeyError:
+            raise NotFound(f"run {run_id} not found") from None
+
+    def update_run(
+        self,
+        run_id: str,
+        changes: dict[str, Any],
+        *,
+        expected_status: RunStatus | None = None,
+        expected_attempt: int | None = None,
+        condition_heartbeat_before: str | None = None,
+    ) -> Run:
+        with self._lock:
+            run = self.get_run(run_id)
+            if expected_status is not None and run.status != expected_status:
+                raise Conflict(f"run {run_id} is {run.status.value}, not {expected_status.value}")
+            if expected_attempt is not None and run.attempt != expected_attempt:
+                raise Conflict(f"run {run_id} is on attempt {run.attempt}")
+            if condition_heartbeat_before is not None and (
+                run.heartbeat_at is None or run.heartbeat_at.isoformat() >= condition_heartbeat_before
+            ):
+                raise Conflict(f"run {run_id} has a fresh heartbeat")
+            data = run.model_dump(mode="json")
+            data.update(changes)
+            updated = Run.model_validate(data)
+            self.runs[run_id] = updated
+            return updated
+
+    def list_runs(self, query: RunQuery) -> Page[Run]:
+        items = [r for r in self.runs.values() if r.project_id == query.project_id]
+        if query.test_id:
+            items = [r for r in items if r.test_id == query.test_id]
+        if query.suite_run_id:
+            items = [r for r in items if r.suite_run_id == query.suite_run_id]
+        if query.status:
+            items = [r for r in items if r.status == query.status]
+        if query.since:
+            items = [r for r in items if r.created_at >= query.since]
+        items.sort(key=lambda r: (r.created_at, r.id), reverse=query.sort == "-created")
+        scope = scope_of("runs", query.model_dump(exclude={"cursor", "limit"}))
+        return _page(items, query.limit, query.cursor, scope)
+
+
+class FakeQueue:
+    def __init__(self) -> None:
+        self.sent: list[tuple[RunMessage, int]] = []
+        self.deleted: list[str] = []
+        self.fail = False
+
+    def send(self, message: RunMessage, *, delay_s: int = 0) -> None:
+        if self.fail:
+            from shared.errors import Unavailable
+
+            raise Unavailable("queue down")
+        self.sent.append((message, delay_s))
+
+    def receive(
+        self, *, max_messages: int = 1, wait_s: int = 10, visibility_timeout_s: int | None = None
+    ) -> list[ReceivedMessage]:
+        out = []
+        while self.sent and len(out) < max_messages:
+            message, _ = self.sent.pop(0)
+            out.append(
+                ReceivedMessage(body=message.model_dump_json(), receipt=message.run_id, message_id=message.run_id)
+            )
+        return out
+
+    def delete(self, receipt: str) -> None:
+        self.deleted.append(receipt)
+
+    def extend(self, receipt: str, visibility_timeout_s: int) -> None:
+        pass
+
+    def redrive_dead_letters(self, max_messages: int = 100) -> int:
+        return 0
+
+
+class FakeArtifacts:
+    def __init__(self) -> None:
+        self.objects: dict[str, tuple[bytes, str]] = {}
+
+    def put(self, key: str, data: bytes, *, content_type: str) -> None:
+        self.objects[key] = (data, content_type)
+
+    def put_file(self, key: str, path: Path, *, content_type: str) -> None:
+        self.objects[key] = (Path(path).read_bytes(), content_type)
+
+    def get(self, key: str) -> bytes:
+        try:
+            return self.objects[key][0]
+        except KeyError:
+            raise NotFound(f"artifact {key} not found") from None
+
+    def presigned_url(self, key: str, *, ttl_s: int) -> str:
+        return f"https://artifacts.example/{key}?ttl={ttl_s}"
+
+
+class FakeEvents:
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def publish(self, event: Event) -> None:
+        self.events.append(event)
+
+
+class FakeSecrets:
+    def __init__(self, values: dict[str, str] | None = None) -> None:
+        self.values = values or {}
+
+    def get(self, name: str) -> str | None:
+        return self.values.get(name)
