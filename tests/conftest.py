@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import uuid
@@ -60,6 +61,8 @@ def free_port() -> int:
 def moto_endpoint() -> Iterator[str]:
     """One embedded moto server for the session; fake credentials set before any client exists."""
     from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     for key, value in {
         "AWS_ACCESS_KEY_ID": "testing",

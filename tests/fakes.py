@@ -175,7 +175,7 @@ class FakeQueue:
     def receive(
         self, *, max_messages: int = 1, wait_s: int = 10, visibility_timeout_s: int | None = None
     ) -> list[ReceivedMessage]:
-        out = []
+        out: list[ReceivedMessage] = []
         while self.sent and len(out) < max_messages:
             message, _ = self.sent.pop(0)
             out.append(

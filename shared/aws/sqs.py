@@ -87,5 +87,5 @@ class SqsRunQueue:
         return moved
 
     def dead_letters(self, *, max_messages: int = 10) -> list[ReceivedMessage]:
-        """Peek at dead letters (they become visible again after 30 s)."""
-        return self._receive("dlq", max_messages, 0, 30)
+        """Peek at dead letters (they stay in the DLQ, visible to the next reader)."""
+        return self._receive("dlq", max_messages, 0, 0)

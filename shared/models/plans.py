@@ -214,7 +214,7 @@ class ExpectJsonPath(StrictModel):
 
     @model_validator(mode="after")
     def _one_check(self) -> ExpectJsonPath:
-        given = [k for k in ("equals", "contains", "matches", "exists") if k in self.model_fields_set]
+        given = [k for k in ("equals", "contains", "matches", "exists") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError("a jsonpath expectation needs exactly one of equals, contains, matches, exists")
         return self
@@ -229,7 +229,7 @@ class ExpectHeader(StrictModel):
 
     @model_validator(mode="after")
     def _one_check(self) -> ExpectHeader:
-        given = [k for k in ("equals", "contains", "matches", "exists") if k in self.model_fields_set]
+        given = [k for k in ("equals", "contains", "matches", "exists") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError("a header expectation needs exactly one of equals, contains, matches, exists")
         return self

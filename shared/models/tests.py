@@ -17,11 +17,13 @@ from shared.models.plans import BROWSER_ACTIONS, Plan
 
 
 class TestKind(StrEnum):
+    __test__ = False
     browser = "browser"
     api = "api"
 
 
 class TestStatus(StrEnum):
+    __test__ = False
     active = "active"
     archived = "archived"
 

@@ -1,0 +1,77 @@
+"""SQS queue, S3 artifact store and EventBridge publisher against moto."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared.aws.factory import build_services
+from shared.errors import NotFound
+from shared.ids import utcnow
+from shared.models.events import RunStatusChanged
+from shared.models.messages import RunMessage
+from shared.models.runs import RunStatus, RunSummary
+from shared.resources import MAX_RECEIVE_COUNT
+from shared.settings import Settings
+from tests.integration.conftest import EventTap
+
+
+def test_queue_send_receive_extend_delete(aws_settings: Settings) -> None:
+    queue = build_services(aws_settings).queue
+    queue.send(RunMessage(run_id="run_1", project_id="p", attempt=1, correlation_id="cor_1"))
+    [message] = queue.receive(wait_s=1, visibility_timeout_s=30)
+    assert RunMessage.model_validate_json(message.body).run_id == "run_1"
+    assert message.receive_count == 1
+    queue.extend(message.receipt, 60)
+    assert queue.receive(wait_s=0) == []  # still invisible
+    queue.delete(message.receipt)
+    assert queue.receive(wait_s=0, visibility_timeout_s=0) == []
+
+
+def test_poison_messages_land_in_the_dlq_and_can_be_redriven(aws_settings: Settings) -> None:
+    queue = build_services(aws_settings).queue
+    queue.send(RunMessage(run_id="run_poison", project_id="p", attempt=1))
+    for _ in range(MAX_RECEIVE_COUNT):
+        assert len(queue.receive(wait_s=0, visibility_timeout_s=0)) == 1  # received, never deleted
+    assert queue.receive(wait_s=0, visibility_timeout_s=0) == []
+    dead = queue.dead_letters()  # type: ignore[attr-defined]
+    assert [RunMessage.model_validate_json(m.body).run_id for m in dead] == ["run_poison"]
+    assert queue.redrive_dead_letters() == 1
+    [back] = queue.receive(wait_s=1)
+    assert RunMessage.model_validate_json(back.body).run_id == "run_poison"
+
+
+def test_artifacts_upload_and_presigned_download(aws_settings: Settings, tmp_path: Path) -> None:
+    store = build_services(aws_settings).artifacts
+    store.put("runs/p/r/screenshot.png", b"\x89PNG...", content_type="image/png")
+    file = tmp_path / "trace.zip"
+    file.write_bytes(b"PK\x03\x04 trace")
+    store.put_file("runs/p/r/trace.zip", file, content_type="application/zip")
+    assert store.get("runs/p/r/trace.zip") == b"PK\x03\x04 trace"
+    url = store.presigned_url("runs/p/r/screenshot.png", ttl_s=60)
+    response = httpx.get(url)
+    assert response.status_code == 200 and response.content == b"\x89PNG..."
+    assert response.headers["content-type"] == "image/png"
+    with pytest.raises(NotFound):
+        store.get("runs/p/r/missing")
+
+
+def test_events_are_published_on_the_bus(aws_settings: Settings, event_tap: EventTap) -> None:
+    bus = build_services(aws_settings).events
+    event = RunStatusChanged(
+        project_id="p",
+        run_id="run_1",
+        test_id="tst_1",
+        suite_run_id=None,
+        status=RunStatus.running,
+        previous_status=RunStatus.queued,
+        attempt=1,
+        summary=RunSummary(),
+        at=utcnow(),
+    )
+    bus.publish(event)
+    [delivered] = event_tap.drain()
+    assert delivered["source"] == "autotest" and delivered["detail-type"] == "Run Status Changed"
+    assert delivered["detail"]["run_id"] == "run_1" and delivered["detail"]["previous_status"] == "queued"

@@ -1,0 +1,226 @@
+"""Services against in-memory fakes: the catalog and the run state machine."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from shared.errors import Conflict, InvalidInput, NotFound, Unavailable
+from shared.ids import utcnow
+from shared.models.messages import RunMessage
+from shared.models.queries import RunQuery, TestQuery
+from shared.models.runs import ArtifactRef, Run, RunCreate, RunStatus
+from shared.models.tests import RevisionCreate, TestCreate, TestStatus, TestUpdate
+from shared.services.runs import RunLimits, RunService
+from tests.conftest import FakeServices
+
+PROJECT = "prj_a"
+
+
+def a_test(**overrides: object) -> TestCreate:
+    body = {
+        "name": "Admin can log in",
+        "tags": ["smoke"],
+        "variables": {"base_url": "http://127.0.0.1:5000"},
+        "steps": [{"action": "goto", "url": "{{base_url}}/login"}],
+    }
+    return TestCreate.model_validate(body | overrides)
+
+
+def started(fakes: FakeServices, **body: object) -> Run:
+    test, _ = fakes.services.catalog.create_test(PROJECT, a_test())
+    return fakes.services.runs.start_run(PROJECT, RunCreate.model_validate({"test_id": test.id} | body))
+
+
+# ------------------------------------------------------------------------------------ catalog
+
+
+def test_create_test_writes_revision_1(fakes: FakeServices) -> None:
+    test, revision = fakes.services.catalog.create_test(PROJECT, a_test(tags=["b", "a", "b"]))
+    assert test.id.startswith("tst_") and test.latest_revision == 1
+    assert test.tags == ["a", "b"]
+    assert revision.revision == 1 and revision.steps is not None
+
+
+def test_revisions_are_numbered_and_immutable(fakes: FakeServices) -> None:
+    catalog = fakes.services.catalog
+    test, first = catalog.create_test(PROJECT, a_test())
+    second = catalog.new_revision(
+        PROJECT, test.id, RevisionCreate.model_validate({"steps": [{"action": "goto", "url": "http://new"}]})
+    )
+    assert second.revision == 2
+    assert catalog.get_test(PROJECT, test.id).latest_revision == 2
+    # revision 1 is unchanged
+    assert catalog.get_revision(PROJECT, test.id, 1).steps == first.steps
+    with pytest.raises(NotFound, match="no revision 3"):
+        catalog.get_revision(PROJECT, test.id, 3)
+
+
+def test_archive_keeps_the_test_and_blocks_runs_and_revisions(fakes: FakeServices) -> None:
+    catalog = fakes.services.catalog
+    test, _ = catalog.create_test(PROJECT, a_test())
+    archived = catalog.archive_test(PROJECT, test.id)
+    assert archived.status == TestStatus.archived
+    with pytest.raises(Conflict, match="archived"):
+        fakes.services.runs.start_run(PROJECT, RunCreate(test_id=test.id))
+    with pytest.raises(Conflict, match="archived"):
+        catalog.new_revision(PROJECT, test.id, RevisionCreate.model_validate({"goal": "Go to http://x"}))
+    restored = catalog.update_test(PROJECT, test.id, TestUpdate(status=TestStatus.active))
+    assert restored.status == TestStatus.active
+
+
+def test_list_tests_filters(fakes: FakeServices) -> None:
+    catalog = fakes.services.catalog
+    catalog.create_test(PROJECT, a_test(name="Login", tags=["smoke"]))
+    catalog.create_test(PROJECT, a_test(name="Checkout", tags=["cart"]))
+    catalog.create_test("prj_other", a_test(name="Foreign", tags=["smoke"]))
+    names = [t.name for t in catalog.list_tests(TestQuery(project_id=PROJECT, tag="smoke")).items]
+    assert names == ["Login"]
+    assert [t.name for t in catalog.list_tests(TestQuery(project_id=PROJECT, q="check")).items] == ["Checkout"]
+
+
+def test_tests_of_another_project_are_not_found(fakes: FakeServices) -> None:
+    test, _ = fakes.services.catalog.create_test(PROJECT, a_test())
+    with pytest.raises(NotFound):
+        fakes.services.catalog.get_test("prj_b", test.id)
+    with pytest.raises(NotFound):
+        fakes.services.runs.start_run("prj_b", RunCreate(test_id=test.id))
+
+
+# ---------------------------------------------------------------------------------------- runs
+
+
+def test_start_run_enqueues_and_publishes(fakes: FakeServices) -> None:
+    run = started(fakes, variables={"base_url": "http://other"})
+    assert run.status == RunStatus.queued and run.attempt == 1
+    assert run.variables == {"base_url": "http://other"}  # request overrides the revision's
+    [(message, _)] = fakes.queue.sent
+    assert (message.run_id, message.attempt, message.project_id) == (run.id, 1, PROJECT)
+    [event] = fakes.events.events
+    assert event.detail_type == "Run Status Changed"
+    assert (event.status, event.previous_status) == (RunStatus.queued, None)  # type: ignore[attr-defined]
+
+
+def test_inline_spec_run(fakes: FakeServices) -> None:
+    run = fakes.services.runs.start_run(
+        PROJECT,
+        RunCreate.model_validate({"spec": {"steps": [{"action": "request", "url": "http://x"}]}, "trigger": "cli"}),
+    )
+    assert run.test_id is None and run.kind == "api" and run.trigger == "cli"
+
+
+def test_a_goal_without_a_plan_cannot_run(fakes: FakeServices) -> None:
+    with pytest.raises(Conflict, match="no step plan"):
+        fakes.services.runs.start_run(PROJECT, RunCreate.model_validate({"spec": {"goal": "Go to http://x"}}))
+
+
+def test_timeout_above_the_deployments_limit_is_refused(fakes: FakeServices) -> None:
+    runs = RunService(
+        tests=fakes.store,
+        runs=fakes.store,
+        queue=fakes.queue,
+        events=fakes.events,
+        artifacts=fakes.artifacts,
+        limits=RunLimits(max_timeout_s=600),
+    )
+    test, _ = fakes.services.catalog.create_test(PROJECT, a_test())
+    with pytest.raises(InvalidInput, match="timeout_s: 601 is above this deployment's limit of 600"):
+        runs.start_run(PROJECT, RunCreate(test_id=test.id, timeout_s=601))
+    assert runs.start_run(PROJECT, RunCreate(test_id=test.id, timeout_s=600)).timeout_s == 600
+
+
+def test_queue_failure_ends_the_run_as_error(fakes: FakeServices) -> None:
+    fakes.queue.fail = True
+    with pytest.raises(Unavailable):
+        started(fakes)
+    [run] = fakes.store.runs.values()
+    assert run.status == RunStatus.error and "enqueue" in (run.error or "")
+
+
+def test_take_is_once_per_attempt(fakes: FakeServices) -> None:
+    run = started(fakes)
+    message = RunMessage(run_id=run.id, project_id=PROJECT, attempt=1)
+    taken = fakes.services.runs.take(message)
+    assert taken is not None and taken.status == RunStatus.running and taken.started_at
+    assert fakes.services.runs.take(message) is None  # a duplicate delivery is dropped
+    stale = RunMessage(run_id=run.id, project_id=PROJECT, attempt=0)
+    assert fakes.services.runs.take(stale) is None
+
+
+def test_a_silent_workers_run_is_taken_over(fakes: FakeServices) -> None:
+    run = started(fakes)
+    message = RunMessage(run_id=run.id, project_id=PROJECT, attempt=1)
+    taken = fakes.services.runs.take(message)
+    assert taken is not None
+    old = (utcnow() - timedelta(minutes=10)).isoformat()
+    fakes.store.update_run(run.id, {"heartbeat_at": old})
+    again = fakes.services.runs.take(message)
+    assert again is not None and again.status == RunStatus.running
+    assert again.heartbeat_at is not None and again.heartbeat_at > utcnow() - timedelta(minutes=1)
+
+
+def test_transitions_are_guarded(fakes: FakeServices) -> None:
+    runs = fakes.services.runs
+    run = started(fakes)
+    with pytest.raises(Conflict, match="cannot become passed"):
+        runs.transition(run, RunStatus.passed)
+    running = runs.transition(run, RunStatus.running, started_at=utcnow())
+    with pytest.raises(Conflict):  # stale copy: the stored run is no longer queued
+        runs.transition(run, RunStatus.cancelled)
+    done = runs.transition(running, RunStatus.passed)
+    assert done.ended_at is not None and done.duration_ms is not None and done.duration_ms >= 0
+    statuses = [(e.previous_status, e.status) for e in fakes.events.events]  # type: ignore[attr-defined]
+    assert statuses == [
+        (None, RunStatus.queued),
+        (RunStatus.queued, RunStatus.running),
+        (RunStatus.running, RunStatus.passed),
+    ]
+
+
+def test_cancel(fakes: FakeServices) -> None:
+    runs = fakes.services.runs
+    queued = started(fakes)
+    assert runs.cancel(PROJECT, queued.id).status == RunStatus.cancelled
+    with pytest.raises(Conflict, match="already ended as cancelled"):
+        runs.cancel(PROJECT, queued.id)
+    other = started(fakes)
+    running = runs.take(RunMessage(run_id=other.id, project_id=PROJECT, attempt=1))
+    assert running is not None
+    asked = runs.cancel(PROJECT, other.id)
+    assert asked.status == RunStatus.running and asked.cancel_requested
+    with pytest.raises(NotFound):
+        runs.cancel("prj_b", other.id)
+
+
+def test_requeue_starts_the_next_attempt(fakes: FakeServices) -> None:
+    runs = fakes.services.runs
+    run = started(fakes, retries=1)
+    assert run.max_attempts == 2
+    running = runs.take(RunMessage(run_id=run.id, project_id=PROJECT, attempt=1))
+    assert running is not None
+    again = runs.requeue(running, error="attempt 1 failed")
+    assert (again.status, again.attempt) == (RunStatus.queued, 2)
+    assert fakes.queue.sent[-1][0].attempt == 2
+    assert runs.take(RunMessage(run_id=run.id, project_id=PROJECT, attempt=1)) is None
+    assert runs.take(RunMessage(run_id=run.id, project_id=PROJECT, attempt=2)) is not None
+
+
+def test_artifacts_are_presigned(fakes: FakeServices) -> None:
+    run = started(fakes)
+    ref = ArtifactRef(name="trace.zip", kind="trace", key=f"runs/{PROJECT}/{run.id}/trace.zip", size=3)
+    fakes.store.update_run(run.id, {"artifacts": [ref.model_dump()]})
+    [artifact] = fakes.services.runs.artifacts(PROJECT, run.id)
+    assert artifact.name == "trace.zip" and ref.key in artifact.url
+
+
+def test_list_runs_filters_and_pages(fakes: FakeServices) -> None:
+    runs = [started(fakes) for _ in range(5)]
+    fakes.services.runs.cancel(PROJECT, runs[0].id)
+    page = fakes.services.runs.list_runs(RunQuery(project_id=PROJECT, limit=2))
+    assert len(page.items) == 2 and page.next_cursor
+    assert page.items[0].created_at >= page.items[1].created_at  # newest first
+    rest = fakes.services.runs.list_runs(RunQuery(project_id=PROJECT, limit=10, cursor=page.next_cursor))
+    assert len(rest.items) == 3 and rest.next_cursor is None
+    cancelled = fakes.services.runs.list_runs(RunQuery(project_id=PROJECT, status=RunStatus.cancelled))
+    assert [r.id for r in cancelled.items] == [runs[0].id]
