@@ -34,7 +34,8 @@ class Settings(BaseSettings):
     # --- API ------------------------------------------------------------------------------
     bootstrap_api_key: SecretStr | None = None
     bootstrap_project: str = "default"
-    max_body_bytes: int = 1_048_576
+    # DynamoDB items are limited to 400 KB; a revision stores the body's spec.
+    max_body_bytes: int = 262_144
     default_page_size: int = 50
     max_page_size: int = 200
     presign_ttl_s: int = 3600

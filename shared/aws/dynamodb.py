@@ -21,6 +21,7 @@ writer saw.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -56,7 +57,14 @@ def sort_time(value: datetime | str) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _to_dynamo(value: Any) -> dict[str, Any]:
+# User-shaped documents (plans with arbitrary request bodies, datasets, step results) are stored as
+# JSON strings: DynamoDB limits nesting depth and number types, JSON does not.
+_JSON_FIELDS = frozenset({"steps", "dataset", "spec", "iterations"})
+
+
+def _to_dynamo(value: Any, field: str | None = None) -> dict[str, Any]:
+    if field in _JSON_FIELDS and value is not None:
+        return {"S": json.dumps(value, separators=(",", ":"))}
     return dict(_ser.serialize(_decimalize(value)))
 
 
@@ -82,11 +90,14 @@ def _plain(value: Any) -> Any:
 
 def _item(keys: dict[str, str], model: BaseModel, **extra: Any) -> dict[str, Any]:
     data = model.model_dump(mode="json")
-    return {k: _to_dynamo(v) for k, v in {**data, **extra, **keys}.items()}
+    return {k: _to_dynamo(v, k) for k, v in {**data, **extra, **keys}.items()}
 
 
 def _load(cls: type[M], item: dict[str, Any]) -> M:
     data = {k: _plain(_de.deserialize(v)) for k, v in item.items() if k not in _KEY_ATTRS}
+    for field in _JSON_FIELDS & data.keys():
+        if isinstance(data[field], str):
+            data[field] = json.loads(data[field])
     return cls.model_validate(data)
 
 
@@ -319,7 +330,7 @@ class DynamoRepository:
             fields["heartbeat_ts"] = _epoch_ms(hb) if hb else 0
         for i, (field, value) in enumerate(fields.items()):
             names[f"#f{i}"] = field
-            values[f":v{i}"] = _to_dynamo(value)
+            values[f":v{i}"] = _to_dynamo(value, field)
             sets.append(f"#f{i} = :v{i}")
         conditions = ["attribute_exists(PK)"]
         if expected_status is not None:

@@ -198,6 +198,7 @@ class Extract(_Step):
 
 # ------------------------------------------------------------------------------ request (API)
 
+HeaderName = Annotated[str, Field(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")]
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
@@ -292,8 +293,10 @@ class Request(_Step):
     action: Literal["request"] = "request"
     method: HttpMethod = "GET"
     url: ShortText
-    headers: dict[str, str] = Field(default_factory=dict)
-    query: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    headers: dict[HeaderName, str] = Field(default_factory=dict)
+    query: dict[Annotated[str, Field(min_length=1, max_length=256)], str | int | float | bool] = Field(
+        default_factory=dict
+    )
     json_body: Any = Field(default=None, alias="json")
     body: LongText | None = None
     extract: dict[VarName, ShortText] = Field(default_factory=dict)

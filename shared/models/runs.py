@@ -49,6 +49,7 @@ def can_transition(current: RunStatus, new: RunStatus) -> bool:
     return new in TRANSITIONS[current]
 
 
+LabelKey = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:/-]{1,64}$")]
 Trigger = Literal["api", "cli", "suite", "schedule"]
 StepStatus = Literal["passed", "failed", "error", "skipped"]
 
@@ -70,7 +71,9 @@ class RunCreate(StrictModel):
     dataset: Dataset | None = None
     retries: Retries | None = None
     timeout_s: TimeoutS | None = None
-    labels: Annotated[dict[str, str], Field(max_length=20)] = Field(default_factory=dict)
+    labels: Annotated[dict[LabelKey, Annotated[str, Field(max_length=256)]], Field(max_length=20)] = Field(
+        default_factory=dict
+    )
     trigger: Literal["api", "cli"] = "api"
 
     @model_validator(mode="after")

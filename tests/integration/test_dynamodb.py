@@ -219,3 +219,28 @@ def test_list_runs_by_test_status_and_since(repo: DynamoRepository) -> None:
     assert len(page.items) == 2 and page.next_cursor
     rest = repo.list_runs(RunQuery(project_id=PROJECT, limit=2, cursor=page.next_cursor))
     assert [r.id for r in rest.items] == [old.id] and rest.next_cursor is None
+
+
+def test_user_documents_of_any_shape_round_trip(repo: DynamoRepository) -> None:
+    # Given a request body nested deeper than DynamoDB's 32 levels, floats and empty keys
+    deep: dict = {"leaf": 0.1}
+    for _ in range(40):
+        deep = {"n": deep, "": [1.5, None, True]}
+    spec = TestSpec.model_validate(
+        {"steps": [{"action": "request", "method": "POST", "url": "http://x", "json": deep}], "variables": {"f": 0.1}}
+    )
+    now = utcnow()
+    test = TestCase(
+        id=new_id("tst"),
+        project_id=PROJECT,
+        name="deep",
+        kind=TestKind.api,
+        latest_revision=1,
+        created_at=now,
+        updated_at=now,
+    )
+    # When it is stored, Then it reads back exactly
+    repo.create_test(
+        test, Revision(**spec.model_dump(), test_id=test.id, project_id=PROJECT, revision=1, created_at=now)
+    )
+    assert repo.get_revision(PROJECT, test.id, 1).spec() == spec
