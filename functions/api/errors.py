@@ -85,10 +85,13 @@ def _domain(_: Request, exc: Exception) -> JSONResponse:
     return error_response(status, exc.code, exc.message, exc.details)
 
 
-def _http(_: Request, exc: Exception) -> JSONResponse:
+def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "error")
-    return error_response(exc.status_code, code, str(exc.detail))
+    message = str(exc.detail)
+    if exc.status_code in (404, 405) and message in ("Not Found", "Method Not Allowed"):
+        message = f"no route {request.method} {request.url.path}"
+    return error_response(exc.status_code, code, message)
 
 
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -161,6 +161,7 @@ def test_oversized_body_is_413(client: TestClient) -> None:
 
 
 def test_not_found(client: TestClient) -> None:
+    assert error_of(client.get("/v1/nothing", headers=ADMIN))["message"] == "no route GET /v1/nothing"
     for path in ("/v1/tests/tst_nope", "/v1/runs/run_nope", "/v1/tests/tst_nope/revisions/1", "/v1/nothing"):
         response = client.get(path, headers=ADMIN)
         assert response.status_code == 404, path
