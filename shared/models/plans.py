@@ -206,34 +206,32 @@ class ExpectStatus(StrictModel):
     status: int | list[int]
 
 
-class ExpectJsonPath(StrictModel):
+class _OneCheck(StrictModel):
+    """An expectation on one value: exactly one of equals / contains / matches / exists."""
+
+    @model_validator(mode="after")
+    def _one_check(self) -> _OneCheck:
+        given = [k for k in ("equals", "contains", "matches", "exists") if getattr(self, k) is not None]
+        if len(given) != 1:
+            subject = next(iter(type(self).model_fields))
+            raise ValueError(f"a {subject} expectation needs exactly one of equals, contains, matches, exists")
+        return self
+
+
+class ExpectJsonPath(_OneCheck):
     jsonpath: ShortText
     equals: Any = None
     contains: Any = None
     matches: ShortText | None = None
     exists: bool | None = None
 
-    @model_validator(mode="after")
-    def _one_check(self) -> ExpectJsonPath:
-        given = [k for k in ("equals", "contains", "matches", "exists") if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError("a jsonpath expectation needs exactly one of equals, contains, matches, exists")
-        return self
 
-
-class ExpectHeader(StrictModel):
+class ExpectHeader(_OneCheck):
     header: ShortText
     equals: str | None = None
     contains: str | None = None
     matches: ShortText | None = None
     exists: bool | None = None
-
-    @model_validator(mode="after")
-    def _one_check(self) -> ExpectHeader:
-        given = [k for k in ("equals", "contains", "matches", "exists") if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError("a header expectation needs exactly one of equals, contains, matches, exists")
-        return self
 
 
 class ExpectBody(StrictModel):
