@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
-UV ?= $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+UV ?= $(shell uv --version >/dev/null 2>&1 && echo uv || echo .tools/bin/uv)
 export PLAYWRIGHT_BROWSERS_PATH ?= $(HOME)/.cache/ms-playwright
 FFMPEG_REV := 1013
 
@@ -16,7 +16,7 @@ help:
 	@echo "make lint   - ruff + mypy"
 
 uv:
-	@command -v uv >/dev/null 2>&1 || [ -x .tools/bin/uv ] || { \
+	@uv --version >/dev/null 2>&1 || [ -x .tools/bin/uv ] || { \
 	  echo "installing uv into .tools/"; python3 -m venv .tools && .tools/bin/pip install -q uv; }
 
 install: uv  ## idempotent: .venv with every dependency group, a browser, ffmpeg for video
