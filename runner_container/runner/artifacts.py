@@ -1,0 +1,145 @@
+"""Run artifacts: collected on disk while a run executes, uploaded to the ArtifactStore afterwards.
+
+Keys live under ``runs/{project_id}/{run_id}/attempt-{n}/``. An upload is retried with backoff; one that
+still fails is reported (``Run.artifact_errors``) and the run's result is stored regardless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from runner_container.runner.render import Masker
+from shared.errors import DomainError
+from shared.models.runs import ArtifactRef
+from shared.observability import logger
+from shared.ports import ArtifactStore
+
+ArtifactKind = Literal["screenshot", "video", "trace", "log", "report", "junit", "other"]
+CONTENT_TYPES = {
+    ".png": "image/png",
+    ".jpeg": "image/jpeg",
+    ".jpg": "image/jpeg",
+    ".webm": "video/webm",
+    ".zip": "application/zip",
+    ".log": "text/plain; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+    ".json": "application/json",
+}
+_BINARY_SUFFIXES = (".png", ".jpeg", ".jpg", ".webm", ".woff", ".woff2", ".gif", ".webp", ".ico")
+
+
+def run_prefix(project_id: str, run_id: str, attempt: int) -> str:
+    return f"runs/{project_id}/{run_id}/attempt-{attempt}"
+
+
+@dataclass
+class _Pending:
+    name: str
+    kind: ArtifactKind
+    path: Path
+    key: str
+    content_type: str
+
+
+@dataclass
+class UploadReport:
+    uploaded: list[ArtifactRef] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def key_uploaded(self, key: str) -> bool:
+        return any(ref.key == key for ref in self.uploaded)
+
+
+class ArtifactCollector:
+    def __init__(
+        self,
+        store: ArtifactStore,
+        prefix: str,
+        *,
+        attempts: int = 3,
+        backoff_s: float = 0.2,
+        parallel: int = 4,
+    ) -> None:
+        self._store = store
+        self.prefix = prefix.rstrip("/")
+        self._attempts = max(1, attempts)
+        self._backoff_s = backoff_s
+        self._parallel = parallel
+        self._pending: list[_Pending] = []
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}/{name}"
+
+    def add(self, name: str, kind: ArtifactKind, path: Path, content_type: str | None = None) -> str:
+        """Queue ``path`` for upload as ``name``; returns the key it will have."""
+        key = self.key(name)
+        content_type = content_type or CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream")
+        self._pending = [p for p in self._pending if p.key != key]
+        self._pending.append(_Pending(name, kind, path, key, content_type))
+        return key
+
+    async def upload_all(self) -> UploadReport:
+        report = UploadReport()
+        failed: dict[str, str] = {}
+        slots = asyncio.Semaphore(self._parallel)
+
+        async def one(item: _Pending) -> None:
+            async with slots:
+                error = await asyncio.to_thread(self._upload, item)
+            if error is None:
+                size = item.path.stat().st_size
+                report.uploaded.append(
+                    ArtifactRef(
+                        name=item.name,
+                        kind=item.kind,
+                        key=item.key,
+                        size=size,
+                        content_type=item.content_type,
+                    )
+                )
+            else:
+                failed[item.key] = error
+
+        await asyncio.gather(*(one(item) for item in self._pending))
+        order = {p.key: i for i, p in enumerate(self._pending)}
+        report.uploaded.sort(key=lambda ref: order[ref.key])
+        report.errors = [failed[p.key] for p in self._pending if p.key in failed]
+        self._pending = []
+        return report
+
+    def _upload(self, item: _Pending) -> str | None:
+        if not item.path.is_file():
+            return f"{item.name}: the file was not produced"
+        last = ""
+        for attempt in range(1, self._attempts + 1):
+            try:
+                self._store.put_file(item.key, item.path, content_type=item.content_type)
+                return None
+            except (DomainError, OSError) as exc:
+                last = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+                logger.warning("artifact upload failed", key=item.key, attempt=attempt, error=last)
+                if attempt < self._attempts:
+                    time.sleep(self._backoff_s * 2 ** (attempt - 1))
+        return f"{item.name}: upload failed after {self._attempts} attempts: {last}"
+
+
+def mask_zip(path: Path, masker: Masker) -> None:
+    """Rewrite the text entries of a zip (a Playwright trace) with secrets masked, in place."""
+    if not masker or not path.is_file():
+        return
+    tmp = path.with_suffix(".masked.zip")
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if not info.filename.lower().endswith(_BINARY_SUFFIXES):
+                with contextlib.suppress(UnicodeDecodeError):
+                    data = masker.text(data.decode("utf-8")).encode("utf-8")
+            dst.writestr(info, data)
+    shutil.move(tmp, path)

@@ -1,0 +1,179 @@
+"""The browser pool: one Chromium per worker process, reused; a fresh context per run; at most N
+contexts at a time. Also finds the browser binary and makes ffmpeg visible to Playwright for video."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import playwright
+from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
+
+from shared.errors import DomainError
+from shared.observability import logger
+
+LAUNCH_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+)
+#: Lambda has no /dev/shm to speak of and limits processes: Chromium runs as a single process there.
+LAMBDA_ARGS = ("--no-zygote", "--single-process")
+DEBIAN_BROWSERS = ("/usr/lib/chromium/chromium-headless-shell", "/usr/lib/chromium/chromium")
+
+
+class BrowserNotFound(DomainError):
+    code = "browser_not_found"
+
+
+def browsers_path() -> Path:
+    """Where Playwright keeps its browsers (``PLAYWRIGHT_BROWSERS_PATH``, else its default cache)."""
+    configured = os.environ.get("PLAYWRIGHT_BROWSERS_PATH")
+    if configured and configured != "0":
+        return Path(configured)
+    return Path.home() / ".cache" / "ms-playwright"
+
+
+def _revision(name: str) -> str | None:
+    """The revision of a Playwright-managed download (``ffmpeg``, ``chromium-headless-shell``)."""
+    manifest = Path(playwright.__file__).parent / "driver" / "package" / "browsers.json"
+    try:
+        for entry in json.loads(manifest.read_text())["browsers"]:
+            if entry["name"] == name:
+                return str(entry["revision"])
+    except (OSError, ValueError, KeyError):
+        return None
+    return None
+
+
+def playwright_browsers(root: Path | None = None) -> list[Path]:
+    """Playwright's own Chromium builds that are installed, headless shell first."""
+    root = root or browsers_path()
+    found: list[Path] = []
+    for pattern in (
+        "chromium_headless_shell-*/chrome-headless-shell-linux64/chrome-headless-shell",
+        "chromium_headless_shell-*/chrome-linux/headless_shell",
+        "chromium-*/chrome-linux64/chrome",
+        "chromium-*/chrome-linux/chrome",
+    ):
+        found += sorted(root.glob(pattern), reverse=True)
+    return [p for p in found if p.is_file()]
+
+
+def find_browser(override: str | None = None, *, root: Path | None = None) -> Path:
+    """``override`` (the ``browser_path`` setting) if given, else Playwright's Chromium where installed,
+    else Debian's headless shell, else Debian's chromium."""
+    if override:
+        path = Path(override)
+        if not path.is_file():
+            raise BrowserNotFound(f"AUTOTEST_BROWSER_PATH={override} does not exist or is not a file")
+        return path
+    candidates = [*playwright_browsers(root), *(Path(p) for p in DEBIAN_BROWSERS)]
+    for path in candidates:
+        if path.is_file() and os.access(path, os.X_OK):
+            return path
+    looked = [str((root or browsers_path()) / "chromium*"), *DEBIAN_BROWSERS]
+    raise BrowserNotFound(
+        "no Chromium found; looked in " + ", ".join(looked) + ". Install one (`playwright install chromium` "
+        "or `apt-get install chromium-headless-shell`) or set AUTOTEST_BROWSER_PATH."
+    )
+
+
+def ensure_ffmpeg(root: Path | None = None) -> bool:
+    """Make sure Playwright finds an ffmpeg (it records video with it). Links the system ffmpeg into
+    Playwright's browsers folder when Playwright's own build is missing. Returns whether video works."""
+    root = root or browsers_path()
+    revision = _revision("ffmpeg")
+    existing = sorted(root.glob("ffmpeg-*/ffmpeg-linux"))
+    wanted = root / f"ffmpeg-{revision}" / "ffmpeg-linux" if revision else None
+    if wanted is not None and wanted.exists():
+        return True
+    if wanted is None:
+        return bool(existing)
+    system = shutil.which("ffmpeg")
+    if system is None:
+        return False
+    try:
+        wanted.parent.mkdir(parents=True, exist_ok=True)
+        wanted.symlink_to(system)
+    except OSError as exc:
+        logger.warning("could not link ffmpeg for video recording", path=str(wanted), error=str(exc))
+        return False
+    logger.info("linked the system ffmpeg for Playwright video", path=str(wanted), ffmpeg=system)
+    return True
+
+
+class BrowserPool:
+    """One browser, launched on first use and relaunched if it dies; ``context()`` hands out a fresh,
+    isolated context per run and limits how many exist at once."""
+
+    def __init__(
+        self, *, concurrency: int = 2, executable: str | None = None, extra_args: tuple[str, ...] = ()
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("the browser pool needs a concurrency of at least 1")
+        self._override = executable
+        self._args = [*LAUNCH_ARGS, *extra_args]
+        self._slots = asyncio.Semaphore(concurrency)
+        self._lock = asyncio.Lock()
+        self._playwright: Playwright | None = None
+        self._browser: Browser | None = None
+        self.executable: Path | None = None
+        self.video_available = False
+        self.concurrency = concurrency
+
+    @property
+    def version(self) -> str | None:
+        return f"Chromium {self._browser.version}" if self._browser else None
+
+    async def browser(self) -> Browser:
+        async with self._lock:
+            if self._browser is not None and self._browser.is_connected():
+                return self._browser
+            if self._browser is not None:
+                logger.warning("the browser disconnected; launching a new one")
+            if self._playwright is None:
+                self.executable = find_browser(self._override)
+                self.video_available = ensure_ffmpeg()
+                self._playwright = await async_playwright().start()
+            assert self.executable is not None
+            self._browser = await self._playwright.chromium.launch(
+                executable_path=str(self.executable), headless=True, args=self._args
+            )
+            logger.info("browser launched", executable=str(self.executable), version=self._browser.version)
+            return self._browser
+
+    @asynccontextmanager
+    async def context(self, **options: Any) -> AsyncIterator[BrowserContext]:
+        """A fresh context; closed (and its slot released) on exit, whatever happens."""
+        async with self._slots:
+            browser = await self.browser()
+            context = await browser.new_context(**options)
+            try:
+                yield context
+            finally:
+                try:
+                    await context.close()
+                except Exception as exc:
+                    logger.warning("could not close a browser context", error=str(exc))
+
+    async def close(self) -> None:
+        async with self._lock:
+            if self._browser is not None:
+                try:
+                    await self._browser.close()
+                except Exception as exc:
+                    logger.warning("could not close the browser", error=str(exc))
+                self._browser = None
+            if self._playwright is not None:
+                await self._playwright.stop()
+                self._playwright = None

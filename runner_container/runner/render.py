@@ -1,0 +1,214 @@
+"""Placeholders and masking.
+
+``{{name}}`` is a variable (run variables, the dataset row, values extracted by earlier steps);
+``{{secret:NAME}}`` is a secret from the configured :class:`~shared.ports.SecretSource`. Secret values are
+known to a :class:`Masker` as soon as they are loaded, and everything the runner records (step results,
+errors, logs, variables, traces) goes through it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+from pydantic import TypeAdapter, ValidationError
+
+from shared.errors import InvalidInput
+from shared.models.plans import Extract, Request, Step
+from shared.ports import SecretSource
+
+PLACEHOLDER = re.compile(r"\{\{\s*(secret\s*:\s*)?([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}")
+MASK = "***"
+
+_STEP = TypeAdapter[Step](Step)
+
+
+class RenderError(InvalidInput):
+    """A placeholder that cannot be filled (unknown variable, undefined secret) or renders to an invalid step."""
+
+    code = "render_error"
+
+
+class Masker:
+    """Replaces every known secret value (and its URL-encoded forms) with ``***``."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._values: set[str] = set()
+        for value in secrets:
+            self.add(value)
+
+    def add(self, value: str) -> None:
+        if not value:
+            return
+        self._values.update(v for v in (value, quote(value, safe=""), quote_plus(value)) if v)
+
+    def __bool__(self) -> bool:
+        return bool(self._values)
+
+    def text(self, text: str) -> str:
+        for value in sorted(self._values, key=len, reverse=True):
+            if value in text:
+                text = text.replace(value, MASK)
+        return text
+
+    def maybe(self, text: str | None) -> str | None:
+        return None if text is None else self.text(text)
+
+    def data(self, value: Any) -> Any:
+        """A copy of ``value`` (JSON-like) with secrets masked in every string."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {k: self.data(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.data(v) for v in value]
+        return value
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from _strings(v)
+
+
+def placeholders(value: Any) -> tuple[set[str], set[str]]:
+    """``(variable names, secret names)`` referenced anywhere in ``value`` (a step dump, a string...)."""
+    variables: set[str] = set()
+    secrets: set[str] = set()
+    for text in _strings(value):
+        for match in PLACEHOLDER.finditer(text):
+            (secrets if match.group(1) else variables).add(match.group(2))
+    return variables, secrets
+
+
+def _dump(step: Step) -> dict[str, Any]:
+    data = step.model_dump(by_alias=True, exclude_unset=True, mode="json")
+    data["action"] = step.action
+    return data
+
+
+def produced(step: Step) -> set[str]:
+    """Variables a step defines for the steps after it."""
+    if isinstance(step, Extract):
+        return {step.var}
+    if isinstance(step, Request):
+        return set(step.extract)
+    return set()
+
+
+def check_plan(steps: list[Step], variables: Iterable[str], *, start_url: str | None = None) -> set[str]:
+    """Check that every ``{{var}}`` is defined before it is used; returns the secret names referenced."""
+    known = set(variables)
+    needed_secrets: set[str] = set()
+    problems: list[str] = []
+    if start_url:
+        names, secrets = placeholders(start_url)
+        needed_secrets |= secrets
+        problems += [f"start_url uses {{{{{n}}}}}" for n in sorted(names - known)]
+    for index, step in enumerate(steps):
+        names, secrets = placeholders(_dump(step))
+        needed_secrets |= secrets
+        problems += [f"step {index} ({step.action}) uses {{{{{n}}}}}" for n in sorted(names - known)]
+        known |= produced(step)
+    if problems:
+        defined = ", ".join(sorted(set(variables))) or "none"
+        raise RenderError(
+            "undefined variables: " + "; ".join(problems) + f" (variables defined for this run: {defined})",
+            details={"problems": problems},
+        )
+    return needed_secrets
+
+
+def load_secrets(names: Iterable[str], source: SecretSource) -> dict[str, str]:
+    """Fetch every named secret; one error names all the missing ones."""
+    values: dict[str, str] = {}
+    missing: list[str] = []
+    for name in sorted(set(names)):
+        value = source.get(name)
+        if value is None:
+            missing.append(name)
+        else:
+            values[name] = value
+    if missing:
+        how = ", ".join(f"AUTOTEST_SECRET_{n}" for n in missing)
+        raise RenderError(
+            f"secrets not defined: {', '.join(missing)} (locally set {how} or add them to the secrets file; "
+            "in AWS create them in the configured secret store)",
+            details={"missing": missing},
+        )
+    return values
+
+
+def as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)
+
+
+class Renderer:
+    def __init__(self, variables: dict[str, Any], secrets: dict[str, str], masker: Masker) -> None:
+        self.variables = dict(variables)
+        self._secrets = secrets
+        self.masker = masker
+        for value in secrets.values():
+            masker.add(value)
+
+    def _lookup(self, secret: bool, name: str) -> Any:
+        if secret:
+            if name not in self._secrets:
+                raise RenderError(f"secret {name!r} was not loaded for this run")
+            return self._secrets[name]
+        if name not in self.variables:
+            defined = ", ".join(sorted(self.variables)) or "none"
+            raise RenderError(f"undefined variable {{{{{name}}}}} (defined: {defined})")
+        return self.variables[name]
+
+    def render(self, text: str) -> str:
+        return PLACEHOLDER.sub(lambda m: as_text(self._lookup(bool(m.group(1)), m.group(2))), text)
+
+    def render_data(self, value: Any, *, typed: bool) -> Any:
+        """Render every string in ``value``. With ``typed``, a string that is exactly one variable
+        placeholder takes the variable's own type (``"{{count}}"`` -> ``3``)."""
+        if isinstance(value, str):
+            match = PLACEHOLDER.fullmatch(value.strip()) if typed else None
+            if match and not match.group(1):
+                return self._lookup(False, match.group(2))
+            return self.render(value)
+        if isinstance(value, dict):
+            return {k: self.render_data(v, typed=typed) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.render_data(v, typed=typed) for v in value]
+        return value
+
+    def render_step(self, step: Step) -> Step:
+        data = _dump(step)
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            if key == "action":
+                out[key] = value
+            elif key == "json":
+                out[key] = self.render_data(value, typed=True)
+            elif key == "expect":
+                out[key] = [
+                    {k: self.render_data(v, typed=k in ("equals", "contains")) for k, v in item.items()}
+                    for item in value
+                ]
+            else:
+                out[key] = self.render_data(value, typed=False)
+        try:
+            return _STEP.validate_python(out)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors(include_input=False)
+            )
+            raise RenderError(self.masker.text(f"step {step.action} is invalid after rendering: {problems}")) from exc

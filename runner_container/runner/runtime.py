@@ -1,0 +1,31 @@
+"""Wiring for one runner process: the browser pool and the executor, built once from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from runner_container.runner.browser import BrowserPool
+from runner_container.runner.executor import RunExecutor, RunnerConfig
+from shared.services.container import Services
+from shared.settings import Settings
+
+
+@dataclass
+class Runtime:
+    pool: BrowserPool
+    executor: RunExecutor
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+
+def build_runtime(services: Services, settings: Settings, *, extra_args: tuple[str, ...] = ()) -> Runtime:
+    pool = BrowserPool(concurrency=settings.runner_concurrency, executable=settings.browser_path, extra_args=extra_args)
+    executor = RunExecutor(
+        runs=services.runs,
+        artifacts=services.artifacts,
+        secrets=services.secrets,
+        pool=pool,
+        config=RunnerConfig.from_settings(settings),
+    )
+    return Runtime(pool=pool, executor=executor)

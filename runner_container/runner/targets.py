@@ -1,0 +1,251 @@
+"""Targets -> Playwright locators, in accessibility-first terms.
+
+A structured target maps to one locator (``get_by_role``, ``get_by_label``, ``get_by_text``,
+``get_by_placeholder``, ``get_by_test_id``, css). A plain-string target ("the Log in button") is
+interpreted into a short list of candidate targets, tried in order. A target must match exactly one
+element: none or several fail the step with what was looked for and what the page has instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from dataclasses import dataclass
+
+from playwright.async_api import Locator, Page
+
+from shared.errors import DomainError
+from shared.models.plans import (
+    CssTarget,
+    LabelTarget,
+    PlaceholderTarget,
+    RoleTarget,
+    Target,
+    TestIdTarget,
+    TextTarget,
+    describe_target,
+)
+
+Structured = RoleTarget | LabelTarget | TextTarget | PlaceholderTarget | TestIdTarget | CssTarget
+
+POLL_S = 0.1
+MAX_LISTED = 5
+MAX_SNAPSHOT_LINES = 25
+
+#: words of a plain-English description -> ARIA role (longest phrases first when matching)
+ROLE_WORDS: dict[str, str] = {
+    "radio button": "radio",
+    "check box": "checkbox",
+    "text field": "textbox",
+    "text box": "textbox",
+    "input field": "textbox",
+    "combo box": "combobox",
+    "menu item": "menuitem",
+    "button": "button",
+    "link": "link",
+    "checkbox": "checkbox",
+    "radio": "radio",
+    "textbox": "textbox",
+    "field": "textbox",
+    "input": "textbox",
+    "textarea": "textbox",
+    "heading": "heading",
+    "dropdown": "combobox",
+    "combobox": "combobox",
+    "select": "combobox",
+    "tab": "tab",
+    "image": "img",
+    "switch": "switch",
+    "option": "option",
+}
+_FILLER_WORDS = r"(?:labell?ed|named|called|titled|with (?:the )?text)"
+_FILLER = re.compile(rf"^(?:the|a|an)\s+|^{_FILLER_WORDS}\s+|\s+{_FILLER_WORDS}$", re.I)
+_QUOTED = re.compile(r"[\"“']([^\"”']+)[\"”']")
+
+
+class TargetError(DomainError):
+    """The target does not resolve to exactly one element."""
+
+    code = "target_unresolved"
+
+
+class TargetNotFound(TargetError):
+    code = "target_not_found"
+
+
+class TargetAmbiguous(TargetError):
+    code = "target_ambiguous"
+
+
+@dataclass(frozen=True)
+class Resolved:
+    locator: Locator
+    expression: str  # the Playwright call that found it, for results
+    target: Structured  # the structured target that matched (a candidate, for a description)
+
+
+# ------------------------------------------------------------------------------------ pure parts
+
+
+def expression(target: Target) -> str:
+    """The Playwright call for a target, as code: ``get_by_role("button", name="Log in")``."""
+    q = json.dumps
+    if isinstance(target, RoleTarget):
+        args = [q(target.role)]
+        if target.name is not None:
+            args.append(f"name={q(target.name)}")
+        if target.exact:
+            args.append("exact=True")
+        return f"get_by_role({', '.join(args)})"
+    if isinstance(target, LabelTarget | TextTarget | PlaceholderTarget):
+        methods: dict[type, tuple[str, str]] = {
+            LabelTarget: ("get_by_label", "label"),
+            TextTarget: ("get_by_text", "text"),
+            PlaceholderTarget: ("get_by_placeholder", "placeholder"),
+        }
+        method, value = methods[type(target)]
+        exact = ", exact=True" if target.exact else ""
+        return f"{method}({q(getattr(target, value))}{exact})"
+    if isinstance(target, TestIdTarget):
+        return f"get_by_test_id({q(target.test_id)})"
+    if isinstance(target, CssTarget):
+        return f"locator({q(target.css)})"
+    return f"description({q(target)})"
+
+
+def interpret(description: str) -> list[Structured]:
+    """Candidate structured targets for a plain-English description, most specific first."""
+    text = " ".join(description.split())
+    quoted = _QUOTED.search(text)
+    role: str | None = None
+    rest = _QUOTED.sub(" ", text) if quoted else text
+    rest = rest.strip()
+    for _ in range(2):
+        rest = _FILLER.sub("", rest).strip()
+    lowered = rest.lower()
+    for phrase in sorted(ROLE_WORDS, key=len, reverse=True):
+        if lowered == phrase or lowered.endswith(" " + phrase):
+            role, rest = ROLE_WORDS[phrase], rest[: len(rest) - len(phrase)].strip()
+            break
+        if lowered.startswith(phrase + " "):
+            role, rest = ROLE_WORDS[phrase], rest[len(phrase) :].strip()
+            break
+    for _ in range(2):
+        rest = _FILLER.sub("", rest).strip()
+    name = quoted.group(1).strip() if quoted else rest.strip(" .:")
+    candidates: list[Structured] = []
+    if role and name:
+        candidates.append(RoleTarget(role=role, name=name))
+        if role in ("textbox", "combobox", "checkbox", "radio", "switch"):
+            candidates.append(LabelTarget(label=name))
+        if role == "textbox":
+            candidates.append(PlaceholderTarget(placeholder=name))
+    elif role:
+        candidates.append(RoleTarget(role=role))
+    elif name:
+        candidates += [
+            LabelTarget(label=name),
+            PlaceholderTarget(placeholder=name),
+            RoleTarget(role="button", name=name),
+            RoleTarget(role="link", name=name),
+            TextTarget(text=name),
+        ]
+    if text and not any(isinstance(c, TextTarget) and c.text == text for c in candidates):
+        candidates.append(TextTarget(text=text))
+    return candidates
+
+
+# ----------------------------------------------------------------------------- page-facing parts
+
+
+def locator_for(page: Page, target: Structured) -> Locator:
+    if isinstance(target, RoleTarget):
+        if target.name is None:
+            return page.get_by_role(target.role)  # type: ignore[arg-type]
+        return page.get_by_role(target.role, name=target.name, exact=target.exact)  # type: ignore[arg-type]
+    if isinstance(target, LabelTarget):
+        return page.get_by_label(target.label, exact=target.exact)
+    if isinstance(target, TextTarget):
+        return page.get_by_text(target.text, exact=target.exact)
+    if isinstance(target, PlaceholderTarget):
+        return page.get_by_placeholder(target.placeholder, exact=target.exact)
+    if isinstance(target, TestIdTarget):
+        return page.get_by_test_id(target.test_id)
+    return page.locator(target.css)
+
+
+async def resolve(page: Page, target: Target, *, timeout_s: float) -> Resolved:
+    """Wait (up to ``timeout_s``) until the target matches exactly one element."""
+    candidates: list[Structured] = interpret(target) if isinstance(target, str) else [target]
+    locators = [(c, locator_for(page, c)) for c in candidates]
+    deadline = time.monotonic() + timeout_s
+    while True:
+        counts = [await loc.count() for _, loc in locators]
+        for (candidate, loc), count in zip(locators, counts, strict=True):
+            if count == 1:
+                return Resolved(locator=loc, expression=expression(candidate), target=candidate)
+        if any(counts):  # none matched exactly once, some matched several
+            candidate, loc = next((c, lc) for (c, lc), n in zip(locators, counts, strict=True) if n > 1)
+            n = max(counts)
+            raise TargetAmbiguous(
+                f"{_looked_for(target, candidates)} matched {n} elements, expected exactly one: "
+                f"{await _list_matches(loc)}. Make the target more specific (a role with a name, a label, "
+                "a test id).",
+                details={"target": describe_target(target), "count": n},
+            )
+        if time.monotonic() >= deadline:
+            raise TargetNotFound(
+                f"{_looked_for(target, candidates)} matched nothing within {timeout_s:g}s. "
+                f"{await _what_is_there(page, candidates)}",
+                details={"target": describe_target(target)},
+            )
+        await asyncio.sleep(POLL_S)
+
+
+def _looked_for(target: Target, candidates: list[Structured]) -> str:
+    if isinstance(target, str):
+        tried = ", ".join(expression(c) for c in candidates)
+        return f"target {target!r} (tried {tried})"
+    return f"target {describe_target(target)} ({expression(target)})"
+
+
+async def _list_matches(locator: Locator) -> str:
+    shown: list[str] = []
+    count = await locator.count()
+    for i in range(min(count, MAX_LISTED)):
+        item = locator.nth(i)
+        try:
+            snap = (await item.aria_snapshot(timeout=1000)).strip().splitlines()
+            text = snap[0].lstrip("- ") if snap else ""
+            if not text:
+                text = (await item.evaluate("e => e.outerHTML", timeout=1000))[:120]
+        except Exception as exc:
+            text = f"(could not describe: {type(exc).__name__})"
+        shown.append(f"{i + 1}) {text}")
+    more = f" and {count - MAX_LISTED} more" if count > MAX_LISTED else ""
+    return "; ".join(shown) + more
+
+
+async def _what_is_there(page: Page, candidates: list[Structured]) -> str:
+    try:
+        snapshot = await page.locator("body").aria_snapshot(timeout=2000)
+    except Exception as exc:
+        return f"The page could not be inspected ({type(exc).__name__})."
+    lines = [line.strip() for line in snapshot.splitlines() if line.strip()]
+    roles = {c.role for c in candidates if isinstance(c, RoleTarget)}
+    if roles:
+        same = [line for line in lines if any(re.match(rf"- {re.escape(r)}\b", line) for r in roles)]
+        if same:
+            return f"Elements with role {'/'.join(sorted(roles))} on the page: " + "; ".join(same[:15])
+        return f"The page has no element with role {'/'.join(sorted(roles))}. Page: " + _excerpt(lines, page)
+    return "Page: " + _excerpt(lines, page)
+
+
+def _excerpt(lines: list[str], page: Page) -> str:
+    if not lines:
+        return f"{page.url} has no accessible content."
+    body = " | ".join(lines[:MAX_SNAPSHOT_LINES])
+    more = f" | ... ({len(lines) - MAX_SNAPSHOT_LINES} more lines)" if len(lines) > MAX_SNAPSHOT_LINES else ""
+    return f"{page.url}: {body}{more}"

@@ -1,0 +1,187 @@
+"""The Fargate runner: long-polls the run queue and executes up to ``runner_concurrency`` runs at once.
+
+While a run executes, its message's visibility is extended with every heartbeat; the message is deleted
+only once the result is stored (or the message turned out to be a duplicate). ``run_forever`` stops
+cleanly when its event is set, so ``autotest local`` can embed the worker in its own event loop.
+
+    python -m runner_container.runner.worker
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from typing import Any
+
+from pydantic import ValidationError
+
+from runner_container.runner.executor import Disposition, RunExecutor
+from runner_container.runner.runtime import build_runtime
+from shared.models.messages import ReceivedMessage, RunMessage
+from shared.observability import logger
+from shared.ports import RunQueue
+from shared.services.container import Services
+from shared.settings import Settings, get_settings
+
+RECEIVE_ERROR_BACKOFF_S = 2.0
+
+
+class Worker:
+    def __init__(
+        self,
+        *,
+        executor: RunExecutor,
+        queue: RunQueue,
+        concurrency: int,
+        visibility_timeout_s: int,
+        wait_s: int = 10,
+        idle_s: float = 0.2,
+        drain_timeout_s: float = 60.0,
+    ) -> None:
+        self._executor = executor
+        self._queue = queue
+        self._concurrency = max(1, concurrency)
+        self._visibility_timeout_s = visibility_timeout_s
+        self._wait_s = wait_s
+        self._idle_s = idle_s
+        self._drain_timeout_s = drain_timeout_s
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._stop = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run_forever(self, stop_event: asyncio.Event | None = None) -> None:
+        """Poll until ``stop_event`` (or :meth:`stop`) is set, then let in-flight runs finish
+        (up to ``drain_timeout_s``; an unfinished run's message comes back and is taken over)."""
+        stopping = asyncio.create_task(self._wait_stop(stop_event))
+        logger.info("runner worker started", concurrency=self._concurrency)
+        try:
+            while not stopping.done():
+                free = self._concurrency - len(self._in_flight)
+                if free <= 0:
+                    await asyncio.wait({*self._in_flight, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                receiving = asyncio.create_task(
+                    asyncio.to_thread(
+                        self._queue.receive,
+                        max_messages=min(free, 10),
+                        wait_s=self._wait_s,
+                        visibility_timeout_s=self._visibility_timeout_s,
+                    )
+                )
+                await asyncio.wait({receiving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                if not receiving.done():
+                    # Stopping: messages this poll still returns stay invisible until their timeout, then
+                    # another worker gets them.
+                    receiving.add_done_callback(_ignore_result)
+                    break
+                try:
+                    messages = receiving.result()
+                except Exception as exc:
+                    logger.error("could not receive run messages", error=str(exc))
+                    await _sleep_unless(stopping, RECEIVE_ERROR_BACKOFF_S)
+                    continue
+                if not messages:
+                    await _sleep_unless(stopping, self._idle_s)
+                for received in messages:
+                    task = asyncio.create_task(self.handle(received))
+                    self._in_flight.add(task)
+                    task.add_done_callback(self._in_flight.discard)
+        finally:
+            stopping.cancel()
+            await self._drain()
+            logger.info("runner worker stopped")
+
+    async def _wait_stop(self, stop_event: asyncio.Event | None) -> None:
+        waits = [asyncio.create_task(self._stop.wait())]
+        if stop_event is not None:
+            waits.append(asyncio.create_task(stop_event.wait()))
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+
+    async def _drain(self) -> None:
+        if not self._in_flight:
+            return
+        logger.info("waiting for in-flight runs", count=len(self._in_flight))
+        _, pending = await asyncio.wait(self._in_flight, timeout=self._drain_timeout_s)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    async def handle(self, received: ReceivedMessage) -> None:
+        """Execute one message; delete it once handled. Failures leave it for redelivery (then the DLQ)."""
+        try:
+            message = RunMessage.model_validate_json(received.body)
+        except ValidationError as exc:
+            logger.error(
+                "unreadable run message left for the dead-letter queue",
+                message_id=received.message_id,
+                error=str(exc).splitlines()[0],
+            )
+            return
+
+        def keepalive() -> None:
+            self._queue.extend(received.receipt, self._visibility_timeout_s)
+
+        try:
+            result = await self._executor.execute(message, keepalive=keepalive)
+        except Exception:
+            logger.exception("run message failed; it will be redelivered", run_id=message.run_id)
+            return
+        if result.disposition == Disposition.done:
+            try:
+                await asyncio.to_thread(self._queue.delete, received.receipt)
+            except Exception as exc:
+                logger.warning("could not delete a handled message", run_id=message.run_id, error=str(exc))
+
+
+def _ignore_result(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
+async def _sleep_unless(stopping: asyncio.Task[None], seconds: float) -> None:
+    await asyncio.wait({stopping}, timeout=seconds)
+
+
+async def run_forever(
+    stop_event: asyncio.Event, *, services: Services, settings: Settings | None = None, wait_s: int = 10
+) -> None:
+    """Run a worker (with its own browser pool) until ``stop_event`` is set; for embedding."""
+    settings = settings or get_settings()
+    runtime = build_runtime(services, settings)
+    worker = Worker(
+        executor=runtime.executor,
+        queue=services.queue,
+        concurrency=settings.runner_concurrency,
+        visibility_timeout_s=settings.visibility_timeout_s,
+        wait_s=wait_s,
+    )
+    try:
+        await worker.run_forever(stop_event)
+    finally:
+        await runtime.close()
+
+
+def main() -> None:
+    """The container's entry point: run until SIGTERM / SIGINT."""
+    from shared.aws.factory import get_services
+
+    async def _main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        await run_forever(stop, services=get_services(), wait_s=20)
+
+    asyncio.run(_main())
+
+
+if __name__ == "__main__":
+    main()

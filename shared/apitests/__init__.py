@@ -1,0 +1,1 @@
+"""API tests: HTTP request steps with extraction (a JSONPath subset) and expectations."""

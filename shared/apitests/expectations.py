@@ -1,0 +1,159 @@
+"""Expectations of a ``request`` step (see ``shared/models/plans.py``), checked against a response.
+
+Every expectation is checked; the result is the list of failures, each a sentence that says what was
+expected and what came back.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import jsonschema  # type: ignore[import-untyped]
+
+from shared.apitests.jsonpath import query
+from shared.apitests.response import HttpResult
+from shared.models.plans import (
+    Expectation,
+    ExpectBody,
+    ExpectHeader,
+    ExpectJsonPath,
+    ExpectLatency,
+    ExpectSchema,
+    ExpectStatus,
+)
+
+_SHOWN = 200
+
+
+def show(value: Any) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= _SHOWN else text[:_SHOWN] + "..."
+
+
+def values_equal(expected: Any, actual: Any) -> bool:
+    """JSON equality; a string expectation also matches a scalar that renders to it ("5" == 5)."""
+    if expected == actual and type(expected) is not bool and type(actual) is not bool:
+        return True
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return isinstance(expected, bool) and isinstance(actual, bool) and expected is actual
+    if isinstance(expected, str) and isinstance(actual, int | float) and not isinstance(actual, bool):
+        return expected == json.dumps(actual)
+    return False
+
+
+def contains(container: Any, item: Any) -> bool:
+    if isinstance(container, str):
+        return str(item) in container
+    if isinstance(container, list):
+        return any(values_equal(item, element) for element in container)
+    if isinstance(container, dict):
+        if isinstance(item, dict):
+            return all(k in container and values_equal(v, container[k]) for k, v in item.items())
+        return item in container
+    return False
+
+
+def check(result: HttpResult, expectations: list[Expectation]) -> list[str]:
+    failures: list[str] = []
+    for expectation in expectations:
+        message = _check_one(result, expectation)
+        if message:
+            failures.append(message)
+    return failures
+
+
+def _check_one(result: HttpResult, exp: Expectation) -> str | None:
+    if isinstance(exp, ExpectStatus):
+        allowed = exp.status if isinstance(exp.status, list) else [exp.status]
+        if result.status not in allowed:
+            wanted = " or ".join(str(s) for s in allowed)
+            return f"expected status {wanted}, got {result.status}{_body_hint(result)}"
+        return None
+    if isinstance(exp, ExpectLatency):
+        if result.latency_ms > exp.max_latency_ms:
+            return f"expected a response within {exp.max_latency_ms} ms, it took {result.latency_ms} ms"
+        return None
+    if isinstance(exp, ExpectBody):
+        if exp.body_contains is not None and exp.body_contains not in result.text:
+            return f"expected the body to contain {exp.body_contains!r}{_body_hint(result)}"
+        if exp.body_matches is not None and not _search(exp.body_matches, result.text):
+            return f"expected the body to match /{exp.body_matches}/{_body_hint(result)}"
+        return None
+    if isinstance(exp, ExpectHeader):
+        return _check_header(result, exp)
+    if isinstance(exp, ExpectSchema):
+        return _check_schema(result, exp)
+    if isinstance(exp, ExpectJsonPath):
+        return _check_jsonpath(result, exp)
+    raise TypeError(f"unknown expectation {type(exp).__name__}")
+
+
+def _check_header(result: HttpResult, exp: ExpectHeader) -> str | None:
+    value = result.headers.get(exp.header)
+    name = exp.header
+    if exp.exists is not None:
+        if (value is not None) != exp.exists:
+            return f"expected header {name} to {'be present' if exp.exists else 'be absent'}"
+        return None
+    if value is None:
+        return f"expected header {name}, the response has no such header"
+    if exp.equals is not None and value != exp.equals:
+        return f"expected header {name} to equal {exp.equals!r}, got {value!r}"
+    if exp.contains is not None and exp.contains not in value:
+        return f"expected header {name} to contain {exp.contains!r}, got {value!r}"
+    if exp.matches is not None and not _search(exp.matches, value):
+        return f"expected header {name} to match /{exp.matches}/, got {value!r}"
+    return None
+
+
+def _check_schema(result: HttpResult, exp: ExpectSchema) -> str | None:
+    if not result.is_json:
+        return f"expected a JSON body matching a schema, the body is not JSON{_body_hint(result)}"
+    try:
+        jsonschema.validate(result.json, exp.json_schema)
+    except jsonschema.ValidationError as exc:
+        where = "$" + "".join(f"[{p!r}]" if isinstance(p, str) else f"[{p}]" for p in exc.absolute_path)
+        return f"the body does not match the JSON schema at {where}: {exc.message}"
+    except jsonschema.SchemaError as exc:
+        return f"the JSON schema of this expectation is invalid: {exc.message}"
+    return None
+
+
+def _check_jsonpath(result: HttpResult, exp: ExpectJsonPath) -> str | None:
+    path = exp.jsonpath
+    if not result.is_json:
+        return f"expected {path} in a JSON body, the body is not JSON{_body_hint(result)}"
+    matches = query(result.json, path)
+    if exp.exists is not None:
+        if bool(matches) != exp.exists:
+            found = f"found {show(matches[0])}" if matches else "found nothing"
+            return f"expected {path} to {'exist' if exp.exists else 'not exist'}, {found}"
+        return None
+    if not matches:
+        return f"expected {path} to exist, it matched nothing in {show(result.json)}"
+    actual = matches[0] if len(matches) == 1 else matches
+    if exp.equals is not None and not values_equal(exp.equals, actual):
+        return f"expected {path} to equal {show(exp.equals)}, got {show(actual)}"
+    if exp.contains is not None and not contains(actual, exp.contains):
+        return f"expected {path} to contain {show(exp.contains)}, got {show(actual)}"
+    if exp.matches is not None:
+        text = actual if isinstance(actual, str) else json.dumps(actual)
+        if not _search(exp.matches, text):
+            return f"expected {path} to match /{exp.matches}/, got {show(actual)}"
+    return None
+
+
+def _search(pattern: str, text: str) -> bool:
+    try:
+        return re.search(pattern, text) is not None
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression /{pattern}/: {exc}") from exc
+
+
+def _body_hint(result: HttpResult) -> str:
+    body = result.text.strip()
+    if not body:
+        return " (empty body)"
+    return f" (body: {body[:_SHOWN]}{'...' if len(body) > _SHOWN else ''})"

@@ -1,0 +1,89 @@
+"""E2E fixtures: the example web app, one Chromium for the whole session, and a runner wired to the
+in-memory fakes through a real RunService."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from examples.webapp import ADMIN_PASSWORD, WebApp, serve
+from runner_container.runner.browser import BrowserPool
+from runner_container.runner.executor import Execution, RunExecutor, RunnerConfig
+from shared.models.messages import RunMessage
+from shared.models.runs import Run, RunCreate
+from shared.services.runs import RunService
+from tests.fakes import FakeArtifacts, FakeEvents, FakeQueue, FakeSecrets, FakeStore
+
+PROJECT = "prj_e2e"
+
+
+@pytest.fixture(scope="session")
+def webapp() -> Iterator[WebApp]:
+    with serve() as app:
+        yield app
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def pool() -> AsyncIterator[BrowserPool]:
+    browser_pool = BrowserPool(concurrency=2)
+    await browser_pool.browser()
+    yield browser_pool
+    await browser_pool.close()
+
+
+@dataclass
+class Harness:
+    store: FakeStore
+    queue: FakeQueue
+    artifacts: FakeArtifacts
+    events: FakeEvents
+    secrets: FakeSecrets
+    runs: RunService
+    executor: RunExecutor
+    base_url: str
+
+    def start(self, steps: list[dict[str, Any]], **body: Any) -> tuple[Run, RunMessage]:
+        """Start a run of an inline spec; returns the queued run and the message the queue got."""
+        spec = {"steps": steps, "variables": {"base_url": self.base_url}, **body.pop("spec", {})}
+        run = self.runs.start_run(PROJECT, RunCreate.model_validate({"spec": spec, **body}))
+        message, _ = self.queue.sent.pop()
+        return run, message
+
+    async def run(self, steps: list[dict[str, Any]], **body: Any) -> Run:
+        _, message = self.start(steps, **body)
+        result = await self.executor.execute(message)
+        assert result.run is not None
+        return self.store.get_run(result.run.id)
+
+    async def execute(self, message: RunMessage) -> Execution:
+        return await self.executor.execute(message)
+
+    def statuses(self, run_id: str) -> list[str]:
+        return [e.status.value for e in self.events.events if getattr(e, "run_id", None) == run_id]  # type: ignore[attr-defined]
+
+
+def make_harness(pool: BrowserPool, base_url: str, **config: Any) -> Harness:
+    store, queue, artifacts, events = FakeStore(), FakeQueue(), FakeArtifacts(), FakeEvents()
+    secrets = FakeSecrets({"ADMIN_PASSWORD": ADMIN_PASSWORD})
+    runs = RunService(tests=store, runs=store, queue=queue, events=events, artifacts=artifacts)
+    settings: dict[str, Any] = {
+        "network_allowlist": "127.0.0.0/8",
+        "step_timeout_s": 5.0,
+        "retry_delay_s": 0,
+        "heartbeat_s": 0.5,
+        "upload_backoff_s": 0.01,
+        "record_video": False,
+        "record_trace": False,
+        **config,
+    }
+    executor = RunExecutor(runs=runs, artifacts=artifacts, secrets=secrets, pool=pool, config=RunnerConfig(**settings))
+    return Harness(store, queue, artifacts, events, secrets, runs, executor, base_url)
+
+
+@pytest.fixture
+def harness(pool: BrowserPool, webapp: WebApp) -> Harness:
+    return make_harness(pool, webapp.url)

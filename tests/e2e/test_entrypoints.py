@@ -1,0 +1,121 @@
+"""The worker loop and the Lambda handler, end to end over the in-memory queue."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from examples.webapp import WebApp
+from runner_container.runner import lambda_handler
+from runner_container.runner.browser import BrowserPool
+from runner_container.runner.worker import Worker
+from shared.models.runs import RunCreate, RunStatus
+from shared.services.catalog import Catalog
+from shared.services.container import Services
+from shared.services.projects import Projects
+from shared.settings import get_settings
+from tests.e2e.conftest import PROJECT, make_harness
+
+pytestmark = pytest.mark.e2e
+
+STEPS: list[dict[str, Any]] = [
+    {"action": "goto", "url": "{{base_url}}/login"},
+    {"action": "expect_visible", "target": {"role": "button", "name": "Log in"}},
+]
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_worker_executes_deletes_and_stops_cleanly(pool: BrowserPool, webapp: WebApp) -> None:
+    # Given two runs queued, the first delivered twice
+    h = make_harness(pool, webapp.url)
+    spec = {"steps": STEPS, "variables": {"base_url": webapp.url}}
+    first = h.runs.start_run(PROJECT, RunCreate.model_validate({"spec": spec}))
+    second = h.runs.start_run(PROJECT, RunCreate.model_validate({"spec": spec}))
+    h.queue.sent.append(h.queue.sent[0])
+    # (one at a time, so the duplicate arrives after the original finished and is dropped, then deleted;
+    # a duplicate arriving *during* the run is left for redelivery, see test_duplicate_message_runs_once)
+    worker = Worker(executor=h.executor, queue=h.queue, concurrency=1, visibility_timeout_s=30, idle_s=0.05)
+    stop = asyncio.Event()
+
+    # When the worker runs until both are done
+    task = asyncio.create_task(worker.run_forever(stop))
+    for _ in range(200):
+        if all(h.store.get_run(r.id).status.terminal for r in (first, second)) and len(h.queue.deleted) == 3:
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await asyncio.wait_for(task, timeout=10)
+
+    # Then both passed, each ran once, and every delivery was deleted
+    assert [h.store.get_run(r.id).status for r in (first, second)] == [RunStatus.passed] * 2
+    assert h.statuses(first.id) == ["queued", "running", "passed"]
+    assert sorted(h.queue.deleted) == sorted([first.id, first.id, second.id])
+
+
+@pytest.fixture
+def lambda_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("LAMBDA_TASK_ROOT", "/var/task")  # powertools keeps one event loop in Lambda
+    monkeypatch.setenv("AUTOTEST_NETWORK_ALLOWLIST", "127.0.0.0/8")
+    monkeypatch.setenv("AUTOTEST_RECORD_VIDEO", "false")
+    get_settings.cache_clear()
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    yield
+    runtime = lambda_handler._State.runtime
+    if runtime is not None:
+        loop.run_until_complete(runtime.close())
+    lambda_handler._State.runtime = lambda_handler._State.services = lambda_handler._State.loop = None
+    asyncio.set_event_loop(None)
+    loop.close()
+    get_settings.cache_clear()
+
+
+def _sqs_event(bodies: list[str]) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": f"m-{i}",
+                "receiptHandle": f"r-{i}",
+                "body": body,
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:autotest-runs",
+                "awsRegion": "us-east-1",
+            }
+            for i, body in enumerate(bodies)
+        ]
+    }
+
+
+def test_lambda_handler_reports_partial_batch_failures(lambda_env: None, webapp: WebApp) -> None:
+    # Given the handler wired to in-memory services, and a batch with one good and one broken record
+    h = make_harness(BrowserPool(), webapp.url)
+    lambda_handler.configure(
+        Services(
+            projects=Projects(h.store),
+            catalog=Catalog(h.store),
+            runs=h.runs,
+            queue=h.queue,
+            artifacts=h.artifacts,
+            events=h.events,
+            secrets=h.secrets,
+        )
+    )
+    run, message = h.start(STEPS)
+    event = _sqs_event([message.model_dump_json(), json.dumps({"nope": True})])
+
+    # When the batch is handled (twice: the second is a redelivery)
+    response = lambda_handler.handler(event, None)  # type: ignore[arg-type]
+    again = lambda_handler.handler(_sqs_event([message.model_dump_json()]), None)  # type: ignore[arg-type]
+
+    # Then the run passed once and only the broken record is reported as failed
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+    assert again == {"batchItemFailures": []}
+    assert h.store.get_run(run.id).status == RunStatus.passed
+    assert h.statuses(run.id) == ["queued", "running", "passed"]

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import pytest
+
+from shared.errors import InvalidInput
+from shared.netguard import Allowlist, NetworkGuard, NetworkRefused
+
+HOSTS = {
+    "example.com": ["93.184.215.14"],
+    "intranet.corp": ["10.1.2.3"],
+    "metadata.evil": ["169.254.169.254"],
+    "mixed.example": ["93.184.215.14", "192.168.1.10"],
+    "app.staging.internal": ["10.9.9.9"],
+    "localhost": ["127.0.0.1", "::1"],
+}
+
+
+def fake_resolver(host: str, port: int) -> list[str]:
+    try:
+        return HOSTS[host]
+    except KeyError:
+        raise OSError(f"no such host {host}") from None
+
+
+async def fake_async_resolver(host: str, port: int) -> list[str]:
+    return fake_resolver(host, port)
+
+
+def guard(allowlist: str = "") -> NetworkGuard:
+    return NetworkGuard(allowlist=Allowlist.parse(allowlist), resolver=fake_async_resolver, sync_resolver=fake_resolver)
+
+
+def refused(url: str, allowlist: str = "") -> str:
+    with pytest.raises(NetworkRefused) as info:
+        guard(allowlist).check(url)
+    return info.value.message
+
+
+def test_public_addresses_pass_and_return_the_checked_addresses() -> None:
+    assert guard().check("https://example.com/path") == ["93.184.215.14"]
+    assert guard().check("http://93.184.215.14:8080/") == ["93.184.215.14"]
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/", "javascript:alert(1)", "example.com"])
+def test_non_http_schemes_are_refused(url: str) -> None:
+    assert "is not allowed" in refused(url, "0.0.0.0/0")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[fd00:ec2::254]/",
+        "http://169.254.10.1/",
+        "http://[fe80::1]/",
+        "http://metadata.evil/",
+        "http://[::ffff:169.254.169.254]/",
+    ],
+)
+def test_link_local_and_metadata_are_refused_even_when_allow_listed(url: str) -> None:
+    message = refused(url, "169.254.0.0/16,fd00::/8,fe80::/10,metadata.evil")
+    assert "never reach" in message and "cannot allow it" in message
+
+
+@pytest.mark.parametrize(
+    ("url", "what"),
+    [
+        ("http://127.0.0.1:5000/", "loopback"),
+        ("http://localhost/", "loopback"),
+        ("http://10.0.0.5/", "private"),
+        ("http://intranet.corp/", "private"),
+        ("http://[::1]/", "loopback"),
+        ("http://0.0.0.0/", "unspecified"),
+        ("http://mixed.example/", "private"),
+    ],
+)
+def test_private_and_loopback_are_refused_with_the_setting_named(url: str, what: str) -> None:
+    message = refused(url)
+    assert what in message and "AUTOTEST_NETWORK_ALLOWLIST" in message
+
+
+def test_the_allowlist_admits_cidrs_hosts_and_domains() -> None:
+    g = guard("127.0.0.0/8, ::1/128, 10.1.0.0/16, *.staging.internal")
+    g.check("http://127.0.0.1:5000/")
+    g.check("http://localhost/")
+    g.check("http://intranet.corp/")
+    g.check("http://app.staging.internal/")
+    assert "10.0.0.5" in refused("http://10.0.0.5/", "10.1.0.0/16")
+    guard("intranet.corp").check("http://intranet.corp/")
+
+
+def test_unresolvable_hosts_are_refused_with_the_reason() -> None:
+    assert "could not resolve host 'nowhere.invalid'" in refused("http://nowhere.invalid/")
+
+
+async def test_async_check_uses_the_async_resolver() -> None:
+    assert await guard().check_async("https://example.com/") == ["93.184.215.14"]
+    with pytest.raises(NetworkRefused, match="loopback"):
+        await guard().check_async("http://localhost:8000/")
+
+
+@pytest.mark.parametrize("entry", ["10.0.0.0/33", "not a host", "http://x/", "*."])
+def test_bad_allowlist_entries_are_clear_errors(entry: str) -> None:
+    with pytest.raises(InvalidInput, match="AUTOTEST_NETWORK_ALLOWLIST"):
+        Allowlist.parse(entry)

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import TypeAdapter
+
+from runner_container.runner.render import (
+    Masker,
+    Renderer,
+    RenderError,
+    check_plan,
+    load_secrets,
+    placeholders,
+)
+from shared.models.plans import Fill, Goto, LabelTarget, Request, Step
+from tests.fakes import FakeSecrets
+
+STEPS = TypeAdapter(list[Step])
+
+
+def plan(*steps: dict) -> list[Step]:
+    return STEPS.validate_python(list(steps))
+
+
+def test_placeholders_finds_variables_and_secrets() -> None:
+    assert placeholders({"a": "{{ base_url }}/x?k={{secret:API_KEY}}", "b": ["{{user}}"]}) == (
+        {"base_url", "user"},
+        {"API_KEY"},
+    )
+
+
+def test_check_plan_accepts_variables_produced_by_earlier_steps() -> None:
+    steps = plan(
+        {"action": "request", "url": "{{base}}/login", "extract": {"token": "$.token"}},
+        {"action": "goto", "url": "{{base}}/?t={{token}}&p={{secret:PW}}"},
+    )
+    assert check_plan(steps, {"base"}) == {"PW"}
+
+
+def test_check_plan_names_every_undefined_variable() -> None:
+    steps = plan({"action": "goto", "url": "{{base}}/{{token}}"}, {"action": "extract", "target": "x", "var": "token"})
+    with pytest.raises(RenderError) as info:
+        check_plan(steps, {"other"}, start_url="{{host}}")
+    message = info.value.message
+    assert "start_url uses {{host}}" in message and "step 0 (goto) uses {{base}}" in message
+    assert "step 0 (goto) uses {{token}}" in message and "defined for this run: other" in message
+
+
+def test_missing_secrets_are_listed_with_how_to_set_them() -> None:
+    with pytest.raises(RenderError, match="AUTOTEST_SECRET_B"):
+        load_secrets({"A", "B"}, FakeSecrets({"A": "x"}))
+    assert load_secrets({"A"}, FakeSecrets({"A": "x"})) == {"A": "x"}
+
+
+def test_render_step_fills_values_and_masks_secrets() -> None:
+    masker = Masker()
+    renderer = Renderer({"base": "http://app", "n": 3, "flag": True}, {"PW": "hunter2!"}, masker)
+
+    fill = renderer.render_step(Fill(target=LabelTarget(label="Password for {{base}}"), value="{{secret:PW}}"))
+    goto = renderer.render_step(Goto(url="{{base}}/items?n={{n}}&f={{flag}}"))
+
+    assert isinstance(fill, Fill) and fill.value == "hunter2!"
+    assert isinstance(goto, Goto) and goto.url == "http://app/items?n=3&f=true"
+    assert masker.text("password is hunter2! or hunter2%21") == "password is *** or ***"
+    assert masker.data({"v": ["hunter2!"]}) == {"v": ["***"]}
+
+
+def test_request_json_and_expectations_keep_variable_types() -> None:
+    renderer = Renderer({"id": 5, "name": "ann"}, {}, Masker())
+    step = Request.model_validate(
+        {
+            "url": "http://x/{{id}}",
+            "json": {"id": "{{id}}", "label": "user {{name}}"},
+            "expect": [{"jsonpath": "$.id", "equals": "{{id}}"}, {"status": 200}],
+        }
+    )
+    rendered = renderer.render_step(step)
+    assert isinstance(rendered, Request)
+    assert rendered.json_body == {"id": 5, "label": "user ann"}
+    assert rendered.expect[0].equals == 5  # type: ignore[union-attr]
+    assert rendered.url == "http://x/5"
+
+
+def test_render_reports_an_unknown_variable() -> None:
+    with pytest.raises(RenderError, match=r"undefined variable \{\{nope\}\}"):
+        Renderer({}, {}, Masker()).render("{{nope}}")
+
+
+def test_an_empty_masker_changes_nothing() -> None:
+    masker = Masker([""])
+    assert not masker
+    assert masker.text("abc") == "abc"
