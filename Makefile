@@ -27,6 +27,10 @@ install: uv  ## idempotent: .venv with every dependency group, a browser, ffmpeg
 browser:
 	@bash scripts/install-browser.sh
 
+# Start local mode, run examples/tests against the example app, print the results, stop.
+demo: install
+	$(VENV)/bin/autotest demo --junit .autotest/demo/junit.xml
+
 test: install
 	$(PY) -m pytest -q
 

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from functions.api import errors
 from functions.api.deps import services_dep
 from functions.api.middleware import BodyLimitMiddleware, CorrelationIdMiddleware
-from functions.api.routes import projects, runs, tests
+from functions.api.routes import events, projects, runs, tests
 from shared.services.container import Services
 from shared.settings import get_settings
 
@@ -30,6 +30,7 @@ def create_app(services: Services | None = None, *, max_body_bytes: int | None =
     errors.install(app)
     app.include_router(tests.router)
     app.include_router(runs.router)
+    app.include_router(events.router)
     app.include_router(projects.router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness")

@@ -1,0 +1,182 @@
+"""A thin HTTP client for the autotest API. Every failure becomes a :class:`CliError`: one line a
+person can act on, never a traceback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from cli.config import ClientConfig
+
+
+class CliError(Exception):
+    """A failure to report in one line; the process exits with ``exit_code``."""
+
+    def __init__(self, message: str, *, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+
+
+class ApiError(CliError):
+    def __init__(self, message: str, *, status: int, code: str | None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class EventsUnavailable(Exception):
+    """The deployment does not stream run events (an older API, or a proxy that buffers)."""
+
+
+@dataclass(frozen=True)
+class ServerEvent:
+    event: str
+    data: str
+    id: str | None = None
+
+
+def parse_sse(lines: Iterator[str]) -> Iterator[ServerEvent]:
+    """Server-sent events from a stream of lines (comments and ``retry:`` ignored)."""
+    event, event_id = "message", None
+    data: list[str] = []
+    for line in lines:
+        if line == "":
+            if data:
+                yield ServerEvent(event=event, data="\n".join(data), id=event_id)
+            event, data = "message", []
+            continue
+        if line.startswith(":"):
+            continue
+        field, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if field == "event":
+            event = value
+        elif field == "data":
+            data.append(value)
+        elif field == "id":
+            event_id = value
+    if data:
+        yield ServerEvent(event=event, data="\n".join(data), id=event_id)
+
+
+def _error_message(response: httpx.Response) -> tuple[str, str | None]:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        error = body["error"]
+        return str(error.get("message") or response.reason_phrase), error.get("code")
+    text = response.text.strip().splitlines()[0][:200] if response.text.strip() else response.reason_phrase
+    return text, None
+
+
+class ApiClient:
+    def __init__(
+        self, config: ClientConfig, *, transport: httpx.BaseTransport | None = None, timeout_s: float = 30.0
+    ) -> None:
+        self.config = config
+        self.base_url = config.api_url
+        headers = {"User-Agent": "autotest-cli/1"}
+        if config.api_key:
+            headers["Authorization"] = f"Bearer {config.api_key}"
+        self._http = httpx.Client(
+            base_url=config.api_url, headers=headers, transport=transport, timeout=timeout_s, follow_redirects=False
+        )
+        # artifact downloads go to presigned URLs: no API key on those
+        self._plain = httpx.Client(transport=transport, timeout=120.0, follow_redirects=True)
+
+    def close(self) -> None:
+        self._http.close()
+        self._plain.close()
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------------------- requests
+
+    def _check_key(self) -> None:
+        if not self.config.api_key:
+            raise CliError(
+                "no API key: pass --api-key, set AUTOTEST_API_KEY, or run this where `autotest local` "
+                "keeps its data (it writes .autotest/config.json)"
+            )
+
+    def _unreachable(self, exc: httpx.TransportError) -> CliError:
+        if isinstance(exc, httpx.TimeoutException):
+            return CliError(f"{self.base_url} did not answer in time ({type(exc).__name__})")
+        return CliError(f"cannot reach {self.base_url}: is `autotest local` running?")
+
+    def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None) -> Any:
+        self._check_key()
+        clean = {k: v for k, v in (params or {}).items() if v is not None}
+        try:
+            response = self._http.request(method, path, json=json, params=clean)
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from exc
+        if response.status_code >= 400:
+            message, code = _error_message(response)
+            if response.status_code == 401:
+                message += f" (API key from {self.config.source})"
+            raise ApiError(f"{message} (HTTP {response.status_code})", status=response.status_code, code=code)
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise CliError(f"{self.base_url}{path} answered with something that is not JSON") from exc
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.request("GET", path, params=params)
+
+    def post(self, path: str, body: Any) -> Any:
+        return self.request("POST", path, json=body)
+
+    # -------------------------------------------------------------------------------- streams
+
+    def run_events(self, run_id: str, *, read_timeout_s: float = 60.0) -> Iterator[ServerEvent]:
+        """The run's server-sent events until the server ends the stream.
+
+        Read the run first (a 404 there is an unknown run); here a 404 or a non-SSE answer raises
+        EventsUnavailable: the deployment does not stream, and the caller polls instead."""
+        self._check_key()
+        timeout = httpx.Timeout(10.0, read=read_timeout_s)
+        try:
+            with self._http.stream(
+                "GET", f"/v1/runs/{run_id}/events", headers={"Accept": "text/event-stream"}, timeout=timeout
+            ) as response:
+                if response.status_code in (404, 405):  # the caller has read the run: the route is missing
+                    raise EventsUnavailable(f"HTTP {response.status_code} from the events endpoint")
+                if response.status_code >= 400:
+                    response.read()
+                    message, code = _error_message(response)
+                    raise ApiError(f"{message} (HTTP {response.status_code})", status=response.status_code, code=code)
+                if "text/event-stream" not in response.headers.get("content-type", ""):
+                    raise EventsUnavailable("the events endpoint did not answer with text/event-stream")
+                yield from parse_sse(response.iter_lines())
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from exc
+
+    def download(self, url: str, dest: Path) -> int:
+        """Save ``url`` (a presigned artifact URL) to ``dest``; returns the size."""
+        try:
+            with self._plain.stream("GET", url) as response:
+                if response.status_code >= 400:
+                    raise CliError(f"could not download {dest.name}: HTTP {response.status_code}")
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                size = 0
+                with dest.open("wb") as out:
+                    for chunk in response.iter_bytes():
+                        out.write(chunk)
+                        size += len(chunk)
+                return size
+        except httpx.TransportError as exc:
+            raise CliError(f"could not download {dest.name}: {type(exc).__name__}") from exc

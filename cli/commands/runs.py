@@ -1,0 +1,244 @@
+"""``autotest run``, ``status``, ``artifacts`` and ``runs list``."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.markup import escape
+
+from cli import junit
+from cli.client import CliError
+from cli.commands.common import json_option, parse_vars, print_json
+from cli.output import artifact_lines, compact_artifact_lines, duration, print_run, run_headline, status_text, table
+from cli.state import CliState, pass_state
+from cli.testfile import load_test_file, looks_like_file
+from cli.waiting import follow
+
+#: TestCreate fields an inline spec does not take (they describe a saved test)
+_TEST_ONLY_FIELDS = ("tags", "description")
+
+
+def _run_body(arg: str, variables: dict[str, Any], revision: int | None, retries: int | None) -> tuple[str, dict]:
+    """The label and the ``POST /v1/runs`` body for a test file or a saved test's id."""
+    body: dict[str, Any] = {"trigger": "cli", "variables": variables}
+    if retries is not None:
+        body["retries"] = retries
+    if looks_like_file(arg):
+        path = Path(arg)
+        if not path.is_file():
+            raise CliError(f"{arg}: no such file")
+        if revision is not None:
+            raise CliError("--revision is for a saved test's id, not a test file")
+        spec = load_test_file(path)
+        for key in _TEST_ONLY_FIELDS:
+            spec.pop(key, None)
+        body["spec"] = spec
+        body["labels"] = {"file": path.as_posix()[-200:]}
+        return str(spec.get("name") or path.name), body
+    body["test_id"] = arg
+    if revision is not None:
+        body["revision"] = revision
+    return arg, body
+
+
+@click.command("run")
+@click.argument("targets", nargs=-1, required=True, metavar="FILE_OR_TEST_ID...")
+@click.option("--var", "var_pairs", multiple=True, metavar="NAME=VALUE", help="A run variable (repeatable).")
+@click.option("--wait", is_flag=True, help="Follow the run to the end; exit 0 passed, 1 failed, 2 error/timeout.")
+@click.option(
+    "--junit",
+    "junit_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write JUnit XML here (implies --wait).",
+)
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=1), default=1800, show_default=True,
+              help="Seconds to wait with --wait.")  # fmt: skip
+@click.option("--revision", type=click.IntRange(min=1), help="Run this revision of a saved test.")
+@click.option("--retries", type=click.IntRange(0, 5), help="Retries of a failed run (overrides the test's).")
+@click.option("--quiet", is_flag=True, help="With --wait: no step-by-step progress, just the results.")
+@click.option(
+    "--download",
+    "download_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="With --wait: save each run's artifacts into DIR/<run id>/.",
+)
+@json_option
+@pass_state
+def run(
+    state: CliState,
+    targets: tuple[str, ...],
+    var_pairs: tuple[str, ...],
+    wait: bool,
+    junit_path: Path | None,
+    timeout_s: float,
+    revision: int | None,
+    retries: int | None,
+    quiet: bool,
+    download_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Run test files (an inline run, nothing is saved) or saved tests by id.
+
+    \b
+      autotest run examples/tests/login.yaml --wait
+      autotest run tst_123 --var base_url=http://127.0.0.1:8001 --wait --junit out.xml
+    """
+    variables = parse_vars(var_pairs)
+    requests = [_run_body(arg, variables, revision, retries) for arg in targets]  # check all before starting
+    client = state.client()
+    started = [(label, client.post("/v1/runs", body)) for label, body in requests]
+    if not (wait or junit_path):
+        if as_json:
+            print_json(state, [r for _, r in started] if len(started) > 1 else started[0][1])
+            return
+        for label, created in started:
+            state.console.print(
+                f"{status_text(created['status'])}  [bold]{escape(created['id'])}[/]  {escape(label)}  "
+                f"[dim]follow it: autotest status {created['id']}[/]"
+            )
+        return
+    for label, created in started:
+        if not as_json:
+            state.console.print(f"[bold]▶ {escape(label)}[/]  [dim]{created['id']}[/]")
+    outcomes = follow(client, started, console=state.console, timeout_s=timeout_s, quiet=quiet or as_json)
+    if download_dir is not None:
+        for outcome in outcomes:
+            if outcome.run is not None:
+                outcome.files = _download_all(state, outcome.artifacts, download_dir / str(outcome.run["id"]))
+    if junit_path is not None:
+        junit.write(junit_path, outcomes)
+    if as_json:
+        print_json(state, [{"run": o.run, "artifacts": o.artifacts, "error": o.error} for o in outcomes])
+    else:
+        _print_results(state, outcomes, junit_path)
+    code = junit.exit_code(outcomes)
+    if code:
+        raise click.exceptions.Exit(code)
+
+
+def _print_results(state: CliState, outcomes: list[junit.RunOutcome], junit_path: Path | None) -> None:
+    console = state.console
+    console.print()
+    console.rule("results")
+    for outcome in outcomes:
+        if outcome.run is not None:
+            console.print(run_headline(outcome.run, outcome.label))
+        if outcome.error:
+            console.print(f"  [magenta]{escape(outcome.error)}[/]")
+        elif outcome.run is not None and outcome.run.get("error"):
+            console.print(f"  [red]{escape(str(outcome.run['error']))}[/]")
+        links = {name: path.resolve().as_uri() for name, path in outcome.files.items()}
+        for line in compact_artifact_lines(outcome.artifacts, links):
+            console.print(line)
+    passed = sum(1 for o in outcomes if o.status == "passed")
+    console.print(f"\n[bold]{passed}/{len(outcomes)} passed[/]")
+    if junit_path is not None:
+        console.print(f"JUnit XML: {escape(str(junit_path))}")
+
+
+@click.command("status")
+@click.argument("run_id")
+@json_option
+@pass_state
+def status(state: CliState, run_id: str, as_json: bool) -> None:
+    """A run's status and step results."""
+    run = state.client().get(f"/v1/runs/{run_id}")
+    if as_json:
+        print_json(state, run)
+        return
+    artifacts = []
+    if run.get("status") in ("passed", "failed", "error", "timed_out", "cancelled"):
+        artifacts = state.client().get(f"/v1/runs/{run_id}/artifacts").get("artifacts", [])
+    print_run(state.console, run, artifacts)
+
+
+def _safe_name(name: str) -> str:
+    """A relative file path for an artifact name: each segment cleaned, no way out of the directory."""
+    parts = [re.sub(r"[^A-Za-z0-9_.-]+", "_", part).strip("._") for part in name.split("/")]
+    return "/".join(p for p in parts if p) or "artifact"
+
+
+@click.command("artifacts")
+@click.argument("run_id")
+@click.option(
+    "--download",
+    "download_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Save every artifact into this directory.",
+)
+@json_option
+@pass_state
+def artifacts(state: CliState, run_id: str, download_dir: Path | None, as_json: bool) -> None:
+    """A run's artifacts (report, screenshots, video, trace) as links, or downloaded."""
+    client = state.client()
+    items = client.get(f"/v1/runs/{run_id}/artifacts").get("artifacts", [])
+    if as_json and download_dir is None:
+        print_json(state, {"artifacts": items})
+        return
+    if not items:
+        state.console.print(f"run {escape(run_id)} has no artifacts (yet)")
+        return
+    if download_dir is None:
+        for line in artifact_lines(items, indent=""):
+            state.console.print(line, soft_wrap=True)
+        return
+    for name, path in _download_all(state, items, download_dir).items():
+        state.console.print(f"saved {escape(str(path))}  [dim]{escape(name)}[/]")
+
+
+def _download_all(state: CliState, items: list[dict[str, Any]], directory: Path) -> dict[str, Path]:
+    """Save artifacts into ``directory`` under safe, unique file names; returns name -> file."""
+    saved: dict[str, Path] = {}
+    used: set[str] = set()
+    for item in items:
+        name = _safe_name(str(item.get("name")))
+        stem, dot, suffix = name.rpartition(".")
+        n = 1
+        while name in used:
+            n += 1
+            name = f"{stem}-{n}.{suffix}" if dot else f"{suffix}-{n}"
+        used.add(name)
+        state.client().download(str(item["url"]), directory / name)
+        saved[str(item.get("name"))] = directory / name
+    return saved
+
+
+@click.group("runs")
+def runs_group() -> None:
+    """Runs."""
+
+
+@runs_group.command("list")
+@click.option("--test-id", help="Only runs of this test.")
+@click.option(
+    "--status",
+    "status_",
+    type=click.Choice(["queued", "running", "passed", "failed", "error", "timed_out", "cancelled"]),
+)
+@click.option("--limit", type=click.IntRange(1, 200), default=20, show_default=True)
+@json_option
+@pass_state
+def list_runs(state: CliState, test_id: str | None, status_: str | None, limit: int, as_json: bool) -> None:
+    """List runs, newest first."""
+    page = state.client().get("/v1/runs", test_id=test_id, status=status_, limit=limit)
+    if as_json:
+        print_json(state, page)
+        return
+    if not page["items"]:
+        state.console.print("no runs yet: start one with `autotest run FILE --wait`")
+        return
+    rows = [
+        [
+            r["id"],
+            r.get("name") or r.get("test_id") or "",
+            r["status"],
+            r["trigger"],
+            r["created_at"][:19],
+            duration(r.get("duration_ms")),
+        ]
+        for r in page["items"]
+    ]
+    state.console.print(table(["id", "test", "status", "trigger", "created", "duration"], rows))

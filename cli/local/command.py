@@ -1,0 +1,122 @@
+"""``autotest local``: run the whole system on this machine until Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from cli.client import CliError
+from cli.config import DEFAULT_DATA_DIR
+from cli.local.mode import LocalInfo, LocalMode, LocalModeError, LocalOptions
+from shared.observability import logger
+
+EXAMPLE_PORT = 8001
+
+
+def banner(console: Console, info: LocalInfo) -> None:
+    console.print(f"[bold green]autotest local[/] is running  [dim](data in {escape(str(info.data_dir))})[/]")
+    console.print(f"  API       [bold]{info.api_url}[/]   docs: {info.api_url}/docs")
+    console.print(f"  API key   [bold]{escape(info.api_key)}[/]")
+    if info.example_url:
+        console.print(f"  example   {info.example_url}  [dim](the example tests' base_url)[/]")
+    console.print(f"  workers   {', '.join(info.workers) or 'none'}")
+    if info.restored_items or info.requeued_runs:
+        console.print(
+            f"  restored  {info.restored_items} items, {info.restored_objects} artifacts; "
+            f"{info.requeued_runs} runs back in the queue"
+        )
+    console.print(f"  the CLI finds this deployment through {escape(str(info.data_dir / 'config.json'))}")
+    var = ""
+    if info.example_url and not info.example_url.endswith(f":{EXAMPLE_PORT}"):
+        var = f" --var base_url={info.example_url}"
+    console.print(f"  try:      autotest run examples/tests/login.yaml{var} --wait")
+    console.print("[dim]Ctrl-C stops it (running tests finish first; Ctrl-C again to stop at once)[/]")
+
+
+async def _serve(options: LocalOptions, console: Console) -> None:
+    loop = asyncio.get_running_loop()
+    stop, force = asyncio.Event(), asyncio.Event()
+
+    def on_signal() -> None:
+        if stop.is_set():
+            force.set()
+            console.print("[yellow]stopping now: unfinished runs go back to the queue on the next start[/]")
+        else:
+            stop.set()
+            console.print("[yellow]stopping: waiting for running tests to finish...[/]")
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
+    mode = LocalMode(options)
+    try:
+        info = await mode.start()
+        banner(console, info)
+        await mode.run(stop, force=force)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    console.print("autotest local stopped; state saved")
+
+
+@click.command("local")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface of the API and the example app.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="The API's port.")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=DEFAULT_DATA_DIR,
+    show_default=True,
+    help="Where tests, runs and artifacts are kept across restarts.",
+)
+@click.option("--concurrency", type=click.IntRange(1, 32), help="Runs at a time [default: runner_concurrency].")
+@click.option(
+    "--example-port",
+    type=click.IntRange(0, 65535),
+    default=EXAMPLE_PORT,
+    show_default=True,
+    help="Port of the example web app (0: any free port).",
+)
+@click.option("--no-example", is_flag=True, help="Do not serve the example web app.")
+@click.option("--snapshot-interval", type=click.FloatRange(min=1), default=10.0, show_default=True,
+              help="Seconds between snapshots of the state into the data directory.")  # fmt: skip
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    default="WARNING",
+    show_default=True,
+    help="Structured (JSON) log lines at this level and above.",
+)
+def local(
+    host: str,
+    port: int,
+    data_dir: Path,
+    concurrency: int | None,
+    example_port: int,
+    no_example: bool,
+    snapshot_interval: float,
+    log_level: str,
+) -> None:
+    """Run autotest on this machine: AWS emulated in-process, the API, the runner, the example app.
+
+    The API key is AUTOTEST_API_KEY when set, else generated once and kept in DATA_DIR/config.json,
+    where the other commands find it.
+    """
+    options = LocalOptions(
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        concurrency=concurrency,
+        example_port=None if no_example else example_port,
+        snapshot_interval_s=snapshot_interval,
+    )
+    logger.setLevel(log_level.upper())
+    console = Console(highlight=False, soft_wrap=True)
+    try:
+        asyncio.run(_serve(options, console))
+    except LocalModeError as exc:
+        raise CliError(str(exc)) from exc

@@ -1,0 +1,457 @@
+"""``autotest local``: the whole system in one process on this machine.
+
+Start-up: an embedded moto server on loopback -> ``provision()`` -> restore the data directory's
+snapshot -> re-enqueue runs that were pending -> the EventBridge -> SSE bridge -> the API (uvicorn)
+-> the workers (``cli/local/workers.py``) -> the example web app. The state is snapshotted every
+``snapshot_interval_s`` and on shutdown.
+
+Shutdown (Ctrl-C / SIGTERM): the workers stop taking runs and finish or give back the ones they
+hold while the API keeps serving (so followers see the end), then the API, the bridge and the
+final snapshot. A second Ctrl-C cancels the workers; their runs are re-enqueued on the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from cli.config import CONFIG_NAME, read_config_file, write_config_file
+from cli.local.persistence import LocalState
+from cli.local.recovery import requeue_pending
+from cli.local.workers import WORKERS, LocalContext, WorkerFactory
+from functions.api.app import create_app
+from functions.api.deps import PrincipalDep, ServicesDep
+from functions.api.routes.events import run_events_dep
+from shared.aws.bridge import EventBridgeSqsBridge
+from shared.aws.clients import client
+from shared.aws.factory import build_services
+from shared.aws.provision import provision
+from shared.aws.snapshot import BucketSnapshot, TableSnapshot
+from shared.errors import DomainError
+from shared.events_source import BusRunEvents, EventHub, RunEvents
+from shared.observability import logger
+from shared.services.container import Services
+from shared.services.projects import generate_key
+from shared.settings import Settings
+
+LOOPBACK_ALLOWLIST = ("127.0.0.0/8", "::1", "localhost")
+FORCE_STOP_S = 5.0
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
+
+
+class LocalModeError(Exception):
+    """Local mode cannot start (a port in use, a data directory held by another process...)."""
+
+
+@dataclass
+class LocalOptions:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path(".autotest")
+    concurrency: int | None = None
+    example_port: int | None = 8001  # None: no example app; 0: any free port
+    snapshot_interval_s: float = 10.0
+    #: Settings to start from (default: the environment's); tests pass unique resource names
+    base_settings: Settings | None = None
+    workers: dict[str, WorkerFactory] = field(default_factory=lambda: dict(WORKERS))
+
+
+@dataclass(frozen=True)
+class LocalInfo:
+    api_url: str
+    api_key: str
+    aws_endpoint: str
+    example_url: str | None
+    data_dir: Path
+    restored_items: int
+    restored_objects: int
+    requeued_runs: int
+    workers: tuple[str, ...]
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handlers: local mode decides when the API stops."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _bind(host: str, port: int, what: str, flag: str) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise LocalModeError(f"cannot listen on {host}:{port} for {what} ({exc.strerror}): pass {flag}") from exc
+    return sock
+
+
+def _free_port(host: str) -> int:
+    with contextlib.closing(_bind(host, 0, "the AWS emulator", "")) as sock:
+        return int(sock.getsockname()[1])
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _merge_allowlist(configured: str) -> str:
+    entries = [e.strip() for e in configured.split(",") if e.strip()]
+    return ",".join(entries + [e for e in LOOPBACK_ALLOWLIST if e not in entries])
+
+
+class _DataDirLock:
+    """One ``autotest local`` per data directory: two would overwrite each other's snapshots."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self._path = data_dir / "local.lock"
+        self._file: Any = None
+
+    def acquire(self) -> None:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = self._path.open("a+")
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            self._file.close()
+            self._file = None
+            raise LocalModeError(
+                f"another `autotest local` is using {self._path.parent}: stop it, or pass another --data-dir"
+            ) from exc
+        self._file.truncate(0)
+        self._file.write(str(os.getpid()))
+        self._file.flush()
+
+    def release(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+
+def _seed_example_secrets(path: Path) -> None:
+    """A first ``secrets.env`` holding the example app's demo password, so the example tests pass."""
+    if path.exists():
+        return
+    from examples.webapp import ADMIN_PASSWORD
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "# Secrets for {{secret:NAME}} references in local mode: NAME=value lines.\n"
+        "# AUTOTEST_SECRET_<NAME> environment variables take precedence.\n"
+        "# The example app's demo password (examples/webapp), used by examples/tests:\n"
+        f"ADMIN_PASSWORD={ADMIN_PASSWORD}\n"
+    )
+    path.chmod(0o600)
+
+
+def api_key_for(data_dir: Path) -> str:
+    """``AUTOTEST_API_KEY`` when set, else the key saved in the data directory, else a new one."""
+    from_env = os.environ.get("AUTOTEST_API_KEY")
+    if from_env:
+        return from_env
+    saved = read_config_file(data_dir / CONFIG_NAME).get("api_key")
+    return saved if isinstance(saved, str) and saved else generate_key()
+
+
+class LocalMode:
+    def __init__(self, options: LocalOptions) -> None:
+        self.options = options
+        self.data_dir = options.data_dir.resolve()
+        self.info: LocalInfo | None = None
+        self.hub = EventHub()
+        self._lock = _DataDirLock(self.data_dir)
+        self._moto: Any = None
+        self._webapp: Any = None
+        self._server: _Server | None = None
+        self._state: LocalState | None = None
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._worker_stop = asyncio.Event()
+        self._stop_loops = asyncio.Event()
+        self.settings: Settings | None = None
+        self.services: Services | None = None
+
+    # -------------------------------------------------------------------------------- start
+
+    async def start(self) -> LocalInfo:
+        opts = self.options
+        loop = asyncio.get_running_loop()
+        # blocking AWS calls (runner, bridge, snapshots, event streams) run in threads: room for all
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=48, thread_name_prefix="local"))
+        self._lock.acquire()
+        try:
+            return await self._start(opts)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self, opts: LocalOptions) -> LocalInfo:
+        api_sock = _bind(opts.host, opts.port, "the API", "--port")
+        example_sock = None
+        if opts.example_port is not None:
+            example_sock = _bind(opts.host, opts.example_port, "the example app", "--example-port")
+            example_port = int(example_sock.getsockname()[1])
+            example_sock.close()  # the example app binds it again right away (SO_REUSEADDR)
+        api_port = int(api_sock.getsockname()[1])
+        api_url = _url(opts.host, api_port)
+
+        for key, value in FAKE_CREDENTIALS.items():
+            os.environ.setdefault(key, value)
+        endpoint = await asyncio.to_thread(self._start_moto)
+        api_key = api_key_for(self.data_dir)
+        base = opts.base_settings or Settings()
+        if opts.example_port is not None and base.secrets_file is None:
+            _seed_example_secrets(self.data_dir / "secrets.env")
+        settings = base.model_copy(
+            update={
+                "aws_endpoint_url": endpoint,
+                "bootstrap_api_key": SecretStr(api_key),
+                "runner_concurrency": opts.concurrency or base.runner_concurrency,
+                "network_allowlist": _merge_allowlist(base.network_allowlist),
+                "secrets_file": base.secrets_file or self.data_dir / "secrets.env",
+            }
+        )
+        self.settings = settings
+        await asyncio.to_thread(provision, settings)
+        services = build_services(settings)
+        self.services = services
+
+        region = settings.aws_region
+        self._state = LocalState(
+            self.data_dir,
+            TableSnapshot(client("dynamodb", region, endpoint), settings.table_name),
+            BucketSnapshot(client("s3", region, endpoint), settings.artifact_bucket),
+        )
+        restored = await asyncio.to_thread(self._state.restore)
+        bridge = EventBridgeSqsBridge(
+            client("events", region, endpoint),
+            client("sqs", region, endpoint),
+            bus_name=settings.event_bus_name,
+            queue_name=f"{settings.event_bus_name}-sse-bridge",
+        )
+        await asyncio.to_thread(bridge.ensure)
+        requeued = await asyncio.to_thread(requeue_pending, services, restored.items)
+
+        example_url = None
+        if opts.example_port is not None:
+            from examples.webapp import serve
+
+            self._webapp = await asyncio.to_thread(serve, opts.host, example_port)
+            example_url = self._webapp.url
+
+        self._tasks["bridge"] = asyncio.create_task(self._pump(bridge), name="bridge")
+        self._tasks["snapshots"] = asyncio.create_task(self._snapshots(), name="snapshots")
+        self._server = _Server(
+            uvicorn.Config(
+                self._app(services),
+                log_level="warning",
+                lifespan="off",
+                timeout_graceful_shutdown=3,
+                access_log=False,
+            )
+        )
+        self._tasks["api"] = asyncio.create_task(self._server.serve(sockets=[api_sock]), name="api")
+        while not self._server.started:
+            if self._tasks["api"].done():
+                self._tasks["api"].result()
+                raise LocalModeError("the API stopped while starting")
+            await asyncio.sleep(0.02)
+
+        ctx = LocalContext(settings=settings, services=services, data_dir=self.data_dir)
+        for name, factory in opts.workers.items():
+            worker = factory(ctx)
+            self._tasks[f"worker:{name}"] = asyncio.create_task(worker.run(self._worker_stop), name=name)
+
+        write_config_file(self.data_dir / CONFIG_NAME, api_url=api_url, api_key=api_key)
+        self.info = LocalInfo(
+            api_url=api_url,
+            api_key=api_key,
+            aws_endpoint=endpoint,
+            example_url=example_url,
+            data_dir=self.data_dir,
+            restored_items=len(restored.items),
+            restored_objects=restored.objects,
+            requeued_runs=requeued,
+            workers=tuple(opts.workers),
+        )
+        logger.info("local mode started", api_url=api_url, aws_endpoint=endpoint, workers=list(opts.workers))
+        return self.info
+
+    def _start_moto(self) -> str:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log: one line per AWS call
+        host = "127.0.0.1"
+        port = _free_port(host)
+        self._moto = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+        self._moto.start()
+        return _url(host, port)
+
+    def _app(self, services: Services) -> FastAPI:
+        assert self.settings is not None
+        app = create_app(services, max_body_bytes=self.settings.max_body_bytes)
+        hub = self.hub
+
+        def bridged_events(services: ServicesDep, principal: PrincipalDep) -> RunEvents:
+            project_id = principal.project_id
+            return BusRunEvents(hub, lambda run_id: services.runs.get_run(project_id, run_id))
+
+        app.dependency_overrides[run_events_dep] = bridged_events
+        return app
+
+    # ----------------------------------------------------------------------------- loops
+
+    async def _pump(self, bridge: EventBridgeSqsBridge) -> None:
+        """EventBridge -> SQS -> the hub's subscribers."""
+        while not self._stop_loops.is_set():
+            try:
+                events = await asyncio.to_thread(bridge.receive, wait_s=1)
+            except DomainError as exc:
+                logger.warning("event bridge receive failed", error=exc.message)
+                await asyncio.sleep(1)
+                continue
+            for event in events:
+                self.hub.publish(event)
+
+    async def _snapshots(self) -> None:
+        while not self._stop_loops.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop_loops.wait(), timeout=self.options.snapshot_interval_s)
+            if self._stop_loops.is_set():
+                return  # the final snapshot is stop()'s
+            await self.snapshot()
+
+    async def snapshot(self) -> None:
+        if self._state is None:
+            return
+        try:
+            await asyncio.to_thread(self._state.snapshot)
+        except (DomainError, OSError) as exc:
+            logger.error("snapshot failed", error=str(exc))
+
+    # --------------------------------------------------------------------------------- stop
+
+    async def drain(self, *, force: asyncio.Event | None = None) -> None:
+        """Stop the workers: they finish or give back their runs. ``force`` set: cancel them."""
+        self._worker_stop.set()
+        workers = [t for name, t in self._tasks.items() if name.startswith("worker:")]
+        if not workers:
+            return
+        pending = set(workers)
+        force_wait = asyncio.ensure_future(force.wait()) if force is not None else None
+        try:
+            while pending:
+                waiting = pending | ({force_wait} if force_wait else set())
+                done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                pending -= done
+                if force_wait is not None and force_wait in done:
+                    for task in pending:
+                        task.cancel()
+                    # cancelled runs stay 'running' in the store: the next start re-enqueues them
+                    await asyncio.wait(pending, timeout=FORCE_STOP_S)
+                    pending = set()
+        finally:
+            if force_wait is not None:
+                force_wait.cancel()
+        for task in workers:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                logger.error("a worker failed", worker=task.get_name(), error=repr(task.exception()))
+
+    async def stop(self, *, force: asyncio.Event | None = None) -> None:
+        """Shut everything down in order; safe to call twice and after a failed start."""
+        await self.drain(force=force)
+        self.hub.close()
+        if self._server is not None:
+            self._server.should_exit = True
+        self._stop_loops.set()
+        others = [t for name, t in self._tasks.items() if not name.startswith("worker:")]
+        results = await asyncio.gather(*others, return_exceptions=True)
+        for task, result in zip(others, results, strict=True):
+            if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+                logger.error("a local-mode task failed", task=task.get_name(), error=repr(result))
+        self._tasks.clear()
+        if self.services is not None:
+            await self.snapshot()
+        if self._webapp is not None:
+            await asyncio.to_thread(self._webapp.close)
+            self._webapp = None
+        if self._moto is not None:
+            await asyncio.to_thread(self._moto.stop)
+            self._moto = None
+        self._lock.release()
+
+    async def run(self, stop: asyncio.Event, *, force: asyncio.Event | None = None) -> None:
+        """Serve until ``stop`` is set (start() must have succeeded)."""
+        api = self._tasks.get("api")
+        waits: set[asyncio.Future[Any]] = {asyncio.ensure_future(stop.wait())}
+        if api is not None:
+            waits.add(api)  # the API died: stop the rest too
+        _, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for fut in pending:
+            if fut is not api:
+                fut.cancel()
+        await self.stop(force=force)
+
+
+class LocalModeThread:
+    """Local mode on a background thread with its own event loop (tests, tools)."""
+
+    def __init__(self, options: LocalOptions) -> None:
+        self.mode = LocalMode(options)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._main, name="autotest-local", daemon=True)
+
+    def _main(self) -> None:
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        try:
+            await self.mode.start()
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        await self.mode.run(self._stop)
+
+    def start(self, timeout_s: float = 60.0) -> LocalInfo:
+        self._thread.start()
+        if not self._ready.wait(timeout_s):
+            raise LocalModeError("local mode did not start in time")
+        if self._error is not None:
+            raise self._error
+        assert self.mode.info is not None
+        return self.mode.info
+
+    def call(self, fn: Callable[[], Any]) -> None:
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(fn)
+
+    def stop(self, timeout_s: float = 60.0) -> None:
+        if self._loop is not None and self._stop is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout_s)
+        if self._thread.is_alive():
+            raise LocalModeError("local mode did not stop in time")

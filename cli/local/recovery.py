@@ -1,0 +1,58 @@
+"""After a restore, give back to the queue every run that was waiting or executing when local mode
+stopped: the queue's messages lived in moto's memory and are gone.
+
+- a ``queued`` run gets its message again (same attempt);
+- a ``running`` run (local mode was killed mid-run) goes back to ``queued`` with its partial
+  results cleared and is enqueued, keeping its attempt number: an interruption is not a retry.
+
+Both are safe to repeat: taking a run is a conditional write, so a duplicate message is dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from shared.errors import Conflict, DomainError, NotFound
+from shared.models.messages import RunMessage
+from shared.models.runs import Run, RunStatus
+from shared.observability import logger
+from shared.services.container import Services
+
+_PENDING = (RunStatus.queued.value, RunStatus.running.value)
+
+
+def pending_runs(items: Iterable[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(project id, run id) of the queued / running runs among snapshot items."""
+    out: list[tuple[str, str]] = []
+    for item in items:
+        if item.get("type", {}).get("S") != "run":
+            continue
+        if item.get("status", {}).get("S") in _PENDING:
+            out.append((item["project_id"]["S"], item["id"]["S"]))
+    return out
+
+
+def _message(run: Run) -> RunMessage:
+    return RunMessage(run_id=run.id, project_id=run.project_id, attempt=run.attempt, correlation_id=run.correlation_id)
+
+
+def requeue_pending(services: Services, items: Iterable[dict[str, Any]]) -> int:
+    """Re-enqueue the runs that were pending in the snapshot; returns how many."""
+    count = 0
+    for project_id, run_id in pending_runs(items):
+        try:
+            run = services.runs.get_run(project_id, run_id)
+            if run.status == RunStatus.running:
+                run = services.runs.transition(
+                    run, RunStatus.queued, steps=[], iterations=[], heartbeat_at=None, cancel_requested=False
+                )
+            if run.status == RunStatus.queued:
+                services.queue.send(_message(run))
+                count += 1
+                logger.info("run re-enqueued after a restart", run_id=run.id, attempt=run.attempt)
+        except (Conflict, NotFound) as exc:
+            logger.warning("run not re-enqueued", run_id=run_id, reason=exc.message)
+        except DomainError as exc:
+            logger.error("could not re-enqueue a run", run_id=run_id, error=exc.message)
+    return count

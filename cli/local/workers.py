@@ -1,0 +1,44 @@
+"""The background workers local mode runs next to the API. Adding one is one line in ``WORKERS``.
+
+A worker is built from the :class:`LocalContext` and runs until its ``stop`` event is set:
+it finishes (or returns to the queue) what it holds, then returns. A worker that is cancelled
+(the second Ctrl-C) must leave no run behind it that a restart cannot pick up again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from shared.services.container import Services
+from shared.settings import Settings
+
+
+@dataclass(frozen=True)
+class LocalContext:
+    settings: Settings
+    services: Services
+    data_dir: Path
+
+
+class Worker(Protocol):
+    async def run(self, stop: asyncio.Event) -> None: ...
+
+
+WorkerFactory = Callable[[LocalContext], Worker]
+
+
+def runner_worker(ctx: LocalContext) -> Worker:
+    """The browser / API test runner, ``settings.runner_concurrency`` runs at a time."""
+    from cli.local.runner import LocalRunner  # imports Playwright: only when local mode starts
+
+    return LocalRunner(ctx)
+
+
+#: name -> factory, started in this order and stopped in reverse. Later: "planner", "scheduler".
+WORKERS: dict[str, WorkerFactory] = {
+    "runner": runner_worker,
+}

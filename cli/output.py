@@ -1,0 +1,118 @@
+"""How the CLI shows things (rich): run progress lines, run summaries, tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+STATUS_STYLE = {
+    "queued": "dim",
+    "running": "cyan",
+    "passed": "bold green",
+    "failed": "bold red",
+    "error": "bold magenta",
+    "timed_out": "bold yellow",
+    "cancelled": "yellow",
+}
+STEP_MARK = {"passed": "[green]✓[/]", "failed": "[red]✗[/]", "error": "[magenta]![/]", "skipped": "[dim]-[/]"}
+TERMINAL = frozenset({"passed", "failed", "error", "timed_out", "cancelled"})
+
+
+def status_text(status: str) -> str:
+    return f"[{STATUS_STYLE.get(status, 'bold')}]{escape(status.upper() if status in TERMINAL else status)}[/]"
+
+
+def duration(ms: int | float | None) -> str:
+    if ms is None:
+        return "-"
+    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
+
+
+def step_what(step: dict[str, Any]) -> str:
+    return str(step.get("description") or step.get("target") or step.get("locator") or "")
+
+
+def step_line(step: dict[str, Any], *, prefix: str = "") -> str:
+    mark = STEP_MARK.get(str(step.get("status")), "?")
+    number = int(step.get("index", 0)) + 1
+    what = escape(step_what(step))
+    healed = " [yellow](healed)[/]" if step.get("healed") else ""
+    line = f"{prefix}  {mark} {number:>2}. [bold]{escape(str(step.get('action')))}[/] {what}{healed}"
+    line += f"  [dim]{duration(step.get('duration_ms'))}[/]"
+    if step.get("error"):
+        line += f"\n{prefix}       [red]{escape(str(step['error']))}[/]"
+    return line
+
+
+def all_steps(run: dict[str, Any]) -> list[dict[str, Any]]:
+    if run.get("iterations"):
+        return [s for it in run["iterations"] for s in it.get("steps", [])]
+    return list(run.get("steps") or [])
+
+
+def run_headline(run: dict[str, Any], label: str | None = None) -> str:
+    steps = all_steps(run)
+    passed = sum(1 for s in steps if s.get("status") == "passed")
+    name = escape(label or run.get("name") or run.get("test_id") or "inline test")
+    attempt = f"  attempt {run.get('attempt')}/{run.get('max_attempts')}" if (run.get("max_attempts") or 1) > 1 else ""
+    return (
+        f"{status_text(str(run.get('status')))}  [bold]{name}[/]  [dim]{run.get('id')}[/]  "
+        f"{passed}/{len(steps)} steps  {duration(run.get('duration_ms'))}{attempt}"
+    )
+
+
+_KIND_ORDER = ("report", "video", "trace", "junit", "log", "other", "screenshot")
+
+
+def _ordered(artifacts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def rank(a: dict[str, Any]) -> tuple[int, str]:
+        kind = str(a.get("kind"))
+        return (_KIND_ORDER.index(kind) if kind in _KIND_ORDER else len(_KIND_ORDER), str(a.get("name")))
+
+    return sorted(artifacts, key=rank)
+
+
+def artifact_lines(artifacts: list[dict[str, Any]], *, indent: str = "    ") -> list[str]:
+    """The report first, then video, trace, ..., screenshots last; full URLs (links in any terminal)."""
+    return [f"{indent}{escape(str(a.get('name'))):<28} {escape(str(a.get('url')))}" for a in _ordered(artifacts)]
+
+
+def compact_artifact_lines(
+    artifacts: list[dict[str, Any]], links: dict[str, str], *, indent: str = "    "
+) -> list[str]:
+    """Like :func:`artifact_lines` with ``links`` (name -> link), screenshots counted on one line."""
+    lines: list[str] = []
+    shots = [a for a in artifacts if a.get("kind") == "screenshot"]
+    for a in _ordered(artifacts):
+        if a.get("kind") != "screenshot":
+            name = str(a.get("name"))
+            lines.append(f"{indent}{escape(name):<28} {escape(links.get(name, str(a.get('url'))))}")
+    if shots:
+        first = links.get(str(shots[0].get("name")), str(shots[0].get("url")))
+        folder = first.rsplit("/", 1)[0] + "/" if first.startswith("file:") else first
+        lines.append(f"{indent}{f'screenshots ({len(shots)})':<28} {escape(folder)}")
+    return lines
+
+
+def print_run(console: Console, run: dict[str, Any], artifacts: list[dict[str, Any]] | None = None) -> None:
+    console.print(run_headline(run))
+    for step in all_steps(run):
+        console.print(step_line(step))
+    if run.get("error"):
+        console.print(f"  [red]error:[/] {escape(str(run['error']))}")
+    if artifacts:
+        console.print("  [bold]artifacts[/]")
+        for line in artifact_lines(artifacts):
+            console.print(line, soft_wrap=True)
+
+
+def table(columns: list[str], rows: list[list[Any]]) -> Table:
+    out = Table(show_edge=False, header_style="bold")
+    for i, column in enumerate(columns):
+        out.add_column(column, overflow="fold", no_wrap=i == 0)
+    for row in rows:
+        out.add_row(*("" if cell is None else str(cell) for cell in row))
+    return out

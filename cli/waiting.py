@@ -1,0 +1,196 @@
+"""``--wait``: follow runs to the end with live step-by-step progress.
+
+One thread per run reads its server-sent events (``GET /v1/runs/{id}/events``), reconnecting if the
+stream drops, or polls ``GET /v1/runs/{id}`` when the deployment does not stream. The main thread
+prints what arrives; steps and statuses are printed once even when a reconnect repeats them.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from cli.client import ApiClient, CliError, EventsUnavailable
+from cli.junit import RunOutcome
+from cli.output import TERMINAL, all_steps, status_text, step_line
+
+POLL_S = 1.0
+RECONNECT_S = 1.0
+MAX_FAILURES = 10
+
+
+@dataclass
+class Followed:
+    label: str
+    run_id: str
+    shown_status: tuple[str, int] | None = None
+    shown_steps: set[tuple[int, int | None, int]] = field(default_factory=set)
+    done: bool = False
+    error: str | None = None
+
+
+class _Follower(threading.Thread):
+    """Puts ``(index, kind, payload)`` on ``out``: kind ``status`` / ``step`` / ``run`` / ``end`` / ``error``."""
+
+    def __init__(self, client: ApiClient, index: int, run_id: str, out: queue.Queue[tuple[int, str, Any]]) -> None:
+        super().__init__(name=f"follow-{run_id}", daemon=True)
+        self.client = client
+        self.index = index
+        self.run_id = run_id
+        self.out = out
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        failures = 0
+        streaming = True
+        while not self.stop.is_set():
+            try:
+                if streaming and self._stream():
+                    return
+                if not streaming and self._poll():
+                    return
+                failures = 0
+            except EventsUnavailable:
+                streaming = False
+                continue
+            except CliError as exc:
+                failures += 1
+                if failures >= MAX_FAILURES:
+                    self.out.put((self.index, "error", exc.message))
+                    return
+            self.stop.wait(RECONNECT_S if streaming else POLL_S)
+
+    def _stream(self) -> bool:
+        """Read the stream; True once the run ended."""
+        for event in self.client.run_events(self.run_id):
+            if self.stop.is_set():
+                return True
+            try:
+                payload = json.loads(event.data)
+            except ValueError:
+                continue
+            if event.event in ("status", "step"):
+                self.out.put((self.index, event.event, payload))
+            if event.event == "status" and payload.get("status") in TERMINAL:
+                self.out.put((self.index, "end", None))
+                return True
+        return False
+
+    def _poll(self) -> bool:
+        run = self.client.get(f"/v1/runs/{self.run_id}")
+        self.out.put((self.index, "run", run))
+        if run.get("status") in TERMINAL:
+            self.out.put((self.index, "end", None))
+            return True
+        return False
+
+
+class Progress:
+    """Prints progress lines for a set of runs, each step and status once."""
+
+    def __init__(self, console: Console, followed: Sequence[Followed], *, quiet: bool = False) -> None:
+        self.console = console
+        self.followed = followed
+        self.quiet = quiet
+
+    def _prefix(self, item: Followed) -> str:
+        return f"[dim]{escape(item.label)}[/] " if len(self.followed) > 1 else ""
+
+    def status(self, item: Followed, status: str, attempt: int) -> None:
+        key = (status, attempt)
+        if item.shown_status == key:
+            return
+        item.shown_status = key
+        if not self.quiet:
+            retry = f" (attempt {attempt})" if attempt > 1 else ""
+            self.console.print(f"{self._prefix(item)}{status_text(status)}{retry}")
+
+    def step(self, item: Followed, attempt: int, iteration: int | None, step: dict[str, Any]) -> None:
+        key = (attempt, iteration, int(step.get("index", 0)))
+        if key in item.shown_steps:
+            return
+        item.shown_steps.add(key)
+        if not self.quiet:
+            self.console.print(step_line(step, prefix=self._prefix(item)))
+
+    def run(self, item: Followed, run: dict[str, Any]) -> None:
+        """A polled run: print what is new in it."""
+        attempt = int(run.get("attempt") or 1)
+        if run.get("iterations"):
+            for it in run["iterations"]:
+                for step in it.get("steps", []):
+                    self.step(item, attempt, it.get("index"), step)
+        else:
+            for step in all_steps(run):
+                self.step(item, attempt, None, step)
+        self.status(item, str(run.get("status")), attempt)
+
+
+def follow(
+    client: ApiClient,
+    started: Sequence[tuple[str, dict[str, Any]]],
+    *,
+    console: Console,
+    timeout_s: float,
+    quiet: bool = False,
+) -> list[RunOutcome]:
+    """Follow ``started`` runs (label, run as the API returned it) until they end or ``timeout_s``."""
+    out: queue.Queue[tuple[int, str, Any]] = queue.Queue()
+    followed = [Followed(label=label, run_id=str(run["id"])) for label, run in started]
+    progress = Progress(console, followed, quiet=quiet)
+    threads = [_Follower(client, i, item.run_id, out) for i, item in enumerate(followed)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + timeout_s
+    try:
+        while not all(item.done for item in followed):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                index, kind, payload = out.get(timeout=min(left, 1.0))
+            except queue.Empty:
+                continue
+            item = followed[index]
+            if kind == "status":
+                progress.status(item, str(payload.get("status")), int(payload.get("attempt") or 1))
+            elif kind == "step":
+                progress.step(item, int(payload.get("attempt") or 1), payload.get("iteration"), payload["step"])
+            elif kind == "run":
+                progress.run(item, payload)
+            elif kind == "end":
+                item.done = True
+            elif kind == "error":
+                item.done, item.error = True, str(payload)
+    finally:
+        for thread in threads:
+            thread.stop.set()
+    return [_outcome(client, item, timeout_s) for item in followed]
+
+
+def _outcome(client: ApiClient, item: Followed, timeout_s: float) -> RunOutcome:
+    try:
+        run = client.get(f"/v1/runs/{item.run_id}")
+    except CliError as exc:
+        return RunOutcome(label=item.label, error=item.error or exc.message)
+    if item.error is not None:
+        return RunOutcome(label=item.label, run=run, error=item.error)
+    if run.get("status") not in TERMINAL:
+        return RunOutcome(
+            label=item.label,
+            run=run,
+            error=f"gave up waiting after {timeout_s:.0f} s: the run is still {run.get('status')}",
+        )
+    try:
+        artifacts = client.get(f"/v1/runs/{item.run_id}/artifacts").get("artifacts", [])
+    except CliError:
+        artifacts = []
+    return RunOutcome(label=item.label, run=run, artifacts=artifacts)

@@ -1,0 +1,1 @@
+"""Example tests and the small web app they run against."""

@@ -1,0 +1,90 @@
+"""`autotest run examples/tests/... --wait --junit` against a real local mode with Chromium."""
+
+from __future__ import annotations
+
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli.local.mode import LocalInfo, LocalModeThread, LocalOptions
+from cli.main import cli
+from cli.state import CliState
+from shared.settings import Settings
+
+pytestmark = pytest.mark.e2e
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "tests"
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalInfo]:
+    suffix = uuid.uuid4().hex[:8]
+    settings = Settings(
+        table_name=f"e2e-{suffix}",
+        run_queue_name=f"e2e-runs-{suffix}",
+        run_dlq_name=f"e2e-dlq-{suffix}",
+        artifact_bucket=f"e2e-artifacts-{suffix}",
+        event_bus_name=f"e2e-bus-{suffix}",
+        runner_concurrency=2,
+    )
+    options = LocalOptions(port=0, example_port=0, data_dir=tmp_path_factory.mktemp("local"), base_settings=settings)
+    thread = LocalModeThread(options)
+    info = thread.start()
+    try:
+        yield info
+    finally:
+        thread.stop()
+
+
+def junit_root(path: Path) -> ET.Element:
+    return ET.parse(path).getroot()  # noqa: S314 - the CLI's own output
+
+
+def autotest(info: LocalInfo, *args: str) -> tuple[int, str]:
+    state = CliState(api_url=info.api_url, api_key=info.api_key)
+    result = CliRunner().invoke(cli, list(args), obj=state)
+    return result.exit_code, result.output
+
+
+def test_example_tests_pass_with_a_junit_report(local: LocalInfo, tmp_path: Path) -> None:
+    # When the browser and API examples run against the example app
+    junit = tmp_path / "out.xml"
+    code, output = autotest(
+        local,
+        "run",
+        str(EXAMPLES / "login.yaml"),
+        str(EXAMPLES / "api_login.yaml"),
+        "--var",
+        f"base_url={local.example_url}",
+        "--wait",
+        "--junit",
+        str(junit),
+    )
+
+    # Then both pass, with live progress, artifact links and a JUnit file CI can read
+    assert code == 0, output
+    assert "2/2 passed" in output
+    assert 'fill label="Password"' in output  # step-by-step progress
+    assert "correct-horse" not in output  # the secret never shows
+    assert "video.webm" in output
+    root = junit_root(junit)
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("2", "0", "0")
+    assert sorted(c.get("name") or "" for c in root.iter("testcase")) == ["API login and profile", "Admin can log in"]
+
+
+def test_a_failing_test_exits_1(local: LocalInfo, tmp_path: Path) -> None:
+    failing = tmp_path / "wrong_welcome.yaml"
+    text = (EXAMPLES / "login.yaml").read_text()
+    failing.write_text(text.replace("    text: Welcome, admin", "    text: Welcome, nobody\n    timeout_s: 2"))
+    junit = tmp_path / "out.xml"
+
+    code, output = autotest(
+        local, "run", str(failing), "--var", f"base_url={local.example_url}", "--wait", "--junit", str(junit)
+    )
+
+    assert code == 1, output
+    failure = junit_root(junit).find("testsuite/testcase/failure")
+    assert failure is not None and "Welcome, nobody" in (failure.get("message") or "")

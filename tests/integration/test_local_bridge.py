@@ -1,0 +1,43 @@
+"""The EventBridge -> SQS bridge behind local mode's live events, against moto."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from shared.aws.bridge import EventBridgeSqsBridge
+from shared.aws.clients import client
+from shared.aws.eventbridge import EventBridgePublisher
+from shared.models.events import RunStatusChanged
+from shared.models.runs import RunStatus, RunSummary
+from shared.settings import Settings
+
+
+def test_run_status_events_published_on_the_bus_come_out_of_the_bridge(aws_settings: Settings) -> None:
+    # Given a bridge on the bus
+    region, endpoint = aws_settings.aws_region, aws_settings.aws_endpoint_url
+    bridge = EventBridgeSqsBridge(
+        client("events", region, endpoint),
+        client("sqs", region, endpoint),
+        bus_name=aws_settings.event_bus_name,
+        queue_name=f"{aws_settings.event_bus_name}-sse",
+    )
+    bridge.ensure()
+    bridge.ensure()  # idempotent
+
+    # When the run service's publisher sends a status change
+    event = RunStatusChanged(
+        project_id="default",
+        run_id="run_1",
+        test_id=None,
+        suite_run_id=None,
+        status=RunStatus.passed,
+        previous_status=RunStatus.running,
+        attempt=1,
+        summary=RunSummary(total_steps=2, passed_steps=2),
+        at=datetime.now(UTC),
+    )
+    EventBridgePublisher(client("events", region, endpoint), aws_settings.event_bus_name).publish(event)
+
+    # Then the bridge hands it over once, as the model
+    assert bridge.receive(wait_s=1) == [event]
+    assert bridge.receive(wait_s=0) == []

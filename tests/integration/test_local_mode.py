@@ -1,0 +1,180 @@
+"""``autotest local`` in-process (no browser: no workers) and as a process: restart keeps the data,
+pending runs are re-enqueued, the SSE stream ends with the terminal status, Ctrl-C stops cleanly."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from cli.client import parse_sse
+from cli.local.mode import LocalInfo, LocalModeError, LocalModeThread, LocalOptions
+from shared.models.messages import RunMessage
+from shared.models.runs import RunStatus, StepResult
+from shared.settings import Settings
+
+TEST = {"name": "Saved test", "tags": ["kept"], "steps": [{"action": "goto", "url": "http://127.0.0.1:1/"}]}
+
+
+def unique_settings() -> Settings:
+    """Fresh resource names: a restart in the same process must find its data on disk, not in moto's memory."""
+    suffix = uuid.uuid4().hex[:8]
+    return Settings(
+        table_name=f"local-{suffix}",
+        run_queue_name=f"local-runs-{suffix}",
+        run_dlq_name=f"local-dlq-{suffix}",
+        artifact_bucket=f"local-artifacts-{suffix}",
+        event_bus_name=f"local-bus-{suffix}",
+    )
+
+
+Starter = Callable[[], tuple[LocalModeThread, LocalInfo]]
+
+
+@pytest.fixture
+def start_local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Starter]:
+    monkeypatch.delenv("AUTOTEST_API_KEY", raising=False)
+    started: list[LocalModeThread] = []
+
+    def start() -> tuple[LocalModeThread, LocalInfo]:
+        options = LocalOptions(
+            port=0,
+            example_port=None,
+            data_dir=tmp_path / "data",
+            workers={},
+            snapshot_interval_s=1,
+            base_settings=unique_settings(),
+        )
+        thread = LocalModeThread(options)
+        started.append(thread)
+        return thread, thread.start()
+
+    yield start
+    for thread in started:
+        thread.stop()
+
+
+def api(info: LocalInfo) -> httpx.Client:
+    return httpx.Client(base_url=info.api_url, headers={"Authorization": f"Bearer {info.api_key}"}, timeout=10)
+
+
+def test_a_restart_keeps_tests_runs_artifacts_and_requeues_pending_runs(start_local: Starter, tmp_path: Path) -> None:
+    # Given a local mode with a test, a queued run, a run in the middle of executing, and an artifact
+    first, info = start_local()
+    with api(info) as http:
+        test = http.post("/v1/tests", json=TEST).json()
+        queued = http.post("/v1/runs", json={"test_id": test["id"]}).json()
+        running = http.post("/v1/runs", json={"test_id": test["id"]}).json()
+    services = first.mode.services
+    assert services is not None
+    taken = services.runs.take(RunMessage(run_id=running["id"], project_id="default", attempt=1))
+    assert taken is not None
+    services.runs.update_progress(taken, steps=[StepResult(index=0, action="goto", status="passed")])
+    services.artifacts.put("runs/default/x/report.html", b"<h1>report</h1>", content_type="text/html")
+
+    # When it stops (a snapshot) and starts again on new, empty resources
+    first.stop()
+    second, again = start_local()
+
+    # Then everything is back, under the same API key
+    assert again.api_key == info.api_key
+    assert (again.restored_items, again.restored_objects, again.requeued_runs) >= (4, 1, 2)
+    with api(again) as http:
+        tests = http.get("/v1/tests").json()["items"]
+        assert [(t["id"], t["tags"]) for t in tests] == [(test["id"], ["kept"])]
+        assert http.get(f"/v1/runs/{queued['id']}").json()["status"] == "queued"
+        back = http.get(f"/v1/runs/{running['id']}").json()
+        assert (back["status"], back["attempt"], back["steps"]) == ("queued", 1, [])
+    services = second.mode.services
+    assert services is not None
+    assert services.artifacts.get("runs/default/x/report.html") == b"<h1>report</h1>"
+    messages = services.queue.receive(max_messages=10, wait_s=1)
+    assert sorted(json.loads(m.body)["run_id"] for m in messages) == sorted([queued["id"], running["id"]])
+    config = json.loads((tmp_path / "data" / "config.json").read_text())
+    assert config == {"api_url": again.api_url, "api_key": again.api_key}
+
+
+def test_the_event_stream_ends_with_the_terminal_status(start_local: Starter) -> None:
+    # Given a queued run and a client following its events
+    mode, info = start_local()
+    with api(info) as http:
+        run = http.post("/v1/runs", json={"spec": {"name": "inline", "steps": TEST["steps"]}}).json()
+    services = mode.mode.services
+    assert services is not None
+
+    def execute() -> None:
+        time.sleep(0.5)
+        taken = services.runs.take(RunMessage(run_id=run["id"], project_id="default", attempt=1))
+        assert taken is not None
+        step = StepResult(index=0, action="goto", status="passed", duration_ms=3)
+        taken = services.runs.update_progress(taken, steps=[step])
+        time.sleep(0.6)
+        services.runs.transition(taken, RunStatus.passed)
+
+    # When a "runner" executes it
+    worker = threading.Thread(target=execute)
+    worker.start()
+    with api(info) as http, http.stream("GET", f"/v1/runs/{run['id']}/events", timeout=20) as response:
+        events = list(parse_sse(response.iter_lines()))
+    worker.join()
+
+    # Then the stream shows every transition and the step, and ends after "passed"
+    seen = [(e.event, json.loads(e.data).get("status") or json.loads(e.data)["step"]["index"]) for e in events]
+    assert seen == [("status", "queued"), ("status", "running"), ("step", 0), ("status", "passed")]
+    assert mode.mode.hub.subscriber_count == 0
+
+
+def test_one_local_mode_per_data_directory(start_local: Starter) -> None:
+    start_local()
+    with pytest.raises(LocalModeError, match="another `autotest local` is using"):
+        start_local()
+
+
+def test_ctrl_c_stops_the_process_cleanly(tmp_path: Path) -> None:
+    # Given `autotest local` started as a process
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOTEST_")}
+    command = [sys.executable, "-m", "cli.main", "local", "--port", "0", "--example-port", "0"]
+    process = subprocess.Popen(
+        [*command, "--data-dir", str(data)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        config = data / "config.json"
+        deadline = time.monotonic() + 60
+        while not config.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert config.exists(), process.stdout.read().decode() if process.stdout else ""
+        settings: dict[str, Any] = json.loads(config.read_text())
+        headers = {"X-API-Key": settings["api_key"]}
+        created = httpx.post(f"{settings['api_url']}/v1/tests", json=TEST, headers=headers, timeout=10)
+        assert created.status_code == 201
+
+        # When it gets Ctrl-C
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+    # Then it exits 0 after saving its state
+    text = output.decode()
+    assert process.returncode == 0, text
+    assert "API key" in text and settings["api_key"] in text
+    assert "state saved" in text
+    assert created.json()["id"] in (data / "state" / "table.jsonl").read_text()

@@ -1,0 +1,334 @@
+"""The client side of the CLI against a scripted API (httpx.MockTransport): exit codes, JUnit XML,
+one-line errors."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from cli.main import cli
+from cli.state import CliState
+
+LOGIN_TEST = """
+name: Admin can log in
+tags: [smoke]
+variables: {base_url: "http://127.0.0.1:8001"}
+steps:
+  - {action: goto, url: "{{base_url}}/login"}
+  - {action: click, target: {role: button, name: Log in}}
+"""
+
+
+def a_run(run_id: str = "run_1", status: str = "queued", **changes: Any) -> dict[str, Any]:
+    run: dict[str, Any] = {
+        "id": run_id,
+        "test_id": None,
+        "revision": None,
+        "name": "Admin can log in",
+        "kind": "browser",
+        "status": status,
+        "attempt": 1,
+        "max_attempts": 1,
+        "trigger": "cli",
+        "created_at": "2026-01-01T00:00:00Z",
+        "duration_ms": 1234 if status not in ("queued", "running") else None,
+        "steps": [],
+        "iterations": [],
+        "error": None,
+    }
+    return {**run, **changes}
+
+
+def step(index: int, status: str = "passed", error: str | None = None) -> dict[str, Any]:
+    return {"index": index, "action": "goto", "target": None, "status": status, "duration_ms": 12, "error": error}
+
+
+def status_event(run_id: str, status: str) -> str:
+    return f"event: status\ndata: {json.dumps({'run_id': run_id, 'status': status, 'attempt': 1})}\n\n"
+
+
+def step_event(run_id: str, s: dict[str, Any]) -> str:
+    return f"event: step\ndata: {json.dumps({'run_id': run_id, 'attempt': 1, 'step': s})}\n\n"
+
+
+class FakeApi:
+    """Answers like the API: POST /v1/runs queues, the events stream plays ``script``, GET returns ``final``."""
+
+    def __init__(self, final: dict[str, Any], *, stream: bool = True) -> None:
+        self.final = final
+        self.stream = stream
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        path = request.url.path
+        run_id = self.final["id"]
+        if request.method == "POST" and path == "/v1/runs":
+            return httpx.Response(202, json=a_run(run_id))
+        if path == f"/v1/runs/{run_id}/events":
+            if not self.stream:
+                return httpx.Response(404, json={"error": {"code": "not_found", "message": "no route"}})
+            body = status_event(run_id, "queued") + status_event(run_id, "running")
+            body += "".join(step_event(run_id, s) for s in self.final["steps"])
+            body += status_event(run_id, self.final["status"])
+            return httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})
+        if path == f"/v1/runs/{run_id}":
+            return httpx.Response(200, json=self.final)
+        if path == f"/v1/runs/{run_id}/artifacts":
+            url = f"http://s3.local/{run_id}/report.html"
+            return httpx.Response(200, json={"artifacts": [{"name": "report.html", "kind": "report", "url": url}]})
+        return httpx.Response(404, json={"error": {"code": "not_found", "message": f"no route {path}"}})
+
+
+def junit_root(path: Path) -> ET.Element:
+    return ET.parse(path).getroot()  # noqa: S314 - the CLI's own output
+
+
+def invoke(handler: Callable[[httpx.Request], httpx.Response], args: list[str]) -> Any:
+    state = CliState(api_url="http://api.test", api_key="atk_test", transport=httpx.MockTransport(handler))
+    return CliRunner().invoke(cli, args, obj=state)
+
+
+@pytest.fixture
+def test_file(tmp_path: Path) -> Path:
+    path = tmp_path / "login.yaml"
+    path.write_text(LOGIN_TEST)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [("passed", 0), ("failed", 1), ("error", 2), ("timed_out", 2), ("cancelled", 2)],
+)
+def test_wait_exit_code_follows_the_run_status(test_file: Path, status: str, code: int) -> None:
+    steps = [step(0), step(1, "failed" if status == "failed" else "passed", "boom" if status == "failed" else None)]
+    api = FakeApi(a_run("run_1", status, steps=steps))
+
+    result = invoke(api, ["run", str(test_file), "--wait"])
+
+    assert result.exit_code == code, result.output
+    assert status.upper() in result.output
+
+
+def test_run_file_sends_the_inline_spec_with_trigger_cli_and_vars(test_file: Path) -> None:
+    api = FakeApi(a_run("run_1", "passed", steps=[step(0)]))
+
+    result = invoke(api, ["run", str(test_file), "--var", "base_url=http://x:1", "--var", "n=3"])
+
+    assert result.exit_code == 0, result.output
+    body = json.loads(api.requests[0].content)
+    assert body["trigger"] == "cli"
+    assert body["variables"] == {"base_url": "http://x:1", "n": 3}
+    assert body["spec"]["name"] == "Admin can log in"
+    assert "tags" not in body["spec"]  # a saved test's field: not part of an inline spec
+    assert api.requests[0].headers["authorization"] == "Bearer atk_test"
+    assert "run_1" in result.output
+
+
+def test_step_progress_is_printed_live(test_file: Path) -> None:
+    api = FakeApi(a_run("run_1", "failed", steps=[step(0), step(1, "failed", "no button named 'Log in'")]))
+
+    result = invoke(api, ["run", str(test_file), "--wait"])
+
+    assert result.exit_code == 1
+    assert "1. goto" in result.output and "2. goto" in result.output
+    assert "no button named 'Log in'" in result.output
+    assert "report.html" in result.output and "http://s3.local/run_1/report.html" in result.output
+
+
+def test_junit_is_valid_xml_with_the_failure(test_file: Path, tmp_path: Path) -> None:
+    api = FakeApi(a_run("run_1", "failed", steps=[step(0), step(1, "failed", "expected 'Welcome'")]))
+    out = tmp_path / "reports" / "junit.xml"
+
+    result = invoke(api, ["run", str(test_file), "--junit", str(out)])  # --junit implies --wait
+
+    assert result.exit_code == 1, result.output
+    root = junit_root(out)
+    assert root.tag == "testsuites"
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("1", "1", "0")
+    case = root.find("testsuite/testcase")
+    assert case is not None
+    assert case.get("name") == "Admin can log in"
+    assert case.get("classname") == "autotest.browser"
+    assert case.get("time") == "1.234"
+    failure = case.find("failure")
+    assert failure is not None
+    assert "expected 'Welcome'" in (failure.get("message") or "")
+    assert "run: run_1" in (case.findtext("system-out") or "")
+
+
+def test_junit_for_a_passed_run_has_no_failure(test_file: Path, tmp_path: Path) -> None:
+    api = FakeApi(a_run("run_1", "passed", steps=[step(0)]))
+    out = tmp_path / "junit.xml"
+
+    result = invoke(api, ["run", str(test_file), "--wait", "--junit", str(out)])
+
+    assert result.exit_code == 0, result.output
+    case = junit_root(out).find("testsuite/testcase")
+    assert case is not None and case.find("failure") is None and case.find("error") is None
+
+
+def test_without_an_event_stream_the_cli_polls(test_file: Path) -> None:
+    api = FakeApi(a_run("run_1", "passed", steps=[step(0), step(1)]), stream=False)
+
+    result = invoke(api, ["run", str(test_file), "--wait"])
+
+    assert result.exit_code == 0, result.output
+    assert "2. goto" in result.output
+    assert any(r.url.path == "/v1/runs/run_1" and r.method == "GET" for r in api.requests)
+
+
+def test_wait_timeout_exits_2_with_an_error_in_the_junit(test_file: Path, tmp_path: Path) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            return httpx.Response(202, json=a_run("run_1"))
+        if request.url.path.endswith("/events"):  # the stream ends at once, the run never does
+            queued = status_event("run_1", "queued")
+            return httpx.Response(200, text=queued, headers={"content-type": "text/event-stream"})
+        return httpx.Response(200, json=a_run("run_1", "running"))
+
+    out = tmp_path / "junit.xml"
+    result = invoke(handler, ["run", str(test_file), "--wait", "--timeout", "1", "--junit", str(out)])
+
+    assert result.exit_code == 2, result.output
+    assert "gave up waiting" in result.output
+    error = junit_root(out).find("testsuite/testcase/error")
+    assert error is not None and "still running" in (error.get("message") or "")
+
+
+def test_an_api_error_is_one_line_with_the_apis_message(test_file: Path) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            422, json={"error": {"code": "validation_error", "message": "body.spec.steps[0].url: required"}}
+        )
+
+    result = invoke(handler, ["run", str(test_file)])
+
+    assert result.exit_code == 2
+    assert result.output.strip() == "error: body.spec.steps[0].url: required (HTTP 422)"
+
+
+def test_connection_refused_says_to_start_local_mode(test_file: Path) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    result = invoke(handler, ["status", "run_1"])
+
+    assert result.exit_code == 2
+    assert result.output.strip() == "error: cannot reach http://api.test: is `autotest local` running?"
+    assert "Traceback" not in result.output
+
+
+def test_a_bad_test_file_is_reported_with_its_field(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: x\nsteps:\n  - {action: goto}\n")
+
+    result = invoke(lambda r: httpx.Response(500), ["tests", "create", "-f", str(path)])
+
+    assert result.exit_code == 2
+    assert result.output.startswith(f"error: {path}: steps[0]")
+    assert "url" in result.output
+
+
+def test_missing_api_key_is_explained(test_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AUTOTEST_API_KEY", raising=False)
+    monkeypatch.setenv("AUTOTEST_CONFIG", str(tmp_path / "none.json"))
+    state = CliState(api_url="http://api.test", transport=httpx.MockTransport(lambda r: httpx.Response(200)))
+
+    result = CliRunner().invoke(cli, ["runs", "list"], obj=state)
+
+    assert result.exit_code == 2
+    assert "no API key" in result.output
+
+
+def test_the_config_file_supplies_url_and_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AUTOTEST_API_KEY", raising=False)
+    monkeypatch.delenv("AUTOTEST_API_URL", raising=False)
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"api_url": "http://from-config:9", "api_key": "atk_cfg"}))
+    monkeypatch.setenv("AUTOTEST_CONFIG", str(config))
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"items": [], "next_cursor": None})
+
+    result = CliRunner().invoke(cli, ["tests", "list"], obj=CliState(transport=httpx.MockTransport(handler)))
+
+    assert result.exit_code == 0, result.output
+    assert str(seen[0].url).startswith("http://from-config:9/v1/tests")
+    assert seen[0].headers["authorization"] == "Bearer atk_cfg"
+
+
+def test_tests_create_and_list(test_file: Path) -> None:
+    created = {"id": "tst_1", "name": "Admin can log in", "kind": "browser", "revision": 1}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            assert json.loads(request.content)["tags"] == ["smoke"]
+            return httpx.Response(201, json=created)
+        item = {**created, "tags": ["smoke"], "updated_at": "2026-01-01T00:00:00Z"}
+        return httpx.Response(200, json={"items": [item], "next_cursor": None})
+
+    made = invoke(handler, ["tests", "create", "-f", str(test_file)])
+    listed = invoke(handler, ["tests", "list", "--tag", "smoke"])
+
+    assert made.exit_code == 0 and "created tst_1" in made.output
+    assert listed.exit_code == 0 and "tst_1" in listed.output and "smoke" in listed.output
+
+
+def test_artifacts_download(tmp_path: Path) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/runs/run_1/artifacts":
+            items = [
+                {"name": "report.html", "kind": "report", "url": "http://s3.local/r"},
+                {"name": "screenshots/step-000.png", "kind": "screenshot", "url": "http://s3.local/s"},
+                {"name": "../escape.txt", "kind": "other", "url": "http://s3.local/e"},
+            ]
+            return httpx.Response(200, json={"artifacts": items})
+        assert "authorization" not in request.headers  # presigned URLs get no API key
+        return httpx.Response(200, content=request.url.path.encode())
+
+    result = invoke(handler, ["artifacts", "run_1", "--download", str(tmp_path / "out")])
+
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "report.html").read_bytes() == b"/r"
+    assert (tmp_path / "out" / "screenshots" / "step-000.png").read_bytes() == b"/s"
+    assert (tmp_path / "out" / "escape.txt").read_bytes() == b"/e"  # kept inside the directory
+
+
+def test_several_runs_exit_with_the_worst_status(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    first.write_text(LOGIN_TEST)
+    second.write_text(LOGIN_TEST.replace("Admin can log in", "Second"))
+    finals = {"run_a": a_run("run_a", "passed", steps=[step(0)]), "run_b": a_run("run_b", "failed", steps=[step(0)])}
+    posted: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if request.method == "POST":
+            run_id = "run_a" if not posted else "run_b"
+            posted.append(run_id)
+            return httpx.Response(202, json=a_run(run_id))
+        run_id = path.split("/")[3]
+        if path.endswith("/events"):
+            text = status_event(run_id, finals[run_id]["status"])
+            return httpx.Response(200, text=text, headers={"content-type": "text/event-stream"})
+        if path.endswith("/artifacts"):
+            return httpx.Response(200, json={"artifacts": []})
+        return httpx.Response(200, json=finals[run_id])
+
+    out = tmp_path / "junit.xml"
+    result = invoke(handler, ["run", str(first), str(second), "--wait", "--junit", str(out)])
+
+    assert result.exit_code == 1, result.output
+    assert "1/2 passed" in result.output
+    root = junit_root(out)
+    assert (root.get("tests"), root.get("failures")) == ("2", "1")
