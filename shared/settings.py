@@ -36,14 +36,12 @@ class Settings(BaseSettings):
     bootstrap_project: str = "default"
     # DynamoDB items are limited to 400 KB; a revision stores the body's spec.
     max_body_bytes: int = 262_144
-    default_page_size: int = 50
-    max_page_size: int = 200
     presign_ttl_s: int = 3600
 
     # --- runs -----------------------------------------------------------------------------
     default_run_timeout_s: int = 300
     max_run_timeout_s: int = 3600
-    max_retries: int = 3
+    max_retries: int = 5
 
     # --- runner ---------------------------------------------------------------------------
     runner_concurrency: int = 2

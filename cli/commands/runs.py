@@ -17,9 +17,6 @@ from cli.state import CliState, pass_state
 from cli.testfile import load_test_file, looks_like_file
 from cli.waiting import follow
 
-#: TestCreate fields an inline spec does not take (they describe a saved test)
-_TEST_ONLY_FIELDS = ("tags", "description")
-
 
 def _run_body(arg: str, variables: dict[str, Any], revision: int | None, retries: int | None) -> tuple[str, dict]:
     """The label and the ``POST /v1/runs`` body for a test file or a saved test's id."""
@@ -33,8 +30,6 @@ def _run_body(arg: str, variables: dict[str, Any], revision: int | None, retries
         if revision is not None:
             raise CliError("--revision is for a saved test's id, not a test file")
         spec = load_test_file(path)
-        for key in _TEST_ONLY_FIELDS:
-            spec.pop(key, None)
         body["spec"] = spec
         body["labels"] = {"file": path.as_posix()[-200:]}
         return str(spec.get("name") or path.name), body

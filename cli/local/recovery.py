@@ -14,8 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from shared.errors import Conflict, DomainError, NotFound
-from shared.models.messages import RunMessage
-from shared.models.runs import Run, RunStatus
+from shared.models.runs import RunStatus
 from shared.observability import logger
 from shared.services.container import Services
 
@@ -33,22 +32,13 @@ def pending_runs(items: Iterable[dict[str, Any]]) -> list[tuple[str, str]]:
     return out
 
 
-def _message(run: Run) -> RunMessage:
-    return RunMessage(run_id=run.id, project_id=run.project_id, attempt=run.attempt, correlation_id=run.correlation_id)
-
-
 def requeue_pending(services: Services, items: Iterable[dict[str, Any]]) -> int:
     """Re-enqueue the runs that were pending in the snapshot; returns how many."""
     count = 0
     for project_id, run_id in pending_runs(items):
         try:
-            run = services.runs.get_run(project_id, run_id)
-            if run.status == RunStatus.running:
-                run = services.runs.transition(
-                    run, RunStatus.queued, steps=[], iterations=[], heartbeat_at=None, cancel_requested=False
-                )
+            run = services.runs.resume(services.runs.get_run(project_id, run_id))
             if run.status == RunStatus.queued:
-                services.queue.send(_message(run))
                 count += 1
                 logger.info("run re-enqueued after a restart", run_id=run.id, attempt=run.attempt)
         except (Conflict, NotFound) as exc:

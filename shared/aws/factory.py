@@ -38,6 +38,7 @@ def build_services(settings: Settings) -> Services:
                 max_timeout_s=settings.max_run_timeout_s,
                 presign_ttl_s=settings.presign_ttl_s,
                 stale_heartbeat_s=max(settings.heartbeat_s * 4, 60),
+                max_retries=settings.max_retries,
             ),
         ),
         queue=queue,

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from shared.models.common import Model, Name, StrictModel, Variables, VarValue
+from shared.models.common import LongText, Model, Name, StrictModel, Tag, Variables, VarValue
 from shared.models.tests import Dataset, Retries, TestKind, TestSpec, TimeoutS
 
 
@@ -55,10 +55,12 @@ StepStatus = Literal["passed", "failed", "error", "skipped"]
 
 
 class InlineSpec(TestSpec):
-    """A spec run without saving a test (``POST /v1/runs {"spec": ...}``)."""
+    """A spec run without saving a test (``POST /v1/runs {"spec": ...}``): the test file's shape."""
 
     name: Name | None = None
     kind: TestKind | None = None
+    tags: Annotated[list[Tag], Field(max_length=20)] = Field(default_factory=list)
+    description: LongText | None = None
 
 
 class RunCreate(StrictModel):
@@ -137,6 +139,7 @@ class Run(Model):
     suite_run_id: str | None = None
     schedule_id: str | None = None
     labels: dict[str, str] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
     spec: TestSpec
     variables: dict[str, VarValue] = Field(default_factory=dict)
     dataset: list[dict[str, VarValue]] | None = None
@@ -172,6 +175,7 @@ class RunPublic(Model):
     suite_run_id: str | None
     schedule_id: str | None
     labels: dict[str, str]
+    tags: list[str] = Field(default_factory=list)
     variables: dict[str, VarValue]
     created_at: datetime
     started_at: datetime | None

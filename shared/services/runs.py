@@ -37,6 +37,7 @@ class RunLimits:
     max_timeout_s: int = 3600
     presign_ttl_s: int = 3600
     stale_heartbeat_s: int = 120
+    max_retries: int = 5
 
 
 class RunService:
@@ -71,7 +72,7 @@ class RunService:
         schedule_id: str | None = None,
         correlation_id: str | None = None,
     ) -> Run:
-        spec, test_id, revision, name, kind = self._resolve_spec(project_id, body)
+        spec, test_id, revision, name, kind, tags = self._resolve_spec(project_id, body)
         if not spec.steps:
             where = f"test {test_id} revision {revision}" if test_id else "the inline spec"
             raise Conflict(f"{where} has a goal but no step plan yet: add 'steps', or request a plan for it first")
@@ -82,6 +83,11 @@ class RunService:
                 details={"field": "timeout_s"},
             )
         retries = body.retries if body.retries is not None else spec.retries
+        if retries > self._limits.max_retries:
+            raise InvalidInput(
+                f"retries: {retries} is above this deployment's limit of {self._limits.max_retries}",
+                details={"field": "retries"},
+            )
         now = self._clock()
         run = Run(
             id=new_id("run"),
@@ -95,6 +101,7 @@ class RunService:
             suite_run_id=suite_run_id,
             schedule_id=schedule_id,
             labels=body.labels,
+            tags=tags,
             spec=spec,
             variables={**spec.variables, **body.variables},
             dataset=body.dataset if body.dataset is not None else spec.dataset,
@@ -116,7 +123,7 @@ class RunService:
 
     def _resolve_spec(
         self, project_id: str, body: RunCreate
-    ) -> tuple[TestSpec, str | None, int | None, str | None, TestKind]:
+    ) -> tuple[TestSpec, str | None, int | None, str | None, TestKind, list[str]]:
         if body.test_id is not None:
             test = self._tests.get_test(project_id, body.test_id)
             if test.status == TestStatus.archived:
@@ -125,10 +132,11 @@ class RunService:
             if number > test.latest_revision:
                 raise NotFound(f"test {test.id} has no revision {number} (latest is {test.latest_revision})")
             revision = self._tests.get_revision(project_id, test.id, number)
-            return revision.spec(), test.id, number, test.name, test.kind
+            return revision.spec(), test.id, number, test.name, test.kind, test.tags
         assert body.spec is not None  # RunCreate's validator guarantees one of the two
         spec = body.spec.spec()
-        return spec, None, None, body.spec.name, body.spec.kind or infer_kind(spec)
+        tags = sorted(set(body.spec.tags))
+        return spec, None, None, body.spec.name, body.spec.kind or infer_kind(spec), tags
 
     @staticmethod
     def _message(run: Run) -> RunMessage:
@@ -246,6 +254,21 @@ class RunService:
                 f"run {run_id} already ended as {run.status.value}; there is nothing to cancel",
                 details={"status": run.status.value},
             )
+        return run
+
+    def resume(self, run: Run) -> Run:
+        """Give a run whose worker stopped without finishing it back to the queue (local mode after
+        a restart: the queue's messages are gone). A ``running`` run returns to ``queued`` on the
+        same attempt, its partial results cleared: an interruption is not a retry. A ``queued`` run
+        gets its message again. A run whose cancel was asked for ends ``cancelled`` instead.
+        Safe to repeat: taking a run is a conditional write, so a duplicate message is dropped."""
+        if run.status == RunStatus.running and run.cancel_requested:
+            return self.transition(run, RunStatus.cancelled, error="cancelled while its worker was stopped")
+        if run.status == RunStatus.running:
+            run = self.transition(run, RunStatus.queued, steps=[], iterations=[], heartbeat_at=None)
+        if run.status != RunStatus.queued:
+            raise Conflict(f"run {run.id} is {run.status.value}; there is nothing to resume")
+        self._queue.send(self._message(run))
         return run
 
     def requeue(self, run: Run, *, delay_s: int = 0, **changes: Any) -> Run:

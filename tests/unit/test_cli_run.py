@@ -127,7 +127,7 @@ def test_run_file_sends_the_inline_spec_with_trigger_cli_and_vars(test_file: Pat
     assert body["trigger"] == "cli"
     assert body["variables"] == {"base_url": "http://x:1", "n": 3}
     assert body["spec"]["name"] == "Admin can log in"
-    assert "tags" not in body["spec"]  # a saved test's field: not part of an inline spec
+    assert body["spec"]["tags"] == ["smoke"]  # the test file is sent as it is
     assert api.requests[0].headers["authorization"] == "Bearer atk_test"
     assert "run_1" in result.output
 

@@ -10,7 +10,7 @@ from shared.errors import Conflict, InvalidInput, NotFound, Unavailable
 from shared.ids import utcnow
 from shared.models.messages import RunMessage
 from shared.models.queries import RunQuery, TestQuery
-from shared.models.runs import ArtifactRef, Run, RunCreate, RunStatus
+from shared.models.runs import ArtifactRef, Run, RunCreate, RunStatus, StepResult
 from shared.models.tests import RevisionCreate, TestCreate, TestStatus, TestUpdate
 from shared.services.runs import RunLimits, RunService
 from tests.conftest import FakeServices
@@ -122,12 +122,14 @@ def test_timeout_above_the_deployments_limit_is_refused(fakes: FakeServices) -> 
         queue=fakes.queue,
         events=fakes.events,
         artifacts=fakes.artifacts,
-        limits=RunLimits(max_timeout_s=600),
+        limits=RunLimits(max_timeout_s=600, max_retries=1),
     )
     test, _ = fakes.services.catalog.create_test(PROJECT, a_test())
     with pytest.raises(InvalidInput, match="timeout_s: 601 is above this deployment's limit of 600"):
         runs.start_run(PROJECT, RunCreate(test_id=test.id, timeout_s=601))
     assert runs.start_run(PROJECT, RunCreate(test_id=test.id, timeout_s=600)).timeout_s == 600
+    with pytest.raises(InvalidInput, match="retries: 2 is above this deployment's limit of 1"):
+        runs.start_run(PROJECT, RunCreate(test_id=test.id, retries=2))
 
 
 def test_queue_failure_ends_the_run_as_error(fakes: FakeServices) -> None:
@@ -224,3 +226,34 @@ def test_list_runs_filters_and_pages(fakes: FakeServices) -> None:
     assert len(rest.items) == 3 and rest.next_cursor is None
     cancelled = fakes.services.runs.list_runs(RunQuery(project_id=PROJECT, status=RunStatus.cancelled))
     assert [r.id for r in cancelled.items] == [runs[0].id]
+
+
+def test_resume_gives_an_interrupted_run_back_to_the_queue(fakes: FakeServices) -> None:
+    runs = fakes.services.runs
+    run = started(fakes)
+    running = runs.take(RunMessage(run_id=run.id, project_id=PROJECT, attempt=1))
+    assert running is not None
+    partial = runs.update_progress(running, steps=[StepResult(index=0, action="goto", status="passed")])
+    resumed = runs.resume(partial)
+    assert (resumed.status, resumed.attempt, resumed.steps) == (RunStatus.queued, 1, [])  # not a retry
+    assert fakes.queue.sent[-1][0].attempt == 1
+    again = runs.resume(resumed)  # a queued run just gets its message again
+    assert again.status == RunStatus.queued and len(fakes.queue.sent) == 3
+    retaken = runs.take(RunMessage(run_id=run.id, project_id=PROJECT, attempt=1))
+    assert retaken is not None and retaken.status == RunStatus.running
+    with pytest.raises(Conflict, match="nothing to resume"):
+        runs.resume(runs.transition(retaken, RunStatus.passed))
+
+
+def test_resume_honours_a_pending_cancel(fakes: FakeServices) -> None:
+    runs = fakes.services.runs
+    run = started(fakes)
+    assert runs.take(RunMessage(run_id=run.id, project_id=PROJECT, attempt=1)) is not None
+    asked = runs.cancel(PROJECT, run.id)
+    assert runs.resume(asked).status == RunStatus.cancelled
+
+
+def test_an_inline_run_takes_the_whole_test_file(fakes: FakeServices) -> None:
+    body = a_test(tags=["smoke", "login"], description="from a file").model_dump(mode="json")
+    run = fakes.services.runs.start_run(PROJECT, RunCreate.model_validate({"spec": body}))
+    assert run.name == "Admin can log in" and run.tags == ["login", "smoke"]
