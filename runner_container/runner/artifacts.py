@@ -31,6 +31,8 @@ CONTENT_TYPES = {
     ".log": "text/plain; charset=utf-8",
     ".txt": "text/plain; charset=utf-8",
     ".json": "application/json",
+    ".html": "text/html; charset=utf-8",
+    ".xml": "application/xml",
 }
 _BINARY_SUFFIXES = (".png", ".jpeg", ".jpg", ".webm", ".woff", ".woff2", ".gif", ".webp", ".ico")
 
@@ -43,9 +45,16 @@ def run_prefix(project_id: str, run_id: str, attempt: int) -> str:
 class _Pending:
     name: str
     kind: ArtifactKind
-    path: Path
+    path: Path | None  # a file on disk, or
     key: str
     content_type: str
+    data: bytes | None = None  # bytes built in memory
+
+    @property
+    def size(self) -> int:
+        if self.data is not None:
+            return len(self.data)
+        return self.path.stat().st_size if self.path is not None else 0
 
 
 @dataclass
@@ -73,6 +82,7 @@ class ArtifactCollector:
         self._backoff_s = backoff_s
         self._parallel = parallel
         self._pending: list[_Pending] = []
+        self._files: dict[str, Path] = {}
 
     def key(self, name: str) -> str:
         return f"{self.prefix}/{name}"
@@ -83,7 +93,20 @@ class ArtifactCollector:
         content_type = content_type or CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream")
         self._pending = [p for p in self._pending if p.key != key]
         self._pending.append(_Pending(name, kind, path, key, content_type))
+        self._files[key] = path
         return key
+
+    def add_data(self, name: str, kind: ArtifactKind, data: bytes, content_type: str | None = None) -> str:
+        """Queue ``data`` (built in memory) for upload as ``name``; returns the key it will have."""
+        key = self.key(name)
+        content_type = content_type or CONTENT_TYPES.get(Path(name).suffix.lower(), "application/octet-stream")
+        self._pending = [p for p in self._pending if p.key != key]
+        self._pending.append(_Pending(name, kind, None, key, content_type, data))
+        return key
+
+    def local_path(self, key: str) -> Path | None:
+        """Where the file added as ``key`` is on disk (it may be gone once the run's workdir is)."""
+        return self._files.get(key)
 
     async def upload_all(self) -> UploadReport:
         report = UploadReport()
@@ -94,7 +117,7 @@ class ArtifactCollector:
             async with slots:
                 error = await asyncio.to_thread(self._upload, item)
             if error is None:
-                size = item.path.stat().st_size
+                size = item.size
                 report.uploaded.append(
                     ArtifactRef(
                         name=item.name,
@@ -115,12 +138,16 @@ class ArtifactCollector:
         return report
 
     def _upload(self, item: _Pending) -> str | None:
-        if not item.path.is_file():
+        if item.data is None and (item.path is None or not item.path.is_file()):
             return f"{item.name}: the file was not produced"
         last = ""
         for attempt in range(1, self._attempts + 1):
             try:
-                self._store.put_file(item.key, item.path, content_type=item.content_type)
+                if item.data is not None:
+                    self._store.put(item.key, item.data, content_type=item.content_type)
+                else:
+                    assert item.path is not None
+                    self._store.put_file(item.key, item.path, content_type=item.content_type)
                 return None
             except (DomainError, OSError) as exc:
                 last = getattr(exc, "message", None) or str(exc) or type(exc).__name__

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from runner_container.runner.browser import BrowserPool
-from runner_container.runner.executor import RunExecutor, RunnerConfig
+from runner_container.runner.config import RunnerConfig
+from runner_container.runner.executor import RunExecutor
 from shared.services.container import Services
 from shared.settings import Settings
 

@@ -12,7 +12,8 @@ import pytest_asyncio
 
 from examples.webapp import ADMIN_PASSWORD, WebApp, serve
 from runner_container.runner.browser import BrowserPool
-from runner_container.runner.executor import Execution, RunExecutor, RunnerConfig
+from runner_container.runner.config import RunnerConfig
+from runner_container.runner.executor import Execution, RunExecutor
 from shared.models.messages import RunMessage
 from shared.models.runs import Run, RunCreate
 from shared.services.runs import RunService

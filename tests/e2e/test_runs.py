@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import io
 import uuid
+import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.async_api import Browser
 
 from examples.webapp import ADMIN_PASSWORD, WebApp
 from runner_container.runner.browser import BrowserPool
@@ -44,7 +46,11 @@ async def test_login_plan_passes_and_records_everything(pool: BrowserPool, webap
     assert run.steps[3].locator == 'get_by_role("button", name="Log in")'
     assert all(s.screenshot and s.screenshot in h.artifacts.objects for s in run.steps if s.action != "goto")
     kinds = {a.kind for a in run.artifacts}
-    assert {"screenshot", "trace", "video"} <= kinds
+    assert {"screenshot", "trace", "video", "report", "junit"} <= kinds
+    listed = {a.name: a.kind for a in h.runs.artifacts(PROJECT, run.id)}  # GET /v1/runs/{id}/artifacts
+    assert listed["report.html"] == "report" and listed["junit.xml"] == "junit"
+    report = h.artifacts.objects[f"runs/prj_e2e/{run.id}/attempt-1/report.html"]
+    assert report[1].startswith("text/html") and b'href="trace.zip"' in report[0] and b'href="video.webm"' in report[0]
     assert all(a.key.startswith(f"runs/prj_e2e/{run.id}/attempt-1/") for a in run.artifacts)
     assert run.browser_version and run.browser_version.startswith("Chromium")
     assert h.statuses(run.id) == ["queued", "running", "passed"]
@@ -76,6 +82,13 @@ async def test_failing_expectation_names_the_step_and_keeps_a_screenshot(harness
     assert failed.screenshot and failed.screenshot.endswith("step-004-failure.png")
     assert harness.artifacts.objects[failed.screenshot][1] == "image/png"
     assert harness.statuses(run.id) == ["queued", "running", "failed"]
+    # and the report shows the failure with its screenshot inline, junit.xml says which step failed
+    prefix = f"runs/prj_e2e/{run.id}/attempt-1/"
+    page = harness.artifacts.objects[prefix + "report.html"][0].decode()
+    assert "data:image/png;base64," in page and "Welcome, bob" in page
+    junit = ET.fromstring(harness.artifacts.objects[prefix + "junit.xml"][0])  # noqa: S314 - our own output
+    failure = junit.find("testsuite/testcase/failure")
+    assert failure is not None and "Welcome, bob" in failure.get("message", "")
 
 
 async def test_missing_element_says_what_was_looked_for_and_found(harness: Harness) -> None:
@@ -277,7 +290,7 @@ async def test_failed_uploads_are_recorded_without_losing_the_result(pool: Brows
     assert run.steps[1].screenshot is None  # never uploaded, so not referenced
     assert run.artifact_errors and "S3 refused the screenshot" in run.artifact_errors[0]
     assert "upload failed after 3 attempts" in run.artifact_errors[0]
-    assert [a.name for a in run.artifacts] == ["trace.zip"]
+    assert [a.name for a in run.artifacts] == ["trace.zip", "report.html", "junit.xml"]
 
 
 async def test_runs_execute_concurrently_in_isolated_contexts(harness: Harness) -> None:
@@ -287,3 +300,109 @@ async def test_runs_execute_concurrently_in_isolated_contexts(harness: Harness) 
         harness.run([{"action": "goto", "url": "{{base_url}}/list"}, {"action": "expect_text", "text": "Bread"}]),
     )
     assert [r.status for r in runs] == [RunStatus.passed, RunStatus.passed]
+
+
+# ------------------------------------------------------------------------- API runs: no browser
+
+
+class NoBrowser(BrowserPool):
+    """A pool with no browser behind it: using it at all fails the run (and so the test)."""
+
+    async def browser(self) -> Browser:
+        raise AssertionError("an API run must not use the browser pool")
+
+    def context(self, **options: Any) -> Any:
+        raise AssertionError("an API run must not open a browser context")
+
+
+API_LOGIN: list[dict[str, Any]] = [
+    {
+        "action": "request",
+        "method": "POST",
+        "url": "{{base_url}}/api/login",
+        "json": {"username": "admin", "password": "{{secret:ADMIN_PASSWORD}}"},
+        "extract": {"token": "$.token"},
+        "expect": [{"status": 200}],
+    },
+    {
+        "action": "request",
+        "url": "{{base_url}}/api/me",
+        "headers": {"Authorization": "Bearer {{token}}"},
+        "expect": [{"status": 200}, {"jsonpath": "$.user", "equals": "admin"}],
+    },
+]
+
+
+async def test_an_api_dataset_run_needs_no_browser_and_records_no_video_or_trace(webapp: WebApp) -> None:
+    # Given a runner whose pool has no browser, configured to record everything
+    h = make_harness(NoBrowser(), webapp.url, record_video=True, record_trace=True, screenshots="every_step")
+
+    # When an API test with a secret, extraction between steps and two dataset rows runs
+    run = await h.run(
+        [
+            *API_LOGIN,
+            {
+                "action": "request",
+                "url": "{{base_url}}/api/items/{{item}}",
+                "expect": [{"status": 200}, {"jsonpath": "$.name", "equals": "{{name}}"}],
+            },
+        ],
+        dataset=[{"item": "1", "name": "Apples"}, {"item": "99", "name": "Nothing"}],
+    )
+
+    # Then every row ran its request steps, the second one failing on its own
+    assert run.kind == "api" and run.status == RunStatus.failed, run.error
+    assert [it.status for it in run.iterations] == [RunStatus.passed, RunStatus.failed]
+    assert [s.status for s in run.iterations[1].steps] == ["passed", "passed", "failed"]
+    assert "expected status 200, got 404" in (run.iterations[1].steps[2].error or "")
+    # and nothing of a browser was recorded: only the report and junit.xml
+    assert run.browser_version is None
+    assert sorted(a.name for a in run.artifacts) == ["junit.xml", "report.html"]
+    page = h.artifacts.objects[f"runs/prj_e2e/{run.id}/attempt-1/report.html"][0]
+    assert b'id="row-1"' in page and b'id="row-2"' in page and b"Browser</dt><dd>none" in page
+    secret = ADMIN_PASSWORD.encode()
+    assert secret not in run.model_dump_json().encode()
+    assert all(secret not in data for data, _ in h.artifacts.objects.values())
+
+
+async def test_an_api_run_keeps_timeout_guard_retries_and_cancellation(webapp: WebApp) -> None:
+    h = make_harness(NoBrowser(), webapp.url)
+
+    # The run's timeout ends a slow request and skips the rest
+    slow = await h.run(
+        [{"action": "request", "url": "{{base_url}}/slow?ms=1500"}, *API_LOGIN],
+        timeout_s=1,
+    )
+    assert slow.status == RunStatus.timed_out and "timeout of 1s" in (slow.error or "")
+    assert [s.status for s in slow.steps] == ["failed", "skipped", "skipped"]
+
+    # The network guard checks every redirect hop
+    refused = await h.run([{"action": "request", "url": "{{base_url}}/redirect?to=http://169.254.169.254/&code=307"}])
+    assert refused.status == RunStatus.failed and "cloud metadata endpoint" in (refused.error or "")
+
+    # A failed attempt is retried, each attempt with its own report
+    key = uuid.uuid4().hex
+    flaky_steps = [
+        {"action": "request", "url": f"{{{{base_url}}}}/flaky?key={key}", "expect": [{"body_contains": "Stable now"}]}
+    ]
+    _, message = h.start(flaky_steps, retries=1)
+    first = await h.execute(message)
+    assert first.run is not None and first.run.status == RunStatus.queued
+    retry, _ = h.queue.sent.pop()
+    await h.execute(retry)
+    flaky = h.store.get_run(message.run_id)
+    assert flaky.status == RunStatus.passed and flaky.flaky
+    reports = sorted(a.key.split("/", 3)[3] for a in flaky.artifacts if a.kind == "report")
+    assert reports == ["attempt-1/report.html", "attempt-2/report.html"]
+
+    # Cancellation is honoured between steps
+    _, message = h.start([{"action": "request", "url": "{{base_url}}/slow?ms=150"}] * 10)
+    task = asyncio.create_task(h.execute(message))
+    for _ in range(200):
+        if h.store.get_run(message.run_id).steps:
+            break
+        await asyncio.sleep(0.02)
+    h.runs.cancel(PROJECT, message.run_id)
+    await task
+    cancelled = h.store.get_run(message.run_id)
+    assert cancelled.status == RunStatus.cancelled and cancelled.steps[-1].status == "skipped"

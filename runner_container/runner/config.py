@@ -1,0 +1,33 @@
+"""The runner's knobs, read once from the settings (``RunnerConfig.from_settings``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from shared.settings import Settings
+
+
+@dataclass(frozen=True)
+class RunnerConfig:
+    screenshots: Literal["every_step", "on_failure", "off"] = "every_step"
+    record_video: bool = True
+    record_trace: bool = True
+    step_timeout_s: float = 10.0
+    network_allowlist: str = ""
+    heartbeat_s: float = 20.0
+    retry_delay_s: int = 2
+    upload_attempts: int = 3
+    upload_backoff_s: float = 0.5
+    viewport: tuple[int, int] = (1280, 720)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RunnerConfig:
+        return cls(
+            screenshots=settings.screenshots,
+            record_video=settings.record_video,
+            record_trace=settings.record_trace,
+            step_timeout_s=settings.step_timeout_s,
+            network_allowlist=settings.network_allowlist,
+            heartbeat_s=settings.heartbeat_s,
+        )

@@ -1,0 +1,319 @@
+"""One step of a plan: render it, perform it (in the page, or with httpx for ``request`` steps), and record
+the result (status, duration, resolved locator, error, screenshot)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Locator, Page, expect
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+from runner_container.runner.artifacts import ArtifactCollector
+from runner_container.runner.render import Masker, Renderer, RenderError, placeholders
+from runner_container.runner.session import PageLogs
+from runner_container.runner.targets import resolve
+from shared.apitests.http import RequestFailed, run_request
+from shared.errors import DomainError
+from shared.models.plans import (
+    BROWSER_ACTIONS,
+    Check,
+    Click,
+    ExpectText,
+    ExpectTitle,
+    ExpectUrl,
+    ExpectVisible,
+    Extract,
+    Fill,
+    Goto,
+    Hover,
+    Press,
+    Request,
+    Screenshot,
+    Select,
+    Step,
+    Uncheck,
+    WaitFor,
+    describe_target,
+)
+from shared.models.runs import StepResult
+from shared.netguard import NetworkGuard
+from shared.observability import logger
+
+MAX_ERROR_CHARS = 2000
+SCREENSHOT_TIMEOUT_MS = 5000
+FAILURE_SCREENSHOT_TIMEOUT_MS = 1500  # a page stuck mid-navigation cannot be captured; don't wait long
+ScreenshotMode = Literal["every_step", "on_failure", "off"]
+
+
+class StepFailed(DomainError):
+    code = "step_failed"
+
+
+@dataclass
+class StepContext:
+    """Everything the steps of one pass over the plan share."""
+
+    page: Page | None  # None when the pass runs without a browser (an API run)
+    guard: NetworkGuard
+    renderer: Renderer
+    masker: Masker
+    collector: ArtifactCollector
+    workdir: Path
+    label: str  # "" or "row-1/" (artifact name prefix)
+    http: httpx.AsyncClient
+    start_url: str | None
+    logs: PageLogs = field(default_factory=PageLogs)
+    secret_locators: list[Locator] = field(default_factory=list)
+
+    def require_page(self, action: str) -> Page:
+        if self.page is None:
+            raise StepFailed(f"{action!r} needs a browser, and this run executes without one (an API run)")
+        return self.page
+
+
+class Budget:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._end = time.monotonic() + seconds
+
+    def left_s(self) -> float:
+        return max(0.001, self._end - time.monotonic())
+
+    def left_ms(self) -> float:
+        return self.left_s() * 1000
+
+
+class StepRunner:
+    def __init__(self, *, step_timeout_s: float, screenshots: ScreenshotMode) -> None:
+        self.step_timeout_s = step_timeout_s
+        self.screenshots = screenshots
+
+    def timeout(self, step: Step | None, deadline: float) -> float:
+        wanted = (step.timeout_s if step is not None else None) or self.step_timeout_s
+        return max(0.001, min(wanted, deadline - time.monotonic()))
+
+    async def open_start_url(self, page: Page, it: StepContext, deadline: float) -> str | None:
+        """Open the test's ``start_url``; returns why that failed, or None."""
+        assert it.start_url is not None
+        try:
+            url = it.renderer.render(it.start_url)
+            await it.guard.check_async(url)
+            await page.goto(url, timeout=self.timeout(None, deadline) * 1000)
+        except (DomainError, PlaywrightError) as exc:
+            return it.masker.text(f"could not open start_url: {message(exc)}")
+        return None
+
+    async def run(self, index: int, step: Step, it: StepContext, deadline: float) -> StepResult:
+        masker = it.masker
+        started = time.perf_counter()
+        refusals_before = len(it.logs.refusals)
+        locator: str | None = None
+        screenshot: str | None = None
+        status: Literal["passed", "failed", "error"] = "passed"
+        error: str | None = None
+        target_text = describe_target(getattr(step, "target", None))
+        try:
+            rendered = it.renderer.render_step(step)
+            target_text = describe_target(getattr(rendered, "target", None))
+            budget = Budget(self.timeout(step, deadline))
+            try:
+                locator, screenshot = await asyncio.wait_for(
+                    self._perform(index, rendered, step, it, budget), timeout=budget.seconds + 1.0
+                )
+            except TimeoutError as exc:  # asyncio's: the step overran its budget without Playwright noticing
+                raise StepFailed(f"the step did not finish within {budget.seconds:g}s") from exc
+        except RenderError as exc:
+            status, error = "error", exc.message
+        except (DomainError, AssertionError, PlaywrightError) as exc:
+            status, error = "failed", message(exc)
+            if isinstance(exc, PlaywrightError) and not isinstance(exc, PlaywrightTimeout) and _is_crash(exc):
+                status = "error"
+        except Exception as exc:  # a bug or an unexpected failure: the run ends as an error
+            logger.exception("unexpected error in a step", step=index, action=step.action)
+            status, error = "error", f"{type(exc).__name__}: {exc}"
+        new_refusals = it.logs.refusals[refusals_before:]
+        if new_refusals:
+            refused = "; ".join(dict.fromkeys(new_refusals))
+            if status == "passed":
+                status, error = "failed", refused
+            elif error is not None and refused not in error:
+                error = f"{refused} ({error})"
+        if it.page is not None and step.action in BROWSER_ACTIONS and step.action != "screenshot":
+            screenshot = await self._screenshot(it.page, index, it, failed=status != "passed") or screenshot
+        return StepResult(
+            index=index,
+            action=step.action,
+            description=masker.maybe(step.description),
+            target=masker.maybe(target_text),
+            locator=masker.maybe(locator),
+            status=status,
+            duration_ms=int((time.perf_counter() - started) * 1000),
+            error=masker.text(error)[:MAX_ERROR_CHARS] if error else None,
+            screenshot=screenshot,
+        )
+
+    async def _screenshot(self, page: Page, index: int, it: StepContext, *, failed: bool) -> str | None:
+        mode = self.screenshots
+        if mode == "off" or (mode == "on_failure" and not failed):
+            return None
+        name = f"step-{index:03d}-failure.png" if failed else f"step-{index:03d}.png"
+        path = it.workdir / "screenshots" / name
+        try:
+            await page.screenshot(
+                path=path,
+                full_page=failed,
+                timeout=FAILURE_SCREENSHOT_TIMEOUT_MS if failed else SCREENSHOT_TIMEOUT_MS,
+                mask=it.secret_locators or None,
+            )
+        except PlaywrightError as exc:
+            logger.warning("could not take a screenshot", step=index, error=str(exc).splitlines()[0])
+            return None
+        return it.collector.add(f"{it.label}screenshots/{name}", "screenshot", path)
+
+    async def _perform(
+        self, index: int, step: Step, original: Step, it: StepContext, budget: Budget
+    ) -> tuple[str | None, str | None]:
+        """Run one rendered step; returns (resolved locator, screenshot key)."""
+        if isinstance(step, Request):
+            outcome = await run_request(step, client=it.http, guard=it.guard, timeout_s=budget.left_s())
+            if outcome.failures:
+                raise RequestFailed(f"{outcome.summary()}: " + "; ".join(outcome.failures))
+            it.renderer.variables.update(outcome.variables)
+            return None, None
+        page = it.require_page(step.action)
+        if isinstance(step, Goto):
+            url = self._absolute(step.url, page, it)
+            await it.guard.check_async(url)
+            await page.goto(url, timeout=budget.left_ms())
+            return None, None
+        if isinstance(step, WaitFor) and step.ms is not None:
+            await asyncio.sleep(min(step.ms / 1000, budget.left_s()))
+            return None, None
+        if isinstance(step, ExpectUrl):
+            await expect(page).to_have_url(url_pattern(step.pattern), timeout=budget.left_ms())
+            return None, None
+        if isinstance(step, ExpectTitle):
+            await expect(page).to_have_title(re.compile(re.escape(step.text)), timeout=budget.left_ms())
+            return None, None
+        if isinstance(step, Screenshot):
+            name = f"{step.name or f'step-{index:03d}'}.png"
+            path = it.workdir / "screenshots" / name
+            await page.screenshot(path=path, full_page=True, timeout=budget.left_ms(), mask=it.secret_locators or None)
+            return None, it.collector.add(f"{it.label}screenshots/{name}", "screenshot", path)
+        if isinstance(step, Press) and step.target is None:
+            await page.keyboard.press(step.key)
+            return None, None
+        if isinstance(step, ExpectText) and step.target is None:
+            await expect_text(page.locator("body"), step.text, budget, "the page")
+            return None, None
+
+        target = getattr(step, "target", None)
+        if target is None:  # every remaining action has a target (the models guarantee it)
+            raise StepFailed(f"step {step.action} needs a target")
+        resolved = await resolve(page, target, timeout_s=budget.left_s())
+        loc = resolved.locator
+        ms = budget.left_ms()
+        if isinstance(step, Click):
+            await loc.click(timeout=ms)
+        elif isinstance(step, Fill):
+            await loc.fill(step.value, timeout=ms)
+            if placeholders(getattr(original, "value", ""))[1]:
+                it.secret_locators.append(loc)
+        elif isinstance(step, Press):
+            await loc.press(step.key, timeout=ms)
+        elif isinstance(step, Select):
+            await loc.select_option(step.value, timeout=ms)
+        elif isinstance(step, Check):
+            await loc.check(timeout=ms)
+        elif isinstance(step, Uncheck):
+            await loc.uncheck(timeout=ms)
+        elif isinstance(step, Hover):
+            await loc.hover(timeout=ms)
+        elif isinstance(step, WaitFor | ExpectVisible):
+            await expect(loc).to_be_visible(timeout=ms)
+        elif isinstance(step, ExpectText):
+            await expect_text(loc, step.text, budget, resolved.expression)
+        elif isinstance(step, Extract):
+            value = await loc.evaluate(
+                "e => (['INPUT', 'TEXTAREA', 'SELECT'].includes(e.tagName) ? e.value : e.innerText)",
+                timeout=ms,
+            )
+            it.renderer.variables[step.var] = str(value).strip()
+        else:
+            raise StepFailed(f"the runner does not know the action {step.action!r}")
+        return resolved.expression, None
+
+    @staticmethod
+    def _absolute(url: str, page: Page, it: StepContext) -> str:
+        if urlsplit(url).scheme:
+            return url
+        current = page.url
+        base = current if urlsplit(current).scheme in ("http", "https") else it.start_url
+        if not base:
+            raise StepFailed(f"{url!r} is a relative URL and the test has no start_url to resolve it against")
+        return urljoin(it.renderer.render(base), url)
+
+
+# ---------------------------------------------------------------------------------- helpers
+
+
+async def expect_text(loc: Locator, text: str, budget: Budget, where: str) -> None:
+    try:
+        await expect(loc).to_contain_text(text, timeout=budget.left_ms())
+    except AssertionError as exc:
+        actual = ""
+        with contextlib.suppress(PlaywrightError):
+            actual = " ".join((await loc.inner_text(timeout=1000)).split())
+        shown = actual[:300] + ("..." if len(actual) > 300 else "")
+        raise StepFailed(
+            f"expected {where} to contain the text {text!r} within {budget.seconds:g}s; "
+            + (f"it shows: {shown!r}" if actual else "it has no text")
+        ) from exc
+
+
+def url_pattern(pattern: str) -> re.Pattern[str]:
+    """``expect_url``'s pattern is a regular expression searched in the URL; text that is not a valid
+    regular expression is matched literally."""
+    try:
+        return re.compile(pattern)
+    except re.error:
+        return re.compile(re.escape(pattern))
+
+
+def message(exc: BaseException) -> str:
+    if isinstance(exc, DomainError):
+        return exc.message
+    text = str(exc).strip()
+    # Playwright appends a call log; the first lines say what happened.
+    head = text.split("Call log:", 1)[0].strip()
+    head = re.sub(r"Timeout (\d+)\.\d+ms", r"Timeout \1ms", head)
+    lines = [line for line in head.splitlines() if line.strip()]
+    return " ".join(lines[:6])[:MAX_ERROR_CHARS] or type(exc).__name__
+
+
+def _is_crash(exc: PlaywrightError) -> bool:
+    text = str(exc)
+    return "has been closed" in text or "Browser closed" in text or "Target crashed" in text
+
+
+def skipped(steps: list[Step], start: int, masker: Masker) -> list[StepResult]:
+    return [
+        StepResult(
+            index=i,
+            action=step.action,
+            description=masker.maybe(step.description),
+            target=masker.maybe(describe_target(getattr(step, "target", None))),
+            status="skipped",
+        )
+        for i, step in enumerate(steps)
+        if i >= start
+    ]
