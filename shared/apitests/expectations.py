@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any
 
-import jsonschema  # type: ignore[import-untyped]
+import jsonschema
 
 from shared.apitests.jsonpath import query
 from shared.apitests.response import HttpResult
