@@ -32,7 +32,11 @@ def duration(ms: int | float | None) -> str:
 
 
 def step_what(step: dict[str, Any]) -> str:
-    return str(step.get("description") or step.get("target") or step.get("locator") or "")
+    """The step's own description, else its target and detail (``label="Username"``, a URL...)."""
+    if step.get("description"):
+        return str(step["description"])
+    parts = [str(step[key]) for key in ("target", "detail") if step.get(key)]
+    return " ".join(parts) or str(step.get("locator") or "")
 
 
 def step_line(step: dict[str, Any], *, prefix: str = "") -> str:

@@ -113,9 +113,7 @@ def _steps_table(steps: list[StepResult], links: Mapping[str, str]) -> str:
     head += "<th>Error</th><th>Screenshot</th></tr>"
     rows = []
     for step in steps:
-        what = step.description or step.target or ""
-        if step.description and step.target:
-            what = f"{step.description} ({step.target})"
+        what = step.summary()
         shot = _link(links[step.screenshot], "screenshot") if step.screenshot and step.screenshot in links else ""
         rows.append(
             f'<tr><td class="num">{step.index}</td><td>{_e(step.action)}</td><td>{_e(what)}</td>'
@@ -238,7 +236,7 @@ def _problem(case: ET.Element) -> bool:
 
 
 def _case(classname: str, step: StepResult) -> ET.Element:
-    what = step.target or step.description
+    what = step.summary()
     name = f"step {step.index}: {step.action}" + (f" {what}" if what else "")
     case = ET.Element("testcase", name=_clean(name), classname=_clean(classname), time=_seconds(step.duration_ms))
     if step.status in ("failed", "error"):

@@ -42,6 +42,7 @@ from shared.models.plans import (
     Step,
     Uncheck,
     WaitFor,
+    describe_step,
     describe_target,
 )
 from shared.models.runs import StepResult
@@ -121,9 +122,11 @@ class StepRunner:
         status: Literal["passed", "failed", "error"] = "passed"
         error: str | None = None
         target_text = describe_target(getattr(step, "target", None))
+        detail = describe_step(step)
         try:
             rendered = it.renderer.render_step(step)
             target_text = describe_target(getattr(rendered, "target", None))
+            detail = describe_step(rendered)
             budget = Budget(self.timeout(step, deadline))
             try:
                 locator, screenshot = await asyncio.wait_for(
@@ -154,6 +157,7 @@ class StepRunner:
             action=step.action,
             description=masker.maybe(step.description),
             target=masker.maybe(target_text),
+            detail=masker.maybe(detail),
             locator=masker.maybe(locator),
             status=status,
             duration_ms=int((time.perf_counter() - started) * 1000),
@@ -312,6 +316,7 @@ def skipped(steps: list[Step], start: int, masker: Masker) -> list[StepResult]:
             action=step.action,
             description=masker.maybe(step.description),
             target=masker.maybe(describe_target(getattr(step, "target", None))),
+            detail=masker.maybe(describe_step(step)),
             status="skipped",
         )
         for i, step in enumerate(steps)

@@ -348,3 +348,29 @@ BROWSER_ACTIONS = frozenset(
 )
 
 Plan = Annotated[list[Step], Field(max_length=500)]
+
+
+def describe_step(step: Step) -> str | None:
+    """What a step does besides its target, for results and progress lines (``GET /login``...)."""
+    match step:
+        case Goto():
+            return step.url
+        case Request():
+            return f"{step.method} {step.url}"
+        case ExpectText():
+            return f'"{step.text}"'
+        case ExpectUrl():
+            return step.pattern
+        case ExpectTitle():
+            return f'"{step.text}"'
+        case Press():
+            return step.key
+        case Select():
+            return f'"{step.value}"'
+        case WaitFor() if step.ms is not None:
+            return f"{step.ms} ms"
+        case Screenshot() if step.name:
+            return step.name
+        case Extract():
+            return f"into {step.var}"
+    return None

@@ -92,12 +92,21 @@ class StepResult(Model):
     action: str
     description: str | None = None
     target: str | None = None
+    #: what the step did besides its target: the URL of a goto, the text expected, ...
+    detail: str | None = None
     locator: str | None = None
     status: StepStatus
     duration_ms: int = 0
     error: str | None = None
     screenshot: str | None = None
     healed: bool = False
+
+    def summary(self) -> str:
+        """What the step did, in words: its description, else its target and detail."""
+        subject = " ".join(part for part in (self.target, self.detail) if part)
+        if self.description:
+            return f"{self.description} ({subject})" if subject else self.description
+        return subject
 
 
 class Iteration(Model):

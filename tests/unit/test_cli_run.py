@@ -332,3 +332,12 @@ def test_several_runs_exit_with_the_worst_status(tmp_path: Path) -> None:
     assert "1/2 passed" in result.output
     root = junit_root(out)
     assert (root.get("tests"), root.get("failures")) == ("2", "1")
+
+
+def test_a_step_line_says_what_the_step_did() -> None:
+    from cli.output import step_what
+
+    assert step_what({"target": 'label="Username"'}) == 'label="Username"'
+    assert step_what({"detail": "http://x/login"}) == "http://x/login"
+    assert step_what({"target": 'css="#count"', "detail": '"2 items"'}) == 'css="#count" "2 items"'
+    assert step_what({"description": "log in", "target": "x"}) == "log in"

@@ -129,3 +129,30 @@ def test_describe_target() -> None:
     assert describe_target(CssTarget(css="#x")) == 'css="#x"'
     assert describe_target("the Save button") == "the Save button"
     assert describe_target(None) is None
+
+
+def test_describe_step() -> None:
+    from shared.models.plans import describe_step
+
+    described = [
+        describe_step(s)
+        for s in plan.validate_python(
+            [
+                {"action": "goto", "url": "http://x/login"},
+                {"action": "request", "method": "POST", "url": "http://x/api"},
+                {"action": "expect_text", "text": "Welcome"},
+                {"action": "wait_for", "ms": 50},
+                {"action": "click", "target": "the button"},
+            ]
+        )
+    ]
+    assert described == ["http://x/login", "POST http://x/api", '"Welcome"', "50 ms", None]
+
+
+def test_step_result_summary() -> None:
+    from shared.models.runs import StepResult
+
+    step = StepResult(index=0, action="expect_text", status="passed", target='css="#count"', detail='"2 items"')
+    assert step.summary() == 'css="#count" "2 items"'
+    assert step.model_copy(update={"description": "count"}).summary() == 'count (css="#count" "2 items")'
+    assert StepResult(index=1, action="screenshot", status="passed").summary() == ""
