@@ -83,6 +83,11 @@ class RunQueue(Protocol):
     def redrive_dead_letters(self, max_messages: int = 100) -> int:
         """Move messages from the DLQ back to the queue; returns how many moved."""
 
+    def receive_dead_letters(self, *, max_messages: int = 10, visibility_timeout_s: int = 60) -> list[ReceivedMessage]:
+        """Messages that exhausted their deliveries (no wait); hidden for ``visibility_timeout_s``."""
+
+    def delete_dead_letter(self, receipt: str) -> None: ...
+
 
 class ArtifactStore(Protocol):
     def put(self, key: str, data: bytes, *, content_type: str) -> None: ...

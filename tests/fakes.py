@@ -163,6 +163,8 @@ class FakeQueue:
     def __init__(self) -> None:
         self.sent: list[tuple[RunMessage, int]] = []
         self.deleted: list[str] = []
+        self.dead: list[ReceivedMessage] = []
+        self.deleted_dead: list[str] = []
         self.fail = False
 
     def send(self, message: RunMessage, *, delay_s: int = 0) -> None:
@@ -190,7 +192,17 @@ class FakeQueue:
         pass
 
     def redrive_dead_letters(self, max_messages: int = 100) -> int:
-        return 0
+        moved = 0
+        while self.dead and moved < max_messages:
+            self.sent.append((RunMessage.model_validate_json(self.dead.pop(0).body), 0))
+            moved += 1
+        return moved
+
+    def receive_dead_letters(self, *, max_messages: int = 10, visibility_timeout_s: int = 60) -> list[ReceivedMessage]:
+        return [m for m in self.dead if m.receipt not in self.deleted_dead][:max_messages]
+
+    def delete_dead_letter(self, receipt: str) -> None:
+        self.deleted_dead.append(receipt)
 
 
 class FakeArtifacts:

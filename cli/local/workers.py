@@ -38,7 +38,15 @@ def runner_worker(ctx: LocalContext) -> Worker:
     return LocalRunner(ctx)
 
 
+def dead_letter_worker(ctx: LocalContext) -> Worker:
+    """Ends the runs whose messages went to the dead-letter queue (the DLQ's Lambda in AWS)."""
+    from cli.local.deadletters import DeadLetterWorker
+
+    return DeadLetterWorker(ctx)
+
+
 #: name -> factory, started in this order and stopped in reverse. Later: "planner", "scheduler".
 WORKERS: dict[str, WorkerFactory] = {
     "runner": runner_worker,
+    "deadletters": dead_letter_worker,
 }

@@ -86,6 +86,9 @@ class SqsRunQueue:
                 moved += 1
         return moved
 
-    def dead_letters(self, *, max_messages: int = 10) -> list[ReceivedMessage]:
-        """Peek at dead letters (they stay in the DLQ, visible to the next reader)."""
-        return self._receive("dlq", max_messages, 0, 0)
+    def receive_dead_letters(self, *, max_messages: int = 10, visibility_timeout_s: int = 60) -> list[ReceivedMessage]:
+        return self._receive("dlq", max_messages, 0, visibility_timeout_s)
+
+    def delete_dead_letter(self, receipt: str) -> None:
+        with translate("delete dead letter"):
+            self._sqs.delete_message(QueueUrl=self._url("dlq"), ReceiptHandle=receipt)

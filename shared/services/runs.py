@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from shared.errors import Conflict, DomainError, InvalidInput, NotFound, Unavailable
 from shared.ids import new_id, utcnow
@@ -29,6 +29,9 @@ from shared.models.runs import (
 from shared.models.tests import TestKind, TestSpec, TestStatus, infer_kind
 from shared.observability import logger
 from shared.ports import ArtifactStore, EventBus, RunQueue, RunStore, TestStore
+from shared.resources import MAX_RECEIVE_COUNT
+
+DeadLetterOutcome = Literal["ended", "dropped", "pending"]
 
 
 @dataclass(frozen=True)
@@ -270,6 +273,31 @@ class RunService:
             raise Conflict(f"run {run.id} is {run.status.value}; there is nothing to resume")
         self._queue.send(self._message(run))
         return run
+
+    def dead_letter(self, message: RunMessage) -> DeadLetterOutcome:
+        """A run message that used up its deliveries and landed in the dead-letter queue: end its
+        run as ``error``, saying why. ``dropped`` when there is nothing to end (the run finished, or
+        moved on to another attempt); ``pending`` while a worker still holds the run with a fresh
+        heartbeat (look again later: the letter is a leftover copy)."""
+        try:
+            run = self._runs.get_run(message.run_id)
+        except NotFound:
+            return "dropped"
+        if run.status.terminal or run.attempt != message.attempt:
+            return "dropped"
+        stale_before = self._clock() - timedelta(seconds=self._limits.stale_heartbeat_s)
+        if run.status == RunStatus.running and run.heartbeat_at is not None and run.heartbeat_at >= stale_before:
+            return "pending"
+        reason = (
+            f"attempt {run.attempt} never finished: its message was delivered {MAX_RECEIVE_COUNT} times "
+            "(the runner crashed or ran out of time on each) and went to the dead-letter queue"
+        )
+        try:
+            self.transition(run, RunStatus.error, error=reason)
+        except Conflict:
+            return "pending"  # it moved meanwhile: decide again on the next look
+        logger.error("run ended from the dead-letter queue", run_id=run.id, attempt=run.attempt)
+        return "ended"
 
     def requeue(self, run: Run, *, delay_s: int = 0, **changes: Any) -> Run:
         """Start the next attempt of a run (running -> queued, attempt + 1) and enqueue it."""

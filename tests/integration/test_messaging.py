@@ -36,7 +36,7 @@ def test_poison_messages_land_in_the_dlq_and_can_be_redriven(aws_settings: Setti
     for _ in range(MAX_RECEIVE_COUNT):
         assert len(queue.receive(wait_s=0, visibility_timeout_s=0)) == 1  # received, never deleted
     assert queue.receive(wait_s=0, visibility_timeout_s=0) == []
-    dead = queue.dead_letters()  # type: ignore[attr-defined]
+    dead = queue.receive_dead_letters(visibility_timeout_s=0)
     assert [RunMessage.model_validate_json(m.body).run_id for m in dead] == ["run_poison"]
     assert queue.redrive_dead_letters() == 1
     [back] = queue.receive(wait_s=1)

@@ -257,3 +257,30 @@ def test_an_inline_run_takes_the_whole_test_file(fakes: FakeServices) -> None:
     body = a_test(tags=["smoke", "login"], description="from a file").model_dump(mode="json")
     run = fakes.services.runs.start_run(PROJECT, RunCreate.model_validate({"spec": body}))
     assert run.name == "Admin can log in" and run.tags == ["login", "smoke"]
+
+
+def test_a_dead_letter_ends_its_run_as_error(fakes: FakeServices) -> None:
+    runs = fakes.services.runs
+    run = started(fakes)
+    message = RunMessage(run_id=run.id, project_id=PROJECT, attempt=1)
+    assert runs.dead_letter(message) == "ended"
+    ended = fakes.store.get_run(run.id)
+    assert ended.status == RunStatus.error and "dead-letter queue" in (ended.error or "")
+    assert runs.dead_letter(message) == "dropped"  # already ended: nothing to do
+    assert runs.dead_letter(RunMessage(run_id="run_gone", project_id=PROJECT, attempt=1)) == "dropped"
+
+
+def test_a_dead_letter_leaves_a_live_run_alone(fakes: FakeServices) -> None:
+    runs = fakes.services.runs
+    run = started(fakes, retries=1)
+    message = RunMessage(run_id=run.id, project_id=PROJECT, attempt=1)
+    held = runs.take(message)
+    assert held is not None
+    assert runs.dead_letter(message) == "pending"  # a worker heartbeats it: a leftover copy
+    fakes.store.update_run(run.id, {"heartbeat_at": (utcnow() - timedelta(minutes=10)).isoformat()})
+    assert runs.dead_letter(message) == "ended"  # its worker went silent
+    other = started(fakes, retries=1)
+    took = runs.take(RunMessage(run_id=other.id, project_id=PROJECT, attempt=1))
+    assert took is not None
+    runs.requeue(took)
+    assert runs.dead_letter(RunMessage(run_id=other.id, project_id=PROJECT, attempt=1)) == "dropped"  # attempt 2 now
