@@ -21,7 +21,7 @@ from typing import Literal, Protocol
 from shared.errors import DomainError
 from shared.models.common import Model
 from shared.models.events import RunStatusChanged
-from shared.models.runs import Run, RunStatus, RunSummary, StepResult
+from shared.models.runs import Run, RunStatus, StepResult
 from shared.observability import logger
 
 
@@ -50,18 +50,7 @@ class RunEvents(Protocol):
 
 def status_event(run: Run, previous: Run | None = None) -> RunStatusChanged:
     """The ``Run Status Changed`` event that describes ``run`` as it is now."""
-    return RunStatusChanged(
-        project_id=run.project_id,
-        run_id=run.id,
-        test_id=run.test_id,
-        suite_run_id=run.suite_run_id,
-        status=run.status,
-        previous_status=previous.status if previous is not None else None,
-        attempt=run.attempt,
-        summary=RunSummary.of(run),
-        at=run.updated_at,
-        correlation_id=run.correlation_id,
-    )
+    return RunStatusChanged.of(run, previous=previous.status if previous is not None else None)
 
 
 class _Tracker:

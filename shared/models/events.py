@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from shared.models.common import Model
-from shared.models.runs import RunStatus, RunSummary
+from shared.models.runs import Run, RunStatus, RunSummary
 
 
 class Event(Model):
@@ -26,3 +26,19 @@ class RunStatusChanged(Event):
     summary: RunSummary
     at: datetime
     correlation_id: str | None = None
+
+    @classmethod
+    def of(cls, run: Run, *, previous: RunStatus | None) -> RunStatusChanged:
+        """The event that describes ``run`` as it is now, having come from ``previous``."""
+        return cls(
+            project_id=run.project_id,
+            run_id=run.id,
+            test_id=run.test_id,
+            suite_run_id=run.suite_run_id,
+            status=run.status,
+            previous_status=previous,
+            attempt=run.attempt,
+            summary=RunSummary.of(run),
+            at=run.updated_at,
+            correlation_id=run.correlation_id,
+        )

@@ -22,7 +22,6 @@ from shared.models.runs import (
     Run,
     RunCreate,
     RunStatus,
-    RunSummary,
     Trigger,
     can_transition,
 )
@@ -318,18 +317,7 @@ class RunService:
     # -------------------------------------------------------------------------------- events
 
     def _publish(self, run: Run, *, previous: RunStatus | None) -> None:
-        event = RunStatusChanged(
-            project_id=run.project_id,
-            run_id=run.id,
-            test_id=run.test_id,
-            suite_run_id=run.suite_run_id,
-            status=run.status,
-            previous_status=previous,
-            attempt=run.attempt,
-            summary=RunSummary.of(run),
-            at=run.updated_at,
-            correlation_id=run.correlation_id,
-        )
+        event = RunStatusChanged.of(run, previous=previous)
         try:
             self._events.publish(event)
         except DomainError as exc:
