@@ -30,6 +30,8 @@ def banner(console: Console, info: LocalInfo) -> None:
             f"  restored  {info.restored_items} items, {info.restored_objects} artifacts; "
             f"{info.requeued_runs} runs back in the queue"
         )
+    for line in info.damaged:
+        console.print(f"  [bold yellow]warning[/]   {escape(line)}")
     console.print(f"  the CLI finds this deployment through {escape(str(info.data_dir / 'config.json'))}")
     var = ""
     if info.example_url and not info.example_url.endswith(f":{EXAMPLE_PORT}"):

@@ -81,6 +81,8 @@ class LocalInfo:
     restored_objects: int
     requeued_runs: int
     workers: tuple[str, ...]
+    #: what of the data directory could not be read back (kept aside as ``*.damaged-*``)
+    damaged: tuple[str, ...] = ()
 
 
 class _Server(uvicorn.Server):
@@ -290,6 +292,7 @@ class LocalMode:
             restored_objects=restored.objects,
             requeued_runs=requeued,
             workers=tuple(opts.workers),
+            damaged=restored.damaged,
         )
         logger.info("local mode started", api_url=api_url, aws_endpoint=endpoint, workers=list(opts.workers))
         return self.info

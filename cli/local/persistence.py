@@ -8,6 +8,10 @@ Layout under ``<data-dir>/state/``:
   rewritten atomically, only when something changed.
 - ``objects/<key>``: one file per S3 object. Artifacts are immutable, so only new keys are copied.
 - ``objects.json``: key -> file, size, etag, content type (written after the files it names).
+
+Nothing saved is ever lost to a damaged file: unreadable lines or entries are skipped with a
+warning and the damaged file is kept beside the new one (``*.damaged-<time>``); and no snapshot is
+written until a restore has completed, so a failed start never overwrites the data directory.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -28,6 +34,34 @@ from shared.observability import logger
 class Restored:
     items: list[dict[str, Any]]
     objects: int
+    #: what could not be read, one line each (the damaged files are kept aside)
+    damaged: tuple[str, ...] = ()
+
+
+def _keep_aside(path: Path) -> Path:
+    """Copy a damaged file beside itself (``name.damaged-<utc time>``) before it is rewritten."""
+    aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
+    shutil.copy2(path, aside)
+    return aside
+
+
+def _parse_items(raw: bytes) -> tuple[list[dict[str, Any]], int]:
+    """The items of a ``table.jsonl`` and how many lines could not be read."""
+    items: list[dict[str, Any]] = []
+    bad = 0
+    for line in raw.decode("utf-8", errors="replace").splitlines():
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError:
+            bad += 1
+            continue
+        if isinstance(item, dict) and isinstance(item.get("PK"), dict) and isinstance(item.get("SK"), dict):
+            items.append(item)
+        else:
+            bad += 1
+    return items, bad
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -59,44 +93,74 @@ class LocalState:
         self._table_digest: str | None = None
         self._index: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()  # the periodic snapshot and the final one never overlap
+        self._restored = False  # no snapshot may overwrite the files before they were read back
+        self._index_dirty = False  # the index on disk needs rewriting (it was damaged)
 
     # ------------------------------------------------------------------------------- restore
 
-    def _read_index(self) -> dict[str, dict[str, Any]]:
+    def _read_index(self, damaged: list[str]) -> dict[str, dict[str, Any]]:
+        if not self._index_file.is_file():
+            return {}
         try:
             data = json.loads(self._index_file.read_text())
         except (OSError, ValueError):
+            data = None
+        if not isinstance(data, dict):
+            self._index_dirty = True
+            aside = _keep_aside(self._index_file)
+            damaged.append(f"{self._index_file.name} could not be read; it is kept as {aside.name}")
             return {}
-        return data if isinstance(data, dict) else {}
+        index = {
+            key: meta
+            for key, meta in data.items()
+            if isinstance(meta, dict) and isinstance(meta.get("file"), str) and ".." not in meta["file"]
+        }
+        if len(index) != len(data):
+            self._index_dirty = True
+            aside = _keep_aside(self._index_file)
+            damaged.append(f"{len(data) - len(index)} entries of {self._index_file.name} skipped; kept as {aside.name}")
+        return index
 
     def restore(self) -> Restored:
         """Load the last snapshot into the (freshly provisioned, empty) table and bucket."""
         with self._lock:
+            damaged: list[str] = []
             items: list[dict[str, Any]] = []
             if self._table_file.is_file():
                 raw = self._table_file.read_bytes()
-                items = [json.loads(line) for line in raw.decode().splitlines() if line.strip()]
+                items, bad = _parse_items(raw)
+                if bad:
+                    aside = _keep_aside(self._table_file)
+                    damaged.append(f"{bad} damaged lines of {self._table_file.name} skipped; kept as {aside.name}")
+                else:
+                    self._table_digest = hashlib.sha256(raw).hexdigest()
                 self._table.load(items)
-                self._table_digest = hashlib.sha256(raw).hexdigest()
-            self._index = self._read_index()
+            self._index = self._read_index(damaged)
             restored = 0
             for key, meta in list(self._index.items()):
                 path = self._objects_dir / meta["file"]
                 try:
                     data = path.read_bytes()
                 except OSError:
-                    logger.warning("artifact missing from the data directory", key=key)
+                    damaged.append(f"artifact {key} is missing from {self._objects_dir}")
                     del self._index[key]
+                    self._index_dirty = True
                     continue
                 self._bucket.write(key, data, content_type=meta.get("content_type", "application/octet-stream"))
                 restored += 1
-            return Restored(items=items, objects=restored)
+            for line in damaged:
+                logger.warning("local state damaged", detail=line)
+            self._restored = True
+            return Restored(items=items, objects=restored, damaged=tuple(damaged))
 
     # ------------------------------------------------------------------------------ snapshot
 
     def snapshot(self) -> tuple[bool, int]:
         """Write what changed since the last snapshot: (table rewritten?, new objects copied)."""
         with self._lock:
+            if not self._restored:
+                logger.warning("no snapshot: the data directory was not restored yet", data_dir=str(self.root))
+                return False, 0
             items = self._table.dump()
             lines = sorted(json.dumps(item, sort_keys=True, separators=(",", ":")) for item in items)
             raw = ("\n".join(lines) + "\n").encode() if lines else b""
@@ -120,6 +184,7 @@ class LocalState:
                     "content_type": content_type,
                 }
                 copied += 1
-            if copied:
+            if copied or self._index_dirty:
                 _atomic_write(self._index_file, json.dumps(self._index, indent=1, sort_keys=True).encode())
+                self._index_dirty = False
             return table_written, copied

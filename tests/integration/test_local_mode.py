@@ -105,6 +105,59 @@ def test_a_restart_keeps_tests_runs_artifacts_and_requeues_pending_runs(start_lo
     assert config == {"api_url": again.api_url, "api_key": again.api_key}
 
 
+def test_a_damaged_snapshot_loses_nothing_that_can_be_read(start_local: Starter, tmp_path: Path) -> None:
+    # Given a local mode that saved two tests
+    first, info = start_local()
+    with api(info) as http:
+        ids = [http.post("/v1/tests", json=TEST | {"name": f"test {i}"}).json()["id"] for i in range(2)]
+    first.stop()
+    state = tmp_path / "data" / "state"
+    table = state / "table.jsonl"
+    # When the table file gets a torn line and the artifact index is garbage
+    table.write_bytes(table.read_bytes() + b'{"PK": {"S": "PROJECT#default"}, "SK": {"S": "TE')
+    (state / "objects.json").write_text("{not json")
+
+    # Then local mode starts, says what it skipped, keeps the damaged files aside
+    second, again = start_local()
+    assert any("damaged lines of table.jsonl" in line for line in again.damaged), again.damaged
+    assert any("objects.json could not be read" in line for line in again.damaged), again.damaged
+    assert len(list(state.glob("table.jsonl.damaged-*"))) == 1
+    assert len(list(state.glob("objects.json.damaged-*"))) == 1
+    # and every readable test is still there, and stays there after the next snapshot
+    with api(again) as http:
+        assert sorted(t["id"] for t in http.get("/v1/tests").json()["items"]) == sorted(ids)
+    second.stop()
+    _, third = start_local()
+    assert third.damaged == ()  # the snapshot after the repair wrote clean files
+    with api(third) as http:
+        assert sorted(t["id"] for t in http.get("/v1/tests").json()["items"]) == sorted(ids)
+
+
+def test_a_failed_restore_never_overwrites_the_data_directory(tmp_path: Path) -> None:
+    from cli.local.persistence import LocalState
+
+    class BrokenTable:
+        def load(self, items: list[dict[str, Any]]) -> int:
+            raise RuntimeError("the emulator refused the items")
+
+        def dump(self) -> list[dict[str, Any]]:
+            return []
+
+    class EmptyBucket:
+        def list(self) -> list[Any]:
+            return []
+
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    saved = b'{"PK": {"S": "PROJECT#p"}, "SK": {"S": "#PROJECT"}}\n'
+    (state_dir / "table.jsonl").write_bytes(saved)
+    state = LocalState(tmp_path, BrokenTable(), EmptyBucket())  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError):
+        state.restore()
+    assert state.snapshot() == (False, 0)  # the stop after a failed start writes nothing
+    assert (state_dir / "table.jsonl").read_bytes() == saved
+
+
 def test_the_event_stream_ends_with_the_terminal_status(start_local: Starter) -> None:
     # Given a queued run and a client following its events
     mode, info = start_local()
