@@ -30,6 +30,12 @@ class InvalidInput(DomainError):
     code = "invalid_input"
 
 
+class PayloadTooLarge(InvalidInput):
+    """Valid, but too large to store (DynamoDB items are limited to 400 KB)."""
+
+    code = "payload_too_large"
+
+
 class InvalidPlan(InvalidInput):
     code = "invalid_plan"
 

@@ -3,6 +3,7 @@ boto3; tests pass in-memory fakes (``tests/fakes.py``)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -34,8 +35,9 @@ class TestStore(Protocol):
     def get_test(self, project_id: str, test_id: str) -> TestCase:
         """NotFound if missing or in another project."""
 
-    def update_test(self, test: TestCase) -> None:
-        """Write test-level fields (name, tags, description, status, updated_at)."""
+    def update_test(self, test: TestCase, fields: Iterable[str]) -> None:
+        """Write the named test-level ``fields`` (name, tags, description, status) and
+        ``updated_at``; leave everything else, including concurrent changes, alone."""
 
     def add_revision(self, test: TestCase, revision: Revision) -> None:
         """Write ``revision`` and bump the test's latest revision to it, on the condition that the

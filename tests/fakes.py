@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -64,9 +65,10 @@ class FakeStore:
         except KeyError:
             raise NotFound(f"test {test_id} not found") from None
 
-    def update_test(self, test: TestCase) -> None:
-        self.get_test(test.project_id, test.id)
-        self.tests[(test.project_id, test.id)] = test
+    def update_test(self, test: TestCase, fields: Iterable[str]) -> None:
+        stored = self.get_test(test.project_id, test.id)
+        changes = {f: getattr(test, f) for f in fields} | {"updated_at": test.updated_at}
+        self.tests[(test.project_id, test.id)] = stored.model_copy(update=changes)
 
     def add_revision(self, test: TestCase, revision: Revision) -> None:
         with self._lock:

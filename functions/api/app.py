@@ -28,10 +28,8 @@ def create_app(services: Services | None = None, *, max_body_bytes: int | None =
         redoc_url=None,
     )
     errors.install(app)
-    app.include_router(tests.router)
-    app.include_router(runs.router)
-    app.include_router(events.router)
-    app.include_router(projects.router)
+    for router in (tests.router, runs.router, events.router, projects.router):
+        app.include_router(router, responses=errors.ERROR_RESPONSES)
 
     @app.get("/healthz", tags=["health"], summary="Liveness")
     def healthz() -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Path, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.aws.factory import get_services
@@ -51,3 +51,8 @@ def correlation_id_dep(request: Request) -> str | None:
 
 
 CorrelationDep = Annotated[str | None, Depends(correlation_id_dep)]
+
+
+_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+TestIdPath = Annotated[str, Path(pattern=_ID_PATTERN, description="a test's id (tst_...)")]
+RunIdPath = Annotated[str, Path(pattern=_ID_PATTERN, description="a run's id (run_...)")]

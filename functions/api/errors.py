@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.errors import (
@@ -15,6 +16,7 @@ from shared.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    PayloadTooLarge,
     Unauthorized,
     Unavailable,
 )
@@ -22,6 +24,7 @@ from shared.models.plans import BROWSER_ACTIONS
 from shared.observability import logger
 
 _STATUS: list[tuple[type[DomainError], int]] = [
+    (PayloadTooLarge, 413),
     (NotFound, 404),
     (Conflict, 409),
     (InvalidInput, 422),
@@ -45,12 +48,44 @@ _HTTP_CODES = {
 }
 
 
+class ErrorDetail(BaseModel):
+    code: str = Field(description="machine-readable: validation_error, not_found, conflict, ...")
+    message: str = Field(description="what went wrong and where, for a person")
+    details: Any = Field(default=None, description="e.g. the failing fields: [{loc, msg, type}]")
+
+
+class ErrorBody(BaseModel):
+    """Every error response."""
+
+    error: ErrorDetail
+
+
+#: documented on every /v1 route (OpenAPI)
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (400, "Malformed JSON"),
+        (401, "Missing or invalid API key"),
+        (403, "The key may not do this"),
+        (404, "Not found in the key's project"),
+        (409, "Conflicts with the current state (e.g. an illegal status change)"),
+        (413, "The body (or what it would store) is too large"),
+        (422, "Invalid input: the message and details say which field and why"),
+        (503, "A dependency (queue, store) is unavailable: try again"),
+    )
+}
+
+
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details}}
 
 
-def error_response(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+def error_response(
+    status: int, code: str, message: str, details: Any = None, *, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
 
 
@@ -97,7 +132,13 @@ def _http(request: Request, exc: Exception) -> JSONResponse:
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error", path=request.url.path)
     correlation = getattr(request.state, "correlation_id", None)
-    return error_response(500, "internal", f"internal error (correlation id {correlation}); this is a bug")
+    return error_response(
+        500,
+        "internal",
+        f"internal error (correlation id {correlation}); this is a bug",
+        # this response leaves through Starlette's outermost middleware, past CorrelationIdMiddleware
+        headers={"X-Correlation-Id": correlation} if correlation else None,
+    )
 
 
 def install(app: FastAPI) -> None:

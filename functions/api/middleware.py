@@ -77,7 +77,8 @@ class CorrelationIdMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = dict(scope["headers"]).get(self.header, b"").decode("latin-1")[:64]
-        correlation_id = incoming if incoming.replace("-", "").replace("_", "").isalnum() else new_id("cor")
+        plain = incoming.isascii() and incoming.replace("-", "").replace("_", "").isalnum()
+        correlation_id = incoming if plain else new_id("cor")
         scope.setdefault("state", {})["correlation_id"] = correlation_id
 
         async def send_with_id(message: Message) -> None:

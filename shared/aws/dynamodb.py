@@ -9,10 +9,10 @@ Keys come from the query patterns; no Scan anywhere. The ``gsiN`` indexes have o
             gsi2 ``PROJECT#<pid>#TESTS`` / ``<updated>#<tid>``          (sort by updated)
 - revision: PK ``TEST#<tid>``      SK ``REV#<00000000n>``    (revisions of a test, in order)
 - run:      PK ``RUN#<rid>``       SK ``#RUN``
-            gsi1 ``TEST#<tid>#RUNS`` / ``<created>#<rid>``              (runs of a test, newest first)
+            gsi1 ``PROJECT#<pid>#TEST#<tid>#RUNS`` / ``<created>#<rid>`` (runs of a test, newest first)
             gsi2 ``PROJECT#<pid>#RUNS`` / ``<created>#<rid>``           (runs of a project)
             gsi3 ``PROJECT#<pid>#RUNS#<status>`` / ``<created>#<rid>``  (runs by status)
-            gsi4 ``SUITERUN#<srid>#RUNS`` / ``<created>#<rid>``         (child runs of a suite run)
+            gsi4 ``PROJECT#<pid>#SUITERUN#<srid>#RUNS`` / ``<created>#<rid>`` (child runs of a suite run)
 
 Plan proposals, suites, suite runs and schedules (later) live under their own PK prefixes and
 reuse the same indexes. Every run status change is conditional on the status and attempt the
@@ -22,7 +22,7 @@ writer saw.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -31,7 +31,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from pydantic import BaseModel
 
 from shared.aws.errors import translate
-from shared.errors import Conflict, InvalidInput, NotFound
+from shared.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from shared.models.pages import Page
 from shared.models.projects import ApiKey, Project
 from shared.models.queries import RunQuery, TestQuery
@@ -43,6 +43,8 @@ M = TypeVar("M", bound=BaseModel)
 
 _ser = TypeSerializer()
 _de = TypeDeserializer()
+#: the test-level fields ``update_test`` may write
+_TEST_FIELDS = frozenset({"name", "tags", "description", "status"})
 _KEY_ATTRS = ("PK", "SK", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk", "gsi4pk", "gsi4sk")
 # A list request reads at most this many DynamoDB pages before returning what it has (+ cursor).
 _MAX_PAGES = 10
@@ -54,18 +56,34 @@ def sort_time(value: datetime | str) -> str:
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:  # within hours of year 1 or 9999: the ends of time
+        value = datetime.min.replace(tzinfo=UTC) if value.year == 1 else datetime.max.replace(tzinfo=UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 # User-shaped documents (plans with arbitrary request bodies, datasets, step results) are stored as
 # JSON strings: DynamoDB limits nesting depth and number types, JSON does not.
-_JSON_FIELDS = frozenset({"steps", "dataset", "spec", "iterations"})
+_JSON_FIELDS = frozenset({"steps", "dataset", "spec", "iterations", "variables"})
+#: DynamoDB's item limit is 400 KB; keep a margin for the attribute names and type markers.
+MAX_ITEM_BYTES = 390 * 1024
 
 
 def _to_dynamo(value: Any, field: str | None = None) -> dict[str, Any]:
     if field in _JSON_FIELDS and value is not None:
-        return {"S": json.dumps(value, separators=(",", ":"))}
+        return {"S": json.dumps(value, separators=(",", ":"), ensure_ascii=False)}
     return dict(_ser.serialize(_decimalize(value)))
+
+
+def _check_size(item: dict[str, Any], what: str) -> None:
+    size = len(json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    if size > MAX_ITEM_BYTES:
+        raise PayloadTooLarge(
+            f"{what} is too large to store: {size // 1024} KB, the limit is {MAX_ITEM_BYTES // 1024} KB "
+            "(fewer or shorter steps, variables or dataset rows)",
+            details={"size": size, "limit": MAX_ITEM_BYTES},
+        )
 
 
 def _decimalize(value: Any) -> Any:
@@ -149,7 +167,9 @@ class DynamoRepository:
     @staticmethod
     def _revision_item(revision: Revision) -> dict[str, Any]:
         keys = {"PK": f"TEST#{revision.test_id}", "SK": f"REV#{revision.revision:08d}"}
-        return _item(keys, revision, type="revision")
+        item = _item(keys, revision, type="revision")
+        _check_size(item, f"revision {revision.revision} of test {revision.test_id}")
+        return item
 
     def create_test(self, test: TestCase, revision: Revision) -> None:
         with translate(f"create test {test.id}"):
@@ -178,18 +198,34 @@ class DynamoRepository:
             raise NotFound(f"test {test_id} not found")
         return _load(TestCase, item)
 
-    def update_test(self, test: TestCase) -> None:
+    def update_test(self, test: TestCase, fields: Iterable[str]) -> None:
+        """Write ``fields`` of ``test`` (test-level ones: name, tags, description, status) and its
+        ``updated_at``; other fields, and concurrent changes to them, are left alone."""
+        values: dict[str, Any] = {":u": {"S": test.updated_at.isoformat()}}
+        names: dict[str, str] = {"#updated_at": "updated_at", "#gsi2sk": "gsi2sk"}
+        sets = ["#updated_at = :u", "#gsi2sk = :g2"]
+        values[":g2"] = {"S": f"{sort_time(test.updated_at)}#{test.id}"}
+        data = test.model_dump(mode="json")
+        for field in sorted(set(fields) & _TEST_FIELDS):
+            names[f"#{field}"] = field
+            values[f":{field}"] = _to_dynamo(data[field], field)
+            sets.append(f"#{field} = :{field}")
+        if "name" in fields:
+            names |= {"#name_lower": "name_lower", "#gsi1sk": "gsi1sk"}
+            values |= {":nl": {"S": test.name.lower()}, ":g1": {"S": f"{test.name.lower()}#{test.id}"}}
+            sets += ["#name_lower = :nl", "#gsi1sk = :g1"]
         try:
             with translate(f"update test {test.id}"):
-                self._db.put_item(
+                self._db.update_item(
                     TableName=self._table,
-                    Item=self._test_item(test),
-                    # never resurrect a missing test, never move latest_revision backwards
-                    ConditionExpression="attribute_exists(PK) AND latest_revision = :rev",
-                    ExpressionAttributeValues={":rev": {"N": str(test.latest_revision)}},
+                    Key={"PK": {"S": f"PROJECT#{test.project_id}"}, "SK": {"S": f"TEST#{test.id}"}},
+                    UpdateExpression="SET " + ", ".join(sets),
+                    ConditionExpression="attribute_exists(PK)",  # never resurrect a missing test
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
                 )
         except Conflict as exc:
-            raise Conflict(f"test {test.id} changed meanwhile (a new revision?); try again") from exc
+            raise NotFound(f"test {test.id} not found") from exc
 
     def add_revision(self, test: TestCase, revision: Revision) -> None:
         pk, sk = f"PROJECT#{test.project_id}", f"TEST#{test.id}"
@@ -290,18 +326,16 @@ class DynamoRepository:
             "gsi3sk": created,
         }
         if run.test_id:
-            keys |= {"gsi1pk": f"TEST#{run.test_id}#RUNS", "gsi1sk": created}
+            keys |= {"gsi1pk": f"PROJECT#{run.project_id}#TEST#{run.test_id}#RUNS", "gsi1sk": created}
         if run.suite_run_id:
-            keys |= {"gsi4pk": f"SUITERUN#{run.suite_run_id}#RUNS", "gsi4sk": created}
+            keys |= {"gsi4pk": f"PROJECT#{run.project_id}#SUITERUN#{run.suite_run_id}#RUNS", "gsi4sk": created}
         return keys
 
     def create_run(self, run: Run) -> None:
+        item = _item(self._run_keys(run), run, type="run")
+        _check_size(item, "the run")
         with translate(f"create run {run.id}"):
-            self._db.put_item(
-                TableName=self._table,
-                Item=_item(self._run_keys(run), run, type="run"),
-                ConditionExpression="attribute_not_exists(PK)",
-            )
+            self._db.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(PK)")
 
     def get_run(self, run_id: str) -> Run:
         item = self._get(f"RUN#{run_id}", "#RUN", consistent=True)
@@ -381,10 +415,11 @@ class DynamoRepository:
         values: dict[str, Any] = {":pid": {"S": query.project_id}}
         filters = ["project_id = :pid"]
         names: dict[str, str] = {}
+        project = f"PROJECT#{query.project_id}"
         if query.suite_run_id:
-            index, pk = "gsi4", f"SUITERUN#{query.suite_run_id}#RUNS"
+            index, pk = "gsi4", f"{project}#SUITERUN#{query.suite_run_id}#RUNS"
         elif query.test_id:
-            index, pk = "gsi1", f"TEST#{query.test_id}#RUNS"
+            index, pk = "gsi1", f"{project}#TEST#{query.test_id}#RUNS"
         elif query.status:
             index, pk = "gsi3", f"PROJECT#{query.project_id}#RUNS#{query.status.value}"
         else:
@@ -457,9 +492,14 @@ class DynamoRepository:
         if names:
             params["ExpressionAttributeNames"] = names
         start = decode_cursor(cursor, scope) if cursor else None
-        partition = f"{index}pk" if index else "PK"
-        if start is not None and start.get(partition) != values[":pk"]:
-            raise InvalidInput("cursor: this cursor belongs to a different query", details={"field": "cursor"})
+        if start is not None:
+            partition = f"{index}pk" if index else "PK"
+            well_formed = set(start) == set(key_names) and all(
+                isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) and len(v["S"]) <= 1024
+                for v in start.values()
+            )
+            if not well_formed or start.get(partition) != values[":pk"]:
+                raise InvalidInput("cursor: this cursor belongs to a different query", details={"field": "cursor"})
         items: list[dict[str, Any]] = []
         resume: dict[str, Any] | None = None
         for raw in self._pages(params, start, page_size=max(limit, 25)):

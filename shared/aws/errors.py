@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.errors import Conflict, NotFound, Unavailable
+from shared.errors import Conflict, InvalidInput, NotFound, Unavailable
 
 _CONFLICT = {
     "ConditionalCheckFailedException",
@@ -27,6 +27,14 @@ def translate(what: str) -> Iterator[None]:
         yield
     except ClientError as exc:
         code = error_code(exc)
+        if code == "TransactionCanceledException":
+            reasons = {str(r.get("Code")) for r in exc.response.get("CancellationReasons", []) if r.get("Code")}
+            reasons.discard("None")
+            if reasons & {"ConditionalCheckFailed", "TransactionConflict"} or not reasons:
+                raise Conflict(f"{what}: the item changed meanwhile", details={"aws_code": code}) from exc
+            if "ValidationError" in reasons:
+                raise InvalidInput(f"{what}: the data cannot be stored", details={"aws_code": code}) from exc
+            raise Unavailable(f"{what}: AWS error {code} ({', '.join(sorted(reasons))})") from exc
         if code in _CONFLICT:
             raise Conflict(f"{what}: the item changed meanwhile", details={"aws_code": code}) from exc
         if code in _NOT_FOUND:
@@ -34,3 +42,9 @@ def translate(what: str) -> Iterator[None]:
         raise Unavailable(f"{what}: AWS error {code}", details={"aws_code": code}) from exc
     except BotoCoreError as exc:
         raise Unavailable(f"{what}: {type(exc).__name__}") from exc
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start : exc.end] if isinstance(exc.object, str) else ""
+        shown = "".join(f"\\u{ord(c):04x}" for c in bad)
+        raise InvalidInput(
+            f"{what}: the text holds an unpaired UTF-16 surrogate ({shown}), which cannot be stored"
+        ) from exc

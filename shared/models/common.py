@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 #: a variable name usable as ``{{name}}``
 VarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")]
-#: a scalar a variable may hold
-VarValue = str | int | float | bool
+#: a scalar a variable may hold (finite numbers only: NaN and Infinity have no JSON form)
+VarValue = str | int | Annotated[float, Field(allow_inf_nan=False)] | bool
+#: the id of a stored object (``tst_...``, ``run_...``)
+ObjectId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 Tag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:/-]{1,64}$")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
@@ -21,6 +23,41 @@ class StrictModel(BaseModel):
     """Input models: unknown fields are an error, so a typo never passes silently."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
+
+
+def find_unstorable_text(value: Any, path: str = "") -> str | None:
+    """The path of the first string (or key) that is not valid Unicode text (an unpaired UTF-16
+    surrogate such as ``"\\udfff"`` in JSON), or None. Such text cannot be stored or returned."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path or "(the body)"
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            found = find_unstorable_text(key, where) or find_unstorable_text(item, where)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = find_unstorable_text(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
+
+
+class StorableInput(StrictModel):
+    """A request body that will be stored: all its text must be valid Unicode."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_unicode(cls, data: Any) -> Any:
+        where = find_unstorable_text(data)
+        if where is not None:
+            raise ValueError(f"{where}: the text holds an unpaired UTF-16 surrogate, which is not valid Unicode")
+        return data
 
 
 class Model(BaseModel):

@@ -106,7 +106,7 @@ def describe_target(target: Target | None) -> str | None:
 
 class _Step(StrictModel):
     description: ShortText | None = None
-    timeout_s: Annotated[float, Field(gt=0, le=600)] | None = None
+    timeout_s: Annotated[float, Field(ge=0.01, le=600)] | None = None
 
 
 class Goto(_Step):
@@ -202,8 +202,11 @@ HeaderName = Annotated[str, Field(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$"
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
+HttpStatus = Annotated[int, Field(ge=100, le=599)]
+
+
 class ExpectStatus(StrictModel):
-    status: int | list[int]
+    status: HttpStatus | Annotated[list[HttpStatus], Field(min_length=1, max_length=50)]
 
 
 class _OneCheck(StrictModel):
@@ -254,7 +257,12 @@ class ExpectLatency(StrictModel):
 
 
 def _expectation_kind(value: Any) -> str | None:
-    keys = value.keys() if isinstance(value, dict) else type(value).model_fields.keys()
+    if isinstance(value, dict):
+        keys = value.keys()
+    elif isinstance(value, StrictModel):
+        keys = type(value).model_fields.keys()
+    else:
+        return None
     for key, tag in (
         ("status", "status"),
         ("jsonpath", "jsonpath"),

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from shared.models.common import LongText, Model, Name, StrictModel, Tag, Variables, VarValue
+from shared.models.common import LongText, Model, Name, ObjectId, StorableInput, Tag, Variables, VarValue
 from shared.models.tests import Dataset, Retries, TestKind, TestSpec, TimeoutS
 
 
@@ -63,10 +63,10 @@ class InlineSpec(TestSpec):
     description: LongText | None = None
 
 
-class RunCreate(StrictModel):
+class RunCreate(StorableInput):
     """``POST /v1/runs``: a run of a saved test (``test_id``, optional ``revision``) or of an inline ``spec``."""
 
-    test_id: str | None = None
+    test_id: ObjectId | None = None
     revision: Annotated[int, Field(ge=1)] | None = None
     spec: InlineSpec | None = None
     variables: Variables = Field(default_factory=dict)

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
-from shared.models.common import LongText, Model, Name, ShortText, StrictModel, Tag, Variables
+from shared.models.common import LongText, Model, Name, ShortText, StorableInput, Tag, Variables
 from shared.models.plans import BROWSER_ACTIONS, Plan
 
 
@@ -33,7 +33,7 @@ TimeoutS = Annotated[int, Field(ge=1, le=3600)]
 Retries = Annotated[int, Field(ge=0, le=5)]
 
 
-class TestSpec(StrictModel):
+class TestSpec(StorableInput):
     """What a revision holds: plain-English goal and/or step plan, plus run parameters."""
 
     __test__ = False  # not a pytest class
@@ -80,7 +80,7 @@ class RevisionCreate(TestSpec):
     """``POST /v1/tests/{id}/revisions``: a new immutable revision."""
 
 
-class TestUpdate(StrictModel):
+class TestUpdate(StorableInput):
     """``PATCH /v1/tests/{id}``: test-level fields only; the spec changes through revisions."""
 
     __test__ = False
@@ -94,6 +94,9 @@ class TestUpdate(StrictModel):
     def _something(self) -> TestUpdate:
         if not self.model_fields_set:
             raise ValueError("nothing to update: give name, tags, description or status")
+        nulls = [f for f in ("name", "tags", "status") if f in self.model_fields_set and getattr(self, f) is None]
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)} cannot be null (only description can be cleared with null)")
         return self
 
 

@@ -58,10 +58,11 @@ class Catalog:
     def update_test(self, project_id: str, test_id: str, patch: TestUpdate) -> TestCase:
         test = self._tests.get_test(project_id, test_id)
         changes = patch.model_dump(exclude_unset=True)
-        if "tags" in changes and changes["tags"] is not None:
+        if changes.get("tags") is not None:
             changes["tags"] = sorted(set(changes["tags"]))
-        updated = test.model_copy(update={**changes, "updated_at": self._clock()})
-        self._tests.update_test(updated)
+        # validate the result: a stored test is always a valid TestCase
+        updated = TestCase.model_validate({**test.model_dump(), **changes, "updated_at": self._clock()})
+        self._tests.update_test(updated, changes.keys())
         return updated
 
     def archive_test(self, project_id: str, test_id: str) -> TestCase:

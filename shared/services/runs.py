@@ -104,7 +104,8 @@ class RunService:
             schedule_id=schedule_id,
             labels=body.labels,
             tags=tags,
-            spec=spec,
+            # the run's own variables and dataset (below) supersede the spec's: store them once
+            spec=spec.model_copy(update={"variables": {}, "dataset": None}),
             variables={**spec.variables, **body.variables},
             dataset=body.dataset if body.dataset is not None else spec.dataset,
             timeout_s=timeout_s,

@@ -13,7 +13,7 @@ from shared.ids import new_id, utcnow
 from shared.models.projects import ApiKey, Project
 from shared.models.queries import RunQuery, TestQuery
 from shared.models.runs import Run, RunStatus, StepResult
-from shared.models.tests import Revision, TestCase, TestKind, TestSpec, TestStatus
+from shared.models.tests import Revision, TestCase, TestKind, TestSpec
 from shared.settings import Settings
 
 PROJECT = "prj_a"
@@ -107,17 +107,22 @@ def test_revision_numbers_are_taken_once(repo: DynamoRepository) -> None:
     assert [r.revision for r in rest.items] == [2] and rest.next_cursor is None
 
 
-def test_update_test_never_moves_the_revision_back(repo: DynamoRepository) -> None:
-    test = make_test(repo, "Login")
+def test_update_test_writes_only_the_fields_it_changes(repo: DynamoRepository) -> None:
+    test = make_test(repo, "Login", tags=["a"])
     spec = TestSpec.model_validate({"goal": "x"})
     repo.add_revision(
         test, Revision(**spec.model_dump(), test_id=test.id, project_id=PROJECT, revision=2, created_at=utcnow())
     )
-    with pytest.raises(Conflict):  # stale copy still says latest_revision=1
-        repo.update_test(test.model_copy(update={"name": "renamed"}))
-    fresh = repo.get_test(PROJECT, test.id)
-    repo.update_test(fresh.model_copy(update={"name": "renamed", "status": TestStatus.archived}))
-    assert repo.get_test(PROJECT, test.id).name == "renamed"
+    # two writers that both read the test before revision 2, changing different fields
+    repo.update_test(test.model_copy(update={"name": "Renamed", "updated_at": utcnow()}), ["name"])
+    repo.update_test(test.model_copy(update={"tags": ["b"], "updated_at": utcnow()}), ["tags"])
+    stored = repo.get_test(PROJECT, test.id)
+    assert (stored.name, stored.tags, stored.latest_revision) == ("Renamed", ["b"], 2)  # nothing lost
+    by_name = repo.list_tests(TestQuery(project_id=PROJECT, sort="name", q="renamed"))
+    assert [t.id for t in by_name.items] == [test.id]  # the name index follows the rename
+    missing = test.model_copy(update={"id": "tst_missing"})
+    with pytest.raises(NotFound):
+        repo.update_test(missing, ["status"])
 
 
 def test_list_tests_sorts_filters_and_pages(repo: DynamoRepository) -> None:

@@ -220,3 +220,24 @@ def test_openapi_describes_every_model(client: TestClient) -> None:
     for path in ("/v1/tests", "/v1/tests/{test_id}/revisions", "/v1/runs", "/v1/runs/{run_id}/cancel"):
         assert path in spec["paths"]
     assert client.get("/docs").status_code == 200
+
+
+def test_a_bug_is_a_500_with_the_error_shape_and_correlation_id(
+    client: TestClient, fakes: FakeServices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: Any, **__: Any) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(fakes.store, "list_tests", broken)
+    quiet = TestClient(client.app, raise_server_exceptions=False)
+    response = quiet.get("/v1/tests", headers=ADMIN | {"X-Correlation-Id": "cor-42"})
+    assert response.status_code == 500
+    assert error_of(response)["code"] == "internal" and "cor-42" in error_of(response)["message"]
+    assert response.headers["x-correlation-id"] == "cor-42"
+
+
+def test_openapi_documents_the_error_responses(client: TestClient) -> None:
+    operation = client.get("/openapi.json").json()["paths"]["/v1/tests/{test_id}"]["get"]
+    for status in ("401", "404", "422"):
+        schema = operation["responses"][status]["content"]["application/json"]["schema"]
+        assert schema["$ref"].endswith("/ErrorBody")

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from functions.api.deps import PrincipalDep, ServicesDep
+from functions.api.deps import PrincipalDep, RunIdPath, ServicesDep
 from shared.events_source import PollingRunEvents, RunEvent, RunEvents, event_name
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"])
@@ -76,7 +76,7 @@ async def sse_stream(events: AsyncIterator[RunEvent], *, keepalive_s: float = KE
     responses={200: {"content": {"text/event-stream": {}}, "description": "`status` and `step` events"}},
 )
 async def run_events(
-    run_id: str, principal: PrincipalDep, services: ServicesDep, source: RunEventsDep
+    run_id: RunIdPath, principal: PrincipalDep, services: ServicesDep, source: RunEventsDep
 ) -> StreamingResponse:
     # 404 (unknown run, or another project's) before the stream starts
     run = await run_in_threadpool(services.runs.get_run, principal.project_id, run_id)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from functions.api.deps import CorrelationDep, PrincipalDep, ServicesDep
+from functions.api.deps import CorrelationDep, PrincipalDep, RunIdPath, ServicesDep
 from shared.models.pages import Page
 from shared.models.queries import RunQuery, RunSort
 from shared.models.runs import ArtifactList, RunCreate, RunPublic, RunStatus
@@ -51,15 +51,15 @@ def list_runs(
 
 
 @router.get("/{run_id}", response_model=RunPublic, summary="Status and step results of a run")
-def get_run(run_id: str, principal: PrincipalDep, services: ServicesDep) -> RunPublic:
+def get_run(run_id: RunIdPath, principal: PrincipalDep, services: ServicesDep) -> RunPublic:
     return RunPublic.of(services.runs.get_run(principal.project_id, run_id))
 
 
 @router.post("/{run_id}/cancel", status_code=202, response_model=RunPublic, summary="Cancel a run")
-def cancel_run(run_id: str, principal: PrincipalDep, services: ServicesDep) -> RunPublic:
+def cancel_run(run_id: RunIdPath, principal: PrincipalDep, services: ServicesDep) -> RunPublic:
     return RunPublic.of(services.runs.cancel(principal.project_id, run_id))
 
 
 @router.get("/{run_id}/artifacts", response_model=ArtifactList, summary="Presigned URLs of a run's artifacts")
-def artifacts(run_id: str, principal: PrincipalDep, services: ServicesDep) -> ArtifactList:
+def artifacts(run_id: RunIdPath, principal: PrincipalDep, services: ServicesDep) -> ArtifactList:
     return ArtifactList(artifacts=services.runs.artifacts(principal.project_id, run_id))

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 
-from functions.api.deps import PrincipalDep, ServicesDep
+from functions.api.deps import PrincipalDep, ServicesDep, TestIdPath
 from shared.models.pages import Page
 from shared.models.queries import TestQuery, TestSort
 from shared.models.tests import (
@@ -59,18 +59,18 @@ def list_tests(
 
 
 @router.get("/{test_id}", response_model=TestPublic, summary="Get a test with its latest revision's spec")
-def get_test(test_id: str, principal: PrincipalDep, services: ServicesDep) -> TestPublic:
+def get_test(test_id: TestIdPath, principal: PrincipalDep, services: ServicesDep) -> TestPublic:
     test, revision = services.catalog.get_test_with_spec(principal.project_id, test_id)
     return TestPublic.of(test, revision)
 
 
 @router.patch("/{test_id}", response_model=TestPublic, summary="Rename, retag, archive or unarchive a test")
-def update_test(test_id: str, body: TestUpdate, principal: PrincipalDep, services: ServicesDep) -> TestPublic:
+def update_test(test_id: TestIdPath, body: TestUpdate, principal: PrincipalDep, services: ServicesDep) -> TestPublic:
     return TestPublic.of(services.catalog.update_test(principal.project_id, test_id, body))
 
 
 @router.delete("/{test_id}", response_model=TestPublic, summary="Archive a test (nothing is deleted)")
-def archive_test(test_id: str, principal: PrincipalDep, services: ServicesDep) -> TestPublic:
+def archive_test(test_id: TestIdPath, principal: PrincipalDep, services: ServicesDep) -> TestPublic:
     return TestPublic.of(services.catalog.archive_test(principal.project_id, test_id))
 
 
@@ -81,7 +81,7 @@ def archive_test(test_id: str, principal: PrincipalDep, services: ServicesDep) -
     summary="Add a new immutable revision",
 )
 def create_revision(
-    test_id: str, body: RevisionCreate, principal: PrincipalDep, services: ServicesDep, response: Response
+    test_id: TestIdPath, body: RevisionCreate, principal: PrincipalDep, services: ServicesDep, response: Response
 ) -> RevisionPublic:
     revision = services.catalog.new_revision(principal.project_id, test_id, body)
     response.headers["Location"] = f"/v1/tests/{test_id}/revisions/{revision.revision}"
@@ -90,7 +90,7 @@ def create_revision(
 
 @router.get("/{test_id}/revisions", response_model=Page[RevisionPublic], summary="List revisions, oldest first")
 def list_revisions(
-    test_id: str, principal: PrincipalDep, services: ServicesDep, limit: Limit = 50, cursor: Cursor = None
+    test_id: TestIdPath, principal: PrincipalDep, services: ServicesDep, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[RevisionPublic]:
     page = services.catalog.list_revisions(principal.project_id, test_id, limit=limit, cursor=cursor)
     return Page[RevisionPublic](items=[RevisionPublic.of(r) for r in page.items], next_cursor=page.next_cursor)
@@ -98,6 +98,6 @@ def list_revisions(
 
 @router.get("/{test_id}/revisions/{number}", response_model=RevisionPublic, summary="Get one revision")
 def get_revision(
-    test_id: str, number: Annotated[int, Path(ge=1)], principal: PrincipalDep, services: ServicesDep
+    test_id: TestIdPath, number: Annotated[int, Path(ge=1)], principal: PrincipalDep, services: ServicesDep
 ) -> RevisionPublic:
     return RevisionPublic.of(services.catalog.get_revision(principal.project_id, test_id, number))
