@@ -1,7 +1,8 @@
 """Run artifacts: collected on disk while a run executes, uploaded to the ArtifactStore afterwards.
 
 Keys live under ``runs/{project_id}/{run_id}/attempt-{n}/``. An upload is retried with backoff; one that
-still fails is reported (``Run.artifact_errors``) and the run's result is stored regardless.
+still fails is reported (``Run.artifact_errors``) and the run's result is stored regardless. So is an artifact
+that was deliberately not kept, or kept in part (a ``note``: a video that would show a secret).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from runner_container.runner.render import Masker
+from runner_container.runner.masking import Masker
 from shared.errors import DomainError
 from shared.models.runs import ArtifactRef
 from shared.observability import logger
@@ -83,6 +84,7 @@ class ArtifactCollector:
         self._parallel = parallel
         self._pending: list[_Pending] = []
         self._files: dict[str, Path] = {}
+        self._notes: list[str] = []
 
     def key(self, name: str) -> str:
         return f"{self.prefix}/{name}"
@@ -103,6 +105,10 @@ class ArtifactCollector:
         self._pending = [p for p in self._pending if p.key != key]
         self._pending.append(_Pending(name, kind, None, key, content_type, data))
         return key
+
+    def note(self, message: str) -> None:
+        """Say why an artifact is missing or incomplete; reported with the upload errors."""
+        self._notes.append(message)
 
     def local_path(self, key: str) -> Path | None:
         """Where the file added as ``key`` is on disk (it may be gone once the run's workdir is)."""
@@ -133,8 +139,8 @@ class ArtifactCollector:
         await asyncio.gather(*(one(item) for item in self._pending))
         order = {p.key: i for i, p in enumerate(self._pending)}
         report.uploaded.sort(key=lambda ref: order[ref.key])
-        report.errors = [failed[p.key] for p in self._pending if p.key in failed]
-        self._pending = []
+        report.errors = [*self._notes, *(failed[p.key] for p in self._pending if p.key in failed)]
+        self._pending, self._notes = [], []
         return report
 
     def _upload(self, item: _Pending) -> str | None:
@@ -157,16 +163,30 @@ class ArtifactCollector:
         return f"{item.name}: upload failed after {self._attempts} attempts: {last}"
 
 
-def mask_zip(path: Path, masker: Masker) -> None:
-    """Rewrite the text entries of a zip (a Playwright trace) with secrets masked, in place."""
-    if not masker or not path.is_file():
+def mask_zip(path: Path, masker: Masker, *, drop_frames: bool = False) -> None:
+    """Rewrite the text entries of a zip (a Playwright trace) with secrets masked, in place. With
+    ``drop_frames``, the screencast frames (pictures of the page, which cannot be masked) are left out,
+    and the trace's events that point at them too."""
+    if not (masker or drop_frames) or not path.is_file():
         return
     tmp = path.with_suffix(".masked.zip")
     with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
+            name = info.filename.lower()
+            if drop_frames and _is_frame(name):
+                continue
             data = src.read(info)
-            if not info.filename.lower().endswith(_BINARY_SUFFIXES):
+            if not name.endswith(_BINARY_SUFFIXES):
                 with contextlib.suppress(UnicodeDecodeError):
-                    data = masker.text(data.decode("utf-8")).encode("utf-8")
+                    text = data.decode("utf-8")
+                    if drop_frames and name.endswith(".trace"):
+                        text = "".join(
+                            line for line in text.splitlines(keepends=True) if '"type":"screencast-frame"' not in line
+                        )
+                    data = masker.text(text).encode("utf-8")
             dst.writestr(info, data)
     shutil.move(tmp, path)
+
+
+def _is_frame(name: str) -> bool:
+    return name.startswith("screencast/") or name.endswith((".jpeg", ".jpg"))

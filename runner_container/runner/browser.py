@@ -1,5 +1,11 @@
 """The browser pool: one Chromium per worker process, reused; a fresh context per run; at most N
-contexts at a time. Also finds the browser binary and makes ffmpeg visible to Playwright for video."""
+contexts at a time. Also finds the browser binary and makes ffmpeg visible to Playwright for video.
+
+Playwright writes the traces of every context into the browser's traces folder, unmasked, and keeps them
+until the browser closes. The pool owns that folder: a session removes its trace's files once it has saved
+the (masked) trace (``discard_trace``); the resources traces share are removed whenever no other context is
+open; and the browser is relaunched, which empties the folder, once it has served ``recycle_after`` contexts
+and none is open."""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ import asyncio
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,10 +32,20 @@ LAUNCH_ARGS = (
     "--disable-component-update",
     "--disable-sync",
     "--disable-dev-shm-usage",
+    # WebRTC sends UDP (STUN, TURN, peer-to-peer) straight to any address, past the egress proxy and the
+    # network guard: allow it only through the proxy, which carries TCP alone. QUIC is UDP too.
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--disable-quic",
 )
 #: Lambda has no /dev/shm to speak of and limits processes: Chromium runs as a single process there.
-LAMBDA_ARGS = ("--no-zygote", "--single-process")
+#: A single-process Chromium holds one context in its life (a second one, at once or after, fails with
+#: "Target page, context or browser has been closed"): the pool then runs one context per launch.
+SINGLE_PROCESS = "--single-process"
+LAMBDA_ARGS = ("--no-zygote", SINGLE_PROCESS)
 DEBIAN_BROWSERS = ("/usr/lib/chromium/chromium-headless-shell", "/usr/lib/chromium/chromium")
+#: contexts a browser serves before it is relaunched (when idle): bounds its traces folder and memory
+RECYCLE_AFTER = 50
 
 
 class BrowserNotFound(DomainError):
@@ -113,27 +130,47 @@ def ensure_ffmpeg(root: Path | None = None) -> bool:
 
 
 class BrowserPool:
-    """One browser, launched on first use and relaunched if it dies; ``context()`` hands out a fresh,
-    isolated context per run and limits how many exist at once."""
+    """One browser, launched on first use and relaunched if it dies (or when idle after ``recycle_after``
+    contexts); ``context()`` hands out a fresh, isolated context per run and limits how many exist at once."""
 
     def __init__(
-        self, *, concurrency: int = 2, executable: str | None = None, extra_args: tuple[str, ...] = ()
+        self,
+        *,
+        concurrency: int = 2,
+        executable: str | None = None,
+        extra_args: tuple[str, ...] = (),
+        recycle_after: int = RECYCLE_AFTER,
     ) -> None:
         if concurrency < 1:
             raise ValueError("the browser pool needs a concurrency of at least 1")
         self._override = executable
         self._args = [*LAUNCH_ARGS, *extra_args]
+        if SINGLE_PROCESS in self._args:
+            concurrency, recycle_after = 1, 1
         self._slots = asyncio.Semaphore(concurrency)
         self._lock = asyncio.Lock()
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
+        self._traces: Path | None = None  # the traces folder of the running browser
+        self._open = 0  # contexts open now
+        self._served = 0  # contexts opened by the running browser
+        self._version: str | None = None  # of the browser launched last (kept while it is relaunched)
+        self._recycle_after = recycle_after
         self.executable: Path | None = None
         self.video_available = False
         self.concurrency = concurrency
 
     @property
     def version(self) -> str | None:
-        return f"Chromium {self._browser.version}" if self._browser else None
+        return self._version
+
+    @property
+    def traces_dir(self) -> Path | None:
+        return self._traces
+
+    @property
+    def running(self) -> bool:
+        return self._browser is not None and self._browser.is_connected()
 
     async def browser(self) -> Browser:
         async with self._lock:
@@ -141,14 +178,18 @@ class BrowserPool:
                 return self._browser
             if self._browser is not None:
                 logger.warning("the browser disconnected; launching a new one")
+                self._drop_traces()
             if self._playwright is None:
                 self.executable = find_browser(self._override)
                 self.video_available = ensure_ffmpeg()
                 self._playwright = await async_playwright().start()
             assert self.executable is not None
+            self._traces = Path(tempfile.mkdtemp(prefix="autotest-traces-"))
             self._browser = await self._playwright.chromium.launch(
-                executable_path=str(self.executable), headless=True, args=self._args
+                executable_path=str(self.executable), headless=True, args=self._args, traces_dir=self._traces
             )
+            self._served = 0
+            self._version = f"Chromium {self._browser.version}"
             logger.info("browser launched", executable=str(self.executable), version=self._browser.version)
             return self._browser
 
@@ -156,24 +197,68 @@ class BrowserPool:
     async def context(self, **options: Any) -> AsyncIterator[BrowserContext]:
         """A fresh context; closed (and its slot released) on exit, whatever happens."""
         async with self._slots:
-            browser = await self.browser()
-            context = await browser.new_context(**options)
+            self._open += 1
             try:
-                yield context
-            finally:
+                browser = await self.browser()
+                context = await browser.new_context(**options)
+                self._served += 1
                 try:
-                    await context.close()
-                except Exception as exc:
-                    logger.warning("could not close a browser context", error=str(exc))
+                    yield context
+                finally:
+                    try:
+                        await context.close()
+                    except Exception as exc:
+                        logger.warning("could not close a browser context", error=str(exc))
+            finally:
+                self._open -= 1
+            if self._open == 0 and self._served >= self._recycle_after:
+                await self._recycle()
+
+    def discard_trace(self, name: str) -> None:
+        """Remove what the trace ``name`` left in the traces folder (call it once the trace is saved, from
+        inside the context). The resources traces share (content-addressed) go only when no other context is
+        open, as another trace may need them. Synchronous on purpose: no other context opens meanwhile."""
+        folder = self._traces
+        if folder is None or not folder.is_dir():
+            return
+        alone = self._open <= 1
+        try:
+            if alone:
+                for entry in folder.iterdir():
+                    if entry.is_dir():
+                        shutil.rmtree(entry, ignore_errors=True)
+                    else:
+                        entry.unlink(missing_ok=True)
+                return
+            for entry in folder.glob(f"{name}*"):  # name.trace, name.network, name-pwnetcopy-1.network...
+                entry.unlink(missing_ok=True)
+        except OSError as exc:
+            logger.warning("could not remove a trace's files", trace=name, error=str(exc))
+
+    async def _recycle(self) -> None:
+        async with self._lock:
+            if self._open or self._browser is None or self._served < self._recycle_after:
+                return
+            logger.info("relaunching the browser", contexts_served=self._served)
+            await self._close_browser()
+
+    async def _close_browser(self) -> None:
+        if self._browser is not None:
+            try:
+                await self._browser.close()
+            except Exception as exc:
+                logger.warning("could not close the browser", error=str(exc))
+            self._browser = None
+        self._drop_traces()
+
+    def _drop_traces(self) -> None:
+        if self._traces is not None:
+            shutil.rmtree(self._traces, ignore_errors=True)
+            self._traces = None
 
     async def close(self) -> None:
         async with self._lock:
-            if self._browser is not None:
-                try:
-                    await self._browser.close()
-                except Exception as exc:
-                    logger.warning("could not close the browser", error=str(exc))
-                self._browser = None
+            await self._close_browser()
             if self._playwright is not None:
                 await self._playwright.stop()
                 self._playwright = None

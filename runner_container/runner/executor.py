@@ -18,14 +18,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from runner_container.runner.artifacts import ArtifactCollector, UploadReport, run_prefix
+from runner_container.runner.artifacts import ArtifactCollector, ArtifactKind, UploadReport, run_prefix
 from runner_container.runner.browser import BrowserPool
 from runner_container.runner.config import RunnerConfig
+from runner_container.runner.masking import Masker
 from runner_container.runner.plan import PlanPass, PlanResult, PlanRunner, needs_browser
-from runner_container.runner.render import Masker, RenderError, check_plan, load_secrets
+from runner_container.runner.render import RenderError, check_plan, load_secrets
 from runner_container.runner.report import html_report, junit_report
 from runner_container.runner.session import Recorder
-from runner_container.runner.steps import MAX_ERROR_CHARS
+from runner_container.runner.steps import MAX_ERROR_CHARS, skipped
 from shared.errors import Conflict, NotFound
 from shared.ids import utcnow
 from shared.models.common import VarValue
@@ -142,8 +143,8 @@ class RunExecutor:
         deadline = time.monotonic() + run.timeout_s
         masker = Masker()
         rows: list[dict[str, Any] | None] = list(run.dataset) if run.dataset else [None]
+        steps = list(run.spec.steps or [])
         try:
-            steps = list(run.spec.steps or [])
             if not steps:
                 raise RenderError("the run's spec has no step plan")
             secret_names: set[str] = set()
@@ -151,8 +152,10 @@ class RunExecutor:
                 names = set(run.variables) | set(row or {})
                 secret_names |= check_plan(steps, names, start_url=run.spec.start_url)
             secrets = await asyncio.to_thread(load_secrets, secret_names, self._secrets)
-        except RenderError as exc:
-            return await self._conclude(held, RunStatus.error, masker, retryable=False, error=exc.message)
+        except RenderError as exc:  # nothing ran: every step is recorded as skipped, the error says why
+            return await self._conclude(
+                held, RunStatus.error, masker, retryable=False, error=exc.message, **_not_run(run, steps, masker)
+            )
 
         browser = needs_browser(run.kind, steps)
         collector = self._collector(run)
@@ -187,7 +190,7 @@ class RunExecutor:
             raise
         except Exception as exc:
             logger.exception("the runner failed while executing a run", run_id=run.id)
-            problem = masker.text(f"runner error: {type(exc).__name__}: {exc}")[:MAX_ERROR_CHARS]
+            problem = masker.clip(f"runner error: {type(exc).__name__}: {exc}", MAX_ERROR_CHARS)
             return await self._conclude(held, RunStatus.error, masker, error=problem)
 
         status = next(s for s in SEVERITY if any(r.status == s for r in results) or s == RunStatus.passed)
@@ -283,20 +286,26 @@ class RunExecutor:
         duration = int((ended - run.started_at).total_seconds() * 1000) if run.started_at else None
         fields = {"status": status, "ended_at": ended, "duration_ms": duration}
         view = run.model_copy(update={**changes, **fields, "artifacts": artifacts, "artifact_errors": artifact_errors})
+        # Everything in the run is masked already; once more, so that no report can ever hold a secret.
+        view = _mask_user_content(view, masker)
         collector = self._collector(run)
-        try:
-            # Everything in the run is masked already; once more, so that no report can ever hold a secret.
-            masked = masker.data(view.model_dump(mode="json", exclude={"artifacts"}))
-            view = Run.model_validate({**masked, "artifacts": artifacts})
-            collector.add_data("report.html", "report", html_report(view, prefix=collector.prefix, images=images))
-            collector.add_data("junit.xml", "junit", junit_report(view))
-        except Exception:
-            logger.exception("could not build the run's report", run_id=run.id)
-            return {}
+        builders: tuple[tuple[str, ArtifactKind, Callable[[], bytes]], ...] = (
+            ("report.html", "report", lambda: html_report(view, prefix=collector.prefix, images=images)),
+            ("junit.xml", "junit", lambda: junit_report(view)),
+        )
+        problems: list[str] = []
+        for name, kind, build in builders:
+            try:
+                collector.add_data(name, kind, build())
+            except Exception as exc:
+                logger.exception("could not build a report of the run", run_id=run.id, report=name)
+                problems.append(
+                    masker.clip(f"{name}: could not be built: {type(exc).__name__}: {exc}", MAX_ERROR_CHARS)
+                )
         uploaded = await collector.upload_all()
         return {
             "artifacts": [*artifacts, *uploaded.uploaded],
-            "artifact_errors": [*artifact_errors, *(masker.text(e) for e in uploaded.errors)],
+            "artifact_errors": [*artifact_errors, *problems, *(masker.text(e) for e in uploaded.errors)],
         }
 
     async def _finish(self, held: _Held, status: RunStatus, *, retryable: bool = True, **changes: Any) -> Run:
@@ -340,6 +349,45 @@ class RunExecutor:
 
 
 # ---------------------------------------------------------------------------------- helpers
+
+
+def _not_run(run: Run, steps: list[Step], masker: Masker) -> dict[str, Any]:
+    """The results of a run none of whose steps ran: every step skipped (in every dataset row)."""
+    if not run.dataset:
+        return {"steps": skipped(steps, 0, masker)}
+    return {
+        "iterations": [
+            Iteration(index=i, variables=masker.data(row), status=RunStatus.error, steps=skipped(steps, 0, masker))
+            for i, row in enumerate(run.dataset)
+        ]
+    }
+
+
+def _mask_user_content(run: Run, masker: Masker) -> Run:
+    """``run`` with what users wrote or the tested system returned masked (names, labels, errors, variables,
+    step texts). Ids, keys, statuses and timestamps are the runner's own and stay as they are: a short secret
+    ("2026") must not turn a timestamp into "***-11-21"."""
+    if not masker:
+        return run
+
+    def step(result: StepResult) -> StepResult:
+        fields = ("description", "target", "detail", "locator", "error")
+        return result.model_copy(update={f: masker.maybe(getattr(result, f)) for f in fields})
+
+    return run.model_copy(
+        update={
+            "name": masker.maybe(run.name),
+            "labels": masker.data(run.labels),
+            "error": masker.maybe(run.error),
+            "variables": masker.data(run.variables),
+            "steps": [step(s) for s in run.steps],
+            "iterations": [
+                it.model_copy(update={"variables": masker.data(it.variables), "steps": [step(s) for s in it.steps]})
+                for it in run.iterations
+            ],
+            "artifact_errors": [masker.text(e) for e in run.artifact_errors],
+        }
+    )
 
 
 def _failure_images(results: list[PlanResult], report: UploadReport, collector: ArtifactCollector) -> dict[str, bytes]:

@@ -2,12 +2,17 @@
 powertools' ``AsyncBatchProcessor`` (records run concurrently, bounded by the browser pool) and reports
 partial batch failures, so only the failed or busy records come back.
 
-The browser pool lives as long as the Lambda execution environment (warm invocations reuse it).
+The browser pool lives as long as the Lambda execution environment (warm invocations reuse it). Playwright's
+objects belong to the event loop that made them, and the loop powertools runs a batch on is not guaranteed to
+outlive the invocation (outside Lambda it is a fresh ``asyncio.run`` every time; a closed loop cannot close
+the browser it made, which would then be left running). So the runtime has a loop of its own, running in a
+daemon thread for the life of the process; record handlers hand their message over to it and wait.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import (
@@ -20,7 +25,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from runner_container.runner.browser import LAMBDA_ARGS
-from runner_container.runner.executor import Disposition
+from runner_container.runner.executor import Disposition, Execution
 from runner_container.runner.runtime import Runtime, build_runtime
 from shared.models.messages import RunMessage
 from shared.observability import logger
@@ -28,6 +33,7 @@ from shared.services.container import Services
 from shared.settings import get_settings
 
 processor = AsyncBatchProcessor(event_type=EventType.SQS)
+SHUTDOWN_TIMEOUT_S = 30.0
 
 
 class RunBusy(Exception):
@@ -35,15 +41,35 @@ class RunBusy(Exception):
 
 
 class _State:
-    runtime: Runtime | None = None
-    loop: asyncio.AbstractEventLoop | None = None
+    runtime: Runtime | None = None  # lives on ``loop``
+    loop: asyncio.AbstractEventLoop | None = None  # the runtime's own loop, run by ``thread``
+    thread: threading.Thread | None = None
     services: Services | None = None
+    lock = threading.Lock()
 
 
 def configure(services: Services) -> None:
-    """Use these services instead of the AWS ones (tests, local embedding)."""
+    """Use these services instead of the AWS ones (tests, local embedding). Closes the current runtime."""
+    shutdown()
     _State.services = services
-    _State.runtime = None
+
+
+def shutdown() -> None:
+    """Close the browser and stop the runtime's loop (tests, local embedding; Lambda just freezes)."""
+    with _State.lock:
+        loop, runtime, thread = _State.loop, _State.runtime, _State.thread
+        _State.loop = _State.runtime = _State.thread = None
+    if loop is None:
+        return
+    if runtime is not None:
+        try:
+            asyncio.run_coroutine_threadsafe(runtime.close(), loop).result(SHUTDOWN_TIMEOUT_S)
+        except Exception as exc:
+            logger.warning("could not close the runner's browser", error=f"{type(exc).__name__}: {exc}")
+    loop.call_soon_threadsafe(loop.stop)
+    if thread is not None:
+        thread.join(SHUTDOWN_TIMEOUT_S)
+    loop.close()
 
 
 def _services() -> Services:
@@ -54,19 +80,26 @@ def _services() -> Services:
     return _State.services
 
 
-async def _runtime() -> Runtime:
-    # Playwright objects belong to the event loop that made them: rebuild if the loop changed.
-    loop = asyncio.get_running_loop()
-    if _State.runtime is None or _State.loop is not loop:
+def _runtime_loop() -> asyncio.AbstractEventLoop:
+    with _State.lock:
+        if _State.loop is None:
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(target=loop.run_forever, name="autotest-runner-loop", daemon=True)
+            thread.start()
+            _State.loop, _State.thread = loop, thread
+        return _State.loop
+
+
+async def _execute(message: RunMessage) -> Execution:
+    """On the runtime's loop: build the runtime once, execute the message."""
+    if _State.runtime is None:
         _State.runtime = build_runtime(_services(), get_settings(), extra_args=LAMBDA_ARGS)
-        _State.loop = loop
-    return _State.runtime
+    return await _State.runtime.executor.execute(message)
 
 
 async def record_handler(record: SQSRecord) -> str:
     message = RunMessage.model_validate_json(record.body)
-    runtime = await _runtime()
-    result = await runtime.executor.execute(message)
+    result = await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(_execute(message), _runtime_loop()))
     if result.disposition == Disposition.busy:
         raise RunBusy(f"run {message.run_id} attempt {message.attempt} is held by another worker")
     status = result.run.status.value if result.run is not None else "dropped"

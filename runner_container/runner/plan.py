@@ -14,9 +14,11 @@ from playwright.async_api import Page
 
 from runner_container.runner.browser import BrowserPool
 from runner_container.runner.config import RunnerConfig
-from runner_container.runner.render import Masker, Renderer
+from runner_container.runner.masking import Masker
+from runner_container.runner.render import Renderer
 from runner_container.runner.session import PageLogs, Recorder, browser_page
 from runner_container.runner.steps import MAX_ERROR_CHARS, StepContext, StepRunner, skipped
+from shared.apitests.http import guarded_client
 from shared.models.plans import BROWSER_ACTIONS, Goto, Step
 from shared.models.runs import RunStatus, StepResult
 from shared.models.tests import TestKind
@@ -63,8 +65,8 @@ class PlanRunner:
         recorder = plan.recorder
         recorder.workdir.mkdir(parents=True, exist_ok=True)
         guard = NetworkGuard.from_setting(self._config.network_allowlist)
-        logs = PageLogs()
         renderer = Renderer(plan.variables, plan.secrets, plan.masker)  # the masker learns the secrets here
+        logs = PageLogs(plan.masker)
 
         def context(page: Page | None, http: httpx.AsyncClient) -> StepContext:
             return StepContext(
@@ -81,11 +83,11 @@ class PlanRunner:
             )
 
         if not plan.browser:
-            async with httpx.AsyncClient(trust_env=False) as http:
+            async with guarded_client(guard) as http:
                 return await self._run_steps(plan, context(None, http))
         async with (
             browser_page(self._pool, self._config, guard, logs, recorder) as page,
-            httpx.AsyncClient(trust_env=False) as http,
+            guarded_client(guard) as http,
         ):
             return await self._run_steps(plan, context(page, http))
 
@@ -123,4 +125,5 @@ class PlanRunner:
                     error = f"{where} failed: {result.error}"
                 results += skipped(steps, index + 1, it.masker)
                 break
-        return PlanResult(status, results, it.renderer.variables, error[:MAX_ERROR_CHARS] if error else None)
+        error = it.masker.clip(error, MAX_ERROR_CHARS) if error else None  # masked parts, masked again, then cut
+        return PlanResult(status, results, it.renderer.variables, error)

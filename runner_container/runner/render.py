@@ -1,9 +1,9 @@
-"""Placeholders and masking.
+"""Placeholders: checking a plan's references and rendering its steps.
 
 ``{{name}}`` is a variable (run variables, the dataset row, values extracted by earlier steps);
 ``{{secret:NAME}}`` is a secret from the configured :class:`~shared.ports.SecretSource`. Secret values are
-known to a :class:`Masker` as soon as they are loaded, and everything the runner records (step results,
-errors, logs, variables, traces) goes through it.
+known to a :class:`~runner_container.runner.masking.Masker` as soon as they are loaded, and everything the
+runner records (step results, errors, logs, variables, traces) goes through it.
 """
 
 from __future__ import annotations
@@ -12,16 +12,15 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any
-from urllib.parse import quote, quote_plus
 
 from pydantic import TypeAdapter, ValidationError
 
+from runner_container.runner.masking import Masker
 from shared.errors import InvalidInput
 from shared.models.plans import Extract, Request, Step
 from shared.ports import SecretSource
 
 PLACEHOLDER = re.compile(r"\{\{\s*(secret\s*:\s*)?([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}")
-MASK = "***"
 
 _STEP = TypeAdapter[Step](Step)
 
@@ -30,42 +29,6 @@ class RenderError(InvalidInput):
     """A placeholder that cannot be filled (unknown variable, undefined secret) or renders to an invalid step."""
 
     code = "render_error"
-
-
-class Masker:
-    """Replaces every known secret value (and its URL-encoded forms) with ``***``."""
-
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self._values: set[str] = set()
-        for value in secrets:
-            self.add(value)
-
-    def add(self, value: str) -> None:
-        if not value:
-            return
-        self._values.update(v for v in (value, quote(value, safe=""), quote_plus(value)) if v)
-
-    def __bool__(self) -> bool:
-        return bool(self._values)
-
-    def text(self, text: str) -> str:
-        for value in sorted(self._values, key=len, reverse=True):
-            if value in text:
-                text = text.replace(value, MASK)
-        return text
-
-    def maybe(self, text: str | None) -> str | None:
-        return None if text is None else self.text(text)
-
-    def data(self, value: Any) -> Any:
-        """A copy of ``value`` (JSON-like) with secrets masked in every string."""
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, dict):
-            return {k: self.data(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [self.data(v) for v in value]
-        return value
 
 
 def _strings(value: Any) -> Iterator[str]:

@@ -69,7 +69,7 @@ def html_report(run: Run, *, prefix: str, images: Mapping[str, bytes] | None = N
         parts += ["<h2>Steps</h2>", _steps_table(run.steps, links), _failures(run.steps, links, images)]
     parts += ["<h2>Artifacts</h2>", _artifacts(own, prefix)]
     if run.artifact_errors:
-        parts += ["<h3>Artifacts that could not be stored</h3>", _list(run.artifact_errors)]
+        parts += ["<h3>Artifacts not stored, not kept or incomplete</h3>", _list(run.artifact_errors)]
     parts.append("</body></html>")
     return _clean("\n".join(parts)).encode("utf-8")
 

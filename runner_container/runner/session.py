@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import uuid
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -21,30 +23,80 @@ from runner_container.runner.artifacts import ArtifactCollector, mask_zip
 from runner_container.runner.browser import BrowserPool
 from runner_container.runner.config import RunnerConfig
 from runner_container.runner.egress import EgressProxy
-from runner_container.runner.render import Masker
+from runner_container.runner.masking import Masker
 from shared.netguard import NetworkGuard, NetworkRefused
 from shared.observability import logger
 
 MAX_LOG_LINES = 5000
+MAX_LINE_CHARS = 2000  # one console message or network line, after masking
+MAX_LOG_BYTES = 1024 * 1024  # each of console.log and network.log
+MAX_REFUSALS = 50  # refusal messages kept for the step that is running (all are counted)
+TRUNCATED = "… truncated: the log reached its limit of {limit}; later lines are not kept"
 PASSTHROUGH_SCHEMES = frozenset({"data", "blob", "about"})
+
+
+@dataclass
+class PageLog:
+    """One log of a session (console or network): lines masked and cut as they arrive, bounded in lines
+    and bytes, with a marker where it stops."""
+
+    masker: Masker
+    lines: list[str] = field(default_factory=list)
+    size: int = 0
+    full: bool = False
+
+    def add(self, text: str) -> None:
+        if self.full:
+            return
+        line = stamp(self.masker.clip(text, MAX_LINE_CHARS, marker=" … (line cut)"))
+        size = len(line.encode("utf-8")) + 1
+        if len(self.lines) >= MAX_LOG_LINES or self.size + size > MAX_LOG_BYTES:
+            limit = f"{MAX_LOG_LINES} lines" if len(self.lines) >= MAX_LOG_LINES else f"{MAX_LOG_BYTES} bytes"
+            self.lines.append(stamp(TRUNCATED.format(limit=limit)))
+            self.full = True
+            return
+        self.lines.append(line)
+        self.size += size
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n" if self.lines else ""
 
 
 @dataclass
 class PageLogs:
     """What a session saw besides the steps: refusals of the network guard (the running step fails with
-    them), the page's console, and failed or refused network requests."""
+    them), the page's console, failed or refused network requests, and whether a secret was put where the
+    page shows it (then its screencast and video are not kept)."""
 
-    refusals: list[str] = field(default_factory=list)
-    console: list[str] = field(default_factory=list)
-    network: list[str] = field(default_factory=list)
+    masker: Masker
+    console: PageLog = field(init=False)
+    network: PageLog = field(init=False)
+    refusal_count: int = 0
+    _refusals: deque[tuple[int, str]] = field(default_factory=lambda: deque(maxlen=MAX_REFUSALS))
+    secret_shown: str | None = None  # why the page may show a secret, for the artifact notes
 
-    def log(self, lines: list[str], text: str) -> None:
-        if len(lines) < MAX_LOG_LINES:
-            lines.append(stamp(text))
+    def __post_init__(self) -> None:
+        self.console = PageLog(self.masker)
+        self.network = PageLog(self.masker)
 
     def refused(self, message: str, line: str) -> None:
-        self.refusals.append(message)
-        self.network.append(stamp(line))
+        self._refusals.append((self.refusal_count, self.masker.clip(message, MAX_LINE_CHARS)))
+        self.refusal_count += 1
+        self.network.add(line)
+
+    def refusals_since(self, mark: int) -> list[str]:
+        """The distinct refusal messages since ``refusal_count`` was ``mark`` (the latest ones if there were
+        more than are kept, with a count of the others)."""
+        kept = [message for number, message in self._refusals if number >= mark]
+        unique = list(dict.fromkeys(kept))
+        others = self.refusal_count - mark - len(kept)
+        if others > 0:
+            unique.append(f"and {others} more requests refused")
+        return unique
+
+    def show_secret(self, reason: str) -> None:
+        if self.secret_shown is None:
+            self.secret_shown = reason
 
 
 @dataclass(frozen=True)
@@ -79,12 +131,13 @@ async def browser_page(
         async with pool.context(**options) as context:
             page = await context.new_page()
             await _instrument(context, page, guard, logs)
-            if config.record_trace:
-                await context.tracing.start(screenshots=True, snapshots=True, sources=False)
+            trace = f"autotest-{uuid.uuid4().hex}" if config.record_trace else None
+            if trace is not None:  # named, so that its files can be found and removed once it is saved
+                await context.tracing.start(name=trace, screenshots=True, snapshots=True, sources=False)
             try:
                 yield page
             finally:
-                await _collect(context, page, logs, recorder, trace=config.record_trace, video=record_video)
+                await _collect(pool, context, page, logs, recorder, trace=trace, video=record_video)
     finally:
         await proxy.close()
 
@@ -113,46 +166,64 @@ async def _instrument(context: BrowserContext, page: Page, guard: NetworkGuard, 
     await context.route("**/*", guard_route)
     await context.route_web_socket("**/*", guard_socket)
 
-    page.on("console", lambda msg: logs.log(logs.console, f"[{msg.type}] {msg.text}"))
-    page.on("pageerror", lambda err: logs.log(logs.console, f"[pageerror] {err}"))
+    page.on("console", lambda msg: logs.console.add(f"[{msg.type}] {msg.text}"))
+    page.on("pageerror", lambda err: logs.console.add(f"[pageerror] {err}"))
     page.on(
         "requestfailed",
-        lambda req: logs.log(logs.network, f"FAILED {req.method} {req.url}: {req.failure or 'unknown error'}"),
+        lambda req: logs.network.add(f"FAILED {req.method} {req.url}: {req.failure or 'unknown error'}"),
     )
     page.on(
         "response",
         lambda resp: (
-            logs.log(logs.network, f"HTTP {resp.status} {resp.request.method} {resp.url}")
-            if resp.status >= 400
-            else None
+            logs.network.add(f"HTTP {resp.status} {resp.request.method} {resp.url}") if resp.status >= 400 else None
         ),
     )
 
 
 async def _collect(
-    context: BrowserContext, page: Page, logs: PageLogs, recorder: Recorder, *, trace: bool, video: bool
+    pool: BrowserPool,
+    context: BrowserContext,
+    page: Page,
+    logs: PageLogs,
+    recorder: Recorder,
+    *,
+    trace: str | None,
+    video: bool,
 ) -> None:
-    """Trace, video and logs of one session, into the collector. Never raises."""
-    collector, label = recorder.collector, recorder.label
-    try:
-        if trace:
+    """Trace, video and logs of one session, into the collector. Never raises.
+
+    When a secret was put where the page shows it (``logs.secret_shown``), the pictures of the page that
+    cannot be masked go: the trace's screencast frames and the video (screenshots mask the filled fields)."""
+    collector, label, shown = recorder.collector, recorder.label, logs.secret_shown
+    if trace is not None:
+        try:
             path = recorder.workdir / "trace.zip"
             await context.tracing.stop(path=path)
-            await asyncio.to_thread(mask_zip, path, recorder.masker)
+            await asyncio.to_thread(mask_zip, path, recorder.masker, drop_frames=shown is not None)
             collector.add(f"{label}trace.zip", "trace", path)
-    except Exception as exc:
-        logger.warning("could not save the trace", error=str(exc))
+            if shown is not None:
+                collector.note(f"{label}trace.zip: screencast frames removed: {shown}")
+        except Exception as exc:
+            logger.warning("could not save the trace", error=str(exc))
+        finally:
+            pool.discard_trace(trace)  # the browser's own copy is not masked
     recording = page.video if video else None
     try:
         await context.close()
         if recording is not None:
-            collector.add(f"{label}video.webm", "video", Path(await recording.path()))
+            path = Path(await recording.path())
+            if shown is None:
+                collector.add(f"{label}video.webm", "video", path)
+            else:
+                path.unlink(missing_ok=True)
+                collector.note(f"{label}video.webm: video not kept: {shown}")
     except Exception as exc:
         logger.warning("could not save the video", error=str(exc))
-    for name, lines in (("console.log", logs.console), ("network.log", logs.network)):
-        if lines:
+    for name, log in (("console.log", logs.console), ("network.log", logs.network)):
+        text = log.text()
+        if text:
             path = recorder.workdir / name
-            path.write_text(recorder.masker.text("\n".join(lines)) + "\n")
+            path.write_text(recorder.masker.text(text))
             collector.add(f"{label}{name}", "log", path)
 
 

@@ -18,7 +18,8 @@ from playwright.async_api import Locator, Page, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from runner_container.runner.artifacts import ArtifactCollector
-from runner_container.runner.render import Masker, Renderer, RenderError, placeholders
+from runner_container.runner.masking import Masker
+from runner_container.runner.render import Renderer, RenderError, placeholders
 from runner_container.runner.session import PageLogs
 from runner_container.runner.targets import resolve
 from shared.apitests.http import RequestFailed, run_request
@@ -72,7 +73,7 @@ class StepContext:
     label: str  # "" or "row-1/" (artifact name prefix)
     http: httpx.AsyncClient
     start_url: str | None
-    logs: PageLogs = field(default_factory=PageLogs)
+    logs: PageLogs
     secret_locators: list[Locator] = field(default_factory=list)
 
     def require_page(self, action: str) -> Page:
@@ -110,13 +111,13 @@ class StepRunner:
             await it.guard.check_async(url)
             await page.goto(url, timeout=self.timeout(None, deadline) * 1000)
         except (DomainError, PlaywrightError) as exc:
-            return it.masker.text(f"could not open start_url: {message(exc)}")
+            return it.masker.clip(f"could not open start_url: {message(exc)}", MAX_ERROR_CHARS)
         return None
 
     async def run(self, index: int, step: Step, it: StepContext, deadline: float) -> StepResult:
         masker = it.masker
         started = time.perf_counter()
-        refusals_before = len(it.logs.refusals)
+        refusals_before = it.logs.refusal_count
         locator: str | None = None
         screenshot: str | None = None
         status: Literal["passed", "failed", "error"] = "passed"
@@ -143,9 +144,9 @@ class StepRunner:
         except Exception as exc:  # a bug or an unexpected failure: the run ends as an error
             logger.exception("unexpected error in a step", step=index, action=step.action)
             status, error = "error", f"{type(exc).__name__}: {exc}"
-        new_refusals = it.logs.refusals[refusals_before:]
+        new_refusals = it.logs.refusals_since(refusals_before)
         if new_refusals:
-            refused = "; ".join(dict.fromkeys(new_refusals))
+            refused = "; ".join(new_refusals)
             if status == "passed":
                 status, error = "failed", refused
             elif error is not None and refused not in error:
@@ -161,7 +162,7 @@ class StepRunner:
             locator=masker.maybe(locator),
             status=status,
             duration_ms=int((time.perf_counter() - started) * 1000),
-            error=masker.text(error)[:MAX_ERROR_CHARS] if error else None,
+            error=masker.clip(error, MAX_ERROR_CHARS) if error else None,
             screenshot=screenshot,
         )
 
@@ -188,12 +189,17 @@ class StepRunner:
     ) -> tuple[str | None, str | None]:
         """Run one rendered step; returns (resolved locator, screenshot key)."""
         if isinstance(step, Request):
-            outcome = await run_request(step, client=it.http, guard=it.guard, timeout_s=budget.left_s())
+            outcome = await run_request(
+                step, client=it.http, guard=it.guard, timeout_s=budget.left_s(), clip=it.masker.clip
+            )
             if outcome.failures:
                 raise RequestFailed(f"{outcome.summary()}: " + "; ".join(outcome.failures))
             it.renderer.variables.update(outcome.variables)
             return None, None
         page = it.require_page(step.action)
+        if not isinstance(step, Fill) and placeholders(original.model_dump(mode="json"))[1]:
+            # (a fill is judged by the field it fills, below)
+            it.logs.show_secret(f"step {index} ({step.action}) uses a secret, which the page may show")
         if isinstance(step, Goto):
             url = self._absolute(step.url, page, it)
             await it.guard.check_async(url)
@@ -217,21 +223,27 @@ class StepRunner:
             await page.keyboard.press(step.key)
             return None, None
         if isinstance(step, ExpectText) and step.target is None:
-            await expect_text(page.locator("body"), step.text, budget, "the page")
+            await expect_text(page.locator("body"), step.text, budget, "the page", it.masker)
             return None, None
 
         target = getattr(step, "target", None)
         if target is None:  # every remaining action has a target (the models guarantee it)
             raise StepFailed(f"step {step.action} needs a target")
-        resolved = await resolve(page, target, timeout_s=budget.left_s())
+        resolved = await resolve(page, target, timeout_s=budget.left_s(), clip=it.masker.clip)
         loc = resolved.locator
         ms = budget.left_ms()
         if isinstance(step, Click):
             await loc.click(timeout=ms)
         elif isinstance(step, Fill):
+            secret = bool(placeholders(original.value if isinstance(original, Fill) else "")[1])
+            hidden = secret and await _is_password_field(loc, ms)
             await loc.fill(step.value, timeout=ms)
-            if placeholders(getattr(original, "value", ""))[1]:
+            if secret:
                 it.secret_locators.append(loc)
+                if not hidden:
+                    it.logs.show_secret(
+                        f"a secret was typed into a visible field (step {index}: fill {resolved.expression})"
+                    )
         elif isinstance(step, Press):
             await loc.press(step.key, timeout=ms)
         elif isinstance(step, Select):
@@ -245,7 +257,7 @@ class StepRunner:
         elif isinstance(step, WaitFor | ExpectVisible):
             await expect(loc).to_be_visible(timeout=ms)
         elif isinstance(step, ExpectText):
-            await expect_text(loc, step.text, budget, resolved.expression)
+            await expect_text(loc, step.text, budget, resolved.expression, it.masker)
         elif isinstance(step, Extract):
             value = await loc.evaluate(
                 "e => (['INPUT', 'TEXTAREA', 'SELECT'].includes(e.tagName) ? e.value : e.innerText)",
@@ -270,14 +282,27 @@ class StepRunner:
 # ---------------------------------------------------------------------------------- helpers
 
 
-async def expect_text(loc: Locator, text: str, budget: Budget, where: str) -> None:
+async def _is_password_field(loc: Locator, timeout_ms: float) -> bool:
+    """Whether the element shows bullets for what is typed into it (``<input type=password>``), at fill time."""
+    try:
+        return bool(
+            await loc.evaluate(
+                "e => e instanceof HTMLInputElement && e.type.toLowerCase() === 'password'",
+                timeout=min(timeout_ms, 2000),
+            )
+        )
+    except PlaywrightError:
+        return False  # cannot tell: assume the page shows it
+
+
+async def expect_text(loc: Locator, text: str, budget: Budget, where: str, masker: Masker) -> None:
     try:
         await expect(loc).to_contain_text(text, timeout=budget.left_ms())
     except AssertionError as exc:
         actual = ""
         with contextlib.suppress(PlaywrightError):
             actual = " ".join((await loc.inner_text(timeout=1000)).split())
-        shown = actual[:300] + ("..." if len(actual) > 300 else "")
+        shown = masker.clip(actual, 300)
         raise StepFailed(
             f"expected {where} to contain the text {text!r} within {budget.seconds:g}s; "
             + (f"it shows: {shown!r}" if actual else "it has no text")
@@ -301,7 +326,8 @@ def message(exc: BaseException) -> str:
     head = text.split("Call log:", 1)[0].strip()
     head = re.sub(r"Timeout (\d+)\.\d+ms", r"Timeout \1ms", head)
     lines = [line for line in head.splitlines() if line.strip()]
-    return " ".join(lines[:6])[:MAX_ERROR_CHARS] or type(exc).__name__
+    # Not cut here: callers mask first, then cut (a cut could keep the start of a secret).
+    return " ".join(lines[:6]) or type(exc).__name__
 
 
 def _is_crash(exc: PlaywrightError) -> bool:

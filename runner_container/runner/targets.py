@@ -12,6 +12,7 @@ import asyncio
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from playwright.async_api import Locator, Page
@@ -176,8 +177,13 @@ def locator_for(page: Page, target: Structured) -> Locator:
     return page.locator(target.css)
 
 
-async def resolve(page: Page, target: Target, *, timeout_s: float) -> Resolved:
-    """Wait (up to ``timeout_s``) until the target matches exactly one element."""
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+async def resolve(page: Page, target: Target, *, timeout_s: float, clip: Callable[[str, int], str] = _cut) -> Resolved:
+    """Wait (up to ``timeout_s``) until the target matches exactly one element. What the page shows in
+    errors is cut short through ``clip`` (give the masker's, which masks secrets before it cuts)."""
     candidates: list[Structured] = interpret(target) if isinstance(target, str) else [target]
     locators = [(c, locator_for(page, c)) for c in candidates]
     deadline = time.monotonic() + timeout_s
@@ -191,7 +197,7 @@ async def resolve(page: Page, target: Target, *, timeout_s: float) -> Resolved:
             n = max(counts)
             raise TargetAmbiguous(
                 f"{_looked_for(target, candidates)} matched {n} elements, expected exactly one: "
-                f"{await _list_matches(loc)}. Make the target more specific (a role with a name, a label, "
+                f"{await _list_matches(loc, clip)}. Make the target more specific (a role with a name, a label, "
                 "a test id).",
                 details={"target": describe_target(target), "count": n},
             )
@@ -211,7 +217,7 @@ def _looked_for(target: Target, candidates: list[Structured]) -> str:
     return f"target {describe_target(target)} ({expression(target)})"
 
 
-async def _list_matches(locator: Locator) -> str:
+async def _list_matches(locator: Locator, clip: Callable[[str, int], str]) -> str:
     shown: list[str] = []
     count = await locator.count()
     for i in range(min(count, MAX_LISTED)):
@@ -220,7 +226,7 @@ async def _list_matches(locator: Locator) -> str:
             snap = (await item.aria_snapshot(timeout=1000)).strip().splitlines()
             text = snap[0].lstrip("- ") if snap else ""
             if not text:
-                text = (await item.evaluate("e => e.outerHTML", timeout=1000))[:120]
+                text = clip(await item.evaluate("e => e.outerHTML", timeout=1000), 120)
         except Exception as exc:
             text = f"(could not describe: {type(exc).__name__})"
         shown.append(f"{i + 1}) {text}")

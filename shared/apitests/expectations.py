@@ -1,13 +1,15 @@
 """Expectations of a ``request`` step (see ``shared/models/plans.py``), checked against a response.
 
 Every expectation is checked; the result is the list of failures, each a sentence that says what was
-expected and what came back.
+expected and what came back. Values from the response are shown cut short, through a ``clip`` function the
+caller gives: the runner's masks secrets *before* it cuts, so no prefix of a long secret survives a cut.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import jsonschema
@@ -26,10 +28,18 @@ from shared.models.plans import (
 
 _SHOWN = 200
 
+#: ``clip(text, limit)``: ``text`` made fit to show, cut to ``limit`` characters (``...`` appended when cut)
+Clip = Callable[[str, int], str]
 
-def show(value: Any) -> str:
+
+def cut(text: str, limit: int) -> str:
+    """The plain :data:`Clip`: cuts, masks nothing."""
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def show(value: Any, clip: Clip = cut) -> str:
     text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
-    return text if len(text) <= _SHOWN else text[:_SHOWN] + "..."
+    return clip(text, _SHOWN)
 
 
 def values_equal(expected: Any, actual: Any) -> bool:
@@ -55,21 +65,21 @@ def contains(container: Any, item: Any) -> bool:
     return False
 
 
-def check(result: HttpResult, expectations: list[Expectation]) -> list[str]:
+def check(result: HttpResult, expectations: list[Expectation], *, clip: Clip = cut) -> list[str]:
     failures: list[str] = []
     for expectation in expectations:
-        message = _check_one(result, expectation)
+        message = _check_one(result, expectation, clip)
         if message:
             failures.append(message)
     return failures
 
 
-def _check_one(result: HttpResult, exp: Expectation) -> str | None:
+def _check_one(result: HttpResult, exp: Expectation, clip: Clip) -> str | None:
     if isinstance(exp, ExpectStatus):
         allowed = exp.status if isinstance(exp.status, list) else [exp.status]
         if result.status not in allowed:
             wanted = " or ".join(str(s) for s in allowed)
-            return f"expected status {wanted}, got {result.status}{_body_hint(result)}"
+            return f"expected status {wanted}, got {result.status}{_body_hint(result, clip)}"
         return None
     if isinstance(exp, ExpectLatency):
         if result.latency_ms > exp.max_latency_ms:
@@ -77,16 +87,16 @@ def _check_one(result: HttpResult, exp: Expectation) -> str | None:
         return None
     if isinstance(exp, ExpectBody):
         if exp.body_contains is not None and exp.body_contains not in result.text:
-            return f"expected the body to contain {exp.body_contains!r}{_body_hint(result)}"
+            return f"expected the body to contain {exp.body_contains!r}{_body_hint(result, clip)}"
         if exp.body_matches is not None and not _search(exp.body_matches, result.text):
-            return f"expected the body to match /{exp.body_matches}/{_body_hint(result)}"
+            return f"expected the body to match /{exp.body_matches}/{_body_hint(result, clip)}"
         return None
     if isinstance(exp, ExpectHeader):
         return _check_header(result, exp)
     if isinstance(exp, ExpectSchema):
-        return _check_schema(result, exp)
+        return _check_schema(result, exp, clip)
     if isinstance(exp, ExpectJsonPath):
-        return _check_jsonpath(result, exp)
+        return _check_jsonpath(result, exp, clip)
     raise TypeError(f"unknown expectation {type(exp).__name__}")
 
 
@@ -108,9 +118,9 @@ def _check_header(result: HttpResult, exp: ExpectHeader) -> str | None:
     return None
 
 
-def _check_schema(result: HttpResult, exp: ExpectSchema) -> str | None:
+def _check_schema(result: HttpResult, exp: ExpectSchema, clip: Clip) -> str | None:
     if not result.is_json:
-        return f"expected a JSON body matching a schema, the body is not JSON{_body_hint(result)}"
+        return f"expected a JSON body matching a schema, the body is not JSON{_body_hint(result, clip)}"
     try:
         jsonschema.validate(result.json, exp.json_schema)
     except jsonschema.ValidationError as exc:
@@ -121,27 +131,27 @@ def _check_schema(result: HttpResult, exp: ExpectSchema) -> str | None:
     return None
 
 
-def _check_jsonpath(result: HttpResult, exp: ExpectJsonPath) -> str | None:
+def _check_jsonpath(result: HttpResult, exp: ExpectJsonPath, clip: Clip) -> str | None:
     path = exp.jsonpath
     if not result.is_json:
-        return f"expected {path} in a JSON body, the body is not JSON{_body_hint(result)}"
+        return f"expected {path} in a JSON body, the body is not JSON{_body_hint(result, clip)}"
     matches = query(result.json, path)
     if exp.exists is not None:
         if bool(matches) != exp.exists:
-            found = f"found {show(matches[0])}" if matches else "found nothing"
+            found = f"found {show(matches[0], clip)}" if matches else "found nothing"
             return f"expected {path} to {'exist' if exp.exists else 'not exist'}, {found}"
         return None
     if not matches:
-        return f"expected {path} to exist, it matched nothing in {show(result.json)}"
+        return f"expected {path} to exist, it matched nothing in {show(result.json, clip)}"
     actual = matches[0] if len(matches) == 1 else matches
     if exp.equals is not None and not values_equal(exp.equals, actual):
-        return f"expected {path} to equal {show(exp.equals)}, got {show(actual)}"
+        return f"expected {path} to equal {show(exp.equals, clip)}, got {show(actual, clip)}"
     if exp.contains is not None and not contains(actual, exp.contains):
-        return f"expected {path} to contain {show(exp.contains)}, got {show(actual)}"
+        return f"expected {path} to contain {show(exp.contains, clip)}, got {show(actual, clip)}"
     if exp.matches is not None:
         text = actual if isinstance(actual, str) else json.dumps(actual)
         if not _search(exp.matches, text):
-            return f"expected {path} to match /{exp.matches}/, got {show(actual)}"
+            return f"expected {path} to match /{exp.matches}/, got {show(actual, clip)}"
     return None
 
 
@@ -152,8 +162,8 @@ def _search(pattern: str, text: str) -> bool:
         raise ValueError(f"invalid regular expression /{pattern}/: {exc}") from exc
 
 
-def _body_hint(result: HttpResult) -> str:
+def _body_hint(result: HttpResult, clip: Clip) -> str:
     body = result.text.strip()
     if not body:
         return " (empty body)"
-    return f" (body: {body[:_SHOWN]}{'...' if len(body) > _SHOWN else ''})"
+    return f" (body: {clip(body, _SHOWN)})"

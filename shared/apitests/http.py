@@ -1,7 +1,13 @@
 """Execute one ``request`` step with httpx: every hop (redirects included) passes the network guard,
 then the response is checked against the step's expectations and values are extracted.
 
-The step is expected to be rendered already (placeholders replaced); secrets are the caller's to mask.
+The guard resolves a hostname to check it; httpx must then connect to one of *those* addresses, never to a
+fresh resolution (which a hostile DNS server could answer differently: DNS rebinding). ``guarded_client``
+builds a client whose connections are pinned to the addresses the guard checked for the host and port; the
+URL, the ``Host`` header and TLS (SNI and certificate checks against the hostname) are unchanged.
+
+The step is expected to be rendered already (placeholders replaced); secrets are the caller's to mask (give
+``clip`` to mask what is shown of the response before it is cut short).
 """
 
 from __future__ import annotations
@@ -12,9 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
-from shared.apitests.expectations import check
+from shared.apitests.expectations import Clip, check, cut
 from shared.apitests.jsonpath import is_definite, query
 from shared.apitests.response import HttpResult
 from shared.errors import DomainError
@@ -47,11 +54,83 @@ class RequestOutcome:
         return f"{self.result.method} {self.result.url} -> {self.result.status} in {self.result.latency_ms} ms"
 
 
+class _PinnedBackend(httpcore.AsyncNetworkBackend):
+    """Opens TCP connections only to the addresses pinned for the host and port (those the guard checked)."""
+
+    def __init__(self) -> None:
+        self._inner = httpcore.AnyIOBackend()
+        self._pins: dict[tuple[str, int], list[str]] = {}
+
+    def pin(self, host: str, port: int, addresses: list[str]) -> None:
+        self._pins[(host.lower(), port)] = list(addresses)
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.AsyncNetworkStream:
+        addresses = self._pins.get((host.lower(), port))
+        if not addresses:
+            raise httpcore.ConnectError(f"{host}:{port} was not checked by the network guard")
+        error: Exception | None = None
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                error = exc
+        assert error is not None
+        raise error
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        socket_options: Any = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("unix sockets are not reachable from tests")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport, with every request checked by the guard and its connection pinned to the checked
+    addresses. (It replaces the transport's connection pool by one with the pinning network backend.)"""
+
+    def __init__(self, guard: NetworkGuard) -> None:
+        super().__init__(trust_env=False)
+        self._guard = guard
+        self._backend = _PinnedBackend()
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False), network_backend=self._backend
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        addresses = await self._guard.check_async(str(url))
+        port = url.port or (443 if url.scheme in ("https", "wss") else 80)
+        self._backend.pin(url.raw_host.decode("ascii"), port, addresses)
+        return await super().handle_async_request(request)
+
+
+def guarded_client(guard: NetworkGuard) -> httpx.AsyncClient:
+    """The client ``request`` steps use: it reaches only what ``guard`` lets through, at the addresses it
+    checked. Cookies persist across the steps of a pass, like a browser's."""
+    return httpx.AsyncClient(transport=GuardedTransport(guard), trust_env=False)
+
+
 async def send(step: Request, *, client: httpx.AsyncClient, guard: NetworkGuard, timeout_s: float) -> HttpResult:
-    """Send the request, following redirects by hand so that the guard checks every hop."""
+    """Send the request, following redirects by hand so that the guard checks every hop. Give a
+    :func:`guarded_client`, so that every hop also connects only to the addresses the guard checked."""
     method = step.method
     url = step.url
     headers = dict(step.headers)
+    _check_headers(headers)
     content: bytes | None = step.body.encode() if step.body is not None else None
     if step.json_body is not None:
         content = json.dumps(step.json_body).encode()
@@ -68,7 +147,7 @@ async def send(step: Request, *, client: httpx.AsyncClient, guard: NetworkGuard,
             raise RequestFailed(f"{method} {url}: no response within {timeout_s:g}s")
         try:
             request = client.build_request(
-                method, url, headers=headers, params=params, content=content, timeout=remaining
+                method, url, headers=_encoded(headers), params=params, content=content, timeout=remaining
             )
             response = await client.send(request, follow_redirects=False, stream=True)
             try:
@@ -115,6 +194,27 @@ async def _read(response: httpx.Response) -> bytes:
     return b"".join(chunks)
 
 
+def _check_headers(headers: dict[str, str]) -> None:
+    """HTTP header names are ASCII and values Latin-1 bytes: say which header cannot be sent (not its value,
+    which may be a secret)."""
+    for name, value in headers.items():
+        try:
+            name.encode("ascii")
+        except UnicodeEncodeError as exc:
+            raise RequestFailed(f"header name {name!r} has characters other than ASCII; it cannot be sent") from exc
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError as exc:
+            raise RequestFailed(
+                f"the value of header {name!r} has characters HTTP headers cannot carry (only Latin-1): "
+                "percent-encode or base64-encode it"
+            ) from exc
+
+
+def _encoded(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(name.encode("ascii"), value.encode("latin-1")) for name, value in headers.items()]
+
+
 def _param(value: str | int | float | bool) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -139,11 +239,11 @@ def extract(result: HttpResult, spec: dict[str, str]) -> tuple[dict[str, Any], l
 
 
 async def run_request(
-    step: Request, *, client: httpx.AsyncClient, guard: NetworkGuard, timeout_s: float
+    step: Request, *, client: httpx.AsyncClient, guard: NetworkGuard, timeout_s: float, clip: Clip = cut
 ) -> RequestOutcome:
     """Send, check expectations, extract. Network refusals and transport errors raise; expectation
-    and extraction failures are returned in ``failures``."""
+    and extraction failures are returned in ``failures`` (what they show of the response through ``clip``)."""
     result = await send(step, client=client, guard=guard, timeout_s=timeout_s)
-    failures = check(result, step.expect)
+    failures = check(result, step.expect, clip=clip)
     variables, extract_failures = extract(result, step.extract)
     return RequestOutcome(result=result, variables=variables, failures=failures + extract_failures)

@@ -65,10 +65,8 @@ def lambda_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     yield
-    runtime = lambda_handler._State.runtime
-    if runtime is not None:
-        loop.run_until_complete(runtime.close())
-    lambda_handler._State.runtime = lambda_handler._State.services = lambda_handler._State.loop = None
+    lambda_handler.shutdown()
+    lambda_handler._State.services = None
     asyncio.set_event_loop(None)
     loop.close()
     get_settings.cache_clear()
@@ -119,3 +117,37 @@ def test_lambda_handler_reports_partial_batch_failures(lambda_env: None, webapp:
     assert again == {"batchItemFailures": []}
     assert h.store.get_run(run.id).status == RunStatus.passed
     assert h.statuses(run.id) == ["queued", "running", "passed"]
+
+
+def test_lambda_handler_keeps_one_browser_whatever_loop_a_batch_runs_on(
+    lambda_env: None, webapp: WebApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the handler outside Lambda, where powertools runs every batch on a fresh event loop
+    monkeypatch.delenv("LAMBDA_TASK_ROOT")
+    h = make_harness(BrowserPool(), webapp.url)
+    lambda_handler.configure(
+        Services(
+            projects=Projects(h.store),
+            catalog=Catalog(h.store),
+            runs=h.runs,
+            queue=h.queue,
+            artifacts=h.artifacts,
+            events=h.events,
+            secrets=h.secrets,
+        )
+    )
+
+    # When two batches are handled
+    first, first_message = h.start(STEPS)
+    assert lambda_handler.handler(_sqs_event([first_message.model_dump_json()]), None) == {"batchItemFailures": []}  # type: ignore[arg-type]
+    runtime = lambda_handler._State.runtime
+    second, second_message = h.start(STEPS)
+    assert lambda_handler.handler(_sqs_event([second_message.model_dump_json()]), None) == {"batchItemFailures": []}  # type: ignore[arg-type]
+
+    # Then both passed with the one runtime (one pool: no browser left behind on a closed loop; a
+    # single-process Chromium is relaunched for every context), which shutdown closes
+    assert [h.store.get_run(r.id).status for r in (first, second)] == [RunStatus.passed] * 2
+    assert runtime is not None and lambda_handler._State.runtime is runtime
+    lambda_handler.shutdown()
+    assert not runtime.pool.running and runtime.pool.traces_dir is None
+    assert lambda_handler._State.runtime is None and lambda_handler._State.loop is None

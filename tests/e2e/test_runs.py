@@ -47,6 +47,11 @@ async def test_login_plan_passes_and_records_everything(pool: BrowserPool, webap
     assert all(s.screenshot and s.screenshot in h.artifacts.objects for s in run.steps if s.action != "goto")
     kinds = {a.kind for a in run.artifacts}
     assert {"screenshot", "trace", "video", "report", "junit"} <= kinds
+    # (the password shows as bullets: the video and the trace's screencast are kept)
+    assert run.artifact_errors == []
+    trace = next(data for key, (data, _) in h.artifacts.objects.items() if key.endswith("trace.zip"))
+    with zipfile.ZipFile(io.BytesIO(trace)) as recorded:
+        assert any(name.startswith("screencast/") for name in recorded.namelist())
     listed = {a.name: a.kind for a in h.runs.artifacts(PROJECT, run.id)}  # GET /v1/runs/{id}/artifacts
     assert listed["report.html"] == "report" and listed["junit.xml"] == "junit"
     report = h.artifacts.objects[f"runs/prj_e2e/{run.id}/attempt-1/report.html"]

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import json
+import socket
+import threading
 from collections.abc import AsyncIterator, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
 
 from examples.webapp import ADMIN_PASSWORD, WebApp, serve
+from runner_container.runner.masking import Masker
 from shared.apitests.expectations import check, contains, values_equal
-from shared.apitests.http import RequestFailed, run_request, send
+from shared.apitests.http import RequestFailed, guarded_client, run_request, send
 from shared.apitests.response import HttpResult
 from shared.models.plans import Request
-from shared.netguard import NetworkGuard, NetworkRefused
+from shared.netguard import Allowlist, NetworkGuard, NetworkRefused
 
 
 @pytest.fixture(scope="module")
@@ -22,13 +28,13 @@ def app() -> Iterator[WebApp]:
         yield running
 
 
+LOOPBACK = NetworkGuard.from_setting("127.0.0.0/8")
+
+
 @pytest_asyncio.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(trust_env=False) as http:
+    async with guarded_client(LOOPBACK) as http:
         yield http
-
-
-LOOPBACK = NetworkGuard.from_setting("127.0.0.0/8")
 
 
 def step(**fields: object) -> Request:
@@ -130,3 +136,119 @@ def test_value_comparisons() -> None:
     assert not values_equal("true", True) and values_equal(True, True)
     assert contains({"a": 1, "b": 2}, {"a": 1}) and contains(["x", 1], 1) and contains("abc", "b")
     assert not contains(3, 3)
+
+
+def _pinned_guard(addresses: dict[str, str]) -> NetworkGuard:
+    """A guard whose resolver answers from ``addresses``: the names do not exist in real DNS (``.invalid``),
+    so a request can only reach the app if httpx connects to the address the guard checked."""
+
+    async def resolve(host: str, port: int) -> list[str]:
+        return [addresses[host]]
+
+    return NetworkGuard(allowlist=Allowlist.parse("127.0.0.1/32"), resolver=resolve)
+
+
+async def test_requests_connect_to_the_addresses_the_guard_checked(app: WebApp) -> None:
+    # Given a guard that resolved two names (unknown to DNS) to the app's address
+    guard = _pinned_guard({"api.invalid": "127.0.0.1", "other.invalid": "127.0.0.1"})
+    port = app.url.rsplit(":", 1)[1]
+
+    # When a request (with a redirect to the other name) goes out through the guarded client
+    async with guarded_client(guard) as http:
+        result = await send(
+            step(
+                url=f"http://api.invalid:{port}/redirect?to=http://other.invalid:{port}/api/echo&code=307",
+                method="POST",
+            ),
+            client=http,
+            guard=guard,
+            timeout_s=5,
+        )
+
+    # Then every hop reached the checked address, with the hostname kept in the URL and the Host header
+    assert result.status == 200 and result.url == f"http://other.invalid:{port}/api/echo"
+    assert result.json["headers"]["Host"] == f"other.invalid:{port}"
+
+
+async def test_a_name_that_resolves_elsewhere_after_the_check_is_not_followed(
+    app: WebApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an internal service on 127.0.0.2, a guard that checked "rebind.example" as 127.0.0.1 (the app),
+    # and a system resolver that now answers 127.0.0.2 for it (DNS rebinding)
+    internal = ThreadingHTTPServer(("127.0.0.2", 0), _Internal)
+    threading.Thread(target=internal.serve_forever, daemon=True).start()
+    port = internal.server_address[1]
+    app_port = int(app.url.rsplit(":", 1)[1])
+    real = socket.getaddrinfo
+
+    def rebinding(host: Any, *args: Any, **kwargs: Any) -> Any:
+        return real("127.0.0.2" if host in ("rebind.example", b"rebind.example") else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    guard = _pinned_guard({"rebind.example": "127.0.0.1"})
+
+    # When request steps go to that name (on the internal service's port, and on the app's)
+    try:
+        async with guarded_client(guard) as http:
+            with pytest.raises(RequestFailed, match="ConnectError"):
+                await send(step(url=f"http://rebind.example:{port}/"), client=http, guard=guard, timeout_s=5)
+            result = await send(
+                step(url=f"http://rebind.example:{app_port}/api/items"), client=http, guard=guard, timeout_s=5
+            )
+    finally:
+        internal.shutdown()
+
+    # Then they went to the checked address only: the internal service saw nothing
+    assert result.status == 200 and result.json["count"] == 3
+    assert _Internal.hits == []
+
+
+class _Internal(BaseHTTPRequestHandler):
+    hits: list[str] = []
+
+    def do_GET(self) -> None:
+        self.hits.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Length", "8")
+        self.end_headers()
+        self.wfile.write(b"internal")
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+async def test_a_header_value_beyond_latin_1_fails_the_step_naming_the_header(
+    app: WebApp, client: httpx.AsyncClient
+) -> None:
+    with pytest.raises(RequestFailed, match="the value of header 'X-Name' has characters HTTP headers cannot carry"):
+        await send(
+            step(url=f"{app.url}/api/items", headers={"X-Name": "snowman ☃"}),
+            client=client,
+            guard=LOOPBACK,
+            timeout_s=5,
+        )
+
+    echoed = await send(
+        step(method="POST", url=f"{app.url}/api/echo", headers={"X-Name": "café"}),
+        client=client,
+        guard=LOOPBACK,
+        timeout_s=5,
+    )
+    assert echoed.status == 200 and echoed.json["headers"]["X-Name"].encode("latin-1") == "café".encode("latin-1")
+
+
+def test_failures_show_the_response_masked_before_it_is_cut() -> None:
+    # Given a response whose body holds a long secret, across the point where hints are cut
+    token = "eyJhbGciOiJIUzI1NiJ9." + "A" * 150 + ".sig" + "B" * 100
+    body = json.dumps({"token": token}).encode()
+    result = HttpResult("GET", "http://x/", 200, httpx.Headers(), body, 3)
+    expect = step(url="http://x/", expect=[{"status": 201}, {"jsonpath": "$.missing", "equals": token}]).expect
+
+    # When the expectations fail, shown through the masker's clip
+    failures = check(result, expect, clip=Masker([token]).clip)
+
+    # Then no part of the secret is shown
+    assert failures == [
+        'expected status 201, got 200 (body: {"token": "***...)',
+        'expected $.missing to exist, it matched nothing in {"token": "***...',
+    ]

@@ -4,7 +4,7 @@ import zipfile
 from pathlib import Path
 
 from runner_container.runner.artifacts import ArtifactCollector, mask_zip, run_prefix
-from runner_container.runner.render import Masker
+from runner_container.runner.masking import Masker
 from shared.errors import Unavailable
 from tests.fakes import FakeArtifacts
 
@@ -64,3 +64,37 @@ def test_mask_zip_masks_text_entries_only(tmp_path: Path) -> None:
     with zipfile.ZipFile(trace) as z:
         assert z.read("trace.trace") == b'{"value": "***"}'
         assert z.read("resources/shot.jpeg") == b"\xff\xd8hunter2"
+
+
+def test_mask_zip_can_drop_the_screencast_frames(tmp_path: Path) -> None:
+    # Given a trace with screencast frames (pictures of the page, which cannot be masked)
+    trace = tmp_path / "trace.zip"
+    frame = "screencast/page@1-1.jpeg"
+    with zipfile.ZipFile(trace, "w") as z:
+        z.writestr(
+            "trace.trace", f'{{"type":"before"}}\n{{"type":"screencast-frame","file":"{frame}"}}\n{{"v":"hunter2"}}\n'
+        )
+        z.writestr(frame, b"\xff\xd8hunter2")
+        z.writestr("resources/abc.css", "b{}")
+
+    # When it is masked with drop_frames
+    mask_zip(trace, Masker(["hunter2"]), drop_frames=True)
+
+    # Then the frames and the events that point at them are gone, the rest is masked
+    with zipfile.ZipFile(trace) as z:
+        assert sorted(z.namelist()) == ["resources/abc.css", "trace.trace"]
+        assert z.read("trace.trace") == b'{"type":"before"}\n{"v":"***"}\n'
+
+
+async def test_notes_are_reported_with_the_upload_errors(tmp_path: Path) -> None:
+    collector = ArtifactCollector(FakeArtifacts(), "runs/p/r/attempt-1", attempts=1, backoff_s=0)
+    collector.note("video.webm: video not kept: a secret was typed into a visible field")
+    collector.add("video.webm", "video", tmp_path / "gone.webm")
+
+    report = await collector.upload_all()
+
+    assert report.errors == [
+        "video.webm: video not kept: a secret was typed into a visible field",
+        "video.webm: the file was not produced",
+    ]
+    assert (await collector.upload_all()).errors == []

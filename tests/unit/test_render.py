@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from pydantic import TypeAdapter
 
+from runner_container.runner.masking import Masker
 from runner_container.runner.render import (
-    Masker,
     Renderer,
     RenderError,
     check_plan,
