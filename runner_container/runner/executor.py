@@ -21,7 +21,7 @@ from typing import Any
 from runner_container.runner.artifacts import ArtifactCollector, ArtifactKind, UploadReport, run_prefix
 from runner_container.runner.browser import BrowserPool
 from runner_container.runner.config import RunnerConfig
-from runner_container.runner.masking import Masker
+from runner_container.runner.masking import Masker, origin
 from runner_container.runner.plan import PlanPass, PlanResult, PlanRunner, needs_browser
 from runner_container.runner.render import RenderError, check_plan, load_secrets
 from runner_container.runner.report import html_report, junit_report
@@ -189,8 +189,8 @@ class RunExecutor:
         except RunLost:
             raise
         except Exception as exc:
-            logger.exception("the runner failed while executing a run", run_id=run.id)
             problem = masker.clip(f"runner error: {type(exc).__name__}: {exc}", MAX_ERROR_CHARS)
+            logger.error("the runner failed while executing a run", run_id=run.id, error=problem, origin=origin(exc))
             return await self._conclude(held, RunStatus.error, masker, error=problem)
 
         status = next(s for s in SEVERITY if any(r.status == s for r in results) or s == RunStatus.passed)

@@ -18,6 +18,7 @@ import base64
 import html
 import json
 import re
+import traceback
 from collections.abc import Iterable
 from typing import Any
 
@@ -169,3 +170,13 @@ class Masker:
         if isinstance(value, list | tuple):
             return [self.data(v) for v in value]
         return value
+
+
+def origin(exc: BaseException) -> str:
+    """Where ``exc`` was raised (``file:line in function``): what a log needs of a traceback, without
+    the exception's message, which may hold a secret (log ``Masker.text`` of it instead)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return type(exc).__name__
+    last = frames[-1]
+    return f"{type(exc).__name__} at {last.filename}:{last.lineno} in {last.name}"

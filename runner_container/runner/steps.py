@@ -18,7 +18,7 @@ from playwright.async_api import Locator, Page, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from runner_container.runner.artifacts import ArtifactCollector
-from runner_container.runner.masking import Masker
+from runner_container.runner.masking import Masker, origin
 from runner_container.runner.render import Renderer, RenderError, placeholders
 from runner_container.runner.session import PageLogs
 from runner_container.runner.targets import resolve
@@ -142,8 +142,14 @@ class StepRunner:
             if isinstance(exc, PlaywrightError) and not isinstance(exc, PlaywrightTimeout) and _is_crash(exc):
                 status = "error"
         except Exception as exc:  # a bug or an unexpected failure: the run ends as an error
-            logger.exception("unexpected error in a step", step=index, action=step.action)
             status, error = "error", f"{type(exc).__name__}: {exc}"
+            logger.error(
+                "unexpected error in a step",
+                step=index,
+                action=step.action,
+                error=masker.clip(error, MAX_ERROR_CHARS),
+                origin=origin(exc),
+            )
         new_refusals = it.logs.refusals_since(refusals_before)
         if new_refusals:
             refused = "; ".join(new_refusals)

@@ -111,3 +111,14 @@ def test_a_short_secret_is_masked_in_text_only_where_it_occurs() -> None:
     masker = Masker(["2026"])
     assert masker.text("PIN 2026") == "PIN ***"
     assert masker.clip("abc", 10) == "abc"
+
+
+def test_origin_says_where_without_the_message() -> None:
+    from runner_container.runner.masking import origin
+
+    try:
+        raise ValueError("secret-value-123")
+    except ValueError as exc:
+        where = origin(exc)
+    assert where.startswith("ValueError at ") and "test_masking.py" in where
+    assert "secret-value-123" not in where
