@@ -18,7 +18,7 @@ from shared.services.catalog import Catalog
 from shared.services.container import Services
 from shared.services.projects import Projects
 from shared.settings import get_settings
-from tests.e2e.conftest import PROJECT, make_harness
+from tests.e2e.conftest import PROJECT, Harness, make_harness
 
 pytestmark = pytest.mark.e2e
 
@@ -91,20 +91,23 @@ def _sqs_event(bodies: list[str]) -> dict[str, Any]:
     }
 
 
+def services_of(h: Harness) -> Services:
+    """The harness's fakes as the ``Services`` an entry point is configured with."""
+    return Services(
+        projects=Projects(h.store),
+        catalog=Catalog(h.store),
+        runs=h.runs,
+        queue=h.queue,
+        artifacts=h.artifacts,
+        events=h.events,
+        secrets=h.secrets,
+    )
+
+
 def test_lambda_handler_reports_partial_batch_failures(lambda_env: None, webapp: WebApp) -> None:
     # Given the handler wired to in-memory services, and a batch with one good and one broken record
     h = make_harness(BrowserPool(), webapp.url)
-    lambda_handler.configure(
-        Services(
-            projects=Projects(h.store),
-            catalog=Catalog(h.store),
-            runs=h.runs,
-            queue=h.queue,
-            artifacts=h.artifacts,
-            events=h.events,
-            secrets=h.secrets,
-        )
-    )
+    lambda_handler.configure(services_of(h))
     run, message = h.start(STEPS)
     event = _sqs_event([message.model_dump_json(), json.dumps({"nope": True})])
 
@@ -125,17 +128,7 @@ def test_lambda_handler_keeps_one_browser_whatever_loop_a_batch_runs_on(
     # Given the handler outside Lambda, where powertools runs every batch on a fresh event loop
     monkeypatch.delenv("LAMBDA_TASK_ROOT")
     h = make_harness(BrowserPool(), webapp.url)
-    lambda_handler.configure(
-        Services(
-            projects=Projects(h.store),
-            catalog=Catalog(h.store),
-            runs=h.runs,
-            queue=h.queue,
-            artifacts=h.artifacts,
-            events=h.events,
-            secrets=h.secrets,
-        )
-    )
+    lambda_handler.configure(services_of(h))
 
     # When two batches are handled
     first, first_message = h.start(STEPS)
