@@ -8,12 +8,13 @@ UV ?= $(shell uv --version >/dev/null 2>&1 && echo uv || echo .tools/bin/uv)
 export PLAYWRIGHT_BROWSERS_PATH ?= $(HOME)/.cache/ms-playwright
 FFMPEG_REV := 1013
 
-.PHONY: help install uv browser test test-fast lint format typecheck demo synth bench clean
+.PHONY: help install uv browser test test-fast lint format demo bench clean
 
 help:
 	@echo "make demo   - set up, start local mode, run the example tests, print results"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make lint   - ruff + mypy"
+	@echo "make bench  - the runner against a bare Playwright script, as ratios"
 
 uv:
 	@uv --version >/dev/null 2>&1 || [ -x .tools/bin/uv ] || { \
@@ -30,6 +31,10 @@ browser:
 # Start local mode, run examples/tests against the example app, print the results, stop.
 demo: install
 	$(VENV)/bin/autotest demo --junit .autotest/demo/junit.xml
+
+# autotest's runner against a bare Playwright script doing the same test; prints ratios.
+bench: install
+	$(PY) -m bench.runner_overhead --runs 15
 
 test: install
 	$(PY) -m pytest -q
