@@ -14,18 +14,11 @@ from pydantic import ValidationError
 
 from cli.client import CliError
 from shared.models.tests import TestCreate
+from shared.models.validation import describe_errors
 
 SUFFIXES = (".yaml", ".yml", ".json")
-
-
-def _where(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
+#: validation problems shown for one file (all of them are fixed before it is sent)
+MAX_PROBLEMS = 20
 
 
 def load_test_file(path: Path) -> dict[str, Any]:
@@ -38,17 +31,31 @@ def load_test_file(path: Path) -> dict[str, Any]:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
         kind = "JSON" if path.suffix == ".json" else "YAML"
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CliError(f"{path}: not valid {kind}: {first}") from exc
+        raise CliError(f"{path}: not valid {kind}: {_parse_problem(exc)}") from exc
     if not isinstance(data, dict):
         raise CliError(f"{path}: a test file is a mapping with 'name' and 'steps' (or 'goal')")
     try:
         TestCreate.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise CliError(f"{path}: {_where(error['loc']) or 'file'}: {error['msg']}{more}") from exc
+        problems = describe_errors(exc.errors())
+        lines = [f"{p['loc'] or 'the file'}: {p['msg']}" for p in problems[:MAX_PROBLEMS]]
+        if len(problems) > MAX_PROBLEMS:
+            lines.append(f"... and {len(problems) - MAX_PROBLEMS} more")
+        where = f"{path}: " if len(lines) == 1 else f"{path}: {len(problems)} problems\n  "
+        raise CliError(where + "\n  ".join(lines)) from exc
     return data
+
+
+def _parse_problem(exc: Exception) -> str:
+    """The parser's complaint with its line and column, on one line."""
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        context = f" ({exc.context})" if exc.context else ""
+        return f"line {mark.line + 1}, column {mark.column + 1}: {exc.problem}{context}"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"line {exc.lineno}, column {exc.colno}: {exc.msg}"
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def looks_like_file(arg: str) -> bool:

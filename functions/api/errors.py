@@ -20,7 +20,7 @@ from shared.errors import (
     Unauthorized,
     Unavailable,
 )
-from shared.models.plans import BROWSER_ACTIONS
+from shared.models.validation import describe_errors
 from shared.observability import logger
 
 _STATUS: list[tuple[type[DomainError], int]] = [
@@ -32,8 +32,6 @@ _STATUS: list[tuple[type[DomainError], int]] = [
     (Forbidden, 403),
     (Unavailable, 503),
 ]
-_STEP_TAGS = BROWSER_ACTIONS | {"request"}
-_TARGET_TAGS = {"role", "label", "text", "placeholder", "test_id", "css", "description"}
 _HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -89,24 +87,9 @@ def error_response(
     return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
 
 
-def format_loc(loc: tuple[Any, ...] | list[Any]) -> str:
-    """``("body", "steps", 2, "goto", "url")`` -> ``body.steps[2].url`` (union tags dropped)."""
-    out = ""
-    previous: Any = None
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif (isinstance(previous, int) and part in _STEP_TAGS) or (previous == "target" and part in _TARGET_TAGS):
-            pass  # the discriminator tag pydantic adds: noise for a reader
-        else:
-            out += f".{part}" if out else str(part)
-        previous = part
-    return out
-
-
 def _validation(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    details = [{"loc": format_loc(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+    details = describe_errors(exc.errors())
     if any(d["type"] == "json_invalid" for d in details):
         return error_response(400, "malformed_json", "the request body is not valid JSON", details)
     shown = "; ".join(f"{d['loc']}: {d['msg']}" for d in details[:5])

@@ -156,3 +156,18 @@ def test_step_result_summary() -> None:
     assert step.summary() == 'css="#count" "2 items"'
     assert step.model_copy(update={"description": "count"}).summary() == 'count (css="#count" "2 items")'
     assert StepResult(index=1, action="screenshot", status="passed").summary() == ""
+
+
+def test_validation_errors_read_like_the_file() -> None:
+    from shared.models.tests import TestCreate
+    from shared.models.validation import describe_errors
+
+    body = {
+        "name": "x",
+        "steps": [{"action": "request", "url": "u", "expect": [{"status": "abc"}]}],
+        "variables": {"a": float("nan")},
+    }
+    with pytest.raises(ValidationError) as info:
+        TestCreate.model_validate(body)
+    where = [problem["loc"] for problem in describe_errors(info.value.errors())]
+    assert where == ["steps[0].expect[0].status", "variables.a"]  # no union tags, one entry per field
