@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from cli.config import ClientConfig
+from cli.config import OPTIONS, ClientConfig
 
 
 class CliError(Exception):
@@ -113,7 +113,9 @@ class ApiClient:
     def _unreachable(self, exc: httpx.TransportError) -> CliError:
         if isinstance(exc, httpx.TimeoutException):
             return CliError(f"{self.base_url} did not answer in time ({type(exc).__name__})")
-        return CliError(f"cannot reach {self.base_url}: is `autotest local` running?")
+        source = self.config.url_source
+        where = "" if source == OPTIONS else f" (API URL from {source})"
+        return CliError(f"cannot reach {self.base_url}{where}: is `autotest local` running?")
 
     def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None) -> Any:
         self._check_key()
@@ -125,7 +127,7 @@ class ApiClient:
         if response.status_code >= 400:
             message, code = _error_message(response)
             if response.status_code == 401:
-                message += f" (API key from {self.config.source})"
+                message += f" (API key from {self.config.key_source})"
             raise ApiError(f"{message} (HTTP {response.status_code})", status=response.status_code, code=code)
         if response.status_code == 204 or not response.content:
             return None
@@ -137,8 +139,14 @@ class ApiClient:
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params=params)
 
-    def post(self, path: str, body: Any) -> Any:
+    def post(self, path: str, body: Any = None) -> Any:
         return self.request("POST", path, json=body)
+
+    def patch(self, path: str, body: Any) -> Any:
+        return self.request("PATCH", path, json=body)
+
+    def delete(self, path: str) -> Any:
+        return self.request("DELETE", path)
 
     # -------------------------------------------------------------------------------- streams
 

@@ -19,11 +19,18 @@ CONFIG_NAME = "config.json"
 CONFIG_ENV = "AUTOTEST_CONFIG"
 
 
+#: where a value came from when nothing says otherwise (values handed in directly)
+OPTIONS = "options"
+DEFAULT = "the default"
+
+
 @dataclass(frozen=True)
 class ClientConfig:
     api_url: str
     api_key: str | None
-    source: str  # where the values came from, for error messages
+    #: where each value came from, for error messages: "--api-key", "AUTOTEST_API_KEY", a file...
+    url_source: str = OPTIONS
+    key_source: str = OPTIONS
 
 
 def find_config_file(cwd: Path | None = None) -> Path | None:
@@ -55,18 +62,26 @@ def write_config_file(path: Path, *, api_url: str, api_key: str) -> None:
     tmp.replace(path)
 
 
-def resolve(api_url: str | None, api_key: str | None, *, cwd: Path | None = None) -> ClientConfig:
-    """``api_url`` / ``api_key`` come from the options or the environment (click reads both)."""
-    source = "options"
+def resolve(
+    api_url: str | None,
+    api_key: str | None,
+    *,
+    cwd: Path | None = None,
+    url_source: str = OPTIONS,
+    key_source: str = OPTIONS,
+) -> ClientConfig:
+    """``api_url`` / ``api_key`` come from the options or the environment (click reads both; the
+    caller says which in ``url_source`` / ``key_source``); what is missing comes from the config file."""
     if api_url is None or api_key is None:
         path = find_config_file(cwd)
         if path is not None:
             data = read_config_file(path)
-            from_file = False
             if api_url is None and isinstance(data.get("api_url"), str):
-                api_url, from_file = data["api_url"], True
+                api_url, url_source = data["api_url"], str(path)
             if api_key is None and isinstance(data.get("api_key"), str):
-                api_key, from_file = data["api_key"], True
-            if from_file:
-                source = str(path)
-    return ClientConfig(api_url=(api_url or DEFAULT_API_URL).rstrip("/"), api_key=api_key, source=source)
+                api_key, key_source = data["api_key"], str(path)
+    if api_url is None:
+        url_source = DEFAULT
+    return ClientConfig(
+        api_url=(api_url or DEFAULT_API_URL).rstrip("/"), api_key=api_key, url_source=url_source, key_source=key_source
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from cli.client import CliError
 from cli.commands.runs import artifacts, run, runs_group, status
@@ -28,6 +29,11 @@ class AutotestGroup(click.Group):
             ctx.exit(130)
 
 
+def _source(ctx: click.Context, param: str, option: str, envvar: str) -> str:
+    """Which of the option and its environment variable gave ``param`` its value."""
+    return envvar if ctx.get_parameter_source(param) == ParameterSource.ENVIRONMENT else option
+
+
 @click.group(cls=AutotestGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--api-url", envvar="AUTOTEST_API_URL", help="The API's base URL [env AUTOTEST_API_URL].")
 @click.option("--api-key", envvar="AUTOTEST_API_KEY", help="An API key [env AUTOTEST_API_KEY].")
@@ -40,8 +46,10 @@ def cli(ctx: click.Context, api_url: str | None, api_key: str | None) -> None:
     `autotest local` writes (.autotest/config.json here or in a parent directory, or $AUTOTEST_CONFIG).
     """
     state = ctx.obj if isinstance(ctx.obj, CliState) else CliState()
-    state.api_url = api_url or state.api_url
-    state.api_key = api_key or state.api_key
+    if api_url:
+        state.api_url, state.api_url_source = api_url, _source(ctx, "api_url", "--api-url", "AUTOTEST_API_URL")
+    if api_key:
+        state.api_key, state.api_key_source = api_key, _source(ctx, "api_key", "--api-key", "AUTOTEST_API_KEY")
     ctx.obj = state
     ctx.call_on_close(state.close)
 

@@ -101,10 +101,20 @@ def compact_artifact_lines(
     return lines
 
 
+def row_prefix(iteration: int | None) -> str:
+    """``row N`` before the steps of a dataset run's row (``iteration`` counts from 0)."""
+    return "" if iteration is None else f"  [dim]row {iteration + 1}[/]"
+
+
 def print_run(console: Console, run: dict[str, Any], artifacts: list[dict[str, Any]] | None = None) -> None:
     console.print(run_headline(run))
-    for step in all_steps(run):
-        console.print(step_line(step))
+    if run.get("iterations"):
+        for it in run["iterations"]:
+            for step in it.get("steps", []):
+                console.print(step_line(step, prefix=row_prefix(it.get("index"))))
+    else:
+        for step in all_steps(run):
+            console.print(step_line(step))
     if run.get("error"):
         console.print(f"  [red]error:[/] {escape(str(run['error']))}")
     if artifacts:
@@ -113,10 +123,20 @@ def print_run(console: Console, run: dict[str, Any], artifacts: list[dict[str, A
             console.print(line, soft_wrap=True)
 
 
-def table(columns: list[str], rows: list[list[Any]]) -> Table:
+def timestamp(value: str | None) -> str:
+    """``2026-01-01T12:34:56.789Z`` -> ``2026-01-01 12:34`` (UTC, as the API gives it)."""
+    return (value or "")[:16].replace("T", " ")
+
+
+def table(columns: list[str], rows: list[list[Any]], *, wrap: set[str] | frozenset[str] = frozenset()) -> Table:
+    """Columns in ``wrap`` (names, descriptions) fold to fit the terminal; the others (ids, timestamps,
+    statuses) stay on one line so they can be copied."""
     out = Table(show_edge=False, header_style="bold")
-    for i, column in enumerate(columns):
-        out.add_column(column, overflow="fold", no_wrap=i == 0)
+    for column in columns:
+        if column in wrap:
+            out.add_column(column, overflow="fold", ratio=1)
+        else:
+            out.add_column(column, no_wrap=True)
     for row in rows:
         out.add_row(*("" if cell is None else str(cell) for cell in row))
     return out

@@ -9,13 +9,16 @@ import httpx
 from rich.console import Console
 
 from cli.client import ApiClient
-from cli.config import resolve
+from cli.config import OPTIONS, resolve
 
 
 @dataclass
 class CliState:
     api_url: str | None = None
     api_key: str | None = None
+    #: where api_url / api_key came from ("--api-key", "AUTOTEST_API_KEY"...), for error messages
+    api_url_source: str = OPTIONS
+    api_key_source: str = OPTIONS
     #: tests hand in a transport (httpx.MockTransport, a FastAPI TestClient's) instead of the network
     transport: httpx.BaseTransport | None = None
     console: Console = field(default_factory=lambda: Console(highlight=False, soft_wrap=True))
@@ -23,7 +26,10 @@ class CliState:
 
     def client(self) -> ApiClient:
         if self._client is None:
-            self._client = ApiClient(resolve(self.api_url, self.api_key), transport=self.transport)
+            config = resolve(
+                self.api_url, self.api_key, url_source=self.api_url_source, key_source=self.api_key_source
+            )
+            self._client = ApiClient(config, transport=self.transport)
         return self._client
 
     def close(self) -> None:

@@ -20,7 +20,7 @@ from rich.markup import escape
 
 from cli.client import ApiClient, CliError, EventsUnavailable
 from cli.junit import RunOutcome
-from cli.output import TERMINAL, all_steps, status_text, step_line
+from cli.output import TERMINAL, all_steps, row_prefix, status_text, step_line
 
 POLL_S = 1.0
 RECONNECT_S = 1.0
@@ -119,7 +119,7 @@ class Progress:
             return
         item.shown_steps.add(key)
         if not self.quiet:
-            self.console.print(step_line(step, prefix=self._prefix(item)))
+            self.console.print(step_line(step, prefix=self._prefix(item) + row_prefix(iteration)))
 
     def run(self, item: Followed, run: dict[str, Any]) -> None:
         """A polled run: print what is new in it."""

@@ -10,12 +10,33 @@ import click
 from rich.markup import escape
 
 from cli import junit
-from cli.client import CliError
+from cli.client import ApiError, CliError
 from cli.commands.common import json_option, parse_vars, print_json
-from cli.output import artifact_lines, compact_artifact_lines, duration, print_run, run_headline, status_text, table
+from cli.output import TERMINAL, artifact_lines, compact_artifact_lines, duration, print_run, run_headline, status_text, table, timestamp
 from cli.state import CliState, pass_state
 from cli.testfile import load_test_file, looks_like_file
 from cli.waiting import follow
+
+#: a saved test's id (``tst_`` + the id alphabet of the API's path parameters)
+TEST_ID = re.compile(r"tst_[A-Za-z0-9_-]{1,60}")
+
+
+def _label(fallback: str, created: dict[str, Any]) -> str:
+    """What to call a run: its test's name (the API answers with it), else the file or id it came from."""
+    name = created.get("name")
+    return str(name) if name else fallback
+
+
+def _get_run_thing(state: CliState, run_id: str, suffix: str = "", *, method: str = "GET") -> Any:
+    """``/v1/runs/{run_id}{suffix}``; a test id given where a run id belongs gets a hint."""
+    try:
+        return state.client().request(method, f"/v1/runs/{run_id}{suffix}")
+    except ApiError as exc:
+        if exc.status == 404 and TEST_ID.fullmatch(run_id):
+            raise CliError(
+                f"{run_id} is a test id, not a run id: its runs are in `autotest runs list --test-id {run_id}`"
+            ) from exc
+        raise
 
 
 def _run_body(arg: str, variables: dict[str, Any], revision: int | None, retries: int | None) -> tuple[str, dict]:
@@ -33,6 +54,8 @@ def _run_body(arg: str, variables: dict[str, Any], revision: int | None, retries
         body["spec"] = spec
         body["labels"] = {"file": path.as_posix()[-200:]}
         return str(spec.get("name") or path.name), body
+    if not TEST_ID.fullmatch(arg):
+        raise CliError(f"no such file or test id: {arg}")
     body["test_id"] = arg
     if revision is not None:
         body["revision"] = revision
@@ -84,7 +107,10 @@ def run(
     variables = parse_vars(var_pairs)
     requests = [_run_body(arg, variables, revision, retries) for arg in targets]  # check all before starting
     client = state.client()
-    started = [(label, client.post("/v1/runs", body)) for label, body in requests]
+    started = []
+    for fallback, body in requests:
+        created = client.post("/v1/runs", body)
+        started.append((_label(fallback, created), created))
     if not (wait or junit_path):
         if as_json:
             print_json(state, [r for _, r in started] if len(started) > 1 else started[0][1])
@@ -140,12 +166,12 @@ def _print_results(state: CliState, outcomes: list[junit.RunOutcome], junit_path
 @pass_state
 def status(state: CliState, run_id: str, as_json: bool) -> None:
     """A run's status and step results."""
-    run = state.client().get(f"/v1/runs/{run_id}")
+    run = _get_run_thing(state, run_id)
     if as_json:
         print_json(state, run)
         return
     artifacts = []
-    if run.get("status") in ("passed", "failed", "error", "timed_out", "cancelled"):
+    if run.get("status") in TERMINAL:
         artifacts = state.client().get(f"/v1/runs/{run_id}/artifacts").get("artifacts", [])
     print_run(state.console, run, artifacts)
 
@@ -168,8 +194,7 @@ def _safe_name(name: str) -> str:
 @pass_state
 def artifacts(state: CliState, run_id: str, download_dir: Path | None, as_json: bool) -> None:
     """A run's artifacts (report, screenshots, video, trace) as links, or downloaded."""
-    client = state.client()
-    items = client.get(f"/v1/runs/{run_id}/artifacts").get("artifacts", [])
+    items = _get_run_thing(state, run_id, "/artifacts").get("artifacts", [])
     if as_json and download_dir is None:
         print_json(state, {"artifacts": items})
         return
@@ -223,7 +248,10 @@ def list_runs(state: CliState, test_id: str | None, status_: str | None, limit: 
         print_json(state, page)
         return
     if not page["items"]:
-        state.console.print("no runs yet: start one with `autotest run FILE --wait`")
+        if test_id or status_:
+            state.console.print("no runs match")
+        else:
+            state.console.print("no runs yet: start one with `autotest run FILE --wait`")
         return
     rows = [
         [
@@ -231,9 +259,28 @@ def list_runs(state: CliState, test_id: str | None, status_: str | None, limit: 
             r.get("name") or r.get("test_id") or "",
             r["status"],
             r["trigger"],
-            r["created_at"][:19],
+            timestamp(r["created_at"]),
             duration(r.get("duration_ms")),
         ]
         for r in page["items"]
     ]
-    state.console.print(table(["id", "test", "status", "trigger", "created", "duration"], rows))
+    state.console.print(table(["id", "test", "status", "trigger", "created", "duration"], rows, wrap={"test"}))
+
+
+@click.command("cancel")
+@click.argument("run_id")
+@json_option
+@pass_state
+def cancel(state: CliState, run_id: str, as_json: bool) -> None:
+    """Cancel a run: a queued one at once, a running one after its current step."""
+    run = _get_run_thing(state, run_id, "/cancel", method="POST")
+    if as_json:
+        print_json(state, run)
+        return
+    if run.get("status") == "cancelled":
+        state.console.print(f"{status_text('cancelled')}  [bold]{escape(run_id)}[/]")
+    else:
+        state.console.print(
+            f"cancel requested: [bold]{escape(run_id)}[/] is {escape(str(run.get('status')))} and stops after "
+            f"its current step  [dim]follow it: autotest status {escape(run_id)}[/]"
+        )

@@ -109,14 +109,14 @@ class PlanRunner:
                 break
             if time.monotonic() >= plan.deadline:
                 status = RunStatus.timed_out
-                error = f"the run's timeout of {plan.timeout_s}s passed before step {index} ({step.action})"
+                error = f"the run's timeout of {plan.timeout_s}s passed before step {index + 1} ({step.action})"
                 results += skipped(steps, index, it.masker)
                 break
             result = await self._steps.run(index, step, it, plan.deadline)
             results.append(result)
             await plan.after_step(results)
             if result.status != "passed":
-                where = f"step {index} ({step.action}{': ' + result.target if result.target else ''})"
+                where = f"step {index + 1} ({step.action}{': ' + result.target if result.target else ''})"
                 if time.monotonic() >= plan.deadline:
                     status = RunStatus.timed_out
                     error = f"the run's timeout of {plan.timeout_s}s passed during {where}: {result.error}"

@@ -79,7 +79,7 @@ def check_plan(steps: list[Step], variables: Iterable[str], *, start_url: str | 
     for index, step in enumerate(steps):
         names, secrets = placeholders(_dump(step))
         needed_secrets |= secrets
-        problems += [f"step {index} ({step.action}) uses {{{{{n}}}}}" for n in sorted(names - known)]
+        problems += [f"step {index + 1} ({step.action}) uses {{{{{n}}}}}" for n in sorted(names - known)]
         known |= produced(step)
     if problems:
         defined = ", ".join(sorted(set(variables))) or "none"

@@ -116,7 +116,7 @@ def _steps_table(steps: list[StepResult], links: Mapping[str, str]) -> str:
         what = step.summary()
         shot = _link(links[step.screenshot], "screenshot") if step.screenshot and step.screenshot in links else ""
         rows.append(
-            f'<tr><td class="num">{step.index}</td><td>{_e(step.action)}</td><td>{_e(what)}</td>'
+            f'<tr><td class="num">{step.index + 1}</td><td>{_e(step.action)}</td><td>{_e(what)}</td>'
             f'<td class="mono">{_e(step.locator or "")}</td><td>{_badge(step.status)}</td>'
             f'<td class="num">{_e(_duration(step.duration_ms) if step.status != "skipped" else "")}</td>'
             f"<td>{_e(step.error or '')}</td><td>{shot}</td></tr>"
@@ -129,11 +129,11 @@ def _failures(steps: list[StepResult], links: Mapping[str, str], images: Mapping
     for step in steps:
         if step.status not in ("failed", "error") or not step.screenshot:
             continue
-        caption = f"Step {step.index} ({step.action}) {step.status}: {step.error or ''}"
+        caption = f"Step {step.index + 1} ({step.action}) {step.status}: {step.error or ''}"
         data = images.get(step.screenshot)
         if data is not None and len(data) <= MAX_EMBEDDED_BYTES:
             src = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
-            body = f'<img src="{src}" alt="screenshot of the page when step {step.index} failed">'
+            body = f'<img src="{src}" alt="screenshot of the page when step {step.index + 1} failed">'
         elif step.screenshot in links:
             body = _link(links[step.screenshot], "the screenshot of the failure")
         else:
@@ -237,7 +237,7 @@ def _problem(case: ET.Element) -> bool:
 
 def _case(classname: str, step: StepResult) -> ET.Element:
     what = step.summary()
-    name = f"step {step.index}: {step.action}" + (f" {what}" if what else "")
+    name = f"step {step.index + 1}: {step.action}" + (f" {what}" if what else "")
     case = ET.Element("testcase", name=_clean(name), classname=_clean(classname), time=_seconds(step.duration_ms))
     if step.status in ("failed", "error"):
         text = step.error or f"the step {step.status}"

@@ -205,7 +205,7 @@ class StepRunner:
         page = it.require_page(step.action)
         if not isinstance(step, Fill) and placeholders(original.model_dump(mode="json"))[1]:
             # (a fill is judged by the field it fills, below)
-            it.logs.show_secret(f"step {index} ({step.action}) uses a secret, which the page may show")
+            it.logs.show_secret(f"step {index + 1} ({step.action}) uses a secret, which the page may show")
         if isinstance(step, Goto):
             url = self._absolute(step.url, page, it)
             await it.guard.check_async(url)
@@ -248,7 +248,7 @@ class StepRunner:
                 it.secret_locators.append(loc)
                 if not hidden:
                     it.logs.show_secret(
-                        f"a secret was typed into a visible field (step {index}: fill {resolved.expression})"
+                        f"a secret was typed into a visible field (step {index + 1}: fill {resolved.expression})"
                     )
         elif isinstance(step, Press):
             await loc.press(step.key, timeout=ms)

@@ -41,8 +41,8 @@ def test_check_plan_names_every_undefined_variable() -> None:
     with pytest.raises(RenderError) as info:
         check_plan(steps, {"other"}, start_url="{{host}}")
     message = info.value.message
-    assert "start_url uses {{host}}" in message and "step 0 (goto) uses {{base}}" in message
-    assert "step 0 (goto) uses {{token}}" in message and "defined for this run: other" in message
+    assert "start_url uses {{host}}" in message and "step 1 (goto) uses {{base}}" in message
+    assert "step 1 (goto) uses {{token}}" in message and "defined for this run: other" in message
 
 
 def test_missing_secrets_are_listed_with_how_to_set_them() -> None:

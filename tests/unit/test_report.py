@@ -72,7 +72,7 @@ def test_html_report_shows_the_run_its_steps_and_links_artifacts_relatively() ->
     run = a_run(
         steps=FAILED_STEPS,
         variables={"base_url": "http://example.test", "token": "***"},
-        error="step 1 (click) failed: matched nothing",
+        error="step 2 (click) failed: matched nothing",
         artifacts=[
             ref("trace.zip", "trace", attempt=1),  # the previous attempt's: not this report's
             ref("screenshots/step-001-failure.png", "screenshot"),
@@ -154,9 +154,9 @@ def test_junit_has_one_testcase_per_step_with_failures_and_skips() -> None:
     assert suite.get("time") == "2.500" and suite.get("timestamp") == "2026-01-02T03:04:05+00:00"
     cases = suite.findall("testcase")
     assert [c.get("name") for c in cases] == [
-        "step 0: goto",
-        'step 1: click role=button name="Log in"',
-        "step 2: expect_text",
+        "step 1: goto",
+        'step 2: click role=button name="Log in"',
+        "step 3: expect_text",
     ]
     failure = cases[1].find("failure")
     assert failure is not None and failure.get("message") == "matched nothing; the page has <button> & friends"
