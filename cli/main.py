@@ -8,7 +8,7 @@ import click
 from click.core import ParameterSource
 
 from cli.client import CliError
-from cli.commands.runs import artifacts, run, runs_group, status
+from cli.commands.runs import artifacts, cancel, run, runs_group, status
 from cli.commands.tests import tests_group
 from cli.demo import demo
 from cli.local.command import local
@@ -58,6 +58,7 @@ cli.add_command(tests_group)
 cli.add_command(run)
 cli.add_command(status)
 cli.add_command(artifacts)
+cli.add_command(cancel)
 cli.add_command(runs_group)
 cli.add_command(local)
 cli.add_command(demo)

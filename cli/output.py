@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -123,18 +125,22 @@ def print_run(console: Console, run: dict[str, Any], artifacts: list[dict[str, A
             console.print(line, soft_wrap=True)
 
 
-def timestamp(value: str | None) -> str:
-    """``2026-01-01T12:34:56.789Z`` -> ``2026-01-01 12:34`` (UTC, as the API gives it)."""
-    return (value or "")[:16].replace("T", " ")
+def timestamp(value: str | None, *, now: datetime | None = None) -> str:
+    """``2026-01-01T12:34:56.789Z`` -> ``01-01 12:34`` this year, ``2025-01-01 12:34`` before (UTC, as
+    the API gives it): short enough for a table on an 80-column terminal; ``--json`` has the exact time."""
+    text = (value or "")[:16].replace("T", " ")
+    year = (now or datetime.now(UTC)).strftime("%Y-")
+    return text.removeprefix(year)
 
 
-def table(columns: list[str], rows: list[list[Any]], *, wrap: set[str] | frozenset[str] = frozenset()) -> Table:
-    """Columns in ``wrap`` (names, descriptions) fold to fit the terminal; the others (ids, timestamps,
-    statuses) stay on one line so they can be copied."""
-    out = Table(show_edge=False, header_style="bold")
+def table(columns: list[str], rows: list[list[Any]], *, wrap: dict[str, int] | None = None) -> Table:
+    """Columns in ``wrap`` (names, tags; name -> share of the room left) fold to fit the terminal; the
+    others (ids, timestamps, statuses) stay on one line, whole, so they can be copied."""
+    wrap = wrap or {}
+    out = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True, header_style="bold")
     for column in columns:
         if column in wrap:
-            out.add_column(column, overflow="fold", ratio=1)
+            out.add_column(column, overflow="fold", ratio=wrap[column])
         else:
             out.add_column(column, no_wrap=True)
     for row in rows:

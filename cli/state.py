@@ -26,9 +26,7 @@ class CliState:
 
     def client(self) -> ApiClient:
         if self._client is None:
-            config = resolve(
-                self.api_url, self.api_key, url_source=self.api_url_source, key_source=self.api_key_source
-            )
+            config = resolve(self.api_url, self.api_key, url_source=self.api_url_source, key_source=self.api_key_source)
             self._client = ApiClient(config, transport=self.transport)
         return self._client
 

@@ -9,12 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import ValidationError
-
 from cli.client import CliError
-from shared.models.tests import TestCreate
-from shared.models.validation import describe_errors
 
 SUFFIXES = (".yaml", ".yml", ".json")
 #: validation problems shown for one file (all of them are fixed before it is sent)
@@ -23,6 +18,13 @@ MAX_PROBLEMS = 20
 
 def load_test_file(path: Path) -> dict[str, Any]:
     """The test file as a dict ready to send (validated against ``TestCreate``)."""
+    # imported here: the models take a quarter of a second to build, and most commands read no file
+    import yaml
+    from pydantic import ValidationError
+
+    from shared.models.tests import TestCreate
+    from shared.models.validation import describe_errors
+
     try:
         text = path.read_text()
     except OSError as exc:
@@ -48,6 +50,8 @@ def load_test_file(path: Path) -> dict[str, Any]:
 
 def _parse_problem(exc: Exception) -> str:
     """The parser's complaint with its line and column, on one line."""
+    import yaml
+
     if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
         mark = exc.problem_mark
         context = f" ({exc.context})" if exc.context else ""

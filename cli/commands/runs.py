@@ -12,13 +12,25 @@ from rich.markup import escape
 from cli import junit
 from cli.client import ApiError, CliError
 from cli.commands.common import json_option, parse_vars, print_json
-from cli.output import TERMINAL, artifact_lines, compact_artifact_lines, duration, print_run, run_headline, status_text, table, timestamp
+from cli.output import (
+    TERMINAL,
+    artifact_lines,
+    compact_artifact_lines,
+    duration,
+    print_run,
+    run_headline,
+    status_text,
+    table,
+    timestamp,
+)
 from cli.state import CliState, pass_state
 from cli.testfile import load_test_file, looks_like_file
 from cli.waiting import follow
 
 #: a saved test's id (``tst_`` + the id alphabet of the API's path parameters)
 TEST_ID = re.compile(r"tst_[A-Za-z0-9_-]{1,60}")
+#: terminals narrower than this get no "trigger" column in `runs list`
+NARROW = 100
 
 
 def _label(fallback: str, created: dict[str, Any]) -> str:
@@ -27,7 +39,7 @@ def _label(fallback: str, created: dict[str, Any]) -> str:
     return str(name) if name else fallback
 
 
-def _get_run_thing(state: CliState, run_id: str, suffix: str = "", *, method: str = "GET") -> Any:
+def _run_request(state: CliState, run_id: str, suffix: str = "", *, method: str = "GET") -> Any:
     """``/v1/runs/{run_id}{suffix}``; a test id given where a run id belongs gets a hint."""
     try:
         return state.client().request(method, f"/v1/runs/{run_id}{suffix}")
@@ -166,7 +178,7 @@ def _print_results(state: CliState, outcomes: list[junit.RunOutcome], junit_path
 @pass_state
 def status(state: CliState, run_id: str, as_json: bool) -> None:
     """A run's status and step results."""
-    run = _get_run_thing(state, run_id)
+    run = _run_request(state, run_id)
     if as_json:
         print_json(state, run)
         return
@@ -194,7 +206,7 @@ def _safe_name(name: str) -> str:
 @pass_state
 def artifacts(state: CliState, run_id: str, download_dir: Path | None, as_json: bool) -> None:
     """A run's artifacts (report, screenshots, video, trace) as links, or downloaded."""
-    items = _get_run_thing(state, run_id, "/artifacts").get("artifacts", [])
+    items = _run_request(state, run_id, "/artifacts").get("artifacts", [])
     if as_json and download_dir is None:
         print_json(state, {"artifacts": items})
         return
@@ -253,6 +265,7 @@ def list_runs(state: CliState, test_id: str | None, status_: str | None, limit: 
         else:
             state.console.print("no runs yet: start one with `autotest run FILE --wait`")
         return
+    columns = ["id", "test", "status", "trigger", "created", "duration"]
     rows = [
         [
             r["id"],
@@ -264,7 +277,10 @@ def list_runs(state: CliState, test_id: str | None, status_: str | None, limit: 
         ]
         for r in page["items"]
     ]
-    state.console.print(table(["id", "test", "status", "trigger", "created", "duration"], rows, wrap={"test"}))
+    if state.console.width < NARROW:  # room for the test's name before the trigger
+        columns.remove("trigger")
+        rows = [row[:3] + row[4:] for row in rows]
+    state.console.print(table(columns, rows, wrap={"test": 1}))
 
 
 @click.command("cancel")
@@ -273,7 +289,7 @@ def list_runs(state: CliState, test_id: str | None, status_: str | None, limit: 
 @pass_state
 def cancel(state: CliState, run_id: str, as_json: bool) -> None:
     """Cancel a run: a queued one at once, a running one after its current step."""
-    run = _get_run_thing(state, run_id, "/cancel", method="POST")
+    run = _run_request(state, run_id, "/cancel", method="POST")
     if as_json:
         print_json(state, run)
         return

@@ -1,14 +1,16 @@
-"""``autotest tests ...``: create and list saved tests."""
+"""``autotest tests ...``: create, list, show, revise and archive saved tests."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.markup import escape
 
+from cli.client import ApiClient, CliError
 from cli.commands.common import json_option, print_json
-from cli.output import table
+from cli.output import table, timestamp
 from cli.state import CliState, pass_state
 from cli.testfile import load_test_file
 
@@ -28,12 +30,29 @@ def tests_group() -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="A test file (YAML or JSON, the shape of POST /v1/tests). Repeatable.",
 )
+@click.option("--allow-duplicate", is_flag=True, help="Create it even if an active test has the same name.")
 @json_option
 @pass_state
-def create(state: CliState, files: tuple[Path, ...], as_json: bool) -> None:
-    """Create tests from test files."""
+def create(state: CliState, files: tuple[Path, ...], allow_duplicate: bool, as_json: bool) -> None:
+    """Create tests from test files (refused when an active test has the same name)."""
     bodies = [(path, load_test_file(path)) for path in files]  # check every file before creating any
-    created = [state.client().post("/v1/tests", body) for _, body in bodies]
+    client = state.client()
+    if not allow_duplicate:
+        seen: dict[str, Path] = {}
+        for path, body in bodies:
+            name = str(body["name"]).strip()
+            if name in seen:
+                raise CliError(
+                    f"{path} and {seen[name]} are both named {name!r}: pass --allow-duplicate to create both"
+                )
+            seen[name] = path
+            existing = find_by_name(client, name)
+            if existing is not None:
+                raise CliError(
+                    f"a test named {name!r} already exists ({existing['id']}): update it with "
+                    f"`autotest tests revise {existing['id']} -f {path}`, or pass --allow-duplicate"
+                )
+    created = [client.post("/v1/tests", body) for _, body in bodies]
     if as_json:
         print_json(state, created if len(created) > 1 else created[0])
         return
@@ -42,6 +61,24 @@ def create(state: CliState, files: tuple[Path, ...], as_json: bool) -> None:
             f"created [bold]{escape(test['id'])}[/]  {escape(test['name'])}  "
             f"({test['kind']}, revision {test['revision']})  [dim]from {escape(str(path))}[/]"
         )
+
+
+#: pages of ``GET /v1/tests?q=`` read looking for an exact name (200 tests each)
+MAX_NAME_PAGES = 10
+
+
+def find_by_name(client: ApiClient, name: str) -> dict[str, Any] | None:
+    """The active test named exactly ``name`` (the API's ``q`` is a case-insensitive substring match)."""
+    cursor = None
+    for _ in range(MAX_NAME_PAGES):
+        page = client.get("/v1/tests", q=name, status="active", limit=200, cursor=cursor)
+        for test in page.get("items", []):
+            if test.get("name") == name:
+                return dict(test)
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return None
+    return None
 
 
 @tests_group.command("list")
@@ -63,12 +100,112 @@ def list_tests(
         print_json(state, page)
         return
     rows = [
-        [t["id"], t["name"], t["kind"], ",".join(t.get("tags") or []), t["revision"], t["updated_at"][:19]]
+        [t["id"], t["name"], t["kind"], ", ".join(t.get("tags") or []), t["revision"], timestamp(t["updated_at"])]
         for t in page["items"]
     ]
     if not rows:
-        state.console.print("no tests yet: create one with `autotest tests create -f FILE`")
+        if tag or kind or q or archived:
+            state.console.print("no tests match")
+        else:
+            state.console.print("no tests yet: create one with `autotest tests create -f FILE`")
         return
-    state.console.print(table(["id", "name", "kind", "tags", "rev", "updated"], rows))
+    state.console.print(table(["id", "name", "kind", "tags", "rev", "updated"], rows, wrap={"name": 2, "tags": 1}))
     if page.get("next_cursor"):
         state.console.print(f"[dim]showing the first {limit}; use --limit for more[/]")
+
+
+def _unset_dropped(value: Any) -> Any:
+    """``value`` without the fields the API filled in as null or empty: what a test file would say."""
+    if isinstance(value, dict):
+        cleaned = {k: _unset_dropped(v) for k, v in value.items()}
+        return {k: v for k, v in cleaned.items() if v is not None and v != {} and v != []}
+    if isinstance(value, list):
+        return [_unset_dropped(v) for v in value]
+    return value
+
+
+#: test-level fields of a test file: not part of a revision's spec
+TEST_FIELDS = ("name", "kind", "tags", "description")
+
+
+@tests_group.command("show")
+@click.argument("test_id")
+@json_option
+@pass_state
+def show(state: CliState, test_id: str, as_json: bool) -> None:
+    """A saved test and its latest revision's spec (printed as a test file)."""
+    test = state.client().get(f"/v1/tests/{test_id}")
+    if as_json:
+        print_json(state, test)
+        return
+    import yaml
+
+    console = state.console
+    console.print(f"[bold]{escape(test['name'])}[/]  [dim]{escape(test['id'])}[/]")
+    tags = ", ".join(test.get("tags") or []) or "-"
+    console.print(
+        f"  {test['kind']}, {test['status']}, revision {test['revision']}, tags: {escape(tags)}, "
+        f"updated {timestamp(test.get('updated_at'))}"
+    )
+    if test.get("description"):
+        console.print(f"  {escape(str(test['description']))}")
+    spec = _unset_dropped(test.get("spec") or {})
+    if spec:
+        console.print()
+        text = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True, width=100)
+        console.print(text.rstrip(), markup=False, highlight=False)
+
+
+@tests_group.command("revise")
+@click.argument("test_id")
+@click.option(
+    "-f",
+    "--file",
+    "path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The test file with the new spec (its name and tags update the test too).",
+)
+@json_option
+@pass_state
+def revise(state: CliState, test_id: str, path: Path, as_json: bool) -> None:
+    """Save a test file as a saved test's new revision."""
+    data = load_test_file(path)
+    client = state.client()
+    test = client.get(f"/v1/tests/{test_id}")
+    if data.get("kind") and data["kind"] != test["kind"]:
+        raise CliError(f"{path} is a {data['kind']} test but {test_id} is a {test['kind']} test: create a new test")
+    changes: dict[str, Any] = {}
+    if str(data["name"]).strip() != test["name"]:
+        changes["name"] = data["name"]
+    if "tags" in data and set(data["tags"] or []) != set(test.get("tags") or []):  # the API sorts them
+        changes["tags"] = data["tags"] or []
+    if "description" in data and data["description"] != test.get("description"):
+        changes["description"] = data["description"]
+    spec = {k: v for k, v in data.items() if k not in TEST_FIELDS}
+    revision = client.post(f"/v1/tests/{test_id}/revisions", spec)
+    updated = client.patch(f"/v1/tests/{test_id}", changes) if changes else None
+    if as_json:
+        print_json(state, {"revision": revision, "test": updated or test})
+        return
+    name = (updated or test)["name"]
+    state.console.print(
+        f"saved revision {revision['revision']} of [bold]{escape(test_id)}[/]  {escape(name)}  "
+        f"[dim]from {escape(str(path))}[/]"
+    )
+    for field, value in changes.items():
+        shown = ", ".join(value) if isinstance(value, list) else str(value)
+        state.console.print(f"  {field}: {escape(shown)}")
+
+
+@tests_group.command("archive")
+@click.argument("test_id")
+@json_option
+@pass_state
+def archive(state: CliState, test_id: str, as_json: bool) -> None:
+    """Archive a saved test (nothing is deleted; `tests list --archived` shows it)."""
+    test = state.client().delete(f"/v1/tests/{test_id}")
+    if as_json:
+        print_json(state, test)
+        return
+    state.console.print(f"archived [bold]{escape(test['id'])}[/]  {escape(test['name'])}")

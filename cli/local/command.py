@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -12,8 +13,9 @@ from rich.markup import escape
 
 from cli.client import CliError
 from cli.config import DEFAULT_DATA_DIR
-from cli.local.mode import LocalInfo, LocalMode, LocalModeError, LocalOptions
-from shared.observability import logger
+
+if TYPE_CHECKING:  # the local mode imports moto, uvicorn, FastAPI, boto3: only when it starts
+    from cli.local.mode import LocalInfo, LocalOptions
 
 EXAMPLE_PORT = 8001
 
@@ -24,13 +26,14 @@ def banner(console: Console, info: LocalInfo) -> None:
     console.print(f"  API key   [bold]{escape(info.api_key)}[/]")
     if info.example_url:
         console.print(f"  example   {info.example_url}  [dim](the example tests' base_url)[/]")
+    console.print(f"  AWS       {info.aws_endpoint}  [dim](emulated; artifact links point here)[/]")
     console.print(f"  workers   {', '.join(info.workers) or 'none'}")
     if info.restored_items or info.requeued_runs:
         console.print(
             f"  restored  {info.restored_items} items, {info.restored_objects} artifacts; "
             f"{info.requeued_runs} runs back in the queue"
         )
-    for line in info.damaged:
+    for line in (*info.damaged, *info.notes):
         console.print(f"  [bold yellow]warning[/]   {escape(line)}")
     console.print(f"  the CLI finds this deployment through {escape(str(info.data_dir / 'config.json'))}")
     var = ""
@@ -54,6 +57,8 @@ async def _serve(options: LocalOptions, console: Console) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
+    from cli.local.mode import LocalMode
+
     mode = LocalMode(options)
     try:
         info = await mode.start()
@@ -83,6 +88,12 @@ async def _serve(options: LocalOptions, console: Console) -> None:
     show_default=True,
     help="Port of the example web app (0: any free port).",
 )
+@click.option(
+    "--aws-port",
+    type=click.IntRange(0, 65535),
+    help="Port of the embedded AWS emulator (0: any free port) [default: the last start's, kept in "
+    "DATA_DIR/local.json, so artifact links keep working across restarts].",
+)
 @click.option("--no-example", is_flag=True, help="Do not serve the example web app.")
 @click.option("--snapshot-interval", type=click.FloatRange(min=1), default=10.0, show_default=True,
               help="Seconds between snapshots of the state into the data directory.")  # fmt: skip
@@ -99,6 +110,7 @@ def local(
     data_dir: Path,
     concurrency: int | None,
     example_port: int,
+    aws_port: int | None,
     no_example: bool,
     snapshot_interval: float,
     log_level: str,
@@ -108,12 +120,16 @@ def local(
     The API key is AUTOTEST_API_KEY when set, else generated once and kept in DATA_DIR/config.json,
     where the other commands find it.
     """
+    from cli.local.mode import LocalModeError, LocalOptions
+    from shared.observability import logger
+
     options = LocalOptions(
         host=host,
         port=port,
         data_dir=data_dir,
         concurrency=concurrency,
         example_port=None if no_example else example_port,
+        aws_port=aws_port,
         snapshot_interval_s=snapshot_interval,
     )
     logger.setLevel(log_level.upper())

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import fcntl
+import json
 import logging
 import os
 import socket
@@ -50,6 +52,8 @@ from shared.settings import Settings
 
 LOOPBACK_ALLOWLIST = ("127.0.0.0/8", "::1", "localhost")
 FORCE_STOP_S = 5.0
+#: what local mode keeps about itself beside config.json: {"aws_port": N}
+LOCAL_STATE_NAME = "local.json"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
 
 
@@ -64,6 +68,9 @@ class LocalOptions:
     data_dir: Path = Path(".autotest")
     concurrency: int | None = None
     example_port: int | None = 8001  # None: no example app; 0: any free port
+    #: the AWS emulator's port. None: the one the last start used (local.json) when it is free, else
+    #: any; 0: any free port; N: exactly N. Presigned artifact URLs hold it: keeping it keeps them working.
+    aws_port: int | None = None
     snapshot_interval_s: float = 10.0
     #: Settings to start from (default: the environment's); tests pass unique resource names
     base_settings: Settings | None = None
@@ -83,6 +90,8 @@ class LocalInfo:
     workers: tuple[str, ...]
     #: what of the data directory could not be read back (kept aside as ``*.damaged-*``)
     damaged: tuple[str, ...] = ()
+    #: other things worth saying at start (the AWS emulator had to move to another port...)
+    notes: tuple[str, ...] = ()
 
 
 class _Server(uvicorn.Server):
@@ -105,9 +114,44 @@ def _bind(host: str, port: int, what: str, flag: str) -> socket.socket:
     return sock
 
 
-def _free_port(host: str) -> int:
-    with contextlib.closing(_bind(host, 0, "the AWS emulator", "")) as sock:
-        return int(sock.getsockname()[1])
+def saved_aws_port(data_dir: Path) -> int | None:
+    port = read_config_file(data_dir / LOCAL_STATE_NAME).get("aws_port")
+    return port if isinstance(port, int) and not isinstance(port, bool) and 0 < port < 65536 else None
+
+
+def save_aws_port(data_dir: Path, port: int) -> None:
+    path = data_dir / LOCAL_STATE_NAME
+    data = read_config_file(path) | {"aws_port": port}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    tmp.replace(path)
+
+
+def start_moto(host: str, port: int) -> Any:
+    """A started ``ThreadedMotoServer`` on ``host:port`` (0: any free port); OSError when it cannot listen."""
+    if port:  # werkzeug reports a port in use on stderr and exits: try it first
+        with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    from moto.server import ThreadedMotoServer
+
+    class Server(ThreadedMotoServer):
+        error: OSError | None = None
+
+        def _server_entry(self) -> None:
+            # moto's start() waits forever when its server cannot bind (taken since the probe)
+            try:
+                super()._server_entry()
+            except (OSError, SystemExit) as exc:
+                self.error = exc if isinstance(exc, OSError) else OSError(errno.EADDRINUSE, "Address in use")
+                self._server_ready_event.set()
+
+    server = Server(ip_address=host, port=port, verbose=False)
+    server.start()
+    if server.error is not None:
+        raise server.error
+    return server
 
 
 def _url(host: str, port: int) -> str:
@@ -216,7 +260,7 @@ class LocalMode:
 
         for key, value in FAKE_CREDENTIALS.items():
             os.environ.setdefault(key, value)
-        endpoint = await asyncio.to_thread(self._start_moto)
+        endpoint, aws_note = await asyncio.to_thread(self._start_moto)
         api_key = api_key_for(self.data_dir)
         base = opts.base_settings or Settings()
         if opts.example_port is not None and base.secrets_file is None:
@@ -293,19 +337,32 @@ class LocalMode:
             requeued_runs=requeued,
             workers=tuple(opts.workers),
             damaged=restored.damaged,
+            notes=(aws_note,) if aws_note else (),
         )
         logger.info("local mode started", api_url=api_url, aws_endpoint=endpoint, workers=list(opts.workers))
         return self.info
 
-    def _start_moto(self) -> str:
-        from moto.server import ThreadedMotoServer
-
+    def _start_moto(self) -> tuple[str, str | None]:
+        """The emulator's endpoint, and a note when it could not have the port it had last time."""
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log: one line per AWS call
         host = "127.0.0.1"
-        port = _free_port(host)
-        self._moto = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
-        self._moto.start()
-        return _url(host, port)
+        requested = self.options.aws_port
+        saved = saved_aws_port(self.data_dir) if requested is None else None
+        note = None
+        try:
+            self._moto = start_moto(host, requested or saved or 0)
+        except OSError as exc:
+            if saved is None:  # a port given with --aws-port (or any port at all): nothing else to try
+                raise LocalModeError(
+                    f"cannot listen on {host}:{requested or 0} for the AWS emulator ({exc.strerror}): pass --aws-port"
+                ) from exc
+            self._moto = start_moto(host, 0)
+            note = f"port {saved} of the AWS emulator is in use; it listens on another port now"
+        port = int(self._moto.get_host_and_port()[1])
+        if note is not None:
+            note += f" ({port}): artifact links from before this start no longer work"
+        save_aws_port(self.data_dir, port)
+        return _url(host, port), note
 
     def _app(self, services: Services) -> FastAPI:
         assert self.settings is not None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -39,7 +40,7 @@ def unique_settings() -> Settings:
     )
 
 
-Starter = Callable[[], tuple[LocalModeThread, LocalInfo]]
+Starter = Callable[..., tuple[LocalModeThread, LocalInfo]]
 
 
 @pytest.fixture
@@ -47,7 +48,7 @@ def start_local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sta
     monkeypatch.delenv("AUTOTEST_API_KEY", raising=False)
     started: list[LocalModeThread] = []
 
-    def start() -> tuple[LocalModeThread, LocalInfo]:
+    def start(**options_: Any) -> tuple[LocalModeThread, LocalInfo]:
         options = LocalOptions(
             port=0,
             example_port=None,
@@ -55,6 +56,7 @@ def start_local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sta
             workers={},
             snapshot_interval_s=1,
             base_settings=unique_settings(),
+            **options_,
         )
         thread = LocalModeThread(options)
         started.append(thread)
@@ -231,3 +233,110 @@ def test_ctrl_c_stops_the_process_cleanly(tmp_path: Path) -> None:
     assert "API key" in text and settings["api_key"] in text
     assert "state saved" in text
     assert created.json()["id"] in (data / "state" / "table.jsonl").read_text()
+
+
+def aws_port(info: LocalInfo) -> int:
+    return int(info.aws_endpoint.rsplit(":", 1)[1])
+
+
+def test_the_aws_port_moves_when_the_saved_one_is_taken(start_local: Starter, tmp_path: Path) -> None:
+    # Given a local mode that ran once (its AWS port saved in local.json), and that port now taken
+    first, info = start_local()
+    saved = json.loads((tmp_path / "data" / "local.json").read_text())
+    assert saved == {"aws_port": aws_port(info)}
+    first.stop()
+    with socket.socket() as blocker:
+        blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        blocker.bind(("127.0.0.1", aws_port(info)))
+        blocker.listen()
+
+        # When it starts again
+        second, again = start_local()
+
+        # Then it takes another port, says so, and remembers the new one
+        assert aws_port(again) != aws_port(info)
+        assert any(f"port {aws_port(info)} of the AWS emulator is in use" in note for note in again.notes)
+        assert json.loads((tmp_path / "data" / "local.json").read_text()) == {"aws_port": aws_port(again)}
+        second.stop()
+
+        # and --aws-port N is that port or an error
+        with pytest.raises(LocalModeError, match=f"cannot listen on 127.0.0.1:{aws_port(info)} .*--aws-port"):
+            start_local(aws_port=aws_port(info))
+
+
+def test_aws_port_zero_takes_any_port(start_local: Starter, tmp_path: Path) -> None:
+    first, info = start_local()
+    first.stop()
+    (tmp_path / "data" / "local.json").write_text(json.dumps({"aws_port": aws_port(info)}))
+
+    _, again = start_local(aws_port=0)
+
+    assert again.notes == ()
+    assert json.loads((tmp_path / "data" / "local.json").read_text()) == {"aws_port": aws_port(again)}
+
+
+def _start_process(data: Path, root: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+    """`autotest local` as a process; returns it and its config.json once it answers."""
+    config = data / "config.json"
+    config.unlink(missing_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOTEST_")}
+    command = [sys.executable, "-m", "cli.main", "local", "--port", "0", "--no-example", "--data-dir", str(data)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=root)
+    deadline = time.monotonic() + 60
+    while not config.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if not config.exists():
+        _stop_process(process)
+        raise AssertionError(process.stdout.read().decode() if process.stdout else "no config.json")
+    return process, json.loads(config.read_text())
+
+
+def _stop_process(process: subprocess.Popen[bytes]) -> str:
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+    try:
+        output, _ = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+    return output.decode(errors="replace")
+
+
+def test_artifact_links_keep_working_across_a_restart(tmp_path: Path) -> None:
+    # Given `autotest local` ran an API test (against its own /healthz) and printed its report's link
+    root = Path(__file__).resolve().parents[2]
+    data = tmp_path / "data"
+    process, config = _start_process(data, root)
+    try:
+        headers = {"X-API-Key": config["api_key"]}
+        step = {"action": "request", "url": f"{config['api_url']}/healthz", "expect": [{"status": 200}]}
+        spec = {"name": "health", "kind": "api", "steps": [step]}
+        run = httpx.post(f"{config['api_url']}/v1/runs", json={"spec": spec}, headers=headers, timeout=10).json()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            status = httpx.get(f"{config['api_url']}/v1/runs/{run['id']}", headers=headers, timeout=10).json()
+            if status["status"] not in ("queued", "running"):
+                break
+            time.sleep(0.2)
+        assert status["status"] == "passed", status
+        listed = httpx.get(f"{config['api_url']}/v1/runs/{run['id']}/artifacts", headers=headers, timeout=10)
+        url = next(a["url"] for a in listed.json()["artifacts"] if a["name"] == "report.html")
+        before = httpx.get(url, timeout=10)
+        assert before.status_code == 200
+        port = json.loads((data / "local.json").read_text())["aws_port"]
+        assert f"127.0.0.1:{port}/" in url
+    finally:
+        first_output = _stop_process(process)
+    assert "state saved" in first_output, first_output
+
+    # When it starts again (a new process: nothing left in memory)
+    process, config = _start_process(data, root)
+    try:
+        # Then the AWS emulator is on the same port and the link from before still opens the report
+        after = httpx.get(url, timeout=10)
+        assert json.loads((data / "local.json").read_text())["aws_port"] == port
+    finally:
+        second_output = _stop_process(process)
+    assert after.status_code == 200, after.text[:300]
+    assert after.content == before.content
+    assert f"AWS       http://127.0.0.1:{port}" in second_output

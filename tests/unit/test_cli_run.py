@@ -274,6 +274,8 @@ def test_tests_create_and_list(test_file: Path) -> None:
         if request.method == "POST":
             assert json.loads(request.content)["tags"] == ["smoke"]
             return httpx.Response(201, json=created)
+        if request.url.params.get("q"):  # create looks for a test of that name first: none yet
+            return httpx.Response(200, json={"items": [], "next_cursor": None})
         item = {**created, "tags": ["smoke"], "updated_at": "2026-01-01T00:00:00Z"}
         return httpx.Response(200, json={"items": [item], "next_cursor": None})
 
@@ -341,3 +343,49 @@ def test_a_step_line_says_what_the_step_did() -> None:
     assert step_what({"detail": "http://x/login"}) == "http://x/login"
     assert step_what({"target": 'css="#count"', "detail": '"2 items"'}) == 'css="#count" "2 items"'
     assert step_what({"description": "log in", "target": "x"}) == "log in"
+
+
+@pytest.mark.parametrize(("name", "label"), [("Admin can log in", "Admin can log in"), (None, "tst_01ABC")])
+def test_a_saved_test_is_labelled_by_its_name_live_and_in_junit(tmp_path: Path, name: str | None, label: str) -> None:
+    final = a_run("run_1", "passed", test_id="tst_01ABC", name=name, steps=[step(0)])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":  # the API answers with the test's name
+            assert json.loads(request.content)["test_id"] == "tst_01ABC"
+            return httpx.Response(202, json=a_run("run_1", test_id="tst_01ABC", name=name))
+        return FakeApi(final)(request)
+
+    out = tmp_path / "junit.xml"
+    result = invoke(handler, ["run", "tst_01ABC", "--wait", "--junit", str(out)])
+
+    assert result.exit_code == 0, result.output
+    assert f"▶ {label}  run_1" in result.output
+    assert f"PASSED  {label}  run_1" in result.output  # the results
+    case = junit_root(out).find("testsuite/testcase")
+    assert case is not None and case.get("name") == label
+
+
+def test_dataset_steps_are_labelled_with_their_row(test_file: Path) -> None:
+    rows: list[dict[str, Any]] = [
+        {"index": i, "variables": {}, "status": "passed", "steps": [step(0), step(1)]} for i in range(2)
+    ]
+    final = a_run("run_1", "passed", iterations=rows)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/events"):
+            body = status_event("run_1", "running")
+            for row in rows:
+                for s in row["steps"]:
+                    payload = {"run_id": "run_1", "attempt": 1, "iteration": row["index"], "step": s}
+                    body += f"event: step\ndata: {json.dumps(payload)}\n\n"
+            body += status_event("run_1", "passed")
+            return httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})
+        return FakeApi(final)(request)
+
+    result = invoke(handler, ["run", str(test_file), "--wait"])
+    status = invoke(handler, ["status", "run_1"])
+
+    assert result.exit_code == 0, result.output
+    lines = [line.strip() for line in result.output.splitlines() if "goto" in line][:4]
+    assert [line.split("✓")[0].strip() for line in lines] == ["row 1", "row 1", "row 2", "row 2"]
+    assert [line for line in status.output.splitlines() if "goto" in line][2].strip().startswith("row 2")
