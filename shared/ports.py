@@ -64,9 +64,11 @@ class RunStore(Protocol):
         expected_status: RunStatus | None = None,
         expected_attempt: int | None = None,
         condition_heartbeat_before: str | None = None,
+        project_id: str | None = None,
     ) -> Run:
         """Conditionally write ``changes`` (field -> value, already JSON-able) and return the
-        new run. Conflict when the run is not in ``expected_status`` / ``expected_attempt``."""
+        new run. Conflict when the run is not in ``expected_status`` / ``expected_attempt``.
+        ``project_id``, when the caller knows it, saves the store reading it for a status change."""
 
     def list_runs(self, query: RunQuery) -> Page[Run]: ...
 

@@ -129,6 +129,7 @@ class FakeStore:
         expected_status: RunStatus | None = None,
         expected_attempt: int | None = None,
         condition_heartbeat_before: str | None = None,
+        project_id: str | None = None,
     ) -> Run:
         with self._lock:
             run = self.get_run(run_id)

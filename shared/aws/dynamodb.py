@@ -351,13 +351,14 @@ class DynamoRepository:
         expected_status: RunStatus | None = None,
         expected_attempt: int | None = None,
         condition_heartbeat_before: str | None = None,
+        project_id: str | None = None,
     ) -> Run:
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
         sets: list[str] = []
         fields = dict(changes)
-        if "status" in fields:
-            project = self._get_project_of(run_id)
+        if "status" in fields:  # the status index is per project
+            project = project_id or self._get_project_of(run_id)
             fields["gsi3pk"] = f"PROJECT#{project}#RUNS#{fields['status']}"
         if "heartbeat_at" in fields:
             hb = fields["heartbeat_at"]

@@ -203,7 +203,12 @@ class RunService:
         staged = run.model_copy(update=fields)
         payload = staged.model_dump(mode="json", include=set(fields))
         return self._runs.update_run(
-            run.id, payload, expected_status=expected_status, expected_attempt=run.attempt, **cond
+            run.id,
+            payload,
+            expected_status=expected_status,
+            expected_attempt=run.attempt,
+            project_id=run.project_id,
+            **cond,
         )
 
     def take(self, message: RunMessage) -> Run | None:
