@@ -13,29 +13,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from shared.aws.snapshot import runs_with_status
 from shared.errors import Conflict, DomainError, NotFound
 from shared.models.runs import RunStatus
 from shared.observability import logger
 from shared.services.container import Services
 
-_PENDING = (RunStatus.queued.value, RunStatus.running.value)
-
-
-def pending_runs(items: Iterable[dict[str, Any]]) -> list[tuple[str, str]]:
-    """(project id, run id) of the queued / running runs among snapshot items."""
-    out: list[tuple[str, str]] = []
-    for item in items:
-        if item.get("type", {}).get("S") != "run":
-            continue
-        if item.get("status", {}).get("S") in _PENDING:
-            out.append((item["project_id"]["S"], item["id"]["S"]))
-    return out
-
 
 def requeue_pending(services: Services, items: Iterable[dict[str, Any]]) -> int:
     """Re-enqueue the runs that were pending in the snapshot; returns how many."""
     count = 0
-    for project_id, run_id in pending_runs(items):
+    for project_id, run_id in runs_with_status(items, (RunStatus.queued, RunStatus.running)):
         try:
             run = services.runs.resume(services.runs.get_run(project_id, run_id))
             if run.status == RunStatus.queued:

@@ -37,6 +37,16 @@ def _decode(value: Any) -> Any:
     return value
 
 
+def runs_with_status(items: Iterable[dict[str, Any]], statuses: Iterable[str]) -> list[tuple[str, str]]:
+    """(project id, run id) of the run items of a dump whose status is one of ``statuses``."""
+    wanted = {str(s) for s in statuses}
+    return [
+        (item["project_id"]["S"], item["id"]["S"])
+        for item in items
+        if item.get("type", {}).get("S") == "run" and item.get("status", {}).get("S") in wanted
+    ]
+
+
 class TableSnapshot:
     def __init__(self, client: Any, table: str) -> None:
         self._db = client
