@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 from pathlib import Path
@@ -21,7 +22,7 @@ if TYPE_CHECKING:  # the local mode imports moto, uvicorn, FastAPI, boto3: only 
 EXAMPLE_PORT = 8001
 
 
-def banner(console: Console, info: LocalInfo) -> None:
+def banner(console: Console, info: LocalInfo, warnings: tuple[str, ...] = ()) -> None:
     console.print(f"[bold green]autotest local[/] is running  [dim](data in {escape(str(info.data_dir))})[/]")
     console.print(f"  API       [bold]{info.api_url}[/]   docs: {info.api_url}/docs")
     console.print(f"  API key   [bold]{escape(info.api_key)}[/]")
@@ -34,7 +35,7 @@ def banner(console: Console, info: LocalInfo) -> None:
             f"  restored  {info.restored_items} items, {info.restored_objects} artifacts; "
             f"{info.requeued_runs} runs back in the queue"
         )
-    for line in (*info.damaged, *info.notes):
+    for line in (*info.damaged, *info.notes, *warnings):
         console.print(f"  [bold yellow]warning[/]   {escape(line)}")
     for line in cli_lines(info.data_dir / CONFIG_NAME, info.api_url):
         console.print(line)
@@ -69,12 +70,14 @@ def cli_lines(config: Path, api_url: str, cwd: Path | None = None) -> list[str]:
     return lines
 
 
-def _record(console: Console, config: Path) -> None:
-    """Tell the CLI of this user that this is the last local mode started (it finds it from anywhere)."""
+def _record(config: Path) -> tuple[str, ...]:
+    """Tell this user's CLI that this is the last local mode started; a warning when that failed (a
+    read-only home: the banner then prints the AUTOTEST_CONFIG line)."""
     try:
         record_last_local(config)
-    except OSError as exc:  # a read-only home: the CLI still finds it through AUTOTEST_CONFIG
-        console.print(f"  [bold yellow]warning[/]   could not record this local mode for the CLI: {escape(str(exc))}")
+    except (OSError, RuntimeError) as exc:
+        return (f"could not record this local mode for the CLI: {exc}",)
+    return ()
 
 
 async def _serve(options: LocalOptions, console: Console) -> None:
@@ -98,14 +101,14 @@ async def _serve(options: LocalOptions, console: Console) -> None:
     try:
         info = await mode.start()
         config = info.data_dir / CONFIG_NAME
-        _record(console, config)
-        banner(console, info)
+        banner(console, info, _record(config))
         await mode.run(stop, force=force)
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         if config is not None:
-            forget_last_local(config)
+            with contextlib.suppress(OSError, RuntimeError):
+                forget_last_local(config)
     console.print("autotest local stopped; state saved")
 
 

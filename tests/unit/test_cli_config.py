@@ -376,3 +376,20 @@ def test_resolve_raises_a_cli_error_for_an_unreadable_config(places: Places) -> 
 
     with pytest.raises(CliError, match=r"cannot read .*config\.json \(found from "):
         resolve(None, None)
+
+
+def test_a_pointer_that_cannot_be_written_is_a_warning_and_the_banner_says_what_to_export(
+    places: Places, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cli.local.command import _record
+
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_STATE_HOME", str(blocker))  # the state directory cannot be made
+    config = places.config(tmp_path / "somewhere", "http://127.0.0.1:18600", "k")
+
+    warnings = _record(config)
+    text = banner_text(cli_lines(config, "http://127.0.0.1:18600"))
+
+    assert len(warnings) == 1 and warnings[0].startswith("could not record this local mode for the CLI: ")
+    assert f"CLI       export AUTOTEST_CONFIG={config}" in text
