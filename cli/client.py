@@ -10,16 +10,8 @@ from typing import Any
 
 import httpx
 
-from cli.config import OPTIONS, ClientConfig
-
-
-class CliError(Exception):
-    """A failure to report in one line; the process exits with ``exit_code``."""
-
-    def __init__(self, message: str, *, exit_code: int = 2) -> None:
-        super().__init__(message)
-        self.message = message
-        self.exit_code = exit_code
+from cli.config import CONFIG_ENV, CONFIG_NAME, DEFAULT, HOW_TO_POINT, OPTIONS, ClientConfig
+from cli.errors import CliError
 
 
 class ApiError(CliError):
@@ -104,18 +96,49 @@ class ApiClient:
     # ------------------------------------------------------------------------------- requests
 
     def _check_key(self) -> None:
-        if not self.config.api_key:
-            raise CliError(
-                "no API key: pass --api-key, set AUTOTEST_API_KEY, or run this where `autotest local` "
-                "keeps its data (it writes .autotest/config.json)"
-            )
+        if self.config.api_key:
+            return
+        lookup = self.config.lookup
+        if lookup is None:
+            looked = ""
+        elif lookup.file is not None:
+            looked = f" ({lookup.file} has none)"
+        else:
+            looked = f" ({lookup.describe()})"
+        raise CliError(f"no API key{looked}: {HOW_TO_POINT}")
 
     def _unreachable(self, exc: httpx.TransportError) -> CliError:
+        config = self.config
+        source = config.url_source
+        if source == OPTIONS:
+            where = ""
+        elif source == DEFAULT:
+            lookup = config.lookup
+            where = " (the default API URL" + (f"; {lookup.describe()}" if lookup is not None else "") + ")"
+        else:
+            where = f" (API URL from {source})"
         if isinstance(exc, httpx.TimeoutException):
-            return CliError(f"{self.base_url} did not answer in time ({type(exc).__name__})")
-        source = self.config.url_source
-        where = "" if source == OPTIONS else f" (API URL from {source})"
-        return CliError(f"cannot reach {self.base_url}{where}: is `autotest local` running?")
+            return CliError(f"{self.base_url}{where} did not answer in time ({type(exc).__name__})")
+        hint = "is `autotest local` running?"
+        lookup = config.lookup
+        if lookup is not None and lookup.file is not None and source == str(lookup.file):
+            hint = f"is `autotest local --data-dir {lookup.file.path.parent}` running?"
+        elif source == DEFAULT:
+            hint += f" Otherwise {HOW_TO_POINT}"
+        return CliError(f"cannot reach {self.base_url}{where}: {hint}")
+
+    def _unauthorized(self, message: str, code: str | None) -> CliError:
+        """A rejected key: where the key and the URL came from, and how to give the right ones."""
+        config = self.config
+        if config.key_source == OPTIONS and config.url_source == OPTIONS:
+            return ApiError(f"{message} (HTTP 401)", status=401, code=code)
+        return ApiError(
+            f"{message} (HTTP 401): the key came from {config.key_source}, the URL {self.base_url} from "
+            f"{config.url_source}; give that deployment's key with --api-key or AUTOTEST_API_KEY, or "
+            f"export {CONFIG_ENV}=DATA_DIR/{CONFIG_NAME} of its `autotest local`",
+            status=401,
+            code=code,
+        )
 
     def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None) -> Any:
         self._check_key()
@@ -127,7 +150,7 @@ class ApiClient:
         if response.status_code >= 400:
             message, code = _error_message(response)
             if response.status_code == 401:
-                message += f" (API key from {self.config.key_source})"
+                raise self._unauthorized(message, code)
             raise ApiError(f"{message} (HTTP {response.status_code})", status=response.status_code, code=code)
         if response.status_code == 204 or not response.content:
             return None
@@ -166,6 +189,8 @@ class ApiClient:
                 if response.status_code >= 400:
                     response.read()
                     message, code = _error_message(response)
+                    if response.status_code == 401:
+                        raise self._unauthorized(message, code)
                     raise ApiError(f"{message} (HTTP {response.status_code})", status=response.status_code, code=code)
                 if "text/event-stream" not in response.headers.get("content-type", ""):
                     raise EventsUnavailable("the events endpoint did not answer with text/event-stream")

@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from click.core import ParameterSource
 
 from cli.client import CliError
 from cli.commands.runs import artifacts, cancel, run, runs_group, status
 from cli.commands.tests import tests_group
 from cli.demo import demo
 from cli.local.command import local
-from cli.state import CliState
+from cli.state import CliState, add_api_options, api_options
 
 
 class AutotestGroup(click.Group):
@@ -29,37 +28,29 @@ class AutotestGroup(click.Group):
             ctx.exit(130)
 
 
-def _source(ctx: click.Context, param: str, option: str, envvar: str) -> str:
-    """Which of the option and its environment variable gave ``param`` its value."""
-    return envvar if ctx.get_parameter_source(param) == ParameterSource.ENVIRONMENT else option
-
-
 @click.group(cls=AutotestGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--api-url", envvar="AUTOTEST_API_URL", help="The API's base URL [env AUTOTEST_API_URL].")
-@click.option("--api-key", envvar="AUTOTEST_API_KEY", help="An API key [env AUTOTEST_API_KEY].")
 @click.version_option(package_name="autotest", prog_name="autotest")
 @click.pass_context
-def cli(ctx: click.Context, api_url: str | None, api_key: str | None) -> None:
+def cli(ctx: click.Context) -> None:
     """autotest: browser and API tests run on AWS primitives, or all on this machine (`autotest local`).
 
-    The API URL and key come from --api-url / --api-key, the environment, or the config file
-    `autotest local` writes (.autotest/config.json here or in a parent directory, or $AUTOTEST_CONFIG).
+    \b
+    The API URL and key come from, in order:
+      --api-url / --api-key (before or after the subcommand),
+      AUTOTEST_API_URL / AUTOTEST_API_KEY,
+      the config file `autotest local` writes into its data directory: $AUTOTEST_CONFIG, else
+      .autotest/config.json here or in a parent directory, else the last `autotest local` started.
     """
-    state = ctx.obj if isinstance(ctx.obj, CliState) else CliState()
-    if api_url:
-        state.api_url, state.api_url_source = api_url, _source(ctx, "api_url", "--api-url", "AUTOTEST_API_URL")
-    if api_key:
-        state.api_key, state.api_key_source = api_key, _source(ctx, "api_key", "--api-key", "AUTOTEST_API_KEY")
-    ctx.obj = state
+    state = ctx.ensure_object(CliState)
     ctx.call_on_close(state.close)
 
 
-cli.add_command(tests_group)
-cli.add_command(run)
-cli.add_command(status)
-cli.add_command(artifacts)
-cli.add_command(cancel)
-cli.add_command(runs_group)
+cli.params.extend(api_options(read_env=True))
+#: the commands that talk to a deployment: each takes --api-url / --api-key after its name too
+CLIENT_COMMANDS = (tests_group, run, status, artifacts, cancel, runs_group)
+for command in CLIENT_COMMANDS:
+    add_api_options(command)
+    cli.add_command(command)
 cli.add_command(local)
 cli.add_command(demo)
 

@@ -1,4 +1,5 @@
-"""What every client command gets: the resolved config, a console, and an API client made on demand."""
+"""What every client command gets: the resolved config, a console, and an API client made on demand;
+and the ``--api-url`` / ``--api-key`` options every client command accepts, before or after its name."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import dataclass, field
 
 import click
 import httpx
+from click.core import ParameterSource
 from rich.console import Console
 
 from cli.client import ApiClient
@@ -37,3 +39,46 @@ class CliState:
 
 
 pass_state = click.make_pass_decorator(CliState)
+
+
+def _store(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """Put an ``--api-url`` / ``--api-key`` value into the state, with where it came from. Given at several
+    levels (``autotest --api-key A tests --api-key B list``), the last one wins."""
+    if not value:
+        return
+    from_env = ctx.get_parameter_source(str(param.name)) == ParameterSource.ENVIRONMENT
+    source = str(param.envvar) if from_env else param.opts[0]
+    state = ctx.ensure_object(CliState)
+    if param.name == "api_url":
+        state.api_url, state.api_url_source = value, source
+    else:
+        state.api_key, state.api_key_source = value, source
+
+
+def api_options(*, read_env: bool) -> list[click.Option]:
+    """``--api-url`` and ``--api-key``. Only the top level reads the environment: a subcommand's copy
+    would otherwise put the variable back over an option given before the subcommand."""
+    return [
+        click.Option(
+            ["--api-url"],
+            envvar="AUTOTEST_API_URL" if read_env else None,
+            expose_value=False,
+            callback=_store,
+            help="The API's base URL [env AUTOTEST_API_URL].",
+        ),
+        click.Option(
+            ["--api-key"],
+            envvar="AUTOTEST_API_KEY" if read_env else None,
+            expose_value=False,
+            callback=_store,
+            help="An API key [env AUTOTEST_API_KEY].",
+        ),
+    ]
+
+
+def add_api_options(command: click.Command) -> None:
+    """Let ``command`` and, for a group, every command under it take ``--api-url`` / ``--api-key``."""
+    command.params.extend(api_options(read_env=False))
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            add_api_options(sub)

@@ -46,6 +46,19 @@ class FakeServices:
         )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _own_cli_state_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """`autotest local` records itself for the CLI under $XDG_STATE_HOME: keep the tests' local modes (and
+    the processes they start, which inherit it) out of the user's own, and the user's out of the tests."""
+    before = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("xdg-state"))
+    yield
+    if before is None:
+        os.environ.pop("XDG_STATE_HOME", None)
+    else:
+        os.environ["XDG_STATE_HOME"] = before
+
+
 @pytest.fixture
 def fakes() -> FakeServices:
     return FakeServices()

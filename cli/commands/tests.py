@@ -1,4 +1,4 @@
-"""``autotest tests ...``: create, list, show, revise and archive saved tests."""
+"""``autotest tests ...``: create, list, show, revise, archive and unarchive saved tests."""
 
 from __future__ import annotations
 
@@ -67,13 +67,14 @@ def create(state: CliState, files: tuple[Path, ...], allow_duplicate: bool, as_j
 MAX_NAME_PAGES = 10
 
 
-def find_by_name(client: ApiClient, name: str) -> dict[str, Any] | None:
-    """The active test named exactly ``name`` (the API's ``q`` is a case-insensitive substring match)."""
+def find_by_name(client: ApiClient, name: str, *, other_than: str | None = None) -> dict[str, Any] | None:
+    """The active test named exactly ``name``, other than ``other_than`` (the API's ``q`` is a
+    case-insensitive substring match)."""
     cursor = None
     for _ in range(MAX_NAME_PAGES):
         page = client.get("/v1/tests", q=name, status="active", limit=200, cursor=cursor)
         for test in page.get("items", []):
-            if test.get("name") == name:
+            if test.get("name") == name and test.get("id") != other_than:
                 return dict(test)
         cursor = page.get("next_cursor")
         if not cursor:
@@ -208,4 +209,29 @@ def archive(state: CliState, test_id: str, as_json: bool) -> None:
     if as_json:
         print_json(state, test)
         return
-    state.console.print(f"archived [bold]{escape(test['id'])}[/]  {escape(test['name'])}")
+    state.console.print(
+        f"archived [bold]{escape(test['id'])}[/]  {escape(test['name'])}  "
+        f"[dim]undo: autotest tests unarchive {escape(test['id'])}[/]"
+    )
+
+
+@tests_group.command("unarchive")
+@click.argument("test_id")
+@json_option
+@pass_state
+def unarchive(state: CliState, test_id: str, as_json: bool) -> None:
+    """Make an archived test active again, so it can be run and revised."""
+    client = state.client()
+    before = client.get(f"/v1/tests/{test_id}")
+    test = client.patch(f"/v1/tests/{test_id}", {"status": "active"}) if before["status"] != "active" else before
+    if as_json:
+        print_json(state, test)
+        return
+    verb = "unarchived" if before["status"] != "active" else "already active:"
+    state.console.print(f"{verb} [bold]{escape(test['id'])}[/]  {escape(test['name'])}")
+    namesake = find_by_name(client, test["name"], other_than=test["id"])
+    if namesake is not None:
+        state.console.print(
+            f"[yellow]note[/]: {escape(namesake['id'])} is an active test with the same name "
+            f"(archive one of them with `autotest tests archive ID`)"
+        )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import signal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from cli.client import CliError
-from cli.config import DEFAULT_DATA_DIR
+from cli.config import CONFIG_ENV, CONFIG_NAME, DEFAULT_DATA_DIR, forget_last_local, locate, record_last_local
 
 if TYPE_CHECKING:  # the local mode imports moto, uvicorn, FastAPI, boto3: only when it starts
     from cli.local.mode import LocalInfo, LocalOptions
@@ -20,7 +22,7 @@ if TYPE_CHECKING:  # the local mode imports moto, uvicorn, FastAPI, boto3: only 
 EXAMPLE_PORT = 8001
 
 
-def banner(console: Console, info: LocalInfo) -> None:
+def banner(console: Console, info: LocalInfo, warnings: tuple[str, ...] = ()) -> None:
     console.print(f"[bold green]autotest local[/] is running  [dim](data in {escape(str(info.data_dir))})[/]")
     console.print(f"  API       [bold]{info.api_url}[/]   docs: {info.api_url}/docs")
     console.print(f"  API key   [bold]{escape(info.api_key)}[/]")
@@ -33,14 +35,49 @@ def banner(console: Console, info: LocalInfo) -> None:
             f"  restored  {info.restored_items} items, {info.restored_objects} artifacts; "
             f"{info.requeued_runs} runs back in the queue"
         )
-    for line in (*info.damaged, *info.notes):
+    for line in (*info.damaged, *info.notes, *warnings):
         console.print(f"  [bold yellow]warning[/]   {escape(line)}")
-    console.print(f"  the CLI finds this deployment through {escape(str(info.data_dir / 'config.json'))}")
+    for line in cli_lines(info.data_dir / CONFIG_NAME, info.api_url):
+        console.print(line)
     var = ""
     if info.example_url and not info.example_url.endswith(f":{EXAMPLE_PORT}"):
         var = f" --var base_url={info.example_url}"
     console.print(f"  try:      autotest run examples/tests/login.yaml{var} --wait")
     console.print("[dim]Ctrl-C stops it (running tests finish first; Ctrl-C again to stop at once)[/]")
+
+
+def cli_lines(config: Path, api_url: str, cwd: Path | None = None) -> list[str]:
+    """How the CLI, run here in this environment, finds this deployment; where it would not, the exact
+    line that points it here."""
+    export = f"export {CONFIG_ENV}={config.resolve()}"
+    try:
+        found, problem = locate(cwd).file, None
+    except CliError as exc:  # AUTOTEST_CONFIG names a file that does not exist
+        found, problem = None, exc.message
+    if found is not None and found.path.resolve() == config.resolve():
+        how = {
+            "env": f"finds it through {CONFIG_ENV}",
+            "cwd": "finds it from this directory and the ones below it",
+            "last": "finds it from any directory without a .autotest/ of its own (the last local mode started)",
+        }[found.kind]
+        lines = [f"  CLI       {how}", f"            [dim]elsewhere: {escape(export)}[/]"]
+    else:
+        why = problem or (f"from here it would read {found}" if found is not None else "it finds none from here")
+        lines = [f"  CLI       [bold]{escape(export)}[/]", f"            [dim]({escape(why)})[/]"]
+    url = os.environ.get("AUTOTEST_API_URL")
+    if url and url.rstrip("/") != api_url:
+        lines.append(f"  [bold yellow]warning[/]   AUTOTEST_API_URL={escape(url)} is set: the CLI goes there instead")
+    return lines
+
+
+def _record(config: Path) -> tuple[str, ...]:
+    """Tell this user's CLI that this is the last local mode started; a warning when that failed (a
+    read-only home: the banner then prints the AUTOTEST_CONFIG line)."""
+    try:
+        record_last_local(config)
+    except (OSError, RuntimeError) as exc:
+        return (f"could not record this local mode for the CLI: {exc}",)
+    return ()
 
 
 async def _serve(options: LocalOptions, console: Console) -> None:
@@ -60,13 +97,18 @@ async def _serve(options: LocalOptions, console: Console) -> None:
     from cli.local.mode import LocalMode
 
     mode = LocalMode(options)
+    config: Path | None = None
     try:
         info = await mode.start()
-        banner(console, info)
+        config = info.data_dir / CONFIG_NAME
+        banner(console, info, _record(config))
         await mode.run(stop, force=force)
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+        if config is not None:
+            with contextlib.suppress(OSError, RuntimeError):
+                forget_last_local(config)
     console.print("autotest local stopped; state saved")
 
 
@@ -118,7 +160,9 @@ def local(
     """Run autotest on this machine: AWS emulated in-process, the API, the runner, the example app.
 
     The API key is AUTOTEST_API_KEY when set, else generated once and kept in DATA_DIR/config.json,
-    where the other commands find it.
+    where the other commands find it: from the directory above DATA_DIR when it is called .autotest, from
+    anywhere while this is the last local mode started, or through AUTOTEST_CONFIG=DATA_DIR/config.json
+    (the banner says which).
     """
     from cli.local.mode import LocalModeError, LocalOptions
     from shared.observability import logger

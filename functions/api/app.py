@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from functions.api import errors
 from functions.api.deps import services_dep
@@ -18,14 +19,20 @@ every read and write is scoped to the key's project. Errors are
 `{"error": {"code", "message", "details"}}`."""
 
 
+#: where /docs finds Swagger UI's script, stylesheet and icon: served by this app from the installed
+#: fastapi-offline package (not a CDN), so /docs renders with no internet and ships in the Lambda package
+DOCS_ASSETS_URL = "/docs/assets"
+
+
 def create_app(services: Services | None = None, *, max_body_bytes: int | None = None) -> FastAPI:
-    app = FastAPI(
+    app = FastAPIOffline(
         title="autotest",
         version="1",
         description=DESCRIPTION,
         docs_url="/docs",
         openapi_url="/openapi.json",
         redoc_url=None,
+        static_url=DOCS_ASSETS_URL,
     )
     errors.install(app)
     for router in (tests.router, runs.router, events.router, projects.router):

@@ -1,5 +1,5 @@
 """Dead-letter consumer: a run message that used up its deliveries ends its run as ``error`` with
-the reason (DESIGN: delivery guarantees). In AWS an SQS event source on the runs DLQ calls
+the reason (docs/architecture.md: delivery guarantees). In AWS an SQS event source on the runs DLQ calls
 ``handler``; local mode polls the DLQ and calls :func:`process` (``cli/local/deadletters.py``)."""
 
 from __future__ import annotations

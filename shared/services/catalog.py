@@ -23,6 +23,14 @@ from shared.ports import TestStore
 _REVISION_RACE_RETRIES = 5
 
 
+def archived_test(test_id: str, *, to: str) -> Conflict:
+    """An archived test is neither run nor revised until it is unarchived: say how, to API and CLI users."""
+    return Conflict(
+        f"test {test_id} is archived: unarchive it to {to} (`autotest tests unarchive {test_id}`, "
+        f'or PATCH /v1/tests/{test_id} with {{"status": "active"}})'
+    )
+
+
 class Catalog:
     def __init__(self, tests: TestStore, *, clock: Callable[[], datetime] = utcnow) -> None:
         self._tests = tests
@@ -74,7 +82,7 @@ class Catalog:
         for _ in range(_REVISION_RACE_RETRIES):
             test = self._tests.get_test(project_id, test_id)
             if test.status == TestStatus.archived:
-                raise Conflict(f"test {test_id} is archived: unarchive it (PATCH status=active) first")
+                raise archived_test(test_id, to="revise it")
             now = self._clock()
             revision = self._revision(test, test.latest_revision + 1, spec, now)
             try:

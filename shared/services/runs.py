@@ -29,6 +29,7 @@ from shared.models.tests import TestKind, TestSpec, TestStatus, infer_kind
 from shared.observability import logger
 from shared.ports import ArtifactStore, EventBus, RunQueue, RunStore, TestStore
 from shared.resources import MAX_RECEIVE_COUNT
+from shared.services.catalog import archived_test
 
 DeadLetterOutcome = Literal["ended", "dropped", "pending"]
 
@@ -130,7 +131,7 @@ class RunService:
         if body.test_id is not None:
             test = self._tests.get_test(project_id, body.test_id)
             if test.status == TestStatus.archived:
-                raise Conflict(f"test {test.id} is archived: unarchive it (PATCH status=active) to run it")
+                raise archived_test(test.id, to="run it")
             number = body.revision or test.latest_revision
             if number > test.latest_revision:
                 raise NotFound(f"test {test.id} has no revision {number} (latest is {test.latest_revision})")

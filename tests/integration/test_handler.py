@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Iterator
+from importlib import resources
 from typing import Any
 
 import pytest
@@ -219,3 +221,21 @@ def test_one_projects_key_cannot_touch_anothers_data(lambda_env: Services) -> No
     assert status == 404
     _, still = call(http_event("GET", f"/v1/tests/{test_a['id']}"))
     assert still["name"] == TEST_FILE["name"] and still["status"] == "active"
+
+
+def test_docs_and_its_assets_are_served_through_lambda(lambda_env: Services) -> None:
+    """Swagger UI's files ship in the Lambda package and come back whole through API Gateway (Mangum)."""
+    from functions.api.handler import handler
+
+    page = handler(http_event("GET", "/docs", key=None), LambdaContext())
+    html = base64.b64decode(page["body"]).decode() if page.get("isBase64Encoded") else page["body"]
+    assert page["statusCode"] == 200 and "SwaggerUIBundle" in html
+    assets = re.findall(r"""(?:src|href)="(/[^"]+)\"""", html)
+    assert {a.rsplit(".", 1)[-1] for a in assets} == {"js", "css", "png"}, assets
+    for asset in assets:
+        response = handler(http_event("GET", asset, key=None), LambdaContext())
+        body = response["body"]
+        data = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode()
+        expected = (resources.files("fastapi_offline") / "static" / asset.rsplit("/", 1)[-1]).read_bytes()
+        assert response["statusCode"] == 200, asset
+        assert data == expected, asset

@@ -185,6 +185,45 @@ def test_archive_hides_the_test_from_the_active_list(run_cli: Invoke, login_file
     assert test_id in listed.output
 
 
+def test_an_archived_test_says_how_to_unarchive_it_and_unarchive_does(run_cli: Invoke, login_file: Path) -> None:
+    # Given an archived test
+    test_id = created_id(run_cli("tests", "create", "-f", str(login_file), "--json"))
+    archived = run_cli("tests", "archive", test_id)
+
+    # When it is run or revised, the error names the command that unarchives it
+    refused = run_cli("run", test_id)
+    not_revised = run_cli("tests", "revise", test_id, "-f", str(login_file))
+    # and that command makes it active again
+    unarchived = run_cli("tests", "unarchive", test_id)
+    listed = run_cli("tests", "list")
+    ran = run_cli("run", test_id, "--json")
+
+    assert f"undo: autotest tests unarchive {test_id}" in archived.output
+    for result in (refused, not_revised):
+        assert result.exit_code == 2
+        assert f"test {test_id} is archived: unarchive it to " in result.output
+        assert f"`autotest tests unarchive {test_id}`" in result.output and "(HTTP 409)" in result.output
+    assert unarchived.exit_code == 0, unarchived.output
+    assert unarchived.output == f"unarchived {test_id}  Admin can log in\n"
+    assert test_id in listed.output
+    assert ran.exit_code == 0 and json.loads(ran.output)["status"] == "queued"
+
+
+def test_unarchive_of_an_active_test_says_so_and_notes_a_namesake(run_cli: Invoke, login_file: Path) -> None:
+    first = created_id(run_cli("tests", "create", "-f", str(login_file), "--json"))
+    run_cli("tests", "archive", first)
+    second = created_id(run_cli("tests", "create", "-f", str(login_file), "--json"))  # the name is free again
+
+    again = run_cli("tests", "unarchive", second)
+    back = run_cli("tests", "unarchive", first)
+    as_json = run_cli("tests", "unarchive", first, "--json")
+
+    assert again.output.startswith(f"already active: {second}  Admin can log in\n")
+    assert back.exit_code == 0 and f"unarchived {first}" in back.output
+    assert f"note: {second} is an active test with the same name" in back.output
+    assert json.loads(as_json.output)["status"] == "active"
+
+
 def test_show_of_an_unknown_test_is_one_line(run_cli: Invoke) -> None:
     result = run_cli("tests", "show", "tst_nope")
 
@@ -306,9 +345,12 @@ def test_a_rejected_key_names_where_the_key_came_from(
 
     result = CliRunner(env=env).invoke(cli, [*args, "tests", "list"], obj=state)
 
-    expected = str(config_file) if source == "FILE" else source
+    expected = f"{config_file} (AUTOTEST_CONFIG)" if source == "FILE" else source
     assert result.exit_code == 2
-    assert result.output == f"error: invalid API key (API key from {expected}) (HTTP 401)\n"
+    assert result.output.startswith(
+        f"error: invalid API key (HTTP 401): the key came from {expected}, the URL http://from-file:9 from "
+        f"{config_file} (AUTOTEST_CONFIG); "
+    )
 
 
 def test_url_and_key_keep_their_own_sources(config_file: Path) -> None:
@@ -316,8 +358,9 @@ def test_url_and_key_keep_their_own_sources(config_file: Path) -> None:
     mixed = resolve(None, "atk_opt", key_source="--api-key")
     neither = resolve("http://x", "k", url_source="AUTOTEST_API_URL", key_source="AUTOTEST_API_KEY")
 
-    assert (from_file.url_source, from_file.key_source) == (str(config_file), str(config_file))
-    assert (mixed.api_url, mixed.url_source) == ("http://from-file:9", str(config_file))
+    source = f"{config_file} (AUTOTEST_CONFIG)"
+    assert (from_file.url_source, from_file.key_source) == (source, source)
+    assert (mixed.api_url, mixed.url_source) == ("http://from-file:9", source)
     assert (mixed.api_key, mixed.key_source) == ("atk_opt", "--api-key")
     assert (neither.url_source, neither.key_source) == ("AUTOTEST_API_URL", "AUTOTEST_API_KEY")
 
@@ -329,7 +372,8 @@ def test_an_unreachable_url_names_where_the_url_came_from(config_file: Path) -> 
     result = CliRunner().invoke(cli, ["runs", "list"], obj=CliState(transport=httpx.MockTransport(refuse)))
 
     assert result.output == (
-        f"error: cannot reach http://from-file:9 (API URL from {config_file}): is `autotest local` running?\n"
+        f"error: cannot reach http://from-file:9 (API URL from {config_file} (AUTOTEST_CONFIG)): "
+        f"is `autotest local --data-dir {config_file.parent}` running?\n"
     )
 
 

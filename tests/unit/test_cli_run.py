@@ -239,7 +239,9 @@ def test_a_bad_test_file_is_reported_with_its_field(tmp_path: Path) -> None:
 
 def test_missing_api_key_is_explained(test_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AUTOTEST_API_KEY", raising=False)
-    monkeypatch.setenv("AUTOTEST_CONFIG", str(tmp_path / "none.json"))
+    monkeypatch.delenv("AUTOTEST_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)  # no .autotest/ here
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))  # no local mode recorded
     state = CliState(api_url="http://api.test", transport=httpx.MockTransport(lambda r: httpx.Response(200)))
 
     result = CliRunner().invoke(cli, ["runs", "list"], obj=state)
