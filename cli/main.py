@@ -9,6 +9,7 @@ from click.core import ParameterSource
 
 from cli.client import CliError
 from cli.commands.runs import artifacts, cancel, run, runs_group, status
+from cli.commands.secrets import secrets_group
 from cli.commands.tests import tests_group
 from cli.demo import demo
 from cli.local.command import local
@@ -60,6 +61,7 @@ cli.add_command(status)
 cli.add_command(artifacts)
 cli.add_command(cancel)
 cli.add_command(runs_group)
+cli.add_command(secrets_group)
 cli.add_command(local)
 cli.add_command(demo)
 
