@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from cli.local.mode import LocalModeThread, LocalOptions
+from cli.local.mode import LocalModeError, LocalModeThread, LocalOptions
 from cli.local.workers import runner_worker
 from shared.settings import Settings
 from tests.http_recorder import Recorder, recording_server
@@ -67,7 +67,7 @@ def start_local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any
     started: list[Local] = []
     suffix = uuid.uuid4().hex[:8]
 
-    def start() -> Local:
+    def start(**extra: Any) -> Local:
         settings = Settings(
             table_name=f"local-{suffix}",
             run_queue_name=f"local-runs-{suffix}",
@@ -77,6 +77,7 @@ def start_local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any
             secrets_file=secrets_file,
             record_video=False,
             record_trace=False,
+            **extra,
         )
         local = Local(tmp_path / "data", settings)
         started.append(local)
@@ -138,3 +139,17 @@ def test_a_stored_secret_wins_over_the_environment_and_survives_a_restart(
     for path in (tmp_path / "data").rglob("*"):
         if path.is_file():
             assert b"stored-value-5d2a" not in path.read_bytes(), path
+
+
+def test_local_mode_does_not_start_without_its_secret_stores_key(start_local: Any, tmp_path: Path) -> None:
+    # Given local mode with a stored secret, whose key then goes missing (another machine, a lost home)
+    key = tmp_path / "own-key"
+    local = start_local(secrets_key_file=key)
+    assert local.http.put("/v1/secrets/TOKEN", json={"value": "v-1"}, headers=local.admin).status_code == 200
+    local.stop()
+    key.rename(tmp_path / "moved-key")
+
+    # When it starts again, it says what is missing and where it looked, and changes nothing
+    with pytest.raises(LocalModeError, match=f"needs its key, which is not at {key}"):
+        start_local(secrets_key_file=key)
+    assert not key.exists()
