@@ -28,7 +28,8 @@ from runner_container.runner.config import RunnerConfig
 from runner_container.runner.executor import RunExecutor
 from shared.models.runs import RunCreate, RunStatus
 from shared.services.runs import RunService
-from tests.fakes import FakeArtifacts, FakeEvents, FakeQueue, FakeSecrets, FakeStore
+from shared.services.secrets import Secrets
+from tests.fakes import FakeArtifacts, FakeEvents, FakeQueue, FakeSecretStore, FakeStore
 
 PLAN = [
     {"action": "goto", "url": "{{base_url}}/login"},
@@ -57,8 +58,9 @@ def autotest_runner(pool: BrowserPool, base_url: str, *, artifacts: bool) -> Cal
         record_video=artifacts,
         record_trace=artifacts,
     )
-    secrets = FakeSecrets({"ADMIN_PASSWORD": ADMIN_PASSWORD})
-    executor = RunExecutor(runs=runs, artifacts=files, secrets=secrets, pool=pool, config=config)
+    secrets = FakeSecretStore()
+    secrets.put("bench", "ADMIN_PASSWORD", ADMIN_PASSWORD)
+    executor = RunExecutor(runs=runs, artifacts=files, secrets=Secrets(secrets), pool=pool, config=config)
 
     async def one() -> None:
         spec = {"steps": PLAN, "variables": {"base_url": base_url}}

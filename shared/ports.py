@@ -13,6 +13,7 @@ from shared.models.pages import Page
 from shared.models.projects import ApiKey, Project
 from shared.models.queries import RunQuery, TestQuery
 from shared.models.runs import Run, RunStatus
+from shared.models.secrets import SecretInfo
 from shared.models.tests import Revision, TestCase
 
 
@@ -107,6 +108,29 @@ class EventBus(Protocol):
     def publish(self, event: Event) -> None: ...
 
 
+class SecretStore(Protocol):
+    """Secrets stored per project. Names and values arrive checked (``shared/services/secrets.py``);
+    a store never hands one project's secret to another."""
+
+    def put(self, project_id: str, name: str, value: str) -> SecretInfo:
+        """Create or replace the project's secret; durable when this returns."""
+
+    def get(self, project_id: str, name: str) -> str | None:
+        """The project's secret's value, or None when the project has no such secret."""
+
+    def list(self, project_id: str) -> list[SecretInfo]:
+        """The project's secrets (never their values), sorted by name."""
+
+    def delete(self, project_id: str, name: str) -> None:
+        """Remove the project's secret; NotFound when it has none of that name."""
+
+
 class SecretSource(Protocol):
+    """A read-only, deployment-wide source of secrets (local mode's environment variables and secrets
+    file); the secrets service lets only the bootstrap project use it."""
+
     def get(self, name: str) -> str | None:
         """The secret's value, or None when it is not defined."""
+
+    def names(self) -> list[str]:
+        """The names it defines, sorted."""

@@ -6,6 +6,8 @@ RUN_DLQ_NAME = "autotest-runs-dlq"
 ARTIFACT_BUCKET = "autotest-artifacts"
 EVENT_BUS_NAME = "autotest"
 EVENT_SOURCE = "autotest"
+# Secrets Manager: a project's secret NAME is "<SECRETS_PREFIX><project id>/<NAME>".
+SECRETS_PREFIX = "autotest/"
 
 # DynamoDB global secondary indexes. Keys are overloaded: see shared/aws/dynamodb.py.
 GSI_NAMES = ("gsi1", "gsi2", "gsi3", "gsi4")

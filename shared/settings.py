@@ -55,6 +55,14 @@ class Settings(BaseSettings):
     visibility_timeout_s: int = 60
     heartbeat_s: int = 20
 
+    # --- secrets (named AUTOTEST_SECRETS_*: AUTOTEST_SECRET_<NAME> are secrets themselves) ----------
+    #: Secrets Manager names are "<prefix><project id>/<NAME>"
+    secrets_prefix: str = resources.SECRETS_PREFIX
+    #: days a deleted secret can still be restored in Secrets Manager (7-30)
+    secrets_recovery_days: int = Field(default=7, ge=7, le=30)
+    #: local mode: the key of the encrypted secret store (default: outside the data directory)
+    secrets_key_file: Path | None = None
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -7,6 +7,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -14,8 +15,9 @@ from shared.services.catalog import Catalog
 from shared.services.container import Services
 from shared.services.projects import Projects
 from shared.services.runs import RunService
+from shared.services.secrets import Secrets
 from shared.settings import Settings
-from tests.fakes import FakeArtifacts, FakeEvents, FakeQueue, FakeSecrets, FakeStore
+from tests.fakes import FakeArtifacts, FakeEvents, FakeQueue, FakeSecretStore, FakeStore
 
 BOOTSTRAP_KEY = "atk_test_bootstrap_key"
 
@@ -28,7 +30,7 @@ class FakeServices:
         self.queue = FakeQueue()
         self.artifacts = FakeArtifacts()
         self.events = FakeEvents()
-        self.secrets = FakeSecrets()
+        self.secret_store = FakeSecretStore()
         self.services = Services(
             projects=Projects(self.store, bootstrap_key=BOOTSTRAP_KEY),
             catalog=Catalog(self.store),
@@ -42,7 +44,7 @@ class FakeServices:
             queue=self.queue,
             artifacts=self.artifacts,
             events=self.events,
-            secrets=self.secrets,
+            secrets=Secrets(self.secret_store),
         )
 
 
@@ -57,6 +59,14 @@ def _own_cli_state_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[No
         os.environ.pop("XDG_STATE_HOME", None)
     else:
         os.environ["XDG_STATE_HOME"] = before
+
+
+@pytest.fixture(scope="session", autouse=True)
+def secret_store_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Local mode keeps its secret store's key outside the data directory (in ~/.config by default); the
+    tests' local modes, subprocesses included, keep theirs in a temporary directory instead."""
+    key_file = Path(os.environ.setdefault("AUTOTEST_SECRETS_KEY_FILE", str(tmp_path_factory.mktemp("keys") / "k")))
+    yield key_file
 
 
 @pytest.fixture

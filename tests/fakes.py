@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from shared.errors import Conflict, NotFound
+from shared.ids import utcnow
 from shared.models.events import Event
 from shared.models.messages import ReceivedMessage, RunMessage
 from shared.models.pages import Page
 from shared.models.projects import ApiKey, Project
 from shared.models.queries import RunQuery, TestQuery
 from shared.models.runs import Run, RunStatus
+from shared.models.secrets import SecretInfo
 from shared.models.tests import Revision, TestCase
 from shared.pagination import decode_cursor, encode_cursor, scope_of
 
@@ -237,8 +240,41 @@ class FakeEvents:
 
 
 class FakeSecrets:
+    """A deployment-wide SecretSource (local mode's environment secrets)."""
+
     def __init__(self, values: dict[str, str] | None = None) -> None:
         self.values = values or {}
 
     def get(self, name: str) -> str | None:
         return self.values.get(name)
+
+    def names(self) -> list[str]:
+        return sorted(self.values)
+
+
+class FakeSecretStore:
+    """SecretStore in memory; obeys the contract of tests/contract/test_secret_store.py."""
+
+    def __init__(self, clock: Callable[[], datetime] = utcnow) -> None:
+        self.stored: dict[tuple[str, str], tuple[str, datetime]] = {}
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    def put(self, project_id: str, name: str, value: str) -> SecretInfo:
+        with self._lock:
+            updated = self._clock()
+            self.stored[(project_id, name)] = (value, updated)
+        return SecretInfo(name=name, updated_at=updated)
+
+    def get(self, project_id: str, name: str) -> str | None:
+        found = self.stored.get((project_id, name))
+        return found[0] if found else None
+
+    def list(self, project_id: str) -> list[SecretInfo]:
+        items = [SecretInfo(name=n, updated_at=t) for (p, n), (_, t) in self.stored.items() if p == project_id]
+        return sorted(items, key=lambda info: info.name)
+
+    def delete(self, project_id: str, name: str) -> None:
+        with self._lock:
+            if self.stored.pop((project_id, name), None) is None:
+                raise NotFound(f"secret {name} not found")

@@ -23,7 +23,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from pydantic import SecretStr
 from cli.config import CONFIG_NAME, read_config_file, write_config_file
 from cli.local.persistence import LocalState
 from cli.local.recovery import requeue_pending
+from cli.local.secret_store import SecretStoreError, local_secrets
 from cli.local.workers import WORKERS, LocalContext, WorkerFactory
 from functions.api.app import create_app
 from functions.api.deps import PrincipalDep, ServicesDep
@@ -200,8 +201,9 @@ def _seed_example_secrets(path: Path) -> None:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
-        "# Secrets for {{secret:NAME}} references in local mode: NAME=value lines.\n"
-        "# AUTOTEST_SECRET_<NAME> environment variables take precedence.\n"
+        "# Secrets for {{secret:NAME}} references of the bootstrap project (local mode's own key): NAME=value\n"
+        "# lines. AUTOTEST_SECRET_<NAME> variables take precedence, and a secret the project stores\n"
+        "# (`autotest secrets set NAME`) over both. Other projects never see these: they store their own.\n"
         "# The example app's demo password (examples/webapp), used by examples/tests:\n"
         f"ADMIN_PASSWORD={ADMIN_PASSWORD}\n"
     )
@@ -276,7 +278,10 @@ class LocalMode:
         )
         self.settings = settings
         await asyncio.to_thread(provision, settings)
-        services = build_services(settings)
+        try:  # secrets: the data directory's encrypted store, not Secrets Manager
+            services = replace(build_services(settings), secrets=local_secrets(settings, self.data_dir))
+        except SecretStoreError as exc:
+            raise LocalModeError(str(exc)) from exc
         self.services = services
 
         region = settings.aws_region

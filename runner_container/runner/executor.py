@@ -35,8 +35,9 @@ from shared.models.plans import Step
 from shared.models.runs import Iteration, Run, RunStatus, StepResult
 from shared.netguard import NetworkGuard
 from shared.observability import logger
-from shared.ports import ArtifactStore, SecretSource
+from shared.ports import ArtifactStore
 from shared.services.runs import RunService
+from shared.services.secrets import Secrets
 
 RETRYABLE = frozenset({RunStatus.failed, RunStatus.error, RunStatus.timed_out})
 #: how iteration statuses combine into the run's status, most significant first
@@ -75,7 +76,7 @@ class RunExecutor:
         *,
         runs: RunService,
         artifacts: ArtifactStore,
-        secrets: SecretSource,
+        secrets: Secrets,
         pool: BrowserPool,
         config: RunnerConfig | None = None,
     ) -> None:
@@ -151,7 +152,8 @@ class RunExecutor:
             for row in rows:
                 names = set(run.variables) | set(row or {})
                 secret_names |= check_plan(steps, names, start_url=run.spec.start_url)
-            secrets = await asyncio.to_thread(load_secrets, secret_names, self._secrets)
+            # the run's project's secrets only: another project's of the same name are never looked at
+            secrets = await asyncio.to_thread(load_secrets, secret_names, self._secrets, project_id=run.project_id)
         except RenderError as exc:  # nothing ran: every step is recorded as skipped, the error says why
             return await self._conclude(
                 held, RunStatus.error, masker, retryable=False, error=exc.message, **_not_run(run, steps, masker)

@@ -1,8 +1,8 @@
 """Placeholders: checking a plan's references and rendering its steps.
 
 ``{{name}}`` is a variable (run variables, the dataset row, values extracted by earlier steps);
-``{{secret:NAME}}`` is a secret from the configured :class:`~shared.ports.SecretSource`. Secret values are
-known to a :class:`~runner_container.runner.masking.Masker` as soon as they are loaded, and everything the
+``{{secret:NAME}}`` is a secret of the run's project (:class:`~shared.services.secrets.Secrets`). Secret values
+are known to a :class:`~runner_container.runner.masking.Masker` as soon as they are loaded, and everything the
 runner records (step results, errors, logs, variables, traces) goes through it.
 """
 
@@ -18,9 +18,11 @@ from pydantic import TypeAdapter, ValidationError
 from runner_container.runner.masking import Masker
 from shared.errors import InvalidInput
 from shared.models.plans import Extract, Request, Step
-from shared.ports import SecretSource
+from shared.models.secrets import NAME_CHARS
+from shared.services.secrets import Secrets
 
-PLACEHOLDER = re.compile(r"\{\{\s*(secret\s*:\s*)?([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}")
+#: ``{{name}}`` or ``{{secret:NAME}}``; the names secrets may have are the ones this accepts
+PLACEHOLDER = re.compile(rf"\{{\{{\s*(secret\s*:\s*)?({NAME_CHARS})\s*\}}\}}")
 
 _STEP = TypeAdapter[Step](Step)
 
@@ -90,24 +92,15 @@ def check_plan(steps: list[Step], variables: Iterable[str], *, start_url: str | 
     return needed_secrets
 
 
-def load_secrets(names: Iterable[str], source: SecretSource) -> dict[str, str]:
-    """Fetch every named secret; one error names all the missing ones."""
-    values: dict[str, str] = {}
-    missing: list[str] = []
-    for name in sorted(set(names)):
-        value = source.get(name)
-        if value is None:
-            missing.append(name)
-        else:
-            values[name] = value
-    if missing:
-        how = ", ".join(f"AUTOTEST_SECRET_{n}" for n in missing)
-        raise RenderError(
-            f"secrets not defined: {', '.join(missing)} (locally set {how} or add them to the secrets file; "
-            "in AWS create them in the configured secret store)",
-            details={"missing": missing},
-        )
-    return values
+def load_secrets(names: Iterable[str], secrets: Secrets, *, project_id: str) -> dict[str, str]:
+    """Fetch every named secret of the run's project; one error names all the missing ones and how to set them."""
+    names = set(names)
+    if not names:
+        return {}
+    try:
+        return secrets.resolve(project_id, names)
+    except InvalidInput as exc:  # not defined in this project, or cannot be read
+        raise RenderError(exc.message, details=exc.details) from exc
 
 
 def as_text(value: Any) -> str:

@@ -8,12 +8,13 @@ from shared.aws.clients import client
 from shared.aws.dynamodb import DynamoRepository
 from shared.aws.eventbridge import EventBridgePublisher
 from shared.aws.s3 import S3ArtifactStore
+from shared.aws.secrets import SecretsManagerStore
 from shared.aws.sqs import SqsRunQueue
-from shared.secrets import EnvSecrets
 from shared.services.catalog import Catalog
 from shared.services.container import Services
 from shared.services.projects import Projects
 from shared.services.runs import RunLimits, RunService
+from shared.services.secrets import Secrets
 from shared.settings import Settings, get_settings
 
 
@@ -44,7 +45,14 @@ def build_services(settings: Settings) -> Services:
         queue=queue,
         artifacts=artifacts,
         events=events,
-        secrets=EnvSecrets(settings.secrets_file),
+        # AWS: Secrets Manager, per project, nothing from the environment (local mode replaces this)
+        secrets=Secrets(
+            SecretsManagerStore(
+                client("secretsmanager", region, endpoint),
+                prefix=settings.secrets_prefix,
+                recovery_days=settings.secrets_recovery_days,
+            )
+        ),
     )
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.ports import ArtifactStore, EventBus, RunQueue, SecretSource
+from shared.ports import ArtifactStore, EventBus, RunQueue
 from shared.services.catalog import Catalog
 from shared.services.projects import Projects
 from shared.services.runs import RunService
+from shared.services.secrets import Secrets
 
 
 @dataclass(frozen=True)
@@ -18,4 +19,4 @@ class Services:
     queue: RunQueue
     artifacts: ArtifactStore
     events: EventBus
-    secrets: SecretSource
+    secrets: Secrets

@@ -17,7 +17,8 @@ from runner_container.runner.executor import Execution, RunExecutor
 from shared.models.messages import RunMessage
 from shared.models.runs import Run, RunCreate
 from shared.services.runs import RunService
-from tests.fakes import FakeArtifacts, FakeEvents, FakeQueue, FakeSecrets, FakeStore
+from shared.services.secrets import Secrets
+from tests.fakes import FakeArtifacts, FakeEvents, FakeQueue, FakeSecretStore, FakeStore
 
 PROJECT = "prj_e2e"
 
@@ -42,7 +43,8 @@ class Harness:
     queue: FakeQueue
     artifacts: FakeArtifacts
     events: FakeEvents
-    secrets: FakeSecrets
+    secret_store: FakeSecretStore
+    secrets: Secrets
     runs: RunService
     executor: RunExecutor
     base_url: str
@@ -63,13 +65,19 @@ class Harness:
     async def execute(self, message: RunMessage) -> Execution:
         return await self.executor.execute(message)
 
+    def set_secret(self, name: str, value: str) -> None:
+        """Store a secret of the harness's project (the one its runs belong to)."""
+        self.secret_store.put(PROJECT, name, value)
+
     def statuses(self, run_id: str) -> list[str]:
         return [e.status.value for e in self.events.events if getattr(e, "run_id", None) == run_id]  # type: ignore[attr-defined]
 
 
 def make_harness(pool: BrowserPool, base_url: str, **config: Any) -> Harness:
     store, queue, artifacts, events = FakeStore(), FakeQueue(), FakeArtifacts(), FakeEvents()
-    secrets = FakeSecrets({"ADMIN_PASSWORD": ADMIN_PASSWORD})
+    secret_store = FakeSecretStore()
+    secret_store.put(PROJECT, "ADMIN_PASSWORD", ADMIN_PASSWORD)
+    secrets = Secrets(secret_store)
     runs = RunService(tests=store, runs=store, queue=queue, events=events, artifacts=artifacts)
     settings: dict[str, Any] = {
         "network_allowlist": "127.0.0.0/8",
@@ -82,7 +90,7 @@ def make_harness(pool: BrowserPool, base_url: str, **config: Any) -> Harness:
         **config,
     }
     executor = RunExecutor(runs=runs, artifacts=artifacts, secrets=secrets, pool=pool, config=RunnerConfig(**settings))
-    return Harness(store, queue, artifacts, events, secrets, runs, executor, base_url)
+    return Harness(store, queue, artifacts, events, secret_store, secrets, runs, executor, base_url)
 
 
 @pytest.fixture

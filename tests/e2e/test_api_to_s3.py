@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -63,18 +62,24 @@ class System:
 
 
 @pytest_asyncio.fixture
-async def system(aws_settings: Settings, webapp: WebApp, tmp_path: Path) -> AsyncIterator[System]:
-    secrets = tmp_path / "secrets.env"
-    secrets.write_text(f"ADMIN_PASSWORD={ADMIN_PASSWORD}\n")
+async def system(aws_settings: Settings, webapp: WebApp) -> AsyncIterator[System]:
     settings = aws_settings.model_copy(
-        update={"network_allowlist": "127.0.0.0/8,::1,localhost", "secrets_file": secrets, "runner_concurrency": 2}
+        update={
+            "network_allowlist": "127.0.0.0/8,::1,localhost",
+            "runner_concurrency": 2,
+            "secrets_prefix": f"{aws_settings.table_name}/",  # the moto server is the session's
+        }
     )
     services = build_services(settings)
+    api = TestClient(create_app(services))
+    # the project's secret, in Secrets Manager
+    stored = api.put("/v1/secrets/ADMIN_PASSWORD", json={"value": ADMIN_PASSWORD}, headers=ADMIN)
+    assert stored.status_code == 200, stored.text
     tap = EventTap(settings)
     stop = asyncio.Event()
     worker = asyncio.create_task(run_forever(stop, services=services, settings=settings, wait_s=1))
     try:
-        yield System(TestClient(create_app(services)), tap, webapp.url)
+        yield System(api, tap, webapp.url)
     finally:
         stop.set()
         await asyncio.wait_for(worker, 60)

@@ -48,7 +48,7 @@ def _trace(h: Harness) -> zipfile.ZipFile:
 async def test_no_spelling_of_a_secret_reaches_results_events_or_artifacts(pool: BrowserPool, webapp: WebApp) -> None:
     # Given a secret with characters every encoder treats differently, in a page URL, a field and a request
     h = make_harness(pool, webapp.url, record_trace=True)
-    h.secrets.values["TOKEN"] = SECRET
+    h.set_secret("TOKEN", SECRET)
     steps: list[dict[str, Any]] = [
         {"action": "goto", "url": "{{base_url}}/login?token={{secret:TOKEN}}"},
         {"action": "fill", "target": {"label": "Password"}, "value": "{{secret:TOKEN}}"},
@@ -69,7 +69,7 @@ async def test_a_secret_typed_into_a_visible_field_keeps_no_video_or_screencast(
 ) -> None:
     # Given a runner recording video and traces, and a secret typed into a field that shows what is typed
     h = make_harness(pool, webapp.url, record_video=True, record_trace=True)
-    h.secrets.values["TOKEN"] = "VISIBLE-SECRET-123"
+    h.set_secret("TOKEN", "VISIBLE-SECRET-123")
     steps: list[dict[str, Any]] = [
         {"action": "goto", "url": "{{base_url}}/login"},
         {"action": "fill", "target": {"label": "Username"}, "value": "{{secret:TOKEN}}"},
@@ -200,7 +200,7 @@ async def test_webrtc_sends_no_udp_past_the_guard(pool: BrowserPool, stun_listen
 async def test_a_short_secret_leaves_timestamps_and_the_reports_alone(harness: Harness) -> None:
     # Given a secret that is also part of every timestamp (the year)
     year = str(date.today().year)
-    harness.secrets.values["PIN"] = year
+    harness.set_secret("PIN", year)
     steps = [{"action": "request", "url": "{{base_url}}/api/items", "headers": {"X-Pin": "{{secret:PIN}}"}}]
 
     # When an API run uses it

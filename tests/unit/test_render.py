@@ -12,7 +12,8 @@ from runner_container.runner.render import (
     placeholders,
 )
 from shared.models.plans import Fill, Goto, LabelTarget, Request, Step
-from tests.fakes import FakeSecrets
+from shared.services.secrets import Secrets
+from tests.fakes import FakeSecretStore
 
 STEPS = TypeAdapter(list[Step])
 
@@ -46,9 +47,38 @@ def test_check_plan_names_every_undefined_variable() -> None:
 
 
 def test_missing_secrets_are_listed_with_how_to_set_them() -> None:
-    with pytest.raises(RenderError, match="AUTOTEST_SECRET_B"):
-        load_secrets({"A", "B"}, FakeSecrets({"A": "x"}))
-    assert load_secrets({"A"}, FakeSecrets({"A": "x"})) == {"A": "x"}
+    store = FakeSecretStore()
+    store.put("prj_a", "A", "x")
+    secrets = Secrets(store)
+
+    with pytest.raises(RenderError) as info:
+        load_secrets({"A", "B", "C"}, secrets, project_id="prj_a")
+
+    assert info.value.message.startswith("secrets not defined in project prj_a: B, C (")
+    assert "`autotest secrets set NAME` or PUT /v1/secrets/NAME" in info.value.message
+    assert info.value.details == {"missing": ["B", "C"]}
+    assert load_secrets({"A"}, secrets, project_id="prj_a") == {"A": "x"}
+
+
+def test_secrets_load_from_the_runs_project_only() -> None:
+    store = FakeSecretStore()
+    store.put("prj_a", "ADMIN_PASSWORD", "a-password")
+
+    with pytest.raises(RenderError) as info:
+        load_secrets({"ADMIN_PASSWORD"}, Secrets(store), project_id="prj_b")
+
+    message = info.value.message
+    assert message.startswith("secret not defined in project prj_b: ADMIN_PASSWORD")
+    assert "`autotest secrets set ADMIN_PASSWORD`" in message and "PUT /v1/secrets/ADMIN_PASSWORD" in message
+    assert "a-password" not in message
+
+
+def test_no_secret_referenced_asks_no_store() -> None:
+    class Refusing(FakeSecretStore):
+        def get(self, project_id: str, name: str) -> str | None:
+            raise AssertionError("the store was asked")
+
+    assert load_secrets(set(), Secrets(Refusing()), project_id="prj_a") == {}
 
 
 def test_render_step_fills_values_and_masks_secrets() -> None:

@@ -1,0 +1,89 @@
+"""What only the Secrets Manager adapter does (on moto): where a project's secrets live, deletion with a
+recovery window, paging, and the wiring of ``build_services``. The contract is in test_secret_store_contract.py."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+import shared.aws.secrets as sm_module
+from shared.aws.clients import client
+from shared.aws.factory import build_services
+from shared.aws.secrets import PROJECT_TAG, SecretsManagerStore
+from shared.errors import InvalidInput
+from shared.settings import Settings
+
+
+@pytest.fixture
+def sm(moto_endpoint: str) -> Any:
+    return client("secretsmanager", "us-east-1", moto_endpoint)
+
+
+@pytest.fixture
+def prefix() -> str:
+    return f"autotest-{uuid.uuid4().hex[:8]}/"
+
+
+def test_a_projects_secret_is_named_under_its_prefix_and_tagged(sm: Any, prefix: str) -> None:
+    store = SecretsManagerStore(sm, prefix=prefix)
+
+    store.put("prj_a", "ADMIN_PASSWORD", "pw")
+
+    described = sm.describe_secret(SecretId=f"{prefix}prj_a/ADMIN_PASSWORD")
+    assert {"Key": PROJECT_TAG, "Value": "prj_a"} in described["Tags"]
+    assert sm.get_secret_value(SecretId=f"{prefix}prj_a/ADMIN_PASSWORD")["SecretString"] == "pw"
+
+
+def test_delete_keeps_a_recovery_window_and_a_new_put_restores_the_name(sm: Any, prefix: str) -> None:
+    store = SecretsManagerStore(sm, prefix=prefix, recovery_days=7)
+    store.put("prj_a", "TOKEN", "old")
+
+    store.delete("prj_a", "TOKEN")
+
+    # still recoverable by an operator, but gone for autotest
+    assert sm.describe_secret(SecretId=f"{prefix}prj_a/TOKEN").get("DeletedDate") is not None
+    assert store.get("prj_a", "TOKEN") is None and store.list("prj_a") == []
+
+    store.put("prj_a", "TOKEN", "new")
+
+    assert sm.describe_secret(SecretId=f"{prefix}prj_a/TOKEN").get("DeletedDate") is None
+    assert store.get("prj_a", "TOKEN") == "new"
+
+
+def test_listing_reads_every_page(sm: Any, prefix: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sm_module, "_PAGE_SIZE", 2)
+    store = SecretsManagerStore(sm, prefix=prefix)
+    for i in range(5):
+        store.put("prj_a", f"S{i}", "v")
+
+    assert [info.name for info in store.list("prj_a")] == [f"S{i}" for i in range(5)]
+
+
+def test_secrets_made_by_hand_that_are_no_names_of_ours_are_not_listed(sm: Any, prefix: str) -> None:
+    store = SecretsManagerStore(sm, prefix=prefix)
+    sm.create_secret(Name=f"{prefix}prj_a/nested/path", SecretString="x")
+    sm.create_secret(Name=f"{prefix}prj_a/BINARY", SecretBinary=b"\x00\x01")
+
+    assert [info.name for info in store.list("prj_a")] == ["BINARY"]
+    with pytest.raises(InvalidInput, match="binary"):
+        store.get("prj_a", "BINARY")
+
+
+def test_a_project_id_that_cannot_be_part_of_a_name_is_refused(sm: Any, prefix: str) -> None:
+    store = SecretsManagerStore(sm, prefix=prefix)
+
+    with pytest.raises(InvalidInput):
+        store.put("prj/../other", "X", "v")
+
+
+def test_build_services_stores_secrets_in_secrets_manager_under_the_configured_prefix(
+    aws_settings: Settings, sm: Any, prefix: str
+) -> None:
+    services = build_services(aws_settings.model_copy(update={"secrets_prefix": prefix}))
+
+    services.secrets.put_secret("prj_a", "ADMIN_PASSWORD", "pw")
+
+    assert sm.get_secret_value(SecretId=f"{prefix}prj_a/ADMIN_PASSWORD")["SecretString"] == "pw"
+    assert services.secrets.resolve("prj_a", ["ADMIN_PASSWORD"]) == {"ADMIN_PASSWORD": "pw"}
