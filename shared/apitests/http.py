@@ -12,6 +12,7 @@ The step is expected to be rendered already (placeholders replaced); secrets are
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import dataclass
@@ -244,6 +245,8 @@ async def run_request(
     """Send, check expectations, extract. Network refusals and transport errors raise; expectation
     and extraction failures are returned in ``failures`` (what they show of the response through ``clip``)."""
     result = await send(step, client=client, guard=guard, timeout_s=timeout_s)
-    failures = check(result, step.expect, clip=clip)
-    variables, extract_failures = extract(result, step.extract)
+    # Parsing a 10 MB body, JSON schemas and patterns are CPU work: off the event loop, which serves other runs
+    # (and, in local mode, the API). RE2 releases the GIL while it matches.
+    failures = await asyncio.to_thread(check, result, step.expect, clip=clip)
+    variables, extract_failures = await asyncio.to_thread(extract, result, step.extract)
     return RequestOutcome(result=result, variables=variables, failures=failures + extract_failures)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, model_validator
 
 #: a variable name usable as ``{{name}}``
 VarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")]
@@ -17,6 +17,16 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 LongText = Annotated[str, StringConstraints(max_length=20_000)]
 Variables = Annotated[dict[VarName, VarValue], Field(max_length=200)]
+
+
+#: the validation context of items read back from the store: a rule added after an item was saved (RE2
+#: syntax for patterns, say) must not make it unreadable; a run re-validates its steps when it renders them
+STORED: dict[str, Any] = {"stored": True}
+
+
+def is_stored(info: ValidationInfo) -> bool:
+    """Whether the value being validated was read back from the store (validated with :data:`STORED`)."""
+    return bool(info.context and info.context.get("stored"))
 
 
 class StrictModel(BaseModel):

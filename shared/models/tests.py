@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
-from shared.models.common import LongText, Model, Name, ShortText, StorableInput, Tag, Variables
+from shared.models.common import STORED, LongText, Model, Name, ShortText, StorableInput, Tag, Variables
 from shared.models.plans import BROWSER_ACTIONS, Plan
 
 
@@ -54,7 +54,7 @@ class TestSpec(StorableInput):
 
     def spec(self) -> TestSpec:
         """Just the revision fields (drops test-level fields of subclasses)."""
-        return TestSpec.model_validate(self.model_dump(include=set(TestSpec.model_fields)))
+        return TestSpec.model_validate(self.model_dump(include=set(TestSpec.model_fields)), context=STORED)
 
 
 def infer_kind(spec: TestSpec) -> TestKind:
@@ -157,4 +157,4 @@ class RevisionPublic(TestSpec):
 
     @classmethod
     def of(cls, revision: Revision) -> RevisionPublic:
-        return cls.model_validate(revision.model_dump(exclude={"project_id"}))
+        return cls.model_validate(revision.model_dump(exclude={"project_id"}), context=STORED)
