@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Discriminator, Field, Tag, ValidationInfo, model_validator
 
 from shared import regex
-from shared.models.common import LongText, ShortText, StrictModel, VarName, is_stored
+from shared.models.common import LongText, ShortFreeText, ShortText, StrictModel, VarName, is_stored
 
 
 def _re2_pattern(pattern: str, info: ValidationInfo) -> str:
@@ -120,7 +120,7 @@ def describe_target(target: Target | None) -> str | None:
 
 
 class _Step(StrictModel):
-    description: ShortText | None = None
+    description: ShortFreeText | None = None
     timeout_s: Annotated[float, Field(ge=0.01, le=600)] | None = None
 
 

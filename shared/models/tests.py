@@ -12,7 +12,16 @@ from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
-from shared.models.common import STORED, LongText, Model, Name, ShortText, StorableInput, Tag, Variables
+from shared.models.common import (
+    STORED,
+    FreeText,
+    Model,
+    Name,
+    ShortText,
+    StorableInput,
+    Tag,
+    Variables,
+)
 from shared.models.plans import BROWSER_ACTIONS, Plan
 
 
@@ -38,7 +47,7 @@ class TestSpec(StorableInput):
 
     __test__ = False  # not a pytest class
 
-    goal: LongText | None = None
+    goal: FreeText | None = None
     steps: Plan | None = None
     start_url: ShortText | None = None
     variables: Variables = Field(default_factory=dict)
@@ -70,7 +79,7 @@ class TestCreate(TestSpec):
     name: Name
     kind: TestKind | None = None
     tags: Annotated[list[Tag], Field(max_length=20)] = Field(default_factory=list)
-    description: LongText | None = None
+    description: FreeText | None = None
 
     def resolved_kind(self) -> TestKind:
         return self.kind or infer_kind(self)
@@ -87,7 +96,7 @@ class TestUpdate(StorableInput):
 
     name: Name | None = None
     tags: Annotated[list[Tag], Field(max_length=20)] | None = None
-    description: LongText | None = None
+    description: FreeText | None = None
     status: TestStatus | None = None
 
     @model_validator(mode="after")
