@@ -12,6 +12,7 @@ import httpx
 
 from cli.config import CONFIG_ENV, CONFIG_NAME, DEFAULT, HOW_TO_POINT, OPTIONS, ClientConfig
 from cli.errors import CliError
+from shared.controlchars import escape_controls
 
 
 class ApiError(CliError):
@@ -57,13 +58,20 @@ def parse_sse(lines: Iterator[str]) -> Iterator[ServerEvent]:
 
 
 def _error_message(response: httpx.Response) -> tuple[str, str | None]:
+    """The server's message (control and bidi characters escaped: it becomes one line on a terminal) and code."""
+    message, code = _server_message(response)
+    return escape_controls(message), code
+
+
+def _server_message(response: httpx.Response) -> tuple[str, str | None]:
     try:
         body = response.json()
     except ValueError:
         body = None
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         error = body["error"]
-        return str(error.get("message") or response.reason_phrase), error.get("code")
+        code = error.get("code")
+        return str(error.get("message") or response.reason_phrase), str(code) if code is not None else None
     text = response.text.strip().splitlines()[0][:200] if response.text.strip() else response.reason_phrase
     return text, None
 

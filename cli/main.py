@@ -12,6 +12,7 @@ from cli.commands.secrets import secrets_group
 from cli.commands.tests import tests_group
 from cli.demo import demo
 from cli.local.command import local
+from cli.output import visible
 from cli.state import CliState, add_api_options, api_options
 
 
@@ -22,7 +23,7 @@ class AutotestGroup(click.Group):
         try:
             return super().invoke(ctx)
         except CliError as exc:
-            click.secho(f"error: {exc.message}", err=True, fg="red")
+            click.secho(f"error: {visible(exc.message)}", err=True, fg="red")
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)

@@ -1,4 +1,11 @@
-"""How the CLI shows things (rich): run progress lines, run summaries, tables."""
+"""How the CLI shows things (rich): run progress lines, run summaries, tables.
+
+Everything that came from the server (names, ids, errors, step texts, URLs, labels) is printed through
+:func:`safe` (or :func:`visible` where no markup is parsed): control and bidirectional-formatting characters
+become escapes a terminal shows as they are (``\x1b``, ``\u202e``), and rich markup is escaped, so a test
+named ``\x1b[2J`` or ``[red]passed`` prints as what it is. :class:`SafeConsole` escapes them once more in
+whatever reaches the console, line breaks aside, in case a print path forgets.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,9 @@ from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
+
+from shared.controlchars import escape_controls
 
 STATUS_STYLE = {
     "queued": "dim",
@@ -23,8 +33,32 @@ STEP_MARK = {"passed": "[green]✓[/]", "failed": "[red]✗[/]", "error": "[mage
 TERMINAL = frozenset({"passed", "failed", "error", "timed_out", "cancelled"})
 
 
+#: what free text (a description, a YAML dump) keeps as it is with ``multiline``
+_LINES = "\n\t"
+
+
+def visible(value: Any, *, multiline: bool = False) -> str:
+    """``value`` as text that shows as it is on a terminal: control and bidi characters as escapes (``\x1b``,
+    ``\u202e``); line breaks too, unless ``multiline`` (one value, one line)."""
+    return escape_controls(str(value), keep=_LINES if multiline else "")
+
+
+def safe(value: Any, *, multiline: bool = False) -> str:
+    """:func:`visible`, with rich markup escaped: how server text goes into a markup string."""
+    return escape(visible(value, multiline=multiline))
+
+
+class SafeConsole(Console):
+    """A rich console that writes no control or bidi character it was handed (line breaks aside): every
+    string printed, table cells included, passes :meth:`render_str`. (Styles are added after, as rich's own
+    escape sequences.)"""
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        return super().render_str(escape_controls(text, keep="\n"), **kwargs)
+
+
 def status_text(status: str) -> str:
-    return f"[{STATUS_STYLE.get(status, 'bold')}]{escape(status.upper() if status in TERMINAL else status)}[/]"
+    return f"[{STATUS_STYLE.get(status, 'bold')}]{safe(status.upper() if status in TERMINAL else status)}[/]"
 
 
 def duration(ms: int | float | None) -> str:
@@ -44,12 +78,12 @@ def step_what(step: dict[str, Any]) -> str:
 def step_line(step: dict[str, Any], *, prefix: str = "") -> str:
     mark = STEP_MARK.get(str(step.get("status")), "?")
     number = int(step.get("index", 0)) + 1
-    what = escape(step_what(step))
+    what = safe(step_what(step))
     healed = " [yellow](healed)[/]" if step.get("healed") else ""
-    line = f"{prefix}  {mark} {number:>2}. [bold]{escape(str(step.get('action')))}[/] {what}{healed}"
+    line = f"{prefix}  {mark} {number:>2}. [bold]{safe(step.get('action'))}[/] {what}{healed}"
     line += f"  [dim]{duration(step.get('duration_ms'))}[/]"
     if step.get("error"):
-        line += f"\n{prefix}       [red]{escape(str(step['error']))}[/]"
+        line += f"\n{prefix}       [red]{safe(step['error'])}[/]"
     return line
 
 
@@ -62,10 +96,11 @@ def all_steps(run: dict[str, Any]) -> list[dict[str, Any]]:
 def run_headline(run: dict[str, Any], label: str | None = None) -> str:
     steps = all_steps(run)
     passed = sum(1 for s in steps if s.get("status") == "passed")
-    name = escape(label or run.get("name") or run.get("test_id") or "inline test")
-    attempt = f"  attempt {run.get('attempt')}/{run.get('max_attempts')}" if (run.get("max_attempts") or 1) > 1 else ""
+    name = safe(label or run.get("name") or run.get("test_id") or "inline test")
+    attempts = f"{run.get('attempt')}/{run.get('max_attempts')}"
+    attempt = f"  attempt {safe(attempts)}" if (run.get("max_attempts") or 1) > 1 else ""
     return (
-        f"{status_text(str(run.get('status')))}  [bold]{name}[/]  [dim]{run.get('id')}[/]  "
+        f"{status_text(str(run.get('status')))}  [bold]{name}[/]  [dim]{safe(run.get('id'))}[/]  "
         f"{passed}/{len(steps)} steps  {duration(run.get('duration_ms'))}{attempt}"
     )
 
@@ -83,7 +118,7 @@ def _ordered(artifacts: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def artifact_lines(artifacts: list[dict[str, Any]], *, indent: str = "    ") -> list[str]:
     """The report first, then video, trace, ..., screenshots last; full URLs (links in any terminal)."""
-    return [f"{indent}{escape(str(a.get('name'))):<28} {escape(str(a.get('url')))}" for a in _ordered(artifacts)]
+    return [f"{indent}{safe(a.get('name')):<28} {safe(a.get('url'))}" for a in _ordered(artifacts)]
 
 
 def compact_artifact_lines(
@@ -95,11 +130,11 @@ def compact_artifact_lines(
     for a in _ordered(artifacts):
         if a.get("kind") != "screenshot":
             name = str(a.get("name"))
-            lines.append(f"{indent}{escape(name):<28} {escape(links.get(name, str(a.get('url'))))}")
+            lines.append(f"{indent}{safe(name):<28} {safe(links.get(name, str(a.get('url'))))}")
     if shots:
         first = links.get(str(shots[0].get("name")), str(shots[0].get("url")))
         folder = first.rsplit("/", 1)[0] + "/" if first.startswith("file:") else first
-        lines.append(f"{indent}{f'screenshots ({len(shots)})':<28} {escape(folder)}")
+        lines.append(f"{indent}{f'screenshots ({len(shots)})':<28} {safe(folder)}")
     return lines
 
 
@@ -118,7 +153,7 @@ def print_run(console: Console, run: dict[str, Any], artifacts: list[dict[str, A
         for step in all_steps(run):
             console.print(step_line(step))
     if run.get("error"):
-        console.print(f"  [red]error:[/] {escape(str(run['error']))}")
+        console.print(f"  [red]error:[/] {safe(run['error'])}")
     if artifacts:
         console.print("  [bold]artifacts[/]")
         for line in artifact_lines(artifacts):
@@ -135,7 +170,8 @@ def timestamp(value: str | None, *, now: datetime | None = None) -> str:
 
 def table(columns: list[str], rows: list[list[Any]], *, wrap: dict[str, int] | None = None) -> Table:
     """Columns in ``wrap`` (names, tags; name -> share of the room left) fold to fit the terminal; the
-    others (ids, timestamps, statuses) stay on one line, whole, so they can be copied."""
+    others (ids, timestamps, statuses) stay on one line, whole, so they can be copied. Cells are plain text
+    (:func:`safe`: no markup, no control characters)."""
     wrap = wrap or {}
     out = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True, header_style="bold")
     for column in columns:
@@ -144,5 +180,5 @@ def table(columns: list[str], rows: list[list[Any]], *, wrap: dict[str, int] | N
         else:
             out.add_column(column, no_wrap=True)
     for row in rows:
-        out.add_row(*("" if cell is None else str(cell) for cell in row))
+        out.add_row(*("" if cell is None else safe(cell) for cell in row))
     return out

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from cli.client import ApiClient
 from cli.config import OPTIONS, resolve
+from cli.output import SafeConsole
 
 
 @dataclass
@@ -23,7 +24,7 @@ class CliState:
     api_key_source: str = OPTIONS
     #: tests hand in a transport (httpx.MockTransport, a FastAPI TestClient's) instead of the network
     transport: httpx.BaseTransport | None = None
-    console: Console = field(default_factory=lambda: Console(highlight=False, soft_wrap=True))
+    console: Console = field(default_factory=lambda: SafeConsole(highlight=False, soft_wrap=True))
     _client: ApiClient | None = None
 
     def client(self) -> ApiClient:

@@ -1,6 +1,7 @@
 """Test files: YAML or JSON, the same shape as ``POST /v1/tests`` (see ``shared.models.tests.TestCreate``).
 
-Files are checked locally before anything is sent, so a typo is reported with its file and field.
+Files are checked locally before anything is sent, so a typo is reported with its file and field. YAML is
+read by ``shared.safeyaml`` (the safe loader, with alias expansion bounded: no "billion laughs").
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ def load_test_file(path: Path) -> dict[str, Any]:
     import yaml
     from pydantic import ValidationError
 
+    from shared import safeyaml
     from shared.models.tests import TestCreate
     from shared.models.validation import describe_errors
 
@@ -30,7 +32,9 @@ def load_test_file(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise CliError(f"{path}: cannot read it ({exc.strerror or exc})") from exc
     try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        data = json.loads(text) if path.suffix == ".json" else safeyaml.load(text)
+    except safeyaml.AliasLimitExceeded as exc:
+        raise CliError(f"{path}: refused: {_parse_problem(exc)}") from exc
     except (ValueError, yaml.YAMLError) as exc:
         kind = "JSON" if path.suffix == ".json" else "YAML"
         raise CliError(f"{path}: not valid {kind}: {_parse_problem(exc)}") from exc

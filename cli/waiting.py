@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 
 from cli.client import ApiClient, CliError, EventsUnavailable
 from cli.junit import RunOutcome
-from cli.output import TERMINAL, all_steps, row_prefix, status_text, step_line
+from cli.output import TERMINAL, all_steps, row_prefix, safe, status_text, step_line
 
 POLL_S = 1.0
 RECONNECT_S = 1.0
@@ -102,7 +101,7 @@ class Progress:
         self.quiet = quiet
 
     def _prefix(self, item: Followed) -> str:
-        return f"[dim]{escape(item.label)}[/] " if len(self.followed) > 1 else ""
+        return f"[dim]{safe(item.label)}[/] " if len(self.followed) > 1 else ""
 
     def status(self, item: Followed, status: str, attempt: int) -> None:
         key = (status, attempt)

@@ -8,6 +8,12 @@ Rules, in order:
 3. Every other address that is not globally routable (private ranges, loopback, shared address space,
    unspecified, ...) is refused unless the allow-list (``AUTOTEST_NETWORK_ALLOWLIST``: comma-separated
    CIDRs and hostnames, ``*.example.internal`` for a whole domain) names it.
+4. An IPv6 address that embeds an IPv4 address is judged by that IPv4 address too (see :func:`destinations`):
+   IPv4-mapped ``::ffff:0:0/96``, IPv4-translated ``::ffff:0:0:0/96``, IPv4-compatible ``::/96``, NAT64
+   ``64:ff9b::/96`` *are* their IPv4 address; 6to4 ``2002::/16``, Teredo ``2001::/32`` (server and
+   XOR-obfuscated client) and local-use NAT64 ``64:ff9b:1::/48`` are judged as themselves and by the IPv4
+   addresses they carry. An embedded metadata or link-local address is always refused; an embedded loopback
+   or private one only passes when the allow-list names that IPv4 address (or the hostname).
 
 Hostnames are resolved and *every* address they resolve to must pass. Pure: no boto3, no I/O other
 than the resolver, which callers (and tests) can replace.
@@ -114,15 +120,53 @@ def _is_hostname(text: str) -> bool:
     return all(0 < len(part) <= 63 and part.replace("-", "").replace("_", "").isalnum() for part in text.split("."))
 
 
-def _unmapped(address: IPAddress) -> IPAddress:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
+#: IPv6 forms whose last 32 bits are an IPv4 address that *is* the destination (reached natively on a dual-stack
+#: socket, or through a translator): such an address is judged, and allow-listed, as that IPv4 address
+_IPV4_AS_IPV6: tuple[tuple[ipaddress.IPv6Network, str], ...] = (
+    (ipaddress.IPv6Network("::ffff:0:0/96"), "IPv4-mapped"),
+    (ipaddress.IPv6Network("::ffff:0:0:0/96"), "IPv4-translated"),
+    (ipaddress.IPv6Network("64:ff9b::/96"), "NAT64"),
+    (ipaddress.IPv6Network("::/96"), "IPv4-compatible"),  # except :: and ::1, which are IPv6's own
+)
+#: local-use NAT64 (RFC 8215): not globally reachable itself; the IPv4 address is read from the last 32 bits
+#: (the /96 prefixes operators carve out of it)
+_LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
+_TERMINAL_V6 = frozenset({ipaddress.IPv6Address("::"), ipaddress.IPv6Address("::1")})
+
+
+@dataclass(frozen=True)
+class Destination:
+    """An address a connection to ``address`` reaches: the address itself or an IPv4 address embedded in it."""
+
+    address: IPAddress
+    #: how it was found in the address connected to, for messages: "" or "NAT64 for 169.254.169.254"
+    via: str = ""
+
+
+def destinations(address: IPAddress) -> list[Destination]:
+    """What a connection to ``address`` reaches, each judged on its own: an IPv4 address, or an IPv6 address
+    and every IPv4 address embedded in it (6to4, Teredo's server and client, local-use NAT64). An IPv6 form
+    of an IPv4 address (mapped, translated, compatible, NAT64) is that IPv4 address."""
+    if isinstance(address, ipaddress.IPv4Address) or address in _TERMINAL_V6:
+        return [Destination(address)]
+    low32 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    for net, form in _IPV4_AS_IPV6:
+        if address in net:
+            return [Destination(low32, f"{form} for {low32}")]
+    found = [Destination(address)]
+    if address.sixtofour is not None:
+        found.append(Destination(address.sixtofour, f"6to4 for {address.sixtofour}"))
+    if address.teredo is not None:
+        server, client = address.teredo
+        found += [Destination(client, f"Teredo for {client}"), Destination(server, f"Teredo server {server}")]
+    if address in _LOCAL_NAT64:
+        found.append(Destination(low32, f"local-use NAT64 for {low32}"))
+    return found
 
 
 def classify(address: IPAddress) -> tuple[str, bool] | None:
-    """``(what it is, always refused?)`` for a non-public address; None for a public one."""
-    address = _unmapped(address)
+    """``(what it is, always refused?)`` for a non-public address; None for a public one. (The address alone:
+    :func:`destinations` finds the IPv4 addresses an IPv6 address embeds.)"""
     for net, what in ALWAYS_REFUSED:
         if address.version == net.version and address in net:
             return what, True
@@ -130,6 +174,8 @@ def classify(address: IPAddress) -> tuple[str, bool] | None:
         return "a loopback address", False
     if address.is_unspecified:
         return "the unspecified address", False
+    if isinstance(address, ipaddress.IPv6Address) and address in _LOCAL_NAT64:
+        return "a local-use NAT64 address", False  # (Python before 3.12.4 counts it as global)
     if not address.is_global:
         return "a private address", False
     return None
@@ -209,13 +255,17 @@ class NetworkGuard:
         if not addresses and host is not None:
             raise self._unresolvable(url, host, None)
         host_allowed = host is not None and self.allowlist.allows_host(host)
+        judged: list[tuple[IPAddress, Destination, str, bool]] = []
         for text in addresses:
             address = ipaddress.ip_address(text.split("%", 1)[0])
-            verdict = classify(address)
-            if verdict is None:
-                continue
-            what, always = verdict
-            named = f"{host} ({address})" if host else str(address)
+            for reached in destinations(address):
+                verdict = classify(reached.address)
+                if verdict is not None:
+                    judged.append((address, reached, *verdict))
+        # what no allow-list can allow is said first (allow-listing the rest would not help), then what an
+        # IPv6 address embeds (what the connection reaches in the end)
+        for address, reached, what, always in sorted(judged, key=lambda j: (not j[3], not j[1].via)):
+            named = _named(host, address, reached)
             if always:
                 raise NetworkRefused(
                     f"refused {url}: {named} is {what}, which tests may never reach "
@@ -223,13 +273,13 @@ class NetworkGuard:
                     url=url,
                     address=str(address),
                 )
-            if host_allowed or self.allowlist.allows_address(_unmapped(address)):
+            if host_allowed or self.allowlist.allows_address(reached.address):
                 continue
-            suggestion = host if host else str(address)
+            suggestion = host if host else str(reached.address)
             raise NetworkRefused(
                 f"refused {url}: {named} is {what}; to allow it set {ALLOWLIST_SETTING} to include "
                 f"{suggestion!r} (comma-separated CIDRs and hostnames, e.g. {ALLOWLIST_SETTING}="
-                f"{_example_cidr(address)})",
+                f"{_example_cidr(reached.address)})",
                 url=url,
                 address=str(address),
             )
@@ -240,6 +290,11 @@ class NetworkGuard:
         return NetworkRefused(f"refused {url}: could not resolve host {host!r}{reason}", url=url)
 
 
+def _named(host: str | None, address: IPAddress, reached: Destination) -> str:
+    """``host (address, NAT64 for 10.0.0.1)``, ``address (6to4 for ...)``, ``host (address)`` or ``address``."""
+    shown = ([str(address)] if host else []) + ([reached.via] if reached.via else [])
+    return f"{host or address}" + (f" ({', '.join(shown)})" if shown else "")
+
+
 def _example_cidr(address: IPAddress) -> str:
-    address = _unmapped(address)
     return f"{address}/32" if address.version == 4 else f"{address}/128"

@@ -10,6 +10,7 @@ from typing import Any
 
 from shared.errors import Conflict, NotFound
 from shared.ids import utcnow
+from shared.models.common import STORED
 from shared.models.events import Event
 from shared.models.messages import ReceivedMessage, RunMessage
 from shared.models.pages import Page
@@ -146,7 +147,7 @@ class FakeStore:
                 raise Conflict(f"run {run_id} has a fresh heartbeat")
             data = run.model_dump(mode="json")
             data.update(changes)
-            updated = Run.model_validate(data)
+            updated = Run.model_validate(data, context=STORED)
             self.runs[run_id] = updated
             return updated
 

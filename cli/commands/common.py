@@ -14,7 +14,9 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print the AP
 
 
 def print_json(state: CliState, data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, default=str))
+    """The API's JSON, pretty-printed. ``ensure_ascii`` writes every control and bidi character as a ``\\u``
+    escape except DEL, which is ASCII; it is escaped too (it can only occur inside a string)."""
+    click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=True).replace("\x7f", "\\u007f"))
 
 
 def parse_vars(pairs: tuple[str, ...]) -> dict[str, str | int | float | bool]:

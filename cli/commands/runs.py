@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.markup import escape
 
 from cli import junit
 from cli.client import ApiError, CliError
@@ -19,6 +18,7 @@ from cli.output import (
     duration,
     print_run,
     run_headline,
+    safe,
     status_text,
     table,
     timestamp,
@@ -129,13 +129,13 @@ def run(
             return
         for label, created in started:
             state.console.print(
-                f"{status_text(created['status'])}  [bold]{escape(created['id'])}[/]  {escape(label)}  "
-                f"[dim]follow it: autotest status {created['id']}[/]"
+                f"{status_text(str(created['status']))}  [bold]{safe(created['id'])}[/]  {safe(label)}  "
+                f"[dim]follow it: autotest status {safe(created['id'])}[/]"
             )
         return
     for label, created in started:
         if not as_json:
-            state.console.print(f"[bold]▶ {escape(label)}[/]  [dim]{created['id']}[/]")
+            state.console.print(f"[bold]▶ {safe(label)}[/]  [dim]{safe(created['id'])}[/]")
     outcomes = follow(client, started, console=state.console, timeout_s=timeout_s, quiet=quiet or as_json)
     if download_dir is not None:
         for outcome in outcomes:
@@ -160,16 +160,16 @@ def _print_results(state: CliState, outcomes: list[junit.RunOutcome], junit_path
         if outcome.run is not None:
             console.print(run_headline(outcome.run, outcome.label))
         if outcome.error:
-            console.print(f"  [magenta]{escape(outcome.error)}[/]")
+            console.print(f"  [magenta]{safe(outcome.error)}[/]")
         elif outcome.run is not None and outcome.run.get("error"):
-            console.print(f"  [red]{escape(str(outcome.run['error']))}[/]")
+            console.print(f"  [red]{safe(outcome.run['error'])}[/]")
         links = {name: path.resolve().as_uri() for name, path in outcome.files.items()}
         for line in compact_artifact_lines(outcome.artifacts, links):
             console.print(line)
     passed = sum(1 for o in outcomes if o.status == "passed")
     console.print(f"\n[bold]{passed}/{len(outcomes)} passed[/]")
     if junit_path is not None:
-        console.print(f"JUnit XML: {escape(str(junit_path))}")
+        console.print(f"JUnit XML: {safe(junit_path)}")
 
 
 @click.command("status")
@@ -211,14 +211,14 @@ def artifacts(state: CliState, run_id: str, download_dir: Path | None, as_json: 
         print_json(state, {"artifacts": items})
         return
     if not items:
-        state.console.print(f"run {escape(run_id)} has no artifacts (yet)")
+        state.console.print(f"run {safe(run_id)} has no artifacts (yet)")
         return
     if download_dir is None:
         for line in artifact_lines(items, indent=""):
             state.console.print(line, soft_wrap=True)
         return
     for name, path in _download_all(state, items, download_dir).items():
-        state.console.print(f"saved {escape(str(path))}  [dim]{escape(name)}[/]")
+        state.console.print(f"saved {safe(path)}  [dim]{safe(name)}[/]")
 
 
 def _download_all(state: CliState, items: list[dict[str, Any]], directory: Path) -> dict[str, Path]:
@@ -294,9 +294,9 @@ def cancel(state: CliState, run_id: str, as_json: bool) -> None:
         print_json(state, run)
         return
     if run.get("status") == "cancelled":
-        state.console.print(f"{status_text('cancelled')}  [bold]{escape(run_id)}[/]")
+        state.console.print(f"{status_text('cancelled')}  [bold]{safe(run_id)}[/]")
     else:
         state.console.print(
-            f"cancel requested: [bold]{escape(run_id)}[/] is {escape(str(run.get('status')))} and stops after "
-            f"its current step  [dim]follow it: autotest status {escape(run_id)}[/]"
+            f"cancel requested: [bold]{safe(run_id)}[/] is {safe(run.get('status'))} and stops after "
+            f"its current step  [dim]follow it: autotest status {safe(run_id)}[/]"
         )

@@ -6,11 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.markup import escape
 
 from cli.client import ApiClient, CliError
 from cli.commands.common import json_option, print_json
-from cli.output import table, timestamp
+from cli.output import safe, table, timestamp, visible
 from cli.state import CliState, pass_state
 from cli.testfile import load_test_file
 
@@ -58,8 +57,8 @@ def create(state: CliState, files: tuple[Path, ...], allow_duplicate: bool, as_j
         return
     for (path, _), test in zip(bodies, created, strict=True):
         state.console.print(
-            f"created [bold]{escape(test['id'])}[/]  {escape(test['name'])}  "
-            f"({test['kind']}, revision {test['revision']})  [dim]from {escape(str(path))}[/]"
+            f"created [bold]{safe(test['id'])}[/]  {safe(test['name'])}  "
+            f"({safe(test['kind'])}, revision {safe(test['revision'])})  [dim]from {safe(path)}[/]"
         )
 
 
@@ -142,19 +141,19 @@ def show(state: CliState, test_id: str, as_json: bool) -> None:
     import yaml
 
     console = state.console
-    console.print(f"[bold]{escape(test['name'])}[/]  [dim]{escape(test['id'])}[/]")
+    console.print(f"[bold]{safe(test['name'])}[/]  [dim]{safe(test['id'])}[/]")
     tags = ", ".join(test.get("tags") or []) or "-"
     console.print(
-        f"  {test['kind']}, {test['status']}, revision {test['revision']}, tags: {escape(tags)}, "
-        f"updated {timestamp(test.get('updated_at'))}"
+        f"  {safe(test['kind'])}, {safe(test['status'])}, revision {safe(test['revision'])}, tags: {safe(tags)}, "
+        f"updated {safe(timestamp(test.get('updated_at')))}"
     )
     if test.get("description"):
-        console.print(f"  {escape(str(test['description']))}")
+        console.print(f"  {safe(test['description'], multiline=True)}")
     spec = _unset_dropped(test.get("spec") or {})
     if spec:
         console.print()
         text = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True, width=100)
-        console.print(text.rstrip(), markup=False, highlight=False)
+        console.print(visible(text.rstrip(), multiline=True), markup=False, highlight=False)
 
 
 @tests_group.command("revise")
@@ -191,12 +190,12 @@ def revise(state: CliState, test_id: str, path: Path, as_json: bool) -> None:
         return
     name = (updated or test)["name"]
     state.console.print(
-        f"saved revision {revision['revision']} of [bold]{escape(test_id)}[/]  {escape(name)}  "
-        f"[dim]from {escape(str(path))}[/]"
+        f"saved revision {safe(revision['revision'])} of [bold]{safe(test_id)}[/]  {safe(name)}  "
+        f"[dim]from {safe(path)}[/]"
     )
     for field, value in changes.items():
         shown = ", ".join(value) if isinstance(value, list) else str(value)
-        state.console.print(f"  {field}: {escape(shown)}")
+        state.console.print(f"  {field}: {safe(shown, multiline=field == 'description')}")
 
 
 @tests_group.command("archive")
@@ -210,8 +209,8 @@ def archive(state: CliState, test_id: str, as_json: bool) -> None:
         print_json(state, test)
         return
     state.console.print(
-        f"archived [bold]{escape(test['id'])}[/]  {escape(test['name'])}  "
-        f"[dim]undo: autotest tests unarchive {escape(test['id'])}[/]"
+        f"archived [bold]{safe(test['id'])}[/]  {safe(test['name'])}  "
+        f"[dim]undo: autotest tests unarchive {safe(test['id'])}[/]"
     )
 
 
@@ -228,10 +227,10 @@ def unarchive(state: CliState, test_id: str, as_json: bool) -> None:
         print_json(state, test)
         return
     verb = "unarchived" if before["status"] != "active" else "already active:"
-    state.console.print(f"{verb} [bold]{escape(test['id'])}[/]  {escape(test['name'])}")
+    state.console.print(f"{verb} [bold]{safe(test['id'])}[/]  {safe(test['name'])}")
     namesake = find_by_name(client, test["name"], other_than=test["id"])
     if namesake is not None:
         state.console.print(
-            f"[yellow]note[/]: {escape(namesake['id'])} is an active test with the same name "
+            f"[yellow]note[/]: {safe(namesake['id'])} is an active test with the same name "
             f"(archive one of them with `autotest tests archive ID`)"
         )

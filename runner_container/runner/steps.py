@@ -22,6 +22,7 @@ from runner_container.runner.masking import Masker, origin
 from runner_container.runner.render import Renderer, RenderError, placeholders
 from runner_container.runner.session import PageLogs
 from runner_container.runner.targets import resolve
+from shared import regex
 from shared.apitests.http import RequestFailed, run_request
 from shared.errors import DomainError
 from shared.models.plans import (
@@ -92,6 +93,9 @@ class Budget:
 
     def left_ms(self) -> float:
         return self.left_s() * 1000
+
+    def expired(self) -> bool:
+        return time.monotonic() >= self._end
 
 
 class StepRunner:
@@ -215,7 +219,7 @@ class StepRunner:
             await asyncio.sleep(min(step.ms / 1000, budget.left_s()))
             return None, None
         if isinstance(step, ExpectUrl):
-            await expect(page).to_have_url(url_pattern(step.pattern), timeout=budget.left_ms())
+            await expect_url(page, step.pattern, budget)
             return None, None
         if isinstance(step, ExpectTitle):
             await expect(page).to_have_title(re.compile(re.escape(step.text)), timeout=budget.left_ms())
@@ -315,13 +319,23 @@ async def expect_text(loc: Locator, text: str, budget: Budget, where: str, maske
         ) from exc
 
 
-def url_pattern(pattern: str) -> re.Pattern[str]:
-    """``expect_url``'s pattern is a regular expression searched in the URL; text that is not a valid
-    regular expression is matched literally."""
-    try:
-        return re.compile(pattern)
-    except re.error:
-        return re.compile(re.escape(pattern))
+URL_POLL_S = 0.05
+
+
+async def expect_url(page: Page, pattern: str, budget: Budget) -> None:
+    """``expect_url``: ``pattern`` (RE2 syntax, checked when the test was saved) is searched in the page's
+    URL until it matches or the step's time is up. The URL is read in Python and matched with RE2, not handed
+    to Playwright's ``to_have_url``, which would run the pattern in the browser's backtracking engine.
+    (``page.url`` is Playwright's local copy of the main frame's URL, kept current by navigation events: a
+    poll costs no round trip to the browser.)"""
+    compiled = regex.compile_pattern(pattern)
+    while True:
+        url = page.url
+        if compiled.search(url) is not None:
+            return
+        if budget.expired():
+            raise StepFailed(f"expected the URL to match /{pattern}/ within {budget.seconds:g}s; it is {url!r}")
+        await asyncio.sleep(min(URL_POLL_S, budget.left_s()))
 
 
 def message(exc: BaseException) -> str:

@@ -1,19 +1,21 @@
 """Expectations of a ``request`` step (see ``shared/models/plans.py``), checked against a response.
 
 Every expectation is checked; the result is the list of failures, each a sentence that says what was
-expected and what came back. Values from the response are shown cut short, through a ``clip`` function the
+expected and what came back. ``matches`` patterns run with RE2 (``shared/regex.py``), in time linear in the
+body; still, on bodies of up to 10 MB the checks are CPU work, so an async caller runs :func:`check` in a
+thread (``asyncio.to_thread``). Values from the response are shown cut short, through a ``clip`` function the
 caller gives: the runner's masks secrets *before* it cuts, so no prefix of a long secret survives a cut.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
 import jsonschema
 
+from shared import regex
 from shared.apitests.jsonpath import query
 from shared.apitests.response import HttpResult
 from shared.models.plans import (
@@ -156,10 +158,8 @@ def _check_jsonpath(result: HttpResult, exp: ExpectJsonPath, clip: Clip) -> str 
 
 
 def _search(pattern: str, text: str) -> bool:
-    try:
-        return re.search(pattern, text) is not None
-    except re.error as exc:
-        raise ValueError(f"invalid regular expression /{pattern}/: {exc}") from exc
+    """RE2 (linear time; see ``shared/regex.py``): a pattern checked at save time cannot stall the runner."""
+    return regex.search(pattern, text)
 
 
 def _body_hint(result: HttpResult, clip: Clip) -> str:

@@ -12,11 +12,12 @@ The step is expected to be rendered already (placeholders replaced); secrets are
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
 
 import httpcore
 import httpx
@@ -136,7 +137,7 @@ async def send(step: Request, *, client: httpx.AsyncClient, guard: NetworkGuard,
         content = json.dumps(step.json_body).encode()
         if not any(k.lower() == "content-type" for k in headers):
             headers["Content-Type"] = "application/json"
-    params: dict[str, str] | None = {k: _param(v) for k, v in step.query.items()} or None
+    url = with_query(step.url, {k: _param(v) for k, v in step.query.items()})
     redirects: list[str] = []
     deadline = time.monotonic() + timeout_s
     started = time.perf_counter()
@@ -146,9 +147,7 @@ async def send(step: Request, *, client: httpx.AsyncClient, guard: NetworkGuard,
         if remaining <= 0:
             raise RequestFailed(f"{method} {url}: no response within {timeout_s:g}s")
         try:
-            request = client.build_request(
-                method, url, headers=_encoded(headers), params=params, content=content, timeout=remaining
-            )
+            request = client.build_request(method, url, headers=_encoded(headers), content=content, timeout=remaining)
             response = await client.send(request, follow_redirects=False, stream=True)
             try:
                 body = await _read(response)
@@ -180,7 +179,7 @@ async def send(step: Request, *, client: httpx.AsyncClient, guard: NetworkGuard,
             method = "HEAD" if method == "HEAD" else "GET"
             content = None
             headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
-        url, params = nxt, None
+        url = nxt
 
 
 async def _read(response: httpx.Response) -> bytes:
@@ -215,6 +214,19 @@ def _encoded(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
     return [(name.encode("ascii"), value.encode("latin-1")) for name, value in headers.items()]
 
 
+def with_query(url: str, query: dict[str, str]) -> str:
+    """``url`` with a ``request`` step's ``query`` merged into its own query string. The URL's parameters are
+    kept as written (their order, their encoding, repeated keys), except those ``query`` names: every occurrence
+    of such a key is dropped and ``query``'s value stands for it. ``query``'s parameters come last, encoded as
+    httpx encodes ``params`` (``x y`` -> ``x+y``). (httpx's ``params=`` would replace the URL's query string.)"""
+    if not query:
+        return url
+    parts = urlsplit(url)
+    kept = [part for part in parts.query.split("&") if part and unquote_plus(part.split("=", 1)[0]) not in query]
+    merged = "&".join([*kept, str(httpx.QueryParams(query))])
+    return urlunsplit(parts._replace(query=merged))
+
+
 def _param(value: str | int | float | bool) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -244,6 +256,8 @@ async def run_request(
     """Send, check expectations, extract. Network refusals and transport errors raise; expectation
     and extraction failures are returned in ``failures`` (what they show of the response through ``clip``)."""
     result = await send(step, client=client, guard=guard, timeout_s=timeout_s)
-    failures = check(result, step.expect, clip=clip)
-    variables, extract_failures = extract(result, step.extract)
+    # Parsing a 10 MB body, JSON schemas and patterns are CPU work: off the event loop, which serves other runs
+    # (and, in local mode, the API). RE2 releases the GIL while it matches.
+    failures = await asyncio.to_thread(check, result, step.expect, clip=clip)
+    variables, extract_failures = await asyncio.to_thread(extract, result, step.extract)
     return RequestOutcome(result=result, variables=variables, failures=failures + extract_failures)

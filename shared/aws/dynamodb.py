@@ -32,6 +32,7 @@ from pydantic import BaseModel
 
 from shared.aws.errors import translate
 from shared.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
+from shared.models.common import STORED
 from shared.models.pages import Page
 from shared.models.projects import ApiKey, Project
 from shared.models.queries import RunQuery, TestQuery
@@ -116,7 +117,7 @@ def _load(cls: type[M], item: dict[str, Any]) -> M:
     for field in _JSON_FIELDS & data.keys():
         if isinstance(data[field], str):
             data[field] = json.loads(data[field])
-    return cls.model_validate(data)
+    return cls.model_validate(data, context=STORED)
 
 
 class DynamoRepository:

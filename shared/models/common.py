@@ -2,9 +2,45 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationInfo, model_validator
+
+from shared.controlchars import TEXT_ALLOWED, describe, first_control
+
+#: the validation context of items read back from the store: a rule added after an item was saved (RE2
+#: syntax for patterns, say) must not make it unreadable; a run re-validates its steps when it renders them
+STORED: dict[str, Any] = {"stored": True}
+
+
+def is_stored(info: ValidationInfo) -> bool:
+    """Whether the value being validated was read back from the store (validated with :data:`STORED`)."""
+    return bool(info.context and info.context.get("stored"))
+
+
+def _refusing_controls(allowed: str, rule: str) -> Callable[[Any, ValidationInfo], Any]:
+    def check(value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) and not is_stored(info):
+            found = first_control(value, allowed=allowed)
+            if found is not None:
+                index, char = found
+                raise ValueError(f"{describe(char)} at character {index + 1} is not allowed: {rule}")
+        return value
+
+    return check
+
+
+#: names, tags, labels: shown in tables, terminals and reports, so no control or bidi character at all
+NoControls = BeforeValidator(
+    _refusing_controls("", "names, tags and labels may not hold control or bidirectional-formatting characters")
+)
+#: free text (descriptions): tabs and line breaks, no other control or bidi character
+TextControls = BeforeValidator(
+    _refusing_controls(
+        TEXT_ALLOWED, "text may hold tabs and line breaks, but no other control or bidirectional-formatting character"
+    )
+)
 
 #: a variable name usable as ``{{name}}``
 VarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")]
@@ -12,10 +48,14 @@ VarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,
 VarValue = str | int | Annotated[float, Field(allow_inf_nan=False)] | bool
 #: the id of a stored object (``tst_...``, ``run_...``)
 ObjectId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-Tag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:/-]{1,64}$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Tag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:/-]{1,64}$"), NoControls]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoControls]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 LongText = Annotated[str, StringConstraints(max_length=20_000)]
+#: free text: a step's description
+ShortFreeText = Annotated[ShortText, TextControls]
+#: free text: a test's description, its goal
+FreeText = Annotated[LongText, TextControls]
 Variables = Annotated[dict[VarName, VarValue], Field(max_length=200)]
 
 

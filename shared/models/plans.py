@@ -8,9 +8,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, Tag, model_validator
+from pydantic import AfterValidator, Discriminator, Field, Tag, ValidationInfo, model_validator
 
-from shared.models.common import LongText, ShortText, StrictModel, VarName
+from shared import regex
+from shared.models.common import LongText, ShortFreeText, ShortText, StrictModel, VarName, is_stored
+
+
+def _re2_pattern(pattern: str, info: ValidationInfo) -> str:
+    """A pattern RE2 can compile (see ``shared/regex.py``); stored items are not re-judged (see ``is_stored``),
+    a run renders and re-validates its steps before it uses them."""
+    if not is_stored(info):
+        problem = regex.problem(pattern)
+        if problem:
+            raise ValueError(problem)
+    return pattern
+
+
+#: a regular expression a user writes: RE2 syntax, checked when the test is saved
+Regex = Annotated[ShortText, AfterValidator(_re2_pattern)]
 
 # --------------------------------------------------------------------------------------- targets
 
@@ -105,7 +120,7 @@ def describe_target(target: Target | None) -> str | None:
 
 
 class _Step(StrictModel):
-    description: ShortText | None = None
+    description: ShortFreeText | None = None
     timeout_s: Annotated[float, Field(ge=0.01, le=600)] | None = None
 
 
@@ -177,7 +192,7 @@ class ExpectVisible(_Step):
 
 class ExpectUrl(_Step):
     action: Literal["expect_url"] = "expect_url"
-    pattern: ShortText
+    pattern: Regex
 
 
 class ExpectTitle(_Step):
@@ -225,7 +240,7 @@ class ExpectJsonPath(_OneCheck):
     jsonpath: ShortText
     equals: Any = None
     contains: Any = None
-    matches: ShortText | None = None
+    matches: Regex | None = None
     exists: bool | None = None
 
 
@@ -233,13 +248,13 @@ class ExpectHeader(_OneCheck):
     header: ShortText
     equals: str | None = None
     contains: str | None = None
-    matches: ShortText | None = None
+    matches: Regex | None = None
     exists: bool | None = None
 
 
 class ExpectBody(StrictModel):
     body_contains: ShortText | None = None
-    body_matches: ShortText | None = None
+    body_matches: Regex | None = None
 
     @model_validator(mode="after")
     def _one_check(self) -> ExpectBody:

@@ -8,7 +8,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from shared.models.common import LongText, Model, Name, ObjectId, StorableInput, Tag, Variables, VarValue
+from shared.models.common import (
+    FreeText,
+    Model,
+    Name,
+    NoControls,
+    ObjectId,
+    StorableInput,
+    Tag,
+    Variables,
+    VarValue,
+)
 from shared.models.tests import Dataset, Retries, TestKind, TestSpec, TimeoutS
 
 
@@ -49,7 +59,8 @@ def can_transition(current: RunStatus, new: RunStatus) -> bool:
     return new in TRANSITIONS[current]
 
 
-LabelKey = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:/-]{1,64}$")]
+LabelKey = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:/-]{1,64}$"), NoControls]
+LabelValue = Annotated[str, Field(max_length=256), NoControls]
 Trigger = Literal["api", "cli", "suite", "schedule"]
 StepStatus = Literal["passed", "failed", "error", "skipped"]
 
@@ -60,7 +71,7 @@ class InlineSpec(TestSpec):
     name: Name | None = None
     kind: TestKind | None = None
     tags: Annotated[list[Tag], Field(max_length=20)] = Field(default_factory=list)
-    description: LongText | None = None
+    description: FreeText | None = None
 
 
 class RunCreate(StorableInput):
@@ -73,9 +84,7 @@ class RunCreate(StorableInput):
     dataset: Dataset | None = None
     retries: Retries | None = None
     timeout_s: TimeoutS | None = None
-    labels: Annotated[dict[LabelKey, Annotated[str, Field(max_length=256)]], Field(max_length=20)] = Field(
-        default_factory=dict
-    )
+    labels: Annotated[dict[LabelKey, LabelValue], Field(max_length=20)] = Field(default_factory=dict)
     trigger: Literal["api", "cli"] = "api"
 
     @model_validator(mode="after")

@@ -12,7 +12,16 @@ from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
-from shared.models.common import LongText, Model, Name, ShortText, StorableInput, Tag, Variables
+from shared.models.common import (
+    STORED,
+    FreeText,
+    Model,
+    Name,
+    ShortText,
+    StorableInput,
+    Tag,
+    Variables,
+)
 from shared.models.plans import BROWSER_ACTIONS, Plan
 
 
@@ -38,7 +47,7 @@ class TestSpec(StorableInput):
 
     __test__ = False  # not a pytest class
 
-    goal: LongText | None = None
+    goal: FreeText | None = None
     steps: Plan | None = None
     start_url: ShortText | None = None
     variables: Variables = Field(default_factory=dict)
@@ -54,7 +63,7 @@ class TestSpec(StorableInput):
 
     def spec(self) -> TestSpec:
         """Just the revision fields (drops test-level fields of subclasses)."""
-        return TestSpec.model_validate(self.model_dump(include=set(TestSpec.model_fields)))
+        return TestSpec.model_validate(self.model_dump(include=set(TestSpec.model_fields)), context=STORED)
 
 
 def infer_kind(spec: TestSpec) -> TestKind:
@@ -70,7 +79,7 @@ class TestCreate(TestSpec):
     name: Name
     kind: TestKind | None = None
     tags: Annotated[list[Tag], Field(max_length=20)] = Field(default_factory=list)
-    description: LongText | None = None
+    description: FreeText | None = None
 
     def resolved_kind(self) -> TestKind:
         return self.kind or infer_kind(self)
@@ -87,7 +96,7 @@ class TestUpdate(StorableInput):
 
     name: Name | None = None
     tags: Annotated[list[Tag], Field(max_length=20)] | None = None
-    description: LongText | None = None
+    description: FreeText | None = None
     status: TestStatus | None = None
 
     @model_validator(mode="after")
@@ -157,4 +166,4 @@ class RevisionPublic(TestSpec):
 
     @classmethod
     def of(cls, revision: Revision) -> RevisionPublic:
-        return cls.model_validate(revision.model_dump(exclude={"project_id"}))
+        return cls.model_validate(revision.model_dump(exclude={"project_id"}), context=STORED)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from shared.controlchars import escape_controls
 from shared.models.plans import BROWSER_ACTIONS
 
 _STEP_TAGS = BROWSER_ACTIONS | {"request"}
@@ -44,7 +45,7 @@ def format_loc(loc: Iterable[Any]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
             continue
-        text = str(part)
+        text = escape_controls(str(part))  # a dict key from the request (labels) is shown in messages
         if (
             (isinstance(before, int) and text in _STEP_TAGS and before2 in ("steps", None, "body"))
             or (before == "target" and text in _TARGET_TAGS)

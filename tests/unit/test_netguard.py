@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 
 from shared.errors import InvalidInput
@@ -103,3 +105,86 @@ async def test_async_check_uses_the_async_resolver() -> None:
 def test_bad_allowlist_entries_are_clear_errors(entry: str) -> None:
     with pytest.raises(InvalidInput, match="AUTOTEST_NETWORK_ALLOWLIST"):
         Allowlist.parse(entry)
+
+
+# ------------------------------------------------------------------- IPv6 forms that embed an IPv4 address
+
+#: the IPv4 metadata endpoint, 169.254.169.254, in every IPv6 form that carries an IPv4 address
+METADATA_EMBEDDED = {
+    "nat64": "64:ff9b::a9fe:a9fe",
+    "nat64-local": "64:ff9b:1::a9fe:a9fe",
+    "6to4": "2002:a9fe:a9fe::",
+    "compatible": "::a9fe:a9fe",
+    "mapped": "::ffff:a9fe:a9fe",
+    "translated": "::ffff:0:a9fe:a9fe",
+    "teredo-client": "2001:0:4136:e378:8000:63bf:5601:5601",  # client bits are XOR-ed: ~86.1.86.1
+    "teredo-server": "2001:0:a9fe:a9fe::1",
+}
+#: loopback and private IPv4 addresses in the same forms: (IPv6 address, the IPv4 address it embeds)
+PRIVATE_EMBEDDED = {
+    "compatible-loopback": ("::127.0.0.1", "127.0.0.1"),
+    "nat64": ("64:ff9b::a00:1", "10.0.0.1"),
+    "nat64-local": ("64:ff9b:1::7f00:1", "127.0.0.1"),
+    "6to4": ("2002:c0a8:101::1", "192.168.1.1"),
+    "mapped": ("::ffff:127.0.0.1", "127.0.0.1"),
+    "translated": ("::ffff:0:a00:1", "10.0.0.1"),
+    "teredo-client": ("2001:0:4136:e378:8000:63bf:f5ff:fffe", "10.0.0.1"),
+}
+EVERYTHING = "0.0.0.0/0,::/0"
+HOSTS.update({f"{form}.metadata.evil": [address] for form, address in METADATA_EMBEDDED.items()})
+HOSTS.update({f"{form}.private.evil": [address] for form, (address, _) in PRIVATE_EMBEDDED.items()})
+
+
+@pytest.mark.parametrize("form", METADATA_EMBEDDED)
+def test_an_embedded_metadata_address_is_refused_whatever_the_allowlist(form: str) -> None:
+    for url in (f"http://[{METADATA_EMBEDDED[form]}]/", f"http://{form}.metadata.evil/"):
+        message = refused(url, f"{EVERYTHING},{form}.metadata.evil")
+        assert "the cloud metadata endpoint" in message and "169.254.169.254" in message, message
+        assert "cannot allow it" in message
+
+
+@pytest.mark.parametrize("form", METADATA_EMBEDDED)
+async def test_an_embedded_metadata_address_is_refused_through_the_async_resolver(form: str) -> None:
+    with pytest.raises(NetworkRefused, match="cloud metadata endpoint"):
+        await guard(EVERYTHING).check_async(f"http://{form}.metadata.evil/")
+
+
+@pytest.mark.parametrize("form", PRIVATE_EMBEDDED)
+def test_an_embedded_private_address_needs_that_ipv4_address_allow_listed(form: str) -> None:
+    address, ipv4 = PRIVATE_EMBEDDED[form]
+    for url in (f"http://[{address}]/", f"http://{form}.private.evil/"):
+        # refused with nothing allowed, and with every IPv6 address allowed (the IPv4 one is what counts)
+        assert ipv4 in refused(url), url
+        message = refused(url, "::/0")
+        assert ipv4 in message and f"{ipv4}/32" in message, message
+        # allowed once the IPv4 address is
+        assert [ipaddress.ip_address(a) for a in guard(f"::/0,{ipv4}/32").check(url)] == [ipaddress.ip_address(address)]
+
+
+def test_the_forms_that_are_ipv4_addresses_need_only_the_ipv4_address_allow_listed() -> None:
+    for address in ("::127.0.0.1", "::ffff:127.0.0.1", "::ffff:0:7f00:1", "64:ff9b::7f00:1"):
+        guard("127.0.0.0/8").check(f"http://[{address}]/")
+
+
+def test_local_use_nat64_is_not_global() -> None:
+    # 64:ff9b:1::/48 (RFC 8215) is for a site's own translators: private even when what it embeds is public
+    assert "a local-use NAT64 address" in refused("http://[64:ff9b:1::808:808]/")
+    guard("64:ff9b:1::/48").check("http://[64:ff9b:1::808:808]/")
+    assert "127.0.0.1" in refused("http://[64:ff9b:1::7f00:1]/", "64:ff9b:1::/48")
+
+
+def test_the_ipv4_mapped_range_is_not_global() -> None:
+    # ::ffff:0:0/96 is IPv4 itself: ::ffff:0.0.0.0 is the unspecified address, ::ffff:10.0.0.1 is private
+    assert "unspecified" in refused("http://[::ffff:0:0]/")
+    assert "a private address" in refused("http://[::ffff:10.0.0.1]/")
+    assert "unspecified" in refused("http://[::ffff:0:0:0]/", "::/0")  # IPv4-translated 0.0.0.0
+
+
+def test_ipv6_forms_of_public_ipv4_addresses_pass() -> None:
+    for address in ("::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::1"):
+        assert guard().check(f"http://[{address}]/") == [str(ipaddress.ip_address(address))]
+
+
+def test_ipv6_loopback_and_unspecified_are_not_read_as_ipv4_compatible() -> None:
+    guard("::1").check("http://[::1]/")
+    assert "unspecified" in refused("http://[::]/", "0.0.0.0/0")
