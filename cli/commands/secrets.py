@@ -9,11 +9,10 @@ from __future__ import annotations
 import sys
 
 import click
-from rich.markup import escape
 
 from cli.client import CliError
 from cli.commands.common import json_option, print_json
-from cli.output import table, timestamp
+from cli.output import safe, table, timestamp
 from cli.state import CliState, pass_state
 
 
@@ -74,8 +73,8 @@ def set_secret(state: CliState, name: str, from_stdin: bool, as_json: bool) -> N
         print_json(state, saved)
         return
     state.console.print(
-        f"saved secret [bold]{escape(str(saved['name']))}[/]  [dim]updated {timestamp(saved.get('updated_at'))}; "
-        f"tests of this project use it as {{{{secret:{escape(str(saved['name']))}}}}}[/]"
+        f"saved secret [bold]{safe(str(saved['name']))}[/]  [dim]updated {timestamp(saved.get('updated_at'))}; "
+        f"tests of this project use it as {{{{secret:{safe(str(saved['name']))}}}}}[/]"
     )
 
 
@@ -92,10 +91,7 @@ def list_secrets(state: CliState, as_json: bool) -> None:
     if not items:
         state.console.print("no secrets yet: set one with `autotest secrets set NAME`")
         return
-    rows = [
-        [escape(str(s["name"])), timestamp(s.get("updated_at")) or "-", escape(str(s.get("source") or ""))]
-        for s in items
-    ]
+    rows = [[s["name"], timestamp(s.get("updated_at")) or "-", s.get("source") or ""] for s in items]
     state.console.print(table(["name", "updated", "source"], rows, wrap={"name": 1}))
 
 
@@ -106,4 +102,4 @@ def delete_secret(state: CliState, name: str) -> None:
     """Delete the secret NAME of your project (runs that use it then end in error)."""
     _check_name(name)
     state.client().delete(f"/v1/secrets/{name}")
-    state.console.print(f"deleted secret [bold]{escape(name)}[/]")
+    state.console.print(f"deleted secret [bold]{safe(name)}[/]")
