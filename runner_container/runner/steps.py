@@ -19,6 +19,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from runner_container.runner.artifacts import ArtifactCollector
 from runner_container.runner.masking import Masker, origin
+from runner_container.runner.navigation import navigate
 from runner_container.runner.render import Renderer, RenderError, placeholders
 from runner_container.runner.session import PageLogs
 from runner_container.runner.targets import resolve
@@ -109,7 +110,7 @@ class StepRunner:
         try:
             url = it.renderer.render(it.start_url)
             await it.guard.check_async(url)
-            await page.goto(url, timeout=self.timeout(None, deadline) * 1000)
+            await navigate(page, url, timeout_ms=self.timeout(None, deadline) * 1000, logs=it.logs)
         except (DomainError, PlaywrightError) as exc:
             return it.masker.clip(f"could not open start_url: {message(exc)}", MAX_ERROR_CHARS)
         return None
@@ -209,7 +210,7 @@ class StepRunner:
         if isinstance(step, Goto):
             url = self._absolute(step.url, page, it)
             await it.guard.check_async(url)
-            await page.goto(url, timeout=budget.left_ms())
+            await navigate(page, url, timeout_ms=budget.left_ms(), logs=it.logs, allow_status=step.allow_status)
             return None, None
         if isinstance(step, WaitFor) and step.ms is not None:
             await asyncio.sleep(min(step.ms / 1000, budget.left_s()))
