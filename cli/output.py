@@ -19,6 +19,8 @@ STATUS_STYLE = {
     "timed_out": "bold yellow",
     "cancelled": "yellow",
 }
+#: how a step's element was chosen, when it took more than the plain (substring) match: see ``matched_by``
+MATCHED_BY = {"exact": "exact name", "normalized": "name ignoring case"}
 STEP_MARK = {"passed": "[green]✓[/]", "failed": "[red]✗[/]", "error": "[magenta]![/]", "skipped": "[dim]-[/]"}
 TERMINAL = frozenset({"passed", "failed", "error", "timed_out", "cancelled"})
 
@@ -45,8 +47,10 @@ def step_line(step: dict[str, Any], *, prefix: str = "") -> str:
     mark = STEP_MARK.get(str(step.get("status")), "?")
     number = int(step.get("index", 0)) + 1
     what = escape(step_what(step))
-    healed = " [yellow](healed)[/]" if step.get("healed") else ""
-    line = f"{prefix}  {mark} {number:>2}. [bold]{escape(str(step.get('action')))}[/] {what}{healed}"
+    notes = " [yellow](healed)[/]" if step.get("healed") else ""
+    matched = MATCHED_BY.get(str(step.get("matched_by")))
+    notes += f" [dim]({matched})[/]" if matched else ""
+    line = f"{prefix}  {mark} {number:>2}. [bold]{escape(str(step.get('action')))}[/] {what}{notes}"
     line += f"  [dim]{duration(step.get('duration_ms'))}[/]"
     if step.get("error"):
         line += f"\n{prefix}       [red]{escape(str(step['error']))}[/]"

@@ -52,6 +52,10 @@ def can_transition(current: RunStatus, new: RunStatus) -> bool:
 LabelKey = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:/-]{1,64}$")]
 Trigger = Literal["api", "cli", "suite", "schedule"]
 StepStatus = Literal["passed", "failed", "error", "skipped"]
+#: the rule that chose a step's element: its name contains the target's (``substring``), equals it
+#: (``exact``), equals it but for case and whitespace (``normalized``); ``unique``: a target with no name
+#: (a role alone, css) that one element matches. A test id matches ``exact``.
+MatchedBy = Literal["substring", "exact", "normalized", "unique"]
 
 
 class InlineSpec(TestSpec):
@@ -95,6 +99,8 @@ class StepResult(Model):
     #: what the step did besides its target: the URL of a goto, the text expected, ...
     detail: str | None = None
     locator: str | None = None
+    #: which rule chose the target's element (an ambiguous substring match falls back to the exact name)
+    matched_by: MatchedBy | None = None
     status: StepStatus
     duration_ms: int = 0
     error: str | None = None

@@ -345,6 +345,15 @@ def test_a_step_line_says_what_the_step_did() -> None:
     assert step_what({"description": "log in", "target": "x"}) == "log in"
 
 
+def test_a_step_line_says_when_the_exact_name_chose_the_element() -> None:
+    from cli.output import step_line
+
+    base = {"index": 1, "action": "click", "target": 'role=button name="Save"', "status": "passed"}
+    assert "(exact name)" in step_line(base | {"matched_by": "exact"})
+    assert "(name ignoring case)" in step_line(base | {"matched_by": "normalized"})
+    assert "(" not in step_line(base | {"matched_by": "substring"}).split("Save")[1]  # the plain match: no note
+
+
 @pytest.mark.parametrize(("name", "label"), [("Admin can log in", "Admin can log in"), (None, "tst_01ABC")])
 def test_a_saved_test_is_labelled_by_its_name_live_and_in_junit(tmp_path: Path, name: str | None, label: str) -> None:
     final = a_run("run_1", "passed", test_id="tst_01ABC", name=name, steps=[step(0)])

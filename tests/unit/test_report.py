@@ -52,6 +52,7 @@ FAILED_STEPS = [
         action="click",
         target='role=button name="Log in"',
         locator='get_by_role("button", name="Log in")',
+        matched_by="exact",
         status="failed",
         duration_ms=5000,
         error="matched nothing; the page has <button> & friends",
@@ -87,6 +88,7 @@ def test_html_report_shows_the_run_its_steps_and_links_artifacts_relatively() ->
     for shown in ("run_1", "2 of 2", "2.50 s", "Chromium 140.0", "2026-01-02T03:04:05.000+00:00"):
         assert shown in page
     assert "get_by_role(&quot;button&quot;, name=&quot;Log in&quot;)" in page
+    assert "matched: exact" in page
     assert "the page has &lt;button&gt; &amp; friends" in page
     assert '<td class="mono">token</td><td class="mono">***</td>' in page
     assert 'href="trace.zip"' in page and 'href="video.webm"' in page
