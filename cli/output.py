@@ -67,7 +67,11 @@ def run_headline(run: dict[str, Any], label: str | None = None) -> str:
     steps = all_steps(run)
     passed = sum(1 for s in steps if s.get("status") == "passed")
     name = escape(label or run.get("name") or run.get("test_id") or "inline test")
-    attempt = f"  attempt {run.get('attempt')}/{run.get('max_attempts')}" if (run.get("max_attempts") or 1) > 1 else ""
+    attempt = ""
+    interrupted = len(run.get("interruptions") or [])
+    if (run.get("max_attempts") or 1) > 1 or interrupted:  # attempts possible: the retries, and one per interruption
+        attempt = f"  attempt {run.get('attempt')}/{(run.get('max_attempts') or 1) + interrupted}"
+        attempt += f" ({interrupted} interrupted)" if interrupted else ""
     return (
         f"{status_text(str(run.get('status')))}  [bold]{name}[/]  [dim]{run.get('id')}[/]  "
         f"{passed}/{len(steps)} steps  {duration(run.get('duration_ms'))}{attempt}"
@@ -112,8 +116,19 @@ def row_prefix(iteration: int | None) -> str:
     return "" if iteration is None else f"  [dim]row {iteration + 1}[/]"
 
 
+def interruption_lines(run: dict[str, Any]) -> list[str]:
+    """One line per attempt that never finished and was run again: which, why, when."""
+    return [
+        f"  [yellow]attempt {i.get('attempt')} interrupted[/] {escape(str(i.get('reason')))}  "
+        f"[dim]{escape(timestamp(i.get('at')))}[/]"
+        for i in run.get("interruptions") or []
+    ]
+
+
 def print_run(console: Console, run: dict[str, Any], artifacts: list[dict[str, Any]] | None = None) -> None:
     console.print(run_headline(run))
+    for line in interruption_lines(run):
+        console.print(line)
     if run.get("iterations"):
         for it in run["iterations"]:
             for step in it.get("steps", []):

@@ -79,8 +79,12 @@ def _summary(run: Run) -> str:
         ("Run", run.id),
         ("Test", f"{run.test_id} (revision {run.revision})" if run.test_id else "inline spec"),
         ("Kind", run.kind.value),
-        ("Status", run.status.value + (" (flaky: passed on a retry)" if run.flaky else "")),
-        ("Attempt", f"{run.attempt} of {run.max_attempts}"),
+        ("Status", run.status.value + (" (flaky: passed after an attempt that failed)" if run.flaky else "")),
+        ("Attempt", f"{run.attempt} of {run.max_attempts + len(run.interruptions)}"),
+        *(
+            (f"Attempt {i.attempt}", f"interrupted: {i.reason} ({_time(i.at)}); run again as attempt {i.attempt + 1}")
+            for i in run.interruptions
+        ),
         ("Trigger", run.trigger),
         ("Started", _time(run.started_at)),
         ("Ended", _time(run.ended_at)),

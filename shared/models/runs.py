@@ -115,6 +115,15 @@ class StepResult(Model):
         return subject
 
 
+class Interruption(Model):
+    """An attempt that never finished: its worker stopped (crashed, was killed, local mode restarted) and the run
+    was executed again as the next attempt. An interruption is not a failure: it uses none of the retries."""
+
+    attempt: int
+    reason: str
+    at: datetime
+
+
 class Iteration(Model):
     """One dataset row of a data-driven run."""
 
@@ -168,7 +177,10 @@ class Run(Model):
     steps: list[StepResult] = Field(default_factory=list)
     iterations: list[Iteration] = Field(default_factory=list)
     error: str | None = None
+    #: passed after an attempt that failed (an interrupted attempt does not count)
     flaky: bool = False
+    #: the attempts that were executed again because they never finished, oldest first
+    interruptions: list[Interruption] = Field(default_factory=list)
     stats: RunStats = Field(default_factory=RunStats)
     artifacts: list[ArtifactRef] = Field(default_factory=list)
     artifact_errors: list[str] = Field(default_factory=list)
@@ -200,6 +212,7 @@ class RunPublic(Model):
     iterations: list[Iteration]
     error: str | None
     flaky: bool
+    interruptions: list[Interruption] = Field(default_factory=list)
     stats: RunStats
     cancel_requested: bool
     browser_version: str | None

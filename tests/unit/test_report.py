@@ -9,7 +9,7 @@ from typing import Any
 
 from runner_container.runner.artifacts import ArtifactCollector, run_prefix
 from runner_container.runner.report import MAX_EMBEDDED_BYTES, html_report, junit_report
-from shared.models.runs import ArtifactRef, Iteration, Run, RunStatus, StepResult
+from shared.models.runs import ArtifactRef, Interruption, Iteration, Run, RunStatus, StepResult
 from tests.fakes import FakeArtifacts
 
 PREFIX = run_prefix("prj", "run_1", 2)
@@ -96,6 +96,18 @@ def test_html_report_shows_the_run_its_steps_and_links_artifacts_relatively() ->
     assert "attempt-1" not in page
     assert f"data:image/png;base64,{base64.b64encode(PNG).decode()}" in page
     assert page.count("<tr>") == 1 + 2 + 1 + 3 + 1 + 3  # header + rows of variables, steps, artifacts
+
+
+def test_html_report_names_the_attempts_that_were_interrupted() -> None:
+    at = STARTED - timedelta(minutes=1)
+    interruption = Interruption(attempt=1, reason="its worker stopped responding (no heartbeat for 120s)", at=at)
+    run = a_run(status=RunStatus.passed, attempt=2, max_attempts=1, interruptions=[interruption])
+
+    page = html_report(run, prefix=PREFIX).decode()
+
+    assert "<dt>Attempt</dt><dd>2 of 2</dd>" in page
+    assert "<dt>Attempt 1</dt><dd>interrupted: its worker stopped responding (no heartbeat for 120s)" in page
+    assert "run again as attempt 2" in page and "flaky" not in page
 
 
 def test_html_report_escapes_everything_user_controlled() -> None:
