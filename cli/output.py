@@ -119,7 +119,7 @@ def row_prefix(iteration: int | None) -> str:
 def interruption_lines(run: dict[str, Any]) -> list[str]:
     """One line per attempt that never finished and was run again: which, why, when."""
     return [
-        f"  [yellow]attempt {i.get('attempt')} interrupted[/] {escape(str(i.get('reason')))}  "
+        f"  [yellow]attempt {i.get('attempt')} interrupted:[/] {escape(str(i.get('reason')))}  "
         f"[dim]{escape(timestamp(i.get('at')))}[/]"
         for i in run.get("interruptions") or []
     ]

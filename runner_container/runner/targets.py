@@ -254,7 +254,8 @@ class _Ambiguous:
     candidate: Structured
     locator: Locator  # its first rule's: every element it matched
     count: int
-    exact: int | None  # how many of them the exact rule matched (None: there is no such rule)
+    exact: int | None  # how many of them the exact rule matched (None: there is no such rule, or it did not run)
+    normalized: int | None  # how many the normalized rule matched (likewise)
 
 
 async def resolve(page: Page, target: Target, *, timeout_s: float, clip: Callable[[str, int], str] = _cut) -> Resolved:
@@ -271,18 +272,14 @@ async def resolve(page: Page, target: Target, *, timeout_s: float, clip: Callabl
                 return Resolved(first.locator, first.expression, candidate, first.matched_by)
             if count == 0:
                 continue
-            exact: int | None = None
+            found: dict[str, int] = {first.matched_by: count}
             for rule in narrower:  # several matched: does a stricter rule single one out?
-                n = await rule.locator.count()
+                n = found[rule.matched_by] = await rule.locator.count()
                 if n == 1:
                     return Resolved(rule.locator, rule.expression, candidate, rule.matched_by)
-                if rule.matched_by == "exact":
-                    exact = n
-                    if n > 1:
-                        break  # several are named exactly so: ignoring case cannot make fewer
-            if first.matched_by == "exact":
-                exact = count
-            ambiguous.append(_Ambiguous(candidate, first.locator, count, exact))
+                if rule.matched_by == "exact" and n > 1:
+                    break  # several are named exactly so: ignoring case cannot make fewer
+            ambiguous.append(_Ambiguous(candidate, first.locator, count, found.get("exact"), found.get("normalized")))
         if ambiguous:  # none matched exactly once, some matched several
             first_found = ambiguous[0]
             n = max(a.count for a in ambiguous)
@@ -302,12 +299,17 @@ async def resolve(page: Page, target: Target, *, timeout_s: float, clip: Callabl
 
 
 def _exact_note(found: _Ambiguous) -> str:
+    """What the stricter rules found among the matches, when they ran."""
     name = name_of(found.candidate)
     if name is None or found.exact is None or found.exact == found.count:
         return ""
-    if found.exact == 0:
-        return f" None of them is named exactly {json.dumps(name)}."
-    return f" {found.exact} of them are named exactly {json.dumps(name)}."
+    quoted = json.dumps(name)
+    if found.exact > 1:
+        return f" {found.exact} of them are named exactly {quoted}."
+    note = f" None of them is named exactly {quoted}"
+    if found.normalized:
+        return f"{note}; {found.normalized} are but for case and spaces."
+    return note + "."
 
 
 def _looked_for(target: Target, candidates: list[Structured]) -> str:

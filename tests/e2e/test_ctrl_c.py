@@ -81,9 +81,9 @@ def test_ctrl_c_lets_a_running_browser_test_finish(tmp_path: Path) -> None:
                 # When the terminal's Ctrl-C reaches the whole process group while the browser test runs
                 os.killpg(proc.pid, signal.SIGINT)
 
-                # Then the API keeps serving while the run finishes
+                # Then the API keeps serving while the run goes on (not cut short: it is running, or passed)
                 seen = poll(client, run_id, lambda r: r["status"] != "running" or len(r["steps"]) >= 2)
-                assert seen["status"] == "running", seen
+                assert seen["status"] in ("running", "passed"), seen
             # and autotest exits 0 promptly once it is done
             output, _ = proc.communicate(timeout=60)
         finally:

@@ -108,12 +108,14 @@ async def test_descriptions_prefer_the_exact_name_too(harness: Harness, page_url
 
 async def test_two_elements_named_exactly_alike_stay_ambiguous(harness: Harness, page_url: str) -> None:
     run = await harness.run(steps_on(page_url, {"action": "click", "target": {"role": "button", "name": "Remove"}}))
+    lowered = await harness.run(steps_on(page_url, {"action": "click", "target": {"role": "button", "name": "remove"}}))
 
-    assert run.status == RunStatus.failed
+    assert run.status == lowered.status == RunStatus.failed
     error = run.steps[1].error or ""
     assert "matched 3 elements" in error and "2 of them are named exactly" in error, error
     assert 'button "Remove all"' in error
     assert run.steps[1].matched_by is None
+    assert 'None of them is named exactly "remove"; 2 are but for case and spaces.' in (lowered.steps[1].error or "")
 
 
 async def test_exact_true_matches_exact_names_alone(harness: Harness, page_url: str) -> None:

@@ -410,4 +410,4 @@ def test_a_run_executed_again_after_an_interruption_says_so_in_results_and_statu
     for result in (results, shown):
         assert result.exit_code == 0, result.output
         assert "attempt 2/2 (1 interrupted)" in result.output
-        assert "attempt 1 interrupted local mode restarted while it ran" in result.output
+        assert "attempt 1 interrupted: local mode restarted while it ran" in result.output
