@@ -29,6 +29,8 @@ STATUS_STYLE = {
     "timed_out": "bold yellow",
     "cancelled": "yellow",
 }
+#: how a step's element was chosen, when it took more than the plain (substring) match: see ``matched_by``
+MATCHED_BY = {"exact": "exact name", "normalized": "name ignoring case"}
 STEP_MARK = {"passed": "[green]✓[/]", "failed": "[red]✗[/]", "error": "[magenta]![/]", "skipped": "[dim]-[/]"}
 TERMINAL = frozenset({"passed", "failed", "error", "timed_out", "cancelled"})
 
@@ -79,8 +81,10 @@ def step_line(step: dict[str, Any], *, prefix: str = "") -> str:
     mark = STEP_MARK.get(str(step.get("status")), "?")
     number = int(step.get("index", 0)) + 1
     what = safe(step_what(step))
-    healed = " [yellow](healed)[/]" if step.get("healed") else ""
-    line = f"{prefix}  {mark} {number:>2}. [bold]{safe(step.get('action'))}[/] {what}{healed}"
+    notes = " [yellow](healed)[/]" if step.get("healed") else ""
+    matched = MATCHED_BY.get(str(step.get("matched_by")))
+    notes += f" [dim]({matched})[/]" if matched else ""
+    line = f"{prefix}  {mark} {number:>2}. [bold]{safe(step.get('action'))}[/] {what}{notes}"
     line += f"  [dim]{duration(step.get('duration_ms'))}[/]"
     if step.get("error"):
         line += f"\n{prefix}       [red]{safe(step['error'])}[/]"
@@ -97,8 +101,11 @@ def run_headline(run: dict[str, Any], label: str | None = None) -> str:
     steps = all_steps(run)
     passed = sum(1 for s in steps if s.get("status") == "passed")
     name = safe(label or run.get("name") or run.get("test_id") or "inline test")
-    attempts = f"{run.get('attempt')}/{run.get('max_attempts')}"
-    attempt = f"  attempt {safe(attempts)}" if (run.get("max_attempts") or 1) > 1 else ""
+    attempt = ""
+    interrupted = len(run.get("interruptions") or [])
+    if (run.get("max_attempts") or 1) > 1 or interrupted:  # attempts possible: the retries, and one per interruption
+        attempt = f"  attempt {run.get('attempt')}/{(run.get('max_attempts') or 1) + interrupted}"
+        attempt += f" ({interrupted} interrupted)" if interrupted else ""
     return (
         f"{status_text(str(run.get('status')))}  [bold]{name}[/]  [dim]{safe(run.get('id'))}[/]  "
         f"{passed}/{len(steps)} steps  {duration(run.get('duration_ms'))}{attempt}"
@@ -143,8 +150,19 @@ def row_prefix(iteration: int | None) -> str:
     return "" if iteration is None else f"  [dim]row {iteration + 1}[/]"
 
 
+def interruption_lines(run: dict[str, Any]) -> list[str]:
+    """One line per attempt that never finished and was run again: which, why, when."""
+    return [
+        f"  [yellow]attempt {i.get('attempt')} interrupted:[/] {escape(str(i.get('reason')))}  "
+        f"[dim]{escape(timestamp(i.get('at')))}[/]"
+        for i in run.get("interruptions") or []
+    ]
+
+
 def print_run(console: Console, run: dict[str, Any], artifacts: list[dict[str, Any]] | None = None) -> None:
     console.print(run_headline(run))
+    for line in interruption_lines(run):
+        console.print(line)
     if run.get("iterations"):
         for it in run["iterations"]:
             for step in it.get("steps", []):

@@ -16,6 +16,7 @@ from cli.output import (
     artifact_lines,
     compact_artifact_lines,
     duration,
+    interruption_lines,
     print_run,
     run_headline,
     safe,
@@ -159,6 +160,8 @@ def _print_results(state: CliState, outcomes: list[junit.RunOutcome], junit_path
     for outcome in outcomes:
         if outcome.run is not None:
             console.print(run_headline(outcome.run, outcome.label))
+            for line in interruption_lines(outcome.run):
+                console.print(line)
         if outcome.error:
             console.print(f"  [magenta]{safe(outcome.error)}[/]")
         elif outcome.run is not None and outcome.run.get("error"):

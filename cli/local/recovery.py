@@ -1,9 +1,10 @@
 """After a restore, give back to the queue every run that was waiting or executing when local mode
 stopped: the queue's messages lived in moto's memory and are gone.
 
-- a ``queued`` run gets its message again (same attempt);
-- a ``running`` run (local mode was killed mid-run) goes back to ``queued`` with its partial
-  results cleared and is enqueued, keeping its attempt number: an interruption is not a retry.
+- a ``queued`` run gets its message again (same attempt: it never started);
+- a ``running`` run (local mode was killed mid-run) was interrupted: it goes back to the queue as its
+  next attempt, the interruption recorded on it ("local mode restarted while it ran"), its partial
+  results cleared. An interruption uses none of the run's retries (``RunService.interrupt``).
 
 Both are safe to repeat: taking a run is a conditional write, so a duplicate message is dropped.
 """
@@ -18,6 +19,7 @@ from shared.errors import Conflict, DomainError, NotFound
 from shared.models.runs import RunStatus
 from shared.observability import logger
 from shared.services.container import Services
+from shared.services.runs import LOCAL_RESTART
 
 
 def requeue_pending(services: Services, items: Iterable[dict[str, Any]]) -> int:
@@ -25,7 +27,7 @@ def requeue_pending(services: Services, items: Iterable[dict[str, Any]]) -> int:
     count = 0
     for project_id, run_id in runs_with_status(items, (RunStatus.queued, RunStatus.running)):
         try:
-            run = services.runs.resume(services.runs.get_run(project_id, run_id))
+            run = services.runs.resume(services.runs.get_run(project_id, run_id), LOCAL_RESTART)
             if run.status == RunStatus.queued:
                 count += 1
                 logger.info("run re-enqueued after a restart", run_id=run.id, attempt=run.attempt)

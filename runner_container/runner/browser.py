@@ -5,7 +5,15 @@ Playwright writes the traces of every context into the browser's traces folder, 
 until the browser closes. The pool owns that folder: a session removes its trace's files once it has saved
 the (masked) trace (``discard_trace``); the resources traces share are removed whenever no other context is
 open; and the browser is relaunched, which empties the folder, once it has served ``recycle_after`` contexts
-and none is open."""
+and none is open.
+
+Ctrl-C in a terminal sends SIGINT to the whole foreground process group. autotest drains on it (running tests
+finish); Playwright's driver, left in that group, would close every browser at once and fail them. So the
+driver starts in a session of its own (``detach_driver``: the one spawn of ``playwright._impl.transport``, which
+has no option for it, gets ``start_new_session=True``), where no terminal signal reaches it; the driver spawns
+Chromium and ffmpeg detached (process groups of their own) in that session; and the browser is launched with
+``handle_sigint=False``, so that a SIGINT the driver does get is not taken as an order to close it. The driver
+exits, and ends its browsers, when autotest's end of its pipe closes, however autotest ends."""
 
 from __future__ import annotations
 
@@ -17,6 +25,7 @@ import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import playwright
@@ -129,6 +138,37 @@ def ensure_ffmpeg(root: Path | None = None) -> bool:
     return True
 
 
+class _OwnSession:
+    """The ``asyncio`` module as Playwright's transport sees it: the same, but for ``create_subprocess_exec``,
+    which starts the process (the driver) in a new session."""
+
+    def __init__(self, real: ModuleType) -> None:
+        self._real = real
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    async def create_subprocess_exec(self, *args: Any, **kwargs: Any) -> asyncio.subprocess.Process:
+        kwargs.setdefault("start_new_session", True)
+        return await self._real.create_subprocess_exec(*args, **kwargs)
+
+
+def detach_driver() -> None:
+    """Make Playwright start its driver in a session of its own (see the module's docstring). Changes what the
+    name ``asyncio`` means inside ``playwright._impl.transport`` alone: nothing else's subprocesses."""
+    from playwright._impl import transport
+
+    current = getattr(transport, "asyncio", None)
+    if isinstance(current, _OwnSession):
+        return
+    if not isinstance(current, ModuleType) or not hasattr(transport, "PipeTransport"):
+        raise RuntimeError(
+            "playwright._impl.transport no longer spawns the driver with asyncio.create_subprocess_exec: "
+            "update runner_container/runner/browser.py:detach_driver for this Playwright version"
+        )
+    transport.asyncio = _OwnSession(current)  # type: ignore[assignment]
+
+
 class BrowserPool:
     """One browser, launched on first use and relaunched if it dies (or when idle after ``recycle_after``
     contexts); ``context()`` hands out a fresh, isolated context per run and limits how many exist at once."""
@@ -182,11 +222,16 @@ class BrowserPool:
             if self._playwright is None:
                 self.executable = find_browser(self._override)
                 self.video_available = ensure_ffmpeg()
+                detach_driver()
                 self._playwright = await async_playwright().start()
             assert self.executable is not None
             self._traces = Path(tempfile.mkdtemp(prefix="autotest-traces-"))
             self._browser = await self._playwright.chromium.launch(
-                executable_path=str(self.executable), headless=True, args=self._args, traces_dir=self._traces
+                executable_path=str(self.executable),
+                headless=True,
+                args=self._args,
+                traces_dir=self._traces,
+                handle_sigint=False,  # autotest decides when the browser closes (see the module's docstring)
             )
             self._served = 0
             self._version = f"Chromium {self._browser.version}"

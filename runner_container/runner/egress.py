@@ -7,12 +7,20 @@ so a hostname cannot resolve to something else a moment later (DNS rebinding).
 
 Plain HTTP requests are forwarded one per connection (``Connection: close``); HTTPS and WebSockets over
 TLS arrive as ``CONNECT host:port`` tunnels.
+
+When the proxy does not forward a request (the guard refuses it, or the server cannot be reached), it closes
+the browser's connection without an answer, and says why through ``on_refused`` / ``on_unreachable``. So the
+browser sees a network error, as it would without a proxy (a page's ``fetch`` rejects, a navigation fails),
+and every HTTP status a page or a step sees is the server's own: a real 502 stays a 502, and no status is
+ever made up by the proxy.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import os
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -26,9 +34,15 @@ _HOP_HEADERS = frozenset({"proxy-connection", "connection", "keep-alive", "proxy
 
 
 class EgressProxy:
-    def __init__(self, guard: NetworkGuard, on_refused: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        guard: NetworkGuard,
+        on_refused: Callable[[str], None],
+        on_unreachable: Callable[[str], None] = lambda message: None,
+    ) -> None:
         self._guard = guard
         self._on_refused = on_refused
+        self._on_unreachable = on_unreachable
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -76,7 +90,7 @@ class EgressProxy:
             port = int(port_text)
             scheme = "https" if port != 80 else "http"
             url = f"{scheme}://{_bracket(host)}:{port}/"
-            upstream = await self._open(url, port, writer)
+            upstream = await self._open(url, port)
             if upstream is None:
                 return
             up_reader, up_writer = upstream
@@ -90,7 +104,7 @@ class EgressProxy:
             await _reply(writer, 400, f"the autotest proxy only forwards absolute http:// URLs, not {target!r}")
             return
         port = parts.port or 80
-        upstream = await self._open(target, port, writer)
+        upstream = await self._open(target, port)
         if upstream is None:
             return
         up_reader, up_writer = upstream
@@ -102,23 +116,32 @@ class EgressProxy:
         await up_writer.drain()
         await _splice(reader, writer, up_reader, up_writer)
 
-    async def _open(
-        self, url: str, port: int, writer: asyncio.StreamWriter
-    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+    async def _open(self, url: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+        """A connection to the server of ``url``; None (the reason reported) when the guard refuses it or
+        no address of it accepts a connection: the caller then closes the browser's connection unanswered."""
         try:
             addresses = await self._guard.check_async(url)
         except NetworkRefused as exc:
             self._on_refused(exc.message)
-            await _reply(writer, 403, exc.message)
             return None
-        last: Exception | None = None
+        last: BaseException | None = None
         for address in addresses:
             try:
                 return await asyncio.wait_for(asyncio.open_connection(address, port), CONNECT_TIMEOUT_S)
             except (OSError, TimeoutError) as exc:
                 last = exc
-        await _reply(writer, 502, f"could not connect to {url}: {last}")
+        self._on_unreachable(f"could not connect to {url}: {connect_error(last)}")
         return None
+
+
+def connect_error(exc: BaseException | None) -> str:
+    """Why a connection failed, in the words of the system: ``connection refused``, ``no route to host``."""
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {CONNECT_TIMEOUT_S:g}s"
+    code = getattr(exc, "errno", None)
+    if isinstance(code, int) and code in errno.errorcode:
+        return os.strerror(code).lower()
+    return str(exc) or type(exc).__name__
 
 
 def _bracket(host: str) -> str:
@@ -127,7 +150,7 @@ def _bracket(host: str) -> str:
 
 async def _reply(writer: asyncio.StreamWriter, status: int, text: str) -> None:
     body = text.encode()
-    reason = {400: "Bad Request", 403: "Forbidden", 502: "Bad Gateway"}.get(status, "Error")
+    reason = {400: "Bad Request"}.get(status, "Error")
     writer.write(
         f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\n"
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()

@@ -36,10 +36,9 @@ from shared.models.runs import Iteration, Run, RunStatus, StepResult
 from shared.netguard import NetworkGuard
 from shared.observability import logger
 from shared.ports import ArtifactStore
-from shared.services.runs import RunService
+from shared.services.runs import RunService, is_flaky
 from shared.services.secrets import Secrets
 
-RETRYABLE = frozenset({RunStatus.failed, RunStatus.error, RunStatus.timed_out})
 #: how iteration statuses combine into the run's status, most significant first
 SEVERITY = (RunStatus.cancelled, RunStatus.timed_out, RunStatus.error, RunStatus.failed, RunStatus.passed)
 
@@ -272,8 +271,7 @@ class RunExecutor:
         **changes: Any,
     ) -> Run:
         """End the attempt with ``status``: upload its report, then store the result (or retry)."""
-        if status == RunStatus.passed and held.run.attempt > 1:
-            changes["flaky"] = True
+        changes["flaky"] = is_flaky(held.run, status)  # for the report; the service decides it again
         changes.update(await self._reports(held.run, status, masker, images or {}, changes))
         return await self._finish(held, status, retryable=retryable, **changes)
 
@@ -312,21 +310,27 @@ class RunExecutor:
 
     async def _finish(self, held: _Held, status: RunStatus, *, retryable: bool = True, **changes: Any) -> Run:
         run = held.run
+        changes.pop("flaky", None)  # the service's rule
         try:
-            if status in RETRYABLE and retryable and run.attempt < run.max_attempts:
-                delay = self.config.retry_delay_s * run.attempt
-                updated = await asyncio.to_thread(self._runs.requeue, run, delay_s=delay, **changes)
-                logger.info(
-                    "run attempt failed; retrying",
-                    run_id=run.id,
-                    status=status.value,
-                    attempt=run.attempt,
-                    next_attempt=updated.attempt,
-                )
-                return updated
-            updated = await asyncio.to_thread(self._runs.transition, run, status, **changes)
+            updated = await asyncio.to_thread(
+                self._runs.end_attempt,
+                run,
+                status,
+                retryable=retryable,
+                retry_delay_s=self.config.retry_delay_s,
+                **changes,
+            )
         except Conflict as exc:
             raise RunLost(exc.message) from exc
+        if updated.status == RunStatus.queued:
+            logger.info(
+                "run attempt failed; retrying",
+                run_id=run.id,
+                status=status.value,
+                attempt=run.attempt,
+                next_attempt=updated.attempt,
+            )
+            return updated
         logger.info(
             "run finished",
             run_id=run.id,

@@ -79,8 +79,12 @@ def _summary(run: Run) -> str:
         ("Run", run.id),
         ("Test", f"{run.test_id} (revision {run.revision})" if run.test_id else "inline spec"),
         ("Kind", run.kind.value),
-        ("Status", run.status.value + (" (flaky: passed on a retry)" if run.flaky else "")),
-        ("Attempt", f"{run.attempt} of {run.max_attempts}"),
+        ("Status", run.status.value + (" (flaky: passed after an attempt that failed)" if run.flaky else "")),
+        ("Attempt", f"{run.attempt} of {run.max_attempts + len(run.interruptions)}"),
+        *(
+            (f"Attempt {i.attempt}", f"interrupted: {i.reason} ({_time(i.at)}); run again as attempt {i.attempt + 1}")
+            for i in run.interruptions
+        ),
         ("Trigger", run.trigger),
         ("Started", _time(run.started_at)),
         ("Ended", _time(run.ended_at)),
@@ -117,11 +121,16 @@ def _steps_table(steps: list[StepResult], links: Mapping[str, str]) -> str:
         shot = _link(links[step.screenshot], "screenshot") if step.screenshot and step.screenshot in links else ""
         rows.append(
             f'<tr><td class="num">{step.index + 1}</td><td>{_e(step.action)}</td><td>{_e(what)}</td>'
-            f'<td class="mono">{_e(step.locator or "")}</td><td>{_badge(step.status)}</td>'
+            f'<td class="mono">{_e(step.locator or "")}{_matched(step)}</td><td>{_badge(step.status)}</td>'
             f'<td class="num">{_e(_duration(step.duration_ms) if step.status != "skipped" else "")}</td>'
             f"<td>{_e(step.error or '')}</td><td>{shot}</td></tr>"
         )
     return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _matched(step: StepResult) -> str:
+    """How the step's element was chosen, under its locator (``matched: exact``)."""
+    return f'<br><span class="matched">matched: {_e(step.matched_by)}</span>' if step.matched_by else ""
 
 
 def _failures(steps: list[StepResult], links: Mapping[str, str], images: Mapping[str, bytes]) -> str:

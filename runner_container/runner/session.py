@@ -65,14 +65,17 @@ class PageLog:
 @dataclass
 class PageLogs:
     """What a session saw besides the steps: refusals of the network guard (the running step fails with
-    them), the page's console, failed or refused network requests, and whether a secret was put where the
-    page shows it (then its screencast and video are not kept)."""
+    them), connections the egress proxy could not open (a navigation that fails names them), the page's
+    console, failed or refused network requests, and whether a secret was put where the page shows it (then
+    its screencast and video are not kept)."""
 
     masker: Masker
     console: PageLog = field(init=False)
     network: PageLog = field(init=False)
     refusal_count: int = 0
     _refusals: deque[tuple[int, str]] = field(default_factory=lambda: deque(maxlen=MAX_REFUSALS))
+    unreachable_count: int = 0
+    _unreachable: deque[tuple[int, str]] = field(default_factory=lambda: deque(maxlen=MAX_REFUSALS))
     secret_shown: str | None = None  # why the page may show a secret, for the artifact notes
 
     def __post_init__(self) -> None:
@@ -87,16 +90,30 @@ class PageLogs:
     def refusals_since(self, mark: int) -> list[str]:
         """The distinct refusal messages since ``refusal_count`` was ``mark`` (the latest ones if there were
         more than are kept, with a count of the others)."""
-        kept = [message for number, message in self._refusals if number >= mark]
-        unique = list(dict.fromkeys(kept))
-        others = self.refusal_count - mark - len(kept)
-        if others > 0:
-            unique.append(f"and {others} more requests refused")
-        return unique
+        return _since(self._refusals, self.refusal_count, mark, "requests refused")
+
+    def unreachable(self, message: str) -> None:
+        """The egress proxy could not connect to a server (``could not connect to URL: connection refused``)."""
+        self._unreachable.append((self.unreachable_count, self.masker.clip(message, MAX_LINE_CHARS)))
+        self.unreachable_count += 1
+        self.network.add(f"FAILED {message}")
+
+    def unreachable_since(self, mark: int) -> list[str]:
+        """The distinct connection failures since ``unreachable_count`` was ``mark``."""
+        return _since(self._unreachable, self.unreachable_count, mark, "connections failed")
 
     def show_secret(self, reason: str) -> None:
         if self.secret_shown is None:
             self.secret_shown = reason
+
+
+def _since(records: deque[tuple[int, str]], count: int, mark: int, what: str) -> list[str]:
+    kept = [message for number, message in records if number >= mark]
+    unique = list(dict.fromkeys(kept))
+    others = count - mark - len(kept)
+    if others > 0:
+        unique.append(f"and {others} more {what}")
+    return unique
 
 
 @dataclass(frozen=True)
@@ -123,7 +140,11 @@ async def browser_page(
     }
     if record_video:
         options["record_video_dir"] = str(recorder.workdir / "video")
-    proxy = EgressProxy(guard, lambda message: logs.refused(message, f"REFUSED by the egress proxy: {message}"))
+    proxy = EgressProxy(
+        guard,
+        on_refused=lambda message: logs.refused(message, f"REFUSED by the egress proxy: {message}"),
+        on_unreachable=logs.unreachable,
+    )
     # Every connection of the context goes through the proxy (loopback too: "<-loopback>"), so redirect
     # hops, which context.route never sees, pass the guard as well.
     options["proxy"] = {"server": await proxy.start(), "bypass": "<-loopback>"}

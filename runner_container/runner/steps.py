@@ -19,9 +19,10 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from runner_container.runner.artifacts import ArtifactCollector
 from runner_container.runner.masking import Masker, origin
+from runner_container.runner.navigation import navigate
 from runner_container.runner.render import Renderer, RenderError, placeholders
 from runner_container.runner.session import PageLogs
-from runner_container.runner.targets import resolve
+from runner_container.runner.targets import Resolved, resolve
 from shared import regex
 from shared.apitests.http import RequestFailed, run_request
 from shared.errors import DomainError
@@ -113,7 +114,7 @@ class StepRunner:
         try:
             url = it.renderer.render(it.start_url)
             await it.guard.check_async(url)
-            await page.goto(url, timeout=self.timeout(None, deadline) * 1000)
+            await navigate(page, url, timeout_ms=self.timeout(None, deadline) * 1000, logs=it.logs)
         except (DomainError, PlaywrightError) as exc:
             return it.masker.clip(f"could not open start_url: {message(exc)}", MAX_ERROR_CHARS)
         return None
@@ -122,7 +123,7 @@ class StepRunner:
         masker = it.masker
         started = time.perf_counter()
         refusals_before = it.logs.refusal_count
-        locator: str | None = None
+        resolved: Resolved | None = None
         screenshot: str | None = None
         status: Literal["passed", "failed", "error"] = "passed"
         error: str | None = None
@@ -134,7 +135,7 @@ class StepRunner:
             detail = describe_step(rendered)
             budget = Budget(self.timeout(step, deadline))
             try:
-                locator, screenshot = await asyncio.wait_for(
+                resolved, screenshot = await asyncio.wait_for(
                     self._perform(index, rendered, step, it, budget), timeout=budget.seconds + 1.0
                 )
             except TimeoutError as exc:  # asyncio's: the step overran its budget without Playwright noticing
@@ -169,7 +170,8 @@ class StepRunner:
             description=masker.maybe(step.description),
             target=masker.maybe(target_text),
             detail=masker.maybe(detail),
-            locator=masker.maybe(locator),
+            locator=masker.maybe(resolved.expression if resolved else None),
+            matched_by=resolved.matched_by if resolved else None,
             status=status,
             duration_ms=int((time.perf_counter() - started) * 1000),
             error=masker.clip(error, MAX_ERROR_CHARS) if error else None,
@@ -196,8 +198,8 @@ class StepRunner:
 
     async def _perform(
         self, index: int, step: Step, original: Step, it: StepContext, budget: Budget
-    ) -> tuple[str | None, str | None]:
-        """Run one rendered step; returns (resolved locator, screenshot key)."""
+    ) -> tuple[Resolved | None, str | None]:
+        """Run one rendered step; returns (the target as resolved, screenshot key)."""
         if isinstance(step, Request):
             outcome = await run_request(
                 step, client=it.http, guard=it.guard, timeout_s=budget.left_s(), clip=it.masker.clip
@@ -213,7 +215,7 @@ class StepRunner:
         if isinstance(step, Goto):
             url = self._absolute(step.url, page, it)
             await it.guard.check_async(url)
-            await page.goto(url, timeout=budget.left_ms())
+            await navigate(page, url, timeout_ms=budget.left_ms(), logs=it.logs, allow_status=step.allow_status)
             return None, None
         if isinstance(step, WaitFor) and step.ms is not None:
             await asyncio.sleep(min(step.ms / 1000, budget.left_s()))
@@ -276,7 +278,7 @@ class StepRunner:
             it.renderer.variables[step.var] = str(value).strip()
         else:
             raise StepFailed(f"the runner does not know the action {step.action!r}")
-        return resolved.expression, None
+        return resolved, None
 
     @staticmethod
     def _absolute(url: str, page: Page, it: StepContext) -> str:

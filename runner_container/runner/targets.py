@@ -4,6 +4,12 @@ A structured target maps to one locator (``get_by_role``, ``get_by_label``, ``ge
 ``get_by_placeholder``, ``get_by_test_id``, css). A plain-string target ("the Log in button") is
 interpreted into a short list of candidate targets, tried in order. A target must match exactly one
 element: none or several fail the step with what was looked for and what the page has instead.
+
+A name (of a role, a label, a text, a placeholder) matches as Playwright matches it by default: as a
+case-insensitive substring. When that matches several elements, the one whose name *equals* the name wins
+(``{role: button, name: Save}`` beside "Save draft" and "Save and close"), then the one whose name equals it
+ignoring case and runs of whitespace; only when no rule singles out one element is the target ambiguous.
+``exact: true`` matches exact names alone. The rule that chose the element is recorded (``matched_by``).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from shared.models.plans import (
     TextTarget,
     describe_target,
 )
+from shared.models.runs import MatchedBy
 
 Structured = RoleTarget | LabelTarget | TextTarget | PlaceholderTarget | TestIdTarget | CssTarget
 
@@ -85,14 +92,34 @@ class Resolved:
     locator: Locator
     expression: str  # the Playwright call that found it, for results
     target: Structured  # the structured target that matched (a candidate, for a description)
+    matched_by: MatchedBy
+
+
+@dataclass(frozen=True)
+class _Rule:
+    matched_by: MatchedBy
+    locator: Locator
+    expression: str
 
 
 # ------------------------------------------------------------------------------------ pure parts
 
 
-def expression(target: Target) -> str:
-    """The Playwright call for a target, as code: ``get_by_role("button", name="Log in")``."""
+def expression(target: Target, pattern: re.Pattern[str] | None = None) -> str:
+    """The Playwright call for a target, as code: ``get_by_role("button", name="Log in")``; with ``pattern``,
+    the call that matches the target's name by that regular expression instead."""
     q = json.dumps
+    if pattern is not None and isinstance(target, RoleTarget | LabelTarget | TextTarget | PlaceholderTarget):
+        flags = ", re.IGNORECASE" if pattern.flags & re.IGNORECASE else ""
+        regex = f"re.compile({q(pattern.pattern)}{flags})"
+        if isinstance(target, RoleTarget):
+            return f"get_by_role({q(target.role)}, name={regex})"
+        calls: dict[type, str] = {
+            LabelTarget: "get_by_label",
+            TextTarget: "get_by_text",
+            PlaceholderTarget: "get_by_placeholder",
+        }
+        return f"{calls[type(target)]}({regex})"
     if isinstance(target, RoleTarget):
         args = [q(target.role)]
         if target.name is not None:
@@ -161,44 +188,105 @@ def interpret(description: str) -> list[Structured]:
 # ----------------------------------------------------------------------------- page-facing parts
 
 
-def locator_for(page: Page, target: Structured) -> Locator:
+def locator_for(page: Page, target: Structured, pattern: re.Pattern[str] | None = None) -> Locator:
+    """The locator of ``target``; with ``pattern``, matching the target's name by that regular expression."""
     if isinstance(target, RoleTarget):
         if target.name is None:
             return page.get_by_role(target.role)  # type: ignore[arg-type]
+        if pattern is not None:
+            return page.get_by_role(target.role, name=pattern)  # type: ignore[arg-type]
         return page.get_by_role(target.role, name=target.name, exact=target.exact)  # type: ignore[arg-type]
     if isinstance(target, LabelTarget):
-        return page.get_by_label(target.label, exact=target.exact)
+        return page.get_by_label(pattern or target.label, exact=target.exact)
     if isinstance(target, TextTarget):
-        return page.get_by_text(target.text, exact=target.exact)
+        return page.get_by_text(pattern or target.text, exact=target.exact)
     if isinstance(target, PlaceholderTarget):
-        return page.get_by_placeholder(target.placeholder, exact=target.exact)
+        return page.get_by_placeholder(pattern or target.placeholder, exact=target.exact)
     if isinstance(target, TestIdTarget):
         return page.get_by_test_id(target.test_id)
     return page.locator(target.css)
+
+
+def name_of(target: Structured) -> str | None:
+    """The name a target matches elements by (a role's name, a label, a text, a placeholder), if any."""
+    if isinstance(target, RoleTarget):
+        return target.name
+    if isinstance(target, LabelTarget):
+        return target.label
+    if isinstance(target, TextTarget):
+        return target.text
+    if isinstance(target, PlaceholderTarget):
+        return target.placeholder
+    return None
+
+
+def normalized_pattern(name: str) -> re.Pattern[str]:
+    """A regular expression matching a whole name equal to ``name`` but for case and runs of whitespace."""
+    words = name.split()
+    return re.compile(r"^\s*" + r"\s+".join(re.escape(word) for word in words) + r"\s*$", re.IGNORECASE)
+
+
+def _rules(page: Page, target: Structured) -> list[_Rule]:
+    """The locators a target is matched with, in order: the first that matches exactly one element wins."""
+    name = name_of(target)
+    if name is None:
+        kind: MatchedBy = "exact" if isinstance(target, TestIdTarget) else "unique"
+        return [_Rule(kind, locator_for(page, target), expression(target))]
+    assert isinstance(target, RoleTarget | LabelTarget | TextTarget | PlaceholderTarget)
+    exact = target.model_copy(update={"exact": True})
+    exact_rule = _Rule("exact", locator_for(page, exact), expression(exact))
+    if target.exact:
+        return [exact_rule]
+    pattern = normalized_pattern(name)
+    return [
+        _Rule("substring", locator_for(page, target), expression(target)),
+        exact_rule,
+        _Rule("normalized", locator_for(page, target, pattern), expression(target, pattern)),
+    ]
 
 
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+@dataclass(frozen=True)
+class _Ambiguous:
+    candidate: Structured
+    locator: Locator  # its first rule's: every element it matched
+    count: int
+    exact: int | None  # how many of them the exact rule matched (None: there is no such rule, or it did not run)
+    normalized: int | None  # how many the normalized rule matched (likewise)
+
+
 async def resolve(page: Page, target: Target, *, timeout_s: float, clip: Callable[[str, int], str] = _cut) -> Resolved:
     """Wait (up to ``timeout_s``) until the target matches exactly one element. What the page shows in
     errors is cut short through ``clip`` (give the masker's, which masks secrets before it cuts)."""
     candidates: list[Structured] = interpret(target) if isinstance(target, str) else [target]
-    locators = [(c, locator_for(page, c)) for c in candidates]
+    rules = [(c, _rules(page, c)) for c in candidates]
     deadline = time.monotonic() + timeout_s
     while True:
-        counts = [await loc.count() for _, loc in locators]
-        for (candidate, loc), count in zip(locators, counts, strict=True):
+        ambiguous: list[_Ambiguous] = []
+        for candidate, (first, *narrower) in rules:
+            count = await first.locator.count()
             if count == 1:
-                return Resolved(locator=loc, expression=expression(candidate), target=candidate)
-        if any(counts):  # none matched exactly once, some matched several
-            candidate, loc = next((c, lc) for (c, lc), n in zip(locators, counts, strict=True) if n > 1)
-            n = max(counts)
+                return Resolved(first.locator, first.expression, candidate, first.matched_by)
+            if count == 0:
+                continue
+            found: dict[str, int] = {first.matched_by: count}
+            for rule in narrower:  # several matched: does a stricter rule single one out?
+                n = found[rule.matched_by] = await rule.locator.count()
+                if n == 1:
+                    return Resolved(rule.locator, rule.expression, candidate, rule.matched_by)
+                if rule.matched_by == "exact" and n > 1:
+                    break  # several are named exactly so: ignoring case cannot make fewer
+            ambiguous.append(_Ambiguous(candidate, first.locator, count, found.get("exact"), found.get("normalized")))
+        if ambiguous:  # none matched exactly once, some matched several
+            first_found = ambiguous[0]
+            n = max(a.count for a in ambiguous)
             raise TargetAmbiguous(
                 f"{_looked_for(target, candidates)} matched {n} elements, expected exactly one: "
-                f"{await _list_matches(loc, clip)}. Make the target more specific (a role with a name, a label, "
-                "a test id).",
+                f"{await _list_matches(first_found.locator, clip)}.{_exact_note(first_found)} Make the target "
+                "more specific (a role with a name, a label, a test id).",
                 details={"target": describe_target(target), "count": n},
             )
         if time.monotonic() >= deadline:
@@ -208,6 +296,20 @@ async def resolve(page: Page, target: Target, *, timeout_s: float, clip: Callabl
                 details={"target": describe_target(target)},
             )
         await asyncio.sleep(POLL_S)
+
+
+def _exact_note(found: _Ambiguous) -> str:
+    """What the stricter rules found among the matches, when they ran."""
+    name = name_of(found.candidate)
+    if name is None or found.exact is None or found.exact == found.count:
+        return ""
+    quoted = json.dumps(name)
+    if found.exact > 1:
+        return f" {found.exact} of them are named exactly {quoted}."
+    note = f" None of them is named exactly {quoted}"
+    if found.normalized:
+        return f"{note}; {found.normalized} are but for case and spaces."
+    return note + "."
 
 
 def _looked_for(target: Target, candidates: list[Structured]) -> str:

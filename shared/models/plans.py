@@ -124,9 +124,18 @@ class _Step(StrictModel):
     timeout_s: Annotated[float, Field(ge=0.01, le=600)] | None = None
 
 
+#: a status a main document may answer with and still pass a ``goto`` (one of 400 and above: lower ones always pass)
+ErrorStatus = Annotated[int, Field(ge=400, le=599)]
+
+
 class Goto(_Step):
+    """Open ``url``. The step fails when the page cannot be reached, and when its main document answers with
+    a status of 400 or above, unless that status is in ``allow_status`` (a page that legitimately answers
+    404 or 401)."""
+
     action: Literal["goto"] = "goto"
     url: ShortText
+    allow_status: Annotated[list[ErrorStatus], Field(max_length=50)] = Field(default_factory=list)
 
 
 class Click(_Step):

@@ -63,6 +63,10 @@ LabelKey = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:/-]{1,64}$"), NoControls
 LabelValue = Annotated[str, Field(max_length=256), NoControls]
 Trigger = Literal["api", "cli", "suite", "schedule"]
 StepStatus = Literal["passed", "failed", "error", "skipped"]
+#: the rule that chose a step's element: its name contains the target's (``substring``), equals it
+#: (``exact``), equals it but for case and whitespace (``normalized``); ``unique``: a target with no name
+#: (a role alone, css) that one element matches. A test id matches ``exact``.
+MatchedBy = Literal["substring", "exact", "normalized", "unique"]
 
 
 class InlineSpec(TestSpec):
@@ -104,6 +108,8 @@ class StepResult(Model):
     #: what the step did besides its target: the URL of a goto, the text expected, ...
     detail: str | None = None
     locator: str | None = None
+    #: which rule chose the target's element (an ambiguous substring match falls back to the exact name)
+    matched_by: MatchedBy | None = None
     status: StepStatus
     duration_ms: int = 0
     error: str | None = None
@@ -116,6 +122,15 @@ class StepResult(Model):
         if self.description:
             return f"{self.description} ({subject})" if subject else self.description
         return subject
+
+
+class Interruption(Model):
+    """An attempt that never finished: its worker stopped (crashed, was killed, local mode restarted) and the run
+    was executed again as the next attempt. An interruption is not a failure: it uses none of the retries."""
+
+    attempt: int
+    reason: str
+    at: datetime
 
 
 class Iteration(Model):
@@ -171,7 +186,10 @@ class Run(Model):
     steps: list[StepResult] = Field(default_factory=list)
     iterations: list[Iteration] = Field(default_factory=list)
     error: str | None = None
+    #: passed after an attempt that failed (an interrupted attempt does not count)
     flaky: bool = False
+    #: the attempts that were executed again because they never finished, oldest first
+    interruptions: list[Interruption] = Field(default_factory=list)
     stats: RunStats = Field(default_factory=RunStats)
     artifacts: list[ArtifactRef] = Field(default_factory=list)
     artifact_errors: list[str] = Field(default_factory=list)
@@ -203,6 +221,7 @@ class RunPublic(Model):
     iterations: list[Iteration]
     error: str | None
     flaky: bool
+    interruptions: list[Interruption] = Field(default_factory=list)
     stats: RunStats
     cancel_requested: bool
     browser_version: str | None

@@ -2,6 +2,21 @@
 
 Every status change is a conditional write (on the status and attempt the caller saw) followed by
 a ``Run Status Changed`` event. See ``shared/models/runs.py`` for the allowed transitions.
+
+Attempts: every execution of a run is an attempt of its own, numbered from 1, with its own message (which
+carries the number) and its own artifacts (``attempt-N/``). An attempt ends in one of three ways:
+
+- it finishes: the run ends with its status, or, when it failed and the run has retries left, the run is
+  retried as the next attempt (``end_attempt``);
+- it is interrupted: its worker stopped without finishing it (it went silent, so its heartbeat went stale
+  and another worker's delivery of the message finds it: ``take``; or local mode restarted: ``resume``).
+  The run goes back to the queue as the next attempt with a new message, and the interruption is recorded
+  on the run (``interruptions``). Interruptions use none of the retries; after ``max_interruptions`` of
+  them, the next one ends the run as ``error`` (a run that crashes its worker every time);
+- its message used up its deliveries: ``dead_letter`` ends the run as ``error``.
+
+So every earlier attempt of a run either failed or was interrupted, which is what ``failed_attempts``
+counts on. ``flaky`` means passed after an attempt that failed.
 """
 
 from __future__ import annotations
@@ -19,6 +34,7 @@ from shared.models.pages import Page
 from shared.models.queries import RunQuery
 from shared.models.runs import (
     Artifact,
+    Interruption,
     Run,
     RunCreate,
     RunStatus,
@@ -32,6 +48,10 @@ from shared.resources import MAX_RECEIVE_COUNT
 from shared.services.catalog import archived_test
 
 DeadLetterOutcome = Literal["ended", "dropped", "pending"]
+#: the statuses of an attempt that a retry may turn around
+RETRYABLE = frozenset({RunStatus.failed, RunStatus.error, RunStatus.timed_out})
+WORKER_SILENT = "its worker stopped responding (no heartbeat for {seconds}s)"
+LOCAL_RESTART = "local mode restarted while it ran"
 
 
 @dataclass(frozen=True)
@@ -41,6 +61,23 @@ class RunLimits:
     presign_ttl_s: int = 3600
     stale_heartbeat_s: int = 120
     max_retries: int = 5
+    #: interruptions after which a run is still executed again; the next one ends it as ``error``
+    max_interruptions: int = 3
+
+
+def failed_attempts(run: Run) -> int:
+    """How many attempts before the current one failed (each was retried): the others were interrupted."""
+    return run.attempt - 1 - len(run.interruptions)
+
+
+def retries_left(run: Run) -> int:
+    return run.max_attempts - 1 - failed_attempts(run)
+
+
+def is_flaky(run: Run, status: RunStatus) -> bool:
+    """Whether the current attempt ending with ``status`` makes the run flaky: it passed after an attempt
+    that failed. An attempt that was interrupted did not fail: passing after one is not flaky."""
+    return status == RunStatus.passed and failed_attempts(run) > 0
 
 
 class RunService:
@@ -175,8 +212,9 @@ class RunService:
 
     # ---------------------------------------------------------------------------- transitions
 
-    def transition(self, run: Run, new: RunStatus, **changes: Any) -> Run:
-        """Move ``run`` to ``new`` if the stored run is still in the status and attempt we saw.
+    def transition(self, run: Run, new: RunStatus, *, heartbeat_before: datetime | None = None, **changes: Any) -> Run:
+        """Move ``run`` to ``new`` if the stored run is still in the status and attempt we saw (and, with
+        ``heartbeat_before``, its heartbeat is older than that).
 
         Raises Conflict for an illegal transition or when another writer got there first.
         """
@@ -192,7 +230,8 @@ class RunService:
             started = fields.get("started_at") or run.started_at
             if started is not None:
                 fields.setdefault("duration_ms", int((fields["ended_at"] - started).total_seconds() * 1000))
-        updated = self._write(run, fields, expected_status=run.status)
+        cond = {"condition_heartbeat_before": heartbeat_before.isoformat()} if heartbeat_before else {}
+        updated = self._write(run, fields, expected_status=run.status, **cond)
         self._publish(updated, previous=run.status)
         return updated
 
@@ -213,32 +252,65 @@ class RunService:
         )
 
     def take(self, message: RunMessage) -> Run | None:
-        """Take a run for execution (queued -> running). Returns None for a duplicate delivery, a
-        stale attempt, or a run that is already finished; a crashed worker's run (running, with a
-        heartbeat older than ``stale_heartbeat_s``) is taken over."""
+        """Take a run for execution (queued -> running). Returns None for a duplicate delivery, a stale
+        attempt, or a run that is already finished. A crashed worker's run (running, with a heartbeat older
+        than ``stale_heartbeat_s``) is not executed again in place: it is interrupted (``interrupt``), which
+        queues it as the next attempt with a message of its own, and None is returned (this message is then
+        stale). A message of the attempt before a queued one re-sends that attempt's message, which the worker
+        that queued it may have failed to send (it then left its own message for redelivery)."""
         try:
             run = self._runs.get_run(message.run_id)
         except NotFound:
             logger.warning("message for an unknown run dropped", run_id=message.run_id)
             return None
-        if run.attempt != message.attempt or run.status.terminal:
+        if run.status.terminal:
+            return None
+        if run.status == RunStatus.queued and message.attempt == run.attempt - 1:
+            self._queue.send(self._message(run))
+            return None
+        if run.attempt != message.attempt:
             return None
         now = self._clock()
         try:
             if run.status == RunStatus.queued:
                 return self.transition(run, RunStatus.running, started_at=now, heartbeat_at=now)
-            stale_before = now - timedelta(seconds=self._limits.stale_heartbeat_s)
+            stale_s = self._limits.stale_heartbeat_s
+            stale_before = now - timedelta(seconds=stale_s)
             if run.heartbeat_at is not None and run.heartbeat_at < stale_before:
-                logger.warning("taking over a run whose worker went silent", run_id=run.id)
-                return self._write(
-                    run,
-                    {"heartbeat_at": now, "updated_at": now},
-                    expected_status=RunStatus.running,
-                    condition_heartbeat_before=stale_before.isoformat(),
-                )
+                logger.warning("a run's worker went silent; running it again", run_id=run.id, attempt=run.attempt)
+                self.interrupt(run, WORKER_SILENT.format(seconds=stale_s), heartbeat_before=stale_before)
         except Conflict:
             return None
         return None
+
+    def interrupt(self, run: Run, reason: str, *, heartbeat_before: datetime | None = None) -> Run:
+        """Record that the attempt ``run`` is on never finished (``reason``), and queue the run as the next
+        attempt with a new message; its partial results go (the next attempt starts over). Uses none of the
+        retries. After ``max_interruptions`` the run ends as ``error`` instead. ``heartbeat_before``: only if
+        the stored heartbeat is still older than that (another worker may have taken over meanwhile). A run
+        whose cancel was asked for ends ``cancelled`` instead."""
+        interruption = Interruption(attempt=run.attempt, reason=reason, at=self._clock())
+        interruptions = [*run.interruptions, interruption]
+        if run.cancel_requested:
+            return self.transition(
+                run,
+                RunStatus.cancelled,
+                heartbeat_before=heartbeat_before,
+                error=f"cancelled: attempt {run.attempt} never finished ({reason})",
+                interruptions=interruptions,
+            )
+        if len(run.interruptions) >= self._limits.max_interruptions:
+            error = (
+                f"attempt {run.attempt} never finished ({reason}), nor did the {len(run.interruptions)} attempts "
+                "before it that were interrupted: a run whose attempts keep stopping their worker is not run again"
+            )
+            logger.error("run interrupted too often; ended", run_id=run.id, attempt=run.attempt)
+            return self.transition(
+                run, RunStatus.error, heartbeat_before=heartbeat_before, error=error, interruptions=interruptions
+            )
+        return self._next_attempt(
+            run, heartbeat_before=heartbeat_before, interruptions=interruptions, steps=[], iterations=[]
+        )
 
     def heartbeat(self, run: Run) -> Run:
         return self.update_progress(run, heartbeat_at=self._clock())
@@ -265,16 +337,14 @@ class RunService:
             )
         return run
 
-    def resume(self, run: Run) -> Run:
-        """Give a run whose worker stopped without finishing it back to the queue (local mode after
-        a restart: the queue's messages are gone). A ``running`` run returns to ``queued`` on the
-        same attempt, its partial results cleared: an interruption is not a retry. A ``queued`` run
-        gets its message again. A run whose cancel was asked for ends ``cancelled`` instead.
-        Safe to repeat: taking a run is a conditional write, so a duplicate message is dropped."""
-        if run.status == RunStatus.running and run.cancel_requested:
-            return self.transition(run, RunStatus.cancelled, error="cancelled while its worker was stopped")
+    def resume(self, run: Run, reason: str = LOCAL_RESTART) -> Run:
+        """Give a run whose worker stopped without finishing it back to the queue (local mode after a
+        restart: the queue's messages are gone). A ``running`` run is interrupted (``reason``): it goes back
+        to the queue as the next attempt (or ends ``cancelled`` when its cancel was asked for). A ``queued``
+        run gets its message again. Safe to repeat: taking a run is a conditional write, so a duplicate
+        message is dropped."""
         if run.status == RunStatus.running:
-            run = self.transition(run, RunStatus.queued, steps=[], iterations=[], heartbeat_at=None)
+            return self.interrupt(run, reason)
         if run.status != RunStatus.queued:
             raise Conflict(f"run {run.id} is {run.status.value}; there is nothing to resume")
         self._queue.send(self._message(run))
@@ -283,11 +353,15 @@ class RunService:
     def dead_letter(self, message: RunMessage) -> DeadLetterOutcome:
         """A run message that used up its deliveries and landed in the dead-letter queue: end its
         run as ``error``, saying why. ``dropped`` when there is nothing to end (the run finished, or
-        moved on to another attempt); ``pending`` while a worker still holds the run with a fresh
+        moved on to another attempt; a letter of the attempt before a queued one re-sends that attempt's
+        message first, as ``take`` does); ``pending`` while a worker still holds the run with a fresh
         heartbeat (look again later: the letter is a leftover copy)."""
         try:
             run = self._runs.get_run(message.run_id)
         except NotFound:
+            return "dropped"
+        if run.status == RunStatus.queued and message.attempt == run.attempt - 1:
+            self._queue.send(self._message(run))
             return "dropped"
         if run.status.terminal or run.attempt != message.attempt:
             return "dropped"
@@ -305,8 +379,29 @@ class RunService:
         logger.error("run ended from the dead-letter queue", run_id=run.id, attempt=run.attempt)
         return "ended"
 
+    def end_attempt(
+        self, run: Run, status: RunStatus, *, retryable: bool = True, retry_delay_s: int = 0, **changes: Any
+    ) -> Run:
+        """End the attempt ``run`` is on with ``status``: when it failed (``RETRYABLE``, and ``retryable``)
+        and the run has retries left, retry it as the next attempt (after ``retry_delay_s`` times the number
+        of attempts that failed so far); else end the run with ``status``, ``flaky`` when it passed after an
+        attempt that failed. ``changes``: the attempt's results (steps, artifacts...)."""
+        if status in RETRYABLE and retryable and retries_left(run) > 0:
+            return self.requeue(run, delay_s=retry_delay_s * (failed_attempts(run) + 1), **changes)
+        return self.transition(run, status, **{**changes, "flaky": is_flaky(run, status)})
+
     def requeue(self, run: Run, *, delay_s: int = 0, **changes: Any) -> Run:
-        """Start the next attempt of a run (running -> queued, attempt + 1) and enqueue it."""
+        """Retry a run whose attempt failed: the next attempt (running -> queued, attempt + 1), enqueued."""
+        return self._next_attempt(run, delay_s=delay_s, **changes)
+
+    def _next_attempt(
+        self, run: Run, *, delay_s: int = 0, heartbeat_before: datetime | None = None, **changes: Any
+    ) -> Run:
+        """Queue ``run`` as its next attempt and send that attempt's message. The write comes first: a message
+        sent for a write that then lost would be taken for an attempt nobody queued. When the send fails, the
+        error goes up, and the caller's own message comes back: ``take`` then sends this one again."""
+        if not can_transition(run.status, RunStatus.queued):
+            raise Conflict(f"run {run.id} is {run.status.value}; it cannot be run again")
         fields: dict[str, Any] = {
             "status": RunStatus.queued,
             "attempt": run.attempt + 1,
@@ -314,9 +409,8 @@ class RunService:
             "heartbeat_at": None,
             **changes,
         }
-        if not can_transition(run.status, RunStatus.queued):
-            raise Conflict(f"run {run.id} is {run.status.value}; it cannot be retried")
-        updated = self._write(run, fields, expected_status=run.status)
+        cond = {"condition_heartbeat_before": heartbeat_before.isoformat()} if heartbeat_before else {}
+        updated = self._write(run, fields, expected_status=run.status, **cond)
         self._queue.send(self._message(updated), delay_s=delay_s)
         self._publish(updated, previous=run.status)
         return updated

@@ -7,6 +7,7 @@ import io
 import uuid
 import xml.etree.ElementTree as ET
 import zipfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -228,6 +229,35 @@ async def test_failed_attempt_is_retried_and_marked_flaky(harness: Harness) -> N
     run = harness.store.get_run(message.run_id)
     assert run.status == RunStatus.passed and run.flaky
     assert {a.key.split("/")[3] for a in run.artifacts} == {"attempt-1", "attempt-2"}
+    assert harness.statuses(run.id) == ["queued", "running", "queued", "running", "passed"]
+
+
+async def test_a_run_executed_again_after_its_worker_went_silent_says_so(harness: Harness) -> None:
+    # Given attempt 1 taken by a worker that then went silent (crashed) mid-run
+    _, message = harness.start(
+        [{"action": "goto", "url": "{{base_url}}/list"}, {"action": "expect_text", "text": "Bread"}]
+    )
+    assert harness.runs.take(message) is not None
+    stale = (datetime.now(UTC) - timedelta(minutes=10)).isoformat()
+    harness.store.update_run(message.run_id, {"heartbeat_at": stale})
+
+    # When the message is delivered to another worker
+    first = await harness.execute(message)
+
+    # Then the run is not executed in place: it is queued as attempt 2, with a message of its own
+    assert first.disposition == Disposition.done  # the old message is done with
+    assert first.run is not None and (first.run.status, first.run.attempt) == (RunStatus.queued, 2)
+    retry, _ = harness.queue.sent.pop()
+    assert retry.attempt == 2
+    await harness.execute(retry)
+
+    # and the run says it was executed twice: attempt 2, the interruption of attempt 1, not flaky
+    run = harness.store.get_run(message.run_id)
+    assert (run.status, run.attempt, run.flaky) == (RunStatus.passed, 2, False)
+    assert [i.attempt for i in run.interruptions] == [1] and "stopped responding" in run.interruptions[0].reason
+    assert {a.key.split("/")[3] for a in run.artifacts} == {"attempt-2"}
+    report = harness.artifacts.objects[f"runs/prj_e2e/{run.id}/attempt-2/report.html"][0].decode()
+    assert "<dt>Attempt</dt><dd>2 of 2</dd>" in report and "interrupted: its worker stopped responding" in report
     assert harness.statuses(run.id) == ["queued", "running", "queued", "running", "passed"]
 
 

@@ -97,12 +97,16 @@ def test_a_restart_keeps_tests_runs_artifacts_and_requeues_pending_runs(start_lo
         assert [(t["id"], t["tags"]) for t in tests] == [(test["id"], ["kept"])]
         assert http.get(f"/v1/runs/{queued['id']}").json()["status"] == "queued"
         back = http.get(f"/v1/runs/{running['id']}").json()
-        assert (back["status"], back["attempt"], back["steps"]) == ("queued", 1, [])
+        assert (back["status"], back["attempt"], back["steps"]) == ("queued", 2, [])  # a new attempt, which says why
+        assert [(i["attempt"], i["reason"]) for i in back["interruptions"]] == [
+            (1, "local mode restarted while it ran")
+        ]
     services = second.mode.services
     assert services is not None
     assert services.artifacts.get("runs/default/x/report.html") == b"<h1>report</h1>"
     messages = services.queue.receive(max_messages=10, wait_s=1)
-    assert sorted(json.loads(m.body)["run_id"] for m in messages) == sorted([queued["id"], running["id"]])
+    received = sorted((json.loads(m.body)["run_id"], json.loads(m.body)["attempt"]) for m in messages)
+    assert received == sorted([(queued["id"], 1), (running["id"], 2)])
     config = json.loads((tmp_path / "data" / "config.json").read_text())
     assert config == {"api_url": again.api_url, "api_key": again.api_key}
 

@@ -128,6 +128,11 @@ def test_pagination_through_the_api(client: TestClient) -> None:
     ("body", "where"),
     [
         ({"name": "x", "steps": [{"action": "goto"}]}, "body.steps[0].url"),
+        (
+            {"name": "x", "steps": [{"action": "goto", "url": "u", "allow_status": [404, 200]}]},
+            "body.steps[0].allow_status[1]",
+        ),
+        ({"name": "x", "steps": [{"action": "goto", "url": "u", "allow_status": 404}]}, "body.steps[0].allow_status"),
         ({"name": "x", "steps": [{"action": "click", "target": {"rol": "b"}}]}, "body.steps[0].target"),
         ({"name": "x", "steps": [{"action": "fly"}]}, "body.steps[0]"),
         ({"steps": [{"action": "goto", "url": "u"}]}, "body.name"),

@@ -347,6 +347,15 @@ def test_a_step_line_says_what_the_step_did() -> None:
     assert step_what({"description": "log in", "target": "x"}) == "log in"
 
 
+def test_a_step_line_says_when_the_exact_name_chose_the_element() -> None:
+    from cli.output import step_line
+
+    base = {"index": 1, "action": "click", "target": 'role=button name="Save"', "status": "passed"}
+    assert "(exact name)" in step_line(base | {"matched_by": "exact"})
+    assert "(name ignoring case)" in step_line(base | {"matched_by": "normalized"})
+    assert "(" not in step_line(base | {"matched_by": "substring"}).split("Save")[1]  # the plain match: no note
+
+
 @pytest.mark.parametrize(("name", "label"), [("Admin can log in", "Admin can log in"), (None, "tst_01ABC")])
 def test_a_saved_test_is_labelled_by_its_name_live_and_in_junit(tmp_path: Path, name: str | None, label: str) -> None:
     final = a_run("run_1", "passed", test_id="tst_01ABC", name=name, steps=[step(0)])
@@ -391,3 +400,16 @@ def test_dataset_steps_are_labelled_with_their_row(test_file: Path) -> None:
     lines = [line.strip() for line in result.output.splitlines() if "goto" in line][:4]
     assert [line.split("✓")[0].strip() for line in lines] == ["row 1", "row 1", "row 2", "row 2"]
     assert [line for line in status.output.splitlines() if "goto" in line][2].strip().startswith("row 2")
+
+
+def test_a_run_executed_again_after_an_interruption_says_so_in_results_and_status(test_file: Path) -> None:
+    interruption = {"attempt": 1, "reason": "local mode restarted while it ran", "at": "2026-01-01T10:11:12Z"}
+    final = a_run("run_1", "passed", steps=[step(0)], attempt=2, interruptions=[interruption])
+
+    results = invoke(FakeApi(final), ["run", str(test_file), "--wait"])
+    shown = invoke(FakeApi(final), ["status", "run_1"])
+
+    for result in (results, shown):
+        assert result.exit_code == 0, result.output
+        assert "attempt 2/2 (1 interrupted)" in result.output
+        assert "attempt 1 interrupted: local mode restarted while it ran" in result.output

@@ -9,7 +9,7 @@ from typing import Any
 
 from runner_container.runner.artifacts import ArtifactCollector, run_prefix
 from runner_container.runner.report import MAX_EMBEDDED_BYTES, html_report, junit_report
-from shared.models.runs import ArtifactRef, Iteration, Run, RunStatus, StepResult
+from shared.models.runs import ArtifactRef, Interruption, Iteration, Run, RunStatus, StepResult
 from tests.fakes import FakeArtifacts
 
 PREFIX = run_prefix("prj", "run_1", 2)
@@ -52,6 +52,7 @@ FAILED_STEPS = [
         action="click",
         target='role=button name="Log in"',
         locator='get_by_role("button", name="Log in")',
+        matched_by="exact",
         status="failed",
         duration_ms=5000,
         error="matched nothing; the page has <button> & friends",
@@ -87,6 +88,7 @@ def test_html_report_shows_the_run_its_steps_and_links_artifacts_relatively() ->
     for shown in ("run_1", "2 of 2", "2.50 s", "Chromium 140.0", "2026-01-02T03:04:05.000+00:00"):
         assert shown in page
     assert "get_by_role(&quot;button&quot;, name=&quot;Log in&quot;)" in page
+    assert "matched: exact" in page
     assert "the page has &lt;button&gt; &amp; friends" in page
     assert '<td class="mono">token</td><td class="mono">***</td>' in page
     assert 'href="trace.zip"' in page and 'href="video.webm"' in page
@@ -94,6 +96,18 @@ def test_html_report_shows_the_run_its_steps_and_links_artifacts_relatively() ->
     assert "attempt-1" not in page
     assert f"data:image/png;base64,{base64.b64encode(PNG).decode()}" in page
     assert page.count("<tr>") == 1 + 2 + 1 + 3 + 1 + 3  # header + rows of variables, steps, artifacts
+
+
+def test_html_report_names_the_attempts_that_were_interrupted() -> None:
+    at = STARTED - timedelta(minutes=1)
+    interruption = Interruption(attempt=1, reason="its worker stopped responding (no heartbeat for 120s)", at=at)
+    run = a_run(status=RunStatus.passed, attempt=2, max_attempts=1, interruptions=[interruption])
+
+    page = html_report(run, prefix=PREFIX).decode()
+
+    assert "<dt>Attempt</dt><dd>2 of 2</dd>" in page
+    assert "<dt>Attempt 1</dt><dd>interrupted: its worker stopped responding (no heartbeat for 120s)" in page
+    assert "run again as attempt 2" in page and "flaky" not in page
 
 
 def test_html_report_escapes_everything_user_controlled() -> None:

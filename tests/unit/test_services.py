@@ -150,16 +150,132 @@ def test_take_is_once_per_attempt(fakes: FakeServices) -> None:
     assert fakes.services.runs.take(stale) is None
 
 
-def test_a_silent_workers_run_is_taken_over(fakes: FakeServices) -> None:
+def went_silent(fakes: FakeServices, run_id: str) -> None:
+    """The worker holding ``run_id`` stops heartbeating (its last beat is ten minutes old)."""
+    fakes.store.update_run(run_id, {"heartbeat_at": (utcnow() - timedelta(minutes=10)).isoformat()})
+
+
+def test_a_silent_workers_run_is_run_again_as_the_next_attempt(fakes: FakeServices) -> None:
+    # Given a run whose worker took attempt 1, wrote a step, then went silent
+    runs = fakes.services.runs
     run = started(fakes)
     message = RunMessage(run_id=run.id, project_id=PROJECT, attempt=1)
-    taken = fakes.services.runs.take(message)
+    taken = runs.take(message)
     assert taken is not None
-    old = (utcnow() - timedelta(minutes=10)).isoformat()
-    fakes.store.update_run(run.id, {"heartbeat_at": old})
-    again = fakes.services.runs.take(message)
-    assert again is not None and again.status == RunStatus.running
-    assert again.heartbeat_at is not None and again.heartbeat_at > utcnow() - timedelta(minutes=1)
+    runs.update_progress(taken, steps=[StepResult(index=0, action="goto", status="passed")])
+    runs.take(message)  # (a redelivery while the heartbeat is fresh: nothing happens)
+    assert fakes.store.get_run(run.id).attempt == 1
+    went_silent(fakes, run.id)
+
+    # When its message is delivered again
+    assert runs.take(message) is None  # not executed in place
+
+    # Then the run is queued as attempt 2 with a message of its own, the interruption recorded
+    queued = fakes.store.get_run(run.id)
+    assert (queued.status, queued.attempt, queued.steps) == (RunStatus.queued, 2, [])
+    [interruption] = queued.interruptions
+    assert interruption.attempt == 1 and "stopped responding" in interruption.reason
+    assert fakes.queue.sent[-1][0].attempt == 2
+    assert runs.take(message) is None  # the old message is stale now
+    again = runs.take(fakes.queue.sent[-1][0])
+    assert again is not None and (again.status, again.attempt) == (RunStatus.running, 2)
+    assert [(e.status, e.attempt) for e in fakes.events.events][-2:] == [  # type: ignore[attr-defined]
+        (RunStatus.queued, 2),
+        (RunStatus.running, 2),
+    ]
+
+
+def test_a_takeover_whose_message_was_not_sent_is_sent_again(fakes: FakeServices) -> None:
+    # Given a takeover that stored attempt 2 but could not enqueue its message
+    runs = fakes.services.runs
+    run = started(fakes)
+    message = RunMessage(run_id=run.id, project_id=PROJECT, attempt=1)
+    assert runs.take(message) is not None
+    went_silent(fakes, run.id)
+    fakes.queue.fail = True
+    with pytest.raises(Unavailable):
+        runs.take(message)  # the worker leaves its message for redelivery
+    assert fakes.store.get_run(run.id).attempt == 2
+    fakes.queue.fail = False
+
+    # When the old message comes back, Then attempt 2's message is sent after all
+    assert runs.take(message) is None
+    assert fakes.queue.sent[-1][0].attempt == 2
+    # (and so it is when the old message's last copy lands in the dead-letter queue)
+    assert runs.dead_letter(message) == "dropped"
+    assert [m.attempt for m, _ in fakes.queue.sent[-2:]] == [2, 2]
+    assert runs.take(fakes.queue.sent[-1][0]) is not None
+
+
+def test_interruptions_use_none_of_the_retries(fakes: FakeServices) -> None:
+    # Given a run with one retry whose first attempt was interrupted
+    runs = fakes.services.runs
+    run = started(fakes, retries=1)
+    first = runs.take(RunMessage(run_id=run.id, project_id=PROJECT, attempt=1))
+    assert first is not None
+    runs.resume(first)
+    second = runs.take(fakes.queue.sent[-1][0])
+    assert second is not None and second.attempt == 2
+
+    # When attempt 2 fails, Then it is retried (the interruption cost no retry)
+    retried = runs.end_attempt(second, RunStatus.failed, error="boom")
+    assert (retried.status, retried.attempt) == (RunStatus.queued, 3)
+    third = runs.take(fakes.queue.sent[-1][0])
+    assert third is not None
+
+    # and when attempt 3 fails too, the run ends failed: its one retry is used
+    ended = runs.end_attempt(third, RunStatus.failed, error="boom")
+    assert (ended.status, ended.attempt, ended.flaky) == (RunStatus.failed, 3, False)
+
+
+def test_flaky_means_passed_after_an_attempt_that_failed(fakes: FakeServices) -> None:
+    runs = fakes.services.runs
+
+    def attempt(run_id: str) -> Run:
+        taken = runs.take(fakes.queue.sent[-1][0])
+        assert taken is not None and taken.id == run_id
+        return taken
+
+    # passed after an interruption: not flaky
+    interrupted = started(fakes, retries=1)
+    runs.resume(attempt(interrupted.id))
+    passed = runs.end_attempt(attempt(interrupted.id), RunStatus.passed)
+    assert (passed.status, passed.attempt, passed.flaky) == (RunStatus.passed, 2, False)
+
+    # passed after a failed attempt (and an interruption): flaky
+    failing = started(fakes, retries=2)
+    runs.end_attempt(attempt(failing.id), RunStatus.failed)
+    runs.resume(attempt(failing.id))
+    passed = runs.end_attempt(attempt(failing.id), RunStatus.passed)
+    assert (passed.status, passed.attempt, passed.flaky) == (RunStatus.passed, 3, True)
+    assert [i.attempt for i in passed.interruptions] == [2]
+
+
+def test_a_run_that_keeps_stopping_its_worker_ends_as_error(fakes: FakeServices) -> None:
+    # Given a run whose every attempt crashes its worker
+    runs = RunService(
+        tests=fakes.store,
+        runs=fakes.store,
+        queue=fakes.queue,
+        events=fakes.events,
+        artifacts=fakes.artifacts,
+        limits=RunLimits(max_interruptions=2),
+    )
+    run = started(fakes)
+    for number in (1, 2, 3):
+        message = fakes.queue.sent[-1][0]
+        assert message.attempt == number
+        assert runs.take(message) is not None
+        went_silent(fakes, run.id)
+        assert runs.take(message) is None
+
+    # Then after two interruptions the third ends it as error, every interruption recorded
+    ended = fakes.store.get_run(run.id)
+    assert (ended.status, ended.attempt) == (RunStatus.error, 3)
+    assert [i.attempt for i in ended.interruptions] == [1, 2, 3]
+    assert ended.error and "attempt 3 never finished" in ended.error and "not run again" in ended.error
+    assert len(fakes.queue.sent) == 3  # no fourth attempt
+    assert runs.dead_letter(RunMessage(run_id=run.id, project_id=PROJECT, attempt=3)) == "dropped"
 
 
 def test_transitions_are_guarded(fakes: FakeServices) -> None:
@@ -234,12 +350,15 @@ def test_resume_gives_an_interrupted_run_back_to_the_queue(fakes: FakeServices) 
     running = runs.take(RunMessage(run_id=run.id, project_id=PROJECT, attempt=1))
     assert running is not None
     partial = runs.update_progress(running, steps=[StepResult(index=0, action="goto", status="passed")])
-    resumed = runs.resume(partial)
-    assert (resumed.status, resumed.attempt, resumed.steps) == (RunStatus.queued, 1, [])  # not a retry
-    assert fakes.queue.sent[-1][0].attempt == 1
+    resumed = runs.resume(partial, "local mode restarted while it ran")
+    assert (resumed.status, resumed.attempt, resumed.steps) == (RunStatus.queued, 2, [])  # a new attempt
+    assert [(i.attempt, i.reason) for i in resumed.interruptions] == [(1, "local mode restarted while it ran")]
+    assert resumed.max_attempts == 1  # not a retry: the retries are the same
+    assert fakes.queue.sent[-1][0].attempt == 2
     again = runs.resume(resumed)  # a queued run just gets its message again
     assert again.status == RunStatus.queued and len(fakes.queue.sent) == 3
-    retaken = runs.take(RunMessage(run_id=run.id, project_id=PROJECT, attempt=1))
+    assert runs.take(RunMessage(run_id=run.id, project_id=PROJECT, attempt=1)) is None  # stale
+    retaken = runs.take(RunMessage(run_id=run.id, project_id=PROJECT, attempt=2))
     assert retaken is not None and retaken.status == RunStatus.running
     with pytest.raises(Conflict, match="nothing to resume"):
         runs.resume(runs.transition(retaken, RunStatus.passed))
@@ -250,7 +369,8 @@ def test_resume_honours_a_pending_cancel(fakes: FakeServices) -> None:
     run = started(fakes)
     assert runs.take(RunMessage(run_id=run.id, project_id=PROJECT, attempt=1)) is not None
     asked = runs.cancel(PROJECT, run.id)
-    assert runs.resume(asked).status == RunStatus.cancelled
+    cancelled = runs.resume(asked)
+    assert cancelled.status == RunStatus.cancelled and cancelled.interruptions[0].attempt == 1
 
 
 def test_an_inline_run_takes_the_whole_test_file(fakes: FakeServices) -> None:

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from runner_container.runner.targets import expression, interpret
+from runner_container.runner.targets import expression, interpret, normalized_pattern
 from shared.models import plans
 from shared.models.plans import CssTarget, LabelTarget, PlaceholderTarget, RoleTarget, TextTarget
 
@@ -52,3 +54,15 @@ def test_a_textbox_description_also_tries_label_and_placeholder() -> None:
 def test_a_bare_name_tries_label_placeholder_button_link_and_text() -> None:
     kinds = [type(c).__name__ for c in interpret("Continue")]
     assert kinds == ["LabelTarget", "PlaceholderTarget", "RoleTarget", "RoleTarget", "TextTarget"]
+
+
+def test_the_normalized_rule_matches_a_whole_name_ignoring_case_and_whitespace() -> None:
+    pattern = normalized_pattern("  Save   and close ")
+    assert pattern.search("save AND\n close") and pattern.search(" Save and close ")
+    assert not pattern.search("Save and close later") and not pattern.search("Save draft")
+    assert normalized_pattern("a+b (1)").search("A+B (1)")  # the name's own characters are literal
+    assert expression(RoleTarget(role="button", name="Save"), pattern=normalized_pattern("Save")) == (
+        'get_by_role("button", name=re.compile("^\\\\s*Save\\\\s*$", re.IGNORECASE))'
+    )
+    labelled = expression(LabelTarget(label="Email"), pattern=re.compile("^Email$"))
+    assert labelled == 'get_by_label(re.compile("^Email$"))'
