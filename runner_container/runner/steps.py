@@ -106,6 +106,8 @@ class StepRunner:
 
     def timeout(self, step: Step | None, deadline: float) -> float:
         wanted = (step.timeout_s if step is not None else None) or self.step_timeout_s
+        if isinstance(step, WaitFor) and step.ms is not None and step.timeout_s is None:
+            wanted = max(wanted, step.ms / 1000 + 1.0)  # a fixed wait gets the time it asks for
         return max(0.001, min(wanted, deadline - time.monotonic()))
 
     async def open_start_url(self, page: Page, it: StepContext, deadline: float) -> str | None:
@@ -218,7 +220,11 @@ class StepRunner:
             await navigate(page, url, timeout_ms=budget.left_ms(), logs=it.logs, allow_status=step.allow_status)
             return None, None
         if isinstance(step, WaitFor) and step.ms is not None:
-            await asyncio.sleep(min(step.ms / 1000, budget.left_s()))
+            wait_s = step.ms / 1000
+            if wait_s > budget.left_s():  # only the run's timeout cuts a fixed wait short: that is no pass
+                await asyncio.sleep(budget.left_s())
+                raise StepFailed(f"the wait of {step.ms} ms was cut short by the run's timeout")
+            await asyncio.sleep(wait_s)
             return None, None
         if isinstance(step, ExpectUrl):
             await expect_url(page, step.pattern, budget)

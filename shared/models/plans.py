@@ -185,6 +185,11 @@ class WaitFor(_Step):
     def _one_of(self) -> WaitFor:
         if (self.target is None) == (self.ms is None):
             raise ValueError("wait_for needs exactly one of 'target' or 'ms'")
+        if self.ms is not None and self.timeout_s is not None and self.ms / 1000 > self.timeout_s:
+            raise ValueError(
+                f"wait_for waits {self.ms} ms, longer than its timeout_s of {self.timeout_s:g} s: "
+                "drop timeout_s (a fixed wait gets the time it asks for) or wait less"
+            )
         return self
 
 

@@ -166,6 +166,25 @@ async def test_run_timeout_ends_the_run_timed_out(harness: Harness) -> None:
     assert harness.statuses(run.id) == ["queued", "running", "timed_out"]
 
 
+async def test_a_fixed_wait_longer_than_the_step_timeout_waits_all_of_it(pool: BrowserPool, webapp: WebApp) -> None:
+    # Given a runner whose default step timeout (1 s) is shorter than the wait the test asks for
+    h = make_harness(pool, webapp.url, step_timeout_s=1.0)
+    run = await h.run([{"action": "goto", "url": "{{base_url}}/login"}, {"action": "wait_for", "ms": 1600}])
+
+    # Then the wait is not silently cut to the step timeout
+    assert run.status == RunStatus.passed, run.steps
+    assert run.steps[1].duration_ms >= 1600
+
+
+async def test_a_fixed_wait_cut_short_by_the_run_timeout_is_no_pass(harness: Harness) -> None:
+    run = await harness.run(
+        [{"action": "goto", "url": "{{base_url}}/login"}, {"action": "wait_for", "ms": 5000}], timeout_s=1
+    )
+
+    assert run.status == RunStatus.timed_out, run.steps
+    assert run.steps[1].status == "failed" and "cut short" in (run.steps[1].error or "")
+
+
 async def test_step_timeout_fails_the_step(harness: Harness) -> None:
     run = await harness.run(
         [

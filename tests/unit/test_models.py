@@ -66,6 +66,7 @@ def test_every_browser_action_and_request_parse() -> None:
         ({"action": "click", "target": {"rol": "button"}}, (0, "click", "target"), "one of the keys role"),
         ({"action": "teleport"}, (0,), "does not match any of the expected tags"),
         ({"action": "wait_for"}, (0, "wait_for"), "exactly one of 'target' or 'ms'"),
+        ({"action": "wait_for", "ms": 3000, "timeout_s": 1}, (0, "wait_for"), "longer than its timeout_s"),
         ({"action": "fill", "target": "x", "value": "y", "typo": 1}, (0, "fill", "typo"), "Extra inputs"),
         ({"action": "request", "url": "u", "json": {}, "body": "b"}, (0, "request"), "not both"),
         ({"action": "request", "url": "u", "expect": [{"statuz": 1}]}, (0, "request", "expect", 0), "expectation"),
