@@ -24,6 +24,7 @@ from runner_container.runner.browser import BrowserPool
 from runner_container.runner.config import RunnerConfig
 from runner_container.runner.egress import EgressProxy
 from runner_container.runner.masking import Masker
+from runner_container.runner.onpage import CANVAS_RECORDER
 from shared.netguard import NetworkGuard, NetworkRefused
 from shared.observability import logger
 
@@ -163,6 +164,7 @@ async def _instrument(context: BrowserContext, page: Page, guard: NetworkGuard, 
             return
         ws.connect_to_server()
 
+    await context.add_init_script(CANVAS_RECORDER)  # what canvases draw, for the secret scanner (onpage.py)
     await context.route("**/*", guard_route)
     await context.route_web_socket("**/*", guard_socket)
 
