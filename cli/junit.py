@@ -1,12 +1,13 @@
-"""JUnit XML for CI systems: one ``<testcase>`` per run."""
+"""JUnit XML for CI systems: one ``<testcase>`` per run, written by :mod:`shared.junit`."""
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from shared import junit
 
 
 @dataclass
@@ -63,37 +64,30 @@ def _message(run: dict[str, Any]) -> str:
     return f"run ended as {run.get('status')}"
 
 
-def build(outcomes: Sequence[RunOutcome], *, suite_name: str = "autotest") -> ET.ElementTree[ET.Element]:
-    failures = sum(1 for o in outcomes if o.status == "failed")
-    errors = sum(1 for o in outcomes if o.status not in ("passed", "failed"))
-    total_s = sum(((o.run or {}).get("duration_ms") or 0) for o in outcomes) / 1000
-    counts = {"tests": str(len(outcomes)), "failures": str(failures), "errors": str(errors), "skipped": "0"}
-    attrs = {"name": suite_name, "time": f"{total_s:.3f}", **counts}
-    root = ET.Element("testsuites", attrs)
-    suite = ET.SubElement(root, "testsuite", attrs)
-    for outcome in outcomes:
-        run = outcome.run or {}
-        kind = run.get("kind") or "test"
-        case = ET.SubElement(
-            suite,
-            "testcase",
-            name=outcome.label,
-            classname=f"autotest.{kind}",
-            time=f"{(run.get('duration_ms') or 0) / 1000:.3f}",
-        )
-        if outcome.error is not None:
-            ET.SubElement(case, "error", message=outcome.error, type="cli").text = outcome.error
-        elif outcome.status == "failed":
-            ET.SubElement(case, "failure", message=_message(run), type="failed").text = _failure_text(run)
-        elif outcome.status != "passed":
-            ET.SubElement(case, "error", message=_message(run), type=outcome.status).text = _failure_text(run)
-        out = [f"run: {run.get('id', '-')}", f"status: {outcome.status}"]
-        out += [f"{a.get('name')}: {outcome.files.get(str(a.get('name'))) or a.get('url')}" for a in outcome.artifacts]
-        ET.SubElement(case, "system-out").text = "\n".join(out)
-    ET.indent(root)
-    return ET.ElementTree(root)
+def _case(outcome: RunOutcome) -> junit.Case:
+    run = outcome.run or {}
+    out = [f"run: {run.get('id', '-')}", f"status: {outcome.status}"]
+    out += [f"{a.get('name')}: {outcome.files.get(str(a.get('name'))) or a.get('url')}" for a in outcome.artifacts]
+    case = junit.Case(
+        name=outcome.label,
+        classname=f"autotest.{run.get('kind') or 'test'}",
+        time_s=(run.get("duration_ms") or 0) / 1000,
+        system_out="\n".join(out),
+    )
+    if outcome.error is not None:
+        return replace(case, outcome="error", message=outcome.error, type="cli", detail=outcome.error)
+    if outcome.status == "failed":
+        return replace(case, outcome="failure", message=_message(run), type="failed", detail=_failure_text(run))
+    if outcome.status != "passed":
+        return replace(case, outcome="error", message=_message(run), type=outcome.status, detail=_failure_text(run))
+    return case
+
+
+def build(outcomes: Sequence[RunOutcome], *, suite_name: str = "autotest") -> bytes:
+    """The JUnit XML of ``outcomes``: one testsuite, one testcase per run (shared.junit writes it)."""
+    return junit.document([junit.Suite(name=suite_name, cases=[_case(o) for o in outcomes])], name=suite_name)
 
 
 def write(path: Path, outcomes: Sequence[RunOutcome]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    build(outcomes).write(path, encoding="utf-8", xml_declaration=True)
+    path.write_bytes(build(outcomes))

@@ -8,15 +8,11 @@ that was deliberately not kept, or kept in part (a ``note``: a video that would 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import shutil
 import time
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from runner_container.runner.masking import Masker
 from shared.errors import DomainError
 from shared.models.runs import ArtifactRef
 from shared.observability import logger
@@ -35,7 +31,6 @@ CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".xml": "application/xml",
 }
-_BINARY_SUFFIXES = (".png", ".jpeg", ".jpg", ".webm", ".woff", ".woff2", ".gif", ".webp", ".ico")
 
 
 def run_prefix(project_id: str, run_id: str, attempt: int) -> str:
@@ -161,32 +156,3 @@ class ArtifactCollector:
                 if attempt < self._attempts:
                     time.sleep(self._backoff_s * 2 ** (attempt - 1))
         return f"{item.name}: upload failed after {self._attempts} attempts: {last}"
-
-
-def mask_zip(path: Path, masker: Masker, *, drop_frames: bool = False) -> None:
-    """Rewrite the text entries of a zip (a Playwright trace) with secrets masked, in place. With
-    ``drop_frames``, the screencast frames (pictures of the page, which cannot be masked) are left out,
-    and the trace's events that point at them too."""
-    if not (masker or drop_frames) or not path.is_file():
-        return
-    tmp = path.with_suffix(".masked.zip")
-    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            name = info.filename.lower()
-            if drop_frames and _is_frame(name):
-                continue
-            data = src.read(info)
-            if not name.endswith(_BINARY_SUFFIXES):
-                with contextlib.suppress(UnicodeDecodeError):
-                    text = data.decode("utf-8")
-                    if drop_frames and name.endswith(".trace"):
-                        text = "".join(
-                            line for line in text.splitlines(keepends=True) if '"type":"screencast-frame"' not in line
-                        )
-                    data = masker.text(text).encode("utf-8")
-            dst.writestr(info, data)
-    shutil.move(tmp, path)
-
-
-def _is_frame(name: str) -> bool:
-    return name.startswith("screencast/") or name.endswith((".jpeg", ".jpg"))

@@ -125,6 +125,11 @@ class Masker:
     def __bool__(self) -> bool:
         return bool(self._values)
 
+    @property
+    def values(self) -> frozenset[str]:
+        """The secret values, as loaded (to look for them where no pattern can: on the page)."""
+        return frozenset(self._values)
+
     def _compiled(self) -> re.Pattern[str]:
         if self._regex is None:
             ordered = sorted(self._values, key=len, reverse=True)  # a longer secret wins over one inside it
@@ -136,6 +141,16 @@ class Masker:
         if not self._values or not text:
             return text
         return self._compiled().sub(MASK, text)
+
+    def found(self, text: str) -> bool:
+        """Whether ``text`` holds a secret in any spelling the masker knows."""
+        return bool(self._values and text) and self._compiled().search(text) is not None
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Where ``text`` holds a secret: ``(start, end)`` of every spelling found, in order."""
+        if not self._values or not text:
+            return []
+        return [match.span() for match in self._compiled().finditer(text)]
 
     def maybe(self, text: str | None) -> str | None:
         return None if text is None else self.text(text)

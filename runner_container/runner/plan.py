@@ -15,6 +15,7 @@ from playwright.async_api import Page
 from runner_container.runner.browser import BrowserPool
 from runner_container.runner.config import RunnerConfig
 from runner_container.runner.masking import Masker
+from runner_container.runner.onpage import SecretScanner
 from runner_container.runner.render import Renderer
 from runner_container.runner.session import PageLogs, Recorder, browser_page
 from runner_container.runner.steps import MAX_ERROR_CHARS, StepContext, StepRunner, skipped
@@ -80,6 +81,8 @@ class PlanRunner:
                 http=http,
                 start_url=plan.start_url,
                 logs=logs,
+                scanner=SecretScanner(plan.masker),
+                watch=self._config.record_video or self._config.record_trace,
             )
 
         if not plan.browser:

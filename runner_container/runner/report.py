@@ -1,43 +1,46 @@
 """The report of one attempt of a run: a self-contained ``report.html`` and a ``junit.xml``.
 
 Pure functions from the run (as it stands when the attempt ends) to bytes. The run given is expected to
-be masked already (secret values replaced); everything it holds is escaped. Links to the other artifacts
-are relative to the attempt's prefix, so they work from a downloaded copy of the folder too.
+be masked already (secret values replaced). ``report.html`` is rendered by Jinja2 from
+``templates/report.html.j2`` with autoescaping: the functions here build a view model of plain values
+(no markup), and the template escapes every one of them. ``junit.xml`` is written by :mod:`shared.junit`.
+Links to the other artifacts are relative to the attempt's prefix, so they work from a downloaded copy of
+the folder too.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import json
-import re
-import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
-from shared.models.runs import ArtifactRef, Iteration, Run, RunStatus, StepResult
+import jinja2
+
+from shared import junit
+from shared.junit import xml_text
+from shared.models.runs import ArtifactRef, Run, RunStatus, StepResult
 
 #: a failure screenshot larger than this is linked, not embedded
 MAX_EMBEDDED_BYTES = 4 * 1024 * 1024
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+TEMPLATE = "report.html.j2"
 
-_CSS = """
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1200px;
-padding:0 1em;color:#1f2328}
-h1{font-size:1.5em;margin:0 0 .3em}h2{font-size:1.2em;margin:1.6em 0 .5em}h3{font-size:1.05em}
-table{border-collapse:collapse;width:100%;margin:.5em 0}
-th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#f6f8fa}td.num{text-align:right;white-space:nowrap}
-code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px;word-break:break-all}
-.status{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-weight:600;background:#6e7781}
-.passed{background:#1a7f37}.failed{background:#cf222e}.error,.timed_out{background:#9a6700}
-.cancelled,.skipped{background:#6e7781}
-.problem{background:#fff1f0;border:1px solid #ffccc7;padding:.6em 1em;white-space:pre-wrap}
-dl.meta{display:grid;grid-template-columns:max-content auto;gap:2px 16px}dl.meta dt{color:#57606a}
-dl.meta dd{margin:0}figure{margin:1em 0}figure img{max-width:100%;border:1px solid #d0d7de}
-"""
+
+@lru_cache(maxsize=1)
+def _templates() -> jinja2.Environment:
+    """The report's templates (``templates/`` of this package, shipped in the wheel and the image), escaped
+    on output: a value can never become markup, whatever it holds."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("runner_container.runner", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 # ---------------------------------------------------------------------------------- report.html
@@ -49,32 +52,39 @@ def html_report(run: Run, *, prefix: str, images: Mapping[str, bytes] | None = N
     images = images or {}
     prefix = prefix.rstrip("/") + "/"
     own = [ref for ref in run.artifacts if ref.key.startswith(prefix) and ref.kind not in ("report", "junit")]
-    links = {ref.key: _relative(ref, prefix) for ref in own}
-    title = run.name or run.id
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(title)}: {_e(run.status.value)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{_e(title)} {_badge(run.status.value)}</h1>",
-        _summary(run),
-    ]
-    if run.error:
-        parts.append(f'<div class="problem">{_e(run.error)}</div>')
-    parts += ["<h2>Variables</h2>", _variables(run.variables)]
-    if run.iterations:
-        for iteration in run.iterations:
-            parts.append(_iteration(iteration, links, images))
-    else:
-        parts += ["<h2>Steps</h2>", _steps_table(run.steps, links), _failures(run.steps, links, images)]
-    parts += ["<h2>Artifacts</h2>", _artifacts(own, prefix)]
-    if run.artifact_errors:
-        parts += ["<h3>Artifacts not stored, not kept or incomplete</h3>", _list(run.artifact_errors)]
-    parts.append("</body></html>")
-    return _clean("\n".join(parts)).encode("utf-8")
+    links = {ref.key: _href(_relative(ref, prefix)) for ref in own}
+    page = (
+        _templates()
+        .get_template(TEMPLATE)
+        .render(
+            title=run.name or run.id,
+            status=run.status.value,
+            summary=_summary(run),
+            error=run.error,
+            run_variables=_variables(run.variables),
+            rows=[
+                {
+                    "number": iteration.index + 1,
+                    "status": iteration.status.value,
+                    "variables": _variables(iteration.variables),
+                    "steps": _steps(iteration.steps, links),
+                    "figures": _figures(iteration.steps, links, images),
+                }
+                for iteration in run.iterations
+            ],
+            steps=_steps(run.steps, links),
+            figures=_figures(run.steps, links, images),
+            artifacts=[
+                {"href": _href(_relative(ref, prefix)), "name": ref.name, "kind": ref.kind, "size": _size(ref.size)}
+                for ref in own
+            ],
+            artifact_errors=run.artifact_errors,
+        )
+    )
+    return xml_text(page).encode("utf-8")
 
 
-def _summary(run: Run) -> str:
+def _summary(run: Run) -> list[tuple[str, str]]:
     rows: list[tuple[str, Any]] = [
         ("Run", run.id),
         ("Test", f"{run.test_id} (revision {run.revision})" if run.test_id else "inline spec"),
@@ -93,103 +103,58 @@ def _summary(run: Run) -> str:
         ("Browser", run.browser_version or "none"),
     ]
     rows += [(f"Label {key}", value) for key, value in sorted(run.labels.items())]
-    items = "".join(f"<dt>{_e(name)}</dt><dd>{_e(value)}</dd>" for name, value in rows)
-    return f'<dl class="meta">{items}</dl>'
+    return [(name, str(value)) for name, value in rows]
 
 
-def _iteration(iteration: Iteration, links: Mapping[str, str], images: Mapping[str, bytes]) -> str:
-    return "\n".join(
-        [
-            f'<section id="row-{iteration.index + 1}">',
-            f"<h2>Row {iteration.index + 1} {_badge(iteration.status.value)}</h2>",
-            _variables(iteration.variables),
-            _steps_table(iteration.steps, links),
-            _failures(iteration.steps, links, images),
-            "</section>",
-        ]
-    )
+def _steps(steps: list[StepResult], links: Mapping[str, str]) -> list[dict[str, Any]]:
+    return [
+        {
+            "number": step.index + 1,
+            "action": step.action,
+            "what": step.summary(),
+            "locator": step.locator or "",
+            "matched_by": step.matched_by or "",
+            "status": step.status,
+            "duration": _duration(step.duration_ms) if step.status != "skipped" else "",
+            "error": step.error or "",
+            "screenshot": links.get(step.screenshot) if step.screenshot else None,
+        }
+        for step in steps
+    ]
 
 
-def _steps_table(steps: list[StepResult], links: Mapping[str, str]) -> str:
-    if not steps:
-        return "<p>No steps ran.</p>"
-    head = "<tr><th>#</th><th>Action</th><th>Step</th><th>Locator</th><th>Status</th><th>Duration</th>"
-    head += "<th>Error</th><th>Screenshot</th></tr>"
-    rows = []
-    for step in steps:
-        what = step.summary()
-        shot = _link(links[step.screenshot], "screenshot") if step.screenshot and step.screenshot in links else ""
-        rows.append(
-            f'<tr><td class="num">{step.index + 1}</td><td>{_e(step.action)}</td><td>{_e(what)}</td>'
-            f'<td class="mono">{_e(step.locator or "")}{_matched(step)}</td><td>{_badge(step.status)}</td>'
-            f'<td class="num">{_e(_duration(step.duration_ms) if step.status != "skipped" else "")}</td>'
-            f"<td>{_e(step.error or '')}</td><td>{shot}</td></tr>"
-        )
-    return f"<table>{head}{''.join(rows)}</table>"
-
-
-def _matched(step: StepResult) -> str:
-    """How the step's element was chosen, under its locator (``matched: exact``)."""
-    return f'<br><span class="matched">matched: {_e(step.matched_by)}</span>' if step.matched_by else ""
-
-
-def _failures(steps: list[StepResult], links: Mapping[str, str], images: Mapping[str, bytes]) -> str:
+def _figures(steps: list[StepResult], links: Mapping[str, str], images: Mapping[str, bytes]) -> list[dict[str, Any]]:
+    """The screenshots of the failed steps: embedded (a data URL) when their bytes are at hand, else linked."""
     figures = []
     for step in steps:
         if step.status not in ("failed", "error") or not step.screenshot:
             continue
-        caption = f"Step {step.index + 1} ({step.action}) {step.status}: {step.error or ''}"
         data = images.get(step.screenshot)
+        figure: dict[str, Any] = {
+            "number": step.index + 1,
+            "caption": f"Step {step.index + 1} ({step.action}) {step.status}: {step.error or ''}",
+            "src": None,
+            "href": links.get(step.screenshot),
+        }
         if data is not None and len(data) <= MAX_EMBEDDED_BYTES:
-            src = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
-            body = f'<img src="{src}" alt="screenshot of the page when step {step.index + 1} failed">'
-        elif step.screenshot in links:
-            body = _link(links[step.screenshot], "the screenshot of the failure")
-        else:
+            figure["src"] = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+        elif figure["href"] is None:
             continue
-        figures.append(f"<figure>{body}<figcaption>{_e(caption)}</figcaption></figure>")
-    return "\n".join(figures)
+        figures.append(figure)
+    return figures
 
 
-def _variables(variables: Mapping[str, Any]) -> str:
-    if not variables:
-        return "<p>None.</p>"
-    rows = "".join(
-        f'<tr><td class="mono">{_e(name)}</td><td class="mono">{_e(_value(value))}</td></tr>'
-        for name, value in sorted(variables.items())
-    )
-    return f"<table><tr><th>Name</th><th>Value</th></tr>{rows}</table>"
-
-
-def _artifacts(refs: list[ArtifactRef], prefix: str) -> str:
-    if not refs:
-        return "<p>None.</p>"
-    rows = "".join(
-        f"<tr><td>{_link(_relative(ref, prefix), ref.name)}</td><td>{_e(ref.kind)}</td>"
-        f'<td class="num">{_e(_size(ref.size))}</td></tr>'
-        for ref in refs
-    )
-    return f"<table><tr><th>Name</th><th>Kind</th><th>Size</th></tr>{rows}</table>"
-
-
-def _list(items: Iterable[str]) -> str:
-    return "<ul>" + "".join(f"<li>{_e(item)}</li>" for item in items) + "</ul>"
+def _variables(variables: Mapping[str, Any]) -> list[tuple[str, str]]:
+    return [(name, _value(value)) for name, value in sorted(variables.items())]
 
 
 def _relative(ref: ArtifactRef, prefix: str) -> str:
     return ref.key[len(prefix) :] if ref.key.startswith(prefix) else ref.name
 
 
-def _link(relative: str, text: str) -> str:
-    return f'<a href="{_e(quote(relative, safe="/"))}">{_e(text)}</a>'
-
-
-def _badge(status: str) -> str:
-    return f'<span class="status {_e(status)}">{_e(status)}</span>'
-
-
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+def _href(relative: str) -> str:
+    """A relative link to an artifact: percent-encoded here, escaped as an attribute by the template."""
+    return quote(relative, safe="/")
 
 
 # ------------------------------------------------------------------------------------ junit.xml
@@ -198,74 +163,72 @@ def _e(value: Any) -> str:
 def junit_report(run: Run) -> bytes:
     """``junit.xml``: one testsuite, one testcase per step (per row and step for a dataset run). A run that
     did not pass without a failed step to show for it (cancelled, timed out between steps, an invalid plan)
-    gets one more testcase, ``run``, that says why."""
+    gets one more testcase, ``run``, that says why. :mod:`shared.junit` writes it."""
     name = run.name or run.id
-    cases: list[ET.Element] = []
+    cases: list[junit.Case] = []
     if run.iterations:
         for iteration in run.iterations:
             cases += [_case(f"{name} [row {iteration.index + 1}]", step) for step in iteration.steps]
     else:
         cases += [_case(name, step) for step in run.steps]
-    if run.status != RunStatus.passed and not any(_problem(case) for case in cases):
-        case = ET.Element("testcase", name="run", classname=_clean(name), time=_seconds(run.duration_ms))
-        tag = "failure" if run.status == RunStatus.failed else "error"
+    if run.status != RunStatus.passed and not any(case.outcome in ("failure", "error") for case in cases):
         text = run.error or f"the run ended as {run.status.value}"
-        ET.SubElement(case, tag, message=_clean(text), type=run.status.value).text = _clean(text)
-        cases.append(case)
-    counts = {
-        "tests": str(len(cases)),
-        "failures": str(sum(1 for c in cases if c.find("failure") is not None)),
-        "errors": str(sum(1 for c in cases if c.find("error") is not None)),
-        "skipped": str(sum(1 for c in cases if c.find("skipped") is not None)),
-        "time": _seconds(run.duration_ms),
-    }
-    root = ET.Element("testsuites", {"name": "autotest", **counts})
-    suite = ET.SubElement(root, "testsuite", {"name": _clean(name), "id": run.id, **counts})
-    if run.started_at is not None:
-        suite.set("timestamp", run.started_at.isoformat(timespec="seconds"))
-    properties = ET.SubElement(suite, "properties")
-    for key, value in (
-        ("run_id", run.id),
-        ("test_id", run.test_id),
-        ("revision", run.revision),
-        ("kind", run.kind.value),
-        ("status", run.status.value),
-        ("attempt", run.attempt),
-        ("browser", run.browser_version),
-    ):
-        if value is not None:
-            ET.SubElement(properties, "property", name=key, value=_clean(str(value)))
-    suite.extend(cases)
-    ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+        outcome: junit.Outcome = "failure" if run.status == RunStatus.failed else "error"
+        cases.append(
+            junit.Case(
+                name="run",
+                classname=name,
+                time_s=_seconds(run.duration_ms),
+                outcome=outcome,
+                message=text,
+                type=run.status.value,
+                detail=text,
+            )
+        )
+    properties = [
+        (key, str(value))
+        for key, value in (
+            ("run_id", run.id),
+            ("test_id", run.test_id),
+            ("revision", run.revision),
+            ("kind", run.kind.value),
+            ("status", run.status.value),
+            ("attempt", run.attempt),
+            ("browser", run.browser_version),
+        )
+        if value is not None
+    ]
+    suite = junit.Suite(
+        name=name,
+        cases=cases,
+        id=run.id,
+        timestamp=run.started_at.isoformat(timespec="seconds") if run.started_at is not None else None,
+        time_s=_seconds(run.duration_ms),
+        properties=properties,
+    )
+    return junit.document([suite], time_s=suite.time_s)
 
 
-def _problem(case: ET.Element) -> bool:
-    return case.find("failure") is not None or case.find("error") is not None
-
-
-def _case(classname: str, step: StepResult) -> ET.Element:
+def _case(classname: str, step: StepResult) -> junit.Case:
     what = step.summary()
-    name = f"step {step.index + 1}: {step.action}" + (f" {what}" if what else "")
-    case = ET.Element("testcase", name=_clean(name), classname=_clean(classname), time=_seconds(step.duration_ms))
+    case = junit.Case(
+        name=f"step {step.index + 1}: {step.action}" + (f" {what}" if what else ""),
+        classname=classname,
+        time_s=_seconds(step.duration_ms),
+    )
     if step.status in ("failed", "error"):
         text = step.error or f"the step {step.status}"
         detail = "\n".join(
             line for line in (text, f"locator: {step.locator}" if step.locator else "", step.screenshot or "") if line
         )
-        tag = "failure" if step.status == "failed" else "error"
-        ET.SubElement(case, tag, message=_clean(text), type=step.status).text = _clean(detail)
-    elif step.status == "skipped":
-        ET.SubElement(case, "skipped", message="not run: an earlier step did not pass, or the run stopped")
+        outcome: junit.Outcome = "failure" if step.status == "failed" else "error"
+        return replace(case, outcome=outcome, message=text, type=step.status, detail=detail)
+    if step.status == "skipped":
+        return replace(case, outcome="skipped", message="not run: an earlier step did not pass, or the run stopped")
     return case
 
 
 # -------------------------------------------------------------------------------------- helpers
-
-
-def _clean(text: str) -> str:
-    """Drop characters XML 1.0 cannot hold (control characters from terminal output, lone surrogates)."""
-    return _NOT_XML.sub("\ufffd", text)
 
 
 def _value(value: Any) -> str:
@@ -282,8 +245,8 @@ def _duration(ms: int | None) -> str:
     return f"{ms} ms" if ms < 1000 else f"{ms / 1000:.2f} s"
 
 
-def _seconds(ms: int | None) -> str:
-    return f"{(ms or 0) / 1000:.3f}"
+def _seconds(ms: int | None) -> float:
+    return (ms or 0) / 1000
 
 
 def _size(size: int) -> str:

@@ -19,11 +19,13 @@ from urllib.parse import urlsplit
 from playwright.async_api import BrowserContext, Page, Route, WebSocketRoute
 from playwright.async_api import Error as PlaywrightError
 
-from runner_container.runner.artifacts import ArtifactCollector, mask_zip
+from runner_container.runner.artifacts import ArtifactCollector
 from runner_container.runner.browser import BrowserPool
 from runner_container.runner.config import RunnerConfig
 from runner_container.runner.egress import EgressProxy
 from runner_container.runner.masking import Masker
+from runner_container.runner.onpage import CANVAS_RECORDER
+from runner_container.runner.tracemask import TraceNotKept, clean_trace
 from shared.netguard import NetworkGuard, NetworkRefused
 from shared.observability import logger
 
@@ -184,6 +186,7 @@ async def _instrument(context: BrowserContext, page: Page, guard: NetworkGuard, 
             return
         ws.connect_to_server()
 
+    await context.add_init_script(CANVAS_RECORDER)  # what canvases draw, for the secret scanner (onpage.py)
     await context.route("**/*", guard_route)
     await context.route_web_socket("**/*", guard_socket)
 
@@ -213,18 +216,26 @@ async def _collect(
 ) -> None:
     """Trace, video and logs of one session, into the collector. Never raises.
 
-    When a secret was put where the page shows it (``logs.secret_shown``), the pictures of the page that
-    cannot be masked go: the trace's screencast frames and the video (screenshots mask the filled fields)."""
+    When a secret was put where the page shows it, or the page was seen to show one (``logs.secret_shown``),
+    the pictures of the page that cannot be masked go: the trace's screencast frames and the video
+    (screenshots mask what shows a secret). The trace is cleaned record by record (``tracemask.py``); one
+    that cannot be cleaned is not kept."""
     collector, label, shown = recorder.collector, recorder.label, logs.secret_shown
     if trace is not None:
+        path = recorder.workdir / "trace.zip"
         try:
-            path = recorder.workdir / "trace.zip"
             await context.tracing.stop(path=path)
-            await asyncio.to_thread(mask_zip, path, recorder.masker, drop_frames=shown is not None)
+            notes = await asyncio.to_thread(clean_trace, path, recorder.masker, drop_frames=shown is not None)
             collector.add(f"{label}trace.zip", "trace", path)
             if shown is not None:
                 collector.note(f"{label}trace.zip: screencast frames removed: {shown}")
+            for note in notes:
+                collector.note(f"{label}trace.zip: {note}")
+        except TraceNotKept as exc:
+            path.unlink(missing_ok=True)
+            collector.note(f"{label}trace.zip: not kept: a secret could not be removed from it: {exc}")
         except Exception as exc:
+            path.unlink(missing_ok=True)
             logger.warning("could not save the trace", error=str(exc))
         finally:
             pool.discard_trace(trace)  # the browser's own copy is not masked

@@ -20,6 +20,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 from runner_container.runner.artifacts import ArtifactCollector
 from runner_container.runner.masking import Masker, origin
 from runner_container.runner.navigation import navigate
+from runner_container.runner.onpage import ScanFailed, SecretScanner
 from runner_container.runner.render import Renderer, RenderError, placeholders
 from runner_container.runner.session import PageLogs
 from runner_container.runner.targets import Resolved, resolve
@@ -76,6 +77,8 @@ class StepContext:
     http: httpx.AsyncClient
     start_url: str | None
     logs: PageLogs
+    scanner: SecretScanner
+    watch: bool = False  # the session records pictures that cannot be masked (video, screencast)
     secret_locators: list[Locator] = field(default_factory=list)
 
     def require_page(self, action: str) -> Page:
@@ -165,7 +168,10 @@ class StepRunner:
             elif error is not None and refused not in error:
                 error = f"{refused} ({error})"
         if it.page is not None and step.action in BROWSER_ACTIONS and step.action != "screenshot":
-            screenshot = await self._screenshot(it.page, index, it, failed=status != "passed") or screenshot
+            taken = await self._screenshot(it.page, index, it, failed=status != "passed")
+            if taken is None and it.watch:
+                await self._watch(it.page, index, it)
+            screenshot = taken or screenshot
         return StepResult(
             index=index,
             action=step.action,
@@ -181,22 +187,48 @@ class StepRunner:
         )
 
     async def _screenshot(self, page: Page, index: int, it: StepContext, *, failed: bool) -> str | None:
+        """The screenshot after a step (as the run's screenshot mode asks), or None. Never raises."""
         mode = self.screenshots
         if mode == "off" or (mode == "on_failure" and not failed):
             return None
         name = f"step-{index:03d}-failure.png" if failed else f"step-{index:03d}.png"
-        path = it.workdir / "screenshots" / name
+        timeout = FAILURE_SCREENSHOT_TIMEOUT_MS if failed else SCREENSHOT_TIMEOUT_MS
         try:
-            await page.screenshot(
-                path=path,
-                full_page=failed,
-                timeout=FAILURE_SCREENSHOT_TIMEOUT_MS if failed else SCREENSHOT_TIMEOUT_MS,
-                mask=it.secret_locators or None,
-            )
+            return await self._capture(page, index, it, name, full_page=failed, timeout_ms=timeout)
         except PlaywrightError as exc:
             logger.warning("could not take a screenshot", step=index, error=str(exc).splitlines()[0])
-            return None
-        return it.collector.add(f"{it.label}screenshots/{name}", "screenshot", path)
+        except (ScanFailed, StepFailed) as exc:
+            it.collector.note(f"{it.label}screenshots/{name}: not taken: {exc}")
+            it.logs.show_secret(f"{exc} (step {index + 1})")
+        return None
+
+    async def _capture(
+        self, page: Page, index: int, it: StepContext, name: str, *, full_page: bool, timeout_ms: float
+    ) -> str:
+        """A screenshot with every secret the page shows masked (``onpage.py``); returns its artifact key.
+        A picture during which the page showed a secret somewhere new is taken again, then not kept."""
+        path = it.workdir / "screenshots" / name
+        for _ in range(2):
+            sighting = await it.scanner.mark(page)
+            if sighting.shown:
+                it.logs.show_secret(f"the page showed a secret (step {index + 1}: {', '.join(sighting.shown)})")
+            masks = [*sighting.masks, *it.secret_locators]
+            await page.screenshot(path=path, full_page=full_page, timeout=timeout_ms, mask=masks or None)
+            if not await it.scanner.uncovered(page, sighting):
+                return it.collector.add(f"{it.label}screenshots/{name}", "screenshot", path)
+            path.unlink(missing_ok=True)
+        it.logs.show_secret(f"the page showed a secret while it was pictured (step {index + 1})")
+        raise StepFailed("the page showed a secret in a new place each time it was pictured; no screenshot kept")
+
+    async def _watch(self, page: Page, index: int, it: StepContext) -> None:
+        """Whether the page shows a secret after a step that took no screenshot (for the video's sake)."""
+        try:
+            shown = await it.scanner.shown(page)
+        except ScanFailed as exc:
+            it.logs.show_secret(f"{exc} (step {index + 1})")
+            return
+        if shown:
+            it.logs.show_secret(f"the page showed a secret (step {index + 1}: {', '.join(shown)})")
 
     async def _perform(
         self, index: int, step: Step, original: Step, it: StepContext, budget: Budget
@@ -234,9 +266,12 @@ class StepRunner:
             return None, None
         if isinstance(step, Screenshot):
             name = f"{step.name or f'step-{index:03d}'}.png"
-            path = it.workdir / "screenshots" / name
-            await page.screenshot(path=path, full_page=True, timeout=budget.left_ms(), mask=it.secret_locators or None)
-            return None, it.collector.add(f"{it.label}screenshots/{name}", "screenshot", path)
+            try:
+                key = await self._capture(page, index, it, name, full_page=True, timeout_ms=budget.left_ms())
+            except ScanFailed as exc:
+                it.logs.show_secret(f"{exc} (step {index + 1})")
+                raise StepFailed(f"no screenshot taken: {exc}") from exc
+            return None, key
         if isinstance(step, Press) and step.target is None:
             await page.keyboard.press(step.key)
             return None, None

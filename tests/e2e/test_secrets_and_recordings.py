@@ -4,7 +4,10 @@ UDP past the network guard, in real Chromium."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import html
 import io
+import json
 import re
 import socket
 import threading
@@ -13,12 +16,14 @@ from collections.abc import Iterator
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 
 from examples.webapp import WebApp
 from runner_container.runner.browser import BrowserPool
 from shared.models.runs import Run, RunStatus
+from tests import png, secretscan
 from tests.e2e.conftest import Harness, make_harness
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
@@ -126,6 +131,128 @@ async def test_the_browser_is_relaunched_when_idle_after_enough_contexts(webapp:
         assert second.status == RunStatus.passed and second.browser_version
     finally:
         await pool.close()
+
+
+# ----------------------------------------------------------------------- a page that shows the secret
+
+SHOWN = 'Kx7&q "w <z9'  # '&', '"', '<' and a space: every encoder treats them differently
+MAGENTA = (255, 0, 255)  # Playwright's mask
+#: where the test's pages put what shows the secret (CSS pixels; the runner's viewport has scale 1)
+MIRROR = (20, 200, 400, 40)
+CANVAS = (20, 300, 400, 40)
+ECHO = (20, 200, 400, 40)
+FRAME_TEXT = (20, 300, 300, 30)  # the span inside the iframe, which is at (20, 300)
+
+
+class _ShowingPages(BaseHTTPRequestHandler):
+    """A form whose script mirrors the typed password into a div and a canvas, and a response page that
+    echoes the posted password (split over elements, and again inside an iframe)."""
+
+    def _page(self, body: str) -> None:
+        data = f"<!doctype html><html><head><style>body{{margin:0;font:16px sans-serif}}</style></head>{body}"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data.encode())))
+        self.end_headers()
+        self.wfile.write(data.encode())
+
+    def do_GET(self) -> None:
+        box = "position:absolute;left:{}px;top:{}px;width:{}px;height:{}px"
+        self._page(
+            "<body><form method=post action=/echo><label>User <input name=user value=admin></label>"
+            "<label>Password <input type=password name=password id=pw></label><button>Send</button></form>"
+            f'<div id=mirror style="{box.format(*MIRROR)};font-size:24px"></div>'
+            f'<canvas id=drawn width={CANVAS[2]} height={CANVAS[3]} style="{box.format(*CANVAS)}"></canvas>'
+            "<script>document.getElementById('pw').addEventListener('input', (e) => {"
+            " document.getElementById('mirror').textContent = e.target.value;"
+            " const ctx = document.getElementById('drawn').getContext('2d');"
+            " ctx.font = '24px sans-serif'; ctx.fillText(e.target.value, 0, 30); });</script></body>"
+        )
+
+    def do_POST(self) -> None:
+        form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode(), keep_blank_values=True)
+        secret = form["password"][0]
+        box = "position:absolute;left:{}px;top:{}px;width:{}px;height:{}px"
+        inner = f'<body style="margin:0"><span style="display:block;{box.format(0, 0, *FRAME_TEXT[2:])}">'
+        inner += f"{html.escape(secret)}</span></body>"
+        self._page(
+            f'<body><h1>Posted</h1><p id=echo style="{box.format(*ECHO)};margin:0">Your password is '
+            f"<b>{html.escape(secret[:4])}</b>{html.escape(secret[4:])}</p>"
+            f'<iframe srcdoc="{html.escape(inner)}" style="{box.format(20, 300, 400, 60)};border:0"></iframe>'
+            f"<script>const posted = {json.dumps({'password': secret})};</script></body>"
+        )
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def showing_pages() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ShowingPages)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+async def test_a_secret_the_page_shows_is_masked_in_every_picture_and_absent_from_every_artifact(
+    pool: BrowserPool, showing_pages: str
+) -> None:
+    # Given a runner taking screenshots at every step, recording video and a trace, and pages that show
+    # the secret typed into a password field: mirrored by a script, then echoed by the server
+    h = make_harness(pool, showing_pages, screenshots="every_step", record_video=True, record_trace=True)
+    h.set_secret("PASSWORD", SHOWN)
+    steps: list[dict[str, Any]] = [
+        {"action": "goto", "url": "{{base_url}}/form"},
+        {"action": "fill", "target": {"label": "Password"}, "value": "{{secret:PASSWORD}}"},
+        {"action": "screenshot", "name": "mirrored"},
+        {"action": "click", "target": {"role": "button", "name": "Send"}},
+        {"action": "expect_text", "text": "Your password is"},
+        {"action": "expect_text", "text": "a text the page does not show", "timeout_s": 1},  # fails: full page
+    ]
+
+    # When it runs
+    run = await h.run(steps)
+
+    # Then every picture masks what shows the secret, and only that
+    assert run.status == RunStatus.failed and [s.status for s in run.steps][-1] == "failed", run.error
+    shots = {key.rsplit("/", 1)[1]: data for key, (data, _) in h.artifacts.objects.items() if key.endswith(".png")}
+    assert set(shots) == {f"step-00{i}.png" for i in (0, 1, 3, 4)} | {"mirrored.png", "step-005-failure.png"}
+    before = png.decode(shots["step-000.png"])
+    assert MAGENTA not in before.colours(*MIRROR) and MAGENTA not in before.colours(*CANVAS)  # nothing to hide yet
+    for name in ("step-001.png", "mirrored.png"):
+        image = png.decode(shots[name])
+        assert image.colours(*MIRROR) == {MAGENTA} and image.colours(*CANVAS) == {MAGENTA}, name
+    for name in ("step-003.png", "step-004.png", "step-005-failure.png"):
+        image = png.decode(shots[name])
+        assert image.colours(*ECHO) == {MAGENTA} and image.colours(*FRAME_TEXT) == {MAGENTA}, name
+        assert MAGENTA not in image.colours(0, 0, 400, 40), name  # the heading is not masked
+
+    # ... the report embeds the masked failure screenshot
+    report = next(data for key, (data, _) in h.artifacts.objects.items() if key.endswith("report.html"))
+    assert f"data:image/png;base64,{base64.b64encode(shots['step-005-failure.png']).decode()}".encode() in report
+
+    # ... the video and the screencast are not kept, and the run says why; the trace is kept, cleaned
+    assert "video" not in {a.kind for a in run.artifacts} and "trace" in {a.kind for a in run.artifacts}
+    assert any(e.startswith("video.webm: video not kept: the page showed a secret") for e in run.artifact_errors)
+    assert any(
+        e.startswith("trace.zip: screencast frames removed: the page showed a secret") for e in run.artifact_errors
+    )
+    with _trace(h) as trace:
+        assert not [n for n in trace.namelist() if n.startswith("screencast/")]
+        posts = [
+            r["snapshot"]["request"]["postData"]
+            for r in map(json.loads, trace.read("trace.network").decode().splitlines())
+            if r.get("type") == "resource-snapshot" and r["snapshot"]["request"]["method"] == "POST"
+        ]
+        assert posts and {"name": "password", "value": "***"} in posts[0]["params"]
+
+    # ... and no text anywhere holds the secret: not as typed, not encoded, escaped or split
+    texts = {name: data for name, data in _everything(h, run).items() if not name.endswith((".png", ".jpeg"))}
+    found = {name: where for name, data in texts.items() if (where := secretscan.leaks(data, SHOWN))}
+    assert found == {}
+    assert pool.traces_dir is not None and list(pool.traces_dir.iterdir()) == []
 
 
 # ------------------------------------------------------------------------------------------- WebRTC

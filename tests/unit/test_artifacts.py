@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
-from runner_container.runner.artifacts import ArtifactCollector, mask_zip, run_prefix
-from runner_container.runner.masking import Masker
+from runner_container.runner.artifacts import ArtifactCollector, run_prefix
 from shared.errors import Unavailable
 from tests.fakes import FakeArtifacts
 
@@ -53,37 +51,6 @@ async def test_an_upload_that_keeps_failing_is_reported_not_raised(tmp_path: Pat
         "console.log: upload failed after 2 attempts: S3 is having a moment",
         "video.webm: the file was not produced",
     ]
-
-
-def test_mask_zip_masks_text_entries_only(tmp_path: Path) -> None:
-    trace = tmp_path / "trace.zip"
-    with zipfile.ZipFile(trace, "w") as z:
-        z.writestr("trace.trace", '{"value": "hunter2"}')
-        z.writestr("resources/shot.jpeg", b"\xff\xd8hunter2")
-    mask_zip(trace, Masker(["hunter2"]))
-    with zipfile.ZipFile(trace) as z:
-        assert z.read("trace.trace") == b'{"value": "***"}'
-        assert z.read("resources/shot.jpeg") == b"\xff\xd8hunter2"
-
-
-def test_mask_zip_can_drop_the_screencast_frames(tmp_path: Path) -> None:
-    # Given a trace with screencast frames (pictures of the page, which cannot be masked)
-    trace = tmp_path / "trace.zip"
-    frame = "screencast/page@1-1.jpeg"
-    with zipfile.ZipFile(trace, "w") as z:
-        z.writestr(
-            "trace.trace", f'{{"type":"before"}}\n{{"type":"screencast-frame","file":"{frame}"}}\n{{"v":"hunter2"}}\n'
-        )
-        z.writestr(frame, b"\xff\xd8hunter2")
-        z.writestr("resources/abc.css", "b{}")
-
-    # When it is masked with drop_frames
-    mask_zip(trace, Masker(["hunter2"]), drop_frames=True)
-
-    # Then the frames and the events that point at them are gone, the rest is masked
-    with zipfile.ZipFile(trace) as z:
-        assert sorted(z.namelist()) == ["resources/abc.css", "trace.trace"]
-        assert z.read("trace.trace") == b'{"type":"before"}\n{"v":"***"}\n'
 
 
 async def test_notes_are_reported_with_the_upload_errors(tmp_path: Path) -> None:

@@ -8,11 +8,14 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from xml.dom import minidom
 
 import httpx
 import pytest
 from click.testing import CliRunner
 
+from cli import junit
+from cli.junit import RunOutcome
 from cli.main import cli
 from cli.state import CliState
 
@@ -413,3 +416,30 @@ def test_a_run_executed_again_after_an_interruption_says_so_in_results_and_statu
         assert result.exit_code == 0, result.output
         assert "attempt 2/2 (1 interrupted)" in result.output
         assert "attempt 1 interrupted: local mode restarted while it ran" in result.output
+
+
+def test_junit_is_well_formed_whatever_the_server_sent(tmp_path: Path) -> None:
+    # Given runs whose names and errors hold what XML 1.0 forbids: terminal escapes, NUL, a lone surrogate
+    dirty = "\x1b[31mred\x1b[0m \x00 \ud800 <&> ]]>"
+    clean = "\ufffd[31mred\ufffd[0m \ufffd \ufffd <&> ]]>"
+    failed = a_run("run_1", "failed", steps=[step(0), step(1, "failed", f"expected {dirty}")], error=f"bad {dirty}")
+    outcomes = [
+        RunOutcome(label=f"login {dirty}", run=failed),
+        RunOutcome(label="gave up", run=a_run("run_2", "running"), error=f"lost {dirty}"),
+        RunOutcome(label="fine", run=a_run("run_3", "passed", steps=[step(0)])),
+    ]
+    out = tmp_path / "junit.xml"
+
+    # When the CLI writes its JUnit file
+    junit.write(out, outcomes)
+
+    # Then strict parsers read it, with the counts and elements of today and the text kept but those characters
+    minidom.parse(str(out))  # noqa: S318 - the CLI's own output
+    root = junit_root(out)
+    assert (root.get("tests"), root.get("failures"), root.get("errors"), root.get("skipped")) == ("3", "1", "1", "0")
+    cases = root.findall("testsuite/testcase")
+    assert [c.get("name") for c in cases] == [f"login {clean}", "gave up", "fine"]
+    failure, error = cases[0].find("failure"), cases[1].find("error")
+    assert failure is not None and failure.get("message") == f"bad {clean}" and clean in (failure.text or "")
+    assert error is not None and error.get("message") == f"lost {clean}" and error.get("type") == "cli"
+    assert [len(list(c)) for c in cases] == [2, 2, 1]  # failure/error + system-out, system-out

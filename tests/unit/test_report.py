@@ -5,7 +5,11 @@ from __future__ import annotations
 import base64
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 from typing import Any
+from xml.dom import minidom
+
+import pytest
 
 from runner_container.runner.artifacts import ArtifactCollector, run_prefix
 from runner_container.runner.report import MAX_EMBEDDED_BYTES, html_report, junit_report
@@ -87,7 +91,7 @@ def test_html_report_shows_the_run_its_steps_and_links_artifacts_relatively() ->
     assert page.startswith("<!DOCTYPE html>") and "<title>Admin can log in: failed</title>" in page
     for shown in ("run_1", "2 of 2", "2.50 s", "Chromium 140.0", "2026-01-02T03:04:05.000+00:00"):
         assert shown in page
-    assert "get_by_role(&quot;button&quot;, name=&quot;Log in&quot;)" in page
+    assert "get_by_role(&#34;button&#34;, name=&#34;Log in&#34;)" in page
     assert "matched: exact" in page
     assert "the page has &lt;button&gt; &amp; friends" in page
     assert '<td class="mono">token</td><td class="mono">***</td>' in page
@@ -110,21 +114,67 @@ def test_html_report_names_the_attempts_that_were_interrupted() -> None:
     assert "run again as attempt 2" in page and "flaky" not in page
 
 
-def test_html_report_escapes_everything_user_controlled() -> None:
-    evil = '<script>alert("x")</script>'
-    run = a_run(
-        name=evil,
+class Markup(HTMLParser):
+    """What a browser would build of a page: its elements with their attributes, and its text."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+        self.feed(page)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.elements.append((tag, dict(attrs)))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+@pytest.mark.parametrize("evil", ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "' onmouseover='x"])
+def test_html_report_shows_user_content_as_text_only(evil: str) -> None:
+    # Given markup in everything a user or the tested system controls
+    step = StepResult(
+        index=0,
+        action="fill",
+        target=evil,
+        description=evil,
+        locator=evil,
+        status="failed",
         error=evil,
-        labels={"team": evil},
-        variables={"name": evil},
-        steps=[StepResult(index=0, action="fill", target=evil, description=evil, status="failed", error=evil)],
-        artifacts=[ref('screenshots/a "b" <c>.png', "screenshot")],
+        screenshot=f"{PREFIX}/screenshots/{evil}.png",
     )
+    rows = [Iteration(index=0, variables={evil: evil}, status=RunStatus.failed, steps=[step])]
+    runs = [
+        a_run(
+            name=evil,
+            error=evil,
+            labels={evil: evil},
+            variables={evil: evil},
+            steps=[step],
+            artifacts=[ref(f"screenshots/{evil}.png", "screenshot"), ref(f"{evil}.log", "log")],
+            artifact_errors=[evil],
+        ),
+        a_run(name=evil, iterations=rows, artifacts=[ref(f"screenshots/{evil}.png", "screenshot")]),
+    ]
+    for run in runs:
+        # When the report is rendered (the failure screenshot embedded, then only linked)
+        for images in ({step.screenshot or "": PNG}, {}):
+            page = Markup(html_report(run, prefix=PREFIX, images=images).decode())
 
-    page = html_report(run, prefix=PREFIX).decode()
-
-    assert "<script>" not in page and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
-    assert 'href="screenshots/a%20%22b%22%20%3Cc%3E.png"' in page  # quoted, cannot break out of the attribute
+            # Then no element or attribute came from the content, which is shown as text
+            tags = {tag for tag, _ in page.elements}
+            assert "script" not in tags
+            assert not [name for _, attrs in page.elements for name in attrs if name.startswith("on")]
+            assert {attrs.get("src") or "" for tag, attrs in page.elements if tag == "img"} <= {
+                f"data:image/png;base64,{base64.b64encode(PNG).decode()}"
+            }
+            hrefs = [attrs["href"] or "" for tag, attrs in page.elements if tag == "a" and "href" in attrs]
+            assert hrefs and all(not set(href) & set('"<> ') for href in hrefs)  # percent-encoded
+            assert "".join(page.text).count(evil) >= 4
 
 
 def test_html_report_has_a_section_per_dataset_row() -> None:
@@ -212,6 +262,34 @@ def test_junit_is_valid_xml_whatever_the_error_text_holds() -> None:
     failure = parse(junit_report(a_run(steps=[step]))).find("testsuite/testcase/failure")
 
     assert failure is not None and failure.get("message") == '\ufffd[31mred\ufffd[0m <&> \ufffd "quoted" ]]>'
+
+
+def test_junit_is_well_formed_with_forbidden_characters_in_names_labels_and_errors() -> None:
+    # Given a run whose name, steps and errors hold terminal escapes, NUL and lone surrogates
+    dirty = "\x1b[2J \x00 \ud800 \udfff \x0b"
+    steps = [
+        StepResult(index=0, action="click", target=f"t {dirty}", description=f"d {dirty}", status="passed"),
+        StepResult(index=1, action="fill", target=f"t {dirty}", status="failed", error=f"e {dirty}", locator=dirty),
+        StepResult(index=2, action="goto", status="skipped"),
+    ]
+    run = a_run(name=f"n {dirty}", error=f"r {dirty}", steps=steps, browser_version=f"b {dirty}")
+
+    # When its junit.xml is built
+    data = junit_report(run)
+
+    # Then strict parsers read it, and its structure is that of any failed run
+    minidom.parseString(data)  # noqa: S318 - the builder's own output
+    suite = parse(data).find("testsuite")
+    assert suite is not None and (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("3", "1", "1")
+    assert suite.get("name") == "n \ufffd[2J \ufffd \ufffd \ufffd \ufffd"
+    cases = suite.findall("testcase")
+    assert [c.get("name") for c in cases] == [
+        "step 1: click d \ufffd[2J \ufffd \ufffd \ufffd \ufffd (t \ufffd[2J \ufffd \ufffd \ufffd \ufffd)",
+        "step 2: fill t \ufffd[2J \ufffd \ufffd \ufffd \ufffd",
+        "step 3: goto",
+    ]
+    failure = cases[1].find("failure")
+    assert failure is not None and failure.get("message") == "e \ufffd[2J \ufffd \ufffd \ufffd \ufffd"
 
 
 # ----------------------------------------------------------------------------------- upload
