@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from functions.api import errors
 from functions.api.deps import services_dep
 from functions.api.middleware import BodyLimitMiddleware, CorrelationIdMiddleware
-from functions.api.routes import events, projects, runs, tests
+from functions.api.routes import artifacts, events, projects, runs, tests
 from shared.services.container import Services
 from shared.settings import get_settings
 
@@ -28,7 +28,7 @@ def create_app(services: Services | None = None, *, max_body_bytes: int | None =
         redoc_url=None,
     )
     errors.install(app)
-    for router in (tests.router, runs.router, events.router, projects.router):
+    for router in (tests.router, runs.router, events.router, projects.router, artifacts.router):
         app.include_router(router, responses=errors.ERROR_RESPONSES)
 
     @app.get("/healthz", tags=["health"], summary="Liveness")

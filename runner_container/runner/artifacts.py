@@ -18,7 +18,7 @@ from typing import Literal
 
 from runner_container.runner.masking import Masker
 from shared.errors import DomainError
-from shared.models.runs import ArtifactRef
+from shared.models.runs import ArtifactRef, artifact_prefix
 from shared.observability import logger
 from shared.ports import ArtifactStore
 
@@ -38,8 +38,7 @@ CONTENT_TYPES = {
 _BINARY_SUFFIXES = (".png", ".jpeg", ".jpg", ".webm", ".woff", ".woff2", ".gif", ".webp", ".ico")
 
 
-def run_prefix(project_id: str, run_id: str, attempt: int) -> str:
-    return f"runs/{project_id}/{run_id}/attempt-{attempt}"
+run_prefix = artifact_prefix  # the key layout is shared: local mode's artifact links read it back
 
 
 @dataclass
