@@ -135,7 +135,7 @@ def local_guard() -> NetworkGuard:
         "[::1]",
         "[::ffff:127.0.0.1]",
         "[::ffff:7f00:1]",
-        "0.0.0.0",
+        "0.0.0.0",  # noqa: S104
         "0",
         "[::]",
         "localhost",
