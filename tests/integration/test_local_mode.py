@@ -398,3 +398,67 @@ def test_artifact_links_keep_working_across_a_restart(tmp_path: Path) -> None:
     assert after.status_code == 200, after.text[:300]
     assert after.content == before.content
     assert (data / "artifact-links.key").stat().st_mode & 0o777 == 0o600
+
+
+def _run_with_artifacts(mode: LocalModeThread, info: LocalInfo) -> str:
+    """A passed run of the bootstrap project with a report and a screenshot it links to."""
+    from shared.models.runs import ArtifactRef, artifact_prefix
+
+    with api(info) as http:
+        run = http.post("/v1/runs", json={"spec": {"name": "inline", "steps": TEST["steps"]}}).json()
+    services = mode.mode.services
+    assert services is not None
+    taken = services.runs.take(RunMessage(run_id=run["id"], project_id="default", attempt=1))
+    assert taken is not None
+    prefix = artifact_prefix("default", run["id"], 1)
+    files = {
+        "report.html": (b'<img src="screenshots/step-001.png">', "text/html; charset=utf-8", "report"),
+        "screenshots/step-001.png": (b"\x89PNG fake", "image/png", "screenshot"),
+    }
+    refs = []
+    for name, (data, content_type, kind) in files.items():
+        services.artifacts.put(f"{prefix}/{name}", data, content_type=content_type)
+        refs.append(
+            ArtifactRef(name=name, kind=kind, key=f"{prefix}/{name}", size=len(data), content_type=content_type)
+        )  # type: ignore[arg-type]
+    services.runs.transition(taken, RunStatus.passed, artifacts=refs)
+    return str(run["id"])
+
+
+def test_artifact_links_open_that_runs_artifacts_and_nothing_else(start_local: Starter) -> None:
+    # Given a run with a report and a screenshot, and a second project with its own key
+    mode, info = start_local()
+    run_id = _run_with_artifacts(mode, info)
+    with api(info) as http:
+        other_key = http.post("/v1/projects", json={"name": "other"}).json()["api_key"]
+        listed = {a["name"]: a for a in http.get(f"/v1/runs/{run_id}/artifacts").json()["artifacts"]}
+    report_url = listed["report.html"]["url"]
+    base, token = f"{info.api_url}/v1/artifacts", report_url.split("/v1/artifacts/", 1)[1].split("/", 1)[0]
+
+    with httpx.Client(timeout=10) as anonymous:  # a browser: no API key
+        # Then the link opens the bytes, with the stored content type; the report's relative link works too
+        report = anonymous.get(report_url)
+        assert (report.status_code, report.content) == (200, b'<img src="screenshots/step-001.png">')
+        assert report.headers["content-type"] == "text/html; charset=utf-8"
+        picture = anonymous.get(f"{report_url.rsplit('/', 1)[0]}/screenshots/step-001.png")
+        assert (picture.status_code, picture.headers["content-type"]) == (200, "image/png")
+        # a junk or tampered signature is refused; a name that is not one of the run's artifacts is not found
+        assert anonymous.get(f"{base}/junk.sig/report.html").status_code == 403
+        flipped = token[:-1] + ("A" if token[-1] != "A" else "B")
+        assert anonymous.get(f"{base}/{flipped}/report.html").status_code == 403
+        for name in ("nope.png", "%2e%2e/attempt-2/report.html", "screenshots", "", "%2e%2e/%2e%2e/config.json"):
+            assert anonymous.get(f"{base}/{token}/{name}").status_code == 404, name
+        assert anonymous.get(f"{base}/{token}/../../runs/{run_id}").status_code in (401, 403, 404)
+        # a link signed with any other key is refused (the key never leaves the data directory)
+        from itsdangerous import URLSafeSerializer
+
+        forged = URLSafeSerializer(b"x" * 32, salt="autotest.artifact-link.v1").dumps(
+            {"p": "default", "r": run_id, "a": 1, "e": int(time.time()) + 600}
+        )
+        assert anonymous.get(f"{base}/{forged}/report.html").status_code == 403
+
+    # And the second project's key cannot list the first project's run's artifacts
+    with httpx.Client(base_url=info.api_url, headers={"X-API-Key": other_key}, timeout=10) as other:
+        assert other.get(f"/v1/runs/{run_id}/artifacts").status_code == 404
+        own = other.post("/v1/runs", json={"spec": {"name": "mine", "steps": TEST["steps"]}}).json()
+        assert other.get(f"/v1/runs/{own['id']}/artifacts").json() == {"artifacts": []}
