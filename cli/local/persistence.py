@@ -438,7 +438,8 @@ class LocalState:
             if seq in read.aborted:
                 continue
             service, operation = str(record.get("service")), str(record.get("op"))
-            params = record.get("params") if isinstance(record.get("params"), dict) else {}
+            raw = record.get("params")
+            params: dict[str, Any] = raw if isinstance(raw, dict) else {}
             try:
                 body = self._blobs.read(str(record["blob"])) if "blob" in record else None
                 apply_recorded(

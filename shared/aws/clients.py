@@ -21,7 +21,8 @@ from botocore.config import Config
 _lock = threading.Lock()
 
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
-IN_PROCESS_CONFIG = RETRY_CONFIG.merge(Config(ignore_configured_endpoint_urls=True))
+# (the stubs lag behind botocore, which has had this option since 1.31)
+IN_PROCESS_CONFIG = RETRY_CONFIG.merge(Config(ignore_configured_endpoint_urls=True))  # type: ignore[call-arg]
 
 #: service name ("dynamodb", "s3", ...) -> a client: what ``build_services`` and ``provision`` take
 ClientFactory = Callable[[str], Any]

@@ -7,6 +7,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -92,21 +93,21 @@ def test_a_failing_test_exits_1(local: LocalInfo, tmp_path: Path) -> None:
     assert failure is not None and "Welcome, nobody" in (failure.get("message") or "")
 
 
-def _run(local: LocalInfo, steps: list[dict[str, object]]) -> dict[str, object]:
+def _run(local: LocalInfo, steps: list[dict[str, Any]]) -> dict[str, Any]:
     headers = {"X-API-Key": local.api_key}
     with httpx.Client(base_url=local.api_url, headers=headers, timeout=10) as http:
         run = http.post("/v1/runs", json={"spec": {"name": "guard", "steps": steps}}).json()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            got: dict[str, object] = http.get(f"/v1/runs/{run['id']}").json()
+            got: dict[str, Any] = http.get(f"/v1/runs/{run['id']}").json()
             if got["status"] not in ("queued", "running"):
                 return got
             time.sleep(0.2)
     raise AssertionError(f"run {run['id']} did not end")
 
 
-def _errors(run: dict[str, object]) -> list[str]:
-    return [str(step.get("error") or "") for step in run["steps"]]  # type: ignore[attr-defined]
+def _errors(run: dict[str, Any]) -> list[str]:
+    return [str(step.get("error") or "") for step in run["steps"]]
 
 
 def test_tests_reach_the_example_app_but_never_the_api_itself(local: LocalInfo) -> None:

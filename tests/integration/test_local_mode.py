@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
@@ -411,7 +411,7 @@ def _run_with_artifacts(mode: LocalModeThread, info: LocalInfo) -> str:
     taken = services.runs.take(RunMessage(run_id=run["id"], project_id="default", attempt=1))
     assert taken is not None
     prefix = artifact_prefix("default", run["id"], 1)
-    files = {
+    files: dict[str, tuple[bytes, str, Literal["report", "screenshot"]]] = {
         "report.html": (b'<img src="screenshots/step-001.png">', "text/html; charset=utf-8", "report"),
         "screenshots/step-001.png": (b"\x89PNG fake", "image/png", "screenshot"),
     }
@@ -420,7 +420,7 @@ def _run_with_artifacts(mode: LocalModeThread, info: LocalInfo) -> str:
         services.artifacts.put(f"{prefix}/{name}", data, content_type=content_type)
         refs.append(
             ArtifactRef(name=name, kind=kind, key=f"{prefix}/{name}", size=len(data), content_type=content_type)
-        )  # type: ignore[arg-type]
+        )
     services.runs.transition(taken, RunStatus.passed, artifacts=refs)
     return str(run["id"])
 
