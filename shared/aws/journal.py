@@ -28,7 +28,7 @@ JOURNALED: dict[str, frozenset[str]] = {
 }
 _READS = ("Get", "List", "Query", "Scan", "Describe", "Head", "BatchGet", "TransactGet")
 #: client methods that are not API operations but would write past the wrapper (s3transfer)
-_WRITES_PAST = frozenset({"upload_file", "upload_fileobj", "copy", "put_object_acl"})
+_WRITES_PAST = frozenset({"upload_file", "upload_fileobj", "copy"})
 #: error codes a replayed call may meet again because it met them the first time (a lost abort mark)
 EXPECTED_REPLAY_ERRORS = frozenset(
     {"ConditionalCheckFailedException", "TransactionCanceledException", "TransactionConflictException"}
