@@ -55,6 +55,7 @@ def autotest(info: LocalInfo, *args: str) -> tuple[int, str]:
 def test_example_tests_pass_with_a_junit_report(local: LocalInfo, tmp_path: Path) -> None:
     # When the browser and API examples run against the example app
     junit = tmp_path / "out.xml"
+    downloads = tmp_path / "artifacts"
     code, output = autotest(
         local,
         "run",
@@ -65,6 +66,8 @@ def test_example_tests_pass_with_a_junit_report(local: LocalInfo, tmp_path: Path
         "--wait",
         "--junit",
         str(junit),
+        "--download",
+        str(downloads),
     )
 
     # Then both pass, with live progress, artifact links and a JUnit file CI can read
@@ -76,6 +79,10 @@ def test_example_tests_pass_with_a_junit_report(local: LocalInfo, tmp_path: Path
     root = junit_root(junit)
     assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("2", "0", "0")
     assert sorted(c.get("name") or "" for c in root.iter("testcase")) == ["API login and profile", "Admin can log in"]
+    # and --download saved every artifact through the API's signed links
+    reports = sorted(downloads.glob("*/report.html"))
+    assert len(reports) == 2 and all(b"<html" in r.read_bytes().lower() for r in reports)
+    assert len(list(downloads.glob("*/screenshots/*.png"))) >= 3
 
 
 def test_a_failing_test_exits_1(local: LocalInfo, tmp_path: Path) -> None:

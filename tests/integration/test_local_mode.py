@@ -462,3 +462,25 @@ def test_artifact_links_open_that_runs_artifacts_and_nothing_else(start_local: S
         assert other.get(f"/v1/runs/{run_id}/artifacts").status_code == 404
         own = other.post("/v1/runs", json={"spec": {"name": "mine", "steps": TEST["steps"]}}).json()
         assert other.get(f"/v1/runs/{own['id']}/artifacts").json() == {"artifacts": []}
+
+
+def test_local_mode_and_the_test_suites_moto_server_never_wipe_each_other(
+    start_local: Starter, aws_settings: Settings
+) -> None:
+    # Given an item on the test suite's moto server (which shares moto's process-wide state)
+    from shared.aws.clients import client
+
+    db = client("dynamodb", aws_settings.aws_region, aws_settings.aws_endpoint_url)
+    item = {"PK": {"S": "PROJECT#kept"}, "SK": {"S": "#PROJECT"}}
+    db.put_item(TableName=aws_settings.table_name, Item=item)
+
+    # When local mode (moto in-process) starts, writes, and stops
+    mode, info = start_local()
+    ids = create_tests(info, "local")
+    mode.stop()
+
+    # Then the server's item is still there, and a local mode started meanwhile kept its own data
+    assert db.get_item(TableName=aws_settings.table_name, Key=item)["Item"] == item
+    _, again = start_local()
+    assert saved_test_ids(again) == ids
+    assert db.get_item(TableName=aws_settings.table_name, Key=item)["Item"] == item
