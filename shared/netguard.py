@@ -102,15 +102,22 @@ def parse_ports(text: str | None) -> frozenset[int]:
     return frozenset(ports)
 
 
-def browser_host(url: str) -> str | None:
-    """The host of ``url`` as a browser reads it (WHATWG URL parsing): IPv4 in any numeric form as a
-    dotted quad, IPv6 compressed and without brackets, names lower-cased and IDNA-mapped. None when a
-    browser would not take the URL."""
+_DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
+
+
+def browser_target(url: str) -> tuple[str, int] | None:
+    """``(host, port)`` of ``url`` as a browser reads it (WHATWG URL parsing): IPv4 in any numeric form
+    as a dotted quad, IPv6 compressed and without brackets, names lower-cased and IDNA-mapped, ``\\``
+    read as ``/``; the scheme's port when none is given. None when a browser would not take the URL."""
     try:
-        host = str(ada_url.URL(url).hostname)
+        parsed = ada_url.URL(url)
     except ValueError:
         return None
-    return host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    host = str(parsed.hostname)
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    scheme = str(parsed.protocol).rstrip(":").lower()
+    port = int(parsed.port) if parsed.port else _DEFAULT_PORTS.get(scheme, 0)
+    return host, port
 
 
 async def async_system_resolver(host: str, port: int) -> list[str]:
@@ -243,7 +250,7 @@ class NetworkGuard:
         """``(host, port, checked IP literal or None)``; an IP-literal host is checked here."""
         try:
             parts = urlsplit(url)
-            port = parts.port
+            _ = parts.port  # raises for a port that is not a number
         except ValueError as exc:
             raise NetworkRefused(f"refused {url!r}: not a valid URL ({exc})", url=url) from exc
         scheme = parts.scheme.lower()
@@ -253,14 +260,12 @@ class NetworkGuard:
                 f"refused {url!r}: {shown} is not allowed, only http(s) and ws(s) URLs can be requested",
                 url=url,
             )
-        seen = browser_host(url)  # what a browser connects to, not what the text looks like
+        seen = browser_target(url)  # what a browser connects to, not what the text looks like
         if seen is None:
             raise NetworkRefused(f"refused {url!r}: not a valid URL", url=url)
-        host = seen.rstrip(".")
+        host, port = seen[0].rstrip("."), seen[1]
         if not host:
             raise NetworkRefused(f"refused {url!r}: the URL has no host", url=url)
-        if port is None:
-            port = 443 if scheme in ("https", "wss") else 80
         try:
             literal = ipaddress.ip_address(host.split("%", 1)[0])
         except ValueError:

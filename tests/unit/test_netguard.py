@@ -194,3 +194,21 @@ def test_interface_addresses_are_this_machines() -> None:
     from shared.netguard import interface_addresses
 
     assert "127.0.0.1" in interface_addresses()
+
+
+async def test_a_request_step_connects_only_where_the_guard_looked() -> None:
+    # Given a URL that a browser reads as 127.0.0.1:18556 (allowed) and httpx as localhost:18555
+    import httpx
+
+    from shared.apitests.http import GuardedTransport
+
+    url = f"http://127.0.0.1:{API_PORT + 1}\\@localhost:{API_PORT}/"
+    assert local_guard().check(url) == ["127.0.0.1"]
+    assert (httpx.URL(url).host, httpx.URL(url).port) == ("localhost", API_PORT)
+
+    # When a request step's transport is asked to send it
+    transport = GuardedTransport(local_guard())
+    # Then what httpx would connect to is judged (its URL as httpx writes it), and the API port refused
+    with pytest.raises(NetworkRefused, match="closed to tests"):
+        await transport.handle_async_request(httpx.Request("GET", url))
+    await transport.aclose()
