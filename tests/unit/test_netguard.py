@@ -212,3 +212,9 @@ async def test_a_request_step_connects_only_where_the_guard_looked() -> None:
     with pytest.raises(NetworkRefused, match="closed to tests"):
         await transport.handle_async_request(httpx.Request("GET", url))
     await transport.aclose()
+
+
+def test_the_port_is_the_one_a_browser_connects_to() -> None:
+    # a browser reads "\" as "/": this is 127.0.0.1 port 18555 (urlsplit says other.lan, port 80)
+    with pytest.raises(NetworkRefused, match="port 18555 on it is closed to tests"):
+        local_guard().check(f"http://127.0.0.1:{API_PORT}\\@other.lan/")
