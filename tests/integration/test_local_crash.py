@@ -106,6 +106,18 @@ def wait_ended(life: Life, run_ids: set[str], timeout_s: float) -> dict[str, dic
     return ended
 
 
+def record_ended(life: Life, acked: Acknowledged, ended: dict[str, dict[str, Any]]) -> None:
+    """Keep the ended runs as they ended, and every artifact link of theirs with its bytes."""
+    for run_id, run in ended.items():
+        acked.ended[run_id] = run
+        listed = life.http.get(f"/v1/runs/{run_id}/artifacts").json()["artifacts"]
+        assert {"report.html", "junit.xml"} <= {a["name"] for a in listed}
+        for artifact in listed:
+            got = httpx.get(artifact["url"], timeout=30)
+            assert got.status_code == 200
+            acked.links[artifact["url"]] = got.content
+
+
 def check_everything_is_back(life: Life, acked: Acknowledged) -> None:
     for test_id, revision in acked.tests.items():
         test = life.http.get(f"/v1/tests/{test_id}")
@@ -137,7 +149,7 @@ def test_a_sigkill_right_after_acknowledged_writes_loses_none_of_them(tmp_path: 
             finished = wait_ended(life, pending, timeout_s=90)
             assert set(finished) == pending, f"runs not finished after the restart: {pending - set(finished)}"
             assert all(r["status"] == "passed" for r in finished.values()), finished
-            acked.ended.update(finished)
+            record_ended(life, acked, finished)  # their artifacts must survive the next kill too
 
             # Given a life that writes: tests, revisions, quick runs that end (with artifacts)...
             quick = life.post("/v1/tests", api_test(f"quick {life_number}", f"{app.url}/api/items"), 201)
@@ -149,14 +161,7 @@ def test_a_sigkill_right_after_acknowledged_writes_loses_none_of_them(tmp_path: 
             acked.runs |= quick_runs
             ended = wait_ended(life, quick_runs, timeout_s=60)
             assert set(ended) == quick_runs, "quick runs did not end"
-            for run_id, run in ended.items():
-                acked.ended[run_id] = run
-                listed = life.http.get(f"/v1/runs/{run_id}/artifacts").json()["artifacts"]
-                assert {"report.html", "junit.xml"} <= {a["name"] for a in listed}
-                for artifact in listed:
-                    got = httpx.get(artifact["url"], timeout=30)
-                    assert got.status_code == 200
-                    acked.links[artifact["url"]] = got.content
+            record_ended(life, acked, ended)
 
             # ...and slow runs still running or queued, then a burst of writes
             slow = life.post("/v1/tests", api_test(f"slow {life_number}", f"{app.url}/slow?ms=1500"), 201)
