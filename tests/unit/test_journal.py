@@ -85,7 +85,7 @@ def test_an_object_body_travels_apart_from_the_recorded_params() -> None:
 
 
 def test_replayed_calls_aim_at_the_current_table_and_bucket() -> None:
-    batch = {"RequestItems": {"old": [{"PutRequest": {"Item": {}}}]}}
+    batch: dict[str, Any] = {"RequestItems": {"old": [{"PutRequest": {"Item": {}}}]}}
     assert retarget("dynamodb", "BatchWriteItem", batch, table="new", bucket="b") == {
         "RequestItems": {"new": [{"PutRequest": {"Item": {}}}]}
     }
