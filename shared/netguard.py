@@ -86,6 +86,13 @@ def interface_addresses() -> list[str]:
     ]
 
 
+def _as_ipv4(address: IPAddress) -> IPAddress:
+    """The IPv4 address an IPv4-mapped IPv6 address (``::ffff:127.0.0.1``) connects to; else ``address``."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
 def parse_ports(text: str | None) -> frozenset[int]:
     """``"8000, 8001"`` -> {8000, 8001}. Bad entries are an error."""
     ports: set[int] = set()
@@ -280,10 +287,10 @@ class NetworkGuard:
             return
         own: set[IPAddress] | None = None
         for text in addresses:
-            address = _unmapped(ipaddress.ip_address(text.split("%", 1)[0]))
+            address = _as_ipv4(ipaddress.ip_address(text.split("%", 1)[0]))
             if not any(address in net for net in THIS_MACHINE if net.version == address.version):
                 if own is None:
-                    own = {_unmapped(ipaddress.ip_address(a)) for a in self.local_addresses()}
+                    own = {_as_ipv4(ipaddress.ip_address(a)) for a in self.local_addresses()}
                 if address not in own:
                     continue
             named = f"{host} ({address})" if host else str(address)
