@@ -14,7 +14,7 @@ help:
 	@echo "make demo   - set up, start local mode, run the example tests, print results"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make lint   - ruff + mypy"
-	@echo "make bench  - the runner against a bare Playwright script, as ratios"
+	@echo "make bench  - the runner against a bare Playwright script; local mode's AWS emulation; as ratios"
 
 uv:
 	@uv --version >/dev/null 2>&1 || [ -x .tools/bin/uv ] || { \
@@ -35,6 +35,7 @@ demo: install
 # autotest's runner against a bare Playwright script doing the same test; prints ratios.
 bench: install
 	$(PY) -m bench.runner_overhead --runs 15
+	$(PY) -m bench.local_emulation --rounds 5 --iterations 10
 
 test: install
 	$(PY) -m pytest -q

@@ -14,9 +14,15 @@ Rules, in order:
    XOR-obfuscated client) and local-use NAT64 ``64:ff9b:1::/48`` are judged as themselves and by the IPv4
    addresses they carry. An embedded metadata or link-local address is always refused; an embedded loopback
    or private one only passes when the allow-list names that IPv4 address (or the hostname).
+5. The refused local ports (``AUTOTEST_NETWORK_REFUSED_LOCAL_PORTS``; local mode adds its API's) are
+   refused on every address of this machine, allow-list or not: loopback (127.0.0.0/8, ::1), the
+   unspecified addresses (0.0.0.0, ::), the IPv4-mapped forms of these, and every interface address.
 
-Hostnames are resolved and *every* address they resolve to must pass. Pure: no boto3, no I/O other
-than the resolver, which callers (and tests) can replace.
+The host is read as a browser reads it (the WHATWG URL standard, through ``ada-url``, the parser of
+Node.js): ``http://2130706433/``, ``http://0x7f.1/``, ``http://127.1/``, percent-encoded or full-width
+digits all mean 127.0.0.1, and are judged as such. Hostnames are resolved and *every* address they
+resolve to must pass. Pure: no boto3, no I/O other than the resolver and the interface list, which
+callers (and tests) can replace.
 """
 
 from __future__ import annotations
@@ -28,12 +34,16 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+import ada_url
+import psutil
+
 from shared.errors import DomainError, InvalidInput
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 ALLOWLIST_SETTING = "AUTOTEST_NETWORK_ALLOWLIST"
+REFUSED_PORTS_SETTING = "AUTOTEST_NETWORK_REFUSED_LOCAL_PORTS"
 ALLOWED_SCHEMES = frozenset({"http", "https", "ws", "wss"})
 
 #: Always refused, whatever the allow-list says.
@@ -42,6 +52,14 @@ ALWAYS_REFUSED: tuple[tuple[IPNetwork, str], ...] = (
     (ipaddress.ip_network("fd00:ec2::254/128"), "the cloud metadata endpoint"),
     (ipaddress.ip_network("169.254.0.0/16"), "a link-local address"),
     (ipaddress.ip_network("fe80::/10"), "a link-local address"),
+)
+
+#: addresses that reach this machine whatever its interfaces are
+THIS_MACHINE: tuple[IPNetwork, ...] = (
+    ipaddress.ip_network("127.0.0.0/8"),
+    ipaddress.ip_network("0.0.0.0/8"),
+    ipaddress.ip_network("::1/128"),
+    ipaddress.ip_network("::/128"),
 )
 
 Resolver = Callable[[str, int], list[str]]
@@ -62,6 +80,50 @@ class NetworkRefused(DomainError):
 def system_resolver(host: str, port: int) -> list[str]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return sorted({str(info[4][0]) for info in infos})
+
+
+def interface_addresses() -> list[str]:
+    """Every address of this machine's network interfaces."""
+    return [
+        str(a.address).split("%", 1)[0]
+        for addresses in psutil.net_if_addrs().values()
+        for a in addresses
+        if a.family in (socket.AF_INET, socket.AF_INET6)
+    ]
+
+
+def parse_ports(text: str | None) -> frozenset[int]:
+    """``"8000, 8001"`` -> {8000, 8001}. Bad entries are an error."""
+    ports: set[int] = set()
+    for raw in (text or "").split(","):
+        entry = raw.strip()
+        if not entry:
+            continue
+        if not entry.isdigit() or not 0 < int(entry) < 65536:
+            raise InvalidInput(
+                f"{REFUSED_PORTS_SETTING}: {entry!r} is not a port (1-65535)",
+                details={"setting": REFUSED_PORTS_SETTING, "entry": entry},
+            )
+        ports.add(int(entry))
+    return frozenset(ports)
+
+
+_DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
+
+
+def browser_target(url: str) -> tuple[str, int] | None:
+    """``(host, port)`` of ``url`` as a browser reads it (WHATWG URL parsing): IPv4 in any numeric form
+    as a dotted quad, IPv6 compressed and without brackets, names lower-cased and IDNA-mapped, ``\\``
+    read as ``/``; the scheme's port when none is given. None when a browser would not take the URL."""
+    try:
+        parsed = ada_url.URL(url)
+    except ValueError:
+        return None
+    host = str(parsed.hostname)
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    scheme = str(parsed.protocol).rstrip(":").lower()
+    port = int(parsed.port) if parsed.port else _DEFAULT_PORTS.get(scheme, 0)
+    return host, port
 
 
 async def async_system_resolver(host: str, port: int) -> list[str]:
@@ -189,10 +251,13 @@ class NetworkGuard:
     resolver: AsyncResolver = async_system_resolver
     sync_resolver: Resolver = system_resolver
     _cache: dict[tuple[str, int], list[str]] = field(default_factory=dict, repr=False)
+    #: ports refused on every address of this machine (rule 4)
+    refused_local_ports: frozenset[int] = frozenset()
+    local_addresses: Callable[[], Iterable[str]] = interface_addresses
 
     @classmethod
-    def from_setting(cls, allowlist: str | None) -> NetworkGuard:
-        return cls(allowlist=Allowlist.parse(allowlist))
+    def from_setting(cls, allowlist: str | None, refused_local_ports: str | None = None) -> NetworkGuard:
+        return cls(allowlist=Allowlist.parse(allowlist), refused_local_ports=parse_ports(refused_local_ports))
 
     # ----------------------------------------------------------------------------- checking
 
@@ -208,6 +273,7 @@ class NetworkGuard:
                 self._cache[key] = self.sync_resolver(host, port)
             except (OSError, UnicodeError) as exc:
                 raise self._unresolvable(url, host, exc) from exc
+        self._check_local_port(url, host, port, self._cache[key])
         self._check_addresses(url, host, self._cache[key])
         return self._cache[key]
 
@@ -222,6 +288,7 @@ class NetworkGuard:
                 self._cache[key] = await self.resolver(host, port)
             except (OSError, UnicodeError) as exc:
                 raise self._unresolvable(url, host, exc) from exc
+        self._check_local_port(url, host, port, self._cache[key])
         self._check_addresses(url, host, self._cache[key])
         return self._cache[key]
 
@@ -229,7 +296,7 @@ class NetworkGuard:
         """``(host, port, checked IP literal or None)``; an IP-literal host is checked here."""
         try:
             parts = urlsplit(url)
-            port = parts.port
+            _ = parts.port  # raises for a port that is not a number
         except ValueError as exc:
             raise NetworkRefused(f"refused {url!r}: not a valid URL ({exc})", url=url) from exc
         scheme = parts.scheme.lower()
@@ -239,17 +306,42 @@ class NetworkGuard:
                 f"refused {url!r}: {shown} is not allowed, only http(s) and ws(s) URLs can be requested",
                 url=url,
             )
-        host = (parts.hostname or "").rstrip(".")
+        seen = browser_target(url)  # what a browser connects to, not what the text looks like
+        if seen is None:
+            raise NetworkRefused(f"refused {url!r}: not a valid URL", url=url)
+        host, port = seen[0].rstrip("."), seen[1]
         if not host:
             raise NetworkRefused(f"refused {url!r}: the URL has no host", url=url)
-        if port is None:
-            port = 443 if scheme in ("https", "wss") else 80
         try:
             literal = ipaddress.ip_address(host.split("%", 1)[0])
         except ValueError:
             return host.lower(), port, None
+        self._check_local_port(url, None, port, [str(literal)])
         self._check_addresses(url, None, [str(literal)])
         return host, port, str(literal)
+
+    def _check_local_port(self, url: str, host: str | None, port: int, addresses: list[str]) -> None:
+        """Rule 5: a refused local port on any address that reaches this machine (an IPv6 form of an IPv4
+        address included: every one of its :func:`destinations`)."""
+        if port not in self.refused_local_ports:
+            return
+        own: set[IPAddress] | None = None
+        for text in addresses:
+            reached = [d.address for d in destinations(ipaddress.ip_address(text.split("%", 1)[0]))]
+            address = next((a for a in reached if any(a in n for n in THIS_MACHINE if n.version == a.version)), None)
+            if address is None:
+                if own is None:
+                    own = {d.address for a in self.local_addresses() for d in destinations(ipaddress.ip_address(a))}
+                address = next((a for a in reached if a in own), None)
+                if address is None:
+                    continue
+            named = f"{host} ({address})" if host else str(address)
+            raise NetworkRefused(
+                f"refused {url}: {named} is this machine, and port {port} on it is closed to tests "
+                f"(autotest's own service; {REFUSED_PORTS_SETTING}, which {ALLOWLIST_SETTING} cannot open)",
+                url=url,
+                address=str(address),
+            )
 
     def _check_addresses(self, url: str, host: str | None, addresses: list[str]) -> None:
         if not addresses and host is not None:

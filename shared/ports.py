@@ -4,6 +4,7 @@ boto3; tests pass in-memory fakes (``tests/fakes.py``)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -94,14 +95,40 @@ class RunQueue(Protocol):
     def delete_dead_letter(self, receipt: str) -> None: ...
 
 
+@dataclass(frozen=True)
+class StoredArtifact:
+    data: bytes
+    content_type: str
+
+
 class ArtifactStore(Protocol):
     def put(self, key: str, data: bytes, *, content_type: str) -> None: ...
 
     def put_file(self, key: str, path: Path, *, content_type: str) -> None: ...
 
-    def get(self, key: str) -> bytes: ...
+    def get(self, key: str) -> bytes:
+        """NotFound if missing."""
 
-    def presigned_url(self, key: str, *, ttl_s: int) -> str: ...
+    def read(self, key: str) -> StoredArtifact:
+        """The object's bytes and the content type it was stored with; NotFound if missing."""
+
+    def presigned_url(self, key: str, *, ttl_s: int) -> str:
+        """A link that opens the object without an API key, for ``ttl_s`` seconds."""
+
+
+@dataclass(frozen=True)
+class LinkGrant:
+    """What a checked artifact link lets its holder read: the artifacts of one attempt of one run."""
+
+    project_id: str
+    run_id: str
+    attempt: int
+    expires: int  # unix time
+
+
+class ArtifactLinkChecker(Protocol):
+    def check(self, token: str) -> LinkGrant:
+        """The grant a link's token carries; Forbidden when its signature is wrong or it expired."""
 
 
 class EventBus(Protocol):

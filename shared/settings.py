@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     record_trace: bool = True
     step_timeout_s: float = 10.0
     network_allowlist: str = ""
+    #: ports of this machine that tests may never reach, on any of its addresses, whatever the
+    #: allow-list says (comma-separated; local mode adds its API's port)
+    network_refused_local_ports: str = ""
     secrets_file: Path | None = None
     visibility_timeout_s: int = 60
     heartbeat_s: int = 20

@@ -20,6 +20,7 @@ from shared.models.runs import Run, RunStatus
 from shared.models.secrets import SecretInfo
 from shared.models.tests import Revision, TestCase
 from shared.pagination import decode_cursor, encode_cursor, scope_of
+from shared.ports import StoredArtifact
 
 
 def _page(items: list[Any], limit: int, cursor: str | None, scope: str) -> Page[Any]:
@@ -227,6 +228,13 @@ class FakeArtifacts:
             return self.objects[key][0]
         except KeyError:
             raise NotFound(f"artifact {key} not found") from None
+
+    def read(self, key: str) -> StoredArtifact:
+        try:
+            data, content_type = self.objects[key]
+        except KeyError:
+            raise NotFound(f"artifact {key} not found") from None
+        return StoredArtifact(data=data, content_type=content_type)
 
     def presigned_url(self, key: str, *, ttl_s: int) -> str:
         return f"https://artifacts.example/{key}?ttl={ttl_s}"

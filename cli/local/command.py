@@ -28,11 +28,12 @@ def banner(console: Console, info: LocalInfo, warnings: tuple[str, ...] = ()) ->
     console.print(f"  API key   [bold]{escape(info.api_key)}[/]")
     if info.example_url:
         console.print(f"  example   {info.example_url}  [dim](the example tests' base_url)[/]")
-    console.print(f"  AWS       {info.aws_endpoint}  [dim](emulated; artifact links point here)[/]")
+    console.print("  AWS       emulated in this process (moto); every write journaled in the data directory")
     console.print(f"  workers   {', '.join(info.workers) or 'none'}")
     if info.restored_items or info.requeued_runs:
+        replayed = f" ({info.replayed} writes from the journal)" if info.replayed else ""
         console.print(
-            f"  restored  {info.restored_items} items, {info.restored_objects} artifacts; "
+            f"  restored  {info.restored_items} items, {info.restored_objects} artifacts{replayed}; "
             f"{info.requeued_runs} runs back in the queue"
         )
     for line in (*info.damaged, *info.notes, *warnings):
@@ -109,7 +110,7 @@ async def _serve(options: LocalOptions, console: Console) -> None:
         if config is not None:
             with contextlib.suppress(OSError, RuntimeError):
                 forget_last_local(config)
-    console.print("autotest local stopped; state saved")
+    console.print(f"autotest local stopped; {escape(mode.outcome or 'nothing to save')}")
 
 
 @click.command("local")
@@ -130,15 +131,11 @@ async def _serve(options: LocalOptions, console: Console) -> None:
     show_default=True,
     help="Port of the example web app (0: any free port).",
 )
-@click.option(
-    "--aws-port",
-    type=click.IntRange(0, 65535),
-    help="Port of the embedded AWS emulator (0: any free port) [default: the last start's, kept in "
-    "DATA_DIR/local.json, so artifact links keep working across restarts].",
-)
+@click.option("--aws-port", type=click.IntRange(0, 65535), hidden=True,
+              help="Deprecated, ignored: AWS is emulated in-process, with no port.")  # fmt: skip
 @click.option("--no-example", is_flag=True, help="Do not serve the example web app.")
-@click.option("--snapshot-interval", type=click.FloatRange(min=1), default=10.0, show_default=True,
-              help="Seconds between snapshots of the state into the data directory.")  # fmt: skip
+@click.option("--snapshot-interval", type=click.FloatRange(min=1), default=60.0, show_default=True,
+              help="Seconds between snapshots (compactions of the journal) when the state changed.")  # fmt: skip
 @click.option(
     "--log-level",
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
@@ -173,8 +170,12 @@ def local(
         data_dir=data_dir,
         concurrency=concurrency,
         example_port=None if no_example else example_port,
-        aws_port=aws_port,
         snapshot_interval_s=snapshot_interval,
+        notes=(
+            ("--aws-port is ignored: AWS is emulated inside this process now, and the API serves artifact links",)
+            if aws_port is not None
+            else ()
+        ),
     )
     logger.setLevel(log_level.upper())
     console = Console(highlight=False, soft_wrap=True)

@@ -1,24 +1,27 @@
 """``autotest local``: the whole system in one process on this machine.
 
-Start-up: an embedded moto server on loopback -> ``provision()`` -> restore the data directory's
-snapshot -> re-enqueue runs that were pending -> the EventBridge -> SSE bridge -> the API (uvicorn)
--> the workers (``cli/local/workers.py``) -> the example web app. The state is snapshotted every
-``snapshot_interval_s`` and on shutdown.
+Start-up: moto in this process (``moto.mock_aws``: no emulator port) -> ``provision()`` -> restore the
+data directory (the last snapshot, then the journal after it: ``cli/local/persistence.py``) ->
+re-enqueue runs that were pending -> the EventBridge -> SSE bridge -> the API (uvicorn) -> the workers
+(``cli/local/workers.py``) -> the example web app. Every write to the table and the artifact bucket
+is journaled (fsync'd) before it is applied; the state is snapshotted (and the journal compacted)
+every ``snapshot_interval_s`` when it changed, and on shutdown.
 
 Shutdown (Ctrl-C / SIGTERM): the workers stop taking runs and finish or give back the ones they
 hold while the API keeps serving (so followers see the end), then the API, the bridge and the
 final snapshot. A second Ctrl-C cancels the workers; their runs are re-enqueued on the next start.
+
+moto's state is process-wide (the integration tests' moto server shares it): local mode never resets
+it (``start(reset=False)``, ``stop(remove_data=False)``), and tests give each start its own names.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import fcntl
-import json
-import logging
 import os
+import secrets
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -40,22 +43,24 @@ from functions.api.app import create_app
 from functions.api.deps import PrincipalDep, ServicesDep
 from functions.api.routes.events import run_events_dep
 from shared.aws.bridge import EventBridgeSqsBridge
-from shared.aws.clients import client
+from shared.aws.clients import in_process_client
 from shared.aws.factory import build_services
+from shared.aws.journal import JOURNALED, JournaledClient
 from shared.aws.provision import provision
-from shared.aws.snapshot import BucketSnapshot, TableSnapshot
 from shared.errors import DomainError
 from shared.events_source import BusRunEvents, EventHub, RunEvents
 from shared.observability import logger
+from shared.services.artifact_links import ArtifactLinkSigner
 from shared.services.container import Services
 from shared.services.projects import generate_key
 from shared.settings import Settings
 
 LOOPBACK_ALLOWLIST = ("127.0.0.0/8", "::1", "localhost")
 FORCE_STOP_S = 5.0
-#: what local mode keeps about itself beside config.json: {"aws_port": N}
-LOCAL_STATE_NAME = "local.json"
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
+#: what the first release kept beside config.json ({"aws_port": N}, its emulator's port): removed on start
+OLD_LOCAL_STATE_NAME = "local.json"
+#: the key that signs artifact links (``shared/services/artifact_links.py``), owner-only
+LINK_KEY_NAME = "artifact-links.key"
 
 
 class LocalModeError(Exception):
@@ -69,20 +74,18 @@ class LocalOptions:
     data_dir: Path = Path(".autotest")
     concurrency: int | None = None
     example_port: int | None = 8001  # None: no example app; 0: any free port
-    #: the AWS emulator's port. None: the one the last start used (local.json) when it is free, else
-    #: any; 0: any free port; N: exactly N. Presigned artifact URLs hold it: keeping it keeps them working.
-    aws_port: int | None = None
-    snapshot_interval_s: float = 10.0
+    snapshot_interval_s: float = 60.0
     #: Settings to start from (default: the environment's); tests pass unique resource names
     base_settings: Settings | None = None
     workers: dict[str, WorkerFactory] = field(default_factory=lambda: dict(WORKERS))
+    #: said in the banner (a deprecated option...)
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class LocalInfo:
     api_url: str
     api_key: str
-    aws_endpoint: str
     example_url: str | None
     data_dir: Path
     restored_items: int
@@ -91,7 +94,9 @@ class LocalInfo:
     workers: tuple[str, ...]
     #: what of the data directory could not be read back (kept aside as ``*.damaged-*``)
     damaged: tuple[str, ...] = ()
-    #: other things worth saying at start (the AWS emulator had to move to another port...)
+    #: journal entries applied after the last snapshot
+    replayed: int = 0
+    #: other things worth saying at start (a torn last journal line...)
     notes: tuple[str, ...] = ()
 
 
@@ -115,48 +120,34 @@ def _bind(host: str, port: int, what: str, flag: str) -> socket.socket:
     return sock
 
 
-def saved_aws_port(data_dir: Path) -> int | None:
-    port = read_config_file(data_dir / LOCAL_STATE_NAME).get("aws_port")
-    return port if isinstance(port, int) and not isinstance(port, bool) and 0 < port < 65536 else None
-
-
-def save_aws_port(data_dir: Path, port: int) -> None:
-    path = data_dir / LOCAL_STATE_NAME
-    data = read_config_file(path) | {"aws_port": port}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    tmp.replace(path)
-
-
-def start_moto(host: str, port: int) -> Any:
-    """A started ``ThreadedMotoServer`` on ``host:port`` (0: any free port); OSError when it cannot listen."""
-    if port:  # werkzeug reports a port in use on stderr and exits: try it first
-        with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            probe.bind((host, port))
-    from moto.server import ThreadedMotoServer
-
-    class Server(ThreadedMotoServer):
-        error: OSError | None = None
-
-        def _server_entry(self) -> None:
-            # moto's start() waits forever when its server cannot bind (taken since the probe)
-            try:
-                super()._server_entry()
-            except (OSError, SystemExit) as exc:
-                self.error = exc if isinstance(exc, OSError) else OSError(errno.EADDRINUSE, "Address in use")
-                self._server_ready_event.set()
-
-    server = Server(ip_address=host, port=port, verbose=False)
-    server.start()
-    if server.error is not None:
-        raise server.error
-    return server
+def link_key(data_dir: Path) -> bytes:
+    """The artifact-link key of this data directory: made once (32 random bytes), readable by its owner only."""
+    path = data_dir / LINK_KEY_NAME
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        path.chmod(0o600)
+        key = path.read_bytes()
+        if len(key) >= 32:
+            return key
+        raise LocalModeError(f"{path} is damaged (shorter than 32 bytes): delete it (artifact links change)") from None
+    key = secrets.token_bytes(32)
+    try:
+        os.write(fd, key)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return key
 
 
 def _url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _merge_ports(configured: str, port: int) -> str:
+    entries = [e.strip() for e in configured.split(",") if e.strip()]
+    return ",".join([*entries, str(port)] if str(port) not in entries else entries)
 
 
 def _merge_allowlist(configured: str) -> str:
@@ -185,6 +176,10 @@ class _DataDirLock:
         self._file.truncate(0)
         self._file.write(str(os.getpid()))
         self._file.flush()
+
+    @property
+    def held(self) -> bool:
+        return self._file is not None
 
     def release(self) -> None:
         if self._file is not None:
@@ -235,6 +230,8 @@ class LocalMode:
         self._stop_loops = asyncio.Event()
         self.settings: Settings | None = None
         self.services: Services | None = None
+        #: what stop() can truly say about the data ("state saved", or what happened instead)
+        self.outcome: str | None = None
 
     # -------------------------------------------------------------------------------- start
 
@@ -260,40 +257,47 @@ class LocalMode:
         api_port = int(api_sock.getsockname()[1])
         api_url = _url(opts.host, api_port)
 
-        for key, value in FAKE_CREDENTIALS.items():
-            os.environ.setdefault(key, value)
-        endpoint, aws_note = await asyncio.to_thread(self._start_moto)
+        self._start_moto()
         api_key = api_key_for(self.data_dir)
         base = opts.base_settings or Settings()
         if opts.example_port is not None and base.secrets_file is None:
             _seed_example_secrets(self.data_dir / "secrets.env")
         settings = base.model_copy(
             update={
-                "aws_endpoint_url": endpoint,
+                "aws_endpoint_url": None,  # moto answers in this process
                 "bootstrap_api_key": SecretStr(api_key),
                 "runner_concurrency": opts.concurrency or base.runner_concurrency,
                 "network_allowlist": _merge_allowlist(base.network_allowlist),
+                "network_refused_local_ports": _merge_ports(base.network_refused_local_ports, api_port),
                 "secrets_file": base.secrets_file or self.data_dir / "secrets.env",
             }
         )
         self.settings = settings
-        await asyncio.to_thread(provision, settings)
+        region = settings.aws_region
+
+        def plain(service: str) -> Any:
+            return in_process_client(service, region)
+
+        await asyncio.to_thread(provision, settings, clients=plain)
+        self._state = LocalState(
+            self.data_dir, clients=plain, table=settings.table_name, bucket=settings.artifact_bucket
+        )
+        restored = await asyncio.to_thread(self._state.restore)
+        journaled = {service: JournaledClient(plain(service), service, self._state) for service in JOURNALED}
+        services = build_services(
+            settings,
+            clients=lambda service: journaled.get(service) or plain(service),
+            links=ArtifactLinkSigner(link_key(self.data_dir), api_url),
+        )
         try:  # secrets: the data directory's encrypted store, not Secrets Manager
-            services = replace(build_services(settings), secrets=local_secrets(settings, self.data_dir))
+            services = replace(services, secrets=local_secrets(settings, self.data_dir))
         except SecretStoreError as exc:
             raise LocalModeError(str(exc)) from exc
         self.services = services
 
-        region = settings.aws_region
-        self._state = LocalState(
-            self.data_dir,
-            TableSnapshot(client("dynamodb", region, endpoint), settings.table_name),
-            BucketSnapshot(client("s3", region, endpoint), settings.artifact_bucket),
-        )
-        restored = await asyncio.to_thread(self._state.restore)
         bridge = EventBridgeSqsBridge(
-            client("events", region, endpoint),
-            client("sqs", region, endpoint),
+            plain("events"),
+            plain("sqs"),
             bus_name=settings.event_bus_name,
             queue_name=f"{settings.event_bus_name}-sse-bridge",
         )
@@ -331,10 +335,10 @@ class LocalMode:
             self._tasks[f"worker:{name}"] = asyncio.create_task(worker.run(self._worker_stop), name=name)
 
         write_config_file(self.data_dir / CONFIG_NAME, api_url=api_url, api_key=api_key)
+        (self.data_dir / OLD_LOCAL_STATE_NAME).unlink(missing_ok=True)
         self.info = LocalInfo(
             api_url=api_url,
             api_key=api_key,
-            aws_endpoint=endpoint,
             example_url=example_url,
             data_dir=self.data_dir,
             restored_items=len(restored.items),
@@ -342,32 +346,18 @@ class LocalMode:
             requeued_runs=requeued,
             workers=tuple(opts.workers),
             damaged=restored.damaged,
-            notes=(aws_note,) if aws_note else (),
+            replayed=restored.replayed,
+            notes=(*self.options.notes, *restored.notes),
         )
-        logger.info("local mode started", api_url=api_url, aws_endpoint=endpoint, workers=list(opts.workers))
+        logger.info("local mode started", api_url=api_url, workers=list(opts.workers))
         return self.info
 
-    def _start_moto(self) -> tuple[str, str | None]:
-        """The emulator's endpoint, and a note when it could not have the port it had last time."""
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log: one line per AWS call
-        host = "127.0.0.1"
-        requested = self.options.aws_port
-        saved = saved_aws_port(self.data_dir) if requested is None else None
-        note = None
-        try:
-            self._moto = start_moto(host, requested or saved or 0)
-        except OSError as exc:
-            if saved is None:  # a port given with --aws-port (or any port at all): nothing else to try
-                raise LocalModeError(
-                    f"cannot listen on {host}:{requested or 0} for the AWS emulator ({exc.strerror}): pass --aws-port"
-                ) from exc
-            self._moto = start_moto(host, 0)
-            note = f"port {saved} of the AWS emulator is in use; it listens on another port now"
-        port = int(self._moto.get_host_and_port()[1])
-        if note is not None:
-            note += f" ({port}): artifact links from before this start no longer work"
-        save_aws_port(self.data_dir, port)
-        return _url(host, port), note
+    def _start_moto(self) -> None:
+        """moto in this process, before any client exists. Never reset: its state is process-wide."""
+        from moto import mock_aws
+
+        self._moto = mock_aws()
+        self._moto.start(reset=False)
 
     def _app(self, services: Services) -> FastAPI:
         assert self.settings is not None
@@ -403,13 +393,16 @@ class LocalMode:
                 return  # the final snapshot is stop()'s
             await self.snapshot()
 
-    async def snapshot(self) -> None:
+    async def snapshot(self) -> str | None:
+        """Snapshot and compact now; returns what went wrong, or None."""
         if self._state is None:
-            return
+            return "local mode is not running"
         try:
             await asyncio.to_thread(self._state.snapshot)
         except (DomainError, OSError) as exc:
             logger.error("snapshot failed", error=str(exc))
+            return str(exc)
+        return None
 
     # --------------------------------------------------------------------------------- stop
 
@@ -452,13 +445,30 @@ class LocalMode:
             if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
                 logger.error("a local-mode task failed", task=task.get_name(), error=repr(result))
         self._tasks.clear()
-        if self.services is not None:
-            await self.snapshot()
+        if self.services is not None and self._state is not None:
+            failed = await self.snapshot()
+            broken = self._state.broken
+            if broken is not None:
+                self.outcome = f"writes after the journal failed were refused ({broken}); the rest is saved"
+            elif failed is not None:
+                self.outcome = (
+                    f"every acknowledged write is in the journal, but the final snapshot failed ({failed}): "
+                    "the next start replays the journal"
+                )
+            else:
+                self.outcome = "state saved"
+        elif self.outcome is None and self._lock.held:
+            self.outcome = (
+                "nothing was saved (it stopped before its data was restored); the data directory is as it was"
+            )
+        if self._state is not None:
+            await asyncio.to_thread(self._state.close)
+            self._state = None
         if self._webapp is not None:
             await asyncio.to_thread(self._webapp.close)
             self._webapp = None
         if self._moto is not None:
-            await asyncio.to_thread(self._moto.stop)
+            self._moto.stop(remove_data=False)
             self._moto = None
         self._lock.release()
 

@@ -7,6 +7,15 @@ stopped: the queue's messages lived in moto's memory and are gone.
   results cleared. An interruption uses none of the run's retries (``RunService.interrupt``).
 
 Both are safe to repeat: taking a run is a conditional write, so a duplicate message is dropped.
+
+Why the queue needs no journal of its own (``cli/local/persistence.py`` journals the table and the
+bucket): every message the run queue can hold belongs to a run that is ``queued`` or ``running`` in
+the table, and a run in either status must have one. A run is written before its message is sent
+(start, retry, resume), so a crash between the two leaves a ``queued`` run without a message, which
+this re-enqueues; a message of an ended run or of an older attempt is dropped when taken anyway. What
+is not kept: a retry's delay (the run is enqueued at once) and a message's delivery count, so a run
+whose message was on its way to the dead-letter queue gets another five deliveries. The SSE bridge's
+events are not kept either: a follower reconnects and reads the run.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from shared.errors import DomainError
-from shared.models.runs import ArtifactRef
+from shared.models.runs import ArtifactRef, artifact_prefix
 from shared.observability import logger
 from shared.ports import ArtifactStore
 
@@ -33,8 +33,7 @@ CONTENT_TYPES = {
 }
 
 
-def run_prefix(project_id: str, run_id: str, attempt: int) -> str:
-    return f"runs/{project_id}/{run_id}/attempt-{attempt}"
+run_prefix = artifact_prefix  # the key layout is shared: local mode's artifact links read it back
 
 
 @dataclass

@@ -15,6 +15,7 @@ class RunnerConfig:
     record_trace: bool = True
     step_timeout_s: float = 10.0
     network_allowlist: str = ""
+    network_refused_local_ports: str = ""
     heartbeat_s: float = 20.0
     retry_delay_s: int = 2
     upload_attempts: int = 3
@@ -29,5 +30,6 @@ class RunnerConfig:
             record_trace=settings.record_trace,
             step_timeout_s=settings.step_timeout_s,
             network_allowlist=settings.network_allowlist,
+            network_refused_local_ports=settings.network_refused_local_ports,
             heartbeat_s=settings.heartbeat_s,
         )

@@ -84,7 +84,8 @@ class RunExecutor:
         self._secrets = secrets
         self._pool = pool
         self.config = config or RunnerConfig()
-        NetworkGuard.from_setting(self.config.network_allowlist)  # a bad allow-list fails at start-up
+        # a bad allow-list or port list fails at start-up
+        NetworkGuard.from_setting(self.config.network_allowlist, self.config.network_refused_local_ports)
         self._plans = PlanRunner(self.config, pool)
 
     # --------------------------------------------------------------------------- entry point

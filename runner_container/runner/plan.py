@@ -65,7 +65,7 @@ class PlanRunner:
     async def run(self, plan: PlanPass) -> PlanResult:
         recorder = plan.recorder
         recorder.workdir.mkdir(parents=True, exist_ok=True)
-        guard = NetworkGuard.from_setting(self._config.network_allowlist)
+        guard = NetworkGuard.from_setting(self._config.network_allowlist, self._config.network_refused_local_ports)
         renderer = Renderer(plan.variables, plan.secrets, plan.masker)  # the masker learns the secrets here
         logs = PageLogs(plan.masker)
 

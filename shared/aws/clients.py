@@ -1,13 +1,17 @@
 """boto3 clients, built once per process and service. The only place clients are made.
 
 ``AWS_ENDPOINT_URL`` (read into ``Settings.aws_endpoint_url``) points every client at an emulator
-(the embedded moto server in local mode and tests); botocore's standard retry mode retries
-throttling and transient errors with backoff.
+(the moto server of the integration tests); botocore's standard retry mode retries throttling and
+transient errors with backoff. Local mode runs moto in its own process (``moto.mock_aws``, which
+answers the calls of clients addressed to AWS itself): its clients come from :func:`in_process_client`,
+which ignores any configured endpoint, so an ``AWS_ENDPOINT_URL`` in the environment cannot send local
+mode's calls anywhere else.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -17,6 +21,11 @@ from botocore.config import Config
 _lock = threading.Lock()
 
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
+# (the stubs lag behind botocore, which has had this option since 1.31)
+IN_PROCESS_CONFIG = RETRY_CONFIG.merge(Config(ignore_configured_endpoint_urls=True))  # type: ignore[call-arg]
+
+#: service name ("dynamodb", "s3", ...) -> a client: what ``build_services`` and ``provision`` take
+ClientFactory = Callable[[str], Any]
 
 
 @lru_cache(maxsize=64)
@@ -24,3 +33,16 @@ def client(service: str, region: str, endpoint_url: str | None) -> Any:
     with _lock:  # boto3's default session is not thread-safe while it creates clients
         session = boto3.session.Session(region_name=region)
         return session.client(service, endpoint_url=endpoint_url, config=RETRY_CONFIG)  # type: ignore[call-overload]
+
+
+@lru_cache(maxsize=64)
+def in_process_client(service: str, region: str) -> Any:
+    """A client for AWS itself, never a configured endpoint: answered by ``moto.mock_aws`` in local mode."""
+    with _lock:
+        session = boto3.session.Session(region_name=region)
+        return session.client(service, config=IN_PROCESS_CONFIG)  # type: ignore[call-overload]
+
+
+def endpoint_clients(region: str, endpoint_url: str | None) -> ClientFactory:
+    """The default factory: clients for ``region`` at ``endpoint_url`` (None: AWS, or ``AWS_ENDPOINT_URL``)."""
+    return lambda service: client(service, region, endpoint_url)

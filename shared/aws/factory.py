@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from shared.aws.clients import client
+from shared.aws.clients import ClientFactory, endpoint_clients
 from shared.aws.dynamodb import DynamoRepository
 from shared.aws.eventbridge import EventBridgePublisher
 from shared.aws.s3 import S3ArtifactStore
 from shared.aws.secrets import SecretsManagerStore
 from shared.aws.sqs import SqsRunQueue
+from shared.ports import ArtifactStore
+from shared.services.artifact_links import ArtifactLinkSigner, SignedLinkArtifacts
 from shared.services.catalog import Catalog
 from shared.services.container import Services
 from shared.services.projects import Projects
@@ -18,12 +20,19 @@ from shared.services.secrets import Secrets
 from shared.settings import Settings, get_settings
 
 
-def build_services(settings: Settings) -> Services:
-    region, endpoint = settings.aws_region, settings.aws_endpoint_url
-    repo = DynamoRepository(client("dynamodb", region, endpoint), settings.table_name)
-    queue = SqsRunQueue(client("sqs", region, endpoint), settings.run_queue_name, settings.run_dlq_name)
-    artifacts = S3ArtifactStore(client("s3", region, endpoint), settings.artifact_bucket)
-    events = EventBridgePublisher(client("events", region, endpoint), settings.event_bus_name)
+def build_services(
+    settings: Settings, *, clients: ClientFactory | None = None, links: ArtifactLinkSigner | None = None
+) -> Services:
+    """``clients`` makes the boto3 client of a service (default: ``settings``' region and endpoint; local
+    mode hands in its journaled in-process clients). With ``links``, artifact links are the API's own
+    signed links (local mode) instead of presigned S3 URLs."""
+    make = clients or endpoint_clients(settings.aws_region, settings.aws_endpoint_url)
+    repo = DynamoRepository(make("dynamodb"), settings.table_name)
+    queue = SqsRunQueue(make("sqs"), settings.run_queue_name, settings.run_dlq_name)
+    artifacts: ArtifactStore = S3ArtifactStore(make("s3"), settings.artifact_bucket)
+    if links is not None:
+        artifacts = SignedLinkArtifacts(artifacts, links)
+    events = EventBridgePublisher(make("events"), settings.event_bus_name)
     bootstrap = settings.bootstrap_api_key.get_secret_value() if settings.bootstrap_api_key else None
     return Services(
         projects=Projects(repo, bootstrap_key=bootstrap, bootstrap_project=settings.bootstrap_project),
@@ -41,6 +50,7 @@ def build_services(settings: Settings) -> Services:
                 stale_heartbeat_s=max(settings.heartbeat_s * 4, 60),
                 max_retries=settings.max_retries,
             ),
+            links=links,
         ),
         queue=queue,
         artifacts=artifacts,
@@ -48,7 +58,7 @@ def build_services(settings: Settings) -> Services:
         # AWS: Secrets Manager, per project, nothing from the environment (local mode replaces this)
         secrets=Secrets(
             SecretsManagerStore(
-                client("secretsmanager", region, endpoint),
+                make("secretsmanager"),
                 prefix=settings.secrets_prefix,
                 recovery_days=settings.secrets_recovery_days,
             )

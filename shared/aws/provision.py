@@ -10,7 +10,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shared.aws.clients import client
+from shared.aws.clients import ClientFactory, endpoint_clients
 from shared.aws.errors import error_code
 from shared.resources import GSI_NAMES, MAX_RECEIVE_COUNT
 from shared.settings import Settings
@@ -23,8 +23,8 @@ _EXISTS = {
 }
 
 
-def provision(settings: Settings) -> None:
-    make = _Maker(settings)
+def provision(settings: Settings, *, clients: ClientFactory | None = None) -> None:
+    make = _Maker(settings, clients or endpoint_clients(settings.aws_region, settings.aws_endpoint_url))
     make.table()
     make.queues()
     make.bucket()
@@ -32,11 +32,12 @@ def provision(settings: Settings) -> None:
 
 
 class _Maker:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clients: ClientFactory) -> None:
         self.s = settings
+        self._clients = clients
 
     def _client(self, service: str) -> Any:
-        return client(service, self.s.aws_region, self.s.aws_endpoint_url)
+        return self._clients(service)
 
     def table(self) -> None:
         attrs = [{"AttributeName": "PK", "AttributeType": "S"}, {"AttributeName": "SK", "AttributeType": "S"}]

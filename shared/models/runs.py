@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -146,6 +147,22 @@ class RunStats(Model):
     cache_hits: int = 0
     heals: int = 0
     planner_calls: int = 0
+
+
+def artifact_prefix(project_id: str, run_id: str, attempt: int) -> str:
+    """Where the artifacts of one attempt of a run are stored: ``runs/{project}/{run}/attempt-{n}``."""
+    return f"runs/{project_id}/{run_id}/attempt-{attempt}"
+
+
+_ARTIFACT_KEY = re.compile(r"runs/(?P<project>[^/]+)/(?P<run>[^/]+)/attempt-(?P<attempt>[1-9][0-9]*)/(?P<name>.+)")
+
+
+def split_artifact_key(key: str) -> tuple[str, str, int, str] | None:
+    """``(project id, run id, attempt, name)`` of a key made under :func:`artifact_prefix`; None otherwise."""
+    match = _ARTIFACT_KEY.fullmatch(key)
+    if match is None:
+        return None
+    return match["project"], match["run"], int(match["attempt"]), match["name"]
 
 
 class ArtifactRef(Model):

@@ -39,11 +39,12 @@ from shared.models.runs import (
     RunCreate,
     RunStatus,
     Trigger,
+    artifact_prefix,
     can_transition,
 )
 from shared.models.tests import TestKind, TestSpec, TestStatus, infer_kind
 from shared.observability import logger
-from shared.ports import ArtifactStore, EventBus, RunQueue, RunStore, TestStore
+from shared.ports import ArtifactLinkChecker, ArtifactStore, EventBus, RunQueue, RunStore, StoredArtifact, TestStore
 from shared.resources import MAX_RECEIVE_COUNT
 from shared.services.catalog import archived_test
 
@@ -91,6 +92,7 @@ class RunService:
         artifacts: ArtifactStore,
         limits: RunLimits | None = None,
         clock: Callable[[], datetime] = utcnow,
+        links: ArtifactLinkChecker | None = None,
     ) -> None:
         self._tests = tests
         self._runs = runs
@@ -99,6 +101,7 @@ class RunService:
         self._artifacts = artifacts
         self._limits = limits or RunLimits()
         self._clock = clock
+        self._links = links
 
     # ------------------------------------------------------------------------------ starting
 
@@ -209,6 +212,21 @@ class RunService:
             )
             for ref in run.artifacts
         ]
+
+    def open_artifact(self, token: str, name: str) -> StoredArtifact:
+        """An artifact through a link the API serves itself (``shared/services/artifact_links.py``).
+
+        Forbidden when the token's signature is wrong or it expired; NotFound unless ``name`` is one of
+        the artifacts of the run and attempt the token was signed for (so a link opens nothing else:
+        no other run, no other project, no listing)."""
+        if self._links is None:
+            raise NotFound("this deployment's artifact links point to its artifact storage, not to the API")
+        grant = self._links.check(token)
+        run = self.get_run(grant.project_id, grant.run_id)
+        key = f"{artifact_prefix(grant.project_id, grant.run_id, grant.attempt)}/{name}"
+        if not name or not any(ref.key == key for ref in run.artifacts):
+            raise NotFound(f"run {run.id} has no artifact {name!r} in attempt {grant.attempt}")
+        return self._artifacts.read(key)
 
     # ---------------------------------------------------------------------------- transitions
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
@@ -52,6 +55,7 @@ def autotest(info: LocalInfo, *args: str) -> tuple[int, str]:
 def test_example_tests_pass_with_a_junit_report(local: LocalInfo, tmp_path: Path) -> None:
     # When the browser and API examples run against the example app
     junit = tmp_path / "out.xml"
+    downloads = tmp_path / "artifacts"
     code, output = autotest(
         local,
         "run",
@@ -62,6 +66,8 @@ def test_example_tests_pass_with_a_junit_report(local: LocalInfo, tmp_path: Path
         "--wait",
         "--junit",
         str(junit),
+        "--download",
+        str(downloads),
     )
 
     # Then both pass, with live progress, artifact links and a JUnit file CI can read
@@ -73,6 +79,10 @@ def test_example_tests_pass_with_a_junit_report(local: LocalInfo, tmp_path: Path
     root = junit_root(junit)
     assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("2", "0", "0")
     assert sorted(c.get("name") or "" for c in root.iter("testcase")) == ["API login and profile", "Admin can log in"]
+    # and --download saved every artifact through the API's signed links
+    reports = sorted(downloads.glob("*/report.html"))
+    assert len(reports) == 2 and all(b"<html" in r.read_bytes().lower() for r in reports)
+    assert len(list(downloads.glob("*/screenshots/*.png"))) >= 3
 
 
 def test_a_failing_test_exits_1(local: LocalInfo, tmp_path: Path) -> None:
@@ -88,3 +98,53 @@ def test_a_failing_test_exits_1(local: LocalInfo, tmp_path: Path) -> None:
     assert code == 1, output
     failure = junit_root(junit).find("testsuite/testcase/failure")
     assert failure is not None and "Welcome, nobody" in (failure.get("message") or "")
+
+
+def _run(local: LocalInfo, steps: list[dict[str, Any]]) -> dict[str, Any]:
+    headers = {"X-API-Key": local.api_key}
+    with httpx.Client(base_url=local.api_url, headers=headers, timeout=10) as http:
+        run = http.post("/v1/runs", json={"spec": {"name": "guard", "steps": steps}}).json()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            got: dict[str, Any] = http.get(f"/v1/runs/{run['id']}").json()
+            if got["status"] not in ("queued", "running"):
+                return got
+            time.sleep(0.2)
+    raise AssertionError(f"run {run['id']} did not end")
+
+
+def _errors(run: dict[str, Any]) -> list[str]:
+    return [str(step.get("error") or "") for step in run["steps"]]
+
+
+def test_tests_reach_the_example_app_but_never_the_api_itself(local: LocalInfo) -> None:
+    api_port = local.api_url.rsplit(":", 1)[1]
+    assert local.example_url is not None
+
+    # Given the example app on this machine: a request step and a browser reach it
+    reachable = _run(
+        local,
+        [
+            {"action": "request", "url": f"{local.example_url}/api/items", "expect": [{"status": 200}]},
+            {"action": "goto", "url": f"{local.example_url}/"},
+        ],
+    )
+    assert reachable["status"] == "passed", reachable
+
+    # When tests aim at the API's own port, under any address form
+    for steps in (
+        [{"action": "request", "url": f"{local.api_url}/healthz"}],
+        [{"action": "request", "url": f"http://localhost:{api_port}/v1/tests"}],
+        [{"action": "goto", "url": f"http://0x7f.1:{api_port}/healthz"}],
+        [{"action": "goto", "url": f"http://2130706433:{api_port}/docs"}],
+        [{"action": "goto", "url": f"{local.example_url}/redirect?to=http://127.1:{api_port}/healthz"}],
+        [
+            {"action": "goto", "url": f"{local.example_url}/"},
+            {"action": "goto", "url": f"http://[::ffff:127.0.0.1]:{api_port}/healthz"},
+        ],
+    ):
+        run = _run(local, steps)
+
+        # Then the network guard refuses them: the step fails saying why
+        assert run["status"] == "failed", (steps, run)
+        assert any("closed to tests" in e for e in _errors(run)), (steps, _errors(run))

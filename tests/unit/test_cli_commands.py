@@ -393,8 +393,9 @@ def test_the_cli_imports_no_local_mode_dependencies() -> None:
     assert out.stdout.strip() == ""
 
 
-def test_local_help_lists_the_aws_port_option() -> None:
+def test_local_no_longer_offers_an_aws_port() -> None:
+    # AWS is emulated in-process: there is no emulator port to choose (the option is accepted, ignored)
     result = CliRunner().invoke(cli, ["local", "--help"])
 
     assert result.exit_code == 0
-    assert "--aws-port" in result.output
+    assert "--aws-port" not in result.output

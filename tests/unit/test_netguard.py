@@ -188,3 +188,121 @@ def test_ipv6_forms_of_public_ipv4_addresses_pass() -> None:
 def test_ipv6_loopback_and_unspecified_are_not_read_as_ipv4_compatible() -> None:
     guard("::1").check("http://[::1]/")
     assert "unspecified" in refused("http://[::]/", "0.0.0.0/0")
+
+
+# ------------------------------------------------ rule 5: ports of this machine closed to tests
+
+API_PORT = 18555
+LOCAL_HOSTS = {"localhost": ["127.0.0.1", "::1"], "myhost.lan": ["192.0.2.44"], "other.lan": ["192.0.2.99"]}
+
+
+def local_guard() -> NetworkGuard:
+    def resolve(host: str, port: int) -> list[str]:
+        return LOCAL_HOSTS[host]
+
+    async def resolve_async(host: str, port: int) -> list[str]:
+        return resolve(host, port)
+
+    return NetworkGuard(
+        allowlist=Allowlist.parse("127.0.0.0/8, ::1, localhost, 0.0.0.0/8, ::/128, 192.0.2.0/24, ::ffff:0:0/96"),
+        resolver=resolve_async,
+        sync_resolver=resolve,
+        refused_local_ports=frozenset({API_PORT}),
+        local_addresses=lambda: ["192.0.2.44", "fe80::1", "2001:db8::44"],  # this machine's interfaces
+    )
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.0.0.1",
+        "127.5.6.7",
+        "[::1]",
+        "[::ffff:127.0.0.1]",
+        "[::ffff:7f00:1]",
+        "0.0.0.0",  # noqa: S104
+        "0",
+        "[::]",
+        "localhost",
+        "LOCALHOST.",
+        "2130706433",  # 127.0.0.1 as one number
+        "0x7f.1",
+        "0x7f000001",
+        "0177.0.0.1",  # octal
+        "127.1",
+        "127.0.1",
+        "%31%32%37.0.0.1",  # percent-encoded
+        "\uff11\uff12\uff17.\uff10.\uff10.\uff11",  # full-width digits
+        "192.0.2.44",  # an interface address
+        "myhost.lan",  # a name for it
+        "[2001:db8::44]",
+        "[::ffff:192.0.2.44]",
+        "[::127.0.0.1]",  # IPv4-compatible
+        "[::ffff:0:7f00:1]",  # IPv4-translated
+        "[64:ff9b::7f00:1]",  # NAT64
+    ],
+)
+@pytest.mark.parametrize("scheme", ["http", "https", "ws"])
+def test_a_refused_local_port_is_refused_on_every_address_of_this_machine(host: str, scheme: str) -> None:
+    url = f"{scheme}://{host}:{API_PORT}/v1/tests"
+    with pytest.raises(NetworkRefused, match="is this machine, and port 18555 on it is closed to tests"):
+        local_guard().check(url)
+
+
+async def test_the_async_check_refuses_the_local_port_too() -> None:
+    with pytest.raises(NetworkRefused, match="closed to tests"):
+        await local_guard().check_async(f"http://0x7f.1:{API_PORT}/")
+    with pytest.raises(NetworkRefused, match="closed to tests"):
+        await local_guard().check_async(f"http://localhost:{API_PORT}/")
+
+
+def test_other_ports_and_other_machines_pass() -> None:
+    g = local_guard()
+    assert g.check(f"http://127.0.0.1:{API_PORT + 1}/") == ["127.0.0.1"]
+    assert g.check(f"http://0x7f.1:{API_PORT + 1}/") == ["127.0.0.1"]
+    assert g.check(f"http://other.lan:{API_PORT}/") == ["192.0.2.99"]  # another machine's same port
+    assert g.check("http://localhost/") == ["127.0.0.1", "::1"]
+
+
+def test_numeric_hosts_are_judged_as_the_browser_reads_them() -> None:
+    # 0x7f.1 is 127.0.0.1 to a browser: without an allow-list it is a loopback address, not a hostname
+    assert "127.0.0.1 is a loopback address" in refused("http://0x7f.1/")
+    assert "127.0.0.1 is a loopback address" in refused("http://2130706433/")
+    assert "169.254.169.254 is the cloud metadata endpoint" in refused("http://0xa9.0xfe.0xa9.0xfe/")
+    assert "not a valid URL" in refused("http://999.1.1.1/")
+
+
+def test_the_refused_ports_setting_is_checked() -> None:
+    assert NetworkGuard.from_setting("", "8000, 9000").refused_local_ports == frozenset({8000, 9000})
+    with pytest.raises(InvalidInput, match="AUTOTEST_NETWORK_REFUSED_LOCAL_PORTS: 'http' is not a port"):
+        NetworkGuard.from_setting("", "8000,http")
+
+
+def test_interface_addresses_are_this_machines() -> None:
+    from shared.netguard import interface_addresses
+
+    assert "127.0.0.1" in interface_addresses()
+
+
+async def test_a_request_step_connects_only_where_the_guard_looked() -> None:
+    # Given a URL that a browser reads as 127.0.0.1:18556 (allowed) and httpx as localhost:18555
+    import httpx
+
+    from shared.apitests.http import GuardedTransport
+
+    url = f"http://127.0.0.1:{API_PORT + 1}\\@localhost:{API_PORT}/"
+    assert local_guard().check(url) == ["127.0.0.1"]
+    assert (httpx.URL(url).host, httpx.URL(url).port) == ("localhost", API_PORT)
+
+    # When a request step's transport is asked to send it
+    transport = GuardedTransport(local_guard())
+    # Then what httpx would connect to is judged (its URL as httpx writes it), and the API port refused
+    with pytest.raises(NetworkRefused, match="closed to tests"):
+        await transport.handle_async_request(httpx.Request("GET", url))
+    await transport.aclose()
+
+
+def test_the_port_is_the_one_a_browser_connects_to() -> None:
+    # a browser reads "\" as "/": this is 127.0.0.1 port 18555 (urlsplit says other.lan, port 80)
+    with pytest.raises(NetworkRefused, match="port 18555 on it is closed to tests"):
+        local_guard().check(f"http://127.0.0.1:{API_PORT}\\@other.lan/")

@@ -6,12 +6,13 @@ from datetime import timedelta
 
 import pytest
 
-from shared.errors import Conflict, InvalidInput, NotFound, Unavailable
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 from shared.ids import utcnow
 from shared.models.messages import RunMessage
 from shared.models.queries import RunQuery, TestQuery
 from shared.models.runs import ArtifactRef, Run, RunCreate, RunStatus, StepResult
 from shared.models.tests import RevisionCreate, TestCreate, TestStatus, TestUpdate
+from shared.ports import StoredArtifact
 from shared.services.runs import RunLimits, RunService
 from tests.conftest import FakeServices
 
@@ -404,3 +405,44 @@ def test_a_dead_letter_leaves_a_live_run_alone(fakes: FakeServices) -> None:
     assert took is not None
     runs.requeue(took)
     assert runs.dead_letter(RunMessage(run_id=other.id, project_id=PROJECT, attempt=1)) == "dropped"  # attempt 2 now
+
+
+# ------------------------------------------------------------------------ artifact links
+
+
+def _linked_run(fakes: FakeServices, clock: list[float]) -> tuple[RunService, str, str]:
+    from shared.models.runs import ArtifactRef, artifact_prefix
+    from shared.services.artifact_links import ArtifactLinkSigner, SignedLinkArtifacts
+
+    signer = ArtifactLinkSigner(b"k" * 32, "http://api.test", clock=lambda: clock[0])
+    store = SignedLinkArtifacts(fakes.artifacts, signer)
+    runs = RunService(
+        tests=fakes.store, runs=fakes.store, queue=fakes.queue, events=fakes.events, artifacts=store, links=signer
+    )
+    run = runs.start_run(
+        "prj_a", RunCreate.model_validate({"spec": {"steps": [{"action": "goto", "url": "https://x.example/"}]}})
+    )
+    key = f"{artifact_prefix('prj_a', run.id, 1)}/report.html"
+    fakes.artifacts.put(key, b"<h1>r</h1>", content_type="text/html")
+    fakes.store.update_run(
+        run.id, {"artifacts": [ArtifactRef(name="report.html", kind="report", key=key).model_dump()]}
+    )
+    url = runs.artifacts("prj_a", run.id)[0].url
+    return runs, url.split("/v1/artifacts/")[1].split("/")[0], run.id
+
+
+def test_an_artifact_link_opens_its_artifact_until_it_expires(fakes: FakeServices) -> None:
+    clock = [1_000_000.0]
+    runs, token, _ = _linked_run(fakes, clock)
+
+    assert runs.open_artifact(token, "report.html") == StoredArtifact(b"<h1>r</h1>", "text/html")
+    with pytest.raises(NotFound):
+        runs.open_artifact(token, "other.png")
+    clock[0] += 3600 + 1  # presign_ttl_s later
+    with pytest.raises(Forbidden, match="expired"):
+        runs.open_artifact(token, "report.html")
+
+
+def test_without_a_link_signer_the_api_serves_no_artifacts(fakes: FakeServices) -> None:
+    with pytest.raises(NotFound):
+        fakes.services.runs.open_artifact("anything", "report.html")

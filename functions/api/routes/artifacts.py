@@ -1,0 +1,41 @@
+"""Artifact links served by the API itself: ``/v1/artifacts/{token}/{name}`` (local mode; in AWS the
+links are presigned S3 URLs). No API key: the signed token is the credential, so a link opens in a
+browser; ``RunService.open_artifact`` decides what it opens."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+
+from functions.api.deps import ServicesDep
+
+router = APIRouter(prefix="/v1/artifacts", tags=["artifacts"])
+
+TokenPath = Annotated[
+    str,
+    Path(
+        pattern=r"^[A-Za-z0-9_.-]{1,1024}$", description="the signed token of a link from GET /v1/runs/{id}/artifacts"
+    ),
+]
+
+
+@router.get(
+    "/{token}/{name:path}",
+    summary="One artifact of a run, through a signed link (local mode)",
+    response_class=Response,
+    responses={200: {"description": "the artifact's bytes, with the content type it was stored with"}},
+)
+def open_artifact(token: TokenPath, name: str, services: ServicesDep) -> Response:
+    artifact = services.runs.open_artifact(token, name)
+    return Response(
+        content=artifact.data,
+        media_type=artifact.content_type,
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            # a report opened from here runs no script on the API's origin
+            "Content-Security-Policy": "sandbox",
+            "Cache-Control": "private, max-age=300",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
