@@ -95,7 +95,7 @@ def test_ctrl_c_lets_a_running_browser_test_finish(tmp_path: Path) -> None:
     assert "stopping: waiting for running tests to finish" in text and "state saved" in text
 
     # The run passed: read it back from the data directory
-    restarted = LocalModeThread(LocalOptions(port=0, example_port=None, aws_port=0, data_dir=data_dir, workers={}))
+    restarted = LocalModeThread(LocalOptions(port=0, example_port=None, data_dir=data_dir, workers={}))
     info = restarted.start()
     try:
         run = httpx.get(f"{info.api_url}/v1/runs/{run_id}", headers={"X-API-Key": info.api_key}).json()
