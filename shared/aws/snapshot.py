@@ -7,34 +7,14 @@ byte for byte with every key and index attribute; binary attributes are base64 t
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from shared.aws.errors import translate
+from shared.aws.journal import decode, encode
 
 _BATCH = 25
-
-
-def _encode(value: Any) -> Any:
-    if isinstance(value, bytes | bytearray):
-        return {"$b64": base64.b64encode(bytes(value)).decode()}
-    if isinstance(value, dict):
-        return {k: _encode(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_encode(v) for v in value]
-    return value
-
-
-def _decode(value: Any) -> Any:
-    if isinstance(value, dict):
-        if set(value) == {"$b64"}:
-            return base64.b64decode(value["$b64"])
-        return {k: _decode(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_decode(v) for v in value]
-    return value
 
 
 def runs_with_status(items: Iterable[dict[str, Any]], statuses: Iterable[str]) -> list[tuple[str, str]]:
@@ -59,7 +39,7 @@ class TableSnapshot:
         while True:
             with translate(f"scan {self._table}"):
                 response = self._db.scan(**params)
-            items.extend(_encode(item) for item in response.get("Items", []))
+            items.extend(encode(item) for item in response.get("Items", []))
             if "LastEvaluatedKey" not in response:
                 return items
             params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
@@ -69,7 +49,7 @@ class TableSnapshot:
         count = 0
         batch: list[dict[str, Any]] = []
         for item in items:
-            batch.append({"PutRequest": {"Item": _decode(item)}})
+            batch.append({"PutRequest": {"Item": decode(item)}})
             if len(batch) == _BATCH:
                 count += self._write(batch)
                 batch = []
