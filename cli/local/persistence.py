@@ -39,11 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from shared.aws.clients import ClientFactory
-from shared.aws.errors import error_code
-from shared.aws.journal import EXPECTED_REPLAY_ERRORS, apply_recorded, decode, encode
+from shared.aws.journal import ReplayFailed, apply_recorded, decode, encode
 from shared.aws.snapshot import TableSnapshot
 from shared.errors import Unavailable
 from shared.observability import logger
@@ -442,7 +439,7 @@ class LocalState:
             params: dict[str, Any] = raw if isinstance(raw, dict) else {}
             try:
                 body = self._blobs.read(str(record["blob"])) if "blob" in record else None
-                apply_recorded(
+                applied = apply_recorded(
                     self._clients,
                     service,
                     operation,
@@ -451,12 +448,13 @@ class LocalState:
                     table=self._table_name,
                     bucket=self._bucket,
                 )
-            except ClientError as exc:
-                if error_code(exc) not in EXPECTED_REPLAY_ERRORS:  # else: it failed the first time too
-                    damaged.append(f"journal entry {seq} ({operation}) could not be applied: {error_code(exc)}")
+            except ReplayFailed as exc:
+                damaged.append(f"journal entry {seq} ({operation}) could not be applied: {exc.code}")
                 continue
             except (OSError, KeyError, TypeError, ValueError, AttributeError) as exc:
                 damaged.append(f"journal entry {seq} ({operation}) could not be applied: {type(exc).__name__}")
+                continue
+            if not applied:  # a condition refused it: it failed the first time too
                 continue
             if operation == "PutObject" and "blob" in record:
                 objects[str(params.get("Key"))] = self._object_entry(params, str(record["blob"]))

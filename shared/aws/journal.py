@@ -20,6 +20,9 @@ import functools
 from typing import Any, Protocol
 
 from botocore import xform_name
+from botocore.exceptions import ClientError
+
+from shared.aws.errors import error_code
 
 #: the operations that change the state local mode keeps (SQS and EventBridge are rebuilt on start)
 JOURNALED: dict[str, frozenset[str]] = {
@@ -119,10 +122,26 @@ def retarget(service: str, operation: str, params: dict[str, Any], *, table: str
     return out
 
 
+class ReplayFailed(Exception):
+    """A recorded call that AWS (moto) refused on replay for a reason it cannot have had the first time."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
 def apply_recorded(
     clients: Any, service: str, operation: str, params: dict[str, Any], body: bytes | None, *, table: str, bucket: str
-) -> Any:
-    """Make a recorded call again (replay): on ``clients(service)``, aimed at ``table`` / ``bucket``."""
+) -> bool:
+    """Make a recorded call again (replay): on ``clients(service)``, aimed at ``table`` / ``bucket``. True when
+    applied; False when a condition refused it, as it may have the first time; ReplayFailed otherwise."""
     call = getattr(clients(service), xform_name(operation))
     aimed = retarget(service, operation, params, table=table, bucket=bucket)
-    return call(**aimed, **({"Body": body} if body is not None else {}))
+    try:
+        call(**aimed, **({"Body": body} if body is not None else {}))
+    except ClientError as exc:
+        code = error_code(exc)
+        if code in EXPECTED_REPLAY_ERRORS:
+            return False
+        raise ReplayFailed(code) from exc
+    return True
