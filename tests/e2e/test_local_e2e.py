@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 import xml.etree.ElementTree as ET
@@ -16,6 +17,7 @@ from click.testing import CliRunner
 from cli.local.mode import LocalInfo, LocalModeThread, LocalOptions
 from cli.main import cli
 from cli.state import CliState
+from runner_container.runner.browser import BrowserPool
 from shared.settings import Settings
 
 pytestmark = pytest.mark.e2e
@@ -148,3 +150,31 @@ def test_tests_reach_the_example_app_but_never_the_api_itself(local: LocalInfo) 
         # Then the network guard refuses them: the step fails saying why
         assert run["status"] == "failed", (steps, run)
         assert any("closed to tests" in e for e in _errors(run)), (steps, _errors(run))
+
+
+def _video_run_links(local: LocalInfo) -> tuple[dict[str, str], httpx.Headers, httpx.Headers]:
+    """A browser run's artifact links, and the headers its report and its video are served with."""
+    run = _run(local, [{"action": "goto", "url": f"{local.example_url}/login"}])
+    assert run["status"] == "passed", run
+    with httpx.Client(base_url=local.api_url, headers={"X-API-Key": local.api_key}, timeout=10) as http:
+        links = {a["name"]: a["url"] for a in http.get(f"/v1/runs/{run['id']}/artifacts").json()["artifacts"]}
+        return links, http.get(links["report.html"]).headers, http.get(links["video.webm"]).headers
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_an_artifact_link_plays_its_video_in_the_browser_and_a_report_runs_no_script(
+    local: LocalInfo, pool: BrowserPool
+) -> None:
+    # Given a browser run with a video, and its artifact links
+    links, report, video = await asyncio.to_thread(_video_run_links, local)
+    # the report is sandboxed (no script on the API's origin); the video is not (it would not play)
+    assert report["content-security-policy"] == "sandbox"
+    assert "content-security-policy" not in video
+
+    # When a browser opens the video's link
+    async with pool.context() as context:
+        page = await context.new_page()
+        await page.goto(links["video.webm"])
+        # Then it plays: the video's metadata loads
+        ready = await page.wait_for_function("() => document.querySelector('video')?.readyState >= 1", timeout=10_000)
+        assert await ready.json_value()

@@ -28,14 +28,22 @@ TokenPath = Annotated[
 )
 def open_artifact(token: TokenPath, name: str, services: ServicesDep) -> Response:
     artifact = services.runs.open_artifact(token, name)
-    return Response(
-        content=artifact.data,
-        media_type=artifact.content_type,
-        headers={
-            "X-Content-Type-Options": "nosniff",
-            # a report opened from here runs no script on the API's origin
-            "Content-Security-Policy": "sandbox",
-            "Cache-Control": "private, max-age=300",
-            "Referrer-Policy": "no-referrer",
-        },
-    )
+    headers = {
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, max-age=300",
+        "Referrer-Policy": "no-referrer",
+    }
+    if _can_run_script(artifact.content_type):
+        # a report opened from here runs no script on the API's origin. (Not on media and images: a sandboxed
+        # media document has an opaque origin, and Chromium then refuses to play the video in it.)
+        headers["Content-Security-Policy"] = "sandbox"
+    return Response(content=artifact.data, media_type=artifact.content_type, headers=headers)
+
+
+_ACTIVE_TYPES = ("text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml")
+
+
+def _can_run_script(content_type: str) -> bool:
+    """Whether a browser may run script in a document of this type (HTML, SVG, XML), or guesses it might."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media in _ACTIVE_TYPES or media.endswith("+xml") or not media
