@@ -7,7 +7,6 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.errors import (
@@ -20,6 +19,7 @@ from shared.errors import (
     Unauthorized,
     Unavailable,
 )
+from shared.models.common import Model
 from shared.models.validation import describe_errors
 from shared.observability import logger
 
@@ -46,16 +46,26 @@ _HTTP_CODES = {
 }
 
 
-class ErrorDetail(BaseModel):
-    code: str = Field(description="machine-readable: validation_error, not_found, conflict, ...")
-    message: str = Field(description="what went wrong and where, for a person")
-    details: Any = Field(default=None, description="e.g. the failing fields: [{loc, msg, type}]")
+class ErrorDetail(Model):
+    """What went wrong."""
+
+    code: str
+    """Machine-readable, one per kind of error: `malformed_json` (400), `unauthorized` (401), `forbidden` (403),
+    `not_found` (404), `conflict` (409), `payload_too_large` (413), `validation_error` and `invalid_input`
+    (422), `unavailable` (503), `internal` (500: a bug), ..."""
+    message: str
+    """What went wrong and where, for a person (a 422 names the field: `body.steps[2].url: Field required`)."""
+    details: Any = None
+    """More, where there is more: for a 400 or 422, every failing field as `[{"loc", "msg", "type"}]`
+    (`loc` like `body.steps[2].url`, `query.limit`, `path.name`); for some others an object about the error
+    (a 409's `{"status": "passed"}`); else null."""
 
 
-class ErrorBody(BaseModel):
-    """Every error response."""
+class ErrorBody(Model):
+    """Every error response has this body, whatever its status (FastAPI's `{"detail": ...}` is never sent)."""
 
     error: ErrorDetail
+    """The error."""
 
 
 #: documented on every /v1 route (OpenAPI)

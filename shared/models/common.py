@@ -60,9 +60,15 @@ Variables = Annotated[dict[VarName, VarValue], Field(max_length=200)]
 
 
 class StrictModel(BaseModel):
-    """Input models: unknown fields are an error, so a typo never passes silently."""
+    """Input models: unknown fields are an error, so a typo never passes silently.
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
+    The class docstring of a model is its description in the OpenAPI document, and the docstring under a field
+    (``use_attribute_docstrings``) the field's: what a reader of ``/docs`` sees.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, serialize_by_alias=True, use_attribute_docstrings=True
+    )
 
 
 def find_unstorable_text(value: Any, path: str = "") -> str | None:
@@ -101,6 +107,8 @@ class StorableInput(StrictModel):
 
 
 class Model(BaseModel):
-    """Stored and public models."""
+    """Stored and public models. Documented as :class:`StrictModel` is: docstrings under fields."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(
+        extra="ignore", populate_by_name=True, serialize_by_alias=True, use_attribute_docstrings=True
+    )

@@ -31,32 +31,66 @@ Regex = Annotated[ShortText, AfterValidator(_re2_pattern)]
 
 
 class RoleTarget(StrictModel):
+    """An element by its ARIA role and accessible name, as a user sees it: `{"role": "button", "name": "Log in"}`
+    (Playwright's `get_by_role`)."""
+
     role: Annotated[str, Field(min_length=1, max_length=64)]
+    """An ARIA role: `button`, `link`, `textbox`, `checkbox`, `radio`, `heading`, `list`, `status`, ..."""
     name: ShortText | None = None
+    """The accessible name (the button's text, the field's label). Default: any name, so the role alone must
+    match exactly one element."""
     exact: bool = False
+    """`true`: only an element named exactly so (case and spaces included) matches. `false` (default): a
+    case-insensitive substring matches; when that matches several elements, the one named exactly so wins, then
+    the one named so but for case and spaces."""
 
 
 class LabelTarget(StrictModel):
+    """A form field by the text of its label: `{"label": "Username"}` (Playwright's `get_by_label`)."""
+
     label: ShortText
+    """The label's text (`<label>`, `aria-label` or `aria-labelledby`)."""
     exact: bool = False
+    """`true`: only an element labelled exactly so (case and spaces included) matches. `false` (default): a
+    case-insensitive substring matches; when that matches several elements, the one labelled exactly so wins,
+    then the one labelled so but for case and spaces."""
 
 
 class TextTarget(StrictModel):
+    """An element by the text it shows: `{"text": "Forgot your password?"}` (Playwright's `get_by_text`)."""
+
     text: ShortText
+    """The element's text."""
     exact: bool = False
+    """`true`: only an element whose text is exactly this (case and spaces included) matches. `false` (default): a
+    case-insensitive substring matches; when that matches several elements, the one whose text is exactly this wins,
+    then the one whose text is this but for case and spaces."""
 
 
 class PlaceholderTarget(StrictModel):
+    """A field by its placeholder text: `{"placeholder": "Search"}` (Playwright's `get_by_placeholder`)."""
+
     placeholder: ShortText
+    """The field's placeholder."""
     exact: bool = False
+    """`true`: only an element with exactly this placeholder (case and spaces included) matches. `false` (default): a
+    case-insensitive substring matches; when that matches several elements, the one with exactly this placeholder
+    wins, then the one with it but for case and spaces."""
 
 
 class TestIdTarget(StrictModel):
+    """An element by its `data-testid` attribute: `{"test_id": "item-1"}` (Playwright's `get_by_test_id`)."""
+
     test_id: ShortText
+    """The attribute's value, matched exactly."""
 
 
 class CssTarget(StrictModel):
+    """An element by a CSS selector: `{"css": "#summary"}`. Prefer a role, label or text target: they survive
+    changes of markup."""
+
     css: ShortText
+    """A CSS selector (Playwright's selector syntax); it must match exactly one element."""
 
 
 _TARGET_KEYS = ("role", "label", "text", "placeholder", "test_id", "css")
@@ -83,7 +117,16 @@ Target = Annotated[
     | Annotated[PlaceholderTarget, Tag("placeholder")]
     | Annotated[TestIdTarget, Tag("test_id")]
     | Annotated[CssTarget, Tag("css")]
-    | Annotated[ShortText, Tag("description")],
+    | Annotated[
+        ShortText,
+        Tag("description"),
+        Field(
+            description=(
+                'A plain description of the element, read as a role and a name: "the Log in button" (a button '
+                'named "Log in"), "the Username field" (a textbox labelled "Username").'
+            )
+        ),
+    ],
     Discriminator(
         _target_kind,
         custom_error_type="invalid_target",
@@ -121,7 +164,10 @@ def describe_target(target: Target | None) -> str | None:
 
 class _Step(StrictModel):
     description: ShortFreeText | None = None
+    """What the step is for, in words (up to 2,000 characters): shown in results and reports."""
     timeout_s: Annotated[float, Field(ge=0.01, le=600)] | None = None
+    """Seconds this step may take (0.01 to 600), waiting for its element included. Default: the deployment's
+    `AUTOTEST_STEP_TIMEOUT_S` (10). The run's `timeout_s` still ends it sooner."""
 
 
 #: a status a main document may answer with and still pass a ``goto`` (one of 400 and above: lower ones always pass)
@@ -129,57 +175,100 @@ ErrorStatus = Annotated[int, Field(ge=400, le=599)]
 
 
 class Goto(_Step):
-    """Open ``url``. The step fails when the page cannot be reached, and when its main document answers with
-    a status of 400 or above, unless that status is in ``allow_status`` (a page that legitimately answers
+    """Open `url`. The step fails when the page cannot be reached, and when its main document answers with
+    a status of 400 or above, unless that status is in `allow_status` (a page that legitimately answers
     404 or 401)."""
 
     action: Literal["goto"] = "goto"
+    """The kind of step: `goto`."""
     url: ShortText
+    """The URL to open; a relative URL resolves against the current page (or `start_url`). May hold `{{var}}`
+    placeholders."""
     allow_status: Annotated[list[ErrorStatus], Field(max_length=50)] = Field(default_factory=list)
+    """Statuses of 400 to 599 the page may answer with and still pass, e.g. `[404]` (up to 50). Default:
+    none."""
 
 
 class Click(_Step):
+    """Click the element."""
+
     action: Literal["click"] = "click"
+    """The kind of step: `click`."""
     target: Target
+    """The element to click."""
 
 
 class Fill(_Step):
+    """Type `value` into a field, replacing what is there."""
+
     action: Literal["fill"] = "fill"
+    """The kind of step: `fill`."""
     target: Target
+    """The field to fill."""
     value: LongText
+    """The text to type (up to 20,000 characters; `""` empties the field). May hold `{{var}}` and
+    `{{secret:NAME}}`: a secret's value never appears in results, logs or reports."""
 
 
 class Press(_Step):
+    """Press a key, on the target or else on the page."""
+
     action: Literal["press"] = "press"
+    """The kind of step: `press`."""
     key: Annotated[str, Field(min_length=1, max_length=64)]
+    """A key or a chord in Playwright's names: `Enter`, `Tab`, `Escape`, `ArrowDown`, `Control+A`, `a`."""
     target: Target | None = None
+    """The element to press it on. Default: the page (whatever has the focus)."""
 
 
 class Select(_Step):
+    """Pick an option of a `<select>`."""
+
     action: Literal["select"] = "select"
+    """The kind of step: `select`."""
     target: Target
+    """The `<select>` element."""
     value: ShortText
+    """The option to pick, by its value or its label. May hold `{{var}}` placeholders."""
 
 
 class Check(_Step):
+    """Check a checkbox or a radio button (nothing changes when it is checked already)."""
+
     action: Literal["check"] = "check"
+    """The kind of step: `check`."""
     target: Target
+    """The checkbox or radio button."""
 
 
 class Uncheck(_Step):
+    """Uncheck a checkbox (nothing changes when it is unchecked already)."""
+
     action: Literal["uncheck"] = "uncheck"
+    """The kind of step: `uncheck`."""
     target: Target
+    """The checkbox."""
 
 
 class Hover(_Step):
+    """Move the mouse over the element (to open a menu, show a tooltip)."""
+
     action: Literal["hover"] = "hover"
+    """The kind of step: `hover`."""
     target: Target
+    """The element to hover."""
 
 
 class WaitFor(_Step):
+    """Wait until an element is visible (`target`), or for a fixed time (`ms`): exactly one of them."""
+
     action: Literal["wait_for"] = "wait_for"
+    """The kind of step: `wait_for`."""
     target: Target | None = None
+    """The element to wait for, until it is visible or the step's `timeout_s` is up."""
     ms: Annotated[int, Field(ge=0, le=600_000)] | None = None
+    """Milliseconds to wait (0 to 600,000). The step gets that time whatever the default step timeout; a
+    `timeout_s` shorter than the wait is refused."""
 
     @model_validator(mode="after")
     def _one_of(self) -> WaitFor:
@@ -194,35 +283,63 @@ class WaitFor(_Step):
 
 
 class ExpectText(_Step):
+    """Pass when the text appears on the page (or in the target) before the step's time is up."""
+
     action: Literal["expect_text"] = "expect_text"
+    """The kind of step: `expect_text`."""
     text: ShortText
+    """The text expected, as a substring of what the page (or the target) shows. May hold `{{var}}`."""
     target: Target | None = None
+    """The element that must contain the text. Default: the whole page."""
 
 
 class ExpectVisible(_Step):
+    """Pass when the element is visible before the step's time is up."""
+
     action: Literal["expect_visible"] = "expect_visible"
+    """The kind of step: `expect_visible`."""
     target: Target
+    """The element that must be visible."""
 
 
 class ExpectUrl(_Step):
+    """Pass when the page's URL matches a regular expression before the step's time is up."""
+
     action: Literal["expect_url"] = "expect_url"
+    """The kind of step: `expect_url`."""
     pattern: Regex
+    """A regular expression in RE2 syntax, searched in the URL (`/welcome`, `/items/\\d+$`); escape what is
+    meant literally (`\\?`, `\\.`). Checked when the test is saved. May hold `{{var}}`."""
 
 
 class ExpectTitle(_Step):
+    """Pass when the page's title contains the text before the step's time is up."""
+
     action: Literal["expect_title"] = "expect_title"
+    """The kind of step: `expect_title`."""
     text: ShortText
+    """The text the title must contain (case-sensitive)."""
 
 
 class Screenshot(_Step):
+    """Take a full-page screenshot, kept as an artifact of the run (`<name>.png`)."""
+
     action: Literal["screenshot"] = "screenshot"
+    """The kind of step: `screenshot`."""
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] | None = None
+    """The artifact's name without `.png` (1 to 64 letters, digits, `_`, `.` or `-`). Default: `step-` and the
+    step's index from 0 in three digits (`step-004`)."""
 
 
 class Extract(_Step):
+    """Store the element's text (a field's value) in a variable, for the steps after it as `{{var}}`."""
+
     action: Literal["extract"] = "extract"
+    """The kind of step: `extract`."""
     target: Target
+    """The element to read."""
     var: VarName
+    """The variable's name: a letter or `_`, then letters, digits, `_`, `.` or `-` (at most 64)."""
 
 
 # ------------------------------------------------------------------------------ request (API)
@@ -235,7 +352,11 @@ HttpStatus = Annotated[int, Field(ge=100, le=599)]
 
 
 class ExpectStatus(StrictModel):
+    """The response's status is this one, or one of these: `{"status": 201}`, `{"status": [200, 204]}`. A
+    request with no status expectation passes whatever its status."""
+
     status: HttpStatus | Annotated[list[HttpStatus], Field(min_length=1, max_length=50)]
+    """An HTTP status (100 to 599), or a list of 1 to 50 of them."""
 
 
 class _OneCheck(StrictModel):
@@ -251,24 +372,48 @@ class _OneCheck(StrictModel):
 
 
 class ExpectJsonPath(_OneCheck):
+    """A value of the JSON response body, found by a JSONPath, checked with exactly one of `equals`,
+    `contains`, `matches`, `exists`: `{"jsonpath": "$.user.name", "equals": "admin"}`."""
+
     jsonpath: ShortText
+    """A JSONPath into the response body (`$.items[0].id`). When it finds several values, they are checked as
+    one list."""
     equals: Any = None
+    """The value must equal this JSON value (a string also matches a number that reads the same: `"5"` and
+    `5`). May hold `{{var}}`. Not null: check null with a `json_schema` expectation."""
     contains: Any = None
+    """A string value must contain this text, a list hold this element, an object hold these keys and values
+    (or this key). May hold `{{var}}`."""
     matches: Regex | None = None
+    """The value (as JSON text, unless a string) must match this regular expression (RE2 syntax)."""
     exists: bool | None = None
+    """`true`: the path must find something; `false`: it must find nothing."""
 
 
 class ExpectHeader(_OneCheck):
+    """A response header, checked with exactly one of `equals`, `contains`, `matches`, `exists`:
+    `{"header": "Content-Type", "contains": "json"}`."""
+
     header: ShortText
+    """The header's name (case-insensitive)."""
     equals: str | None = None
+    """The header's value must be exactly this."""
     contains: str | None = None
+    """The header's value must contain this text."""
     matches: Regex | None = None
+    """The header's value must match this regular expression (RE2 syntax)."""
     exists: bool | None = None
+    """`true`: the response must have the header; `false`: it must not."""
 
 
 class ExpectBody(StrictModel):
+    """The response body as text, checked with exactly one of `body_contains`, `body_matches`."""
+
     body_contains: ShortText | None = None
+    """The body must contain this text."""
     body_matches: Regex | None = None
+    """The body must match this regular expression (RE2 syntax, searched; linear time, so no pattern can stall
+    a run)."""
 
     @model_validator(mode="after")
     def _one_check(self) -> ExpectBody:
@@ -278,11 +423,17 @@ class ExpectBody(StrictModel):
 
 
 class ExpectSchema(StrictModel):
+    """The response body is JSON valid against a JSON Schema."""
+
     json_schema: dict[str, Any]
+    """A JSON Schema (`{"type": "object", "required": ["items", "count"]}`)."""
 
 
 class ExpectLatency(StrictModel):
+    """The response arrives quickly enough."""
+
     max_latency_ms: Annotated[int, Field(gt=0)]
+    """Most milliseconds from sending the request to the whole response, redirects included (above 0)."""
 
 
 def _expectation_kind(value: Any) -> str | None:
@@ -325,17 +476,32 @@ Expectation = Annotated[
 
 
 class Request(_Step):
+    """An HTTP call (an API test's step; browser tests may have them too). It fails when the server cannot be
+    reached or an expectation does not hold; each expectation that fails is named. Redirects are followed."""
+
     action: Literal["request"] = "request"
+    """The kind of step: `request`."""
     method: HttpMethod = "GET"
+    """The HTTP method. Default: `GET`."""
     url: ShortText
+    """The URL to call, absolute (`http://` or `https://`). May hold `{{var}}` and `{{secret:NAME}}`."""
     headers: dict[HeaderName, str] = Field(default_factory=dict)
+    """Request headers, name to value (`{"Authorization": "Bearer {{token}}"}`); values may hold placeholders."""
     query: dict[Annotated[str, Field(min_length=1, max_length=256)], str | int | float | bool] = Field(
         default_factory=dict
     )
+    """Query parameters merged into the URL's own query string: the URL's stay as written, except a key this
+    also names, which this replaces; these come last."""
     json_body: Any = Field(default=None, alias="json")
+    """A JSON body, sent with `Content-Type: application/json` unless `headers` set one. Not with `body`."""
     body: LongText | None = None
+    """A text body, sent as it is (up to 20,000 characters). Not with `json`."""
     extract: dict[VarName, ShortText] = Field(default_factory=dict)
+    """Variables to set from the JSON response, name to JSONPath (`{"order_id": "$.items[0].id"}`), for the
+    steps after this one as `{{order_id}}`."""
     expect: list[Expectation] = Field(default_factory=list, max_length=100)
+    """Checks of the response (up to 100), every one checked: each has one of the keys `status`, `jsonpath`,
+    `header`, `body_contains`, `body_matches`, `json_schema`, `max_latency_ms`."""
 
     @model_validator(mode="after")
     def _one_body(self) -> Request:

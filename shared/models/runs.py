@@ -24,6 +24,13 @@ from shared.models.tests import Dataset, Retries, TestKind, TestSpec, TimeoutS
 
 
 class RunStatus(StrEnum):
+    """Where a run is: `queued -> running -> passed | failed | error | timed_out | cancelled`. `failed`: a step
+    did not pass (an expectation, a target that matched nothing or several elements); `error`: the run could
+    not be carried out (a variable or secret not defined, the browser crashed, the runner failed);
+    `timed_out`: the run's `timeout_s` was up; `cancelled`: `POST /v1/runs/{id}/cancel`. An attempt that ends
+    `failed`, `error` or `timed_out` with retries left goes back to `queued` as the next attempt (not one that
+    could not start, such as a secret not defined)."""
+
     queued = "queued"
     running = "running"
     passed = "passed"
@@ -71,26 +78,47 @@ MatchedBy = Literal["substring", "exact", "normalized", "unique"]
 
 
 class InlineSpec(TestSpec):
-    """A spec run without saving a test (``POST /v1/runs {"spec": ...}``): the test file's shape."""
+    """A test run without saving it (`POST /v1/runs {"spec": ...}`): the test file's shape, as
+    `POST /v1/tests` takes it, but `name` may be left out."""
 
     name: Name | None = None
+    """A name for the run's results (1 to 200 characters; no control characters). Default: none."""
     kind: TestKind | None = None
+    """`browser` or `api`. Default: inferred, `api` when every step is a `request` step, else `browser`."""
     tags: Annotated[list[Tag], Field(max_length=20)] = Field(default_factory=list)
+    """Tags the run carries (up to 20, each 1 to 64 letters, digits or `_ . : / -`)."""
     description: FreeText | None = None
+    """Free text about the test (up to 20,000 characters)."""
 
 
 class RunCreate(StorableInput):
-    """``POST /v1/runs``: a run of a saved test (``test_id``, optional ``revision``) or of an inline ``spec``."""
+    """A run to start (`POST /v1/runs`): of a saved test (`test_id`, optionally `revision`) or of an inline test
+    (`spec`), exactly one of them. The run is queued (202) and executes in the background: follow it with
+    `GET /v1/runs/{id}` or `GET /v1/runs/{id}/events`."""
 
     test_id: ObjectId | None = None
+    """The id of a saved, active test to run (`tst_...`)."""
     revision: Annotated[int, Field(ge=1)] | None = None
+    """The test's revision to run (1 or more). Default: its latest. Only with `test_id`."""
     spec: InlineSpec | None = None
+    """A test to run without saving it: the shape of a test file (`POST /v1/tests`'s body)."""
     variables: Variables = Field(default_factory=dict)
+    """Variables for this run, over the test's own of the same name (up to 200; names as in a test's
+    `variables`)."""
     dataset: Dataset | None = None
+    """Rows of variables for a data-driven run (up to 1,000), instead of the test's `dataset`. Default: the
+    test's."""
     retries: Retries | None = None
+    """How many times a failed attempt is tried again (0 to 5, and at most the deployment's
+    `AUTOTEST_MAX_RETRIES`). Default: the test's `retries`."""
     timeout_s: TimeoutS | None = None
+    """Seconds the whole run may take (1 to 3600, and at most the deployment's `AUTOTEST_MAX_RUN_TIMEOUT_S`).
+    Default: the test's `timeout_s`, else `AUTOTEST_DEFAULT_RUN_TIMEOUT_S` (300)."""
     labels: Annotated[dict[LabelKey, LabelValue], Field(max_length=20)] = Field(default_factory=dict)
+    """Labels to tell runs apart (the CI job, the commit): up to 20, keys 1 to 64 letters, digits or
+    `_ . : / -`, values up to 256 characters, no control characters."""
     trigger: Literal["api", "cli"] = "api"
+    """Who starts the run: `api` (default) or `cli` (the CLI sets it)."""
 
     @model_validator(mode="after")
     def _test_or_spec(self) -> RunCreate:
@@ -102,20 +130,37 @@ class RunCreate(StorableInput):
 
 
 class StepResult(Model):
+    """The result of one step of a run (secrets masked as `***`)."""
+
     index: int
+    """The step's position in the plan, from 0."""
     action: str
+    """The step's action (`goto`, `click`, ..., `request`)."""
     description: str | None = None
+    """The step's own `description`, or null."""
     target: str | None = None
-    #: what the step did besides its target: the URL of a goto, the text expected, ...
+    """The step's target in short form (`role=button name="Log in"`, `label="Username"`), or null."""
     detail: str | None = None
+    """What the step did besides its target: the URL of a `goto`, `POST <url>` of a request, the text an
+    `expect_text` wanted; or null."""
     locator: str | None = None
-    #: which rule chose the target's element (an ambiguous substring match falls back to the exact name)
+    """The Playwright locator that found the element (`get_by_role("button", name="Log in")`), or null."""
     matched_by: MatchedBy | None = None
+    """The rule that chose the element: `substring` (its name contains the target's), `exact` (equals it),
+    `normalized` (equals it but for case and spaces), `unique` (a target with no name that one element
+    matches); null for a step without a target, or whose element was not found."""
     status: StepStatus
+    """`passed`, `failed` (an expectation or a target did not hold), `error` (the step could not be carried
+    out), or `skipped` (not run: a step before it did not pass, or the run could not start)."""
     duration_ms: int = 0
+    """How long the step took, in milliseconds."""
     error: str | None = None
+    """Why the step did not pass, for a person; null when it passed."""
     screenshot: str | None = None
+    """The storage key of the screenshot taken after the step (as the deployment's `AUTOTEST_SCREENSHOTS`
+    says), or null; `GET /v1/runs/{id}/artifacts` gives its link."""
     healed: bool = False
+    """Whether the target was replaced by a healed one (reserved for the healer: always `false` today)."""
 
     def summary(self) -> str:
         """What the step did, in words: its description, else its target and detail."""
@@ -130,23 +175,35 @@ class Interruption(Model):
     was executed again as the next attempt. An interruption is not a failure: it uses none of the retries."""
 
     attempt: int
+    """The number of the attempt that never finished."""
     reason: str
+    """Why it was found unfinished (its heartbeat went stale, local mode restarted)."""
     at: datetime
+    """When it was found so (UTC, ISO 8601)."""
 
 
 class Iteration(Model):
     """One dataset row of a data-driven run."""
 
     index: int
+    """The row's position in the dataset, from 0."""
     variables: dict[str, Any] = Field(default_factory=dict)
+    """The row's variables (secrets masked)."""
     status: RunStatus
+    """How the row ended: `passed`, `failed`, `error`, `timed_out` or `cancelled`."""
     steps: list[StepResult] = Field(default_factory=list)
+    """The row's step results, in order."""
 
 
 class RunStats(Model):
+    """Counters of the planner and the healer, reserved for them: always zero today."""
+
     cache_hits: int = 0
+    """Targets found through the element cache."""
     heals: int = 0
+    """Targets that did not resolve and were healed."""
     planner_calls: int = 0
+    """Calls to a planner or healer model."""
 
 
 def artifact_prefix(project_id: str, run_id: str, attempt: int) -> str:
@@ -216,33 +273,67 @@ class Run(Model):
 
 
 class RunPublic(Model):
+    """A run: one execution of one revision of a test (or of an inline spec), with its status and step results.
+    Secret values are masked (`***`) throughout."""
+
     id: str
+    """The run's id (`run_` and 26 characters, sortable by creation time)."""
     test_id: str | None
+    """The test it runs; null for an inline spec."""
     revision: int | None
+    """The test's revision it runs; null for an inline spec."""
     name: str | None
+    """The test's name (or the inline spec's), or null."""
     kind: TestKind
+    """`browser` or `api`: an `api` run starts no browser."""
     status: RunStatus
+    """Where the run is; `passed`, `failed`, `error`, `timed_out` and `cancelled` are final."""
     attempt: int
+    """The number of the current (or last) attempt: 1, then one more for each retry and for each interrupted
+    attempt executed again."""
     max_attempts: int
+    """1 plus the run's `retries`: the attempts failures may use (interruptions use none)."""
     trigger: Trigger
+    """Who started the run: `api` or `cli` (`suite` and `schedule` are reserved)."""
     suite_run_id: str | None
+    """The suite run it belongs to (reserved for suites: null today)."""
     schedule_id: str | None
+    """The schedule that started it (reserved for schedules: null today)."""
     labels: dict[str, str]
+    """The labels the run was started with."""
     tags: list[str] = Field(default_factory=list)
+    """The test's tags (the inline spec's), as they were when the run started."""
     variables: dict[str, VarValue]
+    """The variables: the test's, then the run's over them, and once it ends those its steps extracted (`extract`
+    steps, a request's `extract`); secrets masked. A data-driven run's rows are in `iterations`."""
     created_at: datetime
+    """When the run was started (UTC, ISO 8601)."""
     started_at: datetime | None
+    """When a runner took its latest attempt (UTC, ISO 8601), or null before the first."""
     ended_at: datetime | None
+    """When it ended (UTC), or null until it does."""
     duration_ms: int | None
+    """How long it ran, in milliseconds, or null until it ends."""
     steps: list[StepResult]
+    """The step results, in order, as they are written (a data-driven run has them in `iterations`)."""
     iterations: list[Iteration]
+    """One entry per dataset row of a data-driven run; empty otherwise."""
     error: str | None
+    """Why the run did not pass (the first failing step's error, or what stopped it); null when it passed."""
     flaky: bool
+    """Whether it passed after an attempt that failed (passing after an interruption is not flaky)."""
     interruptions: list[Interruption] = Field(default_factory=list)
+    """The attempts that never finished and were executed again as the next attempt, oldest first. After 3,
+    a fourth ends the run `error`."""
     stats: RunStats
+    """Planner and healer counters (reserved: zero today)."""
     cancel_requested: bool
+    """Whether a cancel was asked for while the run was running: it stops between steps."""
     browser_version: str | None
+    """The Chromium version a browser run used, or null (an API run, or not started)."""
     artifact_errors: list[str]
+    """Artifacts that could not be kept, each with the reason (an upload failed, a secret could not be removed
+    from a video or trace)."""
 
     @classmethod
     def of(cls, run: Run) -> RunPublic:
@@ -250,6 +341,8 @@ class RunPublic(Model):
 
 
 class RunSummary(Model):
+    """Step counts of a run, in its status events."""
+
     total_steps: int = 0
     passed_steps: int = 0
     failed_steps: int = 0
@@ -269,12 +362,24 @@ class RunSummary(Model):
 
 
 class Artifact(Model):
+    """A file a run produced, with a link to download it."""
+
     name: str
+    """Its name within its attempt: `report.html`, `junit.xml`, `video.webm`, `trace.zip`,
+    `screenshots/step-000.png`; a dataset row's are under `row-<n>/` (rows from 1)."""
     kind: str
+    """`screenshot`, `video`, `trace`, `log`, `report`, `junit` or `other`."""
     size: int
+    """Its size in bytes."""
     content_type: str
+    """Its media type (`image/png`, `text/html`, ...)."""
     url: str
+    """A link to it that needs no API key, valid for the deployment's `AUTOTEST_PRESIGN_TTL_S` (1 h): a
+    presigned S3 URL in AWS, a signed link to `GET /v1/artifacts/{token}/{name}` in local mode."""
 
 
 class ArtifactList(Model):
+    """The artifacts of every attempt of a run, with their links."""
+
     artifacts: list[Artifact]
+    """Screenshots, video, trace, logs, `report.html` and `junit.xml`, in the order they were stored."""

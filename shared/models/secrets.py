@@ -65,7 +65,7 @@ SecretValue = Annotated[str, AfterValidator(_check_value)]
 
 
 class SecretPut(StorableInput):
-    """The body of ``PUT /v1/secrets/{name}``: the secret's value, stored for the calling project only."""
+    """The body of `PUT /v1/secrets/{name}`: the secret's value, stored for the calling project only."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"value": "correct-horse-battery-staple"}]})
 

@@ -26,12 +26,18 @@ from shared.models.plans import BROWSER_ACTIONS, Plan
 
 
 class TestKind(StrEnum):
+    """What a test drives: `browser` (a step plan run in Chromium; it may hold `request` steps too) or `api`
+    (only `request` steps; no browser is started)."""
+
     __test__ = False
     browser = "browser"
     api = "api"
 
 
 class TestStatus(StrEnum):
+    """`active`, or `archived` (`DELETE /v1/tests/{id}`; nothing is deleted): an archived test is neither run
+    nor revised until it is active again (`PATCH` with `status: active`)."""
+
     __test__ = False
     active = "active"
     archived = "archived"
@@ -43,17 +49,32 @@ Retries = Annotated[int, Field(ge=0, le=5)]
 
 
 class TestSpec(StorableInput):
-    """What a revision holds: plain-English goal and/or step plan, plus run parameters."""
+    """What a revision holds: a step plan and/or a plain-English goal, plus the run's parameters (start URL,
+    variables, dataset, timeout, retries)."""
 
     __test__ = False  # not a pytest class
 
     goal: FreeText | None = None
+    """The test in plain English, one sentence per line, for a planner (up to 20,000 characters). Stored and
+    returned; no planner turns it into steps yet, so a test to run needs `steps`."""
     steps: Plan | None = None
+    """The step plan, run in order until a step fails (up to 500 steps). Each step is an object whose `action`
+    says what it does (`goto`, `click`, `fill`, ..., `request`). A test needs `steps` or a `goal`, or both."""
     start_url: ShortText | None = None
+    """Opened before the first step, unless that is a `goto`; it must load, as a `goto` must. May hold
+    `{{var}}` placeholders."""
     variables: Variables = Field(default_factory=dict)
+    """Values for `{{name}}` placeholders in the steps (up to 200): a name is a letter or `_`, then letters,
+    digits, `_`, `.` or `-` (at most 64); a value a string, a number or a boolean. A run's own `variables`
+    override these."""
     dataset: Dataset | None = None
+    """Rows of variables for a data-driven test (up to 1,000): the steps run once per row, the row's values
+    over `variables`, and the run reports one entry per row in `iterations`."""
     timeout_s: TimeoutS | None = None
+    """Seconds the whole run may take (1 to 3600, and at most the deployment's `AUTOTEST_MAX_RUN_TIMEOUT_S`).
+    Default: the deployment's `AUTOTEST_DEFAULT_RUN_TIMEOUT_S` (300)."""
     retries: Retries = 0
+    """How many times a failed run is tried again (0 to 5), each as a new attempt."""
 
     @model_validator(mode="after")
     def _goal_or_steps(self) -> TestSpec:
@@ -74,30 +95,44 @@ def infer_kind(spec: TestSpec) -> TestKind:
 
 
 class TestCreate(TestSpec):
-    """``POST /v1/tests`` and the CLI's test file."""
+    """A new test (`POST /v1/tests`), saved with its revision 1: the test-level fields (`name`, `kind`, `tags`,
+    `description`) and the revision's spec, all at the top level. The same shape is the CLI's test file (YAML
+    or JSON). Unknown fields are refused."""
 
     name: Name
+    """The test's name (1 to 200 characters, trimmed; no control or bidirectional-formatting characters)."""
     kind: TestKind | None = None
+    """`browser` or `api`. Default: inferred, `api` when every step is a `request` step, else `browser`."""
     tags: Annotated[list[Tag], Field(max_length=20)] = Field(default_factory=list)
+    """Labels to find tests by (`GET /v1/tests?tag=smoke`): up to 20, each 1 to 64 letters, digits or
+    `_ . : / -`."""
     description: FreeText | None = None
+    """Free text about the test (up to 20,000 characters; tabs and line breaks allowed)."""
 
     def resolved_kind(self) -> TestKind:
         return self.kind or infer_kind(self)
 
 
 class RevisionCreate(TestSpec):
-    """``POST /v1/tests/{id}/revisions``: a new immutable revision."""
+    """A new immutable revision of a test (`POST /v1/tests/{id}/revisions`): a whole spec, which replaces the
+    latest one for the runs to come (earlier revisions stay as they were). Name, tags and description change
+    with `PATCH /v1/tests/{id}`."""
 
 
 class TestUpdate(StorableInput):
-    """``PATCH /v1/tests/{id}``: test-level fields only; the spec changes through revisions."""
+    """Changes to a test (`PATCH /v1/tests/{id}`): test-level fields only, at least one; the fields left out stay
+    as they are. The spec changes through a new revision."""
 
     __test__ = False
 
     name: Name | None = None
+    """A new name (1 to 200 characters, trimmed; no control characters). Cannot be null."""
     tags: Annotated[list[Tag], Field(max_length=20)] | None = None
+    """The new tags, replacing the old ones (up to 20; `[]` removes them all). Cannot be null."""
     description: FreeText | None = None
+    """A new description (up to 20,000 characters); `null` clears it."""
     status: TestStatus | None = None
+    """`archived` archives the test (as `DELETE` does), `active` unarchives it. Cannot be null."""
 
     @model_validator(mode="after")
     def _something(self) -> TestUpdate:
@@ -138,18 +173,32 @@ class Revision(TestSpec):
 
 
 class TestPublic(Model):
+    """A saved test: its test-level fields, its latest revision number and, where the route says so, that
+    revision's spec."""
+
     __test__ = False
 
     id: str
+    """The test's id (`tst_` and 26 characters, sortable by creation time)."""
     name: str
+    """The test's name."""
     kind: TestKind
+    """`browser` or `api` (given, or inferred from the steps when the test was created)."""
     tags: list[str]
+    """The test's tags."""
     description: str | None = None
+    """Free text about the test, or null."""
     status: TestStatus
+    """`active` or `archived`."""
     revision: int
+    """The number of the test's latest revision (1 for a new test); runs use it unless they name another."""
     created_at: datetime
+    """When the test was created (UTC, ISO 8601)."""
     updated_at: datetime
+    """When the test or its revisions last changed (UTC, ISO 8601)."""
     spec: TestSpec | None = None
+    """The latest revision's spec (`POST /v1/tests`, `GET /v1/tests/{id}`); null in lists and after a
+    `PATCH` or `DELETE`."""
 
     @classmethod
     def of(cls, test: TestCase, revision: Revision | None = None) -> TestPublic:
@@ -158,11 +207,16 @@ class TestPublic(Model):
 
 
 class RevisionPublic(TestSpec):
+    """One immutable revision of a test: its spec, at the top level, with its number."""
+
     model_config = {"extra": "ignore"}
 
     test_id: str
+    """The id of the test it belongs to."""
     revision: int
+    """Its number: 1 for the test's first, then one more for each new revision."""
     created_at: datetime
+    """When it was created (UTC, ISO 8601)."""
 
     @classmethod
     def of(cls, revision: Revision) -> RevisionPublic:

@@ -1,10 +1,13 @@
-"""``/docs`` of a real local mode renders in Chromium with every request staying on loopback."""
+"""``/docs`` of a real local mode renders in Chromium with every request staying on loopback, and shows the
+examples of every request body."""
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import uuid
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -90,3 +93,57 @@ async def test_swagger_ui_renders_every_operation_offline(local: LocalInfo, pool
     assert rendered == len(operations) > 10
     assert {p.replace("\u200b", "") for p in summary} == {p for _, p in operations}
     assert title.startswith("autotest")
+
+
+@pytest.mark.asyncio(loop_scope="session")
+@pytest.mark.timeout(180)
+async def test_swagger_ui_shows_every_request_bodys_examples(local: LocalInfo, pool: BrowserPool) -> None:
+    async with httpx.AsyncClient() as http:
+        spec = (await http.get(f"{local.api_url}/openapi.json")).json()
+    bodies = [
+        (f"operations-{op['tags'][0]}-{op['operationId']}", op["requestBody"]["content"]["application/json"])
+        for item in spec["paths"].values()
+        for method, op in item.items()
+        if method in HTTP_METHODS and "requestBody" in op
+    ]
+    browser = await pool.browser()
+    context = await browser.new_context()
+    shown: dict[str, list[tuple[str, Any]]] = {}
+    try:
+        page = await context.new_page()
+        await page.goto(f"{local.api_url}/docs")
+        for dom_id, content in bodies:
+            operation = page.locator(f"#{dom_id}")
+            await operation.locator(".opblock-summary").click()
+            chooser = operation.locator(".examples-select-element")
+            await chooser.wait_for(timeout=15_000)
+            shown[dom_id] = []
+            for key in content["examples"]:
+                await chooser.select_option(key)
+                label = (await chooser.locator("option:checked").inner_text()).strip()
+                code = operation.locator(".opblock-section-request-body .body-param__example")
+                shown[dom_id].append((label, json.loads(await code.inner_text())))
+        # the Schema tab of a body shows the model's description, and a field's when it is opened
+        create = page.locator(f"#{bodies[0][0]}")
+        await create.locator(".opblock-section-request-body button[data-name=model]").click()
+        box = create.locator(".opblock-section-request-body .model-box")
+        field = box.locator(".json-schema-2020-12-property").filter(
+            has=page.locator(".json-schema-2020-12__title", has_text="timeout_s")
+        )
+        await field.locator(".json-schema-2020-12-accordion").first.click()
+        await field.locator(".json-schema-2020-12-keyword--description").first.wait_for()
+        schema_text = " ".join((await box.inner_text()).split())
+    finally:
+        await context.close()
+
+    assert len(bodies) >= 7
+    for dom_id, content in bodies:
+        assert shown[dom_id] == [(e["summary"], e["value"]) for e in content["examples"].values()], dom_id
+    create_schema = spec["components"]["schemas"]["TestCreate"]
+    assert plain(create_schema["description"]) in schema_text
+    assert plain(create_schema["properties"]["timeout_s"]["description"]) in schema_text
+
+
+def plain(markdown: str) -> str:
+    """The text Swagger UI renders from a description (code spans lose their backticks), spaces collapsed."""
+    return " ".join(markdown.replace("`", "").split())

@@ -20,13 +20,23 @@ TokenPath = Annotated[
 ]
 
 
+NamePath = Annotated[
+    str,
+    Path(
+        description=(
+            "The artifact's name within its attempt, as the link has it: `report.html`, `screenshots/step-000.png`."
+        )
+    ),
+]
+
+
 @router.get(
     "/{token}/{name:path}",
     summary="One artifact of a run, through a signed link (local mode)",
     response_class=Response,
     responses={200: {"description": "the artifact's bytes, with the content type it was stored with"}},
 )
-def open_artifact(token: TokenPath, name: str, services: ServicesDep) -> Response:
+def open_artifact(token: TokenPath, name: NamePath, services: ServicesDep) -> Response:
     artifact = services.runs.open_artifact(token, name)
     headers = {
         "X-Content-Type-Options": "nosniff",

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
+from fastapi import APIRouter, Body
+
+from functions.api import examples
 from functions.api.deps import AdminDep, PrincipalDep, ServicesDep
 from shared.models.projects import ApiKeyCreate, ApiKeyCreated, Project, ProjectCreate, ProjectCreated
 
@@ -16,7 +19,9 @@ router = APIRouter(tags=["projects"])
     response_model=ProjectCreated,
     summary="Create a project and its first API key (bootstrap key only; the key is shown once)",
 )
-def create_project(body: ProjectCreate, _: AdminDep, services: ServicesDep) -> ProjectCreated:
+def create_project(
+    body: Annotated[ProjectCreate, Body(openapi_examples=examples.PROJECT_CREATE)], _: AdminDep, services: ServicesDep
+) -> ProjectCreated:
     return services.projects.create_project(body.name)
 
 
@@ -31,5 +36,9 @@ def current_project(principal: PrincipalDep, services: ServicesDep) -> Project:
     response_model=ApiKeyCreated,
     summary="Create another API key for the calling project (shown once)",
 )
-def create_key(body: ApiKeyCreate, principal: PrincipalDep, services: ServicesDep) -> ApiKeyCreated:
+def create_key(
+    body: Annotated[ApiKeyCreate, Body(openapi_examples=examples.API_KEY_CREATE)],
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> ApiKeyCreated:
     return services.projects.create_key(principal.project_id, body.name)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 
+from functions.api import examples
 from functions.api.deps import CorrelationDep, PrincipalDep, RunIdPath, ServicesDep
 from shared.models.pages import Page
 from shared.models.queries import RunQuery, RunSort
@@ -17,7 +18,11 @@ router = APIRouter(prefix="/v1/runs", tags=["runs"])
 
 @router.post("", status_code=202, response_model=RunPublic, summary="Start a run of a test or an inline spec")
 def start_run(
-    body: RunCreate, principal: PrincipalDep, services: ServicesDep, correlation_id: CorrelationDep, response: Response
+    body: Annotated[RunCreate, Body(openapi_examples=examples.RUN_CREATE)],
+    principal: PrincipalDep,
+    services: ServicesDep,
+    correlation_id: CorrelationDep,
+    response: Response,
 ) -> RunPublic:
     run = services.runs.start_run(principal.project_id, body, correlation_id=correlation_id)
     response.headers["Location"] = f"/v1/runs/{run.id}"
@@ -28,13 +33,26 @@ def start_run(
 def list_runs(
     principal: PrincipalDep,
     services: ServicesDep,
-    test_id: Annotated[str | None, Query(max_length=64)] = None,
-    suite_run_id: Annotated[str | None, Query(max_length=64)] = None,
-    status: RunStatus | None = None,
-    since: Annotated[datetime | None, Query(description="created at or after (ISO 8601)")] = None,
-    sort: RunSort = "-created",
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+    test_id: Annotated[str | None, Query(max_length=64, description="Only the runs of this test (`tst_...`).")] = None,
+    suite_run_id: Annotated[
+        str | None, Query(max_length=64, description="Only the runs of this suite run (reserved for suites).")
+    ] = None,
+    status: Annotated[RunStatus | None, Query(description="Only runs in this status. Default: any.")] = None,
+    since: Annotated[
+        datetime | None,
+        Query(description="Only runs created at or after this time (ISO 8601, e.g. `2026-01-31T09:00:00Z`)."),
+    ] = None,
+    sort: Annotated[
+        RunSort, Query(description="`-created` (default): newest first; `created`: oldest first.")
+    ] = "-created",
+    limit: Annotated[int, Query(ge=1, le=200, description="How many runs a page holds at most (1 to 200).")] = 50,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=2000,
+            description="The previous page's `next_cursor`, for the next page. Default: the first page.",
+        ),
+    ] = None,
 ) -> Page[RunPublic]:
     query = RunQuery(
         project_id=principal.project_id,

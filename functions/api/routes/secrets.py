@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Body, Path, Response
 
+from functions.api import examples
 from functions.api.deps import PrincipalDep, ServicesDep
 from shared.models.secrets import NAME_RULE, SecretList, SecretName, SecretPublic, SecretPut
 
@@ -19,7 +20,12 @@ SecretNamePath = Annotated[SecretName, Path(description=f"The secret's name: {NA
     response_model=SecretPublic,
     summary="Create or replace a secret of the calling project (the value is never shown again)",
 )
-def put_secret(name: SecretNamePath, body: SecretPut, principal: PrincipalDep, services: ServicesDep) -> SecretPublic:
+def put_secret(
+    name: SecretNamePath,
+    body: Annotated[SecretPut, Body(openapi_examples=examples.SECRET_PUT)],
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> SecretPublic:
     return SecretPublic.stored(services.secrets.put_secret(principal.project_id, name, body.value))
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Body, Path, Query, Response
 
+from functions.api import examples
 from functions.api.deps import PrincipalDep, ServicesDep, TestIdPath
 from shared.models.pages import Page
 from shared.models.queries import TestQuery, TestSort
@@ -21,12 +22,22 @@ from shared.models.tests import (
 
 router = APIRouter(prefix="/v1/tests", tags=["tests"])
 
-Limit = Annotated[int, Query(ge=1, le=200, description="page size")]
-Cursor = Annotated[str | None, Query(max_length=2000, description="next_cursor of the previous page")]
+Limit = Annotated[int, Query(ge=1, le=200, description="How many items a page holds at most (1 to 200).")]
+Cursor = Annotated[
+    str | None,
+    Query(
+        max_length=2000, description="The previous page's `next_cursor`, for the next page. Default: the first page."
+    ),
+]
 
 
 @router.post("", status_code=201, response_model=TestPublic, summary="Create a test (and its revision 1)")
-def create_test(body: TestCreate, principal: PrincipalDep, services: ServicesDep, response: Response) -> TestPublic:
+def create_test(
+    body: Annotated[TestCreate, Body(openapi_examples=examples.TEST_CREATE)],
+    principal: PrincipalDep,
+    services: ServicesDep,
+    response: Response,
+) -> TestPublic:
     test, revision = services.catalog.create_test(principal.project_id, body)
     response.headers["Location"] = f"/v1/tests/{test.id}"
     return TestPublic.of(test, revision)
@@ -36,11 +47,22 @@ def create_test(body: TestCreate, principal: PrincipalDep, services: ServicesDep
 def list_tests(
     principal: PrincipalDep,
     services: ServicesDep,
-    kind: TestKind | None = None,
-    tag: Annotated[str | None, Query(max_length=64)] = None,
-    status: Literal["active", "archived", "all"] = "active",
-    q: Annotated[str | None, Query(max_length=200, description="name contains (case-insensitive)")] = None,
-    sort: TestSort = "-updated",
+    kind: Annotated[TestKind | None, Query(description="Only tests of this kind. Default: both.")] = None,
+    tag: Annotated[str | None, Query(max_length=64, description="Only tests with this tag.")] = None,
+    status: Annotated[
+        Literal["active", "archived", "all"],
+        Query(description="`active` (default), `archived`, or `all` for both."),
+    ] = "active",
+    q: Annotated[
+        str | None, Query(max_length=200, description="Only tests whose name contains this (case-insensitive).")
+    ] = None,
+    sort: Annotated[
+        TestSort,
+        Query(
+            description="`name` or `updated` (when last changed), ascending; `-` in front for descending. Default: "
+            "`-updated`, the last changed first."
+        ),
+    ] = "-updated",
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[TestPublic]:
@@ -65,7 +87,12 @@ def get_test(test_id: TestIdPath, principal: PrincipalDep, services: ServicesDep
 
 
 @router.patch("/{test_id}", response_model=TestPublic, summary="Rename, retag, archive or unarchive a test")
-def update_test(test_id: TestIdPath, body: TestUpdate, principal: PrincipalDep, services: ServicesDep) -> TestPublic:
+def update_test(
+    test_id: TestIdPath,
+    body: Annotated[TestUpdate, Body(openapi_examples=examples.TEST_UPDATE)],
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> TestPublic:
     return TestPublic.of(services.catalog.update_test(principal.project_id, test_id, body))
 
 
@@ -81,7 +108,11 @@ def archive_test(test_id: TestIdPath, principal: PrincipalDep, services: Service
     summary="Add a new immutable revision",
 )
 def create_revision(
-    test_id: TestIdPath, body: RevisionCreate, principal: PrincipalDep, services: ServicesDep, response: Response
+    test_id: TestIdPath,
+    body: Annotated[RevisionCreate, Body(openapi_examples=examples.REVISION_CREATE)],
+    principal: PrincipalDep,
+    services: ServicesDep,
+    response: Response,
 ) -> RevisionPublic:
     revision = services.catalog.new_revision(principal.project_id, test_id, body)
     response.headers["Location"] = f"/v1/tests/{test_id}/revisions/{revision.revision}"
@@ -98,6 +129,9 @@ def list_revisions(
 
 @router.get("/{test_id}/revisions/{number}", response_model=RevisionPublic, summary="Get one revision")
 def get_revision(
-    test_id: TestIdPath, number: Annotated[int, Path(ge=1)], principal: PrincipalDep, services: ServicesDep
+    test_id: TestIdPath,
+    number: Annotated[int, Path(ge=1, description="The revision's number (1 for the test's first).")],
+    principal: PrincipalDep,
+    services: ServicesDep,
 ) -> RevisionPublic:
     return RevisionPublic.of(services.catalog.get_revision(principal.project_id, test_id, number))

@@ -1,0 +1,203 @@
+"""Examples of every request body, shown in ``/docs`` (the media type's ``examples`` in the OpenAPI document:
+Swagger UI offers them in a list and fills "Try it out" with the chosen one).
+
+They are the README's and ``examples/tests/``'s tests, against the example app local mode serves on
+``http://127.0.0.1:8001``, so "Try it out" on a local mode works as shown. Every example is validated against
+its model by ``tests/unit/test_openapi_described.py``, which also fails for a request body without one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.openapi.models import Example
+from pydantic import BaseModel
+
+from shared.models.projects import ApiKeyCreate, ProjectCreate
+from shared.models.runs import RunCreate
+from shared.models.secrets import SecretPut
+from shared.models.tests import RevisionCreate, TestCreate, TestUpdate
+
+BASE_URL = "http://127.0.0.1:8001"
+#: an id as the API makes them (``tst_`` and a ULID); "Try it out" needs one of a test you created
+TEST_ID = "tst_01JKZ3V8Q4M6T9W2X5B7C0D1EF"
+
+LOGIN_STEPS: list[dict[str, Any]] = [
+    {"action": "goto", "url": "{{base_url}}/login"},
+    {"action": "expect_title", "text": "Log in"},
+    {"action": "fill", "target": {"label": "Username"}, "value": "admin"},
+    {"action": "fill", "target": {"label": "Password"}, "value": "{{secret:ADMIN_PASSWORD}}"},
+    {"action": "click", "target": {"role": "button", "name": "Log in"}},
+    {"action": "expect_url", "pattern": "/welcome"},
+    {"action": "expect_text", "text": "Welcome, admin"},
+]
+
+BROWSER_TEST: dict[str, Any] = {
+    "name": "Admin can log in",
+    "tags": ["smoke"],
+    "description": "The admin logs in with the password kept as the project's secret ADMIN_PASSWORD.",
+    "variables": {"base_url": BASE_URL},
+    "steps": LOGIN_STEPS,
+}
+
+API_TEST: dict[str, Any] = {
+    "name": "API login and profile",
+    "kind": "api",
+    "tags": ["smoke", "api"],
+    "variables": {"base_url": BASE_URL},
+    "steps": [
+        {
+            "action": "request",
+            "method": "POST",
+            "url": "{{base_url}}/api/login",
+            "json": {"username": "admin", "password": "{{secret:ADMIN_PASSWORD}}"},
+            "extract": {"token": "$.token"},
+            "expect": [{"status": 200}, {"jsonpath": "$.user.name", "equals": "admin"}],
+        },
+        {
+            "action": "request",
+            "url": "{{base_url}}/api/me",
+            "headers": {"Authorization": "Bearer {{token}}"},
+            "expect": [
+                {"status": 200},
+                {"jsonpath": "$.roles", "contains": "admin"},
+                {"header": "Content-Type", "contains": "application/json"},
+                {"max_latency_ms": 2000},
+            ],
+        },
+    ],
+}
+
+DATA_DRIVEN_TEST: dict[str, Any] = {
+    "name": "API items by id",
+    "kind": "api",
+    "tags": ["api"],
+    "variables": {"base_url": BASE_URL},
+    "dataset": [{"id": 1, "name": "Apples"}, {"id": 2, "name": "Bread"}, {"id": 3, "name": "Cheese"}],
+    "retries": 1,
+    "timeout_s": 60,
+    "steps": [
+        {
+            "action": "request",
+            "url": "{{base_url}}/api/items/{{id}}",
+            "expect": [
+                {"status": 200},
+                {"jsonpath": "$.name", "equals": "{{name}}"},
+                {"json_schema": {"type": "object", "required": ["id", "name"]}},
+            ],
+        }
+    ],
+}
+
+TEST_CREATE: dict[str, Example] = {
+    "browser": {
+        "summary": "A browser test: log in",
+        "description": "Steps run in Chromium; targets are found as a user sees them (label, role and name).",
+        "value": BROWSER_TEST,
+    },
+    "api": {
+        "summary": "An API test: log in, then call with the token",
+        "description": "Only `request` steps, so no browser. The first step extracts `token` for the second.",
+        "value": API_TEST,
+    },
+    "data_driven": {
+        "summary": "A data-driven API test",
+        "description": "The steps run once per `dataset` row; `{{id}}` and `{{name}}` come from the row.",
+        "value": DATA_DRIVEN_TEST,
+    },
+}
+
+REVISION_CREATE: dict[str, Example] = {
+    "more_steps": {
+        "summary": "A new revision: the login test, checking the welcome page and picturing it",
+        "description": "A whole spec, replacing the latest for the runs to come; earlier revisions stay as they were.",
+        "value": {
+            "variables": {"base_url": BASE_URL},
+            "timeout_s": 120,
+            "steps": [
+                *LOGIN_STEPS,
+                {"action": "expect_text", "target": {"role": "heading"}, "text": "Welcome"},
+                {"action": "expect_text", "text": "You are logged in."},
+                {"action": "screenshot", "name": "welcome"},
+            ],
+        },
+    },
+}
+
+TEST_UPDATE: dict[str, Example] = {
+    "rename": {
+        "summary": "Rename and retag",
+        "description": "The fields left out stay as they are; `tags` replaces the old ones. "
+        '`{"description": null}` clears the description.',
+        "value": {"name": "Admin can log in and out", "tags": ["smoke", "auth"]},
+    },
+    "archive": {
+        "summary": "Archive",
+        "description": 'As `DELETE` does; `{"status": "active"}` unarchives.',
+        "value": {"status": "archived"},
+    },
+}
+
+RUN_CREATE: dict[str, Example] = {
+    "saved_test": {
+        "summary": "Run a saved test with variables",
+        "description": "Runs the test's latest revision; `variables` override the test's own. Use the id of a "
+        "test of yours.",
+        "value": {
+            "test_id": TEST_ID,
+            "variables": {"base_url": BASE_URL},
+            "labels": {"ci_job": "1234", "commit": "9f2c1e7"},
+        },
+    },
+    "revision": {
+        "summary": "Run one revision, with retries and a timeout",
+        "description": "A failed attempt is tried again up to `retries` times.",
+        "value": {"test_id": TEST_ID, "revision": 2, "retries": 2, "timeout_s": 120},
+    },
+    "inline": {
+        "summary": "Run a test without saving it",
+        "description": "`spec` is a test file's shape (`POST /v1/tests`'s body).",
+        "value": {"spec": BROWSER_TEST},
+    },
+    "dataset": {
+        "summary": "Run a data-driven test over other rows",
+        "description": "The run's `dataset` replaces the test's (here the data-driven API test's): its steps run "
+        "once per row, and the run reports one entry per row in `iterations`.",
+        "value": {"test_id": TEST_ID, "dataset": [{"id": 2, "name": "Bread"}, {"id": 3, "name": "Cheese"}]},
+    },
+}
+
+PROJECT_CREATE: dict[str, Example] = {
+    "project": {
+        "summary": "A project for a team",
+        "description": "The response holds its first API key, shown this once.",
+        "value": {"name": "checkout-team"},
+    },
+}
+
+API_KEY_CREATE: dict[str, Example] = {
+    "ci": {
+        "summary": "A key for CI",
+        "description": "Name keys for where they are used. The response shows the key this once.",
+        "value": {"name": "github-actions"},
+    },
+}
+
+SECRET_PUT: dict[str, Example] = {
+    "password": {
+        "summary": "A password",
+        "description": "Steps use it as `{{secret:ADMIN_PASSWORD}}` (the name is in the path).",
+        "value": {"value": "correct-horse-battery-staple"},
+    },
+}
+
+#: every request body model and its examples (the test checks that each body of the document is here)
+REQUEST_EXAMPLES: dict[type[BaseModel], dict[str, Example]] = {
+    TestCreate: TEST_CREATE,
+    RevisionCreate: REVISION_CREATE,
+    TestUpdate: TEST_UPDATE,
+    RunCreate: RUN_CREATE,
+    ProjectCreate: PROJECT_CREATE,
+    ApiKeyCreate: API_KEY_CREATE,
+    SecretPut: SECRET_PUT,
+}
