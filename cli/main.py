@@ -23,7 +23,7 @@ class AutotestGroup(click.Group):
         try:
             return super().invoke(ctx)
         except CliError as exc:
-            click.secho(f"error: {visible(exc.message)}", err=True, fg="red")
+            click.secho(f"error: {visible(exc.message, multiline=True)}", err=True, fg="red")
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)

@@ -7,6 +7,7 @@ read by ``shared.safeyaml`` (the safe loader, with alias expansion bounded: no "
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -44,12 +45,20 @@ def load_test_file(path: Path) -> dict[str, Any]:
         TestCreate.model_validate(data)
     except ValidationError as exc:
         problems = describe_errors(exc.errors())
-        lines = [f"{p['loc'] or 'the file'}: {p['msg']}" for p in problems[:MAX_PROBLEMS]]
+        lines = [f"{_where(p['loc'])}: {p['msg']}" for p in problems[:MAX_PROBLEMS]]
         if len(problems) > MAX_PROBLEMS:
             lines.append(f"... and {len(problems) - MAX_PROBLEMS} more")
         where = f"{path}: " if len(lines) == 1 else f"{path}: {len(problems)} problems\n  "
         raise CliError(where + "\n  ".join(lines)) from exc
     return data
+
+
+def _where(loc: str) -> str:
+    """A location as the file's reader counts: ``steps[1].target`` is step 2, as the run's output calls it."""
+    match = re.match(r"steps\[(\d+)\]", loc)
+    if match is None:
+        return loc or "the file"
+    return f"{loc} (step {int(match.group(1)) + 1})"
 
 
 def _parse_problem(exc: Exception) -> str:

@@ -66,6 +66,10 @@ def create(state: CliState, files: tuple[Path, ...], allow_duplicate: bool, as_j
 MAX_NAME_PAGES = 10
 
 
+def _a_test(kind: object) -> str:
+    return "an API test" if kind == "api" else f"a {kind} test"
+
+
 def find_by_name(client: ApiClient, name: str, *, other_than: str | None = None) -> dict[str, Any] | None:
     """The active test named exactly ``name``, other than ``other_than`` (the API's ``q`` is a
     case-insensitive substring match)."""
@@ -166,17 +170,25 @@ def show(state: CliState, test_id: str, as_json: bool) -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="The test file with the new spec (its name and tags update the test too).",
 )
+@click.option("--allow-duplicate", is_flag=True, help="Rename it even if another active test has the file's name.")
 @json_option
 @pass_state
-def revise(state: CliState, test_id: str, path: Path, as_json: bool) -> None:
+def revise(state: CliState, test_id: str, path: Path, allow_duplicate: bool, as_json: bool) -> None:
     """Save a test file as a saved test's new revision."""
     data = load_test_file(path)
     client = state.client()
     test = client.get(f"/v1/tests/{test_id}")
     if data.get("kind") and data["kind"] != test["kind"]:
-        raise CliError(f"{path} is a {data['kind']} test but {test_id} is a {test['kind']} test: create a new test")
+        raise CliError(f"{path} is {_a_test(data['kind'])} but {test_id} is {_a_test(test['kind'])}: create a new test")
     changes: dict[str, Any] = {}
-    if str(data["name"]).strip() != test["name"]:
+    name = str(data["name"]).strip()
+    if name != test["name"]:
+        namesake = None if allow_duplicate else find_by_name(client, name, other_than=test_id)
+        if namesake is not None:
+            raise CliError(
+                f"{path} would rename {test_id} to {name!r}, the name of {namesake['id']}: revise that test "
+                f"(`autotest tests revise {namesake['id']} -f {path}`), or pass --allow-duplicate"
+            )
         changes["name"] = data["name"]
     if "tags" in data and set(data["tags"] or []) != set(test.get("tags") or []):  # the API sorts them
         changes["tags"] = data["tags"] or []

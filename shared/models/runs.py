@@ -20,7 +20,7 @@ from shared.models.common import (
     Variables,
     VarValue,
 )
-from shared.models.tests import Dataset, Retries, TestKind, TestSpec, TimeoutS
+from shared.models.tests import Dataset, Retries, TestKind, TestSpec, TimeoutS, kind_mismatch
 
 
 class RunStatus(StrEnum):
@@ -89,6 +89,13 @@ class InlineSpec(TestSpec):
     """Tags the run carries (up to 20, each 1 to 64 letters, digits or `_ . : / -`)."""
     description: FreeText | None = None
     """Free text about the test (up to 20,000 characters)."""
+
+    @model_validator(mode="after")
+    def _kind_fits(self) -> InlineSpec:
+        problem = kind_mismatch(self.kind, self) if self.kind is not None else None
+        if problem:
+            raise ValueError(f"kind: {problem}")
+        return self
 
 
 class RunCreate(StorableInput):

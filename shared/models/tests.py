@@ -33,6 +33,11 @@ class TestKind(StrEnum):
     browser = "browser"
     api = "api"
 
+    @property
+    def a_test(self) -> str:
+        """``a browser test`` / ``an API test``, for messages."""
+        return "an API test" if self == TestKind.api else "a browser test"
+
 
 class TestStatus(StrEnum):
     """`active`, or `archived` (`DELETE /v1/tests/{id}`; nothing is deleted): an archived test is neither run
@@ -94,6 +99,20 @@ def infer_kind(spec: TestSpec) -> TestKind:
     return TestKind.browser
 
 
+def kind_mismatch(kind: TestKind, spec: TestSpec) -> str | None:
+    """Why ``spec``'s steps do not make a test of ``kind`` (None when they do, or when there are no steps yet):
+    an API test runs without a browser, so it has no browser step; a browser test has at least one."""
+    if not spec.steps or infer_kind(spec) == kind:
+        return None
+    if kind == TestKind.api:
+        first = next(i for i, step in enumerate(spec.steps) if step.action in BROWSER_ACTIONS)
+        return (
+            f"an API test runs without a browser, and step {first + 1} ({spec.steps[first].action}) is a browser "
+            "step: make it a browser test (kind: browser, or leave kind out)"
+        )
+    return "every step is a request step, which makes an API test: make it one (kind: api, or leave kind out)"
+
+
 class TestCreate(TestSpec):
     """A new test (`POST /v1/tests`), saved with its revision 1: the test-level fields (`name`, `kind`, `tags`,
     `description`) and the revision's spec, all at the top level. The same shape is the CLI's test file (YAML
@@ -108,6 +127,13 @@ class TestCreate(TestSpec):
     `_ . : / -`."""
     description: FreeText | None = None
     """Free text about the test (up to 20,000 characters; tabs and line breaks allowed)."""
+
+    @model_validator(mode="after")
+    def _kind_fits(self) -> TestCreate:
+        problem = kind_mismatch(self.kind, self) if self.kind is not None else None
+        if problem:
+            raise ValueError(f"kind: {problem}")
+        return self
 
     def resolved_kind(self) -> TestKind:
         return self.kind or infer_kind(self)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, InvalidInput, NotFound
 from shared.ids import new_id, utcnow
 from shared.models.pages import Page
 from shared.models.queries import TestQuery
@@ -17,6 +17,7 @@ from shared.models.tests import (
     TestSpec,
     TestStatus,
     TestUpdate,
+    kind_mismatch,
 )
 from shared.ports import TestStore
 
@@ -83,6 +84,13 @@ class Catalog:
             test = self._tests.get_test(project_id, test_id)
             if test.status == TestStatus.archived:
                 raise archived_test(test_id, to="revise it")
+            problem = kind_mismatch(test.kind, spec)
+            if problem:
+                raise InvalidInput(
+                    f"test {test_id} is {test.kind.a_test}; this revision does not fit it: {problem} "
+                    "(a new test for it: POST /v1/tests, `autotest tests create`)",
+                    details={"kind": test.kind.value},
+                )
             now = self._clock()
             revision = self._revision(test, test.latest_revision + 1, spec, now)
             try:

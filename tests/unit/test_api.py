@@ -246,3 +246,36 @@ def test_openapi_documents_the_error_responses(client: TestClient) -> None:
     for status in ("401", "404", "422"):
         schema = operation["responses"][status]["content"]["application/json"]["schema"]
         assert schema["$ref"].endswith("/ErrorBody")
+
+
+REQUEST_STEP = {"action": "request", "url": "http://127.0.0.1:5000/health", "expect": [{"status": 200}]}
+
+
+def test_a_revision_must_fit_its_tests_kind(client: TestClient) -> None:
+    # Given a browser test and an API test
+    browser = client.post("/v1/tests", json=LOGIN_TEST, headers=ADMIN).json()
+    api = client.post("/v1/tests", json={"name": "health", "steps": [REQUEST_STEP]}, headers=ADMIN).json()
+    assert api["kind"] == "api"
+
+    # When the browser test is revised with request steps only, and the API test with a browser step
+    to_api = client.post(f"/v1/tests/{browser['id']}/revisions", json={"steps": [REQUEST_STEP]}, headers=ADMIN)
+    to_browser = client.post(
+        f"/v1/tests/{api['id']}/revisions",
+        json={"steps": [REQUEST_STEP, {"action": "goto", "url": "http://127.0.0.1:5000/"}]},
+        headers=ADMIN,
+    )
+
+    # Then both are refused, saying why, and neither test changed
+    assert to_api.status_code == 422 and "is a browser test" in error_of(to_api)["message"]
+    assert "every step is a request step" in error_of(to_api)["message"]
+    assert to_browser.status_code == 422 and "step 2 (goto) is a browser step" in error_of(to_browser)["message"]
+    for test in (browser, api):
+        assert client.get(f"/v1/tests/{test['id']}", headers=ADMIN).json()["revision"] == 1
+
+
+@pytest.mark.parametrize(("path", "wrap"), [("/v1/tests", False), ("/v1/runs", True)])
+def test_an_explicit_kind_must_fit_the_steps(client: TestClient, path: str, wrap: bool) -> None:
+    spec = {"name": "x", "kind": "api", "steps": [{"action": "goto", "url": "http://127.0.0.1:5000/"}]}
+    response = client.post(path, json={"spec": spec} if wrap else spec, headers=ADMIN)
+    assert response.status_code == 422, response.text
+    assert "an API test runs without a browser" in error_of(response)["message"]

@@ -170,7 +170,31 @@ def test_revise_refuses_a_file_of_another_kind(run_cli: Invoke, login_file: Path
     result = run_cli("tests", "revise", test_id, "-f", str(api_file))
 
     assert result.exit_code == 2
-    assert "is a api test but" in result.output and "browser test" in result.output
+    assert "is an API test but" in result.output and "a browser test" in result.output
+
+
+def test_revise_refuses_an_inferred_kind_that_does_not_fit_and_a_rename_onto_another_test(
+    run_cli: Invoke, login_file: Path, tmp_path: Path
+) -> None:
+    # Given a browser test, and another test named "Health"
+    test_id = created_id(run_cli("tests", "create", "-f", str(login_file), "--json"))
+    health = tmp_path / "health.yaml"
+    health.write_text('name: Health\nsteps:\n  - {action: request, url: "http://127.0.0.1:9/"}\n')
+    created_id(run_cli("tests", "create", "-f", str(health), "--json"))
+
+    # When the browser test is revised with an API test file (kind inferred), or renamed onto "Health"
+    api_file = tmp_path / "api.yaml"
+    api_file.write_text(health.read_text().replace("name: Health", "name: Admin can log in"))
+    other_kind = run_cli("tests", "revise", test_id, "-f", str(api_file))
+    renamed = tmp_path / "renamed.yaml"
+    renamed.write_text(login_file.read_text().replace("name: Admin can log in", "name: Health"))
+    rename = run_cli("tests", "revise", test_id, "-f", str(renamed))
+
+    # Then both are refused, saying why
+    assert other_kind.exit_code == 2 and "is a browser test; this revision does not fit it" in other_kind.output
+    assert rename.exit_code == 2 and "the name of tst_" in rename.output and "--allow-duplicate" in rename.output
+    shown = json.loads(run_cli("tests", "show", test_id, "--json").output)
+    assert shown["revision"] == 1 and shown["name"] == "Admin can log in"
 
 
 def test_archive_hides_the_test_from_the_active_list(run_cli: Invoke, login_file: Path) -> None:

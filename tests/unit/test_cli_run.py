@@ -443,3 +443,14 @@ def test_junit_is_well_formed_whatever_the_server_sent(tmp_path: Path) -> None:
     assert failure is not None and failure.get("message") == f"bad {clean}" and clean in (failure.text or "")
     assert error is not None and error.get("message") == f"lost {clean}" and error.get("type") == "cli"
     assert [len(list(c)) for c in cases] == [2, 2, 1]  # failure/error + system-out, system-out
+
+
+def test_every_problem_of_a_test_file_is_on_a_line_of_its_own(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nsteps:\n  - {action: goto, url: /}\n  - {action: click, taget: {text: Go}}\n")
+
+    result = invoke(FakeApi(a_run()), ["run", str(bad)])
+
+    assert result.exit_code == 2
+    assert "\\x0a" not in result.output
+    assert "2 problems\n  steps[1].target (step 2): Field required\n  steps[1].taget (step 2):" in result.output
