@@ -85,7 +85,8 @@ def step_line(step: dict[str, Any], *, prefix: str = "") -> str:
     matched = MATCHED_BY.get(str(step.get("matched_by")))
     notes += f" [dim]({matched})[/]" if matched else ""
     line = f"{prefix}  {mark} {number:>2}. [bold]{safe(step.get('action'))}[/] {what}{notes}"
-    line += f"  [dim]{duration(step.get('duration_ms'))}[/]"
+    if step.get("status") != "skipped":  # a step that did not run took no time
+        line += f"  [dim]{duration(step.get('duration_ms'))}[/]"
     if step.get("error"):
         line += f"\n{prefix}       [red]{safe(step['error'])}[/]"
     return line

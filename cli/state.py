@@ -3,6 +3,8 @@ and the ``--api-url`` / ``--api-key`` options every client command accepts, befo
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass, field
 
 import click
@@ -24,7 +26,7 @@ class CliState:
     api_key_source: str = OPTIONS
     #: tests hand in a transport (httpx.MockTransport, a FastAPI TestClient's) instead of the network
     transport: httpx.BaseTransport | None = None
-    console: Console = field(default_factory=lambda: SafeConsole(highlight=False, soft_wrap=True))
+    console: Console = field(default_factory=lambda: SafeConsole(highlight=False, soft_wrap=True, width=_width()))
     _client: ApiClient | None = None
 
     def client(self) -> ApiClient:
@@ -40,6 +42,16 @@ class CliState:
 
 
 pass_state = click.make_pass_decorator(CliState)
+
+#: how wide tables are when the output is not a terminal (a CI log), unless COLUMNS says
+LOG_WIDTH = 160
+
+
+def _width() -> int | None:
+    """None on a terminal (its own width); in a log, room for a table's names on one line."""
+    if sys.stdout.isatty() or os.environ.get("COLUMNS"):
+        return None
+    return LOG_WIDTH
 
 
 def _store(ctx: click.Context, param: click.Parameter, value: str | None) -> None:

@@ -25,7 +25,7 @@ from cli.output import (
     timestamp,
 )
 from cli.state import CliState, pass_state
-from cli.testfile import load_test_file, looks_like_file
+from cli.testfile import SUFFIXES, load_test_file, looks_like_file
 from cli.waiting import follow
 
 #: a saved test's id (``tst_`` + the id alphabet of the API's path parameters)
@@ -75,8 +75,23 @@ def _run_body(arg: str, variables: dict[str, Any], revision: int | None, retries
     return arg, body
 
 
+def _expand(targets: tuple[str, ...]) -> list[str]:
+    """The targets with each directory replaced by its test files (``*.yaml``, ``*.yml``, ``*.json``), sorted."""
+    out: list[str] = []
+    for arg in targets:
+        path = Path(arg)
+        if not path.is_dir():
+            out.append(arg)
+            continue
+        files = sorted(str(f) for f in path.iterdir() if f.is_file() and f.suffix.lower() in SUFFIXES)
+        if not files:
+            raise CliError(f"{arg}: a directory with no test files in it (*.yaml, *.yml, *.json)")
+        out += files
+    return out
+
+
 @click.command("run")
-@click.argument("targets", nargs=-1, required=True, metavar="FILE_OR_TEST_ID...")
+@click.argument("targets", nargs=-1, required=True, metavar="FILE_DIR_OR_TEST_ID...")
 @click.option("--var", "var_pairs", multiple=True, metavar="NAME=VALUE", help="A run variable (repeatable).")
 @click.option("--wait", is_flag=True, help="Follow the run to the end; exit 0 passed, 1 failed, 2 error/timeout.")
 @click.option(
@@ -94,7 +109,7 @@ def _run_body(arg: str, variables: dict[str, Any], revision: int | None, retries
     "--download",
     "download_dir",
     type=click.Path(path_type=Path, file_okay=False),
-    help="With --wait: save each run's artifacts into DIR/<run id>/.",
+    help="Save each run's artifacts into DIR/<run id>/ (implies --wait).",
 )
 @json_option
 @pass_state
@@ -111,20 +126,20 @@ def run(
     download_dir: Path | None,
     as_json: bool,
 ) -> None:
-    """Run test files (an inline run, nothing is saved) or saved tests by id.
+    """Run test files (an inline run, nothing is saved; a directory runs each test file in it) or saved tests by id.
 
     \b
       autotest run examples/tests/login.yaml --wait
       autotest run tst_123 --var base_url=http://127.0.0.1:8001 --wait --junit out.xml
     """
     variables = parse_vars(var_pairs)
-    requests = [_run_body(arg, variables, revision, retries) for arg in targets]  # check all before starting
+    requests = [_run_body(arg, variables, revision, retries) for arg in _expand(targets)]  # check all first
     client = state.client()
     started = []
     for fallback, body in requests:
         created = client.post("/v1/runs", body)
         started.append((_label(fallback, created), created))
-    if not (wait or junit_path):
+    if not (wait or junit_path or download_dir):
         if as_json:
             print_json(state, [r for _, r in started] if len(started) > 1 else started[0][1])
             return

@@ -55,11 +55,16 @@ def create(state: CliState, files: tuple[Path, ...], allow_duplicate: bool, as_j
     if as_json:
         print_json(state, created if len(created) > 1 else created[0])
         return
-    for (path, _), test in zip(bodies, created, strict=True):
+    for (path, body), test in zip(bodies, created, strict=True):
         state.console.print(
             f"created [bold]{safe(test['id'])}[/]  {safe(test['name'])}  "
             f"({safe(test['kind'])}, revision {safe(test['revision'])})  [dim]from {safe(path)}[/]"
         )
+        if not body.get("steps"):
+            state.console.print(
+                "  [yellow]note[/]: it has a goal but no steps: it cannot run until a revision adds steps "
+                "(this version has no planner to turn the goal into steps)"
+            )
 
 
 #: pages of ``GET /v1/tests?q=`` read looking for an exact name (200 tests each)
@@ -216,12 +221,15 @@ def revise(state: CliState, test_id: str, path: Path, allow_duplicate: bool, as_
 @pass_state
 def archive(state: CliState, test_id: str, as_json: bool) -> None:
     """Archive a saved test (nothing is deleted; `tests list --archived` shows it)."""
-    test = state.client().delete(f"/v1/tests/{test_id}")
+    client = state.client()
+    before = client.get(f"/v1/tests/{test_id}")
+    test = client.delete(f"/v1/tests/{test_id}") if before["status"] != "archived" else before
     if as_json:
         print_json(state, test)
         return
+    verb = "archived" if before["status"] != "archived" else "already archived:"
     state.console.print(
-        f"archived [bold]{safe(test['id'])}[/]  {safe(test['name'])}  "
+        f"{verb} [bold]{safe(test['id'])}[/]  {safe(test['name'])}  "
         f"[dim]undo: autotest tests unarchive {safe(test['id'])}[/]"
     )
 

@@ -15,6 +15,7 @@ from rich.markup import escape
 
 from cli.client import CliError
 from cli.config import CONFIG_ENV, CONFIG_NAME, DEFAULT_DATA_DIR, forget_last_local, locate, record_last_local
+from shared.wording import count
 
 if TYPE_CHECKING:  # the local mode imports moto, uvicorn, FastAPI, boto3: only when it starts
     from cli.local.mode import LocalInfo, LocalOptions
@@ -34,7 +35,7 @@ def banner(console: Console, info: LocalInfo, warnings: tuple[str, ...] = ()) ->
         replayed = f" ({info.replayed} writes from the journal)" if info.replayed else ""
         console.print(
             f"  restored  {info.restored_items} items, {info.restored_objects} artifacts{replayed}; "
-            f"{info.requeued_runs} runs back in the queue"
+            f"{count(info.requeued_runs, 'run')} back in the queue"
         )
     for line in (*info.damaged, *info.notes, *warnings):
         console.print(f"  [bold yellow]warning[/]   {escape(line)}")

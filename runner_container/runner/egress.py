@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
-import os
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from shared.netguard import NetworkGuard, NetworkRefused
 from shared.observability import logger
+from shared.wording import connect_error
 
 HEAD_LIMIT = 64 * 1024
 HEAD_TIMEOUT_S = 30.0
@@ -130,18 +129,8 @@ class EgressProxy:
                 return await asyncio.wait_for(asyncio.open_connection(address, port), CONNECT_TIMEOUT_S)
             except (OSError, TimeoutError) as exc:
                 last = exc
-        self._on_unreachable(f"could not connect to {url}: {connect_error(last)}")
+        self._on_unreachable(f"could not connect to {url}: {connect_error(last, timeout_s=CONNECT_TIMEOUT_S)}")
         return None
-
-
-def connect_error(exc: BaseException | None) -> str:
-    """Why a connection failed, in the words of the system: ``connection refused``, ``no route to host``."""
-    if isinstance(exc, TimeoutError):
-        return f"no answer within {CONNECT_TIMEOUT_S:g}s"
-    code = getattr(exc, "errno", None)
-    if isinstance(code, int) and code in errno.errorcode:
-        return os.strerror(code).lower()
-    return str(exc) or type(exc).__name__
 
 
 def _bracket(host: str) -> str:

@@ -204,7 +204,8 @@ class RunExecutor:
         if run.dataset:
             failed_rows = [str(it.index + 1) for it in iterations if it.status != RunStatus.passed]
             if failed_rows and status != RunStatus.passed:
-                error = f"dataset rows {', '.join(failed_rows)} did not pass; first problem: {error}"
+                which = f"dataset {'row' if len(failed_rows) == 1 else 'rows'} {', '.join(failed_rows)}"
+                error = f"{which} did not pass; first problem: {error}"
             changes: dict[str, Any] = {"iterations": iterations}
         else:
             changes = {"steps": results[0].steps, "variables": _storable(masker.data(results[0].variables))}

@@ -52,6 +52,7 @@ from shared.models.plans import (
 from shared.models.runs import StepResult
 from shared.netguard import NetworkGuard
 from shared.observability import logger
+from shared.wording import seconds
 
 MAX_ERROR_CHARS = 2000
 SCREENSHOT_TIMEOUT_MS = 5000
@@ -144,7 +145,7 @@ class StepRunner:
                     self._perform(index, rendered, step, it, budget), timeout=budget.seconds + 1.0
                 )
             except TimeoutError as exc:  # asyncio's: the step overran its budget without Playwright noticing
-                raise StepFailed(f"the step did not finish within {budget.seconds:g}s") from exc
+                raise StepFailed(f"the step did not finish within {seconds(budget.seconds)}") from exc
         except RenderError as exc:
             status, error = "error", exc.message
         except (DomainError, AssertionError, PlaywrightError) as exc:
@@ -357,7 +358,7 @@ async def expect_text(loc: Locator, text: str, budget: Budget, where: str, maske
             actual = " ".join((await loc.inner_text(timeout=1000)).split())
         shown = masker.clip(actual, 300)
         raise StepFailed(
-            f"expected {where} to contain the text {text!r} within {budget.seconds:g}s; "
+            f"expected {where} to contain the text {text!r} within {seconds(budget.seconds)}; "
             + (f"it shows: {shown!r}" if actual else "it has no text")
         ) from exc
 
@@ -377,7 +378,7 @@ async def expect_url(page: Page, pattern: str, budget: Budget) -> None:
         if compiled.search(url) is not None:
             return
         if budget.expired():
-            raise StepFailed(f"expected the URL to match /{pattern}/ within {budget.seconds:g}s; it is {url!r}")
+            raise StepFailed(f"expected the URL to match /{pattern}/ within {seconds(budget.seconds)}; it is {url!r}")
         await asyncio.sleep(min(URL_POLL_S, budget.left_s()))
 
 

@@ -35,6 +35,7 @@ from shared.models.plans import (
     describe_target,
 )
 from shared.models.runs import MatchedBy
+from shared.wording import seconds
 
 Structured = RoleTarget | LabelTarget | TextTarget | PlaceholderTarget | TestIdTarget | CssTarget
 
@@ -291,7 +292,7 @@ async def resolve(page: Page, target: Target, *, timeout_s: float, clip: Callabl
             )
         if time.monotonic() >= deadline:
             raise TargetNotFound(
-                f"{_looked_for(target, candidates)} matched nothing within {timeout_s:g}s. "
+                f"{_looked_for(target, candidates)} matched nothing within {seconds(timeout_s)}. "
                 f"{await _what_is_there(page, candidates)}",
                 details={"target": describe_target(target)},
             )

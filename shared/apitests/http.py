@@ -28,6 +28,7 @@ from shared.apitests.response import HttpResult
 from shared.errors import DomainError
 from shared.models.plans import Request
 from shared.netguard import NetworkGuard
+from shared.wording import connect_error, seconds
 
 MAX_REDIRECTS = 10
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -145,7 +146,7 @@ async def send(step: Request, *, client: httpx.AsyncClient, guard: NetworkGuard,
         await guard.check_async(url)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise RequestFailed(f"{method} {url}: no response within {timeout_s:g}s")
+            raise RequestFailed(f"{method} {url}: no response within {seconds(timeout_s)}")
         try:
             request = client.build_request(method, url, headers=_encoded(headers), content=content, timeout=remaining)
             response = await client.send(request, follow_redirects=False, stream=True)
@@ -154,7 +155,9 @@ async def send(step: Request, *, client: httpx.AsyncClient, guard: NetworkGuard,
             finally:
                 await response.aclose()
         except httpx.TimeoutException as exc:
-            raise RequestFailed(f"{method} {url}: no response within {timeout_s:g}s") from exc
+            raise RequestFailed(f"{method} {url}: no response within {seconds(timeout_s)}") from exc
+        except httpx.ConnectError as exc:  # the words the browser's steps use for the same failure
+            raise RequestFailed(f"{method} {url}: could not connect: {connect_error(exc)}") from exc
         except httpx.HTTPError as exc:
             raise RequestFailed(f"{method} {url} failed: {type(exc).__name__}: {exc}") from exc
         location = response.headers.get("location")

@@ -118,7 +118,10 @@ class RunService:
         spec, test_id, revision, name, kind, tags = self._resolve_spec(project_id, body)
         if not spec.steps:
             where = f"test {test_id} revision {revision}" if test_id else "the inline spec"
-            raise Conflict(f"{where} has a goal but no step plan yet: add 'steps', or request a plan for it first")
+            raise Conflict(
+                f"{where} has a goal but no step plan: this version runs step plans only (a planner that turns "
+                "a plain-English goal into steps is not built yet); add 'steps'"
+            )
         timeout_s = body.timeout_s or spec.timeout_s or self._limits.default_timeout_s
         if timeout_s > self._limits.max_timeout_s:
             raise InvalidInput(

@@ -59,6 +59,7 @@ def poll(client: httpx.Client, run_id: str, until: Any, timeout_s: float = 60) -
 def test_ctrl_c_lets_a_running_browser_test_finish(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTOTEST_", "AWS_"))}
+    env["AUTOTEST_SECRETS_KEY_FILE"] = os.environ["AUTOTEST_SECRETS_KEY_FILE"]  # the tests' key, not ~/.config's
     with serve_pages({"/page": (200, "<h1>Still here</h1>")}) as base_url:
         # Given autotest local in a process group of its own, as a shell starts a foreground job
         proc = subprocess.Popen(

@@ -319,7 +319,7 @@ async def test_dataset_runs_the_plan_once_per_row(harness: Harness) -> None:
     assert run.status == RunStatus.failed
     assert [it.status for it in run.iterations] == [RunStatus.passed, RunStatus.failed]
     assert run.iterations[1].variables == {"user": "bob", "expected": "rob"}
-    assert run.error and "dataset rows 2" in run.error
+    assert run.error and "dataset row 2 did not pass" in run.error
     assert any("/row-2/screenshots/" in a.key for a in run.artifacts)
 
 

@@ -28,6 +28,7 @@ def test_the_cli_finds_a_local_mode_with_a_custom_data_dir_from_another_director
     launched_in.mkdir()
     elsewhere.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOTEST_")}
+    env["AUTOTEST_SECRETS_KEY_FILE"] = os.environ["AUTOTEST_SECRETS_KEY_FILE"]  # the tests' key, not ~/.config's
     env["XDG_STATE_HOME"] = str(tmp_path / "state")
     command = [sys.executable, "-m", "cli.main", "local", "--port", "0", "--no-example", "--data-dir", str(data)]
     process = subprocess.Popen(

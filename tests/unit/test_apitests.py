@@ -190,7 +190,7 @@ async def test_a_name_that_resolves_elsewhere_after_the_check_is_not_followed(
     # When request steps go to that name (on the internal service's port, and on the app's)
     try:
         async with guarded_client(guard) as http:
-            with pytest.raises(RequestFailed, match="ConnectError"):
+            with pytest.raises(RequestFailed, match="could not connect: connection refused"):
                 await send(step(url=f"http://rebind.example:{port}/"), client=http, guard=guard, timeout_s=5)
             result = await send(
                 step(url=f"http://rebind.example:{app_port}/api/items"), client=http, guard=guard, timeout_s=5
@@ -252,3 +252,12 @@ def test_failures_show_the_response_masked_before_it_is_cut() -> None:
         'expected status 201, got 200 (body: {"token": "***...)',
         'expected $.missing to exist, it matched nothing in {"token": "***...',
     ]
+
+
+async def test_a_closed_port_says_connection_refused_as_browser_steps_do(client: httpx.AsyncClient) -> None:
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    guard = NetworkGuard(allowlist=Allowlist.parse("127.0.0.0/8"))
+    with pytest.raises(RequestFailed, match=r"could not connect: connection refused$"):
+        await send(Request(url=f"http://127.0.0.1:{port}/"), client=client, guard=guard, timeout_s=5)

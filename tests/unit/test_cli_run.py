@@ -8,10 +8,12 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 from xml.dom import minidom
 
 import httpx
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from cli import junit
@@ -454,3 +456,30 @@ def test_every_problem_of_a_test_file_is_on_a_line_of_its_own(tmp_path: Path) ->
     assert result.exit_code == 2
     assert "\\x0a" not in result.output
     assert "2 problems\n  steps[1].target (step 2): Field required\n  steps[1].taget (step 2):" in result.output
+
+
+def test_a_directory_runs_each_test_file_in_it(tmp_path: Path) -> None:
+    folder = tmp_path / "suite"
+    folder.mkdir()
+    for name in ("b.yaml", "a.json"):
+        (folder / name).write_text(LOGIN_TEST if name.endswith(".yaml") else json.dumps(yaml.safe_load(LOGIN_TEST)))
+    (folder / "notes.txt").write_text("not a test")
+    api = FakeApi(a_run("run_1", "passed", steps=[step(0)]))
+
+    result = invoke(api, ["run", str(folder)])
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    nothing = invoke(api, ["run", str(empty)])
+
+    assert result.exit_code == 0, result.output
+    sent = [json.loads(r.content)["labels"]["file"] for r in api.requests if r.method == "POST"]
+    assert [Path(f).name for f in sent] == ["a.json", "b.yaml"]
+    assert nothing.exit_code == 2 and "a directory with no test files in it" in nothing.output
+
+
+def test_download_implies_wait(test_file: Path, tmp_path: Path) -> None:
+    api = FakeApi(a_run("run_1", "passed", steps=[step(0)]))
+    with patch("cli.client.ApiClient.download", return_value=3) as download:
+        result = invoke(api, ["run", str(test_file), "--download", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "1/1 passed" in result.output and download.call_count == 1
