@@ -41,10 +41,9 @@ def banner(console: Console, info: LocalInfo, warnings: tuple[str, ...] = ()) ->
         console.print(f"  [bold yellow]warning[/]   {escape(line)}")
     for line in cli_lines(info.data_dir / CONFIG_NAME, info.api_url):
         console.print(line)
-    var = ""
-    if info.example_url and not info.example_url.endswith(f":{EXAMPLE_PORT}"):
-        var = f" --var base_url={info.example_url}"
-    console.print(f"  try:      autotest run examples/tests/login.yaml{var} --wait")
+    if info.example_url:  # the example tests need the example app
+        var = "" if info.example_url.endswith(f":{EXAMPLE_PORT}") else f" --var base_url={info.example_url}"
+        console.print(f"  try:      autotest run examples/tests/login.yaml{var} --wait  [dim](from the repository)[/]")
     console.print("[dim]Ctrl-C stops it (running tests finish first; Ctrl-C again to stop at once)[/]")
 
 
@@ -124,7 +123,9 @@ async def _serve(options: LocalOptions, console: Console) -> None:
     show_default=True,
     help="Where tests, runs and artifacts are kept across restarts.",
 )
-@click.option("--concurrency", type=click.IntRange(1, 32), help="Runs at a time [default: runner_concurrency].")
+@click.option(
+    "--concurrency", type=click.IntRange(1, 32), help="Runs at a time [default: AUTOTEST_RUNNER_CONCURRENCY, else 2]."
+)
 @click.option(
     "--example-port",
     type=click.IntRange(0, 65535),
