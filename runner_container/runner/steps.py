@@ -192,7 +192,8 @@ class StepRunner:
         mode = self.screenshots
         if mode == "off" or (mode == "on_failure" and not failed):
             return None
-        name = f"step-{index:03d}-failure.png" if failed else f"step-{index:03d}.png"
+        number = index + 1  # as results, reports and the CLI count steps
+        name = f"step-{number:03d}-failure.png" if failed else f"step-{number:03d}.png"
         timeout = FAILURE_SCREENSHOT_TIMEOUT_MS if failed else SCREENSHOT_TIMEOUT_MS
         try:
             return await self._capture(page, index, it, name, full_page=failed, timeout_ms=timeout)
@@ -266,7 +267,7 @@ class StepRunner:
             await expect(page).to_have_title(re.compile(re.escape(step.text)), timeout=budget.left_ms())
             return None, None
         if isinstance(step, Screenshot):
-            name = f"{step.name or f'step-{index:03d}'}.png"
+            name = f"{step.name or f'step-{index + 1:03d}'}.png"
             try:
                 key = await self._capture(page, index, it, name, full_page=True, timeout_ms=budget.left_ms())
             except ScanFailed as exc:

@@ -85,7 +85,7 @@ async def test_failing_expectation_names_the_step_and_keeps_a_screenshot(harness
     assert failed.status == "failed"
     assert "Welcome, bob" in (failed.error or "") and "Welcome, admin" in (failed.error or "")
     assert run.error and run.error.startswith("step 5 (expect_text) failed")
-    assert failed.screenshot and failed.screenshot.endswith("step-004-failure.png")
+    assert failed.screenshot and failed.screenshot.endswith("step-005-failure.png")
     assert harness.artifacts.objects[failed.screenshot][1] == "image/png"
     assert harness.statuses(run.id) == ["queued", "running", "failed"]
     # and the report shows the failure with its screenshot inline, junit.xml says which step failed

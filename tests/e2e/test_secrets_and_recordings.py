@@ -218,20 +218,20 @@ async def test_a_secret_the_page_shows_is_masked_in_every_picture_and_absent_fro
     # Then every picture masks what shows the secret, and only that
     assert run.status == RunStatus.failed and [s.status for s in run.steps][-1] == "failed", run.error
     shots = {key.rsplit("/", 1)[1]: data for key, (data, _) in h.artifacts.objects.items() if key.endswith(".png")}
-    assert set(shots) == {f"step-00{i}.png" for i in (0, 1, 3, 4)} | {"mirrored.png", "step-005-failure.png"}
-    before = png.decode(shots["step-000.png"])
+    assert set(shots) == {f"step-00{i}.png" for i in (1, 2, 4, 5)} | {"mirrored.png", "step-006-failure.png"}
+    before = png.decode(shots["step-001.png"])
     assert MAGENTA not in before.colours(*MIRROR) and MAGENTA not in before.colours(*CANVAS)  # nothing to hide yet
-    for name in ("step-001.png", "mirrored.png"):
+    for name in ("step-002.png", "mirrored.png"):
         image = png.decode(shots[name])
         assert image.colours(*MIRROR) == {MAGENTA} and image.colours(*CANVAS) == {MAGENTA}, name
-    for name in ("step-003.png", "step-004.png", "step-005-failure.png"):
+    for name in ("step-004.png", "step-005.png", "step-006-failure.png"):
         image = png.decode(shots[name])
         assert image.colours(*ECHO) == {MAGENTA} and image.colours(*FRAME_TEXT) == {MAGENTA}, name
         assert MAGENTA not in image.colours(0, 0, 400, 40), name  # the heading is not masked
 
     # ... the report embeds the masked failure screenshot
     report = next(data for key, (data, _) in h.artifacts.objects.items() if key.endswith("report.html"))
-    assert f"data:image/png;base64,{base64.b64encode(shots['step-005-failure.png']).decode()}".encode() in report
+    assert f"data:image/png;base64,{base64.b64encode(shots['step-006-failure.png']).decode()}".encode() in report
 
     # ... the video and the screencast are not kept, and the run says why; the trace is kept, cleaned
     assert "video" not in {a.kind for a in run.artifacts} and "trace" in {a.kind for a in run.artifacts}
