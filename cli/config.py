@@ -7,9 +7,10 @@ Each value comes from the first of:
 3. a config file (JSON ``{"api_url", "api_key"}``), the first of
    a. ``AUTOTEST_CONFIG`` (set, it must name a file that exists),
    b. ``.autotest/config.json`` in the current directory or the nearest parent that has one,
-   c. the config file of the last ``autotest local`` started by this user, while it exists: local mode
-      records it in a pointer file (``$XDG_STATE_HOME/autotest/last-local.json``, by default under
-      ``~/.local/state``) when it starts and forgets it when it stops cleanly;
+   c. the config file of the newest ``autotest local`` of this user that still runs (local mode records
+      itself, with its process id, in ``$XDG_STATE_HOME/autotest/last-local.json``, by default under
+      ``~/.local/state``, when it starts, and removes its own record when it stops: stopping one leaves the
+      others found);
 4. for the URL only, ``http://127.0.0.1:8000``.
 
 ``autotest local`` writes ``<data-dir>/config.json``. Every value carries where it came from, so an error
@@ -18,8 +19,11 @@ can say which setting to fix.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -90,27 +94,72 @@ def _same(a: Path, b: Path) -> bool:
     return a.resolve() == b.resolve()
 
 
-def record_last_local(config: Path) -> None:
-    """Remember ``config`` as the last local mode started (owner-only, written atomically)."""
+def _alive(pid: object) -> bool:
+    """Whether process ``pid`` runs (a record without a pid, from an earlier version, counts as running)."""
+    if not isinstance(pid, int) or isinstance(pid, bool):
+        return pid is None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: it runs
+        return True
+    return True
+
+
+def _records() -> list[dict[str, Any]]:
+    """The local modes recorded as started, oldest first: ``{"config", "pid"}`` each."""
+    data = read_config_file(pointer_path())
+    if isinstance(data.get("running"), list):
+        return [r for r in data["running"] if isinstance(r, dict) and isinstance(r.get("config"), str)]
+    return [{"config": data["config"], "pid": None}] if isinstance(data.get("config"), str) else []
+
+
+@contextmanager
+def _pointer_lock() -> Iterator[Path]:
+    """The pointer file, locked for a read-modify-write (two local modes may start at once)."""
     path = pointer_path()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with (path.parent / f".{path.name}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield path
+
+
+def _write_records(path: Path, records: list[dict[str, Any]]) -> None:
+    if not records:
+        path.unlink(missing_ok=True)
+        return
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"config": str(config.resolve())}) + "\n")
+    tmp.write_text(json.dumps({"running": records}, indent=1) + "\n")
     tmp.chmod(0o600)
     tmp.replace(path)
 
 
+def record_last_local(config: Path, *, pid: int | None = None) -> None:
+    """Remember ``config`` as the newest local mode started (by process ``pid``, this one by default), beside
+    the others still running (owner-only, written atomically)."""
+    entry = {"config": str(config.resolve()), "pid": os.getpid() if pid is None else pid}
+    with _pointer_lock() as path:
+        kept = [r for r in _records() if r["config"] != entry["config"] and _alive(r.get("pid"))]
+        _write_records(path, [*kept, entry])
+
+
 def last_local() -> Path | None:
-    """The config file the pointer names (it may no longer exist), or None."""
-    value = read_config_file(pointer_path()).get("config")
-    return Path(value) if isinstance(value, str) and value else None
+    """The config file of the newest recorded local mode that still runs (it may no longer exist), else of the
+    newest recorded one, or None."""
+    records = _records()
+    running = [r for r in records if _alive(r.get("pid"))]
+    chosen = (running or records)[-1:]
+    return Path(chosen[0]["config"]) if chosen else None
 
 
 def forget_last_local(config: Path) -> None:
-    """Drop the pointer when it still names ``config`` (another local mode may have started since)."""
-    recorded = last_local()
-    if recorded is not None and _same(recorded, config):
-        pointer_path().unlink(missing_ok=True)
+    """Drop the record of ``config`` (when it stops); the others, and the CLI's view of them, stay."""
+    with _pointer_lock() as path:
+        records = _records()
+        kept = [r for r in records if not _same(Path(r["config"]), config)]
+        if kept != records:
+            _write_records(path, kept)
 
 
 def locate(cwd: Path | None = None) -> Lookup:

@@ -5,6 +5,9 @@ that say where each value came from and how to point the CLI elsewhere."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,7 +129,9 @@ def test_a_local_mode_with_a_custom_data_dir_is_found_from_any_directory(places:
     # Then it finds it, and says how
     assert (found.api_url, found.api_key) == ("http://127.0.0.1:18600", "atk_somewhere")
     assert found.key_source == f"{config} (the last `autotest local` started)"
-    assert json.loads(pointer_path().read_text()) == {"config": str(config.resolve())}
+    assert json.loads(pointer_path().read_text()) == {
+        "running": [{"config": str(config.resolve()), "pid": os.getpid()}]
+    }
     assert pointer_path().stat().st_mode & 0o077 == 0
 
 
@@ -141,6 +146,28 @@ def test_a_stopped_local_mode_forgets_only_its_own_pointer(places: Places, tmp_p
 
     forget_last_local(second)
     assert last_local() is None and not pointer_path().exists()
+
+
+def test_stopping_the_newest_local_mode_leaves_the_one_still_running_found(places: Places, tmp_path: Path) -> None:
+    # Given two local modes running (this process and a child), and one recorded whose process has ended
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    try:
+        first = places.config(tmp_path / "first", "http://first", "k1")
+        second = places.config(tmp_path / "second", "http://second", "k2")
+        gone = places.config(tmp_path / "gone", "http://gone", "k3")
+        record_last_local(first, pid=child.pid)
+        record_last_local(second)
+        record_last_local(gone, pid=ended.pid)  # newest, but its process is gone
+
+        # Then the CLI finds the newest that runs; when it stops, the other one still running
+        assert last_local() == second.resolve()
+        forget_last_local(second)
+        assert last_local() == first.resolve()
+    finally:
+        child.kill()
+        child.wait()
 
 
 def test_a_pointer_to_a_removed_data_dir_is_skipped_and_said(places: Places, tmp_path: Path) -> None:
