@@ -287,7 +287,7 @@ async def resolve(page: Page, target: Target, *, timeout_s: float, clip: Callabl
             raise TargetAmbiguous(
                 f"{_looked_for(target, candidates)} matched {n} elements, expected exactly one: "
                 f"{await _list_matches(first_found.locator, clip)}.{_exact_note(first_found)} Make the target "
-                "more specific (a role with a name, a label, a test id).",
+                "specific to one of them: a test_id, a css selector, or a name (or label) only it has.",
                 details={"target": describe_target(target), "count": n},
             )
         if time.monotonic() >= deadline:
@@ -320,7 +320,27 @@ def _looked_for(target: Target, candidates: list[Structured]) -> str:
     return f"target {describe_target(target)} ({expression(target)})"
 
 
+#: where an element sits, to tell matches apart: its test id, and the row, list item, section, form or dialog
+#: around it with that container's name (its label, legend or heading, else its text)
+_WHERE_JS = """e => {
+  const kinds = {LI: 'list item', TR: 'row', ARTICLE: 'article', SECTION: 'section', FORM: 'form',
+                 FIELDSET: 'fieldset', DIALOG: 'dialog', NAV: 'navigation', ASIDE: 'aside'};
+  const box = e.parentElement && e.parentElement.closest(
+    'li, tr, article, section, form, fieldset, dialog, nav, aside, [role=row], [role=listitem], [role=dialog]');
+  let where = '';
+  if (box) {
+    const kind = kinds[box.tagName] || box.getAttribute('role');
+    const named = box.getAttribute('aria-label')
+      || (box.querySelector('legend, caption, h1, h2, h3, h4, h5, h6') || {}).innerText || box.innerText || '';
+    where = kind + ' "' + named.replace(/\\s+/g, ' ').trim().slice(0, 80) + '"';
+  }
+  return {testid: e.getAttribute('data-testid') || '', where};
+}"""
+
+
 async def _list_matches(locator: Locator, clip: Callable[[str, int], str]) -> str:
+    """The first matches, each as the page names it and where it sits (``button "Remove" in list item
+    "Cheese Remove"``), so that a reader can tell them apart and make the target specific."""
     shown: list[str] = []
     count = await locator.count()
     for i in range(min(count, MAX_LISTED)):
@@ -330,6 +350,11 @@ async def _list_matches(locator: Locator, clip: Callable[[str, int], str]) -> st
             text = snap[0].lstrip("- ") if snap else ""
             if not text:
                 text = clip(await item.evaluate("e => e.outerHTML", timeout=1000), 120)
+            place = await item.evaluate(_WHERE_JS, timeout=1000)
+            if place.get("where"):
+                text += f" in {clip(str(place['where']), 100)}"
+            if place.get("testid"):
+                text += f" (test_id {clip(str(place['testid']), 60)!r})"
         except Exception as exc:
             text = f"(could not describe: {type(exc).__name__})"
         shown.append(f"{i + 1}) {text}")

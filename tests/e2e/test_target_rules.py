@@ -130,3 +130,28 @@ async def test_exact_true_matches_exact_names_alone(harness: Harness, page_url: 
     assert [s.status for s in run.steps] == ["passed", "passed", "failed"]
     assert run.steps[1].matched_by == "exact"
     assert "matched nothing" in (run.steps[2].error or "")  # no case-insensitive fallback
+
+
+LIST = """
+<h2>Toppings</h2>
+<ul>
+  <li>Cheese <button type="button">Remove</button></li>
+  <li>Ham <button type="button" data-testid="remove-ham">Remove</button></li>
+</ul>
+"""
+
+
+async def test_matches_alike_are_told_apart_by_where_they_sit(harness: Harness) -> None:
+    with serve_pages({"/list": (200, LIST)}) as url:
+        run = await harness.run(
+            [
+                {"action": "goto", "url": f"{url}/list"},
+                {"action": "click", "target": {"role": "button", "name": "Remove"}},
+            ]
+        )
+
+    error = run.steps[1].error or ""
+    assert run.status == RunStatus.failed and "matched 2 elements" in error, error
+    assert '1) button "Remove" in list item "Cheese Remove"' in error
+    assert '2) button "Remove" in list item "Ham Remove" (test_id \'remove-ham\')' in error
+    assert "a test_id, a css selector" in error
