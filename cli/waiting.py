@@ -159,7 +159,10 @@ def follow(
             except queue.Empty:
                 continue
             item = followed[index]
-            if kind == "status":
+            if kind == "status" and payload.get("status") in TERMINAL:
+                # the steps the stream did not bring (a run that ended before it was followed), then the status
+                _catch_up(client, progress, item, payload)
+            elif kind == "status":
                 progress.status(item, str(payload.get("status")), int(payload.get("attempt") or 1))
             elif kind == "step":
                 progress.step(item, int(payload.get("attempt") or 1), payload.get("iteration"), payload["step"])
@@ -173,6 +176,14 @@ def follow(
         for thread in threads:
             thread.stop.set()
     return [_outcome(client, item, timeout_s) for item in followed]
+
+
+def _catch_up(client: ApiClient, progress: Progress, item: Followed, status: dict[str, Any]) -> None:
+    """Print the ended run's steps not shown yet, then its status."""
+    try:
+        progress.run(item, client.get(f"/v1/runs/{item.run_id}"))
+    except CliError:
+        progress.status(item, str(status.get("status")), int(status.get("attempt") or 1))
 
 
 def _outcome(client: ApiClient, item: Followed, timeout_s: float) -> RunOutcome:

@@ -66,9 +66,10 @@ def step_event(run_id: str, s: dict[str, Any]) -> str:
 class FakeApi:
     """Answers like the API: POST /v1/runs queues, the events stream plays ``script``, GET returns ``final``."""
 
-    def __init__(self, final: dict[str, Any], *, stream: bool = True) -> None:
+    def __init__(self, final: dict[str, Any], *, stream: bool = True, stream_steps: bool = True) -> None:
         self.final = final
         self.stream = stream
+        self.stream_steps = stream_steps
         self.requests: list[httpx.Request] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -81,7 +82,7 @@ class FakeApi:
             if not self.stream:
                 return httpx.Response(404, json={"error": {"code": "not_found", "message": "no route"}})
             body = status_event(run_id, "queued") + status_event(run_id, "running")
-            body += "".join(step_event(run_id, s) for s in self.final["steps"])
+            body += "".join(step_event(run_id, s) for s in self.final["steps"]) if self.stream_steps else ""
             body += status_event(run_id, self.final["status"])
             return httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})
         if path == f"/v1/runs/{run_id}":
@@ -483,3 +484,16 @@ def test_download_implies_wait(test_file: Path, tmp_path: Path) -> None:
         result = invoke(api, ["run", str(test_file), "--download", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     assert "1/1 passed" in result.output and download.call_count == 1
+
+
+def test_steps_the_stream_did_not_bring_are_shown_before_the_result(test_file: Path) -> None:
+    # Given a run that ended before it was followed: its stream brings the final status and no step
+    api = FakeApi(a_run("run_1", "passed", steps=[step(0), step(1)]), stream_steps=False)
+
+    result = invoke(api, ["run", str(test_file), "--wait"])
+
+    # Then its steps are printed anyway, before its status
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    shown = [i for i, line in enumerate(lines) if " 1. " in line or " 2. " in line or "PASSED" in line]
+    assert len(shown) >= 3 and "PASSED" in lines[shown[2]], result.output
