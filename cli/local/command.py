@@ -111,6 +111,12 @@ async def _serve(options: LocalOptions, console: Console) -> None:
             with contextlib.suppress(OSError, RuntimeError):
                 forget_last_local(config)
     console.print(f"autotest local stopped; {escape(mode.outcome or 'nothing to save')}")
+    if force.is_set():
+        # Runs stopped at once may still have a blocking call in a thread, ending in log lines about uploads and
+        # traces that no longer matter (those runs go back to the queue): the user asked to stop, so be quiet.
+        from shared.observability import logger
+
+        logger.setLevel("CRITICAL")
 
 
 @click.command("local")
