@@ -13,9 +13,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import jsonschema
-
 from shared import regex
+from shared.apitests import schema
 from shared.apitests.jsonpath import query
 from shared.apitests.response import HttpResult
 from shared.models.plans import (
@@ -124,12 +123,12 @@ def _check_schema(result: HttpResult, exp: ExpectSchema, clip: Clip) -> str | No
     if not result.is_json:
         return f"expected a JSON body matching a schema, the body is not JSON{_body_hint(result, clip)}"
     try:
-        jsonschema.validate(result.json, exp.json_schema)
-    except jsonschema.ValidationError as exc:
-        where = "$" + "".join(f"[{p!r}]" if isinstance(p, str) else f"[{p}]" for p in exc.absolute_path)
-        return f"the body does not match the JSON schema at {where}: {exc.message}"
-    except jsonschema.SchemaError as exc:
-        return f"the JSON schema of this expectation is invalid: {exc.message}"
+        broken = schema.failure(result.json, exp.json_schema)
+    except ValueError as exc:
+        return f"the JSON schema of this expectation cannot be used: {exc}"
+    if broken is not None:
+        where, what = broken
+        return f"the body does not match the JSON schema at {where}: {what}"
     return None
 
 

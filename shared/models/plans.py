@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Discriminator, Field, Tag, ValidationInfo, model_validator
 
 from shared import regex
+from shared.apitests import schema
 from shared.models.common import LongText, ShortFreeText, ShortText, StrictModel, VarName, is_stored
 
 
@@ -426,7 +427,15 @@ class ExpectSchema(StrictModel):
     """The response body is JSON valid against a JSON Schema."""
 
     json_schema: dict[str, Any]
-    """A JSON Schema (`{"type": "object", "required": ["items", "count"]}`)."""
+    """A JSON Schema (`{"type": "object", "required": ["items", "count"]}`). It may refer only to itself
+    (`"$ref": "#/$defs/item"`): nothing is ever fetched."""
+
+    @model_validator(mode="after")
+    def _usable(self, info: ValidationInfo) -> ExpectSchema:
+        problem = None if is_stored(info) else schema.problem(self.json_schema)
+        if problem:
+            raise ValueError(f"json_schema: {problem}")
+        return self
 
 
 class ExpectLatency(StrictModel):

@@ -118,6 +118,6 @@ async def test_a_page_that_cannot_be_looked_at_gets_no_screenshot_and_keeps_no_v
     assert logs.secret_shown is not None and "could not be checked for secrets" in logs.secret_shown
     report = await collector.upload_all()
     assert report.errors == [
-        "screenshots/step-004-failure.png: not taken: the page could not be checked for secrets: "
+        "screenshots/step-005-failure.png: not taken: the page could not be checked for secrets: "
         "Execution context was destroyed"
     ]

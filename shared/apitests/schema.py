@@ -1,0 +1,66 @@
+"""The ``json_schema`` expectation: JSON Schema validation with ``jsonschema``, retrieving nothing.
+
+Left to itself, jsonschema resolves a ``$ref`` it does not hold by fetching it (``urlopen``: ``http:``,
+``https:``, ``file:``), outside the network guard: a test could make the runner read a local file or call the
+API's own port and show the answer in its error. Here validation uses a registry that holds the JSON Schema
+meta-schemas and retrieves nothing, and a schema may refer only inside itself (``"$ref": "#/$defs/item"``):
+:func:`problem` refuses any other reference when the test is saved, and a reference that still cannot be
+resolved at run time fails the check with a message, never a fetch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import best_match
+from jsonschema.validators import validator_for
+from jsonschema_specifications import REGISTRY
+from referencing.exceptions import Unresolvable
+
+#: keywords whose value is a reference to another schema
+_REFERENCES = ("$ref", "$dynamicRef", "$recursiveRef")
+
+
+def _references(node: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            where = f"{path}.{key}" if path else key
+            if key in _REFERENCES:
+                yield where, value
+            yield from _references(value, where)
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _references(item, f"{path}[{index}]")
+
+
+def problem(schema: dict[str, Any]) -> str | None:
+    """Why ``schema`` cannot be used (not a valid JSON Schema, or a reference outside itself), or None."""
+    for where, ref in _references(schema):
+        if not isinstance(ref, str) or not ref.startswith("#"):
+            return (
+                f"{where} is {ref!r}: a schema may refer only to itself (`#/$defs/name`); "
+                "nothing is fetched, so copy the schema you refer to into `$defs`"
+            )
+    try:
+        validator_for(schema).check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        return f"not a valid JSON Schema: {exc.message}"
+    return None
+
+
+def failure(document: Any, schema: dict[str, Any]) -> tuple[str, str] | None:
+    """``(where, what)`` of the most relevant way ``document`` breaks ``schema`` (as ``jsonschema.validate``
+    picks it), or None when it is valid. Raises ValueError for a schema that cannot be used."""
+    validator = validator_for(schema)(schema, registry=REGISTRY)
+    try:
+        error = best_match(validator.iter_errors(document))
+    except Unresolvable as exc:
+        raise ValueError(f"the schema refers to {exc}, which it does not hold (nothing is fetched)") from exc
+    except jsonschema.SchemaError as exc:
+        raise ValueError(f"not a valid JSON Schema: {exc.message}") from exc
+    if error is None:
+        return None
+    where = "$" + "".join(f"[{p!r}]" if isinstance(p, str) else f"[{p}]" for p in error.absolute_path)
+    return where, error.message
