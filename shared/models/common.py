@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -71,38 +72,49 @@ class StrictModel(BaseModel):
     )
 
 
-def find_unstorable_text(value: Any, path: str = "") -> str | None:
-    """The path of the first string (or key) that is not valid Unicode text (an unpaired UTF-16
-    surrogate such as ``"\\udfff"`` in JSON), or None. Such text cannot be stored or returned."""
+#: how deep a stored body may nest (JSON values in request bodies, schemas): deeper cannot be stored
+MAX_DEPTH = 64
+
+
+def find_unstorable(value: Any, path: str = "", depth: int = 0) -> tuple[str, str] | None:
+    """``(path, why)`` of the first value that cannot be stored and returned as it was given, or None: text that
+    is not valid Unicode (an unpaired UTF-16 surrogate such as ``"\\udfff"`` in JSON), a number that is not
+    finite (``1e400`` parses as infinity, which JSON cannot hold: it would come back as null), or nesting
+    deeper than :data:`MAX_DEPTH`."""
+    where = path or "(the body)"
+    if depth > MAX_DEPTH:
+        return where, f"nests deeper than {MAX_DEPTH} levels, which cannot be stored"
     if isinstance(value, str):
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            return path or "(the body)"
+            return where, "the text holds an unpaired UTF-16 surrogate, which is not valid Unicode"
         return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return where, "a number too large for JSON (or not a number): numbers must be finite"
     if isinstance(value, dict):
         for key, item in value.items():
-            where = f"{path}.{key}" if path else str(key)
-            found = find_unstorable_text(key, where) or find_unstorable_text(item, where)
+            inner = f"{path}.{key}" if path else str(key)
+            found = find_unstorable(key, inner, depth + 1) or find_unstorable(item, inner, depth + 1)
             if found:
                 return found
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            found = find_unstorable_text(item, f"{path}[{index}]")
+            found = find_unstorable(item, f"{path}[{index}]", depth + 1)
             if found:
                 return found
     return None
 
 
 class StorableInput(StrictModel):
-    """A request body that will be stored: all its text must be valid Unicode."""
+    """A request body that will be stored: its text valid Unicode, its numbers finite, its nesting bounded."""
 
     @model_validator(mode="before")
     @classmethod
-    def _valid_unicode(cls, data: Any) -> Any:
-        where = find_unstorable_text(data)
-        if where is not None:
-            raise ValueError(f"{where}: the text holds an unpaired UTF-16 surrogate, which is not valid Unicode")
+    def _storable(cls, data: Any) -> Any:
+        found = find_unstorable(data)
+        if found is not None:
+            raise ValueError(f"{found[0]}: {found[1]}")
         return data
 
 

@@ -279,3 +279,25 @@ def test_an_explicit_kind_must_fit_the_steps(client: TestClient, path: str, wrap
     response = client.post(path, json={"spec": spec} if wrap else spec, headers=ADMIN)
     assert response.status_code == 422, response.text
     assert "an API test runs without a browser" in error_of(response)["message"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        ('{"a": 1e400}', "numbers must be finite"),
+        ('{"a": -1e400}', "numbers must be finite"),
+        ("[" * 100 + "]" * 100, "nests deeper than 64 levels"),
+    ],
+)
+def test_a_body_that_cannot_be_stored_as_given_is_a_422(client: TestClient, raw: str, says: str) -> None:
+    # Given a request step whose JSON body JSON cannot hold (infinity), or that nests too deep to store
+    step = '{"action": "request", "method": "POST", "url": "http://127.0.0.1:5000/", "json": ' + raw + "}"
+    body = '{"name": "x", "steps": [' + step + "]}"
+
+    # When it is saved, or run inline
+    for path, text in (("/v1/tests", body), ("/v1/runs", '{"spec": ' + body + "}")):
+        response = client.post(path, content=text, headers={**ADMIN, "content-type": "application/json"})
+
+        # Then it is refused saying where, never stored to come back different (or to answer 500 later)
+        assert response.status_code == 422, response.text
+        assert says in error_of(response)["message"] and "steps[0].json" in error_of(response)["message"]
