@@ -19,6 +19,8 @@ from jsonschema.validators import validator_for
 from jsonschema_specifications import REGISTRY
 from referencing.exceptions import Unresolvable
 
+#: how deep a schema may nest (jsonschema recurses through it)
+MAX_DEPTH = 48
 #: keywords whose value is a reference to another schema
 _REFERENCES = ("$ref", "$dynamicRef", "$recursiveRef")
 
@@ -35,8 +37,22 @@ def _references(node: Any, path: str = "") -> Iterator[tuple[str, Any]]:
             yield from _references(item, f"{path}[{index}]")
 
 
+def _depth(node: Any) -> int:
+    """How deep ``node`` nests (iteratively: a schema is checked before anything recurses into it)."""
+    deepest, todo = 0, [(node, 1)]
+    while todo:
+        current, depth = todo.pop()
+        deepest = max(deepest, depth)
+        if depth <= MAX_DEPTH:
+            children = current.values() if isinstance(current, dict) else current if isinstance(current, list) else ()
+            todo += [(child, depth + 1) for child in children]
+    return deepest
+
+
 def problem(schema: dict[str, Any]) -> str | None:
-    """Why ``schema`` cannot be used (not a valid JSON Schema, or a reference outside itself), or None."""
+    """Why ``schema`` cannot be used (too deep, not a valid JSON Schema, or a reference outside itself), or None."""
+    if _depth(schema) > MAX_DEPTH:
+        return f"the schema nests deeper than {MAX_DEPTH} levels"
     for where, ref in _references(schema):
         if not isinstance(ref, str) or not ref.startswith("#"):
             return (
@@ -60,6 +76,8 @@ def failure(document: Any, schema: dict[str, Any]) -> tuple[str, str] | None:
         raise ValueError(f"the schema refers to {exc}, which it does not hold (nothing is fetched)") from exc
     except jsonschema.SchemaError as exc:
         raise ValueError(f"not a valid JSON Schema: {exc.message}") from exc
+    except RecursionError as exc:  # a schema stored before depth was checked
+        raise ValueError(f"the schema nests deeper than {MAX_DEPTH} levels") from exc
     if error is None:
         return None
     where = "$" + "".join(f"[{p!r}]" if isinstance(p, str) else f"[{p}]" for p in error.absolute_path)

@@ -6,7 +6,16 @@ import math
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationInfo, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    StringConstraints,
+    ValidationInfo,
+    model_validator,
+)
 
 from shared.controlchars import TEXT_ALLOWED, describe, first_control
 
@@ -83,7 +92,8 @@ def find_unstorable(value: Any, path: str = "", depth: int = 0) -> tuple[str, st
     deeper than :data:`MAX_DEPTH`."""
     where = path or "(the body)"
     if depth > MAX_DEPTH:
-        return where, f"nests deeper than {MAX_DEPTH} levels, which cannot be stored"
+        shown = where if len(where) <= 80 else where[:80] + "..."
+        return shown, f"nests deeper than {MAX_DEPTH} levels, which cannot be stored"
     if isinstance(value, str):
         try:
             value.encode("utf-8")
@@ -109,13 +119,14 @@ def find_unstorable(value: Any, path: str = "", depth: int = 0) -> tuple[str, st
 class StorableInput(StrictModel):
     """A request body that will be stored: its text valid Unicode, its numbers finite, its nesting bounded."""
 
-    @model_validator(mode="before")
+    @model_validator(mode="wrap")
     @classmethod
-    def _storable(cls, data: Any) -> Any:
-        found = find_unstorable(data)
+    def _storable(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        model = handler(data)  # the fields' own errors first, each at its place
+        found = find_unstorable(data)  # then what no field type sees (values of free-form JSON fields)
         if found is not None:
             raise ValueError(f"{found[0]}: {found[1]}")
-        return data
+        return model
 
 
 class Model(BaseModel):

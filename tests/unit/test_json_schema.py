@@ -99,3 +99,16 @@ def test_a_stored_schema_that_refers_elsewhere_fetches_nothing(
         assert len(failures) == 1 and "which it does not hold (nothing is fetched)" in failures[0], failures
         assert "atk_do_not_show" not in failures[0]
     assert seen == []
+
+
+def test_a_schema_nested_too_deep_is_a_422_not_a_500() -> None:
+    client = TestClient(create_app(FakeServices().services, max_body_bytes=256 * 1024))
+    deep = "{" + '"not":{' * 300 + "}" * 300 + "}"
+    step = '{"action": "request", "url": "http://127.0.0.1:5000/", "expect": [{"json_schema": ' + deep + "}]}"
+    response = client.post(
+        "/v1/tests",
+        content='{"name": "x", "steps": [' + step + "]}",
+        headers={**ADMIN, "content-type": "application/json"},
+    )
+    assert response.status_code == 422, response.text
+    assert "the schema nests deeper than 48 levels" in response.json()["error"]["message"]
