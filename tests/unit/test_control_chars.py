@@ -33,6 +33,13 @@ HOSTILE = [
     ("\u2066", "U+2066"),
     ("\u200f", "U+200F"),
     ("\u2028", "U+2028"),
+    # invisible: two names that look alike, or a name that looks empty
+    ("\u200b", "U+200B"),
+    ("\ufeff", "U+FEFF"),
+    ("\u00ad", "U+00AD"),
+    ("\u2060", "U+2060"),
+    ("\u3164", "U+3164"),
+    ("\U000e0041", "U+E0041"),
 ]
 GOTO = [{"action": "goto", "url": "http://127.0.0.1/"}]
 
@@ -253,3 +260,9 @@ def test_json_output_escapes_them_and_stays_the_same_json() -> None:
         result = invoke(*args)
         assert not CONTROL_CHARS.search(result.output.replace("\n", "")), result.output
         assert name_of(json.loads(result.output)) == EVIL
+
+
+def test_an_emoji_sequence_joined_by_zwj_is_a_name_but_a_lone_zwj_is_not(client: TestClient) -> None:
+    ok = client.post("/v1/tests", json={"name": "Dev \U0001f468\u200d\U0001f4bb check", "steps": GOTO}, headers=ADMIN)
+    assert ok.status_code == 201, ok.text
+    _refused(client.post("/v1/tests", json={"name": "ab\u200dcd", "steps": GOTO}, headers=ADMIN), "body.name", "U+200D")
