@@ -39,6 +39,8 @@ def load_test_file(path: Path) -> dict[str, Any]:
     except (ValueError, yaml.YAMLError) as exc:
         kind = "JSON" if path.suffix == ".json" else "YAML"
         raise CliError(f"{path}: not valid {kind}: {_parse_problem(exc)}") from exc
+    except RecursionError as exc:  # the parsers recurse once per level of nesting
+        raise CliError(f"{path}: refused: it nests too deep to be a test file") from exc
     if not isinstance(data, dict):
         raise CliError(f"{path}: a test file is a mapping with 'name' and 'steps' (or 'goal')")
     try:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import click
 
 from cli.client import CliError
+from cli.output import visible
 from cli.state import CliState
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the API's JSON instead of a table.")
@@ -38,3 +40,27 @@ def parse_vars(pairs: tuple[str, ...]) -> dict[str, str | int | float | bool]:
                 parsed = number
         out[key.strip()] = parsed
     return out
+
+
+class ObjectId(click.ParamType):
+    """A test's or run's id as the API spells them (letters, digits, ``_``, ``-``), checked before it goes
+    into a URL: anything else (a path like ``../tests``, a terminal escape) is refused with a one-line error."""
+
+    name = "id"
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value)
+        if not _ID.fullmatch(text):
+            self.fail(
+                f"{visible(text)!r} is not a {self.what} id (letters, digits, _ and -, as in {_EXAMPLE[self.what]})"
+            )
+        return text
+
+
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_EXAMPLE = {"test": "tst_01J...", "run": "run_01J..."}
+TEST_ID_ARG = ObjectId("test")
+RUN_ID_ARG = ObjectId("run")

@@ -10,7 +10,7 @@ import click
 
 from cli import junit
 from cli.client import ApiError, CliError
-from cli.commands.common import json_option, parse_vars, print_json
+from cli.commands.common import RUN_ID_ARG, TEST_ID_ARG, json_option, parse_vars, print_json
 from cli.output import (
     TERMINAL,
     artifact_lines,
@@ -191,7 +191,7 @@ def _print_results(state: CliState, outcomes: list[junit.RunOutcome], junit_path
 
 
 @click.command("status")
-@click.argument("run_id")
+@click.argument("run_id", type=RUN_ID_ARG)
 @json_option
 @pass_state
 def status(state: CliState, run_id: str, as_json: bool) -> None:
@@ -213,7 +213,7 @@ def _safe_name(name: str) -> str:
 
 
 @click.command("artifacts")
-@click.argument("run_id")
+@click.argument("run_id", type=RUN_ID_ARG)
 @click.option(
     "--download",
     "download_dir",
@@ -262,7 +262,7 @@ def runs_group() -> None:
 
 
 @runs_group.command("list")
-@click.option("--test-id", help="Only runs of this test.")
+@click.option("--test-id", type=TEST_ID_ARG, help="Only runs of this test.")
 @click.option(
     "--status",
     "status_",
@@ -302,7 +302,7 @@ def list_runs(state: CliState, test_id: str | None, status_: str | None, limit: 
 
 
 @click.command("cancel")
-@click.argument("run_id")
+@click.argument("run_id", type=RUN_ID_ARG)
 @json_option
 @pass_state
 def cancel(state: CliState, run_id: str, as_json: bool) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from cli.client import ApiClient, CliError
-from cli.commands.common import json_option, print_json
+from cli.commands.common import TEST_ID_ARG, json_option, print_json
 from cli.output import safe, table, timestamp, visible
 from cli.state import CliState, pass_state
 from cli.testfile import load_test_file
@@ -138,7 +138,7 @@ TEST_FIELDS = ("name", "kind", "tags", "description")
 
 
 @tests_group.command("show")
-@click.argument("test_id")
+@click.argument("test_id", type=TEST_ID_ARG)
 @json_option
 @pass_state
 def show(state: CliState, test_id: str, as_json: bool) -> None:
@@ -166,7 +166,7 @@ def show(state: CliState, test_id: str, as_json: bool) -> None:
 
 
 @tests_group.command("revise")
-@click.argument("test_id")
+@click.argument("test_id", type=TEST_ID_ARG)
 @click.option(
     "-f",
     "--file",
@@ -216,7 +216,7 @@ def revise(state: CliState, test_id: str, path: Path, allow_duplicate: bool, as_
 
 
 @tests_group.command("archive")
-@click.argument("test_id")
+@click.argument("test_id", type=TEST_ID_ARG)
 @json_option
 @pass_state
 def archive(state: CliState, test_id: str, as_json: bool) -> None:
@@ -235,7 +235,7 @@ def archive(state: CliState, test_id: str, as_json: bool) -> None:
 
 
 @tests_group.command("unarchive")
-@click.argument("test_id")
+@click.argument("test_id", type=TEST_ID_ARG)
 @json_option
 @pass_state
 def unarchive(state: CliState, test_id: str, as_json: bool) -> None:

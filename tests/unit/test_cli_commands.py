@@ -423,3 +423,37 @@ def test_local_no_longer_offers_an_aws_port() -> None:
 
     assert result.exit_code == 0
     assert "--aws-port" not in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["status", "run_\x1b[2Jx"],
+        ["status", "../tests"],
+        ["tests", "show", "tst_\x1b]0;x\x07"],
+        ["tests", "show", "../runs"],
+        ["artifacts", "a/b"],
+        ["runs", "list", "--test-id", "x?y=1"],
+    ],
+)
+def test_an_id_that_is_not_one_is_refused_before_any_request(args: list[str]) -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(500)
+
+    state = CliState(api_url="http://api.test", api_key="atk_x", transport=httpx.MockTransport(handler))
+    result = CliRunner().invoke(cli, args, obj=state)
+
+    assert result.exit_code == 2 and seen == [], result.output
+    assert "is not a" in result.output and "\x1b" not in result.output and "Traceback" not in result.output
+
+
+def test_a_test_file_nested_too_deep_is_one_line_not_a_traceback(run_cli: Invoke, tmp_path: Path) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"name": "x", "steps": ' + "[" * 100_000 + "]" * 100_000 + "}")
+
+    result = run_cli("tests", "create", "-f", str(deep))
+
+    assert result.exit_code == 2 and "nests too deep" in result.output, result.output[-500:]
