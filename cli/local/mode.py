@@ -210,8 +210,17 @@ def api_key_for(data_dir: Path) -> str:
     from_env = os.environ.get("AUTOTEST_API_KEY")
     if from_env:
         return from_env
-    saved = read_config_file(data_dir / CONFIG_NAME).get("api_key")
-    return saved if isinstance(saved, str) and saved else generate_key()
+    path = data_dir / CONFIG_NAME
+    if not path.exists():
+        return generate_key()
+    saved = read_config_file(path).get("api_key")
+    if not (isinstance(saved, str) and saved):
+        # a new key would lock out every client holding the old one: say so rather than change it silently
+        raise LocalModeError(
+            f"{path} holds no readable API key (the file is damaged): repair it, set AUTOTEST_API_KEY to the key "
+            "you use, or remove the file to have a new key made"
+        )
+    return saved
 
 
 class LocalMode:

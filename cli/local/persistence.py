@@ -64,6 +64,10 @@ class Restored:
     notes: tuple[str, ...] = ()
 
 
+class _DamagedBlob(OSError):
+    """A blob whose content does not match its name (its SHA-256)."""
+
+
 class _Damaged(Exception):
     pass
 
@@ -162,9 +166,16 @@ class _Blobs:
             self._staged.discard(name)
 
     def read(self, name: str) -> bytes:
+        """The blob's bytes; OSError when it is missing or damaged (its content no longer has its hash)."""
         if len(name) != 64 or not all(c in "0123456789abcdef" for c in name):
             raise OSError(f"not a blob name: {name!r}")
-        return (self.root / name).read_bytes()
+        path = self.root / name
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != name:
+            aside = _keep_aside(path)
+            path.unlink(missing_ok=True)
+            raise _DamagedBlob(f"its file {path.name} was damaged (kept as {aside.name})")
+        return data
 
     def collect(self, keep: set[str]) -> int:
         """Delete the blobs not in ``keep`` (nor staged); returns how many went."""
@@ -236,8 +247,9 @@ class _Journal:
                     out.last_seq = max(out.last_seq, record["seq"])
             if tail:
                 notes.append(
-                    f"the journal's last entry ({segment.path.name}) was cut short by the stop: a write "
-                    "that was never acknowledged, dropped"
+                    f"the journal ({segment.path.name}) ends in a line cut short, dropped: a write the stop "
+                    "interrupted, never acknowledged; unless something else cut the file, and then the writes "
+                    "after the cut are lost"
                 )
             if bad:
                 aside = _keep_aside(segment.path)
@@ -394,6 +406,9 @@ class LocalState:
                 try:
                     body = self._blobs.read(str(meta.get("blob")))
                     self._put_object(meta.get("params") or {"Key": key}, body)
+                except _DamagedBlob as exc:
+                    damaged.append(f"artifact {key} is not restored: {exc}")
+                    continue
                 except OSError:
                     damaged.append(f"artifact {key} is missing from {self._blobs.root}")
                     continue
@@ -452,7 +467,8 @@ class LocalState:
                 damaged.append(f"journal entry {seq} ({operation}) could not be applied: {exc.code}")
                 continue
             except (OSError, KeyError, TypeError, ValueError, AttributeError) as exc:
-                damaged.append(f"journal entry {seq} ({operation}) could not be applied: {type(exc).__name__}")
+                why = str(exc) if isinstance(exc, _DamagedBlob) else type(exc).__name__
+                damaged.append(f"journal entry {seq} ({operation}) could not be applied: {why}")
                 continue
             if not applied:  # a condition refused it: it failed the first time too
                 continue

@@ -488,3 +488,36 @@ def test_local_mode_and_the_test_suites_moto_server_never_wipe_each_other(
     _, again = start_local()
     assert saved_test_ids(again) == ids
     assert db.get_item(TableName=aws_settings.table_name, Key=item)["Item"] == item
+
+
+def test_a_damaged_artifact_is_said_at_start_and_never_served_cut_short(start_local: Starter, tmp_path: Path) -> None:
+    # Given a run with a report, and local mode stopped
+    mode, info = start_local()
+    run_id = _run_with_artifacts(mode, info)
+    mode.stop()
+    # When the report's file is cut short on disk (a disk error, a careless hand)
+    blobs = tmp_path / "data" / "state" / "blobs"
+    report = next(p for p in blobs.iterdir() if p.read_bytes().startswith(b"<img"))
+    report.write_bytes(report.read_bytes()[:5])
+
+    # Then the next start says which artifact is damaged, and its link does not answer the cut bytes
+    _, again = start_local()
+    assert any("artifact runs/default/" in line and "report.html is not restored" in line for line in again.damaged)
+    with api(again) as http:
+        links = {a["name"]: a["url"] for a in http.get(f"/v1/runs/{run_id}/artifacts").json()["artifacts"]}
+        assert http.get(links["report.html"]).status_code == 404
+        assert http.get(links["screenshots/step-001.png"]).content == b"\x89PNG fake"
+
+
+def test_a_damaged_config_never_changes_the_api_key_silently(start_local: Starter, tmp_path: Path) -> None:
+    mode, info = start_local()
+    mode.stop()
+    config = tmp_path / "data" / "config.json"
+    config.write_text('{"api_url":')
+
+    with pytest.raises(LocalModeError, match="holds no readable API key"):
+        start_local()
+
+    config.unlink()
+    _, again = start_local()
+    assert again.api_key != info.api_key  # a new key, as asked by removing the file
