@@ -66,8 +66,19 @@ def contains(container: Any, item: Any) -> bool:
     return False
 
 
+#: with no ``status`` expectation, a response from this status up fails the step (as a ``goto`` does)
+ERROR_STATUS = 400
+
+
 def check(result: HttpResult, expectations: list[Expectation], *, clip: Clip = cut) -> list[str]:
+    """Every expectation's failure, in order. With no ``status`` expectation, an error status (400 and up)
+    fails too: a request that answered 500 has not done what the step is about, whatever else it checks."""
     failures: list[str] = []
+    if result.status >= ERROR_STATUS and not any(isinstance(e, ExpectStatus) for e in expectations):
+        failures.append(
+            f"the server answered {result.status}{_body_hint(result, clip)}; "
+            f"add {{status: {result.status}}} to expect it"
+        )
     for expectation in expectations:
         message = _check_one(result, expectation, clip)
         if message:

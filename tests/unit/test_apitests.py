@@ -261,3 +261,22 @@ async def test_a_closed_port_says_connection_refused_as_browser_steps_do(client:
     guard = NetworkGuard(allowlist=Allowlist.parse("127.0.0.0/8"))
     with pytest.raises(RequestFailed, match=r"could not connect: connection refused$"):
         await send(Request(url=f"http://127.0.0.1:{port}/"), client=client, guard=guard, timeout_s=5)
+
+
+@pytest.mark.parametrize(
+    ("expect", "passes"), [([], False), ([{"body_contains": "x"}], False), ([{"status": 500}], True)]
+)
+def test_an_error_status_fails_a_step_that_does_not_expect_it(expect: list[dict[str, Any]], passes: bool) -> None:
+    answered = HttpResult(
+        method="GET",
+        url="http://127.0.0.1/x",
+        status=500,
+        headers=httpx.Headers({}),
+        content=b"x",
+        latency_ms=1,
+        redirects=[],
+    )
+    failures = check(answered, step(url="http://127.0.0.1/x", expect=expect).expect)
+    assert (failures == []) is passes, failures
+    if not passes:
+        assert failures[0].startswith("the server answered 500") and "add {status: 500}" in failures[0]
