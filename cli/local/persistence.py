@@ -33,12 +33,20 @@ import shutil
 import threading
 import time
 import uuid
-import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cli.local.durable import (
+    Blobs,
+    DamagedBlob,
+    Journal,
+    JournalRead,
+    fsync_dir,
+    keep_aside,
+    parse_journal_line,
+)
 from shared.aws.clients import ClientFactory
 from shared.aws.journal import ReplayFailed, apply_recorded, decode, encode
 from shared.aws.snapshot import TableSnapshot
@@ -64,62 +72,8 @@ class Restored:
     notes: tuple[str, ...] = ()
 
 
-class _DamagedBlob(OSError):
-    """A blob whose content does not match its name (its SHA-256)."""
-
-
 class _Damaged(Exception):
     pass
-
-
-def _now_tag() -> str:
-    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-
-
-def _keep_aside(path: Path) -> Path:
-    """Keep a damaged file or directory beside itself (``name.damaged-<utc time>``) before it changes."""
-    aside = path.with_name(f"{path.name}.damaged-{_now_tag()}")
-    if path.is_dir():
-        path.rename(aside)
-    else:
-        shutil.copy2(path, aside)
-    return aside
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_durably(path: Path, data: bytes) -> None:
-    """``path`` holds ``data`` or what it held before, never a part: temp file, fsync, rename, fsync dir."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    with tmp.open("wb") as out:
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
-    tmp.replace(path)
-    _fsync_dir(path.parent)
-
-
-def _line(record: dict[str, Any]) -> bytes:
-    payload = json.dumps(record, separators=(",", ":"), sort_keys=True).encode()
-    return b"%08x %s\n" % (zlib.crc32(payload), payload)
-
-
-def _parse_line(line: bytes) -> dict[str, Any] | None:
-    crc, _, payload = line.partition(b" ")
-    try:
-        if int(crc, 16) != zlib.crc32(payload) or len(crc) != 8:
-            return None
-        record = json.loads(payload)
-    except ValueError:
-        return None
-    return record if isinstance(record, dict) else None
 
 
 def _parse_items(raw: bytes) -> tuple[list[dict[str, Any]], int]:
@@ -139,171 +93,6 @@ def _parse_items(raw: bytes) -> tuple[list[dict[str, Any]], int]:
         else:
             bad += 1
     return items, bad
-
-
-# ------------------------------------------------------------------------------------ blobs
-
-
-class _Blobs:
-    """S3 object bodies, one file per content (``blobs/<sha256>``), durable before they are named."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self._lock = threading.Lock()
-        self._staged: set[str] = set()  # written, not yet in the journal: compaction must keep them
-
-    def stage(self, data: bytes) -> str:
-        name = hashlib.sha256(data).hexdigest()
-        with self._lock:
-            self._staged.add(name)
-        path = self.root / name
-        if not path.is_file():
-            _write_durably(path, data)
-        return name
-
-    def unstage(self, name: str) -> None:
-        with self._lock:
-            self._staged.discard(name)
-
-    def read(self, name: str) -> bytes:
-        """The blob's bytes; OSError when it is missing or damaged (its content no longer has its hash)."""
-        if len(name) != 64 or not all(c in "0123456789abcdef" for c in name):
-            raise OSError(f"not a blob name: {name!r}")
-        path = self.root / name
-        data = path.read_bytes()
-        if hashlib.sha256(data).hexdigest() != name:
-            aside = _keep_aside(path)
-            path.unlink(missing_ok=True)
-            raise _DamagedBlob(f"its file {path.name} was damaged (kept as {aside.name})")
-        return data
-
-    def collect(self, keep: set[str]) -> int:
-        """Delete the blobs not in ``keep`` (nor staged); returns how many went."""
-        if not self.root.is_dir():
-            return 0
-        with self._lock:
-            keep = keep | self._staged
-        removed = 0
-        for path in self.root.iterdir():
-            if path.is_file() and path.name not in keep:
-                path.unlink(missing_ok=True)
-                removed += 1
-        return removed
-
-
-# ---------------------------------------------------------------------------------- journal
-
-
-@dataclass
-class _Segment:
-    path: Path
-    first: int
-
-
-@dataclass
-class _Read:
-    entries: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
-    aborted: set[int] = field(default_factory=set)
-    last_seq: int = 0
-
-
-class _Journal:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self._fd: int | None = None
-        self._size = 0
-        self._current: _Segment | None = None
-        self._entries_in_current = 0
-        self.broken: str | None = None  # set when a failed append could not be undone
-
-    def segments(self) -> list[_Segment]:
-        if not self.root.is_dir():
-            return []
-        found = []
-        for path in self.root.glob("*.jsonl"):
-            if path.stem.isdigit():
-                found.append(_Segment(path, int(path.stem)))
-        return sorted(found, key=lambda s: s.first)
-
-    def read_all(self, damaged: list[str], notes: list[str]) -> _Read:
-        """Every readable entry in order; a torn tail is cut off, damaged lines reported and kept aside."""
-        out = _Read()
-        for segment in self.segments():
-            raw = segment.path.read_bytes()
-            lines = raw.split(b"\n")
-            tail = lines.pop()  # b"" when the file ends with a newline; else a line cut short
-            good: list[bytes] = []
-            bad = 0
-            for line in lines:
-                record = _parse_line(line)
-                if record is None:
-                    bad += 1
-                    continue
-                good.append(line)
-                if "abort" in record and isinstance(record["abort"], int):
-                    out.aborted.add(record["abort"])
-                elif isinstance(record.get("seq"), int):
-                    out.entries.append((record["seq"], record))
-                    out.last_seq = max(out.last_seq, record["seq"])
-            if tail:
-                notes.append(
-                    f"the journal ({segment.path.name}) ends in a line cut short, dropped: a write the stop "
-                    "interrupted, never acknowledged; unless something else cut the file, and then the writes "
-                    "after the cut are lost"
-                )
-            if bad:
-                aside = _keep_aside(segment.path)
-                damaged.append(f"{bad} damaged lines of journal/{segment.path.name} skipped; kept as {aside.name}")
-            if tail or bad:  # later starts read it clean
-                _write_durably(segment.path, b"".join(line + b"\n" for line in good))
-        out.entries.sort(key=lambda e: e[0])
-        return out
-
-    def start_segment(self, first: int) -> None:
-        """Append from now on to a new segment whose first entry will be ``first``."""
-        if self._current is not None and self._entries_in_current == 0 and self._current.first == first:
-            return
-        self.close()
-        self.root.mkdir(parents=True, exist_ok=True)
-        path = self.root / f"{first:012d}.jsonl"
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        self._size = os.fstat(self._fd).st_size
-        self._current = _Segment(path, first)
-        self._entries_in_current = 0
-        _fsync_dir(self.root)
-
-    @property
-    def current(self) -> _Segment | None:
-        return self._current
-
-    def append(self, record: dict[str, Any], *, sync: bool) -> None:
-        if self.broken is not None:
-            raise Unavailable(f"local mode stopped taking writes: {self.broken}")
-        if self._fd is None:
-            raise Unavailable("local mode's journal is not open")
-        line = _line(record)
-        try:
-            written = os.write(self._fd, line)
-            if written != len(line):
-                raise OSError(28, "short write")
-            if sync:
-                os.fdatasync(self._fd)
-        except OSError as exc:
-            try:  # leave no part of the line behind for later lines to follow
-                os.ftruncate(self._fd, self._size)
-                os.fdatasync(self._fd)
-            except OSError as undo:
-                self.broken = f"its journal could not be written nor repaired ({undo.strerror or undo})"
-            raise Unavailable(
-                f"local mode could not write its journal ({exc.strerror or exc}): nothing was changed"
-            ) from exc
-        self._size += len(line)
-        self._entries_in_current += 1
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
 
 
 # ------------------------------------------------------------------------------------ state
@@ -337,8 +126,8 @@ class LocalState:
         self._table_name = table
         self._bucket = bucket
         self._table = TableSnapshot(clients("dynamodb"), table)
-        self._blobs = _Blobs(self.root / "blobs")
-        self._journal = _Journal(self.root / "journal")
+        self._blobs = Blobs(self.root / "blobs")
+        self._journal = Journal(self.root / "journal")
         self._lock = threading.Lock()  # journal order is apply order; snapshots see one sequence
         self._snapshot_lock = threading.Lock()  # one snapshot at a time
         self._seq = 0
@@ -406,7 +195,7 @@ class LocalState:
                 try:
                     body = self._blobs.read(str(meta.get("blob")))
                     self._put_object(meta.get("params") or {"Key": key}, body)
-                except _DamagedBlob as exc:
+                except DamagedBlob as exc:
                     damaged.append(f"artifact {key} is not restored: {exc}")
                     continue
                 except OSError:
@@ -438,7 +227,7 @@ class LocalState:
             self._clients, "s3", "PutObject", decode(params), body, table=self._table_name, bucket=self._bucket
         )
 
-    def _replay(self, base_seq: int, read: _Read, objects: dict[str, dict[str, Any]], damaged: list[str]) -> int:
+    def _replay(self, base_seq: int, read: JournalRead, objects: dict[str, dict[str, Any]], damaged: list[str]) -> int:
         replayed = 0
         expected = base_seq + 1
         for seq, record in read.entries:
@@ -467,7 +256,7 @@ class LocalState:
                 damaged.append(f"journal entry {seq} ({operation}) could not be applied: {exc.code}")
                 continue
             except (OSError, KeyError, TypeError, ValueError, AttributeError) as exc:
-                why = str(exc) if isinstance(exc, _DamagedBlob) else type(exc).__name__
+                why = str(exc) if isinstance(exc, DamagedBlob) else type(exc).__name__
                 damaged.append(f"journal entry {seq} ({operation}) could not be applied: {why}")
                 continue
             if not applied:  # a condition refused it: it failed the first time too
@@ -529,7 +318,7 @@ class LocalState:
             try:
                 seq, items, objects, _ = self._read_snapshot(path, lenient=False)
             except _Damaged as exc:
-                aside = _keep_aside(path)
+                aside = keep_aside(path)
                 set_aside.append(aside)
                 damaged.append(f"snapshot {exc}; kept as {aside.name}: the one before it and the journal are used")
                 continue
@@ -548,7 +337,7 @@ class LocalState:
         if table_file.is_file():
             items, bad = _parse_items(table_file.read_bytes())
             if bad:
-                aside = _keep_aside(table_file)
+                aside = keep_aside(table_file)
                 damaged.append(f"{bad} damaged lines of {table_file.name} skipped; kept as {aside.name}")
         objects: dict[str, dict[str, Any]] = {}
         if index_file.is_file():
@@ -557,7 +346,7 @@ class LocalState:
             except (OSError, ValueError):
                 index = None
             if not isinstance(index, dict):
-                aside = _keep_aside(index_file)
+                aside = keep_aside(index_file)
                 damaged.append(f"{index_file.name} could not be read; it is kept as {aside.name}")
                 index = {}
             for key, meta in index.items():
@@ -626,9 +415,9 @@ class LocalState:
                 out.write(data)
                 out.flush()
                 os.fsync(out.fileno())
-        _fsync_dir(tmp)
+        fsync_dir(tmp)
         tmp.rename(target)  # the swap: the snapshot is there whole, or not at all
-        _fsync_dir(self.root)
+        fsync_dir(self.root)
 
     def _compact(self) -> None:
         """Keep the newest snapshots, the journal after the oldest of them, and the blobs they name."""
@@ -656,7 +445,7 @@ class LocalState:
                     segment.path.unlink(missing_ok=True)
                     continue
                 for line in segment.path.read_bytes().split(b"\n"):
-                    record = _parse_line(line) if line else None
+                    record = parse_journal_line(line) if line else None
                     if record is not None and "blob" in record:
                         keep_blobs.add(str(record["blob"]))
             keep_blobs |= {str(v["blob"]) for v in self._objects.values()}
