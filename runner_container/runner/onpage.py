@@ -131,20 +131,15 @@ _LOOK = r"""
     const select = el.localName !== 'select' ? el.closest('select') : null;
     if (select) targets.set(select, true);
   };
-  const look = (el, tag) => {
+  const held = (el, tag) => {  // [[what a field, an image or a canvas holds, whether the page shows it], ...]
     if (tag === 'input') {
       const hidden = el.type === 'password' || el.type === 'hidden';
-      if (holds(el.value)) hit(el, !hidden);
-      if (holds(el.placeholder)) hit(el, true);
-    } else if (tag === 'textarea') {
-      if (holds(el.value) || holds(el.placeholder)) hit(el, true);
-    } else if (tag === 'select') {
-      if ([...el.selectedOptions].some((o) => holds(o.text) || holds(o.value))) hit(el, true);
-    } else if (tag === 'img') {
-      if (holds(el.alt) || holds(el.currentSrc || el.src)) hit(el, true);
-    } else if (tag === 'canvas') {
-      if (holds(el[KEY])) hit(el, true);
+      return [[el.value, !hidden], [el.placeholder, true]];
     }
+    if (tag === 'textarea') return [[el.value, true], [el.placeholder, true]];
+    if (tag === 'select') return [...el.selectedOptions].flatMap((o) => [[o.text, true], [o.value, true]]);
+    if (tag === 'img') return [[el.alt, true], [el.currentSrc || el.src, true]];
+    return [[el[KEY], true]];  // a canvas: what it drew
   };
   const blockOf = (node) => {  // the nearest ancestor that is not an inline element
     let n = node.parentNode;
@@ -165,7 +160,12 @@ _LOOK = r"""
   const nodes = [];
   for (const root of roots) {
     if (mode === 'mark') for (const el of root.querySelectorAll('[' + ATTR + ']')) el.removeAttribute(ATTR);
-    for (const el of root.querySelectorAll('input, textarea, select, img, canvas')) look(el, el.localName);
+    const fields = [...root.querySelectorAll('input, textarea, select, img, canvas')];
+    const holding = fields.map((el) => [el, held(el, el.localName)]);
+    // What they all hold, joined, is tested first: most pages hold no secret, and one test is cheaper than many
+    if (holds(holding.map(([, h]) => h.map(([s]) => s || '').join('')).join(''))) {
+      for (const [el, h] of holding) for (const [s, shows] of h) if (holds(s)) hit(el, shows);
+    }
     if (!holds(root === document ? document.documentElement.textContent : root.textContent)) continue;
     const walker = document.createTreeWalker(root, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT);
     let lastBlock = null, lastParent = null, parentBlock = null;
