@@ -1,7 +1,8 @@
 """A test's own search for a secret in recorded text, apart from the runner's masking code: everything is
 decoded as far as it goes (JSON inside JSON, percent- and form-encoding, HTML entities and tags, backslash
 escapes)
-and compared with the secret as typed and as a page shows it (whitespace removed, lower-cased); the strings
+and compared with the secret as typed and as a page shows it (whitespace and format characters such as
+U+200B and U+202E removed, lower-cased; also reversed, as a right-to-left override shows it); the strings
 of each JSON record are also joined, so a secret split over text nodes or HAR pairs is found too."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import unicodedata
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote, unquote_plus
@@ -17,7 +19,8 @@ _BACKSLASH = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|x([0-9A-Fa-f]{2})|(.))", re.DOT
 
 
 def fold(text: str) -> str:
-    return re.sub(r"[\s\x00\ufeff]+", "", text).lower()
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")  # zero-width, bidi controls, U+00AD
+    return re.sub(r"[\s\x00]+", "", text).lower()
 
 
 def _unbackslash(match: re.Match[str]) -> str:
@@ -87,8 +90,8 @@ def decodings(text: str, depth: int = 5) -> set[str]:
 
 def holds(text: str, secret: str) -> bool:
     """Whether ``text``, decoded every way, holds ``secret`` as typed or as a page shows it."""
-    wanted = fold(secret)
-    return any(secret in item or wanted in fold(item) for item in decodings(text))
+    wanted = {fold(secret), fold(secret)[::-1]}
+    return any(secret in item or any(w in fold(item) for w in wanted) for item in decodings(text))
 
 
 def leaks(data: bytes | str, secret: str) -> list[str]:

@@ -7,7 +7,16 @@ string (``\\x22``); HTML-escaped (``&quot;``, ``&#34;``, ``&#x22;``); or in base
 header, a data URL). Rather than list whole encoded forms, the masker builds one regular expression per
 secret in which every character may appear in any of its spellings, so mixed forms (an encoder that leaves
 ``@`` alone but not ``"``) are caught too. Base64 is matched as literal forms at the three byte alignments,
-so the secret is found inside a longer encoded value (``user:secret``) as well.
+so the secret is found inside a longer encoded value (``user:secret``) as well; so are hex (the UTF-8 bytes,
+upper or lower case), percent-encoding applied twice (``%2526``) and the value reversed (what a page shows
+as the secret under a right-to-left override), which no per-character rule spells.
+
+Where no regular expression can be run, the page (``onpage.py`` looks for plain strings, in the browser),
+:func:`literal_spellings` lists whole spellings of a value: the whole forms above, and for each escape the
+mixes real encoders write (the characters a URL encoder, an HTML or a JavaScript escaper leaves alone;
+:data:`URL_ENCODERS`, :data:`ESCAPED_SETS`). Every one of them is masked in text (a unit test holds the two
+together); :func:`fold` is how the page's text and these spellings are compared (whitespace and invisible
+characters removed, lower case).
 
 Text is masked before it is cut (:meth:`Masker.clip`): cutting first could keep the start of a secret.
 """
@@ -18,15 +27,57 @@ import base64
 import html
 import json
 import re
+import string
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+import regex
+
+from shared.invisible import INVISIBLE_CLASS
+
 MASK = "***"
-#: the longest spelling of one character (``&#x0001F600;``, ``\\ud83d\\ude00``, ``%F0%9F%98%80``)
-MAX_SPELLING = 16
+#: the longest spelling of one character (``&#x0001F600;``, ``\\ud83d\\ude00``, ``%25F0%259F%2598%2580``)
+MAX_SPELLING = 20
 #: base64 forms shorter than this are not worth masking (too likely to occur by chance)
 MIN_BASE64 = 6
+#: hex forms shorter than this are not either (a trace is full of hex: hashes, ids)
+MIN_HEX = 12
+#: what :func:`fold` removes: whitespace, NUL (the page scanner's block break) and invisible characters
+FOLDED_AWAY = rf"[\s\x00{INVISIBLE_CLASS}]+"
+_FOLDED_AWAY = regex.compile(FOLDED_AWAY)
+
+_ALNUM = string.ascii_letters + string.digits
+_UNRESERVED = _ALNUM + "-._~"  # RFC 3986
+_PRINTABLE = "".join(chr(c) for c in range(0x21, 0x7F))
+#: URL encoders by the ASCII characters each leaves as they are (everything else is percent-encoded as UTF-8),
+#: and whether a space becomes "+"; the WHATWG sets are what Chromium writes in each part of a URL
+URL_ENCODERS: dict[str, tuple[str, bool]] = {
+    "every byte": ("", False),
+    "RFC 3986 unreserved (Python's quote(safe=''))": (_UNRESERVED, False),
+    "Python's quote()": (_UNRESERVED + "/", False),
+    "Python's quote_plus()": (_UNRESERVED, True),
+    "encodeURIComponent": (_UNRESERVED + "!'()*", False),
+    "encodeURI": (_UNRESERVED + "!'()*;,/?:@&=+$#", False),
+    "RFC 3986 query, a space as +": (_UNRESERVED + "!$&'()*+,;=:@/?", True),
+    "RFC 3986 sub-delims kept": (_UNRESERVED + "!$&'()*+,;=", False),
+    "RFC 3986 sub-delims kept, a space as +": (_UNRESERVED + "!$&'()*+,;=", True),
+    "WHATWG query": (_PRINTABLE.translate(str.maketrans("", "", "\"#<>'")), False),
+    "WHATWG fragment": (_PRINTABLE.translate(str.maketrans("", "", '"<>`')), False),
+    "WHATWG path": (_PRINTABLE.translate(str.maketrans("", "", '"#<>?^`{}')), False),
+    "WHATWG userinfo": (_PRINTABLE.translate(str.maketrans("", "", '"#<>?^`{}/:;=@[\\]|')), False),
+    "WHATWG component": (_PRINTABLE.translate(str.maketrans("", "", '"#<>?^`{}/:;=@[\\]|$%&+,')), False),
+    "WHATWG form (URLSearchParams, a form post)": (_ALNUM + "*-._", True),
+}
+#: which characters HTML and JavaScript escapers escape (every one, all but letters and digits (with or
+#: without the space), the markup characters and what is not ASCII, only what is not ASCII)
+ESCAPED_SETS: dict[str, Callable[[str], bool]] = {
+    "every character": lambda ch: True,
+    "all but ASCII letters and digits": lambda ch: ch not in _ALNUM,
+    "all but ASCII letters, digits and the space": lambda ch: ch not in _ALNUM + " ",
+    "markup and non-ASCII": lambda ch: ch in "&<>\"'\\/`=" or not ch.isascii() or not ch.isprintable(),
+    "non-ASCII": lambda ch: not ch.isascii(),
+}
 _HTML_NAMES = {"&": ("amp",), "<": ("lt",), ">": ("gt",), '"': ("quot",), "'": ("apos",)}
 _JSON_SHORT = {"\b": "b", "\f": "f", "\n": "n", "\r": "r", "\t": "t", '"': '"', "\\": "\\", "/": "/"}
 
@@ -99,10 +150,84 @@ def _base64_forms(value: str) -> set[str]:
     return forms
 
 
+def _hex_forms(value: str) -> set[str]:
+    """The UTF-8 bytes of ``value`` in hex, lower and upper case (long enough not to occur by chance)."""
+    lower = value.encode("utf-8").hex()
+    return {lower, lower.upper()} if len(lower) >= MIN_HEX else set()
+
+
+def _percent(value: str, safe: str, plus: bool) -> str:
+    return "".join(
+        ch if ch in safe else "+" if plus and ch == " " else "".join(f"%{b:02X}" for b in ch.encode("utf-8"))
+        for ch in value
+    )
+
+
+def _percent_once(value: str) -> set[str]:
+    """``value`` as each URL encoder of :data:`URL_ENCODERS` writes it."""
+    return {_percent(value, safe, plus) for safe, plus in URL_ENCODERS.values()}
+
+
+def _percent_twice(value: str) -> set[str]:
+    """Each of :func:`_percent_once` encoded again by an encoder that escapes its ``%`` (``&`` -> ``%26`` ->
+    ``%2526``)."""
+    return {form.replace("%", "%25") for form in _percent_once(value) if "%" in form}
+
+
+def _js_escape(ch: str) -> str:
+    code = ord(ch)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    high, low = 0xD800 + ((code - 0x10000) >> 10), 0xDC00 + ((code - 0x10000) & 0x3FF)
+    return f"\\u{high:04x}\\u{low:04x}"
+
+
+#: how each HTML or JavaScript escaper writes one character it escapes
+_ESCAPES: dict[str, Callable[[str], str]] = {
+    "\\u": _js_escape,
+    "\\x": lambda ch: f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else _js_escape(ch),
+    "\\x, beyond Latin-1 as it is": lambda ch: f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else ch,
+    "&#": lambda ch: f"&#{ord(ch)};",
+    "&#x": lambda ch: f"&#x{ord(ch):x};",
+    "&name;": lambda ch: f"&{_HTML_NAMES[ch][0]};" if ch in _HTML_NAMES else f"&#{ord(ch)};",
+}
+
+
+def _escaped_forms(value: str) -> set[str]:
+    """``value`` with the characters of each set of :data:`ESCAPED_SETS` escaped by each escaper."""
+    return {
+        "".join(escape(ch) if escaped(ch) else ch for ch in value)
+        for escape in _ESCAPES.values()
+        for escaped in ESCAPED_SETS.values()
+    }
+
+
+def _extra_forms(value: str) -> set[str]:
+    """Spellings no per-character rule writes: the value itself, whole encoded forms, base64, hex, percent-
+    encoding twice, and the value reversed (shown in order under a right-to-left override)."""
+    forms = _whole_forms(value) | _base64_forms(value) | _hex_forms(value) | _percent_twice(value)
+    if len(value) > 1:
+        forms.add(value[::-1])
+    return forms
+
+
+def literal_spellings(value: str) -> set[str]:
+    """Whole spellings of ``value``, to look for where no regular expression runs (the page): what
+    :func:`secret_pattern` matches, less the mixes of escapes no encoder writes (see the module docstring)."""
+    return _extra_forms(value) | _percent_once(value) | _escaped_forms(value)
+
+
+def fold(text: str) -> str:
+    """``text`` as it is compared with what a page shows: whitespace and invisible characters removed, lower
+    case (layout changes spaces, CSS changes case, and a zero-width character splits a word invisibly).
+    ``onpage.py`` folds the same way in the browser (:data:`FOLDED_AWAY`)."""
+    return _FOLDED_AWAY.sub("", text).lower()
+
+
 def secret_pattern(value: str) -> str:
     """A regex matching ``value`` in any of the spellings the module docstring lists."""
     each = "".join("(?:" + "|".join(_spellings(ch)) + ")" for ch in value)
-    forms = sorted(_whole_forms(value) | _base64_forms(value), key=len, reverse=True)
+    forms = sorted(_extra_forms(value), key=len, reverse=True)
     return "|".join([each, *(re.escape(form) for form in forms)])
 
 
@@ -112,6 +237,7 @@ class Masker:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._values: set[str] = set()
         self._regex: re.Pattern[str] | None = None
+        self._literals: list[str] | None = None
         self._longest = 0
         for value in secrets:
             self.add(value)
@@ -121,14 +247,23 @@ class Masker:
             return
         self._values.add(value)
         self._regex = None
+        self._literals = None
 
     def __bool__(self) -> bool:
         return bool(self._values)
 
     @property
     def values(self) -> frozenset[str]:
-        """The secret values, as loaded (to look for them where no pattern can: on the page)."""
+        """The secret values, as loaded."""
         return frozenset(self._values)
+
+    def literal_spellings(self) -> list[str]:
+        """Every whole spelling of every secret (:func:`literal_spellings`), longest first: to look for them
+        where no pattern can run (on the page)."""
+        if self._literals is None:
+            found = set().union(*(literal_spellings(v) for v in self._values)) if self._values else set()
+            self._literals = sorted(found, key=lambda s: (-len(s), s))
+        return self._literals
 
     def _compiled(self) -> re.Pattern[str]:
         if self._regex is None:

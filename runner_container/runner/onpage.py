@@ -10,29 +10,41 @@ do not cover (the page changed in between) means the picture may show it, and it
 
 What "shows a secret" means (the same in every frame):
 
-- Text: the text of the page, in document order, with whitespace removed and lower-cased, contains the
-  secret, whitespace removed and lower-cased (CSS can change case; layout changes spaces and line breaks).
+- Spellings: a secret is looked for in every whole spelling the masker knows
+  (:func:`~runner_container.runner.masking.literal_spellings`: as typed; percent-encoded the ways URL
+  encoders write it, and twice; form-, JSON-, JavaScript- and HTML-escaped; base64 at every alignment, in
+  both alphabets; hex; reversed, which is how a page holds a secret it shows under a right-to-left
+  override, by ``U+202E`` or by CSS ``direction: rtl; unicode-bidi: bidi-override``). The masker masks each
+  of them in text, so what a trace's text hides, the screenshots hide too. Text and spellings are compared
+  folded (:func:`~runner_container.runner.masking.fold`): whitespace and invisible characters
+  (``shared/invisible.py``: zero-width spaces and joiners, the soft hyphen, bidi controls...) removed and
+  lower-cased, since CSS can change case, layout changes spaces and line breaks, and an invisible
+  character between two letters does not show. Each text node is folded on its own, so an offset into the
+  folded text still names its node.
+- Text: the text of the page, in document order and folded, contains a spelling of the secret.
   The text is joined across elements, so a secret split over ``<b>p@s</b>s w0rd`` is found; the element
   marked is the smallest one that holds the whole occurrence. Text is not joined across the boundary of a
   block element (``<div>``, ``<p>``, ``<td>``...: anything not in ``INLINE``), where the page shows a
   line break. ``<script>``, ``<style>``, ``<template>``, ``<noscript>`` and ``<head>`` are not shown text.
   Open shadow roots are looked into.
 - Form fields: an ``input``, ``textarea`` or ``select`` whose current value (or selected option) contains
-  the secret, and the ``placeholder`` of a field. A password or hidden input holding it is masked but does
+  a spelling of the secret, and the ``placeholder`` of a field. A password or hidden input holding it is masked but does
   not count as showing it (the page shows bullets).
-- Images: an ``<img>`` whose ``src`` or ``alt`` holds the secret (the picture may draw what its URL asks
-  for).
+- Images: an ``<img>`` whose ``src`` or ``alt`` holds a spelling of the secret (the picture may draw what
+  its URL asks for, and a URL holds it percent-encoded).
 - Canvas: what the page drew with ``fillText`` / ``strokeText`` on a 2D canvas, recorded by an init script
   (:data:`CANVAS_RECORDER`), is looked at like text; the whole canvas is masked.
 
 What cannot be located is not: text inside an image's pixels (served by a server that renders the secret
 into a picture whose URL does not hold it), WebGL, a canvas drawn by a worker (``OffscreenCanvas``),
-CSS ``content:``, closed shadow roots, and a secret shown and hidden again between two looks (one look per
-step). For those the older rules still apply: a secret typed into a field that shows it, or used by any
-step but ``fill``, drops the video and screencast whatever the page shows.
+CSS ``content:``, closed shadow roots, a secret shown and hidden again between two looks (one look per
+step), an encoded spelling shown reversed, and a secret put together by layout out of pieces in another
+order (flex ``order``, absolute positions). For those the older rules still apply: a secret typed into a
+field that shows it, or used by any step but ``fill``, drops the video and screencast whatever the page
+shows.
 
-The secret values are passed to ``evaluate`` as its argument; Playwright's trace records the argument,
-and the trace is masked like every other record (``tracemask.py``).
+The spellings are passed to ``evaluate`` as its argument; Playwright's trace records the argument, and
+the trace is masked like every other record (``tracemask.py``: each spelling is masked whole).
 """
 
 from __future__ import annotations
@@ -46,7 +58,7 @@ from typing import Any, Literal
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Frame, Locator, Page
 
-from runner_container.runner.masking import Masker
+from runner_container.runner.masking import FOLDED_AWAY, Masker
 
 MARK = "data-autotest-secret"
 #: looks at a frame that fails (mid-navigation) are tried this many times in all, ``RETRY_S`` apart
@@ -97,14 +109,15 @@ CANVAS_RECORDER = """
 #: One look at a frame: ``mode`` "mark" marks the elements that show a secret (and unmarks the others),
 #: "check" counts those not covered by a mark of ``token``, "look" only reports them.
 _LOOK = r"""
-([values, token, mode]) => {
+([spellings, token, mode]) => {
   const ATTR = 'data-autotest-secret';
   const KEY = Symbol.for('autotest.drawnText');
   const BREAK = '\u0000';
   const SKIP = new Set(%(not_shown)s);
   const INLINE = new Set(%(inline)s);
-  const fold = (s) => String(s).replace(/[\s\u0000]+/g, '').toLowerCase();
-  const needles = [...new Set(values.map(fold))].filter((n) => n.length > 0);
+  const AWAY = new RegExp(%(folded_away)s, 'gu');  // whitespace, NUL and invisible characters
+  const fold = (s) => String(s).replace(AWAY, '').toLowerCase();
+  const needles = [...new Set(spellings.map(fold))].filter((n) => n.length > 0);
   const holds = (s) => {
     if (!s) return false;
     const f = fold(s);
@@ -118,20 +131,15 @@ _LOOK = r"""
     const select = el.localName !== 'select' ? el.closest('select') : null;
     if (select) targets.set(select, true);
   };
-  const look = (el, tag) => {
+  const held = (el, tag) => {  // [[what a field, an image or a canvas holds, whether the page shows it], ...]
     if (tag === 'input') {
       const hidden = el.type === 'password' || el.type === 'hidden';
-      if (holds(el.value)) hit(el, !hidden);
-      if (holds(el.placeholder)) hit(el, true);
-    } else if (tag === 'textarea') {
-      if (holds(el.value) || holds(el.placeholder)) hit(el, true);
-    } else if (tag === 'select') {
-      if ([...el.selectedOptions].some((o) => holds(o.text) || holds(o.value))) hit(el, true);
-    } else if (tag === 'img') {
-      if (holds(el.alt) || holds(el.currentSrc || el.src)) hit(el, true);
-    } else if (tag === 'canvas') {
-      if (holds(el[KEY])) hit(el, true);
+      return [[el.value, !hidden], [el.placeholder, true]];
     }
+    if (tag === 'textarea') return [[el.value, true], [el.placeholder, true]];
+    if (tag === 'select') return [...el.selectedOptions].flatMap((o) => [[o.text, true], [o.value, true]]);
+    if (tag === 'img') return [[el.alt, true], [el.currentSrc || el.src, true]];
+    return [[el[KEY], true]];  // a canvas: what it drew
   };
   const blockOf = (node) => {  // the nearest ancestor that is not an inline element
     let n = node.parentNode;
@@ -152,7 +160,12 @@ _LOOK = r"""
   const nodes = [];
   for (const root of roots) {
     if (mode === 'mark') for (const el of root.querySelectorAll('[' + ATTR + ']')) el.removeAttribute(ATTR);
-    for (const el of root.querySelectorAll('input, textarea, select, img, canvas')) look(el, el.localName);
+    const fields = [...root.querySelectorAll('input, textarea, select, img, canvas')];
+    const holding = fields.map((el) => [el, held(el, el.localName)]);
+    // What they all hold, joined, is tested first: most pages hold no secret, and one test is cheaper than many
+    if (holds(holding.map(([, h]) => h.map(([s]) => s || '').join('')).join(''))) {
+      for (const [el, h] of holding) for (const [s, shows] of h) if (holds(s)) hit(el, shows);
+    }
     if (!holds(root === document ? document.documentElement.textContent : root.textContent)) continue;
     const walker = document.createTreeWalker(root, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT);
     let lastBlock = null, lastParent = null, parentBlock = null;
@@ -221,6 +234,7 @@ _LOOK = _LOOK % {
     # HTML's local names are lower case, SVG's as written ("textPath")
     "inline": json.dumps(sorted({name.lower() for name in INLINE} | {"textPath"})),
     "max_shown": MAX_SHOWN,
+    "folded_away": json.dumps(FOLDED_AWAY),
 }
 
 
@@ -272,14 +286,14 @@ class SecretScanner:
         return [_where(frame, page, name) for frame, result in looks for name in result["shown"]]
 
     async def _look(self, page: Page, token: str, mode: Literal["mark", "check", "look"]) -> list[tuple[Frame, Any]]:
-        values = sorted(self._masker.values)
+        spellings = self._masker.literal_spellings()
         problem = ""
         for attempt in range(LOOK_ATTEMPTS):
             if attempt:
                 await asyncio.sleep(RETRY_S)
             frames = [frame for frame in page.frames if not frame.is_detached()]
             results = await asyncio.gather(
-                *(frame.evaluate(_LOOK, [values, token, mode]) for frame in frames), return_exceptions=True
+                *(frame.evaluate(_LOOK, [spellings, token, mode]) for frame in frames), return_exceptions=True
             )
             failed = [
                 (frame, result)

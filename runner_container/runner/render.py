@@ -17,6 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from runner_container.runner.masking import Masker
 from shared.errors import InvalidInput
+from shared.models.common import RENDERED
 from shared.models.plans import Extract, Request, Step
 from shared.models.secrets import NAME_CHARS
 from shared.services.secrets import Secrets
@@ -162,7 +163,7 @@ class Renderer:
             else:
                 out[key] = self.render_data(value, typed=False)
         try:
-            return _STEP.validate_python(out)
+            return _STEP.validate_python(out, context=RENDERED)
         except ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors(include_input=False)

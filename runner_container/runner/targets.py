@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from playwright.async_api import Locator, Page
 
 from shared.errors import DomainError
+from shared.invisible import DROPPED_BY_PLAYWRIGHT, is_blank
 from shared.models.plans import (
     CssTarget,
     LabelTarget,
@@ -72,6 +73,7 @@ ROLE_WORDS: dict[str, str] = {
 _FILLER_WORDS = r"(?:labell?ed|named|called|titled|with (?:the )?text)"
 _FILLER = re.compile(rf"^(?:the|a|an)\s+|^{_FILLER_WORDS}\s+|\s+{_FILLER_WORDS}$", re.I)
 _QUOTED = re.compile(r"[\"“']([^\"”']+)[\"”']")
+_DROPPED = {ord(char): None for char in DROPPED_BY_PLAYWRIGHT}
 
 
 class TargetError(DomainError):
@@ -145,8 +147,10 @@ def expression(target: Target, pattern: re.Pattern[str] | None = None) -> str:
 
 
 def interpret(description: str) -> list[Structured]:
-    """Candidate structured targets for a plain-English description, most specific first."""
-    text = " ".join(description.split())
+    """Candidate structured targets for a plain-English description, most specific first. What Playwright's
+    text matching drops (``shared/invisible.py``) is dropped first, and a name that holds nothing a page shows
+    is no name (it would match every element)."""
+    text = " ".join(description.translate(_DROPPED).split())
     quoted = _QUOTED.search(text)
     role: str | None = None
     rest = _QUOTED.sub(" ", text) if quoted else text
@@ -164,6 +168,8 @@ def interpret(description: str) -> list[Structured]:
     for _ in range(2):
         rest = _FILLER.sub("", rest).strip()
     name = quoted.group(1).strip() if quoted else rest.strip(" .:")
+    if is_blank(name):
+        name = ""
     candidates: list[Structured] = []
     if role and name:
         candidates.append(RoleTarget(role=role, name=name))
@@ -181,7 +187,7 @@ def interpret(description: str) -> list[Structured]:
             RoleTarget(role="link", name=name),
             TextTarget(text=name),
         ]
-    if text and not any(isinstance(c, TextTarget) and c.text == text for c in candidates):
+    if not is_blank(text) and not any(isinstance(c, TextTarget) and c.text == text for c in candidates):
         candidates.append(TextTarget(text=text))
     return candidates
 

@@ -16,9 +16,10 @@ parsed and every string is cleaned where it stands (:class:`_Cleaner`):
   repeatedly); a string that still holds a secret is replaced whole by ``***``;
 - lists of ``{name, value}`` pairs (HAR headers, query strings, cookies, form parameters) are checked
   joined back together (``a=b&c=d``, ``a=b; c=d``): the pairs a secret spans are masked;
-- each DOM snapshot's text is joined as the page shows it (whitespace removed, lower-cased, not across
-  block elements; the rules of ``onpage.py``), references to earlier snapshots resolved, and an occurrence
-  split over text nodes is cut out of them.
+- each DOM snapshot's text is joined as the page shows it (folded as ``onpage.py`` folds it: whitespace and
+  invisible characters removed, lower-cased; not across block elements), references to earlier snapshots
+  resolved, and an occurrence of any spelling the page scanner looks for, split over text nodes or by
+  zero-width characters, is cut out of them.
 
 What cannot be cleaned is not kept (:class:`TraceNotKept`: the caller drops the trace and says why): a
 record that is not JSON, a binary resource (an image, a font) that holds a secret, a trace that cannot be
@@ -41,7 +42,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, unquote_plus, urlencode, urlsplit, urlunsplit
 
-from runner_container.runner.masking import MASK, Masker
+from runner_container.runner.masking import MASK, Masker, fold
 from runner_container.runner.onpage import INLINE, NOT_SHOWN
 
 #: how many levels of encoding inside encoding are decoded (JSON in a JSON string in a form field...)
@@ -52,9 +53,7 @@ _FORM = re.compile(r"[^\s&=?#]+=[^\s&]*(?:&[^\s&=]+(?:=[^\s&]*)?)*")
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S*\?\S*")
 _BACKSLASH = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|x([0-9A-Fa-f]{2})|(.))", re.DOTALL)
 _SHORT_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
-#: the rules by which the page scanner (onpage.py) reads text, applied to snapshots
-_WHITESPACE = re.compile(r"[\s\u0000\ufeff]+")
-_BREAK = "\0"
+_BREAK = "\0"  # where a block starts or ends, as the page scanner (onpage.py) reads text
 
 
 class TraceNotKept(Exception):
@@ -129,8 +128,8 @@ class _Cleaner:
 
     def _renders_secret(self, document: str) -> bool:
         """Whether the HTML ``document`` shows a secret as a page would (text read by the rules of
-        ``onpage.py``: tags and entities decoded, whitespace and case aside, not joined across blocks)."""
-        needles = {n for n in (_fold(v) for v in self.masker.values) if n}
+        ``onpage.py``: tags and entities decoded, folded, not joined across blocks)."""
+        needles = _needles(self.masker)
         reader = _HtmlText()
         reader.feed(document)
         reader.close()
@@ -276,7 +275,7 @@ class _HtmlText(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if not self._hidden:
-            self.parts.append(_fold(data))
+            self.parts.append(fold(data))
 
 
 def _unbackslash(text: str) -> str:
@@ -369,7 +368,7 @@ class _Snapshots:
     def __init__(self, cleaner: _Cleaner) -> None:
         self._cleaner = cleaner
         self._frames: dict[str, list[_Snapshot]] = {}
-        self._needles = sorted({n for n in (_fold(v) for v in cleaner.masker.values) if n}, key=len, reverse=True)
+        self._needles = sorted(_needles(cleaner.masker), key=len, reverse=True)
         self._memo: dict[int, tuple[Any, str]] = {}  # id(element) -> (element, its folded text)
         self._folds: dict[str, str] = {}
 
@@ -439,7 +438,7 @@ class _Snapshots:
     def _fold(self, text: str) -> str:
         folded = self._folds.get(text)
         if folded is None:
-            folded = self._folds[text] = _fold(text)
+            folded = self._folds[text] = fold(text)
         return folded
 
     def _cut_one(self, history: list[_Snapshot], index: int) -> bool:
@@ -449,7 +448,7 @@ class _Snapshots:
         offsets: list[int] = []
         at = 0
         for piece in pieces:
-            text = _BREAK if piece is None else _fold(piece[0][piece[1]])
+            text = _BREAK if piece is None else fold(piece[0][piece[1]])
             offsets.append(at)
             folded.append(text)
             at += len(text)
@@ -517,18 +516,19 @@ def _is_reference(node: Any) -> bool:
     )
 
 
-def _fold(text: str) -> str:
-    return _WHITESPACE.sub("", text).lower()
+def _needles(masker: Masker) -> set[str]:
+    """What the page scanner looks for in a page's text (every whole spelling of every secret), folded."""
+    return {n for n in map(fold, masker.literal_spellings()) if n}
 
 
 def _original_range(original: str, lo: int, hi: int) -> tuple[int, int]:
-    """The range of ``original`` whose folded form is ``_fold(original)[lo:hi]``."""
+    """The range of ``original`` whose folded form is ``fold(original)[lo:hi]``."""
     start = end = None
     count = 0
     for i, char in enumerate(original):
-        if _WHITESPACE.fullmatch(char):
+        width = len(fold(char))
+        if not width:
             continue
-        width = len(char.lower())
         if start is None and count + width > lo:
             start = i
         count += width

@@ -24,9 +24,19 @@ from shared.controlchars import TEXT_ALLOWED, describe, first_control
 STORED: dict[str, Any] = {"stored": True}
 
 
+#: the validation context of a step whose placeholders were just filled in (its values come from variables,
+#: the dataset and earlier steps, not from what the test's author wrote)
+RENDERED: dict[str, Any] = {"rendered": True}
+
+
 def is_stored(info: ValidationInfo) -> bool:
     """Whether the value being validated was read back from the store (validated with :data:`STORED`)."""
     return bool(info.context and info.context.get("stored"))
+
+
+def is_rendered(info: ValidationInfo) -> bool:
+    """Whether the value being validated is a rendered step's (validated with :data:`RENDERED`)."""
+    return bool(info.context and info.context.get("rendered"))
 
 
 def _refusing_controls(allowed: str, rule: str) -> Callable[[Any, ValidationInfo], Any]:

@@ -6,13 +6,16 @@ the element. Values and URLs may hold ``{{var}}`` and ``{{secret:NAME}}`` placeh
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Discriminator, Field, Tag, ValidationInfo, model_validator
 
 from shared import regex
 from shared.apitests import schema
-from shared.models.common import LongText, ShortFreeText, ShortText, StrictModel, VarName, is_stored
+from shared.controlchars import describe
+from shared.invisible import first_dropped, is_blank
+from shared.models.common import LongText, ShortFreeText, ShortText, StrictModel, VarName, is_rendered, is_stored
 
 
 def _re2_pattern(pattern: str, info: ValidationInfo) -> str:
@@ -28,6 +31,40 @@ def _re2_pattern(pattern: str, info: ValidationInfo) -> str:
 #: a regular expression a user writes: RE2 syntax, checked when the test is saved
 Regex = Annotated[ShortText, AfterValidator(_re2_pattern)]
 
+
+def _shown(matches: str) -> Callable[[str, ValidationInfo], str]:
+    """The rules for text Playwright looks for on the page (``shared/invisible.py`` says how it compares):
+    text that is blank once compared (whitespace and invisible characters only) would match ``matches``, so
+    it is refused, when the test is saved and again once its placeholders are filled in; and the test's own
+    text may not hold a character the comparison drops (U+200B, U+00AD), which would make it match text
+    without it ("Wel\u200bcome" matching "Welcome"). A value a placeholder brings in may: it is compared as the
+    page shows it."""
+
+    def check(value: str, info: ValidationInfo) -> str:
+        if is_stored(info):
+            return value
+        if is_blank(value):
+            raise ValueError(
+                "holds only whitespace or invisible characters, which the comparison with the page ignores: it "
+                f"would match {matches}; write text the page shows"
+            )
+        found = None if is_rendered(info) else first_dropped(value)
+        if found is not None:
+            index, char = found
+            raise ValueError(
+                f"{describe(char)} at character {index + 1} is not allowed: the page's text is compared without "
+                "zero-width spaces and soft hyphens, so the text would match as if it were not there; remove it"
+            )
+        return value
+
+    return check
+
+
+#: text a test expects on the page (or in an element, or in the title)
+ExpectedText = Annotated[ShortText, AfterValidator(_shown("any page, an empty one included"))]
+#: the name a role, label, text or placeholder target matches elements by
+TargetName = Annotated[ShortText, AfterValidator(_shown("every element"))]
+
 # --------------------------------------------------------------------------------------- targets
 
 
@@ -37,7 +74,7 @@ class RoleTarget(StrictModel):
 
     role: Annotated[str, Field(min_length=1, max_length=64)]
     """An ARIA role: `button`, `link`, `textbox`, `checkbox`, `radio`, `heading`, `list`, `status`, ..."""
-    name: ShortText | None = None
+    name: TargetName | None = None
     """The accessible name (the button's text, the field's label). Default: any name, so the role alone must
     match exactly one element."""
     exact: bool = False
@@ -49,7 +86,7 @@ class RoleTarget(StrictModel):
 class LabelTarget(StrictModel):
     """A form field by the text of its label: `{"label": "Username"}` (Playwright's `get_by_label`)."""
 
-    label: ShortText
+    label: TargetName
     """The label's text (`<label>`, `aria-label` or `aria-labelledby`)."""
     exact: bool = False
     """`true`: only an element labelled exactly so (case and spaces included) matches. `false` (default): a
@@ -60,7 +97,7 @@ class LabelTarget(StrictModel):
 class TextTarget(StrictModel):
     """An element by the text it shows: `{"text": "Forgot your password?"}` (Playwright's `get_by_text`)."""
 
-    text: ShortText
+    text: TargetName
     """The element's text."""
     exact: bool = False
     """`true`: only an element whose text is exactly this (case and spaces included) matches. `false` (default): a
@@ -71,7 +108,7 @@ class TextTarget(StrictModel):
 class PlaceholderTarget(StrictModel):
     """A field by its placeholder text: `{"placeholder": "Search"}` (Playwright's `get_by_placeholder`)."""
 
-    placeholder: ShortText
+    placeholder: TargetName
     """The field's placeholder."""
     exact: bool = False
     """`true`: only an element with exactly this placeholder (case and spaces included) matches. `false` (default): a
@@ -119,7 +156,7 @@ Target = Annotated[
     | Annotated[TestIdTarget, Tag("test_id")]
     | Annotated[CssTarget, Tag("css")]
     | Annotated[
-        ShortText,
+        TargetName,
         Tag("description"),
         Field(
             description=(
@@ -288,8 +325,10 @@ class ExpectText(_Step):
 
     action: Literal["expect_text"] = "expect_text"
     """The kind of step: `expect_text`."""
-    text: ShortText
-    """The text expected, as a substring of what the page (or the target) shows. May hold `{{var}}`."""
+    text: ExpectedText
+    """The text expected, as a substring of what the page (or the target) shows, compared with runs of
+    whitespace as one space (case-sensitive). Not blank: whitespace and invisible characters alone match any
+    page. May hold `{{var}}`."""
     target: Target | None = None
     """The element that must contain the text. Default: the whole page."""
 
@@ -318,8 +357,8 @@ class ExpectTitle(_Step):
 
     action: Literal["expect_title"] = "expect_title"
     """The kind of step: `expect_title`."""
-    text: ShortText
-    """The text the title must contain (case-sensitive)."""
+    text: ExpectedText
+    """The text the title must contain (case-sensitive). Not blank."""
 
 
 class Screenshot(_Step):

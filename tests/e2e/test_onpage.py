@@ -49,7 +49,8 @@ async def marked(page: Page) -> list[str]:
         ('<input id=t value="x Kx7&amp;q &quot;w &lt;z9">', ["t"], ["input#t"]),
         ('<input id=h placeholder="Kx7&amp;q &quot;w &lt;z9">', ["h"], ["input#h"]),
         ("<select id=sel><option>a</option><option selected>Kx7&amp;q &quot;w &lt;z9</option></select>", None, None),
-        ('<img id=i alt="x" src="/pic?text=Kx7%26q%20%22w%20%3Cz9">', [], []),  # an encoded URL: not the text
+        # an image whose URL asks for the secret, percent-encoded (the server may draw it)
+        ('<img id=i alt="x" src="/pic?text=Kx7%26q%20%22w%20%3Cz9">', ["i"], ["img#i"]),
         ('<img id=i alt="Kx7&amp;q &quot;w &lt;z9">', ["i"], ["img#i"]),
     ],
 )

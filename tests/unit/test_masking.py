@@ -12,7 +12,7 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from runner_container.runner.masking import MASK, Masker
+from runner_container.runner.masking import MASK, Masker, fold
 
 SECRET = 'p@ss w0rd!"x<é😀>&'
 #: the parts of SECRET that no masked text may still contain, however it was spelled
@@ -122,3 +122,54 @@ def test_origin_says_where_without_the_message() -> None:
         where = origin(exc)
     assert where.startswith("ValueError at ") and "test_masking.py" in where
     assert "secret-value-123" not in where
+
+
+# ------------------------------------------------------------------ whole spellings, for the page scanner
+
+PAGE_SECRETS = (SECRET, "Vq7Lm&Zr42x", 'Kx7&q "w <z9', "%%25x", "ab")
+
+
+@pytest.mark.parametrize("secret", PAGE_SECRETS)
+def test_every_whole_spelling_the_page_is_searched_for_is_masked_whole_in_text(secret: str) -> None:
+    # (one list of spellings: what the page scanner looks for, the masker masks where it stands)
+    masker = Masker([secret])
+    spellings = masker.literal_spellings()
+
+    assert secret in spellings and secret[::-1] in spellings
+    assert [s for s in spellings if masker.text(f"<{s}>") != f"<{MASK}>"] == []
+
+
+#: (the lower-case hex encoding above keeps "é" but escapes "😀": a mix no encoder writes, which the text masker
+#: matches and the page scanner does not look for)
+PAGE_ENCODINGS = [name for name in ENCODINGS if name != "percent, lower-case hex"]
+
+
+@pytest.mark.parametrize("name", PAGE_ENCODINGS)
+def test_every_encoding_of_a_secret_holds_a_whole_spelling_the_page_is_searched_for(name: str) -> None:
+    # Given the secret as an encoder writes it, shown on a page (the page scanner compares folded text)
+    shown = fold(f"before {ENCODINGS[name](SECRET)} after")
+
+    # Then one of the spellings the page scanner looks for is in it
+    assert any(fold(spelling) in shown for spelling in Masker([SECRET]).literal_spellings())
+
+
+@pytest.mark.parametrize(
+    ("encoded", "why"),
+    [
+        (quote(quote("Vq7Lm&Zr42x", safe=""), safe=""), "percent-encoded twice"),
+        (b"Vq7Lm&Zr42x".hex(), "hex"),
+        (b"Vq7Lm&Zr42x".hex().upper(), "HEX"),
+        ("x24rZ&mL7qV", "reversed (shown in order under a right-to-left override)"),
+    ],
+)
+def test_spellings_no_character_rule_writes_are_masked(encoded: str, why: str) -> None:
+    assert Masker(["Vq7Lm&Zr42x"]).text(f"[{encoded}]") == "[***]", why
+
+
+def test_a_short_secret_has_no_hex_spelling() -> None:
+    # (hex of a few bytes is too likely in a trace's hashes and ids)
+    assert Masker(["abc"]).text("616263 and 2Fabc") == "616263 and 2F***"
+
+
+def test_the_page_fold_drops_whitespace_invisible_characters_and_case() -> None:
+    assert fold(" Vq\u200b7\u00adL\u2060m\ufeff&\u200dZ\u202er\n4\t2X ") == "vq7lm&zr42x"
