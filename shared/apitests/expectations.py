@@ -2,9 +2,10 @@
 
 Every expectation is checked; the result is the list of failures, each a sentence that says what was
 expected and what came back. ``matches`` patterns run with RE2 (``shared/regex.py``), in time linear in the
-body; still, on bodies of up to 10 MB the checks are CPU work, so an async caller runs :func:`check` in a
-thread (``asyncio.to_thread``). Values from the response are shown cut short, through a ``clip`` function the
-caller gives: the runner's masks secrets *before* it cuts, so no prefix of a long secret survives a cut.
+body; still, on bodies of up to 10 MB the checks are CPU work whose cost the test decides, so the runner runs
+them in a worker process that is killed when the step's time is up (``shared/apitests/checks.py``). Values
+from the response are shown cut short, through a ``clip`` function the caller gives: the runner's masks
+secrets *before* it cuts, so no prefix of a long secret survives a cut.
 """
 
 from __future__ import annotations
@@ -70,13 +71,14 @@ def contains(container: Any, item: Any) -> bool:
 def check(result: HttpResult, expectations: list[Expectation], *, clip: Clip = cut) -> list[str]:
     failures: list[str] = []
     for expectation in expectations:
-        message = _check_one(result, expectation, clip)
+        message = check_one(result, expectation, clip)
         if message:
             failures.append(message)
     return failures
 
 
-def _check_one(result: HttpResult, exp: Expectation, clip: Clip) -> str | None:
+def check_one(result: HttpResult, exp: Expectation, clip: Clip = cut) -> str | None:
+    """The failure of one expectation (a sentence), or None when it holds."""
     if isinstance(exp, ExpectStatus):
         allowed = exp.status if isinstance(exp.status, list) else [exp.status]
         if result.status not in allowed:
