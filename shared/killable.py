@@ -29,6 +29,7 @@ import asyncio
 import multiprocessing
 import signal
 import threading
+import weakref
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
@@ -81,6 +82,7 @@ def _serve(conn: Connection) -> None:
             conn.send(answer)
         except Exception as exc:  # the value (or the exception) cannot be pickled
             conn.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+        del function, args, answer  # an idle worker holds no 10 MB body
 
 
 class _Worker:
@@ -119,6 +121,11 @@ class _Worker:
             self.process.close()
 
 
+def _kill_all(idle: list[_Worker], busy: set[_Worker]) -> None:
+    for worker in [*idle, *busy]:
+        worker.kill()
+
+
 class KillablePool:
     """Worker processes for calls that must stop when their time is up (see the module docstring).
 
@@ -136,6 +143,8 @@ class KillablePool:
         self._idle: list[_Worker] = []
         self._busy: set[_Worker] = set()
         self._starting: Future[None] | None = None
+        # a pool dropped without close() (a test's executor) leaves no process behind
+        weakref.finalize(self, _kill_all, self._idle, self._busy)
 
     # ------------------------------------------------------------------------------------------ calls
 
