@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared import killable, regex
-from shared.apitests.expectations import Clip, check_one, cut
+from shared.apitests.expectations import Clip, check, cut
 from shared.apitests.jsonpath import is_definite, query
 from shared.apitests.response import HttpResult, RequestFailed
 from shared.models.plans import Expectation, ExpectBody, ExpectHeader, ExpectJsonPath
@@ -69,12 +69,7 @@ def evaluate(
 ) -> Checked:
     """Every expectation, then the extraction; ``report(i)`` before expectation ``i`` (``len(expectations)``:
     the extraction), so a check stopped half-way can say where it was. Runs in a worker process."""
-    failures: list[str] = []
-    for index, expectation in enumerate(expectations):
-        report(index)
-        message = check_one(result, expectation, clip)
-        if message:
-            failures.append(message)
+    failures = check(result, expectations, clip=clip, before_each=report)
     report(len(expectations))
     variables, extract_failures = extract(result, spec)
     return Checked(failures + extract_failures, variables)

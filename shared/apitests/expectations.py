@@ -68,17 +68,26 @@ def contains(container: Any, item: Any) -> bool:
     return False
 
 
-def check(result: HttpResult, expectations: list[Expectation], *, clip: Clip = cut) -> list[str]:
+def check(
+    result: HttpResult,
+    expectations: list[Expectation],
+    *,
+    clip: Clip = cut,
+    before_each: Callable[[int], None] | None = None,
+) -> list[str]:
+    """Every expectation's failure, in order. ``before_each(i)`` is called before expectation ``i`` is checked
+    (so that a check stopped half-way can say where it was)."""
     failures: list[str] = []
-    for expectation in expectations:
-        message = check_one(result, expectation, clip)
+    for index, expectation in enumerate(expectations):
+        if before_each is not None:
+            before_each(index)
+        message = _check_one(result, expectation, clip)
         if message:
             failures.append(message)
     return failures
 
 
-def check_one(result: HttpResult, exp: Expectation, clip: Clip = cut) -> str | None:
-    """The failure of one expectation (a sentence), or None when it holds."""
+def _check_one(result: HttpResult, exp: Expectation, clip: Clip) -> str | None:
     if isinstance(exp, ExpectStatus):
         allowed = exp.status if isinstance(exp.status, list) else [exp.status]
         if result.status not in allowed:
