@@ -163,8 +163,9 @@ class KillablePool:
         worker = self._take_idle() or await self._started()
 
         def progress(value: Any) -> None:  # in the I/O thread
-            if on_progress is not None and not loop.is_closed():
-                loop.call_soon_threadsafe(on_progress, value)
+            if on_progress is not None:
+                with suppress(RuntimeError):  # the loop closed: nobody is listening any more
+                    loop.call_soon_threadsafe(on_progress, value)
 
         exchange = self._io.submit(worker.exchange, (function, args), progress)
         answered = False
@@ -240,11 +241,10 @@ class KillablePool:
 
     def _start_idle(self) -> None:
         try:
-            worker = self._start()
+            self._give_back(self._start())
         finally:
             with self._lock:
                 self._starting = None
-        self._give_back(worker)
 
     def _take_idle(self) -> _Worker | None:
         with self._lock:
