@@ -36,6 +36,7 @@ demo: install
 bench: install
 	$(PY) -m bench.runner_overhead --runs 15
 	$(PY) -m bench.local_emulation --rounds 5 --iterations 10
+	$(PY) -m bench.check_overhead --checks 300
 
 test: install
 	$(PY) -m pytest -q

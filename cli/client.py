@@ -188,7 +188,8 @@ class ApiClient:
         """The run's server-sent events until the server ends the stream.
 
         Read the run first (a 404 there is an unknown run); here a 404 or a non-SSE answer raises
-        EventsUnavailable: the deployment does not stream, and the caller polls instead."""
+        EventsUnavailable: the deployment does not stream, and the caller polls instead. So does a 429: the
+        project (or the run) has as many open streams as the deployment allows."""
         self._check_key()
         timeout = httpx.Timeout(10.0, read=read_timeout_s)
         try:
@@ -197,6 +198,8 @@ class ApiClient:
             ) as response:
                 if response.status_code in (404, 405):  # the caller has read the run: the route is missing
                     raise EventsUnavailable(f"HTTP {response.status_code} from the events endpoint")
+                if response.status_code == 429:  # too many streams open: polling works as well, if less promptly
+                    raise EventsUnavailable("the deployment streams no more events to this project for now")
                 if response.status_code >= 400:
                     response.read()
                     message, code = _error_message(response)

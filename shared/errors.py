@@ -48,6 +48,16 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
+class Throttled(DomainError):
+    """Too much at once from one caller (too many open event streams): refused until some end."""
+
+    code = "throttled"
+
+    def __init__(self, message: str, *, details: Any = None, retry_after_s: int = 5) -> None:
+        super().__init__(message, details=details)
+        self.retry_after_s = retry_after_s
+
+
 class Unavailable(DomainError):
     """A dependency (queue, bus) failed after retries; the caller may try again."""
 

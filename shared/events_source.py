@@ -1,24 +1,34 @@
-"""Run events for live progress (``GET /v1/runs/{id}/events``): the ``RunEvents`` port and its two
-implementations.
+"""Run events for live progress (``GET /v1/runs/{id}/events``): the ``RunEvents`` port and its
+implementation, :class:`RunFeeds`.
 
-- :class:`PollingRunEvents` reads the run store every ``interval_s`` and turns what changed into
-  events. It works in any deployment.
-- :class:`BusRunEvents` is pushed ``Run Status Changed`` events from the EventBridge bus (local mode:
-  an EventBridge rule -> SQS queue -> a bridge task -> :class:`EventHub`) and reads the store only
-  for step progress while a run is running, and as a safety net should an event be lost.
+A stream yields the run's current status first, then each change (step results as they are written, then
+the status), and stops after a terminal status. What changed is found by reading the run from the store
+every ``tick_s``; with an :class:`EventHub` (local mode: an EventBridge rule -> SQS queue -> a bridge task ->
+the hub), ``Run Status Changed`` events are also pushed as they happen, and the store is read at once then
+(and every ``tick_s`` for step progress, and as a safety net should an event be lost). Without a hub it
+works in any deployment.
 
-Both yield the run's current status first, then each change (step results as they are written,
-then the status), and stop after a terminal status.
+**One reader per run, whatever the number of streams.** A run item can be hundreds of KB; a hundred streams
+each reading it every tick took a hundred reads per tick, and the threads to do them, from every other
+request of the API. So the streams of one run share one *feed*: one task that reads the run once per tick
+and hands each read to every stream, which turns it into the events it has not sent yet. The feed starts
+with the run's first stream and stops with its last.
+
+**Open streams are capped** (:class:`StreamLimits`): per project (``AUTOTEST_EVENT_STREAMS_PER_PROJECT``)
+and per run (``AUTOTEST_EVENT_STREAMS_PER_RUN``), in this API process. Opening one beyond a cap raises
+:class:`~shared.errors.Throttled` (the API's 429); closing a stream frees its slot at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from shared.errors import DomainError
+from shared.errors import DomainError, Throttled
 from shared.models.common import Model
 from shared.models.events import RunStatusChanged
 from shared.models.runs import Run, RunStatus, StepResult
@@ -35,17 +45,31 @@ class StepProgress(Model):
 
 
 RunEvent = RunStatusChanged | StepProgress
-#: Reads a run (already known to belong to the caller's project). Blocking: called in a thread.
-RunReader = Callable[[str], Run]
+#: ``read(project_id, run_id)``: reads a run of a project (NotFound for another project's). Blocking: called in a
+#: thread.
+RunReader = Callable[[str, str], Run]
 
 
 def event_name(event: RunEvent) -> Literal["status", "step"]:
     return "status" if isinstance(event, RunStatusChanged) else "step"
 
 
+class RunStream(Protocol):
+    """The events of one run for one subscriber, until the run ends; ``close`` (idempotent) ends it early and
+    frees its slot."""
+
+    def __aiter__(self) -> AsyncIterator[RunEvent]: ...
+
+    async def __anext__(self) -> RunEvent: ...
+
+    def close(self) -> None: ...
+
+
 class RunEvents(Protocol):
-    def events(self, run: Run) -> AsyncIterator[RunEvent]:
-        """Events of ``run`` from now until it ends: its current status first, then every change."""
+    def open(self, project_id: str, run: Run) -> RunStream:
+        """A stream of ``run``'s events (a run of ``project_id``, as read by the caller) from now until it ends:
+        its current status first, then every change. Raises :class:`~shared.errors.Throttled` when the project,
+        or the run, has as many open streams as it may."""
 
 
 def status_event(run: Run, previous: Run | None = None) -> RunStatusChanged:
@@ -107,31 +131,12 @@ def _ordered(status: list[RunEvent], steps: list[RunEvent], new_status: RunStatu
     return [*status, *steps] if new_status == RunStatus.running else [*steps, *status]
 
 
-async def _read(read: RunReader, run_id: str) -> Run | None:
+async def _read(read: RunReader, project_id: str, run_id: str) -> Run | None:
     try:
-        return await asyncio.to_thread(read, run_id)
+        return await asyncio.to_thread(read, project_id, run_id)
     except DomainError as exc:  # the store is unavailable for a moment: try again on the next tick
         logger.warning("could not read a run for its event stream", run_id=run_id, error=exc.message)
         return None
-
-
-class PollingRunEvents:
-    """Reads the run every ``interval_s``. The default source: works in any deployment."""
-
-    def __init__(self, read: RunReader, *, interval_s: float = 1.0) -> None:
-        self._read = read
-        self._interval_s = interval_s
-
-    async def events(self, run: Run) -> AsyncIterator[RunEvent]:
-        tracker = _Tracker(run)
-        for event in tracker.first():
-            yield event
-        while not tracker.ended:
-            await asyncio.sleep(self._interval_s)
-            current = await _read(self._read, run.id)
-            if current is not None:
-                for event in tracker.changes(current):
-                    yield event
 
 
 class EventHub:
@@ -174,39 +179,190 @@ class EventHub:
         return sum(len(q) for q in self._subscribers.values())
 
 
-class BusRunEvents:
-    """Status events pushed from the bus through an :class:`EventHub`; step progress read from the
-    store every ``step_poll_s`` while the run is running (and whenever the bus has been quiet that
-    long, so a lost event delays the stream but never stalls it)."""
+@dataclass(frozen=True)
+class StreamLimits:
+    """The most event streams open at once in this API process, per project and per run."""
 
-    def __init__(self, hub: EventHub, read: RunReader, *, step_poll_s: float = 0.5) -> None:
-        self._hub = hub
+    per_project: int = 20
+    per_run: int = 5
+
+
+class _Feed:
+    """One run's reader: reads it every tick (and when an event is pushed) for all of its streams, and keeps
+    the latest read and every pushed event for them. Starts with its first stream's first wait."""
+
+    def __init__(self, project_id: str, run_id: str) -> None:
+        self.project_id = project_id
+        self.run_id = run_id
+        self.streams = 0
+        self.reads = 0  # successful reads so far; ``latest`` is the last of them
+        self.latest: Run | None = None
+        self.pushed: list[RunStatusChanged] = []
+        self.closed = False  # the hub closed (shutdown), or the feed failed: its streams end
+        self.task: asyncio.Task[None] | None = None
+        self.queue: asyncio.Queue[RunStatusChanged | None] | None = None  # its subscription to the hub
+        self._published = asyncio.Event()
+
+    def publish(self) -> None:
+        """Wake every stream waiting for news."""
+        published, self._published = self._published, asyncio.Event()
+        published.set()
+
+    async def news(self) -> None:
+        """Wait for the next publication."""
+        await self._published.wait()
+
+
+class _Stream:
+    """One subscriber's view of a feed: turns its reads and pushed events into the events this subscriber
+    has not been sent yet (``_Tracker``)."""
+
+    def __init__(self, feeds: RunFeeds, feed: _Feed, run: Run) -> None:
+        self._feeds = feeds
+        self._feed = feed
+        self._tracker = _Tracker(run)
+        self._reads_seen = feed.reads
+        self._pushed_seen = len(feed.pushed)
+        self._pending: deque[RunEvent] = deque(self._tracker.first())
+        self._closed = False
+
+    def __aiter__(self) -> _Stream:
+        return self
+
+    async def __anext__(self) -> RunEvent:
+        feed = self._feed
+        while not self._pending:
+            if self._closed or feed.closed or self._tracker.ended:
+                self.close()
+                raise StopAsyncIteration
+            if feed.reads == self._reads_seen and len(feed.pushed) == self._pushed_seen:
+                self._feeds.start(feed)
+                await feed.news()
+                continue
+            self._pending.extend(self._catch_up())
+        return self._pending.popleft()
+
+    def _catch_up(self) -> list[RunEvent]:
+        feed, tracker = self._feed, self._tracker
+        pushed = feed.pushed[self._pushed_seen :]
+        current = feed.latest if feed.reads != self._reads_seen else None
+        self._pushed_seen, self._reads_seen = len(feed.pushed), feed.reads
+        if pushed:
+            statuses = [event for push in pushed for event in tracker.pushed(push)]
+            steps = tracker.steps_of(current) if current is not None else []
+            if current is not None:
+                tracker.run = current
+            return _ordered(statuses, steps, pushed[-1].status)
+        return tracker.changes(current) if current is not None else []
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._feeds.release(self._feed)
+
+    async def aclose(self) -> None:
+        self.close()
+
+
+class RunFeeds:
+    """The ``RunEvents`` of one API process: one feed per followed run, shared by all of its streams, and
+    the caps on open streams (see the module docstring). ``read`` reads a run of a project (blocking);
+    ``hub``, when given, pushes status events; ``tick_s``: how often a followed run is read."""
+
+    def __init__(
+        self,
+        read: RunReader,
+        *,
+        hub: EventHub | None = None,
+        tick_s: float = 1.0,
+        limits: StreamLimits | None = None,
+    ) -> None:
         self._read = read
-        self._step_poll_s = step_poll_s
+        self._hub = hub
+        self._tick_s = tick_s
+        self._limits = limits or StreamLimits()
+        self._feeds: dict[tuple[str, str], _Feed] = {}
+        self._per_project: Counter[str] = Counter()
 
-    async def events(self, run: Run) -> AsyncIterator[RunEvent]:
-        queue = self._hub.subscribe(run.id)  # before the first read: no event can fall in between
+    def open(self, project_id: str, run: Run) -> _Stream:
+        key = (project_id, run.id)
+        feed = self._feeds.get(key)
+        limits = self._limits
+        if self._per_project[project_id] >= limits.per_project:
+            raise Throttled(
+                f"this project already has {limits.per_project} open event streams, the most it may have at once "
+                f"(AUTOTEST_EVENT_STREAMS_PER_PROJECT): close one, or poll GET /v1/runs/{run.id}",
+                details={"scope": "project", "limit": limits.per_project},
+            )
+        if feed is not None and feed.streams >= limits.per_run:
+            raise Throttled(
+                f"run {run.id} already has {limits.per_run} open event streams, the most a run may have at once "
+                f"(AUTOTEST_EVENT_STREAMS_PER_RUN): close one, or poll GET /v1/runs/{run.id}",
+                details={"scope": "run", "limit": limits.per_run},
+            )
+        if feed is None:
+            feed = self._feeds[key] = _Feed(project_id, run.id)
+        feed.streams += 1
+        self._per_project[project_id] += 1
+        return _Stream(self, feed, run)
+
+    def start(self, feed: _Feed) -> None:
+        """Start ``feed``'s reader, unless it runs (a stream is about to wait for news)."""
+        if feed.task is None:
+            feed.task = asyncio.create_task(self._follow(feed), name=f"run-feed-{feed.run_id}")
+
+    def release(self, feed: _Feed) -> None:
+        """A stream of ``feed`` closed: its slot is free; the feed stops with its last stream."""
+        feed.streams -= 1
+        self._per_project[feed.project_id] -= 1
+        if self._per_project[feed.project_id] <= 0:
+            del self._per_project[feed.project_id]
+        if feed.streams <= 0:
+            if self._feeds.get((feed.project_id, feed.run_id)) is feed:
+                del self._feeds[(feed.project_id, feed.run_id)]
+            if feed.task is not None:
+                feed.task.cancel()
+            self._unsubscribe(feed)
+
+    def _unsubscribe(self, feed: _Feed) -> None:
+        if feed.queue is not None and self._hub is not None:
+            self._hub.unsubscribe(feed.run_id, feed.queue)
+            feed.queue = None
+
+    async def _follow(self, feed: _Feed) -> None:
+        queue = feed.queue = self._hub.subscribe(feed.run_id) if self._hub is not None else None
         try:
-            tracker = _Tracker(run)
-            for event in tracker.first():
-                yield event
-            while not tracker.ended:
-                pushed: RunStatusChanged | None = None
-                with suppress(TimeoutError):
-                    pushed = await asyncio.wait_for(queue.get(), timeout=self._step_poll_s)
-                    if pushed is None:  # the hub closed: local mode is shutting down
-                        return
-                current = await _read(self._read, run.id)
-                if pushed is not None:
-                    steps = tracker.steps_of(current) if current is not None else []
-                    events = _ordered(tracker.pushed(pushed), steps, pushed.status)
-                    if current is not None:
-                        tracker.run = current
-                elif current is not None:
-                    events = tracker.changes(current)
+            while True:
+                pushed: list[RunStatusChanged | None] = []
+                if queue is None:
+                    await asyncio.sleep(self._tick_s)
                 else:
-                    events = []
-                for event in events:
-                    yield event
+                    with suppress(TimeoutError):
+                        pushed.append(await asyncio.wait_for(queue.get(), timeout=self._tick_s))
+                    while not queue.empty():
+                        pushed.append(queue.get_nowait())
+                    if None in pushed:  # the hub closed: local mode is shutting down
+                        feed.closed = True
+                        return
+                current = await _read(self._read, feed.project_id, feed.run_id)
+                feed.pushed += [event for event in pushed if event is not None]
+                if current is not None:
+                    feed.latest, feed.reads = current, feed.reads + 1
+                feed.publish()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug: end the streams (their clients reconnect) rather than leave them hanging
+            logger.exception("a run's event feed failed", run_id=feed.run_id, error=repr(exc))
+            feed.closed = True
         finally:
-            self._hub.unsubscribe(run.id, queue)
+            self._unsubscribe(feed)
+            feed.publish()
+
+    @property
+    def open_streams(self) -> int:
+        return sum(self._per_project.values())
+
+    @property
+    def feed_count(self) -> int:
+        """Runs followed now (one reader each)."""
+        return len(self._feeds)

@@ -8,9 +8,11 @@ time linear in the input; the price is a smaller syntax: no backreferences (``\\
 when a test is saved (:func:`problem`, used by the models' validators), so such a pattern is a 422 then
 rather than a surprise at run time.
 
-Linear is not free: on a 10 MB body a pattern whose DFA does not fit RE2's cache can take seconds. RE2
-releases the GIL while it matches, so callers on an event loop run matches in a thread
-(``asyncio.to_thread``) and the loop keeps serving.
+Linear is not free: a pattern whose DFA does not fit RE2's cache falls back to a search whose cost is the
+pattern's program size times the text's length (``[ab]*a[ab]{999}c``, program size 1006: about 5 s per MB).
+Nothing can stop RE2 once it searches, so searches whose worst case is more than a few milliseconds
+(:func:`cheap`) run in a worker process that is killed when the step's time is up
+(``shared/apitests/checks.py``), never on an event loop, nor in a thread that would outlive the step.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ SYNTAX_HINT = (
 )
 #: RE2's memory budget per compiled pattern; a pattern whose program does not fit is refused at save time
 _MAX_MEM = 8 << 20
+#: program size x text length up to which a search is cheap enough to run anywhere: RE2's slowest path
+#: costs about 5 ns per unit on the machine this was written on, so 10**6 is about 5 ms
+CHEAP_COST = 1_000_000
 
 
 class RegexError(ValueError):
@@ -59,6 +64,16 @@ def problem(pattern: str) -> str | None:
 def search(pattern: str, text: str) -> bool:
     """Whether ``pattern`` matches anywhere in ``text`` (like ``re.search``), in linear time."""
     return compile_pattern(pattern).search(text) is not None
+
+
+def cost(pattern: str, text: str) -> int:
+    """The worst case of searching ``text`` for ``pattern``: its program size times the text's length."""
+    return int(compile_pattern(pattern).programsize) * len(text)
+
+
+def cheap(pattern: str, text: str) -> bool:
+    """Whether the search costs at most a few milliseconds whatever RE2 does (:data:`CHEAP_COST`)."""
+    return cost(pattern, text) <= CHEAP_COST
 
 
 def _reason(exc: BaseException) -> str:

@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     # DynamoDB items are limited to 400 KB; a revision stores the body's spec.
     max_body_bytes: int = 262_144
     presign_ttl_s: int = 3600
+    #: server-sent event streams (GET /v1/runs/{id}/events) open at once in one API process, per project and
+    #: per run; one more is a 429
+    event_streams_per_project: int = Field(default=20, ge=1)
+    event_streams_per_run: int = Field(default=5, ge=1)
 
     # --- runs -----------------------------------------------------------------------------
     default_run_timeout_s: int = 300

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from shared.apitests.checks import ResponseChecker
 from shared.services.catalog import Catalog
 from shared.services.container import Services
 from shared.services.projects import Projects
@@ -72,6 +74,15 @@ def secret_store_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]
 @pytest.fixture
 def fakes() -> FakeServices:
     return FakeServices()
+
+
+@pytest.fixture(scope="session")
+def checker() -> Iterator[ResponseChecker]:
+    """The worker processes that check responses, shared by the tests that check some (started on first use)."""
+    shared = ResponseChecker()
+    asyncio.run(shared.ready())  # the fork server starts once, not in the first test's time
+    yield shared
+    shared.close()
 
 
 def free_port() -> int:

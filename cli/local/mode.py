@@ -40,15 +40,14 @@ from cli.local.recovery import requeue_pending
 from cli.local.secret_store import SecretStoreError, local_secrets
 from cli.local.workers import WORKERS, LocalContext, WorkerFactory
 from functions.api.app import create_app
-from functions.api.deps import PrincipalDep, ServicesDep
-from functions.api.routes.events import run_events_dep
+from functions.api.routes.events import run_events_dep, run_feeds
 from shared.aws.bridge import EventBridgeSqsBridge
 from shared.aws.clients import in_process_client
 from shared.aws.factory import build_services
 from shared.aws.journal import JOURNALED, JournaledClient
 from shared.aws.provision import provision
 from shared.errors import DomainError
-from shared.events_source import BusRunEvents, EventHub, RunEvents
+from shared.events_source import EventHub, RunEvents
 from shared.observability import logger
 from shared.services.artifact_links import ArtifactLinkSigner
 from shared.services.container import Services
@@ -56,6 +55,8 @@ from shared.services.projects import generate_key
 from shared.settings import Settings
 
 LOOPBACK_ALLOWLIST = ("127.0.0.0/8", "::1", "localhost")
+#: a followed run is read this often for its step progress (its status changes are pushed from the bus)
+BUS_TICK_S = 0.5
 FORCE_STOP_S = 5.0
 #: what the first release kept beside config.json ({"aws_port": N}, its emulator's port): removed on start
 OLD_LOCAL_STATE_NAME = "local.json"
@@ -371,13 +372,8 @@ class LocalMode:
     def _app(self, services: Services) -> FastAPI:
         assert self.settings is not None
         app = create_app(services, max_body_bytes=self.settings.max_body_bytes)
-        hub = self.hub
-
-        def bridged_events(services: ServicesDep, principal: PrincipalDep) -> RunEvents:
-            project_id = principal.project_id
-            return BusRunEvents(hub, lambda run_id: services.runs.get_run(project_id, run_id))
-
-        app.dependency_overrides[run_events_dep] = bridged_events
+        bridged: RunEvents = run_feeds(services, self.settings, hub=self.hub, tick_s=BUS_TICK_S)
+        app.dependency_overrides[run_events_dep] = lambda: bridged
         return app
 
     # ----------------------------------------------------------------------------- loops

@@ -16,6 +16,7 @@ from shared.errors import (
     InvalidInput,
     NotFound,
     PayloadTooLarge,
+    Throttled,
     Unauthorized,
     Unavailable,
 )
@@ -30,6 +31,7 @@ _STATUS: list[tuple[type[DomainError], int]] = [
     (InvalidInput, 422),
     (Unauthorized, 401),
     (Forbidden, 403),
+    (Throttled, 429),
     (Unavailable, 503),
 ]
 _HTTP_CODES = {
@@ -52,7 +54,7 @@ class ErrorDetail(Model):
     code: str
     """Machine-readable, one per kind of error: `malformed_json` (400), `unauthorized` (401), `forbidden` (403),
     `not_found` (404), `conflict` (409), `payload_too_large` (413), `validation_error` and `invalid_input`
-    (422), `unavailable` (503), `internal` (500: a bug), ..."""
+    (422), `throttled` (429), `unavailable` (503), `internal` (500: a bug), ..."""
     message: str
     """What went wrong and where, for a person (a 422 names the field: `body.steps[2].url: Field required`)."""
     details: Any = None
@@ -110,7 +112,8 @@ def _validation(_: Request, exc: Exception) -> JSONResponse:
 def _domain(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 400)
-    return error_response(status, exc.code, exc.message, exc.details)
+    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, Throttled) else None
+    return error_response(status, exc.code, exc.message, exc.details, headers=headers)
 
 
 def _http(request: Request, exc: Exception) -> JSONResponse:

@@ -27,11 +27,12 @@ from runner_container.runner.render import RenderError, check_plan, load_secrets
 from runner_container.runner.report import html_report, junit_report
 from runner_container.runner.session import Recorder
 from runner_container.runner.steps import MAX_ERROR_CHARS, skipped
+from shared.apitests.checks import ResponseChecker
 from shared.errors import Conflict, NotFound
 from shared.ids import utcnow
 from shared.models.common import VarValue
 from shared.models.messages import RunMessage
-from shared.models.plans import Step
+from shared.models.plans import ExpectUrl, Request, Step
 from shared.models.runs import Iteration, Run, RunStatus, StepResult
 from shared.netguard import NetworkGuard
 from shared.observability import logger
@@ -78,6 +79,7 @@ class RunExecutor:
         secrets: Secrets,
         pool: BrowserPool,
         config: RunnerConfig | None = None,
+        checker: ResponseChecker | None = None,
     ) -> None:
         self._runs = runs
         self._artifacts = artifacts
@@ -86,7 +88,13 @@ class RunExecutor:
         self.config = config or RunnerConfig()
         # a bad allow-list or port list fails at start-up
         NetworkGuard.from_setting(self.config.network_allowlist, self.config.network_refused_local_ports)
-        self._plans = PlanRunner(self.config, pool)
+        # the worker processes that check responses: started when the first check needs one
+        self.checker = checker or ResponseChecker()
+        self._plans = PlanRunner(self.config, pool, self.checker)
+
+    def close(self) -> None:
+        """Stop the processes that check responses (the browser pool is the caller's to close)."""
+        self.checker.close()
 
     # --------------------------------------------------------------------------- entry point
 
@@ -148,6 +156,8 @@ class RunExecutor:
         try:
             if not steps:
                 raise RenderError("the run's spec has no step plan")
+            if any(isinstance(step, Request | ExpectUrl) for step in steps):
+                self.checker.warm()  # the worker that checks responses is ready by the first response
             secret_names: set[str] = set()
             for row in rows:
                 names = set(run.variables) | set(row or {})

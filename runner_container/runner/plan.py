@@ -19,6 +19,7 @@ from runner_container.runner.onpage import SecretScanner
 from runner_container.runner.render import Renderer
 from runner_container.runner.session import PageLogs, Recorder, browser_page
 from runner_container.runner.steps import MAX_ERROR_CHARS, StepContext, StepRunner, skipped
+from shared.apitests.checks import ResponseChecker
 from shared.apitests.http import guarded_client
 from shared.models.plans import BROWSER_ACTIONS, Goto, Step
 from shared.models.runs import RunStatus, StepResult
@@ -57,9 +58,10 @@ class PlanPass:
 
 
 class PlanRunner:
-    def __init__(self, config: RunnerConfig, pool: BrowserPool) -> None:
+    def __init__(self, config: RunnerConfig, pool: BrowserPool, checker: ResponseChecker) -> None:
         self._config = config
         self._pool = pool
+        self._checker = checker
         self._steps = StepRunner(step_timeout_s=config.step_timeout_s, screenshots=config.screenshots)
 
     async def run(self, plan: PlanPass) -> PlanResult:
@@ -82,6 +84,7 @@ class PlanRunner:
                 start_url=plan.start_url,
                 logs=logs,
                 scanner=SecretScanner(plan.masker),
+                checker=self._checker,
                 watch=self._config.record_video or self._config.record_trace,
             )
 

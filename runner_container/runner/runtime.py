@@ -1,4 +1,5 @@
-"""Wiring for one runner process: the browser pool and the executor, built once from the settings."""
+"""Wiring for one runner process: the browser pool, the response checker's worker processes and the executor,
+built once from the settings."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 from runner_container.runner.browser import BrowserPool
 from runner_container.runner.config import RunnerConfig
 from runner_container.runner.executor import RunExecutor
+from shared.apitests.checks import ResponseChecker
 from shared.services.container import Services
 from shared.settings import Settings
 
@@ -17,7 +19,10 @@ class Runtime:
     executor: RunExecutor
 
     async def close(self) -> None:
-        await self.pool.close()
+        try:
+            await self.pool.close()
+        finally:
+            self.executor.close()
 
 
 def build_runtime(services: Services, settings: Settings, *, extra_args: tuple[str, ...] = ()) -> Runtime:
@@ -28,5 +33,6 @@ def build_runtime(services: Services, settings: Settings, *, extra_args: tuple[s
         secrets=services.secrets,
         pool=pool,
         config=RunnerConfig.from_settings(settings),
+        checker=ResponseChecker(keep=settings.runner_concurrency),
     )
     return Runtime(pool=pool, executor=executor)

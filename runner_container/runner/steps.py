@@ -25,6 +25,7 @@ from runner_container.runner.render import Renderer, RenderError, placeholders
 from runner_container.runner.session import PageLogs
 from runner_container.runner.targets import Resolved, resolve
 from shared import regex
+from shared.apitests.checks import ResponseChecker
 from shared.apitests.http import RequestFailed, run_request
 from shared.errors import DomainError
 from shared.models.plans import (
@@ -79,6 +80,7 @@ class StepContext:
     start_url: str | None
     logs: PageLogs
     scanner: SecretScanner
+    checker: ResponseChecker  # checks responses and long texts in worker processes, stopped on time
     watch: bool = False  # the session records pictures that cannot be masked (video, screencast)
     secret_locators: list[Locator] = field(default_factory=list)
 
@@ -139,6 +141,8 @@ class StepRunner:
             rendered = it.renderer.render_step(step)
             target_text = describe_target(getattr(rendered, "target", None))
             detail = describe_step(rendered)
+            if isinstance(rendered, Request):
+                await it.checker.ready()  # the step's time starts once its response can be checked
             budget = Budget(self.timeout(step, deadline))
             try:
                 resolved, screenshot = await asyncio.wait_for(
@@ -238,7 +242,12 @@ class StepRunner:
         """Run one rendered step; returns (the target as resolved, screenshot key)."""
         if isinstance(step, Request):
             outcome = await run_request(
-                step, client=it.http, guard=it.guard, timeout_s=budget.left_s(), clip=it.masker.clip
+                step,
+                client=it.http,
+                guard=it.guard,
+                timeout_s=budget.left_s(),
+                checker=it.checker,
+                clip=it.masker.clip,
             )
             if outcome.failures:
                 raise RequestFailed(f"{outcome.summary()}: " + "; ".join(outcome.failures))
@@ -261,7 +270,7 @@ class StepRunner:
             await asyncio.sleep(wait_s)
             return None, None
         if isinstance(step, ExpectUrl):
-            await expect_url(page, step.pattern, budget)
+            await expect_url(page, step.pattern, budget, it.checker)
             return None, None
         if isinstance(step, ExpectTitle):
             await expect(page).to_have_title(re.compile(re.escape(step.text)), timeout=budget.left_ms())
@@ -367,20 +376,33 @@ async def expect_text(loc: Locator, text: str, budget: Budget, where: str, maske
 URL_POLL_S = 0.05
 
 
-async def expect_url(page: Page, pattern: str, budget: Budget) -> None:
+async def expect_url(page: Page, pattern: str, budget: Budget, checker: ResponseChecker) -> None:
     """``expect_url``: ``pattern`` (RE2 syntax, checked when the test was saved) is searched in the page's
     URL until it matches or the step's time is up. The URL is read in Python and matched with RE2, not handed
     to Playwright's ``to_have_url``, which would run the pattern in the browser's backtracking engine.
     (``page.url`` is Playwright's local copy of the main frame's URL, kept current by navigation events: a
-    poll costs no round trip to the browser.)"""
+    poll costs no round trip to the browser.) A URL can be 2 MB long, which a large pattern takes seconds to
+    search: a search that could take more than a few milliseconds (``regex.cheap``) runs in ``checker``'s
+    worker, stopped when the step's time is up, never on the event loop."""
     compiled = regex.compile_pattern(pattern)
     while True:
         url = page.url
-        if compiled.search(url) is not None:
+        if regex.cheap(pattern, url):
+            matched: bool | None = compiled.search(url) is not None
+        else:
+            matched = await checker.search(pattern, url, timeout_s=budget.left_s())
+        if matched:
             return
-        if budget.expired():
-            raise StepFailed(f"expected the URL to match /{pattern}/ within {seconds(budget.seconds)}; it is {url!r}")
+        if matched is None or budget.expired():
+            raise StepFailed(
+                f"expected the URL to match /{pattern}/ within {seconds(budget.seconds)}; it is {_shown_url(url)}"
+                + (" (the search was still running when the time ran out, and was stopped)" if matched is None else "")
+            )
         await asyncio.sleep(min(URL_POLL_S, budget.left_s()))
+
+
+def _shown_url(url: str, limit: int = 500) -> str:
+    return repr(url) if len(url) <= limit else f"{url[:limit]!r}... ({len(url)} characters)"
 
 
 def message(exc: BaseException) -> str:

@@ -2,9 +2,10 @@
 
 Every expectation is checked; the result is the list of failures, each a sentence that says what was
 expected and what came back. ``matches`` patterns run with RE2 (``shared/regex.py``), in time linear in the
-body; still, on bodies of up to 10 MB the checks are CPU work, so an async caller runs :func:`check` in a
-thread (``asyncio.to_thread``). Values from the response are shown cut short, through a ``clip`` function the
-caller gives: the runner's masks secrets *before* it cuts, so no prefix of a long secret survives a cut.
+body; still, on bodies of up to 10 MB the checks are CPU work whose cost the test decides, so the runner runs
+them in a worker process that is killed when the step's time is up (``shared/apitests/checks.py``). Values
+from the response are shown cut short, through a ``clip`` function the caller gives: the runner's masks
+secrets *before* it cuts, so no prefix of a long secret survives a cut.
 """
 
 from __future__ import annotations
@@ -70,16 +71,26 @@ def contains(container: Any, item: Any) -> bool:
 ERROR_STATUS = 400
 
 
-def check(result: HttpResult, expectations: list[Expectation], *, clip: Clip = cut) -> list[str]:
+def check(
+    result: HttpResult,
+    expectations: list[Expectation],
+    *,
+    clip: Clip = cut,
+    before_each: Callable[[int], None] | None = None,
+) -> list[str]:
     """Every expectation's failure, in order. With no ``status`` expectation, an error status (400 and up)
-    fails too: a request that answered 500 has not done what the step is about, whatever else it checks."""
+    fails too: a request that answered 500 has not done what the step is about, whatever else it checks.
+    ``before_each(i)`` is called before expectation ``i`` is checked (so that a check stopped half-way can say
+    where it was)."""
     failures: list[str] = []
     if result.status >= ERROR_STATUS and not any(isinstance(e, ExpectStatus) for e in expectations):
         failures.append(
             f"the server answered {result.status}{_body_hint(result, clip)}; "
             f"add {{status: {result.status}}} to expect it"
         )
-    for expectation in expectations:
+    for index, expectation in enumerate(expectations):
+        if before_each is not None:
+            before_each(index)
         message = _check_one(result, expectation, clip)
         if message:
             failures.append(message)

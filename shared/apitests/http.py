@@ -1,5 +1,6 @@
 """Execute one ``request`` step with httpx: every hop (redirects included) passes the network guard,
-then the response is checked against the step's expectations and values are extracted.
+then the response is checked against the step's expectations and values are extracted (in a worker process
+that is stopped when the step's time is up: ``shared/apitests/checks.py``).
 
 The guard resolves a hostname to check it; httpx must then connect to one of *those* addresses, never to a
 fresh resolution (which a hostile DNS server could answer differently: DNS rebinding). ``guarded_client``
@@ -12,7 +13,6 @@ The step is expected to be rendered already (placeholders replaced); secrets are
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from dataclasses import dataclass
@@ -22,10 +22,9 @@ from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
 import httpcore
 import httpx
 
-from shared.apitests.expectations import Clip, check, cut
-from shared.apitests.jsonpath import is_definite, query
-from shared.apitests.response import HttpResult
-from shared.errors import DomainError
+from shared.apitests.checks import ResponseChecker
+from shared.apitests.expectations import Clip, cut
+from shared.apitests.response import HttpResult, RequestFailed
 from shared.models.plans import Request
 from shared.netguard import NetworkGuard
 from shared.wording import connect_error, seconds
@@ -34,12 +33,6 @@ MAX_REDIRECTS = 10
 MAX_BODY_BYTES = 10 * 1024 * 1024
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _SENSITIVE = ("authorization", "cookie", "proxy-authorization")
-
-
-class RequestFailed(DomainError):
-    """The request could not be made, or the response did not meet the step's expectations."""
-
-    code = "request_failed"
 
 
 @dataclass
@@ -236,31 +229,22 @@ def _param(value: str | int | float | bool) -> str:
     return str(value)
 
 
-def extract(result: HttpResult, spec: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
-    """Values for ``{var: jsonpath}``; a path that matches nothing is a failure."""
-    values: dict[str, Any] = {}
-    failures: list[str] = []
-    if not spec:
-        return values, failures
-    if not result.is_json:
-        return values, [f"cannot extract {', '.join(spec)}: the response body is not JSON"]
-    for var, path in spec.items():
-        matches = query(result.json, path)
-        if not matches:
-            failures.append(f"cannot extract {var!r}: {path} matched nothing in the response")
-            continue
-        values[var] = matches[0] if is_definite(path) else matches
-    return values, failures
-
-
 async def run_request(
-    step: Request, *, client: httpx.AsyncClient, guard: NetworkGuard, timeout_s: float, clip: Clip = cut
+    step: Request,
+    *,
+    client: httpx.AsyncClient,
+    guard: NetworkGuard,
+    timeout_s: float,
+    checker: ResponseChecker,
+    clip: Clip = cut,
 ) -> RequestOutcome:
-    """Send, check expectations, extract. Network refusals and transport errors raise; expectation
-    and extraction failures are returned in ``failures`` (what they show of the response through ``clip``)."""
+    """Send, check expectations, extract, all within ``timeout_s``. Network refusals, transport errors and checks
+    that overrun the time left raise; expectation and extraction failures are returned in ``failures`` (what
+    they show of the response through ``clip``). The checks run in ``checker``'s worker processes: CPU work
+    whose cost the test decides, stopped when the time is up, off the event loop that serves other runs (and,
+    in local mode, the API)."""
+    deadline = time.monotonic() + timeout_s
+    checker.warm()  # (when none is ready) a worker starts while the request is on the wire
     result = await send(step, client=client, guard=guard, timeout_s=timeout_s)
-    # Parsing a 10 MB body, JSON schemas and patterns are CPU work: off the event loop, which serves other runs
-    # (and, in local mode, the API). RE2 releases the GIL while it matches.
-    failures = await asyncio.to_thread(check, result, step.expect, clip=clip)
-    variables, extract_failures = await asyncio.to_thread(extract, result, step.extract)
-    return RequestOutcome(result=result, variables=variables, failures=failures + extract_failures)
+    checked = await checker.check(result, step.expect, step.extract, clip=clip, timeout_s=deadline - time.monotonic())
+    return RequestOutcome(result=result, variables=checked.variables, failures=checked.failures)

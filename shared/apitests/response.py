@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 
+from shared.errors import DomainError
+
 _NO_JSON = object()
 
 
@@ -21,10 +23,20 @@ class HttpResult:
     latency_ms: int
     redirects: list[str] = field(default_factory=list)
     _json: Any = field(default=_NO_JSON, repr=False)
+    _text: str | None = field(default=None, repr=False)
 
     @property
     def text(self) -> str:
-        return self.content.decode("utf-8", errors="replace")
+        """The body decoded (once: a step may check a 10 MB body a hundred times)."""
+        if self._text is None:
+            self._text = self.content.decode("utf-8", errors="replace")
+        return self._text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled (to be checked in a worker process) without its caches: the body once, and no sentinel
+        object, which would not be this module's ``_NO_JSON`` once unpickled."""
+        fields = (self.method, self.url, self.status, self.headers, self.content, self.latency_ms, self.redirects)
+        return (HttpResult, fields)
 
     @property
     def is_json(self) -> bool:
@@ -38,3 +50,9 @@ class HttpResult:
             except ValueError:
                 return _NO_JSON
         return self._json
+
+
+class RequestFailed(DomainError):
+    """The request could not be made, or the response did not meet the step's expectations."""
+
+    code = "request_failed"

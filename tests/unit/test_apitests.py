@@ -15,6 +15,7 @@ import pytest_asyncio
 
 from examples.webapp import ADMIN_PASSWORD, WebApp, serve
 from runner_container.runner.masking import Masker
+from shared.apitests.checks import ResponseChecker
 from shared.apitests.expectations import check, contains, values_equal
 from shared.apitests.http import RequestFailed, guarded_client, run_request, send
 from shared.apitests.response import HttpResult
@@ -41,7 +42,7 @@ def step(**fields: object) -> Request:
     return Request.model_validate(fields)
 
 
-async def test_login_extracts_and_checks(app: WebApp, client: httpx.AsyncClient) -> None:
+async def test_login_extracts_and_checks(app: WebApp, client: httpx.AsyncClient, checker: ResponseChecker) -> None:
     outcome = await run_request(
         step(
             method="POST",
@@ -63,12 +64,15 @@ async def test_login_extracts_and_checks(app: WebApp, client: httpx.AsyncClient)
         client=client,
         guard=LOOPBACK,
         timeout_s=5,
+        checker=checker,
     )
     assert outcome.passed, outcome.failures
     assert outcome.variables == {"token": "tok-example-123", "names": ["admin"]}
 
 
-async def test_every_failed_expectation_is_reported(app: WebApp, client: httpx.AsyncClient) -> None:
+async def test_every_failed_expectation_is_reported(
+    app: WebApp, client: httpx.AsyncClient, checker: ResponseChecker
+) -> None:
     outcome = await run_request(
         step(
             url=f"{app.url}/api/items",
@@ -86,6 +90,7 @@ async def test_every_failed_expectation_is_reported(app: WebApp, client: httpx.A
         client=client,
         guard=LOOPBACK,
         timeout_s=5,
+        checker=checker,
     )
     text = "\n".join(outcome.failures)
     assert len(outcome.failures) == 7, text

@@ -16,6 +16,7 @@ from runner_container.runner.onpage import ScanFailed, SecretScanner, Sighting
 from runner_container.runner.render import Renderer
 from runner_container.runner.session import PageLogs
 from runner_container.runner.steps import StepContext, StepFailed, StepRunner
+from shared.apitests.checks import ResponseChecker
 from shared.netguard import NetworkGuard
 from tests.fakes import FakeArtifacts
 
@@ -66,6 +67,7 @@ def context(tmp_path: Path, scanner: SecretScanner) -> tuple[StepContext, Artifa
         start_url=None,
         logs=logs,
         scanner=scanner,
+        checker=ResponseChecker(),  # never started: no step here checks a response
     )
     return it, collector, logs
 

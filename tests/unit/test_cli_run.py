@@ -66,9 +66,12 @@ def step_event(run_id: str, s: dict[str, Any]) -> str:
 class FakeApi:
     """Answers like the API: POST /v1/runs queues, the events stream plays ``script``, GET returns ``final``."""
 
-    def __init__(self, final: dict[str, Any], *, stream: bool = True, stream_steps: bool = True) -> None:
+    def __init__(
+        self, final: dict[str, Any], *, stream: bool = True, stream_steps: bool = True, throttled: bool = False
+    ) -> None:
         self.final = final
         self.stream = stream
+        self.throttled = throttled
         self.stream_steps = stream_steps
         self.requests: list[httpx.Request] = []
 
@@ -81,6 +84,9 @@ class FakeApi:
         if path == f"/v1/runs/{run_id}/events":
             if not self.stream:
                 return httpx.Response(404, json={"error": {"code": "not_found", "message": "no route"}})
+            if self.throttled:
+                error = {"code": "throttled", "message": "this project already has 20 open event streams"}
+                return httpx.Response(429, json={"error": error}, headers={"Retry-After": "5"})
             body = status_event(run_id, "queued") + status_event(run_id, "running")
             body += "".join(step_event(run_id, s) for s in self.final["steps"]) if self.stream_steps else ""
             body += status_event(run_id, self.final["status"])
@@ -188,6 +194,18 @@ def test_without_an_event_stream_the_cli_polls(test_file: Path) -> None:
 
     assert result.exit_code == 0, result.output
     assert "2. goto" in result.output
+    assert any(r.url.path == "/v1/runs/run_1" and r.method == "GET" for r in api.requests)
+
+
+def test_when_the_project_has_too_many_streams_open_the_cli_polls(test_file: Path) -> None:
+    # (a 429 from the events route: more streams than the deployment allows this project)
+    api = FakeApi(a_run("run_1", "passed", steps=[step(0), step(1)]), throttled=True)
+
+    result = invoke(api, ["run", str(test_file), "--wait"])
+
+    assert result.exit_code == 0, result.output
+    assert "2. goto" in result.output
+    assert [r.url.path for r in api.requests].count("/v1/runs/run_1/events") == 1  # not tried again and again
     assert any(r.url.path == "/v1/runs/run_1" and r.method == "GET" for r in api.requests)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from cli.client import parse_sse
 from functions.api.app import create_app
 from functions.api.routes.events import sse_stream
-from shared.events_source import BusRunEvents, EventHub, PollingRunEvents, RunEvent, StepProgress, status_event
+from shared.errors import Throttled
+from shared.events_source import EventHub, RunEvent, RunFeeds, RunReader, StepProgress, StreamLimits, status_event
 from shared.models.messages import RunMessage
 from shared.models.runs import Run, RunCreate, RunStatus, StepResult
 from tests.conftest import BOOTSTRAP_KEY, FakeServices
@@ -33,6 +34,11 @@ def finish(fakes: FakeServices, run: Run, status: RunStatus = RunStatus.passed) 
     return fakes.services.runs.transition(taken, status, steps=[done])
 
 
+def finish_running(fakes: FakeServices, taken: Run, status: RunStatus = RunStatus.passed) -> Run:
+    done = StepResult(index=0, action="goto", status="passed", duration_ms=5)
+    return fakes.services.runs.transition(taken, status, steps=[done])
+
+
 def kinds(events: list[RunEvent]) -> list[str]:
     return [f"status:{e.status.value}" if not isinstance(e, StepProgress) else f"step:{e.step.index}" for e in events]
 
@@ -47,7 +53,11 @@ async def collect(source: AsyncIterator[RunEvent], timeout_s: float = 5) -> list
 # ------------------------------------------------------------------------------------ sources
 
 
-async def test_polling_source_reports_steps_then_status_until_the_end(fakes: FakeServices) -> None:
+def reads_of(reads: Iterator[Run]) -> RunReader:
+    return lambda project_id, run_id: next(reads)
+
+
+async def test_a_stream_reports_steps_then_status_until_the_end(fakes: FakeServices) -> None:
     # Given a queued run whose reads go queued -> running with one step -> passed with two
     run = start(fakes)
     step0 = StepResult(index=0, action="goto", status="passed")
@@ -61,7 +71,7 @@ async def test_polling_source_reports_steps_then_status_until_the_end(fakes: Fak
     )
 
     # When it is followed
-    events = await collect(PollingRunEvents(lambda _: next(reads), interval_s=0.001).events(run))
+    events = await collect(RunFeeds(reads_of(reads), tick_s=0.001).open("default", run))
 
     # Then every step and status arrives once, "running" before its steps, and the stream ends at the end
     assert kinds(events) == ["status:queued", "status:running", "step:0", "step:1", "status:failed"]
@@ -70,21 +80,23 @@ async def test_polling_source_reports_steps_then_status_until_the_end(fakes: Fak
 
 async def test_a_subscriber_joining_late_gets_the_steps_already_done(fakes: FakeServices) -> None:
     run = finish(fakes, start(fakes))
+    feeds = RunFeeds(lambda project_id, run_id: run)
 
-    events = await collect(PollingRunEvents(lambda _: run).events(run))
+    events = await collect(feeds.open("default", run))
 
     assert kinds(events) == ["status:passed", "step:0"]
+    assert (feeds.open_streams, feeds.feed_count) == (0, 0)  # an ended run needs no reader
 
 
-async def test_bus_source_ends_on_a_pushed_terminal_event(fakes: FakeServices) -> None:
-    # Given a bus source that would only read the store every minute
+async def test_a_stream_ends_on_a_pushed_terminal_event(fakes: FakeServices) -> None:
+    # Given a bus-fed source that would only read the store every minute
     hub = EventHub()
     run = start(fakes)
-    source = BusRunEvents(hub, lambda run_id: fakes.store.get_run(run_id), step_poll_s=60)
+    feeds = RunFeeds(fakes.services.runs.get_run, hub=hub, tick_s=60)
     events: list[RunEvent] = []
 
     async def follow() -> None:
-        async for event in source.events(run):
+        async for event in feeds.open("default", run):
             events.append(event)
 
     task = asyncio.create_task(follow())
@@ -106,14 +118,75 @@ async def test_bus_source_ends_on_a_pushed_terminal_event(fakes: FakeServices) -
     assert done.status == RunStatus.passed
 
 
-async def test_bus_source_catches_up_from_the_store_when_an_event_is_lost(fakes: FakeServices) -> None:
+async def test_a_bus_fed_stream_catches_up_from_the_store_when_an_event_is_lost(fakes: FakeServices) -> None:
     hub = EventHub()
     run = start(fakes)
     finish(fakes, run)  # nothing is pushed at all
 
-    events = await collect(BusRunEvents(hub, lambda rid: fakes.store.get_run(rid), step_poll_s=0.01).events(run))
+    events = await collect(RunFeeds(fakes.services.runs.get_run, hub=hub, tick_s=0.01).open("default", run))
 
     assert kinds(events)[-1] == "status:passed"
+
+
+async def test_many_streams_of_a_run_share_one_store_read_per_tick(fakes: FakeServices) -> None:
+    # Given a running run, and a store that counts the reads of it
+    run = start(fakes)
+    taken = fakes.services.runs.take(RunMessage(run_id=run.id, project_id=run.project_id, attempt=run.attempt))
+    assert taken is not None
+    reads: list[str] = []
+    store_read = fakes.store.get_run
+
+    def counted(run_id: str) -> Run:
+        reads.append(run_id)
+        return store_read(run_id)
+
+    fakes.store.get_run = counted  # type: ignore[method-assign]
+    feeds = RunFeeds(fakes.services.runs.get_run, tick_s=0.05, limits=StreamLimits(per_project=100, per_run=100))
+
+    # When 50 streams follow it for half a second (10 ticks), and then it passes
+    streams = [feeds.open("default", taken) for _ in range(50)]
+    followers = [asyncio.create_task(collect(stream)) for stream in streams]
+    await asyncio.sleep(0.5)
+    during = len(reads)
+    finish_running(fakes, taken)
+    followed = await asyncio.gather(*followers)
+
+    # Then the store was read once per tick, not once per stream per tick, and every stream saw the same events
+    assert 1 <= during <= 12, during
+    assert all(kinds(events) == ["status:running", "step:0", "status:passed"] for events in followed), followed[0]
+    assert (feeds.open_streams, feeds.feed_count) == (0, 0)
+
+
+async def test_open_streams_are_capped_per_project_and_per_run_and_closing_frees_a_slot(fakes: FakeServices) -> None:
+    # Given caps of 3 streams per project and 2 per run, and queued runs of two projects
+    feeds = RunFeeds(fakes.services.runs.get_run, tick_s=0.05, limits=StreamLimits(per_project=3, per_run=2))
+    first, second, third = start(fakes), start(fakes), start(fakes)
+    other = start(fakes, project="prj_other")
+
+    # When streams are opened beyond the caps
+    on_first = [feeds.open("default", first), feeds.open("default", first)]
+    with pytest.raises(Throttled) as per_run:
+        feeds.open("default", first)
+    on_second = feeds.open("default", second)
+    with pytest.raises(Throttled) as per_project:
+        feeds.open("default", third)
+    elsewhere = feeds.open("prj_other", other)
+
+    # Then each refusal says which cap, and another project is not held to this one's
+    assert per_run.value.details == {"scope": "run", "limit": 2}
+    assert f"run {first.id} already has 2 open event streams" in per_run.value.message
+    assert per_project.value.details == {"scope": "project", "limit": 3}
+    assert feeds.open_streams == 4
+
+    # When one stream closes, its slot is free at once (and closing twice frees nothing more)
+    on_first[0].close()
+    on_first[0].close()
+    again = feeds.open("default", third)
+    with pytest.raises(Throttled):
+        feeds.open("default", first)
+    for stream in (on_first[1], on_second, again, elsewhere):
+        stream.close()
+    assert (feeds.open_streams, feeds.feed_count) == (0, 0)
 
 
 async def test_closing_the_hub_ends_streams() -> None:

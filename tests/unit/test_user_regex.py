@@ -19,6 +19,7 @@ from runner_container.runner.masking import Masker
 from runner_container.runner.render import Renderer, RenderError
 from runner_container.runner.steps import Budget, StepFailed, expect_url
 from shared import regex
+from shared.apitests.checks import ResponseChecker
 from shared.apitests.http import run_request
 from shared.models.common import STORED
 from shared.models.plans import Request
@@ -67,7 +68,9 @@ def _client(body: bytes, headers: dict[str, str] | None = None) -> httpx.AsyncCl
 
 
 @pytest.mark.parametrize("pattern", CATASTROPHIC)
-async def test_a_catastrophic_pattern_returns_at_once_and_the_loop_keeps_ticking(pattern: str) -> None:
+async def test_a_catastrophic_pattern_returns_at_once_and_the_loop_keeps_ticking(
+    pattern: str, checker: ResponseChecker
+) -> None:
     # Given a response whose body, a header and a JSON value are 40 "a" and a "!"
     step = Request.model_validate(
         {
@@ -83,7 +86,9 @@ async def test_a_catastrophic_pattern_returns_at_once_and_the_loop_keeps_ticking
 
     # When the step's expectations are checked, with another coroutine running beside it
     async with _client(body, {"x-value": EVIL}) as client:
-        outcome, elapsed, gap = await _ticking(run_request(step, client=client, guard=LOOPBACK, timeout_s=5))
+        outcome, elapsed, gap = await _ticking(
+            run_request(step, client=client, guard=LOOPBACK, timeout_s=5, checker=checker)
+        )
 
     # Then it is over in well under a second, with every pattern failing to match, and the loop never stalled
     assert elapsed < 0.5, elapsed
@@ -91,14 +96,16 @@ async def test_a_catastrophic_pattern_returns_at_once_and_the_loop_keeps_ticking
     assert len(outcome.failures) == 3 and all(f"match /{pattern}/" in f for f in outcome.failures)
 
 
-async def test_matching_a_long_body_runs_off_the_event_loop() -> None:
+async def test_matching_a_long_body_runs_off_the_event_loop(checker: ResponseChecker) -> None:
     # Given a 3 MB body and a pattern whose DFA does not fit RE2's cache (linear, but about a second here)
     body = random.Random(7).randbytes(3 * 1024 * 1024).translate(bytes(b"ab"[i & 1] for i in range(256)))
     step = Request.model_validate({"url": "http://127.0.0.1/x", "expect": [{"body_matches": "[ab]*a[ab]{30}c"}]})
 
     # When it is checked while another coroutine ticks
     async with _client(body) as client:
-        outcome, elapsed, gap = await _ticking(run_request(step, client=client, guard=LOOPBACK, timeout_s=30))
+        outcome, elapsed, gap = await _ticking(
+            run_request(step, client=client, guard=LOOPBACK, timeout_s=30, checker=checker)
+        )
 
     # Then the expectation fails (no "c" in the body), and the ticker kept running the whole time
     assert len(outcome.failures) == 1 and "to match /[ab]*a[ab]{30}c/" in outcome.failures[0]
@@ -112,7 +119,7 @@ class _Page:
         self.url = url
 
 
-async def test_expect_url_polls_the_url_with_re2_until_it_matches() -> None:
+async def test_expect_url_polls_the_url_with_re2_until_it_matches(checker: ResponseChecker) -> None:
     page = _Page("http://127.0.0.1/login")
 
     async def navigate() -> None:
@@ -121,18 +128,20 @@ async def test_expect_url_polls_the_url_with_re2_until_it_matches() -> None:
 
     navigation = asyncio.create_task(navigate())
     started = time.monotonic()
-    await expect_url(page, r"/items/\d+$", Budget(5))  # type: ignore[arg-type]
+    await expect_url(page, r"/items/\d+$", Budget(5), checker)  # type: ignore[arg-type]
     await navigation
     assert 0.15 < time.monotonic() - started < 1.0
 
 
-async def test_expect_url_with_a_catastrophic_pattern_fails_on_time_saying_what_and_where() -> None:
+async def test_expect_url_with_a_catastrophic_pattern_fails_on_time_saying_what_and_where(
+    checker: ResponseChecker,
+) -> None:
     # Given a page whose URL almost matches a catastrophic pattern
     page = _Page(f"http://127.0.0.1/{EVIL}")
 
     async def failure() -> StepFailed:
         with pytest.raises(StepFailed) as failed:
-            await expect_url(page, r"(a+)+$", Budget(0.3))  # type: ignore[arg-type]
+            await expect_url(page, r"(a+)+$", Budget(0.3), checker)  # type: ignore[arg-type]
         return failed.value
 
     # When expect_url waits for it with a 0.3 s budget, beside a ticking coroutine
@@ -142,6 +151,31 @@ async def test_expect_url_with_a_catastrophic_pattern_fails_on_time_saying_what_
     assert 0.25 < elapsed < 0.8, elapsed
     assert gap < 0.25, gap
     assert error.message == f"expected the URL to match /(a+)+$/ within 0.3s; it is 'http://127.0.0.1/{EVIL}'"
+
+
+async def test_expect_url_searches_a_long_url_off_the_event_loop_and_stops_on_time(checker: ResponseChecker) -> None:
+    # Given a page whose URL is 1 MB of "a" and "b" (a page can make its own URL 2 MB long), and a pattern RE2
+    # needs seconds to search that for (no "c": it never matches)
+    ab = random.Random(3).randbytes(1_000_000).translate(bytes(b"ab"[i & 1] for i in range(256))).decode()
+    page = _Page(f"http://127.0.0.1/#{ab}")
+    pattern = "[ab]*a[ab]{999}c"
+    assert not regex.cheap(pattern, page.url)
+
+    async def failure() -> StepFailed:
+        with pytest.raises(StepFailed) as failed:
+            await expect_url(page, pattern, Budget(0.5), checker)  # type: ignore[arg-type]
+        return failed.value
+
+    # When expect_url waits for it with a 0.5 s budget, beside a ticking coroutine
+    error, elapsed, gap = await _ticking(failure())
+
+    # Then the loop ticked throughout, and the step failed on time saying the search was stopped
+    assert gap < 0.25, gap
+    assert elapsed < 3, elapsed
+    assert error.message.startswith(f"expected the URL to match /{pattern}/ within 0.5s; it is 'http://127.0.0.1/#")
+    assert error.message.endswith(
+        "... (1000018 characters) (the search was still running when the time ran out, and was stopped)"
+    )
 
 
 # ------------------------------------------------------------------------------- save-time checks
