@@ -27,6 +27,7 @@ from runner_container.runner.browser import LAUNCH_ARGS, BrowserPool, find_brows
 from runner_container.runner.config import RunnerConfig
 from runner_container.runner.executor import RunExecutor
 from shared.models.runs import RunCreate, RunStatus
+from shared.observability import logger
 from shared.services.runs import RunService
 from shared.services.secrets import Secrets
 from tests.fakes import FakeArtifacts, FakeEvents, FakeQueue, FakeSecretStore, FakeStore
@@ -75,6 +76,7 @@ def autotest_runner(pool: BrowserPool, base_url: str, *, artifacts: bool) -> Cal
 
 
 async def main(runs: int) -> None:
+    logger.setLevel("WARNING")  # one line per run would bury the table
     executable = str(find_browser())
     with serve() as app:
         async with async_playwright() as pw:
