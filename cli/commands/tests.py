@@ -215,19 +215,26 @@ def revise(state: CliState, test_id: str, path: Path, allow_duplicate: bool, as_
         state.console.print(f"  {field}: {safe(shown, multiline=field == 'description')}")
 
 
+def _set_status(state: CliState, test_id: str, status: str) -> tuple[dict[str, Any], bool]:
+    """The test with ``status`` (archived / active) and whether it changed (it may have had it already)."""
+    client = state.client()
+    before = client.get(f"/v1/tests/{test_id}")
+    if before["status"] == status:
+        return before, False
+    return client.patch(f"/v1/tests/{test_id}", {"status": status}), True
+
+
 @tests_group.command("archive")
 @click.argument("test_id", type=TEST_ID_ARG)
 @json_option
 @pass_state
 def archive(state: CliState, test_id: str, as_json: bool) -> None:
     """Archive a saved test (nothing is deleted; `tests list --archived` shows it)."""
-    client = state.client()
-    before = client.get(f"/v1/tests/{test_id}")
-    test = client.delete(f"/v1/tests/{test_id}") if before["status"] != "archived" else before
+    test, changed = _set_status(state, test_id, "archived")
     if as_json:
         print_json(state, test)
         return
-    verb = "archived" if before["status"] != "archived" else "already archived:"
+    verb = "archived" if changed else "already archived:"
     state.console.print(
         f"{verb} [bold]{safe(test['id'])}[/]  {safe(test['name'])}  "
         f"[dim]undo: autotest tests unarchive {safe(test['id'])}[/]"
@@ -240,15 +247,13 @@ def archive(state: CliState, test_id: str, as_json: bool) -> None:
 @pass_state
 def unarchive(state: CliState, test_id: str, as_json: bool) -> None:
     """Make an archived test active again, so it can be run and revised."""
-    client = state.client()
-    before = client.get(f"/v1/tests/{test_id}")
-    test = client.patch(f"/v1/tests/{test_id}", {"status": "active"}) if before["status"] != "active" else before
+    test, changed = _set_status(state, test_id, "active")
     if as_json:
         print_json(state, test)
         return
-    verb = "unarchived" if before["status"] != "active" else "already active:"
+    verb = "unarchived" if changed else "already active:"
     state.console.print(f"{verb} [bold]{safe(test['id'])}[/]  {safe(test['name'])}")
-    namesake = find_by_name(client, test["name"], other_than=test["id"])
+    namesake = find_by_name(state.client(), test["name"], other_than=test["id"])
     if namesake is not None:
         state.console.print(
             f"[yellow]note[/]: {safe(namesake['id'])} is an active test with the same name "
