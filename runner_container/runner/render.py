@@ -17,7 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from runner_container.runner.masking import Masker
 from shared.errors import InvalidInput
-from shared.models.common import RENDERED
+from shared.models.common import MAX_RENDERED_CHARS, RENDERED
 from shared.models.plans import Extract, Request, Step
 from shared.models.secrets import NAME_CHARS
 from shared.services.secrets import Secrets
@@ -131,7 +131,22 @@ class Renderer:
         return self.variables[name]
 
     def render(self, text: str) -> str:
-        return PLACEHOLDER.sub(lambda m: as_text(self._lookup(bool(m.group(1)), m.group(2))), text)
+        """``text`` with its placeholders filled in. What it would grow to is counted before it is built: past
+        :data:`MAX_RENDERED_CHARS` it is an error, not gigabytes (a large extracted value used many times)."""
+        pieces: list[str] = []
+        pos = size = 0
+        for match in PLACEHOLDER.finditer(text):
+            value = as_text(self._lookup(bool(match.group(1)), match.group(2)))
+            size += match.start() - pos + len(value)
+            if size > MAX_RENDERED_CHARS:
+                raise RenderError(
+                    f"the text would be over {MAX_RENDERED_CHARS // 1024} KB once its placeholders are filled in "
+                    f"({{{{{match.group(2)}}}}} and those before it); use smaller values or fewer of them"
+                )
+            pieces += [text[pos : match.start()], value]
+            pos = match.end()
+        pieces.append(text[pos:])
+        return "".join(pieces)
 
     def render_data(self, value: Any, *, typed: bool) -> Any:
         """Render every string in ``value``. With ``typed``, a string that is exactly one variable

@@ -28,6 +28,7 @@ from shared import regex
 from shared.apitests.checks import ResponseChecker
 from shared.apitests.http import RequestFailed, run_request
 from shared.errors import DomainError
+from shared.models.common import MAX_VARIABLE_CHARS
 from shared.models.plans import (
     BROWSER_ACTIONS,
     Check,
@@ -327,7 +328,13 @@ class StepRunner:
                 "e => (['INPUT', 'TEXTAREA', 'SELECT'].includes(e.tagName) ? e.value : e.innerText)",
                 timeout=ms,
             )
-            it.renderer.variables[step.var] = str(value).strip()
+            text = str(value).strip()
+            if len(text) > MAX_VARIABLE_CHARS:
+                raise StepFailed(
+                    f"the element's text is {len(text) // 1024} KB, more than the {MAX_VARIABLE_CHARS // 1024} KB "
+                    f"a variable may hold: extract a smaller element into {step.var}"
+                )
+            it.renderer.variables[step.var] = text
         else:
             raise StepFailed(f"the runner does not know the action {step.action!r}")
         return resolved, None

@@ -27,6 +27,7 @@ from shared import killable, regex
 from shared.apitests.expectations import Clip, check, cut
 from shared.apitests.jsonpath import is_definite, query
 from shared.apitests.response import HttpResult, RequestFailed
+from shared.models.common import MAX_VARIABLE_CHARS
 from shared.models.plans import Expectation, ExpectBody, ExpectHeader, ExpectJsonPath
 from shared.wording import seconds
 
@@ -56,7 +57,15 @@ def extract(result: HttpResult, spec: dict[str, str]) -> tuple[dict[str, Any], l
         if not matches:
             failures.append(f"cannot extract {var!r}: {path} matched nothing in the response")
             continue
-        values[var] = matches[0] if is_definite(path) else matches
+        value = matches[0] if is_definite(path) else matches
+        size = len(value) if isinstance(value, str) else len(json.dumps(value))
+        if size > MAX_VARIABLE_CHARS:
+            failures.append(
+                f"cannot extract {var!r}: {path} is {size // 1024} KB, more than the "
+                f"{MAX_VARIABLE_CHARS // 1024} KB a variable may hold"
+            )
+            continue
+        values[var] = value
     return values, failures
 
 

@@ -77,6 +77,10 @@ ShortFreeText = Annotated[ShortText, TextControls]
 #: free text: a test's description, its goal
 FreeText = Annotated[LongText, TextControls]
 Variables = Annotated[dict[VarName, VarValue], Field(max_length=200)]
+#: the most a variable a run makes (an ``extract``) may hold, as text: 256 KiB
+MAX_VARIABLE_CHARS = 256 * 1024
+#: the most one field of a step may hold once its placeholders are filled in: 1 MiB
+MAX_RENDERED_CHARS = 1024 * 1024
 
 
 class StrictModel(BaseModel):

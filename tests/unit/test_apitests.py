@@ -285,3 +285,20 @@ def test_an_error_status_fails_a_step_that_does_not_expect_it(expect: list[dict[
     assert (failures == []) is passes, failures
     if not passes:
         assert failures[0].startswith("the server answered 500") and "add {status: 500}" in failures[0]
+
+
+def test_an_extracted_value_larger_than_a_variable_may_hold_fails_the_step() -> None:
+    from shared.apitests.checks import extract
+
+    big = HttpResult(
+        method="GET",
+        url="http://127.0.0.1/x",
+        status=200,
+        headers=httpx.Headers({"content-type": "application/json"}),
+        content=json.dumps({"s": "x" * 300_000, "n": 1}).encode(),
+        latency_ms=1,
+        redirects=[],
+    )
+    values, failures = extract(big, {"s": "$.s", "n": "$.n"})
+    assert values == {"n": 1}
+    assert failures == ["cannot extract 's': $.s is 292 KB, more than the 256 KB a variable may hold"]

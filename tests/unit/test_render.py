@@ -119,3 +119,12 @@ def test_an_empty_masker_changes_nothing() -> None:
     masker = Masker([""])
     assert not masker
     assert masker.text("abc") == "abc"
+
+
+def test_a_text_that_would_grow_past_the_limit_is_an_error_before_it_is_built() -> None:
+    # Given a 9 MB value (as a response may hand an extract) used 200 times in one URL
+    renderer = Renderer({"v": "x" * 9_000_000}, {}, Masker())
+    with pytest.raises(RenderError, match="would be over 1024 KB once its placeholders are filled in"):
+        renderer.render("http://127.0.0.1/?q=" + "{{v}}" * 200)
+    # and a value used within the limit still renders
+    assert Renderer({"v": "ab"}, {}, Masker()).render("{{v}}-{{v}}") == "ab-ab"
