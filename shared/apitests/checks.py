@@ -27,7 +27,7 @@ from shared import killable, regex
 from shared.apitests.expectations import Clip, check, cut
 from shared.apitests.jsonpath import is_definite, query
 from shared.apitests.response import HttpResult, RequestFailed
-from shared.models.common import MAX_VARIABLE_CHARS
+from shared.models.common import MAX_VARIABLE_CHARS, find_unstorable
 from shared.models.plans import Expectation, ExpectBody, ExpectHeader, ExpectJsonPath
 from shared.wording import seconds
 
@@ -58,6 +58,10 @@ def extract(result: HttpResult, spec: dict[str, str]) -> tuple[dict[str, Any], l
             failures.append(f"cannot extract {var!r}: {path} matched nothing in the response")
             continue
         value = matches[0] if is_definite(path) else matches
+        unfit = find_unstorable(value)  # deeper than a run can store (or pass between processes), NaN, ...
+        if unfit is not None:
+            failures.append(f"cannot extract {var!r}: what {path} holds cannot be a variable: {unfit[1]}")
+            continue
         size = len(value) if isinstance(value, str) else len(json.dumps(value))
         if size > MAX_VARIABLE_CHARS:
             failures.append(

@@ -47,7 +47,7 @@ class HttpResult:
         if self._json is _NO_JSON and self.content:
             try:
                 self._json = json.loads(self.content)
-            except ValueError:
+            except (ValueError, RecursionError):  # nested past the parser's depth: not JSON a check can read
                 return _NO_JSON
         return self._json
 

@@ -302,3 +302,39 @@ def test_an_extracted_value_larger_than_a_variable_may_hold_fails_the_step() -> 
     values, failures = extract(big, {"s": "$.s", "n": "$.n"})
     assert values == {"n": 1}
     assert failures == ["cannot extract 's': $.s is 292 KB, more than the 256 KB a variable may hold"]
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ('{"a":' * 950 + "1" + "}" * 950, "nests deeper than 64 levels"),
+        ('{"a": NaN}', "numbers must be finite"),
+    ],
+)
+def test_an_extracted_value_a_run_cannot_hold_fails_the_step(body: str, says: str) -> None:
+    from shared.apitests.checks import extract
+
+    answered = HttpResult(
+        method="GET",
+        url="http://127.0.0.1/x",
+        status=200,
+        headers=httpx.Headers({"content-type": "application/json"}),
+        content=body.encode(),
+        latency_ms=1,
+        redirects=[],
+    )
+    values, failures = extract(answered, {"v": "$.a"})
+    assert values == {} and len(failures) == 1 and says in failures[0], failures
+
+
+def test_a_body_nested_past_the_parsers_depth_is_not_json_not_an_error() -> None:
+    deep = HttpResult(
+        method="GET",
+        url="http://127.0.0.1/x",
+        status=200,
+        headers=httpx.Headers({"content-type": "application/json"}),
+        content=("[" * 5000 + "]" * 5000).encode(),
+        latency_ms=1,
+        redirects=[],
+    )
+    assert not deep.is_json
