@@ -3,8 +3,8 @@
 A navigation passes when its main document loaded with a status below 400, or with one the step allows
 (``allow_status``). It fails when the page could not be reached, naming the cause the egress proxy saw (every
 request of the browser goes through it, see ``egress.py``: ``could not connect to URL: connection refused``)
-rather than Chromium's ``net::ERR_EMPTY_RESPONSE``. A same-document navigation (``#anchor``) loads nothing
-and passes.
+rather than Chromium's ``net::ERR_EMPTY_RESPONSE``. A same-document navigation (``#anchor``) loads nothing:
+it is judged by the document it stays on.
 """
 
 from __future__ import annotations
@@ -39,15 +39,20 @@ async def navigate(
         if causes:
             raise NavigationFailed("; ".join(causes)) from exc
         raise
-    if response is None:
-        return
-    status = response.status
+    if response is not None:
+        _judge(response.status, response.request.method, response.url, response.status_text, allow_status)
+    elif logs.document is not None:  # a same-document navigation: the page is the document shown before
+        status, method, shown = logs.document
+        _judge(status, method, shown, "", allow_status, note=" (the page this same-document navigation stays on)")
+
+
+def _judge(status: int, method: str, url: str, reason: str, allow_status: Collection[int], *, note: str = "") -> None:
     if status >= 400 and status not in allow_status:
-        reason = response.status_text or _phrase(status)
         raise NavigationFailed(
-            f"{response.request.method} {response.url} answered {status} {reason}".rstrip()
+            f"{method} {url} answered {status} {reason or _phrase(status)}".rstrip()
+            + note
             + (f" (allowed: {', '.join(map(str, sorted(allow_status)))})" if allow_status else ""),
-            details={"url": response.url, "status": status},
+            details={"url": url, "status": status},
         )
 
 

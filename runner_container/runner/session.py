@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from playwright.async_api import BrowserContext, Page, Route, WebSocketRoute
+from playwright.async_api import BrowserContext, Page, Response, Route, WebSocketRoute
 from playwright.async_api import Error as PlaywrightError
 
 from runner_container.runner.artifacts import ArtifactCollector
@@ -79,6 +79,8 @@ class PageLogs:
     unreachable_count: int = 0
     _unreachable: deque[tuple[int, str]] = field(default_factory=lambda: deque(maxlen=MAX_REFUSALS))
     secret_shown: str | None = None  # why the page may show a secret, for the artifact notes
+    #: (status, method, URL) of the main frame's document now shown: a same-document navigation keeps it
+    document: tuple[int, str, str] | None = None
 
     def __post_init__(self) -> None:
         self.console = PageLog(self.masker)
@@ -196,12 +198,14 @@ async def _instrument(context: BrowserContext, page: Page, guard: NetworkGuard, 
         "requestfailed",
         lambda req: logs.network.add(f"FAILED {req.method} {req.url}: {req.failure or 'unknown error'}"),
     )
-    page.on(
-        "response",
-        lambda resp: (
-            logs.network.add(f"HTTP {resp.status} {resp.request.method} {resp.url}") if resp.status >= 400 else None
-        ),
-    )
+
+    def on_response(resp: Response) -> None:
+        if resp.status >= 400:
+            logs.network.add(f"HTTP {resp.status} {resp.request.method} {resp.url}")
+        if resp.request.is_navigation_request() and resp.frame == page.main_frame:
+            logs.document = (resp.status, resp.request.method, resp.url)
+
+    page.on("response", on_response)
 
 
 async def _collect(

@@ -117,3 +117,20 @@ async def test_a_start_url_answering_404_fails_the_run(harness: Harness) -> None
 
     assert run.status == RunStatus.failed
     assert run.error == f"could not open start_url: GET {harness.base_url}/nope answered 404 Not Found"
+
+
+async def test_a_same_document_goto_on_an_error_page_fails_as_that_page_does(harness: Harness, pages: str) -> None:
+    # Given a page that answered 500, allowed by its goto
+    steps = [{"action": "goto", "url": f"{pages}/boom", "allow_status": [500]}]
+
+    # When a later goto only moves to an anchor of it (a same-document navigation: nothing loads)
+    run = await harness.run([*steps, {"action": "goto", "url": f"{pages}/boom#details"}])
+    allowed = await harness.run([*steps, {"action": "goto", "url": f"{pages}/boom#details", "allow_status": [500]}])
+
+    # Then it is judged by the page it stays on
+    assert run.status == RunStatus.failed, run.steps
+    assert (
+        run.steps[1].error
+        == f"GET {pages}/boom answered 500 Internal Server Error (the page this same-document navigation stays on)"
+    )
+    assert allowed.status == RunStatus.passed, allowed.steps
