@@ -13,20 +13,20 @@ where it joins an emoji sequence (a person with a laptop); anywhere else it is r
 
 from __future__ import annotations
 
-import re
 import unicodedata
 
-#: Unicode's format characters (category Cf, as of Unicode 15), which draw nothing or reorder text
-_FORMAT = (
-    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e"
-    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
-    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
-)
-#: letters that draw nothing (Hangul fillers)
-_BLANK = "\u115f\u1160\u3164\uffa0"
-#: C0 controls, DEL, C1 controls, the line and paragraph separators, the format characters, the blank letters
-CONTROL_CHARS = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_FORMAT}{_BLANK}]")
+import regex
+
+#: C0 controls, DEL, C1 controls, the line and paragraph separators, Unicode's format characters (Cf) and
+#: default-ignorable code points (what a renderer may draw nothing for: variation selectors, the combining
+#: grapheme joiner, tag characters, Hangul fillers...), and characters that draw a blank (the Braille blank,
+#: the object replacement character). The ``regex`` package keeps these classes current with Unicode.
+CONTROL_CHARS = regex.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u2800\ufffc\p{Cf}\p{Default_Ignorable_Code_Point}]")
 ZWJ = "\u200d"
+#: emoji presentation selectors: after a symbol, they pick its emoji (or text) form
+_PRESENTATION = "\ufe0e\ufe0f"
+#: the tag characters of an emoji flag sequence (a black flag, then tags, then CANCEL TAG)
+_FLAG, _TAGS = "\U0001f3f4", range(0xE0020, 0xE0080)
 #: what free text (descriptions) may hold of them
 TEXT_ALLOWED = "\t\n\r"
 
@@ -42,13 +42,22 @@ def first_control(text: str, *, allowed: str = "") -> tuple[int, str] | None:
 
 
 def _joins_emoji(text: str, index: int) -> bool:
-    """Whether the character at ``index`` is a zero-width joiner between two symbols (an emoji sequence)."""
-    if text[index] != ZWJ or index == 0 or index + 1 >= len(text):
+    """Whether the character at ``index`` belongs to an emoji sequence, where it draws no blank: a zero-width
+    joiner between two symbols, a presentation selector after one, a tag of a flag sequence."""
+    char = text[index]
+    before = text[index - 1] if index > 0 else ""
+    if char in _PRESENTATION:
+        return bool(before) and (unicodedata.category(before) == "So" or before in "0123456789#*")
+    if ord(char) in _TAGS:
+        lead = index
+        while lead > 0 and ord(text[lead - 1]) in _TAGS:
+            lead -= 1
+        return lead > 0 and text[lead - 1] == _FLAG
+    if char != ZWJ or index == 0 or index + 1 >= len(text):
         return False
-    before, after = text[index - 1], text[index + 1]
-    if before == "\ufe0f" and index >= 2:  # the emoji presentation selector after the first symbol
+    if before in _PRESENTATION and index >= 2:  # the presentation selector after the first symbol
         before = text[index - 2]
-    return unicodedata.category(before) == "So" and unicodedata.category(after) == "So"
+    return unicodedata.category(before) == "So" and unicodedata.category(text[index + 1]) == "So"
 
 
 def describe(char: str) -> str:
@@ -64,11 +73,13 @@ def escape_controls(text: str, *, keep: str = "") -> str:
     """``text`` with every control and bidi character not in ``keep`` written as an escape a terminal shows as
     it is: ``\\x1b``, ``\\x00``, ``\\u202e``."""
 
-    def shown(match: re.Match[str]) -> str:
+    def shown(match: regex.Match[str]) -> str:
         char = match.group()
-        if char in keep:
+        if char in keep or _joins_emoji(text, match.start()):
             return char
         code = ord(char)
-        return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+        if code <= 0xFF:
+            return f"\\x{code:02x}"
+        return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
     return CONTROL_CHARS.sub(shown, text)

@@ -92,7 +92,6 @@ class _Worker:
         self.process.start()
         child.close()
         self.conn: Connection = parent
-        self.progress: Any = None
 
     def exchange(self, request: tuple[Callable[..., Any], tuple[Any, ...]], on_progress: Report) -> tuple[str, Any]:
         """Send one request and wait for its answer (blocking: runs in the pool's I/O thread)."""
@@ -105,7 +104,6 @@ class _Worker:
                 raise
             if kind != "progress":
                 return kind, value
-            self.progress = value
             on_progress(value)
 
     def kill(self) -> None:
@@ -162,10 +160,26 @@ class KillablePool:
         loop = asyncio.get_running_loop()
         worker = self._take_idle() or await self._started()
 
+        # What the caller has been told, and whether the call is decided: a report the I/O thread reads after
+        # the call timed out is not passed on, so the progress an error names is the last one the caller saw.
+        gate = threading.Lock()
+        told: list[Any] = [None]
+        decided = False
+
         def progress(value: Any) -> None:  # in the I/O thread
-            if on_progress is not None:
-                with suppress(RuntimeError):  # the loop closed: nobody is listening any more
-                    loop.call_soon_threadsafe(on_progress, value)
+            with gate:
+                if decided:
+                    return
+                told[0] = value
+                if on_progress is not None:
+                    with suppress(RuntimeError):  # the loop closed: nobody is listening any more
+                        loop.call_soon_threadsafe(on_progress, value)
+
+        def decide() -> Any:
+            nonlocal decided
+            with gate:
+                decided = True
+                return told[0]
 
         exchange = self._io.submit(worker.exchange, (function, args), progress)
         answered = False
@@ -173,9 +187,9 @@ class KillablePool:
             kind, value = await asyncio.wait_for(asyncio.wrap_future(exchange), timeout_s)
             answered = True
         except TimeoutError:
-            raise CallTimedOut(timeout_s, worker.progress) from None
+            raise CallTimedOut(timeout_s, decide()) from None
         except (EOFError, OSError) as exc:
-            raise WorkerDied(worker.process.exitcode, worker.progress) from exc
+            raise WorkerDied(worker.process.exitcode, decide()) from exc
         finally:
             if answered:
                 self._give_back(worker)

@@ -266,3 +266,21 @@ def test_an_emoji_sequence_joined_by_zwj_is_a_name_but_a_lone_zwj_is_not(client:
     ok = client.post("/v1/tests", json={"name": "Dev \U0001f468\u200d\U0001f4bb check", "steps": GOTO}, headers=ADMIN)
     assert ok.status_code == 201, ok.text
     _refused(client.post("/v1/tests", json={"name": "ab\u200dcd", "steps": GOTO}, headers=ADMIN), "body.name", "U+200D")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Log\u034fin", "ok\ufe0fx", "\u2800", "a\ufffcb", "x\U000e0041y", "ok\u2065x", "ok\u17b4x", "ok\u180bx"],
+)
+def test_names_refuse_every_character_that_draws_nothing(client: TestClient, name: str) -> None:
+    response = client.post("/v1/tests", json={"name": name, "steps": GOTO}, headers=ADMIN)
+    assert response.status_code == 422, response.text
+
+
+@pytest.mark.parametrize(
+    "name", ["Ship it \u2714\ufe0f", "Flag \U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f"]
+)
+def test_emoji_sequences_are_names(client: TestClient, name: str) -> None:
+    response = client.post("/v1/tests", json={"name": name, "steps": GOTO}, headers=ADMIN)
+    assert response.status_code == 201, response.text
+    assert escape_controls(name) == name  # and the CLI shows them as they are

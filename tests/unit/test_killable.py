@@ -27,6 +27,12 @@ def spin(report: Report, seconds: float) -> int:
     return os.getpid()
 
 
+def spin_telling_pid(report: Report, seconds: float) -> int:
+    """:func:`spin`, first reporting which worker runs it."""
+    report(("pid", os.getpid()))
+    return spin(report, seconds)
+
+
 def pid(report: Report) -> int:
     return os.getpid()
 
@@ -69,15 +75,18 @@ async def test_a_call_over_its_time_is_stopped_and_says_where_it_was(pool: Killa
 
 
 async def test_a_caller_that_gives_up_stops_the_work(pool: KillablePool) -> None:
-    worker = await pool.call(pid, timeout_s=10)
-
-    task = asyncio.create_task(pool.call(spin, 30, timeout_s=60))
-    await asyncio.sleep(0.3)
+    progress: list[Any] = []
+    task = asyncio.create_task(pool.call(spin_telling_pid, 30, timeout_s=60, on_progress=progress.append))
+    for _ in range(100):  # until the worker running it has said which it is
+        if progress:
+            break
+        await asyncio.sleep(0.05)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
 
-    assert _gone(worker), "the worker still runs after its caller was cancelled"
+    assert progress and progress[0][0] == "pid", progress[:3]
+    assert _gone(progress[0][1]), "the worker still runs after its caller was cancelled"
 
 
 async def test_calls_beside_a_slow_one_run_at_once_in_other_workers(pool: KillablePool) -> None:
