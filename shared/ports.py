@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from shared.models.events import Event
 from shared.models.messages import ReceivedMessage, RunMessage
 from shared.models.pages import Page
+from shared.models.planning import CachedElement, HealProposal, HealRequest, PlanOutcome, PlanProposal, PlanRequest
 from shared.models.projects import ApiKey, Project
 from shared.models.queries import RunQuery, TestQuery
 from shared.models.runs import Run, RunStatus
@@ -161,3 +162,49 @@ class SecretSource(Protocol):
 
     def names(self) -> list[str]:
         """The names it defines, sorted."""
+
+
+class Planner(Protocol):
+    """Turns a plain-English goal into a step plan (``shared/planning``: the sentence grammar; Bedrock)."""
+
+    name: str
+
+    def plan(self, request: PlanRequest) -> PlanOutcome:
+        """A valid plan; :class:`~shared.models.planning.PlanFailed` saying why when there is none."""
+
+
+class Healer(Protocol):
+    """Proposes replacements for a target that no longer resolves, from the page's elements. The runner verifies
+    every proposal before acting on it."""
+
+    name: str
+
+    def propose(self, request: HealRequest) -> list[HealProposal]:
+        """Candidates, best first (possibly none)."""
+
+
+class ElementCache(Protocol):
+    """Resolved targets remembered per test, step and page (DynamoDB, expiring by TTL)."""
+
+    def get(self, project_id: str, test_id: str, step_key: str, page_key: str) -> CachedElement | None: ...
+
+    def put(self, entry: CachedElement) -> None: ...
+
+    def delete(self, project_id: str, test_id: str, step_key: str, page_key: str) -> None: ...
+
+
+class PlanStore(Protocol):
+    """Plan proposals, and plans cached per spec content hash."""
+
+    def put_proposal(self, proposal: PlanProposal) -> None: ...
+
+    def get_proposal(self, project_id: str, proposal_id: str) -> PlanProposal:
+        """NotFound if missing or in another project."""
+
+    def update_proposal(self, proposal: PlanProposal, *, expected_status: str) -> None:
+        """Write the whole proposal on the condition that its stored status is ``expected_status``; Conflict
+        otherwise."""
+
+    def get_cached_plan(self, project_id: str, content_hash: str) -> PlanOutcome | None: ...
+
+    def put_cached_plan(self, project_id: str, content_hash: str, outcome: PlanOutcome) -> None: ...

@@ -27,6 +27,7 @@ from shared.errors import DomainError
 from shared.invisible import DROPPED_BY_PLAYWRIGHT, is_blank
 from shared.models.plans import (
     CssTarget,
+    DescribedTarget,
     LabelTarget,
     PlaceholderTarget,
     RoleTarget,
@@ -268,6 +269,10 @@ class _Ambiguous:
 async def resolve(page: Page, target: Target, *, timeout_s: float, clip: Callable[[str, int], str] = _cut) -> Resolved:
     """Wait (up to ``timeout_s``) until the target matches exactly one element. What the page shows in
     errors is cut short through ``clip`` (give the masker's, which masks secrets before it cuts)."""
+    if not isinstance(target, str) and (
+        isinstance(target, DescribedTarget) or target.within is not None or target.near is not None
+    ):
+        raise TargetError(f"target {describe_target(target)}: scoped and described targets are not resolved yet")
     candidates: list[Structured] = interpret(target) if isinstance(target, str) else [target]
     rules = [(c, _rules(page, c)) for c in candidates]
     deadline = time.monotonic() + timeout_s

@@ -68,7 +68,31 @@ TargetName = Annotated[ShortText, AfterValidator(_shown("every element"))]
 # --------------------------------------------------------------------------------------- targets
 
 
-class RoleTarget(StrictModel):
+#: the kinds of container a target can be scoped to (``within``), as a user names them
+ScopeKind = Literal["row", "list item", "section", "region", "dialog", "form", "fieldset", "card", "table", "list"]
+
+
+class Scope(StrictModel):
+    """The container a target sits in: `{"kind": "row", "name": "Cheese"}` is the table row (or ARIA row) whose
+    text, label or heading holds "Cheese"."""
+
+    kind: ScopeKind
+    """What the container is: `row`, `list item`, `section`, `region`, `dialog`, `form`, `fieldset`, `card`
+    (an article or an element whose class names a card), `table` or `list`."""
+    name: TargetName
+    """Text that tells the container apart: its accessible name, legend, caption or heading, else text it shows."""
+
+
+class _Scoped(StrictModel):
+    # left out of a target's JSON when unset, so that an unscoped target reads as it always did
+    within: Annotated[Scope | None, Field(exclude_if=lambda v: v is None)] = None
+    """Look for the element only inside this container (one container must match)."""
+    near: Annotated[TargetName | None, Field(exclude_if=lambda v: v is None)] = None
+    """Look for the element only in the smallest row, list item, card, section or form that also shows this
+    text (`Click "Remove" next to "Cheese"`)."""
+
+
+class RoleTarget(_Scoped):
     """An element by its ARIA role and accessible name, as a user sees it: `{"role": "button", "name": "Log in"}`
     (Playwright's `get_by_role`)."""
 
@@ -83,7 +107,7 @@ class RoleTarget(StrictModel):
     the one named so but for case and spaces."""
 
 
-class LabelTarget(StrictModel):
+class LabelTarget(_Scoped):
     """A form field by the text of its label: `{"label": "Username"}` (Playwright's `get_by_label`)."""
 
     label: TargetName
@@ -94,7 +118,7 @@ class LabelTarget(StrictModel):
     then the one labelled so but for case and spaces."""
 
 
-class TextTarget(StrictModel):
+class TextTarget(_Scoped):
     """An element by the text it shows: `{"text": "Forgot your password?"}` (Playwright's `get_by_text`)."""
 
     text: TargetName
@@ -105,7 +129,7 @@ class TextTarget(StrictModel):
     then the one whose text is this but for case and spaces."""
 
 
-class PlaceholderTarget(StrictModel):
+class PlaceholderTarget(_Scoped):
     """A field by its placeholder text: `{"placeholder": "Search"}` (Playwright's `get_by_placeholder`)."""
 
     placeholder: TargetName
@@ -116,14 +140,14 @@ class PlaceholderTarget(StrictModel):
     wins, then the one with it but for case and spaces."""
 
 
-class TestIdTarget(StrictModel):
+class TestIdTarget(_Scoped):
     """An element by its `data-testid` attribute: `{"test_id": "item-1"}` (Playwright's `get_by_test_id`)."""
 
     test_id: ShortText
     """The attribute's value, matched exactly."""
 
 
-class CssTarget(StrictModel):
+class CssTarget(_Scoped):
     """An element by a CSS selector: `{"css": "#summary"}`. Prefer a role, label or text target: they survive
     changes of markup."""
 
@@ -131,7 +155,16 @@ class CssTarget(StrictModel):
     """A CSS selector (Playwright's selector syntax); it must match exactly one element."""
 
 
-_TARGET_KEYS = ("role", "label", "text", "placeholder", "test_id", "css")
+class DescribedTarget(_Scoped):
+    """A plain description of the element with a scope: `{"describe": "Remove", "within": {"kind": "row",
+    "name": "Cheese"}}`. A description is resolved at run time as a plain-string target is: the role the
+    step's action implies first, then names, labels, placeholders and text, then a close match."""
+
+    describe: TargetName
+    """What the element is, in words ("the Log in button", "Remove")."""
+
+
+_TARGET_KEYS = ("role", "label", "text", "placeholder", "test_id", "css", "describe")
 
 
 def _target_kind(value: Any) -> str | None:
@@ -155,6 +188,7 @@ Target = Annotated[
     | Annotated[PlaceholderTarget, Tag("placeholder")]
     | Annotated[TestIdTarget, Tag("test_id")]
     | Annotated[CssTarget, Tag("css")]
+    | Annotated[DescribedTarget, Tag("describe")]
     | Annotated[
         TargetName,
         Tag("description"),
@@ -170,7 +204,7 @@ Target = Annotated[
         custom_error_type="invalid_target",
         custom_error_message=(
             "a target is a string describing the element or an object with one of the keys "
-            "role, label, text, placeholder, test_id, css"
+            "role, label, text, placeholder, test_id, css, describe"
         ),
     ),
 ]
@@ -182,6 +216,7 @@ _TARGET_CLASSES: dict[str, type] = {
     "placeholder": PlaceholderTarget,
     "test_id": TestIdTarget,
     "css": CssTarget,
+    "describe": DescribedTarget,
 }
 
 
@@ -192,9 +227,15 @@ def describe_target(target: Target | None) -> str | None:
     if isinstance(target, str):
         return target
     if isinstance(target, RoleTarget):
-        return f"role={target.role}" + (f' name="{target.name}"' if target.name else "")
-    field = _target_kind(target) or "target"
-    return f'{field}="{getattr(target, field)}"'
+        shown = f"role={target.role}" + (f' name="{target.name}"' if target.name else "")
+    else:
+        field = _target_kind(target) or "target"
+        shown = f'{field}="{getattr(target, field)}"'
+    if target.within is not None:
+        shown += f' in {target.within.kind} "{target.within.name}"'
+    if target.near is not None:
+        shown += f' near "{target.near}"'
+    return shown
 
 
 # ----------------------------------------------------------------------------------------- steps

@@ -74,7 +74,9 @@ StepStatus = Literal["passed", "failed", "error", "skipped"]
 #: the rule that chose a step's element: its name contains the target's (``substring``), equals it
 #: (``exact``), equals it but for case and whitespace (``normalized``); ``unique``: a target with no name
 #: (a role alone, css) that one element matches. A test id matches ``exact``.
-MatchedBy = Literal["substring", "exact", "normalized", "unique"]
+MatchedBy = Literal[
+    "substring", "exact", "normalized", "unique", "role", "label", "placeholder", "text", "fuzzy", "cache", "healed"
+]
 
 
 class InlineSpec(TestSpec):
@@ -136,6 +138,27 @@ class RunCreate(StorableInput):
         return self
 
 
+class Heal(Model):
+    """A target that did not resolve as written, replaced by one the healer proposed and the runner verified."""
+
+    before: str
+    """The target as the step wrote it (short form)."""
+    after: str
+    """The replacement, as a target (short form)."""
+    replacement: dict[str, Any]
+    """The replacement as a structured target (what `POST /v1/runs/{id}/heals/accept` writes into the test)."""
+    locator: str
+    """The Playwright locator of the replacement."""
+    score: float
+    """How close the element's name is to what the step asked for (0 to 1)."""
+    source: Literal["fuzzy", "bedrock", "cache"]
+    """Who proposed it: the local fuzzy matcher, Bedrock, or the element cache (a heal remembered from a run before)."""
+    reason: str
+    """Why the original did not resolve (`matched nothing`, `matched 3 elements`)."""
+    rejected: list[str] = Field(default_factory=list)
+    """Candidates the runner checked and refused before this one, each with why."""
+
+
 class StepResult(Model):
     """The result of one step of a run (secrets masked as `***`)."""
 
@@ -155,7 +178,15 @@ class StepResult(Model):
     matched_by: MatchedBy | None = None
     """The rule that chose the element: `substring` (its name contains the target's), `exact` (equals it),
     `normalized` (equals it but for case and spaces), `unique` (a target with no name that one element
-    matches); null for a step without a target, or whose element was not found."""
+    matches); for a plain description, the kind of match that found it (`role` with the name, `label`,
+    `placeholder`, `text`, `fuzzy`: a close name); `cache` (the element cache's locator, its fingerprint
+    checked); `healed` (the healer's replacement, verified); null for a step without a target, or whose
+    element was not found."""
+    cache: Literal["hit", "miss"] | None = None
+    """Whether the element cache knew this step's element on this page (`hit`: its locator was used), null for a
+    step with no target or a run with no cache."""
+    heal: Heal | None = None
+    """How the target was healed (null when it resolved as written)."""
     status: StepStatus
     """`passed`, `failed` (an expectation or a target did not hold), `error` (the step could not be carried
     out), or `skipped` (not run: a step before it did not pass, or the run could not start)."""
@@ -167,7 +198,7 @@ class StepResult(Model):
     """The storage key of the screenshot taken after the step (as the deployment's `AUTOTEST_SCREENSHOTS`
     says), or null; `GET /v1/runs/{id}/artifacts` gives its link."""
     healed: bool = False
-    """Whether the target was replaced by a healed one (reserved for the healer: always `false` today)."""
+    """Whether the target was replaced by a healed one (see `heal`)."""
 
     def summary(self) -> str:
         """What the step did, in words: its description, else its target and detail."""
@@ -203,14 +234,19 @@ class Iteration(Model):
 
 
 class RunStats(Model):
-    """Counters of the planner and the healer, reserved for them: always zero today."""
+    """Counters of the planner, the element cache and the healer over the run."""
 
     cache_hits: int = 0
     """Targets found through the element cache."""
+    cache_misses: int = 0
+    """Targets the element cache did not know (or whose cached element no longer matched its fingerprint)."""
     heals: int = 0
     """Targets that did not resolve and were healed."""
     planner_calls: int = 0
-    """Calls to a planner or healer model."""
+    """Calls to a planner (the sentence grammar or a model) to turn the test's goal into steps; 0 when the plan
+    was cached for the revision's content."""
+    healer_calls: int = 0
+    """Calls to the healer for a replacement target."""
 
 
 def artifact_prefix(project_id: str, run_id: str, attempt: int) -> str:
@@ -333,7 +369,7 @@ class RunPublic(Model):
     """The attempts that never finished and were executed again as the next attempt, oldest first. After 3,
     a fourth ends the run `error`."""
     stats: RunStats
-    """Planner and healer counters (reserved: zero today)."""
+    """Planner, element cache and healer counters."""
     cancel_requested: bool
     """Whether a cancel was asked for while the run was running: it stops between steps."""
     browser_version: str | None
