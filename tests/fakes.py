@@ -14,6 +14,7 @@ from shared.models.common import STORED
 from shared.models.events import Event
 from shared.models.messages import ReceivedMessage, RunMessage
 from shared.models.pages import Page
+from shared.models.planning import CachedElement, PlanOutcome, PlanProposal
 from shared.models.projects import ApiKey, Project
 from shared.models.queries import RunQuery, TestQuery
 from shared.models.runs import Run, RunStatus
@@ -287,3 +288,63 @@ class FakeSecretStore:
         with self._lock:
             if self.stored.pop((project_id, name), None) is None:
                 raise NotFound(f"secret {name} not found")
+
+
+class FakeElementCache:
+    """ElementCache in memory; expired entries (``expires_at`` in the past) are not returned, as DynamoDB's TTL
+    would eventually delete them and the adapter filters them meanwhile."""
+
+    def __init__(self, clock: Callable[[], datetime] = utcnow) -> None:
+        self.entries: dict[tuple[str, str, str, str], CachedElement] = {}
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    def get(self, project_id: str, test_id: str, step_key: str, page_key: str) -> CachedElement | None:
+        with self._lock:
+            entry = self.entries.get((project_id, test_id, step_key, page_key))
+        if entry is None or entry.expires_at <= self._clock().timestamp():
+            return None
+        return entry
+
+    def put(self, entry: CachedElement) -> None:
+        with self._lock:
+            self.entries[(entry.project_id, entry.test_id, entry.step_key, entry.page_key)] = entry
+
+    def delete(self, project_id: str, test_id: str, step_key: str, page_key: str) -> None:
+        with self._lock:
+            self.entries.pop((project_id, test_id, step_key, page_key), None)
+
+
+class FakePlanStore:
+    """PlanStore in memory."""
+
+    def __init__(self) -> None:
+        self.proposals: dict[tuple[str, str], PlanProposal] = {}
+        self.plans: dict[tuple[str, str], PlanOutcome] = {}
+        self._lock = threading.Lock()
+
+    def put_proposal(self, proposal: PlanProposal) -> None:
+        with self._lock:
+            if (proposal.project_id, proposal.id) in self.proposals:
+                raise Conflict(f"plan proposal {proposal.id} exists")
+            self.proposals[(proposal.project_id, proposal.id)] = proposal
+
+    def get_proposal(self, project_id: str, proposal_id: str) -> PlanProposal:
+        try:
+            return self.proposals[(project_id, proposal_id)]
+        except KeyError:
+            raise NotFound(f"plan proposal {proposal_id} not found") from None
+
+    def update_proposal(self, proposal: PlanProposal, *, expected_status: str) -> None:
+        with self._lock:
+            stored = self.proposals.get((proposal.project_id, proposal.id))
+            if stored is None or stored.status != expected_status:
+                raise Conflict(f"plan proposal {proposal.id} is not {expected_status}")
+            self.proposals[(proposal.project_id, proposal.id)] = proposal
+
+    def get_cached_plan(self, project_id: str, content_hash: str) -> PlanOutcome | None:
+        return self.plans.get((project_id, content_hash))
+
+    def put_cached_plan(self, project_id: str, content_hash: str, outcome: PlanOutcome) -> None:
+        with self._lock:
+            self.plans[(project_id, content_hash)] = outcome
