@@ -179,8 +179,8 @@ role the action cannot use, is not the one meant. Use only the numbers listed.
 MAX_HEAL_ELEMENTS = 200
 MAX_NAME_CHARS = 120
 MAX_TEXT_CHARS = 80
-MAX_ATTRIBUTE_CHARS = 60
-MAX_ATTRIBUTES = 8
+MAX_ATTRIBUTE_CHARS = 40
+MAX_ATTRIBUTES = 6
 
 
 def _clip(text: str, limit: int) -> str:
@@ -212,7 +212,7 @@ def _element_line(element: ElementInfo) -> str:
     if element.text and element.text != element.name:
         parts.append("text=" + json.dumps(_clip(element.text, MAX_TEXT_CHARS), ensure_ascii=False))
     for key, value in list(element.attributes.items())[:MAX_ATTRIBUTES]:
-        parts.append(f"{_clip(key, 32)}=" + json.dumps(_clip(value, MAX_ATTRIBUTE_CHARS), ensure_ascii=False))
+        parts.append(f"{_clip(key, 24)}=" + json.dumps(_clip(value, MAX_ATTRIBUTE_CHARS), ensure_ascii=False))
     if not element.visible:
         parts.append("(hidden)")
     if not element.enabled:
