@@ -103,6 +103,13 @@ def _describe(exc: ClientError | BotoCoreError, model_id: str, region: str) -> B
     return BedrockError(message, details)
 
 
+def _client(region: str) -> Any:
+    """The Bedrock client of ``region``. Not sent to ``Settings.aws_endpoint_url`` explicitly (that is an
+    emulator's, and moto has no Bedrock): boto3 reads ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME`` itself, then
+    ``AWS_ENDPOINT_URL``, so a deployment can send Bedrock calls elsewhere than its other AWS calls."""
+    return bedrock_client(region, None)
+
+
 def _tool_uses(content: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [block["toolUse"] for block in content if isinstance(block, dict) and "toolUse" in block]
 
@@ -181,7 +188,7 @@ class BedrockPlanner:
     def from_settings(cls, settings: Settings, client: Any = None) -> BedrockPlanner:
         region = settings.bedrock_region or settings.aws_region
         return cls(
-            client if client is not None else bedrock_client(region, settings.aws_endpoint_url),
+            client if client is not None else _client(region),
             model_id=settings.bedrock_model_id,
             region=region,
             max_tokens=settings.bedrock_max_tokens,
@@ -323,7 +330,7 @@ class BedrockHealer:
     def from_settings(cls, settings: Settings, client: Any = None) -> BedrockHealer:
         region = settings.bedrock_region or settings.aws_region
         return cls(
-            client if client is not None else bedrock_client(region, settings.aws_endpoint_url),
+            client if client is not None else _client(region),
             model_id=settings.bedrock_model_id,
             region=region,
             max_tokens=min(settings.bedrock_max_tokens, 1024),

@@ -578,3 +578,29 @@ def test_from_settings_defaults_the_region_to_aws_region(client: Any) -> None:
     built = BedrockPlanner.from_settings(settings(bedrock_region=None, aws_region="ap-southeast-2"), client=client)
     assert built.region == "ap-southeast-2"
     assert built.model_id == MODEL
+
+
+def test_from_settings_builds_the_client_of_the_bedrock_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", raising=False)
+    # the emulator's endpoint is not Bedrock's
+    built = BedrockHealer.from_settings(settings(aws_endpoint_url="http://127.0.0.1:1"))
+    client = built._converse.client
+    assert client.meta.region_name == REGION
+    assert client.meta.endpoint_url == f"https://bedrock-runtime.{REGION}.amazonaws.com"
+    retries = client.meta.config.retries
+    assert retries["mode"] == "standard"
+    assert retries["total_max_attempts"] == BEDROCK_MAX_ATTEMPTS
+    assert client.meta.config.read_timeout == 180
+
+
+def test_latency_is_the_time_planning_took_repair_included(client: Any) -> None:
+    ticks = iter([100.0, 102.345])
+    planner = BedrockPlanner(client, model_id=MODEL, region=REGION, clock=lambda: next(ticks))
+    with Stubber(client) as stub:
+        stub.add_response("converse", tool_answer({"steps": []}))
+        stub.add_response("converse", tool_answer({"steps": VALID_STEPS}))
+        outcome = planner.plan(plan_request())
+
+    assert outcome.usage.latency_ms == 2345
+    assert outcome.usage.cost_usd == 0.0  # no prices given
