@@ -204,6 +204,7 @@ class BedrockPlanner:
         tool_config = plan_tool_config(request.kind)
         messages: list[dict[str, Any]] = [{"role": "user", "content": [{"text": prompts.plan_user_message(request)}]}]
         problems: list[str] = []
+        first: list[str] = []
         for round_ in (1, 2):
             try:
                 response = self._converse(prompts.PLAN_SYSTEM, messages, tool_config)
@@ -227,6 +228,7 @@ class BedrockPlanner:
                 )
                 return PlanOutcome(steps=outcome, planner="bedrock", model_id=self.model_id, usage=usage, notes=notes)
             if round_ == 1:
+                first = problems
                 messages.append({"role": "assistant", "content": content or [{"text": "(no answer)"}]})
                 messages.append({"role": "user", "content": reply})
         self._finish(usage, started)
@@ -234,7 +236,7 @@ class BedrockPlanner:
         raise PlanFailed(
             f"model {self.model_id} gave no valid plan, even after a repair round: {shown}",
             usage=usage,
-            details={"model_id": self.model_id, "region": self.region, "errors": problems},
+            details={"model_id": self.model_id, "region": self.region, "errors": problems, "first_errors": first},
         )
 
     def _judge(
@@ -269,7 +271,7 @@ class BedrockPlanner:
             {
                 "toolResult": {
                     "toolUseId": use["toolUseId"],
-                    "content": [{"text": f"no such tool: call {prompts.PLAN_TOOL} once with the whole plan"}],
+                    "content": [{"text": f"ignored: call {prompts.PLAN_TOOL} once, with the whole plan"}],
                     "status": "error",
                 }
             }

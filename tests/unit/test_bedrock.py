@@ -266,9 +266,19 @@ def test_invalid_twice_fails_with_the_errors_and_the_usage_of_both_calls(client:
     assert "even after a repair round" in error.message
     assert "plan: Extra inputs are not permitted" in error.message
     assert error.details["errors"] == ["steps: Field required", "plan: Extra inputs are not permitted"]
+    assert error.details["first_errors"] == ["steps.0.click.target: Field required"]
     assert error.usage.model_calls == 2
     assert (error.usage.input_tokens, error.usage.output_tokens) == (2000, 120)
     assert error.usage.cost_usd == pytest.approx(2 * 0.001 + 0.12 * 0.005)
+
+
+def test_steps_sent_as_json_text_are_read(client: Any) -> None:
+    with Stubber(client) as stub:
+        stub.add_response("converse", tool_answer({"steps": json.dumps(VALID_STEPS)}))
+        outcome = planner(client).plan(plan_request())
+
+    assert len(outcome.steps) == 5
+    assert outcome.usage.model_calls == 1
 
 
 def test_an_invented_secret_is_an_error_the_model_must_repair(client: Any, sent: list[dict]) -> None:
