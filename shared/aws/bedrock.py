@@ -361,6 +361,8 @@ class BedrockHealer:
         proposals: list[HealProposal] = []
         dropped = 0
         for raw in choices[:3]:
+            if isinstance(raw, dict) and isinstance(raw.get("reason"), str):
+                raw = {**raw, "reason": raw["reason"][:300]}  # a long reason does not spoil a good choice
             try:
                 choice = prompts.HealChoice.model_validate(raw)
             except ValidationError:

@@ -517,6 +517,14 @@ def test_a_choice_out_of_range_or_with_a_malformed_score_is_dropped(client: Any,
     assert [(p.index, p.score) for p in proposals] == [(2, 0.4)]
 
 
+def test_a_long_reason_is_cut_not_dropped(client: Any) -> None:
+    with Stubber(client) as stub:
+        stub.add_response("converse", heal_answer([{"index": 1, "score": 0.8, "reason": "r" * 1000}]))
+        (proposal,) = healer(client).propose(heal_request())
+
+    assert proposal.reason == "r" * 300
+
+
 def test_a_choice_repeated_counts_once_and_more_than_three_are_cut(client: Any) -> None:
     choices = [{"index": i % 3, "score": 0.5} for i in range(6)]
     with Stubber(client) as stub:
