@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 from botocore.config import Config
@@ -24,6 +24,18 @@ RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_t
 # (the stubs lag behind botocore, which has had this option since 1.31)
 IN_PROCESS_CONFIG = RETRY_CONFIG.merge(Config(ignore_configured_endpoint_urls=True))  # type: ignore[call-arg]
 
+#: Bedrock (``bedrock-runtime``): a model's answer can take a minute or two, and throttling (ThrottlingException,
+#: ModelNotReadyException, ServiceUnavailableException) is common, so a longer read and more attempts, with
+#: botocore's standard backoff (exponential, with jitter) between them
+BEDROCK_RETRY_MODE: Literal["standard"] = "standard"
+#: attempts in all, the first included (botocore's ``max_attempts`` would count retries only)
+BEDROCK_MAX_ATTEMPTS = 6
+BEDROCK_CONFIG = Config(
+    retries={"mode": BEDROCK_RETRY_MODE, "total_max_attempts": BEDROCK_MAX_ATTEMPTS},
+    connect_timeout=5,
+    read_timeout=180,
+)
+
 #: service name ("dynamodb", "s3", ...) -> a client: what ``build_services`` and ``provision`` take
 ClientFactory = Callable[[str], Any]
 
@@ -33,6 +45,19 @@ def client(service: str, region: str, endpoint_url: str | None) -> Any:
     with _lock:  # boto3's default session is not thread-safe while it creates clients
         session = boto3.session.Session(region_name=region)
         return session.client(service, endpoint_url=endpoint_url, config=RETRY_CONFIG)  # type: ignore[call-overload]
+
+
+@lru_cache(maxsize=16)
+def bedrock_client(region: str, endpoint_url: str | None) -> Any:
+    """The ``bedrock-runtime`` client of ``region`` (:data:`BEDROCK_CONFIG`)."""
+    return new_bedrock_client(region, endpoint_url)
+
+
+def new_bedrock_client(region: str, endpoint_url: str | None) -> Any:
+    """A new ``bedrock-runtime`` client, not shared (tests hook its events)."""
+    with _lock:
+        session = boto3.session.Session(region_name=region)
+        return session.client("bedrock-runtime", endpoint_url=endpoint_url, config=BEDROCK_CONFIG)
 
 
 @lru_cache(maxsize=64)

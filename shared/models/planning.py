@@ -154,6 +154,16 @@ class HealProposal(Model):
     reason: str = ""
 
 
+class HealerFailed(Exception):
+    """A healer could not answer (its model refused, timed out or answered nonsense); ``message`` says why. The
+    runner treats it as no proposal: the step fails with the reason."""
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
 # --------------------------------------------------------------------------------- element cache
 
 
