@@ -156,20 +156,27 @@ _LOOK = r"""
     }
     return s;
   };
+  const displays = new Map();
+  const displayOf = (el) => {  // its computed display ('' where there is no style); read once
+    let d = displays.get(el);
+    if (d === undefined) {
+      const s = styleOf(el);
+      displays.set(el, (d = s ? s.display : ''));
+    }
+    return d;
+  };
   const joinsMemo = new Map();
   const joins = (el) => {  // whether text runs on across the boundary of el (no line break there)
     let j = joinsMemo.get(el);
     if (j !== undefined) return j;
-    const s = styleOf(el);
-    const display = s ? s.display : '';
+    const display = displayOf(el);
     if (el.localName === 'br') j = false;
     else if (!display) j = !BLOCK.has(el.localName);
     else if (/^(none|contents|math)$|^(inline|ruby)/.test(display)) j = true;
     else {  // a block; but the items of a row flex container or of a grid are side by side
       const p = up(el);
-      const ps = p && styleOf(p);
-      const pd = ps ? ps.display : '';
-      j = pd.endsWith('grid') || (pd.endsWith('flex') && !ps.flexDirection.startsWith('column'));
+      const pd = p ? displayOf(p) : '';
+      j = pd.endsWith('grid') || (pd.endsWith('flex') && !styleOf(p).flexDirection.startsWith('column'));
     }
     joinsMemo.set(el, j);
     return j;
@@ -180,10 +187,9 @@ _LOOK = r"""
     if (!el || el.nodeType !== 1) return false;
     let c = clippedMemo.get(el);
     if (c !== undefined) return c;
-    const s = styleOf(el);
+    const display = displayOf(el);
     c = false;
-    const clips = s && (s.overflowX !== 'visible' || s.overflowY !== 'visible');
-    if (clips && s.display !== 'inline' && s.display !== 'contents') {
+    if (display && display !== 'inline' && display !== 'contents' && styleOf(el).overflow !== 'visible') {
       const r = el.getBoundingClientRect();
       c = r.width === 0 || r.height === 0;
     }
@@ -191,15 +197,22 @@ _LOOK = r"""
     clippedMemo.set(el, c);
     return c;
   };
+  const unseenMemo = new Map();
   const unseen = (el) => {  // whether the text right inside el draws nothing
+    let u = unseenMemo.get(el);
+    if (u !== undefined) return u;
     const s = styleOf(el);
-    if (!s) return false;
-    if (s.visibility !== 'visible' || parseFloat(s.fontSize) === 0) return true;
-    if (clear(s.webkitTextFillColor) && s.textShadow === 'none' && !parseFloat(s.webkitTextStrokeWidth)) return true;
-    let box = el;
-    while (box && styleOf(box) && styleOf(box).display === 'contents') box = up(box);
-    if (box && box.checkVisibility && !box.checkVisibility({opacityProperty: true})) return true;
-    return clipped(el);
+    u = false;
+    if (s) {
+      let box = el;
+      while (box && displayOf(box) === 'contents') box = up(box);
+      u = s.visibility !== 'visible' || parseFloat(s.fontSize) === 0
+        || (clear(s.webkitTextFillColor) && s.textShadow === 'none' && !parseFloat(s.webkitTextStrokeWidth))
+        || !!(box && box.checkVisibility && !box.checkVisibility({opacityProperty: true}))
+        || clipped(el);
+    }
+    unseenMemo.set(el, u);
+    return u;
   };
   const targets = new Map();  // element -> whether it shows the secret (not only holds it)
   const hit = (el, shows) => {
@@ -231,7 +244,7 @@ _LOOK = r"""
     while (n && n.nodeType === 1 && joins(n)) n = n.parentNode;
     return n;
   };
-  const notShown = (el) => SKIP.has(el.localName.toUpperCase()) || (styleOf(el) || {}).display === 'none';
+  const notShown = (el) => SKIP.has(el.localName.toUpperCase()) || displayOf(el) === 'none';
 
   // The roots: the document and every open shadow root in it.
   const roots = [document];
