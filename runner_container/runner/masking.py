@@ -16,7 +16,7 @@ Where no regular expression can be run, the page (``onpage.py`` looks for plain 
 mixes real encoders write (the characters a URL encoder, an HTML or a JavaScript escaper leaves alone;
 :data:`URL_ENCODERS`, :data:`ESCAPED_SETS`). Every one of them is masked in text (a unit test holds the two
 together); :func:`fold` is how the page's text and these spellings are compared (whitespace and invisible
-characters removed, lower case).
+characters removed, NFKC, case folded).
 
 Text is masked before it is cut (:meth:`Masker.clip`): cutting first could keep the start of a secret.
 """
@@ -29,6 +29,7 @@ import json
 import re
 import string
 import traceback
+import unicodedata
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -218,10 +219,12 @@ def literal_spellings(value: str) -> set[str]:
 
 
 def fold(text: str) -> str:
-    """``text`` as it is compared with what a page shows: whitespace and invisible characters removed, lower
-    case (layout changes spaces, CSS changes case, and a zero-width character splits a word invisibly).
+    """``text`` as it is compared with what a page shows: whitespace and invisible characters removed,
+    compatibility and decomposed forms composed (NFKC: a fullwidth A is A, ``e`` and U+0301 are one letter),
+    case folded (layout changes spaces, CSS changes case, and a zero-width character splits a word invisibly).
     ``onpage.py`` folds the same way in the browser (:data:`FOLDED_AWAY`)."""
-    return _FOLDED_AWAY.sub("", text).lower()
+    composed = unicodedata.normalize("NFKC", _FOLDED_AWAY.sub("", text))
+    return _FOLDED_AWAY.sub("", composed.casefold())
 
 
 def secret_pattern(value: str) -> str:

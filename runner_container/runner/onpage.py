@@ -17,29 +17,45 @@ What "shows a secret" means (the same in every frame):
   override, by ``U+202E`` or by CSS ``direction: rtl; unicode-bidi: bidi-override``). The masker masks each
   of them in text, so what a trace's text hides, the screenshots hide too. Text and spellings are compared
   folded (:func:`~runner_container.runner.masking.fold`): whitespace and invisible characters
-  (``shared/invisible.py``: zero-width spaces and joiners, the soft hyphen, bidi controls...) removed and
-  lower-cased, since CSS can change case, layout changes spaces and line breaks, and an invisible
-  character between two letters does not show. Each text node is folded on its own, so an offset into the
-  folded text still names its node.
+  (``shared/invisible.py``: zero-width spaces and joiners, the soft hyphen, bidi controls...) removed,
+  composed by NFKC (``e`` and U+0301 are ``é``, fullwidth letters are ASCII) and case folded, since CSS can
+  change case, layout changes spaces and line breaks, and an invisible character between two letters does
+  not show. Each text node is folded on its own, so an offset into the folded text still names its node.
 - Text: the text of the page, in document order and folded, contains a spelling of the secret.
   The text is joined across elements, so a secret split over ``<b>p@s</b>s w0rd`` is found; the element
-  marked is the smallest one that holds the whole occurrence. Text is not joined across the boundary of a
-  block element (``<div>``, ``<p>``, ``<td>``...: anything not in ``INLINE``), where the page shows a
-  line break. ``<script>``, ``<style>``, ``<template>``, ``<noscript>`` and ``<head>`` are not shown text.
-  Open shadow roots are looked into.
+  marked is the smallest one that holds the whole occurrence. Whether text runs on across an element is
+  decided by its computed ``display``: ``inline``, ``inline-*`` (``inline-block``, ``inline-flex``...),
+  ``contents`` and ``ruby*`` join, whatever the tag (``<x-a>``, ``<big>``, a ``<div>`` styled inline); so
+  do the items of a row flex container and of a grid, which stand side by side. A block, a list item, a
+  table row or cell, a column of flex items and ``<br>`` break the text, where the page shows a line break.
+  Where an element has no computed style, every element but a block tag (:data:`BLOCK`) joins. An element
+  that is not rendered (``display: none``) holds no text and breaks nothing (``p@s<span
+  style="display:none">x</span>sw0rd`` shows ``p@ssw0rd``); text that is drawn invisibly (``visibility:
+  hidden``, ``font-size: 0``, a transparent fill, ``opacity: 0``, inside a box of no size that clips) is
+  left out of the joined text too, and looked at on its own. ``<script>``, ``<style>``, ``<template>``,
+  ``<noscript>`` and ``<head>`` are not shown text. Open shadow roots are looked into.
 - Form fields: an ``input``, ``textarea`` or ``select`` whose current value (or selected option) contains
   a spelling of the secret, and the ``placeholder`` of a field. A password or hidden input holding it is masked but does
   not count as showing it (the page shows bullets).
-- Images: an ``<img>`` whose ``src`` or ``alt`` holds a spelling of the secret (the picture may draw what
-  its URL asks for, and a URL holds it percent-encoded).
+- Pictures and frames: an element whose URL holds a spelling of the secret (the picture may draw what its
+  URL asks for, and a URL holds it percent-encoded): ``<img src/srcset/alt>``, any element's CSS
+  ``background-image``, SVG ``<image href>`` (and ``xlink:href``), ``<input type=image src>``, ``<video
+  poster/src>``, ``<object data>``, ``<embed src>``, ``<iframe src>``.
+- A frame whose document is not HTML (an SVG shown by ``<object>``) has nowhere to draw a mask: when it
+  shows a secret, the element that holds it is marked whole, and :attr:`Sighting.notes` says so (the
+  screenshot's artifact notes). Such a page itself (the top frame) cannot be pictured masked.
 - Canvas: what the page drew with ``fillText`` / ``strokeText`` on a 2D canvas, recorded by an init script
   (:data:`CANVAS_RECORDER`), is looked at like text; the whole canvas is masked.
 
 What cannot be located is not: text inside an image's pixels (served by a server that renders the secret
 into a picture whose URL does not hold it), WebGL, a canvas drawn by a worker (``OffscreenCanvas``),
-CSS ``content:``, closed shadow roots, a secret shown and hidden again between two looks (one look per
-step), an encoded spelling shown reversed, and a secret put together by layout out of pieces in another
-order (flex ``order``, absolute positions). For those the older rules still apply: a secret typed into a
+CSS ``content:`` and the images of ``::before``/``::after``, CSS images other than backgrounds
+(``border-image``, ``mask-image``, ``list-style-image``), closed shadow roots, a secret shown and hidden
+again between two looks (one look per step), an encoded spelling shown reversed, a secret put together by
+layout out of pieces in another order (flex ``order``, ``row-reverse``, absolute positions) or by pieces in
+table cells side by side, a combining mark in a text node of its own (each node is folded alone), and text
+hidden in ways the look does not test (clipped by an ancestor block, covered by another element, drawn
+outside the viewport). For those the older rules still apply: a secret typed into a
 field that shows it, or used by any step but ``fill``, drops the video and screencast whatever the page
 shows.
 
@@ -67,12 +83,15 @@ RETRY_S = 0.25
 MAX_SHOWN = 5  # elements named per look, for the artifact notes
 #: elements whose text the page does not show
 NOT_SHOWN = frozenset({"SCRIPT", "STYLE", "NOSCRIPT", "TEMPLATE", "HEAD", "TITLE"})
-#: elements that do not break a line: text is joined across them (HTML phrasing elements, SVG text pieces)
-INLINE = frozenset(
+#: elements that break a line where no computed style says how an element is laid out (a trace's DOM
+#: snapshot, an element the page does not render): text is joined across every other element
+BLOCK = frozenset(
     {
-        *("A", "ABBR", "B", "BDI", "BDO", "CITE", "CODE", "DATA", "DEL", "DFN", "EM", "FONT", "I", "INS", "KBD"),
-        *("LABEL", "MARK", "Q", "RP", "RT", "RUBY", "S", "SAMP", "SMALL", "SPAN", "STRONG", "SUB", "SUP", "TIME"),
-        *("U", "VAR", "WBR", "TSPAN", "TEXTPATH"),
+        *("ADDRESS", "ARTICLE", "ASIDE", "BLOCKQUOTE", "BODY", "BR", "CAPTION", "CENTER", "DD", "DETAILS", "DIALOG"),
+        *("DIR", "DIV", "DL", "DT", "FIELDSET", "FIGCAPTION", "FIGURE", "FOOTER", "FORM", "FRAMESET", "H1", "H2"),
+        *("H3", "H4", "H5", "H6", "HEADER", "HGROUP", "HR", "HTML", "LEGEND", "LI", "LISTING", "MAIN", "MENU"),
+        *("NAV", "OL", "OPTGROUP", "OPTION", "P", "PLAINTEXT", "PRE", "SEARCH", "SECTION", "SUMMARY", "TABLE"),
+        *("TBODY", "TD", "TFOOT", "TH", "THEAD", "TR", "UL", "XMP"),
     }
 )
 
@@ -114,9 +133,11 @@ _LOOK = r"""
   const KEY = Symbol.for('autotest.drawnText');
   const BREAK = '\u0000';
   const SKIP = new Set(%(not_shown)s);
-  const INLINE = new Set(%(inline)s);
+  const BLOCK = new Set(%(block)s);
   const AWAY = new RegExp(%(folded_away)s, 'gu');  // whitespace, NUL and invisible characters
-  const fold = (s) => String(s).replace(AWAY, '').toLowerCase();
+  // as masking.fold: compatibility forms composed (NFKC), case folded (upper then lower: "ß" is "ss")
+  const fold = (s) => String(s).replace(AWAY, '').normalize('NFKC').toUpperCase().toLowerCase()
+    .replace(/\u03c2/g, '\u03c3').replace(AWAY, '');
   const needles = [...new Set(spellings.map(fold))].filter((n) => n.length > 0);
   const holds = (s) => {
     if (!s) return false;
@@ -124,6 +145,75 @@ _LOOK = r"""
     return needles.some((n) => f.includes(n));
   };
   const parent = (n) => n.parentNode || n.host || null;
+  const up = (el) => el.parentElement || (el.parentNode && el.parentNode.host) || null;
+  const styles = new Map();
+  const styleOf = (el) => {  // the computed style of an element; null where there is none
+    let s = styles.get(el);
+    if (s === undefined) {
+      try { s = el.ownerDocument.defaultView ? getComputedStyle(el) : null; } catch (e) { s = null; }
+      if (s && !s.display) s = null;  // not in a rendered document
+      styles.set(el, s);
+    }
+    return s;
+  };
+  const displays = new Map();
+  const displayOf = (el) => {  // its computed display ('' where there is no style); read once
+    let d = displays.get(el);
+    if (d === undefined) {
+      const s = styleOf(el);
+      displays.set(el, (d = s ? s.display : ''));
+    }
+    return d;
+  };
+  const joinsMemo = new Map();
+  const joins = (el) => {  // whether text runs on across the boundary of el (no line break there)
+    let j = joinsMemo.get(el);
+    if (j !== undefined) return j;
+    const display = displayOf(el);
+    if (el.localName === 'br') j = false;
+    else if (!display) j = !BLOCK.has(el.localName);
+    else if (/^(none|contents|math)$|^(inline|ruby)/.test(display)) j = true;
+    else {  // a block; but the items of a row flex container or of a grid are side by side
+      const p = up(el);
+      const pd = p ? displayOf(p) : '';
+      j = pd.endsWith('grid') || (pd.endsWith('flex') && !styleOf(p).flexDirection.startsWith('column'));
+    }
+    joinsMemo.set(el, j);
+    return j;
+  };
+  const clear = (c) => c === 'transparent' || /^rgba\(.*[,/]\s*0\)$/.test(c);
+  const clippedMemo = new Map();
+  const clipped = (el) => {  // el, or an ancestor it runs on in, is a box of no size that clips its text
+    if (!el || el.nodeType !== 1) return false;
+    let c = clippedMemo.get(el);
+    if (c !== undefined) return c;
+    const display = displayOf(el);
+    c = false;
+    if (display && display !== 'inline' && display !== 'contents' && styleOf(el).overflow !== 'visible') {
+      const r = el.getBoundingClientRect();
+      c = r.width === 0 || r.height === 0;
+    }
+    if (!c && joins(el)) c = clipped(up(el));
+    clippedMemo.set(el, c);
+    return c;
+  };
+  const unseenMemo = new Map();
+  const unseen = (el) => {  // whether the text right inside el draws nothing
+    let u = unseenMemo.get(el);
+    if (u !== undefined) return u;
+    const s = styleOf(el);
+    u = false;
+    if (s) {
+      let box = el;
+      while (box && displayOf(box) === 'contents') box = up(box);
+      u = s.visibility !== 'visible' || parseFloat(s.fontSize) === 0
+        || (clear(s.webkitTextFillColor) && s.textShadow === 'none' && !parseFloat(s.webkitTextStrokeWidth))
+        || !!(box && box.checkVisibility && !box.checkVisibility({opacityProperty: true}))
+        || clipped(el);
+    }
+    unseenMemo.set(el, u);
+    return u;
+  };
   const targets = new Map();  // element -> whether it shows the secret (not only holds it)
   const hit = (el, shows) => {
     if (!el || el.nodeType !== 1) return;
@@ -131,21 +221,30 @@ _LOOK = r"""
     const select = el.localName !== 'select' ? el.closest('select') : null;
     if (select) targets.set(select, true);
   };
-  const held = (el, tag) => {  // [[what a field, an image or a canvas holds, whether the page shows it], ...]
+  const XLINK = 'http://www.w3.org/1999/xlink';
+  const held = (el, tag) => {  // [[what a field, a picture, a frame or a canvas holds, whether the page shows it], ...]
+    const attr = (name) => [el.getAttribute(name), true];
     if (tag === 'input') {
       const hidden = el.type === 'password' || el.type === 'hidden';
-      return [[el.value, !hidden], [el.placeholder, true]];
+      const pictured = el.type === 'image' ? [[el.src, true], attr('src')] : [];
+      return [[el.value, !hidden], [el.placeholder, true], ...pictured];
     }
     if (tag === 'textarea') return [[el.value, true], [el.placeholder, true]];
     if (tag === 'select') return [...el.selectedOptions].flatMap((o) => [[o.text, true], [o.value, true]]);
-    if (tag === 'img') return [[el.alt, true], [el.currentSrc || el.src, true]];
+    if (tag === 'img') return [[el.alt, true], [el.currentSrc || el.src, true], attr('src'), attr('srcset')];
+    if (tag === 'image') return [attr('href'), [el.getAttributeNS(XLINK, 'href'), true]];  // SVG
+    if (tag === 'video') return [[el.poster, true], attr('poster'), [el.currentSrc, true], attr('src')];
+    if (tag === 'object') return [[el.data, true], attr('data')];
+    if (tag === 'embed' || tag === 'iframe' || tag === 'frame') return [[el.src, true], attr('src')];
     return [[el[KEY], true]];  // a canvas: what it drew
   };
-  const blockOf = (node) => {  // the nearest ancestor that is not an inline element
-    let n = node.parentNode;
-    while (n && n.nodeType === 1 && INLINE.has(n.localName)) n = n.parentNode;
+  const PICTURED = 'input, textarea, select, img, canvas, image, video, object, embed, iframe, frame';
+  const blockOf = (el) => {  // the nearest element, el or an ancestor, that text does not run on across
+    let n = el;
+    while (n && n.nodeType === 1 && joins(n)) n = n.parentNode;
     return n;
   };
+  const notShown = (el) => SKIP.has(el.localName.toUpperCase()) || displayOf(el) === 'none';
 
   // The roots: the document and every open shadow root in it.
   const roots = [document];
@@ -154,34 +253,50 @@ _LOOK = r"""
     for (let n = walker.nextNode(); n; n = walker.nextNode()) if (n.shadowRoot) roots.push(n.shadowRoot);
   }
   // The text of each root that may hold a secret (its whole text does: a quick native test first),
-  // folded, with BREAK where a block starts or ends.
+  // folded, with BREAK where a block starts or ends; the text the page does not draw (hidden, of no size)
+  // after it, each text node on its own.
   let text = '';
   const starts = [];
   const nodes = [];
+  const aside = [];
   for (const root of roots) {
     if (mode === 'mark') for (const el of root.querySelectorAll('[' + ATTR + ']')) el.removeAttribute(ATTR);
-    const fields = [...root.querySelectorAll('input, textarea, select, img, canvas')];
-    const holding = fields.map((el) => [el, held(el, el.localName)]);
+    const holding = [...root.querySelectorAll(PICTURED)].map((el) => [el, held(el, el.localName)]);
+    for (const el of root.querySelectorAll('*')) {  // CSS backgrounds, whose URL may ask for the secret
+      const s = styleOf(el);
+      const image = s ? s.backgroundImage : '';
+      if (image.includes('url(')) holding.push([el, [[image, true]]]);
+    }
     // What they all hold, joined, is tested first: most pages hold no secret, and one test is cheaper than many
     if (holds(holding.map(([, h]) => h.map(([s]) => s || '').join('')).join(''))) {
       for (const [el, h] of holding) for (const [s, shows] of h) if (holds(s)) hit(el, shows);
     }
-    if (!holds(root === document ? document.documentElement.textContent : root.textContent)) continue;
+    // (no quick test of the root's whole text: text the page does not draw may split a secret it shows)
     const walker = document.createTreeWalker(root, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT);
-    let lastBlock = null, lastParent = null, parentBlock = null;
+    let lastBlock = null, lastParent = null, parentBlock = null, drawn = true;
     text += BREAK;
     for (let n = walker.nextNode(); n; n = walker.nextNode()) {
       if (n.nodeType === 1) {
-        if (!INLINE.has(n.localName)) lastBlock = null;  // a block starts: the text after it is not joined
+        if (notShown(n)) {  // what is not rendered holds no text, and breaks nothing: its subtree is skipped
+          let last = n;
+          while (last.lastChild) last = last.lastChild;
+          walker.currentNode = last;  // (the loop's nextNode() goes on after it)
+          continue;
+        }
+        if (!joins(n)) lastBlock = null;  // a block starts: the text after it is not joined
         continue;
       }
-      const p = n.parentNode;
-      if (p && p.nodeType === 1 && SKIP.has(p.localName.toUpperCase())) continue;
       const f = fold(n.data);
       if (!f) continue;
+      const p = n.parentNode;
       if (p !== lastParent) {
         lastParent = p;
-        parentBlock = blockOf(n);
+        parentBlock = blockOf(p);
+        drawn = !(p.nodeType === 1 && unseen(p));
+      }
+      if (!drawn) {
+        aside.push([n, f]);
+        continue;
       }
       if (parentBlock !== lastBlock) text += BREAK;
       lastBlock = parentBlock;
@@ -189,6 +304,12 @@ _LOOK = r"""
       nodes.push(n);
       text += f;
     }
+  }
+  for (const [n, f] of aside) {
+    text += BREAK;
+    starts.push(text.length);
+    nodes.push(n);
+    text += f;
   }
 
   const nodeAt = (offset) => {  // the text node whose text holds ``offset`` of ``text``
@@ -215,9 +336,13 @@ _LOOK = r"""
     for (let n = el; n; n = parent(n)) if (n.nodeType === 1 && n.getAttribute(ATTR) === token) return true;
     return false;
   };
+  // A document that is not HTML (an SVG in an <object>) has nowhere to draw a mask: its frame is masked whole
+  const whole = targets.size > 0 && !(document.documentElement instanceof HTMLElement);
   let count = 0;
   for (const el of targets.keys()) {
-    if (mode === 'mark') {
+    if (whole) {
+      count++;
+    } else if (mode === 'mark') {
       el.setAttribute(ATTR, token);
       count++;
     } else if (mode === 'check' && !covered(el)) {
@@ -226,16 +351,24 @@ _LOOK = r"""
   }
   const describe = (el) => el.localName + (el.id ? '#' + el.id : '');
   const shown = [...targets].filter(([, shows]) => shows).map(([el]) => describe(el));
-  return {count, shown: shown.slice(0, %(max_shown)d)};
+  return {count, whole, shown: shown.slice(0, %(max_shown)d)};
 }
 """
 _LOOK = _LOOK % {
     "not_shown": json.dumps(sorted(NOT_SHOWN)),
-    # HTML's local names are lower case, SVG's as written ("textPath")
-    "inline": json.dumps(sorted({name.lower() for name in INLINE} | {"textPath"})),
+    "block": json.dumps(sorted(name.lower() for name in BLOCK)),
     "max_shown": MAX_SHOWN,
     "folded_away": json.dumps(FOLDED_AWAY),
 }
+
+
+_MARK_OWNER = (
+    "(el, [attr, token]) => { el.setAttribute(attr, token); return el.localName + (el.id ? '#' + el.id : ''); }"
+)
+_COVERED = """(el, [attr, token]) => {
+  for (let n = el; n; n = n.parentNode || n.host) if (n.nodeType === 1 && n.getAttribute(attr) === token) return true;
+  return false;
+}"""
 
 
 class ScanFailed(Exception):
@@ -249,6 +382,7 @@ class Sighting:
     token: str
     masks: list[Locator] = field(default_factory=list)  # locators of the marked elements, one per frame
     shown: list[str] = field(default_factory=list)  # where a secret is shown ("span#mirror")
+    notes: list[str] = field(default_factory=list)  # what could only be masked whole, for the artifact notes
 
 
 class SecretScanner:
@@ -266,17 +400,42 @@ class SecretScanner:
         sighting = Sighting(token=secrets.token_hex(8))
         if not self.active:
             return sighting
+        masked: list[Frame] = []
         for frame, result in await self._look(page, sighting.token, "mark"):
-            if result["count"]:
-                sighting.masks.append(frame.locator(f'[{MARK}="{sighting.token}"]'))
+            if result["count"] and result["whole"]:
+                owner = await self._mark_owner(frame, sighting.token)
+                sighting.notes.append(f"{owner} shows a secret in a document that cannot hold a mask: masked whole")
+                masked.append(frame.parent_frame or frame)
+            elif result["count"]:
+                masked.append(frame)
             sighting.shown += [_where(frame, page, name) for name in result["shown"]]
+        sighting.masks = [f.locator(f'[{MARK}="{sighting.token}"]') for f in dict.fromkeys(masked)]
         return sighting
 
     async def uncovered(self, page: Page, sighting: Sighting) -> int:
         """How many elements show a secret now that ``sighting``'s marks do not cover."""
         if not self.active:
             return 0
-        return sum(result["count"] for _, result in await self._look(page, sighting.token, "check"))
+        count = 0
+        for frame, result in await self._look(page, sighting.token, "check"):
+            if result["count"] and result["whole"]:
+                owner = await frame.frame_element() if frame.parent_frame else None
+                covered = owner is not None and await owner.evaluate(_COVERED, [MARK, sighting.token])
+                count += 0 if covered else result["count"]
+            else:
+                count += result["count"]
+        return count
+
+    @staticmethod
+    async def _mark_owner(frame: Frame, token: str) -> str:
+        """Mark the element that holds ``frame`` (an ``<object>``, an ``<iframe>``); returns what it is."""
+        if frame.parent_frame is None:
+            raise ScanFailed("the page shows a secret in a document that cannot hold a mask")
+        try:
+            owner = await frame.frame_element()
+            return str(await owner.evaluate(_MARK_OWNER, [MARK, token]))
+        except PlaywrightError as exc:
+            raise ScanFailed(f"the page could not be checked for secrets: {str(exc).splitlines()[0]}") from exc
 
     async def shown(self, page: Page) -> list[str]:
         """Where the page shows a secret now, without marking anything."""

@@ -222,6 +222,8 @@ class StepRunner:
             masks = [*sighting.masks, *it.secret_locators]
             await page.screenshot(path=path, full_page=full_page, timeout=timeout_ms, mask=masks or None)
             if not await it.scanner.uncovered(page, sighting):
+                for note in sighting.notes:  # what could only be masked whole (a frame)
+                    it.collector.note(f"{it.label}screenshots/{name}: {it.masker.text(note)}")
                 return it.collector.add(f"{it.label}screenshots/{name}", "screenshot", path)
             path.unlink(missing_ok=True)
         it.logs.show_secret(f"the page showed a secret while it was pictured (step {index + 1})")

@@ -17,7 +17,9 @@ parsed and every string is cleaned where it stands (:class:`_Cleaner`):
 - lists of ``{name, value}`` pairs (HAR headers, query strings, cookies, form parameters) are checked
   joined back together (``a=b&c=d``, ``a=b; c=d``): the pairs a secret spans are masked;
 - each DOM snapshot's text is joined as the page shows it (folded as ``onpage.py`` folds it: whitespace and
-  invisible characters removed, lower-cased; not across block elements), references to earlier snapshots
+  invisible characters removed, NFKC, case folded; a snapshot has no computed style, so it is joined across
+  every element but a block tag of ``onpage.BLOCK`` whose ``style`` attribute does not lay it out inline,
+  erring toward joining; an HTML resource is read the same way), references to earlier snapshots
   resolved, and an occurrence of any spelling the page scanner looks for, split over text nodes or by
   zero-width characters, is cut out of them.
 
@@ -43,7 +45,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from runner_container.runner.masking import MASK, Masker, fold
-from runner_container.runner.onpage import INLINE, NOT_SHOWN
+from runner_container.runner.onpage import BLOCK, NOT_SHOWN
 
 #: how many levels of encoding inside encoding are decoded (JSON in a JSON string in a form field...)
 MAX_DEPTH = 4
@@ -258,20 +260,28 @@ class _HtmlText(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self._hidden = 0  # inside <script>, <style>...
+        self._open: list[tuple[str, bool]] = []  # the elements open, and whether each broke the text
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         name = tag.upper()
         if name in NOT_SHOWN:
             self._hidden += 1
-        elif name not in INLINE:
-            self.parts.append(_BREAK)
+        else:
+            broke = _breaks_by(name, dict(attrs))
+            if broke:
+                self.parts.append(_BREAK)
+            self._open.append((name, broke))
 
     def handle_endtag(self, tag: str) -> None:
         name = tag.upper()
         if name in NOT_SHOWN:
             self._hidden = max(0, self._hidden - 1)
-        elif name not in INLINE:
-            self.parts.append(_BREAK)
+        else:
+            opened = [i for i, (open_name, _) in enumerate(self._open) if open_name == name]
+            broke = self._open[opened[-1]][1] if opened else name in BLOCK
+            del self._open[opened[-1] if opened else len(self._open) :]
+            if broke:
+                self.parts.append(_BREAK)
 
     def handle_data(self, data: str) -> None:
         if not self._hidden:
@@ -398,7 +408,7 @@ class _Snapshots:
             node, at, children = work.pop()
             if children is not None:  # its children are done
                 inner = "".join(self._fold(c) if c.__class__ is str else memo[id(c)][1] for c in children)
-                memo[id(node)] = (node, inner if node[0].upper() in INLINE else f"{_BREAK}{inner}{_BREAK}")
+                memo[id(node)] = (node, f"{_BREAK}{inner}{_BREAK}" if _breaks(node) else inner)
                 continue
             if id(node) in memo:
                 continue
@@ -495,11 +505,29 @@ class _Snapshots:
                 tag = node[0].upper()
                 if tag in NOT_SHOWN:
                     continue
-                block = tag not in INLINE
+                block = _breaks(node)
                 if block:
                     yield None
                     work.append(None)
                 work += [(node, i, at) for i in range(len(node) - 1, 1, -1)]
+
+
+_RUNS_ON = re.compile(r"(?:^|;)\s*display\s*:\s*(?:inline|contents|none|ruby)", re.IGNORECASE)
+
+
+def _breaks(node: list[Any]) -> bool:
+    """Whether the text of a snapshot is not joined across the element ``node`` (:func:`_breaks_by`)."""
+    return _breaks_by(node[0], node[1] if len(node) > 1 else None)
+
+
+def _breaks_by(tag: str, attrs: Any) -> bool:
+    """Whether text is not joined across an element (a snapshot has no computed style: every element but a
+    block of :data:`~runner_container.runner.onpage.BLOCK` is joined across, and a block whose ``style``
+    attribute lays it out inline is too)."""
+    if tag.upper() not in BLOCK:
+        return False
+    style = attrs.get("style") if isinstance(attrs, dict) else None
+    return not (isinstance(style, str) and _RUNS_ON.search(style))
 
 
 def _is_element(node: Any) -> bool:
@@ -522,11 +550,14 @@ def _needles(masker: Masker) -> set[str]:
 
 
 def _original_range(original: str, lo: int, hi: int) -> tuple[int, int]:
-    """The range of ``original`` whose folded form is ``fold(original)[lo:hi]``."""
+    """The range of ``original`` whose folded form is ``fold(original)[lo:hi]``; all of it where the folded
+    form is not the characters folded one by one (NFKC composes ``e`` and U+0301 into one)."""
+    widths = [len(fold(char)) for char in original]
+    if sum(widths) != len(fold(original)) or "".join(map(fold, original)) != fold(original):
+        return 0, len(original)
     start = end = None
     count = 0
-    for i, char in enumerate(original):
-        width = len(fold(char))
+    for i, width in enumerate(widths):
         if not width:
             continue
         if start is None and count + width > lo:

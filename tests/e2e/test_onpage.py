@@ -3,7 +3,11 @@ shown, which element is marked, and what a second look reports."""
 
 from __future__ import annotations
 
+import asyncio
+import html
+import unicodedata
 from collections.abc import AsyncIterator
+from urllib.parse import quote
 
 import pytest
 import pytest_asyncio
@@ -128,3 +132,116 @@ async def test_without_secrets_nothing_is_evaluated(page: Page) -> None:
     sighting = await scanner.mark(page)
 
     assert not scanner.active and sighting.masks == [] and sighting.shown == [] and await marked(page) == []
+
+
+S1, S2 = "Kx7&amp;q", " &quot;w &lt;z9"  # the secret in two pieces, as HTML
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # pieces in elements that lay out inline, whatever their tag: joined (the smallest holder is marked)
+        (f"<p id=p><x-a>{S1}</x-a><x-a>{S2}</x-a></p>", ["p"]),
+        (f"<p id=p><big>{S1}</big><big>{S2}</big></p>", ["p"]),
+        (
+            f'<section id=p><div style="display:inline">{S1}</div><div style="display:inline">{S2}</div></section>',
+            ["p"],
+        ),
+        (f'<section id=p><div style="display:inline-block">{S1}</div><i>{S2}</i></section>', ["p"]),
+        (
+            f'<section id=p><div style="display:inline-flex">{S1}</div>'
+            f'<div style="display:inline-table">{S2}</div></section>',
+            ["p"],
+        ),
+        (f'<section id=p><div style="display:contents">{S1}</div>{S2}</section>', ["p"]),
+        # the items of a row flex container or of a grid are side by side: joined
+        (f'<div id=p style="display:flex"><div>{S1}</div><div>{S2}</div></div>', ["p"]),
+        (f'<div id=p style="display:grid;grid-template-columns:auto auto"><p>{S1}</p><p>{S2}</p></div>', ["p"]),
+        (f'<div id=p style="display:inline-flex"><div>{S1}</div><div>{S2}</div></div>', ["p"]),
+        # pieces the page does not show between them do not break the join
+        (f'<p id=p>{S1}<span style="display:none">x</span>{S2}</p>', ["p"]),
+        (f'<section id=p>{S1}<span style="display:none"><div>x</div></span>{S2}</section>', ["p"]),
+        (f'<section id=p>{S1}<div style="display:none">x</div>{S2}</section>', ["p"]),
+        (f'<p id=p>{S1}<span style="visibility:hidden">x</span>{S2}</p>', ["p"]),
+        (f'<p id=p>{S1}<span style="font-size:0">x</span>{S2}</p>', ["p"]),
+        (f'<p id=p>{S1}<span style="color:transparent">x</span>{S2}</p>', ["p"]),
+        (f'<p id=p>{S1}<span style="opacity:0">x</span>{S2}</p>', ["p"]),
+        (f'<p id=p>{S1}<span style="display:inline-block;width:0;overflow:hidden">x</span>{S2}</p>', ["p"]),
+        # a block, a list item, a column of flex items, table cells, a line break: on separate lines
+        (f"<div>{S1}</div><div>{S2}</div>", []),
+        (f'<x-a style="display:block">{S1}</x-a><x-a style="display:block">{S2}</x-a>', []),
+        (f'<div style="display:flex;flex-direction:column"><div>{S1}</div><div>{S2}</div></div>', []),
+        (f"<table><tr><td>{S1}</td></tr><tr><td>{S2}</td></tr></table>", []),
+        (f"<p>{S1}<br>{S2}</p>", []),
+    ],
+)
+async def test_text_joins_across_elements_by_how_they_are_laid_out(page: Page, body: str, expected: list[str]) -> None:
+    await page.set_content(f"<body>{body}</body>")
+
+    await SCANNER.mark(page)
+
+    assert await marked(page) == expected
+
+
+URL = "http://127.0.0.1:9/pic?t=Kx7%26q%20%22w%20%3Cz9"  # a picture asked for with the secret (nothing listens)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        f"<div id=x style=\"width:20px;height:20px;background-image:url('{URL}')\"></div>",
+        f'<svg width=20 height=20><image id=x href="{URL}" width=20 height=20 /></svg>',
+        f'<svg width=20 height=20><image id=x xlink:href="{URL}" width=20 height=20 /></svg>',
+        f'<input id=x type=image src="{URL}">',
+        f'<video id=x poster="{URL}"></video>',
+        '<object id=x data="data:text/html,ok?t=Kx7%26q%20%22w%20%3Cz9"></object>',
+        f'<embed id=x src="{URL}">',
+        '<iframe id=x src="data:text/html,ok?t=Kx7%26q%20%22w%20%3Cz9"></iframe>',
+    ],
+)
+async def test_a_picture_or_frame_whose_url_holds_the_secret_is_marked(page: Page, body: str) -> None:
+    await page.set_content(f"<body>{body}</body>")
+
+    sighting = await SCANNER.mark(page)
+
+    assert await marked(page) == ["x"]
+    assert sighting.shown and sighting.shown[0].endswith("#x")
+
+
+@pytest.mark.parametrize(
+    ("secret", "shown"),
+    [
+        ("Kx7 \u00e9t\u00e9", unicodedata.normalize("NFD", "Kx7 \u00e9t\u00e9")),  # "é" as e + U+0301
+        (unicodedata.normalize("NFD", "Kx7 \u00e9t\u00e9"), "Kx7 \u00e9t\u00e9"),
+        (SECRET, "\uff2b\uff58\uff17\uff06\uff51\u3000\uff02\uff57\u3000\uff1c\uff5a\uff19"),  # fullwidth forms
+        ("stra\u00dfe9", "STRASSE9"),  # case folded, not only lower-cased
+    ],
+)
+async def test_a_secret_shown_in_another_unicode_form_is_found(page: Page, secret: str, shown: str) -> None:
+    await page.set_content(f"<body><p id=p>{html.escape(shown)}</p></body>")
+
+    await SecretScanner(Masker([secret])).mark(page)
+
+    assert await marked(page) == ["p"]
+
+
+async def test_an_svg_object_showing_the_secret_is_masked_whole_and_the_screenshot_taken(page: Page) -> None:
+    svg = (
+        "<svg xmlns='http://www.w3.org/2000/svg' width='300' height='40'>"
+        "<text id='t' x='0' y='20'>Kx7&amp;q &quot;w &lt;z9</text></svg>"
+    )
+    await page.set_content(
+        f'<body><object id=o type="image/svg+xml" width=300 height=40 data="data:image/svg+xml,{quote(svg)}">'
+        "</object></body>"
+    )
+    for _ in range(100):  # the SVG document is a frame of its own (cross-origin: a data URL)
+        if len(page.frames) > 1 and await page.frames[1].query_selector("#t"):
+            break
+        await asyncio.sleep(0.05)
+
+    sighting = await SCANNER.mark(page)
+    await page.screenshot(mask=sighting.masks)
+
+    assert await page.eval_on_selector_all(f"[{MARK}]", "els => els.map(e => e.id)") == ["o"]
+    assert await SCANNER.uncovered(page, sighting) == 0
+    assert sighting.notes and "object#o" in sighting.notes[0]

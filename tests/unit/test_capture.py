@@ -24,8 +24,9 @@ from tests.fakes import FakeArtifacts
 class ScriptedScanner(SecretScanner):
     """Reports ``shown`` on every mark and ``uncovered[i]`` on the i-th look after a screenshot."""
 
-    def __init__(self, uncovered: list[int], *, fail: bool = False) -> None:
+    def __init__(self, uncovered: list[int], *, fail: bool = False, notes: tuple[str, ...] = ()) -> None:
         super().__init__(Masker(["s3cret"]))
+        self.notes = list(notes)
         self.uncovered_counts = list(uncovered)
         self.fail = fail
         self.marks = 0
@@ -34,7 +35,9 @@ class ScriptedScanner(SecretScanner):
         if self.fail:
             raise ScanFailed("the page could not be checked for secrets: Execution context was destroyed")
         self.marks += 1
-        return Sighting(token=f"t{self.marks}", masks=[cast(Any, f"mask-{self.marks}")], shown=["span#mirror"])
+        return Sighting(
+            token=f"t{self.marks}", masks=[cast(Any, f"mask-{self.marks}")], shown=["span#mirror"], notes=self.notes
+        )
 
     async def uncovered(self, page: Page, sighting: Sighting) -> int:
         return self.uncovered_counts.pop(0)
@@ -123,3 +126,16 @@ async def test_a_page_that_cannot_be_looked_at_gets_no_screenshot_and_keeps_no_v
         "screenshots/step-005-failure.png: not taken: the page could not be checked for secrets: "
         "Execution context was destroyed"
     ]
+
+
+async def test_what_could_only_be_masked_whole_is_noted_with_the_screenshot(tmp_path: Path) -> None:
+    page = FakePage()
+    note = "object#o shows a secret in a document that cannot hold a mask: masked whole"
+    it, collector, _ = context(tmp_path, ScriptedScanner([0], notes=(note,)))
+
+    key = await StepRunner(step_timeout_s=5, screenshots="every_step")._capture(
+        cast(Page, page), 0, it, "step-001.png", full_page=False, timeout_ms=1000
+    )
+
+    assert collector.local_path(key) is not None
+    assert (await collector.upload_all()).errors == [f"screenshots/step-001.png: {note}"]

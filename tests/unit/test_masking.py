@@ -173,3 +173,9 @@ def test_a_short_secret_has_no_hex_spelling() -> None:
 
 def test_the_page_fold_drops_whitespace_invisible_characters_and_case() -> None:
     assert fold(" Vq\u200b7\u00adL\u2060m\ufeff&\u200dZ\u202er\n4\t2X ") == "vq7lm&zr42x"
+
+
+def test_the_page_fold_composes_compatibility_and_decomposed_forms_and_folds_case() -> None:
+    assert fold("\uff2b\uff58\uff17\u3000\uff06") == "kx7&"  # fullwidth
+    assert fold("e\u0301t\u00e9") == fold("\u00e9t\u00e9") == "\u00e9t\u00e9"  # NFD and NFC alike
+    assert fold("STRASSE") == fold("stra\u00dfe") == "strasse"

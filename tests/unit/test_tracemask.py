@@ -233,3 +233,59 @@ def test_records_come_back_as_compact_json_with_their_lone_surrogates_escaped(tm
     clean_trace(trace, Masker(["hunter2"]))
 
     assert read(trace)["trace.trace"] == '{"type":"log","message":"café \\ud800 ***"}\n'.encode()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        ["X-A", {}, "Kx7&q"],  # a custom element: joined
+        ["BIG", {}, "Kx7&q"],
+        ["DIV", {"style": "color: red; display: inline-block"}, "Kx7&q"],  # laid out inline by its style
+    ],
+)
+def test_snapshot_text_is_joined_across_every_element_but_a_block(tmp_path: Path, body: list[Any]) -> None:
+    html = ["HTML", {}, ["BODY", {}, ["SECTION", {}, body, ' "w <z9']]]
+    trace = a_trace(tmp_path, {"trace.trace": [snapshot(html)], "resources/page.html": "<!doctype html>" + _html(html)})
+
+    clean_trace(trace, Masker([SECRET]))
+
+    entries = read(trace)
+    assert records(entries["trace.trace"])[0]["snapshot"]["html"] == [
+        "HTML",
+        {},
+        ["BODY", {}, ["SECTION", {}, [body[0], body[1], "***"], " "]],  # (spaces are kept)
+    ]
+    assert entries["resources/page.html"] == b"***"
+
+
+def test_snapshot_text_in_another_unicode_form_is_cut_out(tmp_path: Path) -> None:
+    shown = "\uff2b\uff58\uff17\uff06\uff51\u3000\uff02\uff57\u3000\uff1c\uff5a\uff19"  # fullwidth
+    trace = a_trace(
+        tmp_path, {"trace.trace": [snapshot(["HTML", {}, ["BODY", {}, ["P", {}, ["B", {}, shown[:4]], shown[4:]]]])]}
+    )
+
+    clean_trace(trace, Masker([SECRET]))
+
+    assert records(read(trace)["trace.trace"])[0]["snapshot"]["html"] == [
+        "HTML",
+        {},
+        ["BODY", {}, ["P", {}, ["B", {}, "***"], ""]],
+    ]
+
+
+def _html(node: Any) -> str:
+    if isinstance(node, str):
+        return node.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
+    attrs = "".join(f' {k}="{v}"' for k, v in node[1].items())
+    tag = node[0].lower()
+    return f"<{tag}{attrs}>" + "".join(map(_html, node[2:])) + f"</{tag}>"
+
+
+def test_a_snapshot_element_without_attributes_is_read(tmp_path: Path) -> None:
+    html = ["HTML", {}, ["BODY", {}, ["P", {}, ["B", {}, "Kx7&q"], ["WBR"], ' "w <z9'], ["BR"]]]
+    trace = a_trace(tmp_path, {"trace.trace": [snapshot(html)]})
+
+    clean_trace(trace, Masker([SECRET]))
+
+    body = ["BODY", {}, ["P", {}, ["B", {}, "***"], ["WBR"], " "], ["BR"]]
+    assert records(read(trace)["trace.trace"])[0]["snapshot"]["html"] == ["HTML", {}, body]
