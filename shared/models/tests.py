@@ -196,6 +196,7 @@ class Revision(TestSpec):
     project_id: str
     revision: Annotated[int, Field(ge=1)]
     created_at: datetime
+    note: str | None = None
 
 
 class TestPublic(Model):
@@ -243,6 +244,9 @@ class RevisionPublic(TestSpec):
     """Its number: 1 for the test's first, then one more for each new revision."""
     created_at: datetime
     """When it was created (UTC, ISO 8601)."""
+    note: str | None = None
+    """How it was made when no person wrote it: `plan proposal pln_... accepted`, `healed targets of run run_...
+    accepted (steps 2, 4)`; null for a revision written by a person."""
 
     @classmethod
     def of(cls, revision: Revision) -> RevisionPublic:

@@ -1,0 +1,48 @@
+"""Which planner a deployment uses (``settings.planner``): the sentence grammar (``rules``, the default: fast, no
+model, so goal-only runs and proposals are planned inline) or Bedrock (slow: planned by the planner worker).
+
+The planners are imported when chosen, so a process that never plans loads neither (nor boto3's Bedrock client).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.models.planning import PlanOutcome, PlanRequest
+from shared.ports import Planner
+from shared.settings import Settings
+
+
+def plans_inline(settings: Settings) -> bool:
+    """Whether the configured planner is fast enough to plan inside an API request (the sentence grammar)."""
+    return settings.planner == "rules"
+
+
+def planner_for(settings: Settings, *, clients: Any = None) -> Planner:
+    """The configured planner. ``clients``: the boto3 client factory (``shared/aws/clients.py``) Bedrock's is
+    made with."""
+    if settings.planner == "rules":
+        from shared.planning.rules import RulePlanner  # type: ignore[import-untyped,import-not-found,unused-ignore]
+
+        planner: Planner = RulePlanner()
+        return planner
+    from shared.aws.bedrock import BedrockPlanner  # type: ignore[import-untyped,import-not-found,unused-ignore]
+
+    bedrock: Planner = BedrockPlanner(settings, clients=clients)
+    return bedrock
+
+
+class ConfiguredPlanner:
+    """The configured planner, made on first use (the API's cold start makes no Bedrock client, and a process
+    that never plans never imports a planner)."""
+
+    def __init__(self, settings: Settings, *, clients: Any = None) -> None:
+        self.name: str = settings.planner
+        self._settings = settings
+        self._clients = clients
+        self._planner: Planner | None = None
+
+    def plan(self, request: PlanRequest) -> PlanOutcome:
+        if self._planner is None:
+            self._planner = planner_for(self._settings, clients=self._clients)
+        return self._planner.plan(request)
