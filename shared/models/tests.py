@@ -60,8 +60,9 @@ class TestSpec(StorableInput):
     __test__ = False  # not a pytest class
 
     goal: FreeText | None = None
-    """The test in plain English, one sentence per line, for a planner (up to 20,000 characters). Stored and
-    returned; no planner turns it into steps yet, so a test to run needs `steps`."""
+    """The test in plain English, one sentence per line, for a planner (up to 20,000 characters). A run of a
+    revision with a goal and no `steps` plans it first (the plan is cached per goal, so a rerun plans nothing);
+    `POST /v1/tests/{id}/plans` shows the plan, and accepting it saves it as the next revision's `steps`."""
     steps: Plan | None = None
     """The step plan, run in order until a step fails (up to 500 steps). Each step is an object whose `action`
     says what it does (`goto`, `click`, `fill`, ..., `request`). A test needs `steps` or a `goal`, or both."""
