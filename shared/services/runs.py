@@ -382,6 +382,9 @@ class RunService:
             return None
         if run.status.terminal:
             return None
+        if run.status == RunStatus.queued and not run.spec.steps:
+            logger.warning("run message for a run still waiting for its plan dropped", run_id=run.id)
+            return None  # the planner worker sends its message once the steps are written
         if run.status == RunStatus.queued and message.attempt == run.attempt - 1:
             self._queue.send(self._message(run))
             return None

@@ -423,3 +423,31 @@ def test_heals_are_refused_without_heals_a_test_or_matching_steps(fakes: FakeSer
     )
     with pytest.raises(Conflict, match=r"ran 2 steps but revision 1 .* has 3"):
         fakes.planning.accept_heals(PROJECT, run_id)
+
+
+def test_a_run_message_for_a_run_waiting_for_its_plan_is_dropped(slow: FakeServices) -> None:
+    from shared.models.messages import RunMessage
+
+    run = slow.services.runs.start_run(PROJECT, RunCreate(test_id=goal_test(slow)))
+
+    taken = slow.services.runs.take(RunMessage(run_id=run.id, project_id=PROJECT, attempt=1))
+
+    assert taken is None and slow.services.runs.get_run(PROJECT, run.id).status == RunStatus.queued
+
+
+def test_a_local_restart_asks_again_for_pending_plans(slow: FakeServices) -> None:
+    from cli.local.recovery import requeue_pending
+    from shared.aws.dynamodb import DynamoPlanStore, _item
+
+    proposal = slow.planning.request_proposal(PROJECT, goal_test(slow))
+    run = slow.services.runs.start_run(PROJECT, RunCreate(test_id=goal_test(slow, GOAL + "\n")))
+    slow.plan_queue.sent.clear()  # the queue's messages are gone
+    items = [
+        DynamoPlanStore._proposal_item(proposal),
+        _item({"PK": f"RUN#{run.id}", "SK": "#RUN"}, run, type="run"),
+    ]
+
+    requeue_pending(slow.services, items)
+
+    assert sorted(m.proposal_id or m.run_id or "" for m in slow.plan_queue.sent) == sorted([proposal.id, run.id])
+    assert slow.queue.sent == []
