@@ -258,8 +258,8 @@ class Planning:
 
     def accept_heals(self, project_id: str, run_id: str) -> Revision:
         """Write the healed targets of a run into its test's next revision (steps matched by index; for a
-        data-driven run, the first row's heals). Conflict when the run has no heals, ran an inline spec, or its
-        revision's steps are not the ones it ran (their number differs)."""
+        data-driven run, the first row's heals). Conflict when the run has no heals, has not ended, ran an inline
+        spec, or its revision's steps are not the ones it ran (their number differs)."""
         run = self._runs.get_run(run_id)
         if run.project_id != project_id:
             raise NotFound(f"run {run_id} not found")
@@ -269,6 +269,11 @@ class Planning:
         healed = [r for r in results if r.heal is not None]
         if not healed:
             raise Conflict(f"run {run_id} healed no target: there is nothing to accept")
+        if not run.status.terminal:
+            raise Conflict(
+                f"run {run_id} is {run.status.value}: accept its heals once it has ended",
+                details={"status": run.status.value},
+            )
         ran = list(run.spec.steps or [])
         base = self._tests.get_revision(project_id, run.test_id, run.revision)
         if (base.steps and len(base.steps) != len(ran)) or any(r.index >= len(ran) for r in healed):

@@ -415,6 +415,10 @@ def test_heals_are_refused_without_heals_a_test_or_matching_steps(fakes: FakeSer
     inline = fakes.services.runs.start_run(PROJECT, RunCreate.model_validate({"spec": {"goal": "Go to http://x"}}))
     with pytest.raises(Conflict, match="inline spec"):
         fakes.planning.accept_heals(PROJECT, inline.id)
+    _, still_running = finished_run(fakes, healed={2: "Sign in"})
+    fakes.store.update_run(still_running, {"status": "running"})
+    with pytest.raises(Conflict, match="is running: accept its heals once it has ended"):
+        fakes.planning.accept_heals(PROJECT, still_running)
 
     _, run_id = finished_run(fakes, healed={2: "Sign in"})
     run = fakes.store.runs[run_id]
