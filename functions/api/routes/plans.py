@@ -14,7 +14,7 @@ from shared.models.tests import RevisionPublic
 from shared.services.container import Services
 from shared.services.planning import Planning
 
-router = APIRouter(tags=["plans"])
+router = APIRouter()  # tags per route: the heals route is a runs route
 
 PlanIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="a plan proposal's id (pln_...)")]
 
@@ -27,6 +27,7 @@ def _planning(services: Services) -> Planning:
 
 @router.post(
     "/v1/tests/{test_id}/plans",
+    tags=["plans"],
     status_code=202,
     response_model=PlanProposalPublic,
     summary="Ask for a plan of a revision's goal (a plan proposal)",
@@ -46,13 +47,16 @@ def request_plan(
     return PlanProposalPublic.of(proposal)
 
 
-@router.get("/v1/plans/{plan_id}", response_model=PlanProposalPublic, summary="A plan proposal and its steps")
+@router.get(
+    "/v1/plans/{plan_id}", tags=["plans"], response_model=PlanProposalPublic, summary="A plan proposal and its steps"
+)
 def get_plan(plan_id: PlanIdPath, principal: PrincipalDep, services: ServicesDep) -> PlanProposalPublic:
     return PlanProposalPublic.of(_planning(services).get_proposal(principal.project_id, plan_id))
 
 
 @router.post(
     "/v1/plans/{plan_id}/accept",
+    tags=["plans"],
     status_code=201,
     response_model=RevisionPublic,
     summary="Accept a ready plan proposal: a new revision holding its steps",
