@@ -46,7 +46,7 @@ def build_services(
         tests=repo,
         runs=repo,
         plans=DynamoPlanStore(make("dynamodb"), settings.table_name),
-        planner=planner or ConfiguredPlanner(settings, clients=make),
+        planner=planner or ConfiguredPlanner(settings),
         queue=plan_queue,
         events=events,
         catalog=catalog,

@@ -6,8 +6,6 @@ The planners are imported when chosen, so a process that never plans loads neith
 
 from __future__ import annotations
 
-from typing import Any
-
 from shared.models.planning import PlanOutcome, PlanRequest
 from shared.ports import Planner
 from shared.settings import Settings
@@ -18,9 +16,9 @@ def plans_inline(settings: Settings) -> bool:
     return settings.planner == "rules"
 
 
-def planner_for(settings: Settings, *, clients: Any = None) -> Planner:
-    """The configured planner. ``clients``: the boto3 client factory (``shared/aws/clients.py``) Bedrock's is
-    made with."""
+def planner_for(settings: Settings) -> Planner:
+    """The configured planner (Bedrock's client is made from the settings' Bedrock region: see
+    ``shared/aws/bedrock.py``)."""
     if settings.planner == "rules":
         from shared.planning.rules import RulePlanner  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
@@ -28,7 +26,7 @@ def planner_for(settings: Settings, *, clients: Any = None) -> Planner:
         return planner
     from shared.aws.bedrock import BedrockPlanner  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
-    bedrock: Planner = BedrockPlanner(settings, clients=clients)
+    bedrock: Planner = BedrockPlanner.from_settings(settings)
     return bedrock
 
 
@@ -36,13 +34,12 @@ class ConfiguredPlanner:
     """The configured planner, made on first use (the API's cold start makes no Bedrock client, and a process
     that never plans never imports a planner)."""
 
-    def __init__(self, settings: Settings, *, clients: Any = None) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.name: str = settings.planner
         self._settings = settings
-        self._clients = clients
         self._planner: Planner | None = None
 
     def plan(self, request: PlanRequest) -> PlanOutcome:
         if self._planner is None:
-            self._planner = planner_for(self._settings, clients=self._clients)
+            self._planner = planner_for(self._settings)
         return self._planner.plan(request)

@@ -62,7 +62,7 @@ def planner() -> LoginPlanner:
 @pytest.fixture(scope="module")
 def local(tmp_path_factory: pytest.TempPathFactory, planner: LoginPlanner) -> Iterator[LocalInfo]:
     patch = pytest.MonkeyPatch()
-    patch.setattr("shared.planning.choose.planner_for", lambda settings, clients=None: planner)
+    patch.setattr("shared.planning.choose.planner_for", lambda settings: planner)
     suffix = uuid.uuid4().hex[:8]
     settings = Settings(
         table_name=f"plans-{suffix}",
