@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from shared.models.events import Event
-from shared.models.messages import ReceivedMessage, RunMessage
+from shared.models.messages import PlanMessage, ReceivedMessage, RunMessage
 from shared.models.pages import Page
 from shared.models.planning import CachedElement, HealProposal, HealRequest, PlanOutcome, PlanProposal, PlanRequest
 from shared.models.projects import ApiKey, Project
@@ -94,6 +94,18 @@ class RunQueue(Protocol):
         """Messages that exhausted their deliveries (no wait); hidden for ``visibility_timeout_s``."""
 
     def delete_dead_letter(self, receipt: str) -> None: ...
+
+
+class PlanQueue(Protocol):
+    """The planner worker's queue: proposals to fill and goal-only runs to plan (SQS, with a dead-letter queue)."""
+
+    def send(self, message: PlanMessage) -> None: ...
+
+    def receive(
+        self, *, max_messages: int = 1, wait_s: int = 10, visibility_timeout_s: int | None = None
+    ) -> list[ReceivedMessage]: ...
+
+    def delete(self, receipt: str) -> None: ...
 
 
 @dataclass(frozen=True)

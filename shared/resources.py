@@ -3,6 +3,9 @@
 TABLE_NAME = "autotest"
 RUN_QUEUE_NAME = "autotest-runs"
 RUN_DLQ_NAME = "autotest-runs-dlq"
+#: plan requests (a proposal to fill, a goal-only run to plan) for the planner worker
+PLAN_QUEUE_NAME = "autotest-plans"
+PLAN_DLQ_NAME = "autotest-plans-dlq"
 ARTIFACT_BUCKET = "autotest-artifacts"
 EVENT_BUS_NAME = "autotest"
 EVENT_SOURCE = "autotest"
@@ -11,5 +14,7 @@ SECRETS_PREFIX = "autotest/"
 
 # DynamoDB global secondary indexes. Keys are overloaded: see shared/aws/dynamodb.py.
 GSI_NAMES = ("gsi1", "gsi2", "gsi3", "gsi4")
+#: the table's TTL attribute (unix seconds): element-cache entries expire by it
+TTL_ATTRIBUTE = "expires_at"
 # Messages received this many times without success land in the DLQ.
 MAX_RECEIVE_COUNT = 5

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     table_name: str = resources.TABLE_NAME
     run_queue_name: str = resources.RUN_QUEUE_NAME
     run_dlq_name: str = resources.RUN_DLQ_NAME
+    plan_queue_name: str = resources.PLAN_QUEUE_NAME
+    plan_dlq_name: str = resources.PLAN_DLQ_NAME
     artifact_bucket: str = resources.ARTIFACT_BUCKET
     event_bus_name: str = resources.EVENT_BUS_NAME
 

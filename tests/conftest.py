@@ -15,38 +15,69 @@ import pytest
 from shared.apitests.checks import ResponseChecker
 from shared.services.catalog import Catalog
 from shared.services.container import Services
+from shared.services.planning import Planning
 from shared.services.projects import Projects
 from shared.services.runs import RunService
 from shared.services.secrets import Secrets
 from shared.settings import Settings
-from tests.fakes import FakeArtifacts, FakeEvents, FakeQueue, FakeSecretStore, FakeStore
+from tests.fakes import (
+    FakeArtifacts,
+    FakeElementCache,
+    FakeEvents,
+    FakePlanner,
+    FakePlanQueue,
+    FakePlanStore,
+    FakeQueue,
+    FakeSecretStore,
+    FakeStore,
+)
 
 BOOTSTRAP_KEY = "atk_test_bootstrap_key"
 
 
 class FakeServices:
-    """Services wired to fakes, with the fakes reachable for assertions."""
+    """Services wired to fakes, with the fakes reachable for assertions. ``planner``: default, a
+    :class:`FakePlanner` that plans inline (as the sentence grammar does)."""
 
-    def __init__(self) -> None:
+    def __init__(self, planner: FakePlanner | None = None) -> None:
         self.store = FakeStore()
         self.queue = FakeQueue()
         self.artifacts = FakeArtifacts()
         self.events = FakeEvents()
         self.secret_store = FakeSecretStore()
+        self.plans = FakePlanStore()
+        self.plan_queue = FakePlanQueue()
+        self.element_cache = FakeElementCache()
+        self.planner = planner or FakePlanner()
+        catalog = Catalog(self.store)
+        self.planning = Planning(
+            tests=self.store,
+            runs=self.store,
+            plans=self.plans,
+            planner=self.planner,
+            queue=self.plan_queue,
+            events=self.events,
+            catalog=catalog,
+            inline=self.planner.name == "rules",
+        )
         self.services = Services(
             projects=Projects(self.store, bootstrap_key=BOOTSTRAP_KEY),
-            catalog=Catalog(self.store),
+            catalog=catalog,
             runs=RunService(
                 tests=self.store,
                 runs=self.store,
                 queue=self.queue,
                 events=self.events,
                 artifacts=self.artifacts,
+                planning=self.planning,
             ),
             queue=self.queue,
             artifacts=self.artifacts,
             events=self.events,
             secrets=Secrets(self.secret_store),
+            planning=self.planning,
+            plan_queue=self.plan_queue,
+            element_cache=self.element_cache,
         )
 
 
@@ -126,6 +157,8 @@ def aws_settings(moto_endpoint: str) -> Settings:
         table_name=f"autotest-{suffix}",
         run_queue_name=f"autotest-runs-{suffix}",
         run_dlq_name=f"autotest-runs-dlq-{suffix}",
+        plan_queue_name=f"autotest-plans-{suffix}",
+        plan_dlq_name=f"autotest-plans-dlq-{suffix}",
         artifact_bucket=f"autotest-artifacts-{suffix}",
         event_bus_name=f"autotest-{suffix}",
         bootstrap_api_key=BOOTSTRAP_KEY,  # type: ignore[arg-type]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -12,9 +13,9 @@ from shared.errors import Conflict, NotFound
 from shared.ids import utcnow
 from shared.models.common import STORED
 from shared.models.events import Event
-from shared.models.messages import ReceivedMessage, RunMessage
+from shared.models.messages import PlanMessage, ReceivedMessage, RunMessage
 from shared.models.pages import Page
-from shared.models.planning import CachedElement, PlanOutcome, PlanProposal
+from shared.models.planning import CachedElement, PlanFailed, PlanOutcome, PlanProposal, PlanRequest, PlanUsage
 from shared.models.projects import ApiKey, Project
 from shared.models.queries import RunQuery, TestQuery
 from shared.models.runs import Run, RunStatus
@@ -348,3 +349,80 @@ class FakePlanStore:
     def put_cached_plan(self, project_id: str, content_hash: str, outcome: PlanOutcome) -> None:
         with self._lock:
             self.plans[(project_id, content_hash)] = outcome
+
+
+class FakePlanQueue:
+    """PlanQueue in memory."""
+
+    def __init__(self) -> None:
+        self.sent: list[PlanMessage] = []
+        self.deleted: list[str] = []
+        self.fail = False
+
+    def send(self, message: PlanMessage) -> None:
+        if self.fail:
+            from shared.errors import Unavailable
+
+            raise Unavailable("planner queue down")
+        self.sent.append(message)
+
+    def receive(
+        self, *, max_messages: int = 1, wait_s: int = 10, visibility_timeout_s: int | None = None
+    ) -> list[ReceivedMessage]:
+        out: list[ReceivedMessage] = []
+        while self.sent and len(out) < max_messages:
+            message = self.sent.pop(0)
+            receipt = message.proposal_id or message.run_id or "-"
+            out.append(ReceivedMessage(body=message.model_dump_json(), receipt=receipt, message_id=receipt))
+        return out
+
+    def delete(self, receipt: str) -> None:
+        self.deleted.append(receipt)
+
+
+class FakePlanner:
+    """A planner for tests: a tiny grammar (``Go to URL``, ``Click "X"``, ``Fill "F" with "V"``, ``Expect to see
+    "T"``); any other line fails the plan, naming it. Counts its calls. ``name`` says whether it plans inline
+    (``rules``) or through the planner worker (``bedrock``)."""
+
+    _FORMS = (
+        (re.compile(r"go to (\S+)", re.I), lambda m: {"action": "goto", "url": m[1]}),
+        (re.compile(r'click "([^"]+)"', re.I), lambda m: {"action": "click", "target": m[1]}),
+        (
+            re.compile(r'fill "([^"]+)" with "([^"]*)"', re.I),
+            lambda m: {"action": "fill", "target": m[1], "value": m[2]},
+        ),
+        (re.compile(r'expect to see "([^"]+)"', re.I), lambda m: {"action": "expect_text", "text": m[1]}),
+    )
+
+    def __init__(self, name: str = "rules", *, error: Exception | None = None) -> None:
+        self.name = name
+        self.calls: list[PlanRequest] = []
+        self.error = error  # raised by every call (a model that is down)
+
+    def plan(self, request: PlanRequest) -> PlanOutcome:
+        from pydantic import TypeAdapter
+
+        from shared.models.plans import Plan
+
+        self.calls.append(request)
+        if self.error is not None:
+            raise self.error
+        steps: list[dict[str, Any]] = []
+        bad: list[str] = []
+        for number, line in enumerate(request.goal.splitlines(), 1):
+            if not line.strip():
+                continue
+            for pattern, build in self._FORMS:
+                match = pattern.fullmatch(line.strip())
+                if match:
+                    steps.append(build(match))
+                    break
+            else:
+                bad.append(f"line {number}: {line.strip()!r}")
+        if bad:
+            raise PlanFailed("cannot read " + "; ".join(bad), usage=PlanUsage(latency_ms=1), details={"lines": bad})
+        planner: Any = self.name
+        return PlanOutcome(
+            steps=TypeAdapter(Plan).validate_python(steps), planner=planner, usage=PlanUsage(latency_ms=1)
+        )

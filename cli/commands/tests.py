@@ -62,8 +62,8 @@ def create(state: CliState, files: tuple[Path, ...], allow_duplicate: bool, as_j
         )
         if not body.get("steps"):
             state.console.print(
-                "  [yellow]note[/]: it has a goal but no steps: it cannot run until a revision adds steps "
-                "(this version has no planner to turn the goal into steps)"
+                f"  [yellow]note[/]: it has a goal but no steps: a run plans it first; see the plan with "
+                f"`autotest plans request {safe(test['id'])} --wait`"
             )
 
 

@@ -6,7 +6,9 @@ stopped: the queue's messages lived in moto's memory and are gone.
   next attempt, the interruption recorded on it ("local mode restarted while it ran"), its partial
   results cleared. An interruption uses none of the run's retries (``RunService.interrupt``).
 
-Both are safe to repeat: taking a run is a conditional write, so a duplicate message is dropped.
+Both are safe to repeat: taking a run is a conditional write, so a duplicate message is dropped. A queued run
+still waiting for its plan (a goal-only run, with Bedrock as the planner) gets its plan request again instead,
+and so does every plan proposal still ``pending`` (filling one is conditional on it being pending).
 
 Why the queue needs no journal of its own (``cli/local/persistence.py`` journals the table and the
 bucket): every message the run queue can hold belongs to a run that is ``queued`` or ``running`` in
@@ -25,6 +27,7 @@ from typing import Any
 
 from shared.aws.snapshot import runs_with_status
 from shared.errors import Conflict, DomainError, NotFound
+from shared.models.messages import PlanMessage
 from shared.models.runs import RunStatus
 from shared.observability import logger
 from shared.services.container import Services
@@ -32,7 +35,10 @@ from shared.services.runs import LOCAL_RESTART
 
 
 def requeue_pending(services: Services, items: Iterable[dict[str, Any]]) -> int:
-    """Re-enqueue the runs that were pending in the snapshot; returns how many."""
+    """Re-enqueue the runs that were pending in the snapshot, and ask again for the plans of the proposals that
+    were pending; returns how many runs."""
+    items = list(items)
+    _replan_proposals(services, items)
     count = 0
     for project_id, run_id in runs_with_status(items, (RunStatus.queued, RunStatus.running)):
         try:
@@ -44,4 +50,21 @@ def requeue_pending(services: Services, items: Iterable[dict[str, Any]]) -> int:
             logger.warning("run not re-enqueued", run_id=run_id, reason=exc.message)
         except DomainError as exc:
             logger.error("could not re-enqueue a run", run_id=run_id, error=exc.message)
+    return count
+
+
+def _replan_proposals(services: Services, items: list[dict[str, Any]]) -> int:
+    """Send the plan request of every proposal still pending in the snapshot again; returns how many."""
+    if services.plan_queue is None:
+        return 0
+    count = 0
+    for item in items:
+        if item.get("type", {}).get("S") != "plan_proposal" or item.get("status", {}).get("S") != "pending":
+            continue
+        message = PlanMessage(project_id=item["project_id"]["S"], proposal_id=item["id"]["S"])
+        try:
+            services.plan_queue.send(message)
+            count += 1
+        except DomainError as exc:
+            logger.error("could not ask again for a plan", proposal_id=message.proposal_id, error=exc.message)
     return count

@@ -45,8 +45,16 @@ def dead_letter_worker(ctx: LocalContext) -> Worker:
     return DeadLetterWorker(ctx)
 
 
-#: name -> factory, started in this order and stopped in reverse. Later: "planner", "scheduler".
+def planner_worker(ctx: LocalContext) -> Worker:
+    """Plans proposals and goal-only runs from the planner's queue (the planner Lambda in AWS)."""
+    from cli.local.planner import PlannerWorker
+
+    return PlannerWorker(ctx)
+
+
+#: name -> factory, started in this order and stopped in reverse. Later: "scheduler".
 WORKERS: dict[str, WorkerFactory] = {
+    "planner": planner_worker,
     "runner": runner_worker,
     "deadletters": dead_letter_worker,
 }

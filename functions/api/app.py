@@ -9,7 +9,7 @@ from fastapi_offline import FastAPIOffline
 from functions.api import errors
 from functions.api.deps import services_dep
 from functions.api.middleware import BodyLimitMiddleware, CorrelationIdMiddleware
-from functions.api.routes import artifacts, events, projects, runs, secrets, tests
+from functions.api.routes import artifacts, events, plans, projects, runs, secrets, tests
 from shared.services.container import Services
 from shared.settings import get_settings
 
@@ -35,7 +35,16 @@ def create_app(services: Services | None = None, *, max_body_bytes: int | None =
         static_url=DOCS_ASSETS_URL,
     )
     errors.install(app)
-    for router in (tests.router, runs.router, events.router, projects.router, secrets.router, artifacts.router):
+    routers = (
+        tests.router,
+        plans.router,
+        runs.router,
+        events.router,
+        projects.router,
+        secrets.router,
+        artifacts.router,
+    )
+    for router in routers:
         app.include_router(router, responses=errors.ERROR_RESPONSES)
 
     @app.get("/healthz", tags=["health"], summary="Liveness")

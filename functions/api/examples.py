@@ -14,6 +14,7 @@ from fastapi.openapi.models import Example
 from pydantic import BaseModel
 
 from shared.models.projects import ApiKeyCreate, ProjectCreate
+from shared.models.proposals import PlanProposalCreate
 from shared.models.runs import RunCreate
 from shared.models.secrets import SecretPut
 from shared.models.tests import RevisionCreate, TestCreate, TestUpdate
@@ -89,6 +90,24 @@ DATA_DRIVEN_TEST: dict[str, Any] = {
     ],
 }
 
+#: the login test in plain English: one sentence per line, read by the sentence grammar (no model)
+LOGIN_GOAL = "\n".join(
+    [
+        "Go to {{base_url}}/login",
+        'Fill "Username" with "admin"',
+        'Fill "Password" with "{{secret:ADMIN_PASSWORD}}"',
+        'Click "Log in"',
+        'Expect to see "Welcome, admin"',
+    ]
+)
+
+PLAIN_ENGLISH_TEST: dict[str, Any] = {
+    "name": "Admin can log in (plain English)",
+    "tags": ["smoke"],
+    "variables": {"base_url": BASE_URL},
+    "goal": LOGIN_GOAL,
+}
+
 TEST_CREATE: dict[str, Example] = {
     "browser": {
         "summary": "A browser test: log in",
@@ -99,6 +118,12 @@ TEST_CREATE: dict[str, Example] = {
         "summary": "An API test: log in, then call with the token",
         "description": "Only `request` steps, so no browser. The first step extracts `token` for the second.",
         "value": API_TEST,
+    },
+    "plain_english": {
+        "summary": "A browser test in plain English",
+        "description": "Only a `goal`: a run plans it first (the plan is cached for the goal's text, so a rerun "
+        "plans nothing); `POST /v1/tests/{id}/plans` shows the plan and accepting it saves it as steps.",
+        "value": PLAIN_ENGLISH_TEST,
     },
     "data_driven": {
         "summary": "A data-driven API test",
@@ -191,6 +216,19 @@ SECRET_PUT: dict[str, Example] = {
     },
 }
 
+PLAN_PROPOSAL_CREATE: dict[str, Example] = {
+    "latest": {
+        "summary": "Plan the latest revision's goal",
+        "description": "The body may be left out: the test's latest revision is planned.",
+        "value": {},
+    },
+    "revision": {
+        "summary": "Plan one revision's goal",
+        "description": "Accepting the proposal then builds the next revision on that revision's spec.",
+        "value": {"revision": 1},
+    },
+}
+
 #: every request body model and its examples (the test checks that each body of the document is here)
 REQUEST_EXAMPLES: dict[type[BaseModel], dict[str, Example]] = {
     TestCreate: TEST_CREATE,
@@ -200,4 +238,5 @@ REQUEST_EXAMPLES: dict[type[BaseModel], dict[str, Example]] = {
     ProjectCreate: PROJECT_CREATE,
     ApiKeyCreate: API_KEY_CREATE,
     SecretPut: SECRET_PUT,
+    PlanProposalCreate: PLAN_PROPOSAL_CREATE,
 }

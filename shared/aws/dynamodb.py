@@ -13,14 +13,20 @@ Keys come from the query patterns; no Scan anywhere. The ``gsiN`` indexes have o
             gsi2 ``PROJECT#<pid>#RUNS`` / ``<created>#<rid>``           (runs of a project)
             gsi3 ``PROJECT#<pid>#RUNS#<status>`` / ``<created>#<rid>``  (runs by status)
             gsi4 ``PROJECT#<pid>#SUITERUN#<srid>#RUNS`` / ``<created>#<rid>`` (child runs of a suite run)
+- plan proposal: PK ``PROJECT#<pid>`` SK ``PLAN#<plnid>``     (read by project + id: isolation by key)
+- cached plan:   PK ``PROJECT#<pid>`` SK ``PLANCACHE#<spec hash>``  (a plan per goal content, per project)
+- element:       PK ``ELEMENTS#<pid>#<tid>`` SK ``STEP#<step key>#PAGE#<sha256 of page key, 32>``
+                 (the element cache; ``expires_at`` is the table's TTL attribute, and reads skip expired
+                 items, since DynamoDB deletes them only eventually and moto never does)
 
-Plan proposals, suites, suite runs and schedules (later) live under their own PK prefixes and
+Suites, suite runs and schedules (later) live under their own PK prefixes and
 reuse the same indexes. Every run status change is conditional on the status and attempt the
 writer saw.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
@@ -34,6 +40,7 @@ from shared.aws.errors import translate
 from shared.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from shared.models.common import STORED
 from shared.models.pages import Page
+from shared.models.planning import CachedElement, PlanOutcome, PlanProposal
 from shared.models.projects import ApiKey, Project
 from shared.models.queries import RunQuery, TestQuery
 from shared.models.runs import Run, RunStatus
@@ -543,3 +550,114 @@ def _epoch_ms(value: str | datetime) -> int:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return int(value.timestamp() * 1000)
+
+
+# ------------------------------------------------------------------------------ planning
+
+
+class DynamoPlanStore:
+    """PlanStore: plan proposals and the plans cached per spec content hash, in the project's partition."""
+
+    def __init__(self, client: Any, table: str) -> None:
+        self._db = client
+        self._table = table
+
+    @staticmethod
+    def _proposal_item(proposal: PlanProposal) -> dict[str, Any]:
+        keys = {"PK": f"PROJECT#{proposal.project_id}", "SK": f"PLAN#{proposal.id}"}
+        item = _item(keys, proposal, type="plan_proposal")
+        _check_size(item, f"plan proposal {proposal.id}")
+        return item
+
+    def put_proposal(self, proposal: PlanProposal) -> None:
+        try:
+            with translate(f"put plan proposal {proposal.id}"):
+                self._db.put_item(
+                    TableName=self._table,
+                    Item=self._proposal_item(proposal),
+                    ConditionExpression="attribute_not_exists(PK)",
+                )
+        except Conflict as exc:
+            raise Conflict(f"plan proposal {proposal.id} already exists") from exc
+
+    def get_proposal(self, project_id: str, proposal_id: str) -> PlanProposal:
+        with translate(f"read plan proposal {proposal_id}"):
+            response = self._db.get_item(
+                TableName=self._table,
+                Key={"PK": {"S": f"PROJECT#{project_id}"}, "SK": {"S": f"PLAN#{proposal_id}"}},
+                ConsistentRead=True,
+            )
+        if "Item" not in response:
+            raise NotFound(f"plan proposal {proposal_id} not found")
+        return _load(PlanProposal, response["Item"])
+
+    def update_proposal(self, proposal: PlanProposal, *, expected_status: str) -> None:
+        try:
+            with translate(f"update plan proposal {proposal.id}"):
+                self._db.put_item(
+                    TableName=self._table,
+                    Item=self._proposal_item(proposal),
+                    ConditionExpression="attribute_exists(PK) AND #status = :expected",
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues={":expected": {"S": str(expected_status)}},
+                )
+        except Conflict as exc:
+            raise Conflict(
+                f"plan proposal {proposal.id} is no longer {expected_status}", details={"expected": expected_status}
+            ) from exc
+
+    def get_cached_plan(self, project_id: str, content_hash: str) -> PlanOutcome | None:
+        with translate("read cached plan"):
+            response = self._db.get_item(
+                TableName=self._table,
+                Key={"PK": {"S": f"PROJECT#{project_id}"}, "SK": {"S": f"PLANCACHE#{content_hash}"}},
+            )
+        item = response.get("Item")
+        return _load(PlanOutcome, item) if item else None
+
+    def put_cached_plan(self, project_id: str, content_hash: str, outcome: PlanOutcome) -> None:
+        keys = {"PK": f"PROJECT#{project_id}", "SK": f"PLANCACHE#{content_hash}"}
+        item = _item(keys, outcome, type="cached_plan")
+        _check_size(item, "the plan")
+        with translate("put cached plan"):  # the same content plans the same: last writer wins
+            self._db.put_item(TableName=self._table, Item=item)
+
+
+# ------------------------------------------------------------------------------ element cache
+
+
+class DynamoElementCache:
+    """ElementCache: one item per project, test, step and page; expiring through the TTL attribute
+    ``expires_at`` (unix seconds)."""
+
+    def __init__(self, client: Any, table: str, *, clock: Callable[[], datetime] | None = None) -> None:
+        self._db = client
+        self._table = table
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    @staticmethod
+    def _key(project_id: str, test_id: str, step_key: str, page_key: str) -> dict[str, Any]:
+        page = hashlib.sha256(page_key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        return {"PK": {"S": f"ELEMENTS#{project_id}#{test_id}"}, "SK": {"S": f"STEP#{step_key}#PAGE#{page}"}}
+
+    def get(self, project_id: str, test_id: str, step_key: str, page_key: str) -> CachedElement | None:
+        with translate("read element cache"):
+            response = self._db.get_item(TableName=self._table, Key=self._key(project_id, test_id, step_key, page_key))
+        item = response.get("Item")
+        if not item:
+            return None
+        entry = _load(CachedElement, item)
+        if entry.expires_at <= self._clock().timestamp() or entry.page_key != page_key:
+            return None  # expired (TTL deletes it eventually), or another page of the same hash prefix
+        return entry
+
+    def put(self, entry: CachedElement) -> None:
+        key = self._key(entry.project_id, entry.test_id, entry.step_key, entry.page_key)
+        item = _item({k: v["S"] for k, v in key.items()}, entry, type="element")
+        _check_size(item, "the element cache entry")
+        with translate("put element cache"):
+            self._db.put_item(TableName=self._table, Item=item)
+
+    def delete(self, project_id: str, test_id: str, step_key: str, page_key: str) -> None:
+        with translate("delete element cache"):
+            self._db.delete_item(TableName=self._table, Key=self._key(project_id, test_id, step_key, page_key))

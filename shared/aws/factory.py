@@ -5,15 +5,17 @@ from __future__ import annotations
 from functools import lru_cache
 
 from shared.aws.clients import ClientFactory, endpoint_clients
-from shared.aws.dynamodb import DynamoRepository
+from shared.aws.dynamodb import DynamoElementCache, DynamoPlanStore, DynamoRepository
 from shared.aws.eventbridge import EventBridgePublisher
 from shared.aws.s3 import S3ArtifactStore
 from shared.aws.secrets import SecretsManagerStore
-from shared.aws.sqs import SqsRunQueue
-from shared.ports import ArtifactStore
+from shared.aws.sqs import SqsPlanQueue, SqsRunQueue
+from shared.planning.choose import ConfiguredPlanner, plans_inline
+from shared.ports import ArtifactStore, Planner
 from shared.services.artifact_links import ArtifactLinkSigner, SignedLinkArtifacts
 from shared.services.catalog import Catalog
 from shared.services.container import Services
+from shared.services.planning import Planning
 from shared.services.projects import Projects
 from shared.services.runs import RunLimits, RunService
 from shared.services.secrets import Secrets
@@ -21,11 +23,16 @@ from shared.settings import Settings, get_settings
 
 
 def build_services(
-    settings: Settings, *, clients: ClientFactory | None = None, links: ArtifactLinkSigner | None = None
+    settings: Settings,
+    *,
+    clients: ClientFactory | None = None,
+    links: ArtifactLinkSigner | None = None,
+    planner: Planner | None = None,
 ) -> Services:
     """``clients`` makes the boto3 client of a service (default: ``settings``' region and endpoint; local
     mode hands in its journaled in-process clients). With ``links``, artifact links are the API's own
-    signed links (local mode) instead of presigned S3 URLs."""
+    signed links (local mode) instead of presigned S3 URLs. ``planner``: default, the one ``settings.planner``
+    names (``shared/planning/choose.py``), made on first use."""
     make = clients or endpoint_clients(settings.aws_region, settings.aws_endpoint_url)
     repo = DynamoRepository(make("dynamodb"), settings.table_name)
     queue = SqsRunQueue(make("sqs"), settings.run_queue_name, settings.run_dlq_name)
@@ -33,10 +40,22 @@ def build_services(
     if links is not None:
         artifacts = SignedLinkArtifacts(artifacts, links)
     events = EventBridgePublisher(make("events"), settings.event_bus_name)
+    catalog = Catalog(repo)
+    plan_queue = SqsPlanQueue(make("sqs"), settings.plan_queue_name, settings.plan_dlq_name)
+    planning = Planning(
+        tests=repo,
+        runs=repo,
+        plans=DynamoPlanStore(make("dynamodb"), settings.table_name),
+        planner=planner or ConfiguredPlanner(settings),
+        queue=plan_queue,
+        events=events,
+        catalog=catalog,
+        inline=plans_inline(settings) if planner is None else planner.name == "rules",
+    )
     bootstrap = settings.bootstrap_api_key.get_secret_value() if settings.bootstrap_api_key else None
     return Services(
         projects=Projects(repo, bootstrap_key=bootstrap, bootstrap_project=settings.bootstrap_project),
-        catalog=Catalog(repo),
+        catalog=catalog,
         runs=RunService(
             tests=repo,
             runs=repo,
@@ -51,6 +70,7 @@ def build_services(
                 max_retries=settings.max_retries,
             ),
             links=links,
+            planning=planning,
         ),
         queue=queue,
         artifacts=artifacts,
@@ -63,6 +83,9 @@ def build_services(
                 recovery_days=settings.secrets_recovery_days,
             )
         ),
+        planning=planning,
+        plan_queue=plan_queue,
+        element_cache=DynamoElementCache(make("dynamodb"), settings.table_name),
     )
 
 

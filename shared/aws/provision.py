@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from shared.aws.clients import ClientFactory, endpoint_clients
 from shared.aws.errors import error_code
-from shared.resources import GSI_NAMES, MAX_RECEIVE_COUNT
+from shared.resources import GSI_NAMES, MAX_RECEIVE_COUNT, TTL_ATTRIBUTE
 from shared.settings import Settings
 
 _EXISTS = {
@@ -69,15 +69,31 @@ class _Maker:
                 GlobalSecondaryIndexes=gsis,
             )
         )
+        self.ttl()
+
+    def ttl(self) -> None:
+        """Items with ``expires_at`` in the past are deleted by DynamoDB (eventually; readers skip them)."""
+        db = self._client("dynamodb")
+        described = db.describe_time_to_live(TableName=self.s.table_name)["TimeToLiveDescription"]
+        if described.get("TimeToLiveStatus") in ("ENABLED", "ENABLING"):
+            return
+        db.update_time_to_live(
+            TableName=self.s.table_name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
+        )
 
     def queues(self) -> None:
+        self._queue(self.s.run_queue_name, self.s.run_dlq_name)
+        self._queue(self.s.plan_queue_name, self.s.plan_dlq_name)
+
+    def _queue(self, name: str, dlq_name: str) -> None:
         sqs = self._client("sqs")
-        dlq_url = sqs.create_queue(
-            QueueName=self.s.run_dlq_name, Attributes={"MessageRetentionPeriod": str(14 * 24 * 3600)}
-        )["QueueUrl"]
+        dlq_url = sqs.create_queue(QueueName=dlq_name, Attributes={"MessageRetentionPeriod": str(14 * 24 * 3600)})[
+            "QueueUrl"
+        ]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         sqs.create_queue(
-            QueueName=self.s.run_queue_name,
+            QueueName=name,
             Attributes={
                 "VisibilityTimeout": str(self.s.visibility_timeout_s),
                 "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}),

@@ -1,4 +1,5 @@
-"""SQS run queue (RunQueue port), with a dead-letter queue for poison messages."""
+"""SQS queues, each with a dead-letter queue for poison messages: the run queue (RunQueue port) and the
+planner's queue (PlanQueue port)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import threading
 from typing import Any
 
 from shared.aws.errors import translate
-from shared.models.messages import ReceivedMessage, RunMessage
+from shared.models.messages import PlanMessage, ReceivedMessage, RunMessage
 
 
 class SqsRunQueue:
@@ -92,3 +93,30 @@ class SqsRunQueue:
     def delete_dead_letter(self, receipt: str) -> None:
         with translate("delete dead letter"):
             self._sqs.delete_message(QueueUrl=self._url("dlq"), ReceiptHandle=receipt)
+
+
+class SqsPlanQueue:
+    """The planner's queue (PlanQueue port): plan requests for proposals and for goal-only runs."""
+
+    def __init__(self, client: Any, queue_name: str, dlq_name: str) -> None:
+        # the run queue's plumbing (URLs, receive, delete), with plan messages instead of run messages
+        self._queue = SqsRunQueue(client, queue_name, dlq_name)
+        self._sqs = client
+
+    def send(self, message: PlanMessage) -> None:
+        with translate("enqueue plan request"):
+            self._sqs.send_message(
+                QueueUrl=self._queue._url(),
+                MessageBody=message.model_dump_json(),
+                MessageAttributes={
+                    "correlation_id": {"DataType": "String", "StringValue": message.correlation_id or "-"}
+                },
+            )
+
+    def receive(
+        self, *, max_messages: int = 1, wait_s: int = 10, visibility_timeout_s: int | None = None
+    ) -> list[ReceivedMessage]:
+        return self._queue.receive(max_messages=max_messages, wait_s=wait_s, visibility_timeout_s=visibility_timeout_s)
+
+    def delete(self, receipt: str) -> None:
+        self._queue.delete(receipt)

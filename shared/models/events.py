@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from shared.models.common import Model
+from shared.models.planning import PlanProposal, ProposalStatus
 from shared.models.runs import Run, RunStatus, RunSummary
 
 
@@ -41,4 +42,37 @@ class RunStatusChanged(Event):
             summary=RunSummary.of(run),
             at=run.updated_at,
             correlation_id=run.correlation_id,
+        )
+
+
+class PlanProposalReady(Event):
+    """A plan proposal was filled: ``ready`` (its steps can be accepted) or ``failed`` (``error`` says why).
+    Published once per proposal, by the writer whose conditional write moved it out of ``pending``."""
+
+    detail_type: ClassVar[str] = "Plan Proposal Ready"
+
+    project_id: str
+    proposal_id: str
+    test_id: str
+    revision: int
+    status: ProposalStatus
+    planner: str
+    steps: int = 0
+    error: str | None = None
+    at: datetime
+    correlation_id: str | None = None
+
+    @classmethod
+    def of(cls, proposal: PlanProposal, *, correlation_id: str | None = None) -> PlanProposalReady:
+        return cls(
+            project_id=proposal.project_id,
+            proposal_id=proposal.id,
+            test_id=proposal.test_id,
+            revision=proposal.revision,
+            status=proposal.status,
+            planner=proposal.planner,
+            steps=len(proposal.steps or []),
+            error=proposal.error,
+            at=proposal.updated_at,
+            correlation_id=correlation_id,
         )

@@ -80,6 +80,9 @@ def spec_hash(spec: TestSpec) -> str:
 
 
 class ProposalStatus(StrEnum):
+    """Where a plan proposal is: `pending` (the planner has not answered yet), `ready` (its steps can be
+    accepted), `failed` (no plan: `error` says why), `accepted` (a revision holds its steps)."""
+
     pending = "pending"
     ready = "ready"
     failed = "failed"

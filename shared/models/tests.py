@@ -60,8 +60,9 @@ class TestSpec(StorableInput):
     __test__ = False  # not a pytest class
 
     goal: FreeText | None = None
-    """The test in plain English, one sentence per line, for a planner (up to 20,000 characters). Stored and
-    returned; no planner turns it into steps yet, so a test to run needs `steps`."""
+    """The test in plain English, one sentence per line, for a planner (up to 20,000 characters). A run of a
+    revision with a goal and no `steps` plans it first (the plan is cached per goal, so a rerun plans nothing);
+    `POST /v1/tests/{id}/plans` shows the plan, and accepting it saves it as the next revision's `steps`."""
     steps: Plan | None = None
     """The step plan, run in order until a step fails (up to 500 steps). Each step is an object whose `action`
     says what it does (`goto`, `click`, `fill`, ..., `request`). A test needs `steps` or a `goal`, or both."""
@@ -196,6 +197,7 @@ class Revision(TestSpec):
     project_id: str
     revision: Annotated[int, Field(ge=1)]
     created_at: datetime
+    note: str | None = None
 
 
 class TestPublic(Model):
@@ -243,6 +245,9 @@ class RevisionPublic(TestSpec):
     """Its number: 1 for the test's first, then one more for each new revision."""
     created_at: datetime
     """When it was created (UTC, ISO 8601)."""
+    note: str | None = None
+    """How it was made when no person wrote it: `plan proposal pln_... accepted`, `healed targets of run run_...
+    accepted (steps 2, 4)`; null for a revision written by a person."""
 
     @classmethod
     def of(cls, revision: Revision) -> RevisionPublic:

@@ -78,7 +78,9 @@ class Catalog:
         """``DELETE /v1/tests/{id}`` archives: nothing a user saved is ever lost."""
         return self.update_test(project_id, test_id, TestUpdate(status=TestStatus.archived))
 
-    def new_revision(self, project_id: str, test_id: str, body: RevisionCreate) -> Revision:
+    def new_revision(self, project_id: str, test_id: str, body: RevisionCreate, *, note: str | None = None) -> Revision:
+        """The test's next revision. ``note``: how it was made, when not written by a person (an accepted plan
+        proposal, accepted heals)."""
         spec = body.spec()
         for _ in range(_REVISION_RACE_RETRIES):
             test = self._tests.get_test(project_id, test_id)
@@ -92,7 +94,7 @@ class Catalog:
                     details={"kind": test.kind.value},
                 )
             now = self._clock()
-            revision = self._revision(test, test.latest_revision + 1, spec, now)
+            revision = self._revision(test, test.latest_revision + 1, spec, now, note=note)
             try:
                 self._tests.add_revision(test.model_copy(update={"updated_at": now}), revision)
             except Conflict:
@@ -111,7 +113,12 @@ class Catalog:
         return self._tests.list_revisions(project_id, test_id, limit=limit, cursor=cursor)
 
     @staticmethod
-    def _revision(test: TestCase, number: int, spec: TestSpec, now: datetime) -> Revision:
+    def _revision(test: TestCase, number: int, spec: TestSpec, now: datetime, *, note: str | None = None) -> Revision:
         return Revision(
-            **spec.model_dump(), test_id=test.id, project_id=test.project_id, revision=number, created_at=now
+            **spec.model_dump(),
+            test_id=test.id,
+            project_id=test.project_id,
+            revision=number,
+            created_at=now,
+            note=note,
         )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.ports import ArtifactStore, EventBus, RunQueue
+from shared.ports import ArtifactStore, ElementCache, EventBus, PlanQueue, RunQueue
 from shared.services.catalog import Catalog
+from shared.services.planning import Planning
 from shared.services.projects import Projects
 from shared.services.runs import RunService
 from shared.services.secrets import Secrets
@@ -20,3 +21,9 @@ class Services:
     artifacts: ArtifactStore
     events: EventBus
     secrets: Secrets
+    #: plan proposals, the plan cache, accepting plans and heals (None: goal-only tests cannot run)
+    planning: Planning | None = None
+    #: the planner worker's queue (plan requests for proposals and goal-only runs)
+    plan_queue: PlanQueue | None = None
+    #: the runner's element cache (resolved and healed targets per test, step and page)
+    element_cache: ElementCache | None = None

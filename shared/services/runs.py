@@ -17,6 +17,13 @@ carries the number) and its own artifacts (``attempt-N/``). An attempt ends in o
 
 So every earlier attempt of a run either failed or was interrupted, which is what ``failed_attempts``
 counts on. ``flaky`` means passed after an attempt that failed.
+
+Goal-only runs (a plain-English ``goal``, no ``steps``): the run's steps are the plan cached for the goal's content
+(``stats.planner_calls`` 0); else, with a planner that plans inline (the sentence grammar), the goal is planned
+before the run is created (``planner_calls`` 1; a goal it cannot read is a 422 naming the lines); else (Bedrock)
+the run is created ``queued`` without steps and a plan request goes to the planner's queue: the planner worker
+plans it (``plan_waiting_run``), writes the steps into the run and only then sends its run message, or ends it as
+``error`` with the planner's reason.
 """
 
 from __future__ import annotations
@@ -26,17 +33,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from shared.errors import Conflict, DomainError, InvalidInput, NotFound, Unavailable
+from shared.errors import Conflict, DomainError, InvalidInput, InvalidPlan, NotFound, Unavailable
 from shared.ids import new_id, utcnow
 from shared.models.events import RunStatusChanged
-from shared.models.messages import RunMessage
+from shared.models.messages import PlanMessage, RunMessage
 from shared.models.pages import Page
+from shared.models.planning import PlanFailed
 from shared.models.queries import RunQuery
 from shared.models.runs import (
     Artifact,
     Interruption,
     Run,
     RunCreate,
+    RunStats,
     RunStatus,
     Trigger,
     artifact_prefix,
@@ -47,6 +56,7 @@ from shared.observability import logger
 from shared.ports import ArtifactLinkChecker, ArtifactStore, EventBus, RunQueue, RunStore, StoredArtifact, TestStore
 from shared.resources import MAX_RECEIVE_COUNT
 from shared.services.catalog import archived_test
+from shared.services.planning import Planning
 
 DeadLetterOutcome = Literal["ended", "dropped", "pending"]
 #: the statuses of an attempt that a retry may turn around
@@ -93,7 +103,9 @@ class RunService:
         limits: RunLimits | None = None,
         clock: Callable[[], datetime] = utcnow,
         links: ArtifactLinkChecker | None = None,
+        planning: Planning | None = None,
     ) -> None:
+        """``planning``: plans goal-only specs (without it, a run needs ``steps``)."""
         self._tests = tests
         self._runs = runs
         self._queue = queue
@@ -102,6 +114,7 @@ class RunService:
         self._limits = limits or RunLimits()
         self._clock = clock
         self._links = links
+        self._planning = planning
 
     # ------------------------------------------------------------------------------ starting
 
@@ -116,12 +129,10 @@ class RunService:
         correlation_id: str | None = None,
     ) -> Run:
         spec, test_id, revision, name, kind, tags = self._resolve_spec(project_id, body)
+        variables = {**spec.variables, **body.variables}
+        planner_calls, waits_for_plan = 0, False
         if not spec.steps:
-            where = f"test {test_id} revision {revision}" if test_id else "the inline spec"
-            raise Conflict(
-                f"{where} has a goal but no step plan: this version runs step plans only (a planner that turns "
-                "a plain-English goal into steps is not built yet); add 'steps'"
-            )
+            spec, planner_calls, waits_for_plan = self._plan_goal(project_id, spec, variables, kind, test_id, revision)
         timeout_s = body.timeout_s or spec.timeout_s or self._limits.default_timeout_s
         if timeout_s > self._limits.max_timeout_s:
             raise InvalidInput(
@@ -150,23 +161,108 @@ class RunService:
             tags=tags,
             # the run's own variables and dataset (below) supersede the spec's: store them once
             spec=spec.model_copy(update={"variables": {}, "dataset": None}),
-            variables={**spec.variables, **body.variables},
+            variables=variables,
             dataset=body.dataset if body.dataset is not None else spec.dataset,
             timeout_s=timeout_s,
             created_at=now,
             updated_at=now,
             correlation_id=correlation_id or new_id("cor"),
+            stats=RunStats(planner_calls=planner_calls),
         )
         self._runs.create_run(run)
         try:
-            self._queue.send(self._message(run))
+            if waits_for_plan:
+                assert self._planning is not None
+                self._planning.request_run_plan(run)
+            else:
+                self._queue.send(self._message(run))
         except DomainError as exc:
             # The run is stored but nobody will execute it: end it as an error, say why.
-            self.transition(run, RunStatus.error, error=f"could not enqueue the run: {exc.message}")
-            raise Unavailable("the run queue is unavailable; the run was recorded as 'error'") from exc
-        logger.info("run queued", run_id=run.id, test_id=test_id, correlation_id=run.correlation_id)
+            what = "ask the planner for its steps" if waits_for_plan else "enqueue the run"
+            self.transition(run, RunStatus.error, error=f"could not {what}: {exc.message}")
+            queue = "planner's queue" if waits_for_plan else "run queue"
+            raise Unavailable(f"the {queue} is unavailable; the run was recorded as 'error'") from exc
+        logger.info(
+            "run queued", run_id=run.id, test_id=test_id, correlation_id=run.correlation_id, planning=waits_for_plan
+        )
         self._publish(run, previous=None)
         return run
+
+    def _plan_goal(
+        self,
+        project_id: str,
+        spec: TestSpec,
+        variables: dict[str, Any],
+        kind: TestKind,
+        test_id: str | None,
+        revision: int | None,
+    ) -> tuple[TestSpec, int, bool]:
+        """A goal-only spec's steps: ``(spec with steps, planner calls, False)``, or ``(spec, 0, True)`` when the
+        planner worker is to plan it. The plan is keyed on the spec with the run's variables (their names are
+        what a planner may use)."""
+        where = f"test {test_id} revision {revision}" if test_id else "the inline spec"
+        if self._planning is None:
+            raise Conflict(f"{where} has a goal but no step plan, and this deployment has no planner; add 'steps'")
+        planned = spec.model_copy(update={"variables": variables})
+        if not self._planning.inline:
+            cached = self._planning.cached_steps(project_id, planned)
+            if cached is None:
+                return spec, 0, True
+            return spec.model_copy(update={"steps": cached}), 0, False
+        try:
+            steps, calls = self._planning.plan_for_run(project_id, planned, kind)
+        except PlanFailed as exc:
+            raise InvalidPlan(
+                f"{where}: its goal could not be turned into steps: {exc.message}", details=exc.details or None
+            ) from exc
+        return spec.model_copy(update={"steps": steps}), calls, False
+
+    def plan_waiting_run(self, message: PlanMessage) -> Run | None:
+        """Plan a queued goal-only run (the planner worker), write its steps and send its run message. None for a
+        duplicate (the run has steps already, or is no longer queued). A planner that fails with a reason ends
+        the run as ``error`` with it; any other error goes up (the message comes back)."""
+        assert message.run_id is not None and self._planning is not None
+        try:
+            run = self._runs.get_run(message.run_id)
+        except NotFound:
+            logger.warning("plan request for an unknown run dropped", run_id=message.run_id)
+            return None
+        if run.project_id != message.project_id or run.status != RunStatus.queued:
+            return None
+        if run.spec.steps:
+            self._queue.send(self._message(run))  # planned, but its message may not have gone: take drops doubles
+            return None
+        planned = run.spec.model_copy(update={"variables": run.variables})
+        try:
+            steps, calls = self._planning.plan_for_run(run.project_id, planned, run.kind)
+        except PlanFailed as exc:
+            stats = run.stats.model_copy(update={"planner_calls": run.stats.planner_calls + 1})
+            return self.transition(
+                run, RunStatus.error, error=f"its goal could not be turned into steps: {exc.message}", stats=stats
+            )
+        stats = run.stats.model_copy(update={"planner_calls": run.stats.planner_calls + calls})
+        try:
+            run = self.update_progress(run, spec=run.spec.model_copy(update={"steps": steps}), stats=stats)
+        except Conflict:
+            return None  # cancelled meanwhile
+        self._queue.send(self._message(run))
+        logger.info("run planned and queued", run_id=run.id, planner_calls=calls)
+        return run
+
+    def fail_waiting_run(self, message: PlanMessage, reason: str) -> Run | None:
+        """End a goal-only run still waiting for its plan as ``error`` (its plan request used up its
+        deliveries)."""
+        assert message.run_id is not None
+        try:
+            run = self._runs.get_run(message.run_id)
+        except NotFound:
+            return None
+        if run.project_id != message.project_id or run.status != RunStatus.queued or run.spec.steps:
+            return None
+        try:
+            return self.transition(run, RunStatus.error, error=reason)
+        except Conflict:
+            return None
 
     def _resolve_spec(
         self, project_id: str, body: RunCreate
@@ -286,6 +382,9 @@ class RunService:
             return None
         if run.status.terminal:
             return None
+        if run.status == RunStatus.queued and not run.spec.steps:
+            logger.warning("run message for a run still waiting for its plan dropped", run_id=run.id)
+            return None  # the planner worker sends its message once the steps are written
         if run.status == RunStatus.queued and message.attempt == run.attempt - 1:
             self._queue.send(self._message(run))
             return None
@@ -368,7 +467,10 @@ class RunService:
             return self.interrupt(run, reason)
         if run.status != RunStatus.queued:
             raise Conflict(f"run {run.id} is {run.status.value}; there is nothing to resume")
-        self._queue.send(self._message(run))
+        if not run.spec.steps and self._planning is not None:
+            self._planning.request_run_plan(run)  # it was waiting for its plan
+        else:
+            self._queue.send(self._message(run))
         return run
 
     def dead_letter(self, message: RunMessage) -> DeadLetterOutcome:

@@ -182,7 +182,9 @@ def test_list_and_page_through_lambda(lambda_env: Services) -> None:
         (http_event("GET", "/v1/runs", query="limit=1000"), 422, "validation_error"),
         (http_event("GET", "/v1/runs", query="cursor=zzz"), 422, "invalid_input"),
         (http_event("POST", "/v1/runs", body={"test_id": "tst_missing"}), 404, "not_found"),
-        (http_event("POST", "/v1/runs", body={"spec": {"goal": "Go to http://x"}}), 409, "conflict"),
+        # (a goal-only spec is planned now: the configured planner's tests cover it)
+        (http_event("POST", "/v1/tests/tst_missing/plans"), 404, "not_found"),
+        (http_event("POST", "/v1/plans/pln_missing/accept"), 404, "not_found"),
     ],
 )
 def test_bad_input_is_a_clear_4xx(lambda_env: Services, event: dict[str, Any], status: int, code: str) -> None:
@@ -209,6 +211,8 @@ def test_one_projects_key_cannot_touch_anothers_data(lambda_env: Services) -> No
         ("GET", f"/v1/runs/{run_a['id']}", None),
         ("POST", f"/v1/runs/{run_a['id']}/cancel", None),
         ("GET", f"/v1/runs/{run_a['id']}/artifacts", None),
+        ("POST", f"/v1/tests/{test_a['id']}/plans", None),
+        ("POST", f"/v1/runs/{run_a['id']}/heals/accept", None),
     ]:
         status, _ = call(http_event(method, path, body=body, key=key_b))
         assert status == 404, (method, path)

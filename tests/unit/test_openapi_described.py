@@ -118,6 +118,7 @@ def test_every_request_body_example_is_accepted_by_its_model(spec: dict[str, Any
         "POST /v1/projects",
         "POST /v1/keys",
         "PUT /v1/secrets/{name}",
+        "POST /v1/tests/{test_id}/plans",
     }
     assert models == set(REQUEST_EXAMPLES)  # no examples of a body the API no longer takes
 
@@ -169,5 +170,8 @@ def test_the_examples_work_through_the_api(fakes: FakeServices) -> None:
         send("POST", "/v1/keys", example["value"], 201)
     for example in examples.SECRET_PUT.values():
         send("PUT", "/v1/secrets/ADMIN_PASSWORD", example["value"], 200)
+    for example in examples.PLAN_PROPOSAL_CREATE.values():
+        proposal = send("POST", f"/v1/tests/{created['plain_english']['id']}/plans", example["value"], 202)
+        assert proposal["status"] == "ready", proposal
 
     assert created["browser"]["kind"] == "browser" and created["api"]["kind"] == "api"

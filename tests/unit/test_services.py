@@ -111,9 +111,12 @@ def test_inline_spec_run(fakes: FakeServices) -> None:
     assert run.test_id is None and run.kind == "api" and run.trigger == "cli"
 
 
-def test_a_goal_without_a_plan_cannot_run(fakes: FakeServices) -> None:
-    with pytest.raises(Conflict, match="no step plan"):
-        fakes.services.runs.start_run(PROJECT, RunCreate.model_validate({"spec": {"goal": "Go to http://x"}}))
+def test_a_goal_without_a_plan_cannot_run_where_there_is_no_planner(fakes: FakeServices) -> None:
+    runs = RunService(
+        tests=fakes.store, runs=fakes.store, queue=fakes.queue, events=fakes.events, artifacts=fakes.artifacts
+    )
+    with pytest.raises(Conflict, match="no step plan, and this deployment has no planner"):
+        runs.start_run(PROJECT, RunCreate.model_validate({"spec": {"goal": "Go to http://x"}}))
 
 
 def test_timeout_above_the_deployments_limit_is_refused(fakes: FakeServices) -> None:

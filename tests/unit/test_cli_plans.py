@@ -1,0 +1,154 @@
+"""``autotest plans request|show|accept`` and ``autotest heals accept`` against the real API app (FastAPI
+TestClient over in-memory services, a fake planner)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+from click.testing import CliRunner, Result
+from fastapi.testclient import TestClient
+
+from cli.main import cli
+from cli.state import CliState
+from functions.api.app import create_app
+from shared.models.runs import Heal, StepResult
+from tests.conftest import BOOTSTRAP_KEY, FakeServices
+from tests.fakes import FakePlanner
+
+ADMIN = {"X-API-Key": BOOTSTRAP_KEY}
+GOAL = 'Go to http://127.0.0.1:8001/login\nFill "Username" with "admin"\nClick "Log in"'
+
+Invoke = Callable[..., Result]
+
+
+def invoker(app: TestClient) -> Invoke:
+    def invoke(*args: str) -> Result:
+        state = CliState(api_url="http://testserver", api_key=BOOTSTRAP_KEY, transport=app._transport)
+        state.console.width = 200
+        return CliRunner().invoke(cli, list(args), obj=state)
+
+    return invoke
+
+
+@pytest.fixture
+def app(fakes: FakeServices) -> TestClient:
+    return TestClient(create_app(fakes.services))
+
+
+@pytest.fixture
+def run_cli(app: TestClient) -> Invoke:
+    return invoker(app)
+
+
+def a_goal_test(app: TestClient, goal: str = GOAL) -> str:
+    created = app.post("/v1/tests", json={"name": "Admin can log in", "goal": goal}, headers=ADMIN)
+    assert created.status_code == 201, created.text
+    return str(created.json()["id"])
+
+
+def test_request_prints_the_plan_and_how_to_accept_it(run_cli: Invoke, app: TestClient) -> None:
+    test_id = a_goal_test(app)
+
+    result = run_cli("plans", "request", test_id)
+
+    assert result.exit_code == 0, result.output
+    proposal_id = result.output.split()[0]
+    assert proposal_id.startswith("pln_") and "ready" in result.output and "(rules planner)" in result.output
+    assert "  1. goto url='http://127.0.0.1:8001/login'" in result.output
+    assert "  2. fill 'Username' value='admin'" in result.output
+    assert "  3. click 'Log in'" in result.output
+    assert f"accept it: autotest plans accept {proposal_id}" in result.output
+
+
+def test_show_and_accept_then_accept_again_is_refused(run_cli: Invoke, app: TestClient) -> None:
+    test_id = a_goal_test(app)
+    proposal = json.loads(run_cli("plans", "request", test_id, "--revision", "1", "--json").output)
+
+    shown = run_cli("plans", "show", proposal["id"])
+    accepted = run_cli("plans", "accept", proposal["id"])
+    again = run_cli("plans", "accept", proposal["id"])
+    after = json.loads(run_cli("plans", "show", proposal["id"], "--json").output)
+
+    assert shown.exit_code == 0 and "ready" in shown.output and "3. click" in shown.output
+    assert accepted.exit_code == 0, accepted.output
+    assert f"saved revision 2 of {test_id}  (3 steps)" in accepted.output
+    assert f"plan proposal {proposal['id']} accepted" in accepted.output
+    assert again.exit_code != 0 and "accepted already, as revision 2" in again.output
+    assert after["status"] == "accepted" and after["accepted_revision"] == 2
+
+
+def test_a_failed_plan_exits_1_naming_the_line(run_cli: Invoke, app: TestClient) -> None:
+    test_id = a_goal_test(app, "Go to http://x\nDo the twist")
+
+    result = run_cli("plans", "request", test_id)
+
+    assert result.exit_code == 1
+    assert "failed" in result.output and "cannot read line 2: 'Do the twist'" in result.output
+    assert "accept it" not in result.output
+
+
+def test_wait_polls_a_pending_proposal_until_it_is_filled(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a planner that plans through the worker, and a worker that fills the proposal between polls
+    fakes = FakeServices(planner=FakePlanner("bedrock"))
+    app = TestClient(create_app(fakes.services))
+    test_id = a_goal_test(app)
+
+    def worker_fills(_: float) -> None:
+        for message in fakes.plan_queue.sent:
+            assert message.proposal_id is not None
+            fakes.planning.fill_proposal(message.project_id, message.proposal_id)
+
+    monkeypatch.setattr("cli.commands.plans.time.sleep", worker_fills)
+
+    waited = invoker(app)("plans", "request", test_id, "--wait")
+    pending = invoker(app)("plans", "request", test_id, "--json")
+
+    assert waited.exit_code == 0, waited.output
+    assert "ready" in waited.output and "3. click" in waited.output
+    assert json.loads(pending.output)["status"] == "pending"
+
+
+def test_bad_ids_are_refused_before_any_request(run_cli: Invoke) -> None:
+    for args in (("plans", "show", "../tests"), ("plans", "accept", "a b"), ("heals", "accept", "x/y")):
+        result = run_cli(*args)
+        assert result.exit_code == 2 and "is not a" in result.output, args
+
+
+def test_heals_accept_saves_a_revision(run_cli: Invoke, app: TestClient, fakes: FakeServices) -> None:
+    test_id = a_goal_test(app)
+    run_id = app.post("/v1/runs", json={"test_id": test_id}, headers=ADMIN).json()["id"]
+    heal = Heal(
+        before="'Log in'",
+        after='role=button name="Sign in"',
+        replacement={"role": "button", "name": "Sign in"},
+        locator='get_by_role("button", name="Sign in")',
+        score=0.7,
+        source="fuzzy",
+        reason="matched nothing",
+    )
+    step = StepResult(index=2, action="click", status="passed", heal=heal, healed=True)
+    fakes.store.update_run(run_id, {"status": "passed", "steps": [step.model_dump(mode="json")]})
+
+    result = run_cli("heals", "accept", run_id)
+    again = json.loads(run_cli("heals", "accept", run_id, "--json").output)
+
+    assert result.exit_code == 0, result.output
+    assert f"saved revision 2 of {test_id}  (the heals of {run_id})" in result.output
+    assert f"healed targets of run {run_id} accepted (step 3)" in result.output
+    assert again["revision"] == 3 and again["steps"][2]["target"]["name"] == "Sign in"
+    none = run_cli("heals", "accept", app.post("/v1/runs", json={"test_id": test_id}, headers=ADMIN).json()["id"])
+    assert none.exit_code != 0 and "healed no target" in none.output
+
+
+def test_server_text_is_shown_escaped_not_obeyed(run_cli: Invoke, app: TestClient, fakes: FakeServices) -> None:
+    test_id = a_goal_test(app, "Go to http://x\nDo the twist")
+    proposal = json.loads(run_cli("plans", "request", test_id, "--json").output)
+    key = ("default", proposal["id"])
+    fakes.plans.proposals[key] = fakes.plans.proposals[key].model_copy(update={"error": "bad \x1b[2J\u202eline"})
+
+    shown = run_cli("plans", "show", proposal["id"])
+
+    assert "\x1b[2J" not in shown.output and "\u202e" not in shown.output
+    assert "\\x1b[2J" in shown.output
