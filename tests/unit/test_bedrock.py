@@ -158,6 +158,7 @@ def test_the_inlined_schema_accepts_what_pydantic_accepts_and_refuses_what_it_re
         "target": {"role": "button", "name": "Remove", "within": {"kind": "row", "name": "Cheese"}},
     }
     validator.validate({"steps": [*VALID_STEPS, scoped, {"action": "click", "target": "the Log in button"}]})
+    bad: dict[str, Any]
     for bad in (
         {"steps": []},
         {"steps": [{"action": "click"}]},
@@ -360,7 +361,10 @@ def _http(status: int, body: dict[str, Any], error: str | None = None) -> AWSRes
     if error:
         headers["x-amzn-errortype"] = f"{error}:http://internal.amazon.com/coral/com.amazon.bedrock/"
     return AWSResponse(
-        "https://bedrock-runtime.eu-west-1.amazonaws.com", status, headers, _Body(json.dumps(body).encode())
+        "https://bedrock-runtime.eu-west-1.amazonaws.com",
+        status,
+        headers,  # type: ignore[arg-type]  # botocore's own header dict, as its HTTP layer passes
+        _Body(json.dumps(body).encode()),
     )
 
 
@@ -370,7 +374,7 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     import botocore.endpoint
 
     delays: list[float] = []
-    monkeypatch.setattr(botocore.endpoint.time, "sleep", delays.append)
+    monkeypatch.setattr(botocore.endpoint.time, "sleep", delays.append)  # type: ignore[attr-defined]
     return delays
 
 
