@@ -36,7 +36,7 @@ def build_services(
     bootstrap = settings.bootstrap_api_key.get_secret_value() if settings.bootstrap_api_key else None
     return Services(
         projects=Projects(repo, bootstrap_key=bootstrap, bootstrap_project=settings.bootstrap_project),
-        catalog=Catalog(repo),
+        catalog=Catalog(repo, planner=settings.planner),
         runs=RunService(
             tests=repo,
             runs=repo,
