@@ -107,6 +107,8 @@ def _tokenize(text: str) -> tuple[str, list[str]]:
 
 
 def _find_any(text: str, chars: str, start: int) -> int:
+    if len(chars) == 1:
+        return text.find(chars, start)
     found = [p for p in (text.find(c, start) for c in chars) if p >= 0]
     return min(found) if found else -1
 
@@ -142,6 +144,7 @@ _SCOPE_BODY = re.compile(
     rf"|(?P<u>[^{_OPEN}]+?)\s+(?P<kind3>{_KIND})",
     re.I,
 )
+_ARTICLE = re.compile(r"^(?:the|an?)\s+", re.I)
 _NEAR_BODY = re.compile(rf"(?P<q>{V})|(?P<u>[^{_OPEN}]+)", re.I)
 
 
@@ -188,7 +191,7 @@ class _Line:
                 )
             scopes.within = scopes.within if scopes.within is not None else self.scopes.within
             scopes.near = scopes.near if scopes.near is not None else self.scopes.near
-        bare = re.sub(r"^(?:the|an?)\s+", "", phrase, flags=re.I)
+        bare = _ARTICLE.sub("", phrase, count=1)
         if not bare:
             raise _LineError("it names no element")
         described = self.value(bare) if _ONLY_VALUE.fullmatch(bare) else self.text(phrase)
@@ -211,7 +214,17 @@ class _Line:
             shape = cut
 
     def _cut_one(self, shape: str, scopes: _Scopes) -> str | None:
-        for start in reversed([m for m in _IN.finditer(shape)]):
+        # most lines have no scope: a look at the words first, the patterns only where one may be
+        lowered = shape.lower()
+        last = lowered[lowered.rfind(" ") + 1 :]
+        ins = (
+            list(_IN.finditer(shape))
+            if (last in _KINDS or last.endswith(_CLOSE)) and (" in" in lowered or " within" in lowered)
+            else []
+        )
+        maybe_near = " next" in lowered or " near" in lowered or " beside" in lowered or " close" in lowered
+        nears = list(_NEAR.finditer(shape)) if maybe_near else []
+        for start in reversed(ins):
             body = _SCOPE_BODY.fullmatch(shape, start.end())
             if body is None or not shape[: start.start()].strip():
                 continue
@@ -222,7 +235,7 @@ class _Line:
             name = self.value(marker) if marker else (body.group("u") or "").strip()
             scopes.within = {"kind": _KINDS[kind.lower()], "name": name}
             return shape[: start.start()]
-        for start in reversed([m for m in _NEAR.finditer(shape)]):
+        for start in reversed(nears):
             body = _NEAR_BODY.fullmatch(shape, start.end())
             if body is None or not shape[: start.start()].strip():
                 continue
@@ -651,6 +664,8 @@ def _first_word(shape: str) -> str:
 def _sentences(shape: str) -> list[str]:
     """The sentences of a line: split after a period only where every piece starts with a verb the grammar
     knows (``Click "Save". Expect to see "Saved"``), so a period inside an unquoted target or URL stays."""
+    if "." not in shape:
+        return [shape]
     pieces = [p.strip() for p in _SENTENCE_BREAK.split(shape)]
     if len(pieces) > 1 and all(_first_word(_PREFIX.sub("", p, count=1)) in _FORMS for p in pieces[1:]):
         return pieces
@@ -661,13 +676,12 @@ def _sentences(shape: str) -> list[str]:
     return [shape]
 
 
-def _read(sentence: str, values: list[str], raw: str) -> dict[str, Any]:
-    sentence = _PREFIX.sub("", sentence, count=1).strip().rstrip(".!").rstrip()
+def _read(sentence: str, values: list[str], *, prefixed: bool = False) -> dict[str, Any]:
+    """The step of one sentence (``prefixed``: it may still start with "then" or a number)."""
+    if prefixed:
+        sentence = _PREFIX.sub("", sentence, count=1)
+    sentence = sentence.strip().rstrip(".!").rstrip()
     word = _first_word(sentence)
-    if word in _REQUEST_WORDS:
-        step = _request(raw.strip())
-        if step is not None:
-            return step
     shape = " ".join(sentence.split())
     line = _Line(shape, values)
     try:
@@ -744,11 +758,14 @@ def parse_lines(text: str) -> list[ParsedLine]:
         try:
             if len(stripped) > MAX_LINE:
                 raise _LineError(f"it is {len(stripped)} characters long, more than {MAX_LINE}")
-            shape, values = _tokenize(stripped)
-            cut = _PREFIX.match(shape)
-            shape, raw = (shape[cut.end() :], stripped[cut.end() :]) if cut else (shape, stripped)
-            sentences = [shape] if _first_word(shape) in _REQUEST_WORDS else _sentences(shape)
-            steps = [_validate(_read(sentence, values, raw)) for sentence in sentences]
+            cut = _PREFIX.match(stripped)  # a number, a dash, "then": no quotes, so the same in the shape
+            raw = stripped[cut.end() :] if cut else stripped
+            if _first_word(raw) in _REQUEST_WORDS and (request := _request(raw)) is not None:
+                steps = [_validate(request)]  # read from the raw text: a JSON body holds quotes
+            else:
+                shape, values = _tokenize(raw)
+                sentences = _sentences(shape)
+                steps = [_validate(_read(sentence, values, prefixed=i > 0)) for i, sentence in enumerate(sentences)]
         except _LineError as exc:
             problems.append({"line": number, "text": stripped, "error": str(exc)})
             continue
