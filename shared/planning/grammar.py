@@ -277,6 +277,10 @@ _UNITS = {"ms": 1, "millisecond": 1, "milliseconds": 1, "s": 1000, "sec": 1000, 
 _UNITS |= {"seconds": 1000, "min": 60_000, "mins": 60_000, "minute": 60_000, "minutes": 60_000}
 
 
+#: the scheme and host of a URL, for a pattern anchored at the path: "Expect the URL to be "/home""
+_ORIGIN = "^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*"
+
+
 def _url(line: _Line, raw: str) -> str:
     url = line.value(raw) if _ONLY_VALUE.fullmatch(raw) else raw
     if not _URL_LIKE.match(url):
@@ -419,12 +423,14 @@ def _expect_url(line: _Line, m: re.Match[str]) -> dict[str, Any]:
     if how.startswith("match"):
         return {"action": "expect_url", "pattern": value}
     pattern = literal_pattern(value)
+    # a URL anchored at its start that the test writes as a path ("/home") starts after the page's origin
+    start = _ORIGIN if value.startswith("/") else "^"
     if how.startswith("end"):
         pattern += "$"
     elif how.startswith("start"):
-        pattern = "^" + pattern
+        pattern = start + pattern
     elif how in ("be", "is", "equal", "equals"):
-        pattern = f"^{pattern}$"
+        pattern = f"{start}{pattern}$"
     return {"action": "expect_url", "pattern": pattern}
 
 

@@ -109,6 +109,10 @@ def error(line: str) -> str:
         ('Expect the URL to end with "/done"', {"action": "expect_url", "pattern": "/done$"}),
         ('Expect the URL to match "/items/\\d+$"', {"action": "expect_url", "pattern": "/items/\\d+$"}),
         ('Expect the URL to be "{{base_url}}/home"', {"action": "expect_url", "pattern": "^{{base_url}}/home$"}),
+        (
+            'Expect the URL to be "/home"',
+            {"action": "expect_url", "pattern": "^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*/home$"},
+        ),
         ('Expect the title to contain "Shop"', {"action": "expect_title", "text": "Shop"}),
         ('Check that the title contains "Shop"', {"action": "expect_title", "text": "Shop"}),
         ("Take a screenshot", {"action": "screenshot"}),
@@ -239,8 +243,25 @@ def test_scopes_on_every_kind_of_step_with_a_target() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("line", "matches", "misses"),
+    [
+        ('Expect the URL to start with "/shop"', "http://127.0.0.1:8001/shop/cart", "http://x/a/shop"),
+        ('Expect the URL to be "/home"', "https://example.com/home", "https://example.com/home/more"),
+        ('Expect the URL to be "http://x/home?a=1"', "http://x/home?a=1", "http://x/home?a=12"),
+        ('Expect the URL to end with "/done"', "http://x/a/done", "http://x/done/more"),
+        ('Expect the URL to contain "a.b"', "http://x/a.b", "http://x/aXb"),
+    ],
+)
+def test_url_forms_make_patterns_that_match_what_they_say(line: str, matches: str, misses: str) -> None:
+    compiled = regex.compile_pattern(one(line)["pattern"])
+    assert compiled.search(matches) is not None
+    assert compiled.search(misses) is None
+
+
 def test_next_to_and_near_name_the_text_beside_the_target() -> None:
     assert one('Click "Remove" next to "Cheese"')["target"] == {"describe": "Remove", "near": "Cheese"}
+    assert one('Click "Remove" beside "Cheese"')["target"] == {"describe": "Remove", "near": "Cheese"}
     assert one('Click "Remove" near "Cheese"')["target"] == {"describe": "Remove", "near": "Cheese"}
     assert one("Click the Remove button next to Cheese")["target"] == {
         "describe": "the Remove button",
