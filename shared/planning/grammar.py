@@ -371,9 +371,15 @@ def _wait_ms(line: _Line, m: re.Match[str]) -> dict[str, Any]:
 
 @_form(rf"wait\s+(?:for|until)\s+{_T}(?:\s+(?:to\s+(?:be\s+)?|is\s+)?(?:appears?|visible|shown|displayed))?")
 def _wait_for(line: _Line, m: re.Match[str]) -> dict[str, Any]:
+    if _PAGE_LOAD.fullmatch(m.group("t")):
+        raise _LineError(
+            "a page is loaded when Go to or a click that navigates has finished; to wait for what it shows, "
+            'write Wait for "X" with an element of that page'
+        )
     return {"action": "wait_for", "target": line.target(m.group("t"))}
 
 
+_PAGE_LOAD = re.compile(r"(?:the\s+)?(?:page|site|app)(?:\s+to)?(?:\s+(?:load|be loaded|finish loading))?", re.I)
 _SEE = r"(?:i\s+)?(?:to\s+|can\s+|should\s+)?see"
 _NOT_SEE = r"(?:i\s+)?(?:not\s+to|to\s+not|cannot|can't|can\s+not|should\s+not|shouldn't|do\s+not|don't)\s+see"
 
@@ -503,7 +509,9 @@ def _request(text: str) -> dict[str, Any] | None:
     url = m.group("url")
     if len(url) > 1 and url[0] in _DOUBLE and url[-1] in _DOUBLE[url[0]]:
         url = url[1:-1]
-    if not _URL_LIKE.match(url) or url.startswith(("/", ".")):
+    if url.startswith(("/", ".")):
+        raise _LineError(f"a request's URL is absolute: write {{{{base_url}}}}{url} or http://host{url}")
+    if not _URL_LIKE.match(url):
         return None
     step: dict[str, Any] = {"action": "request", "method": m.group("method").upper(), "url": url}
     rest = m.group("rest")

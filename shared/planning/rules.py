@@ -8,6 +8,9 @@ import time
 from shared.models.planning import PlanFailed, PlanOutcome, PlanRequest, PlanUsage
 from shared.planning.grammar import parse
 
+#: the most steps a plan holds (``shared.models.plans.Plan``)
+MAX_PLAN_STEPS = 500
+
 
 class RulePlanner:
     """Turns a goal written in the grammar's sentences into steps, or fails naming every line it cannot read.
@@ -21,6 +24,11 @@ class RulePlanner:
         started = time.perf_counter()
         try:
             steps = parse(request.goal)
+            if len(steps) > MAX_PLAN_STEPS:
+                raise PlanFailed(
+                    f"the goal reads as {len(steps)} steps, more than the {MAX_PLAN_STEPS} a plan may hold: "
+                    "split it into several tests"
+                )
         except PlanFailed as exc:
             raise PlanFailed(exc.message, usage=PlanUsage(latency_ms=_ms_since(started)), details=exc.details) from exc
         notes = []

@@ -8,7 +8,7 @@ from datetime import datetime
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.ids import new_id, utcnow
 from shared.models.pages import Page
-from shared.models.planning import PlanFailed, PlannerName
+from shared.models.planning import PlanFailed, PlannerName, PlanRequest
 from shared.models.queries import TestQuery
 from shared.models.tests import (
     Revision,
@@ -20,7 +20,7 @@ from shared.models.tests import (
     TestUpdate,
     kind_mismatch,
 )
-from shared.planning import grammar
+from shared.planning.rules import RulePlanner
 from shared.ports import TestStore
 
 _REVISION_RACE_RETRIES = 5
@@ -51,10 +51,10 @@ class Catalog:
         if self._planner != "rules" or spec.steps or not spec.goal:
             return
         try:
-            grammar.parse(spec.goal)
+            RulePlanner().plan(PlanRequest(goal=spec.goal, start_url=spec.start_url))
         except PlanFailed as exc:
             raise InvalidInput(
-                f"goal: the sentence grammar cannot read it:\n{exc.message}",
+                f"goal: the rule planner cannot plan it:\n{exc.message}",
                 details={"field": "goal", "lines": exc.details.get("lines", [])},
             ) from exc
 

@@ -398,6 +398,8 @@ def test_a_value_without_quotes_says_quotes_are_needed(line: str, words: str) ->
         ("GET {{base_url}}/x expecting lots", "cannot read 'expecting lots' after the URL"),
         ("GET {{base_url}}/x expecting 999", "expect[0].status: Input should be less than or equal to 599"),
         ("Click \ue000 here", "U+E000"),
+        ("GET /health expecting 200", "a request's URL is absolute: write {{base_url}}/health"),
+        ("Wait for the page to load", "a page is loaded when Go to"),
     ],
 )
 def test_every_error_names_its_line_and_why(line: str, words: str) -> None:
@@ -451,6 +453,11 @@ def test_the_rule_planner_plans_a_goal() -> None:
 def test_the_rule_planner_notes_a_plan_that_opens_no_page() -> None:
     outcome = RulePlanner().plan(PlanRequest(goal='Click "Log in"'))
     assert "no start_url" in outcome.notes[0]
+
+
+def test_the_rule_planner_refuses_more_steps_than_a_plan_holds() -> None:
+    with pytest.raises(PlanFailed, match="the goal reads as 501 steps, more than the 500 a plan may hold"):
+        RulePlanner().plan(PlanRequest(goal="\n".join(['Click "Save"'] * 501)))
 
 
 def test_the_rule_planner_fails_naming_the_lines() -> None:
