@@ -34,7 +34,6 @@ from shared.models.validation import describe_errors
 _OPEN, _CLOSE = "\ue000", "\ue001"
 V = f"{_OPEN}\\d+{_CLOSE}"  # a value, in a form's pattern
 _VALUE = re.compile(f"{_OPEN}(\\d+){_CLOSE}")
-_ONLY_VALUE = re.compile(f"{_OPEN}(\\d+){_CLOSE}")
 
 #: opening quote -> the quotes that close it
 _DOUBLE = {'"': '"', "“": '”"', "„": "“”", "«": "»"}
@@ -177,12 +176,12 @@ class _Line:
         """A phrase with its values put back in quotes, as the user wrote it."""
         return _VALUE.sub(lambda m: f'"{self.values[int(m.group(1))]}"', phrase).strip()
 
-    def target(self, phrase: str | None, *, scoped: bool = True) -> Any:
+    def target(self, phrase: str | None) -> Any:
         """The target a phrase names: the quoted text alone, else the phrase as a description; a
         ``DescribedTarget`` when a scope narrows it."""
         scopes = _Scopes()
         phrase = self._cut_scopes(f" {(phrase or '').strip()}", scopes).strip()
-        if scoped and self.scopes:
+        if self.scopes:
             if (scopes.within is not None and self.scopes.within is not None) or (
                 scopes.near is not None and self.scopes.near is not None
             ):
@@ -194,7 +193,7 @@ class _Line:
         bare = _ARTICLE.sub("", phrase, count=1)
         if not bare:
             raise _LineError("it names no element")
-        described = self.value(bare) if _ONLY_VALUE.fullmatch(bare) else self.text(phrase)
+        described = self.value(bare) if _VALUE.fullmatch(bare) else self.text(phrase)
         if not scopes:
             return described
         target: dict[str, Any] = {"describe": described}
@@ -271,7 +270,9 @@ def _form(pattern: str) -> Callable[[Builder], _Form]:
 _T = r"(?P<t>.+?)"  # a target phrase
 _URL = rf"(?P<url>{V}|\S+)"
 _EXPECT = r"(?:expect|verify|assert|check|ensure|confirm)(?:\s+that)?"
-_URL_LIKE = re.compile(r"^(?:https?://|/|\.\.?/|\{\{|[?#])|^[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:/|$)", re.I)
+_URL_LIKE = re.compile(r"^(?:https?://|/|\.\.?/|\{\{|[?#])", re.I)
+#: a host written without its scheme ("example.com/x", "localhost:8000"): a browser would read it as a path
+_HOST_ONLY = re.compile(r"^(?:[\w-]+(?:\.[\w-]+)+|localhost)(?::\d+)?(?:[/?#]|$)", re.I)
 _KEY = re.compile(r"^(?:[A-Za-z]+\+)*(?:[A-Za-z][A-Za-z0-9]*|\S)$")
 _UNITS = {"ms": 1, "millisecond": 1, "milliseconds": 1, "s": 1000, "sec": 1000, "secs": 1000, "second": 1000}
 _UNITS |= {"seconds": 1000, "min": 60_000, "mins": 60_000, "minute": 60_000, "minutes": 60_000}
@@ -282,14 +283,16 @@ _ORIGIN = "^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*"
 
 
 def _url(line: _Line, raw: str) -> str:
-    url = line.value(raw) if _ONLY_VALUE.fullmatch(raw) else raw
+    url = line.value(raw) if _VALUE.fullmatch(raw) else raw
+    if _HOST_ONLY.match(url):
+        raise _LineError(f"{url!r} has no scheme, so it would be read as a path: write http://{url} or https://{url}")
     if not _URL_LIKE.match(url):
         raise _LineError(f"{url!r} is not a URL: write http://..., a path such as /login, or a {{{{variable}}}}")
     return url
 
 
 def _quoted(line: _Line, raw: str | None, what: str, example: str) -> str:
-    if raw is None or not _ONLY_VALUE.fullmatch(raw.strip()):
+    if raw is None or not _VALUE.fullmatch(raw.strip()):
         raise _LineError(f"{what} must be in quotes: {example}")
     return line.value(raw.strip())
 
@@ -341,7 +344,7 @@ def _uncheck(line: _Line, m: re.Match[str]) -> dict[str, Any]:
 @_form(rf"press\s+(?:the\s+)?(?P<k>{V}|\S+)(?:\s+key)?(?:\s+(?:in|on|into)\s+{_T})?")
 def _press(line: _Line, m: re.Match[str]) -> dict[str, Any]:
     raw = m.group("k")
-    key = line.value(raw) if _ONLY_VALUE.fullmatch(raw) else raw
+    key = line.value(raw) if _VALUE.fullmatch(raw) else raw
     if not _KEY.match(key):
         raise _LineError(
             f"{key!r} is not a key: name one as Playwright does (Enter, Tab, Escape, ArrowDown, Control+A), "
@@ -471,7 +474,7 @@ def _screenshot(line: _Line, m: re.Match[str]) -> dict[str, Any]:
     raw = m.group("name") or m.group("name2")
     step: dict[str, Any] = {"action": "screenshot"}
     if raw:
-        step["name"] = line.value(raw) if _ONLY_VALUE.fullmatch(raw) else raw
+        step["name"] = line.value(raw) if _VALUE.fullmatch(raw) else raw
     return step
 
 
@@ -480,7 +483,7 @@ def _screenshot(line: _Line, m: re.Match[str]) -> dict[str, Any]:
 )
 def _extract(line: _Line, m: re.Match[str]) -> dict[str, Any]:
     raw = m.group("var")
-    var = line.value(raw) if _ONLY_VALUE.fullmatch(raw) else raw
+    var = line.value(raw) if _VALUE.fullmatch(raw) else raw
     var = var.removeprefix("{{").removesuffix("}}").strip()
     return {"action": "extract", "target": line.target(m.group("t")), "var": var}
 
@@ -511,6 +514,8 @@ def _request(text: str) -> dict[str, Any] | None:
         url = url[1:-1]
     if url.startswith(("/", ".")):
         raise _LineError(f"a request's URL is absolute: write {{{{base_url}}}}{url} or http://host{url}")
+    if _HOST_ONLY.match(url):
+        raise _LineError(f"a request's URL is absolute: write http://{url} or https://{url}")
     if not _URL_LIKE.match(url):
         return None
     step: dict[str, Any] = {"action": "request", "method": m.group("method").upper(), "url": url}
