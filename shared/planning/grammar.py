@@ -143,6 +143,8 @@ _SCOPE_BODY = re.compile(
     rf"|(?P<u>[^{_OPEN}]+?)\s+(?P<kind3>{_KIND})",
     re.I,
 )
+_TWO_VALUES = re.compile(f"{V}\\s*(?:,|and|or)?\\s*{V}")
+_SECOND_STEP = re.compile(r"(?:^|[\s,;])(?:and\s+then|and|then|,|;)\s+(?P<verb>[A-Za-z]+)", re.I)
 _ARTICLE = re.compile(r"^(?:the|an?)\s+", re.I)
 _NEAR_BODY = re.compile(rf"(?P<q>{V})|(?P<u>[^{_OPEN}]+)", re.I)
 
@@ -193,6 +195,7 @@ class _Line:
         bare = _ARTICLE.sub("", phrase, count=1)
         if not bare:
             raise _LineError("it names no element")
+        self._one_target(phrase)
         described = self.value(bare) if _VALUE.fullmatch(bare) else self.text(phrase)
         if not scopes:
             return described
@@ -202,6 +205,17 @@ class _Line:
         if scopes.near is not None:
             target["near"] = scopes.near
         return target
+
+    def _one_target(self, phrase: str) -> None:
+        """Refuse a phrase that holds more than one target, or a second step (``Click "Save" and wait``)."""
+        if _TWO_VALUES.search(phrase):
+            raise _LineError(f"{self.text(phrase)} names two elements: a step has one target")
+        then = _SECOND_STEP.search(phrase)
+        if then is not None and then.group("verb").lower() in _FORMS:
+            raise _LineError(
+                f"{self.text(phrase[then.start() :]).strip(' ,;')!r} reads as a second step: write one step per "
+                "line (or sentences separated by a period), or put the element's name in quotes"
+            )
 
     def _cut_scopes(self, shape: str, scopes: _Scopes) -> str:
         """``shape`` without the scope phrases at its end (``in the "Cheese" row``, ``next to "Cheese"``), which
@@ -292,9 +306,16 @@ def _url(line: _Line, raw: str) -> str:
 
 
 def _quoted(line: _Line, raw: str | None, what: str, example: str) -> str:
-    if raw is None or not _VALUE.fullmatch(raw.strip()):
+    raw = (raw or "").strip()
+    if not _VALUE.fullmatch(raw):
+        first = _VALUE.match(raw)
+        if first is not None:
+            raise _LineError(
+                f"after {what} {line.text(first.group(0))} comes {line.text(raw[first.end() :])!r}, which is not part "
+                "of this step: write one step per line (or sentences separated by a period)"
+            )
         raise _LineError(f"{what} must be in quotes: {example}")
-    return line.value(raw.strip())
+    return line.value(raw)
 
 
 @_form(rf"(?:(?:go|navigate|browse)\s+to|open|visit|load)\s+(?:the\s+)?(?:url\s+|page\s+)?{_URL}")
@@ -374,6 +395,11 @@ def _wait_ms(line: _Line, m: re.Match[str]) -> dict[str, Any]:
 
 @_form(rf"wait\s+(?:for|until)\s+{_T}(?:\s+(?:to\s+(?:be\s+)?|is\s+)?(?:appears?|visible|shown|displayed))?")
 def _wait_for(line: _Line, m: re.Match[str]) -> dict[str, Any]:
+    if _GONE.search(m.group("t")):
+        raise _LineError(
+            "there is no step that waits for an element to go away; to wait for a text to go, write "
+            'Expect not to see "text"'
+        )
     if _PAGE_LOAD.fullmatch(m.group("t")):
         raise _LineError(
             "a page is loaded when Go to or a click that navigates has finished; to wait for what it shows, "
@@ -382,6 +408,9 @@ def _wait_for(line: _Line, m: re.Match[str]) -> dict[str, Any]:
     return {"action": "wait_for", "target": line.target(m.group("t"))}
 
 
+_GONE = re.compile(
+    r"\s(?:to\s+|is\s+)?(?:disappears?|vanish(?:es)?|go(?:es)?\s+away|be\s+(?:hidden|gone|removed)|close)$", re.I
+)
 _PAGE_LOAD = re.compile(r"(?:the\s+)?(?:page|site|app)(?:\s+to)?(?:\s+(?:load|be loaded|finish loading))?", re.I)
 _SEE = r"(?:i\s+)?(?:to\s+|can\s+|should\s+)?see"
 _NOT_SEE = r"(?:i\s+)?(?:not\s+to|to\s+not|cannot|can't|can\s+not|should\s+not|shouldn't|do\s+not|don't)\s+see"
@@ -423,7 +452,7 @@ def _page_shows(line: _Line, m: re.Match[str]) -> dict[str, Any]:
 
 
 @_form(
-    rf"{_EXPECT}\s+the\s+(?:page\s+)?(?:url|address)\s+(?:to\s+)?(?P<how>contains?|includes?|matche?s?|ends?\s+with|starts?\s+with|be|is|equals?)\s+(?P<v>.+)"
+    rf"{_EXPECT}\s+(?:the\s+)?(?:page\s+)?(?:url|address)\s+(?:to\s+)?(?P<how>contains?|includes?|matche?s?|ends?\s+with|starts?\s+with|be|is|equals?)\s+(?P<v>.+)"
 )
 def _expect_url(line: _Line, m: re.Match[str]) -> dict[str, Any]:
     line.no_scope("the URL")
@@ -443,7 +472,9 @@ def _expect_url(line: _Line, m: re.Match[str]) -> dict[str, Any]:
     return {"action": "expect_url", "pattern": pattern}
 
 
-@_form(rf"{_EXPECT}\s+the\s+(?:page\s+)?title\s+(?:to\s+)?(?:contains?|includes?|be|is|have|has|equals?)\s+(?P<v>.+)")
+@_form(
+    rf"{_EXPECT}\s+(?:the\s+)?(?:page\s+)?title\s+(?:to\s+)?(?:contains?|includes?|be|is|have|has|equals?)\s+(?P<v>.+)"
+)
 def _expect_title(line: _Line, m: re.Match[str]) -> dict[str, Any]:
     line.no_scope("the title")
     return {
@@ -671,6 +702,7 @@ _PREFIX = re.compile(
     r"^\s*(?:(?:step\s+)?\d+\s*[.):]\s*|[-*•]\s+)?(?:(?:and\s+then|then|and|next|finally|first)\s*,?\s+)?", re.I
 )
 _WORD = re.compile(r"[A-Za-z]+")
+_WITHIN_TIME = re.compile(r"\s+(?:within|in\s+under|in\s+less\s+than)\s+(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>[a-z]+)$", re.I)
 _SENTENCE_BREAK = re.compile(r"\.\s+(?=[A-Za-z])")
 _STEP: TypeAdapter[Step] = TypeAdapter(Step)
 
@@ -702,6 +734,21 @@ def _read(sentence: str, values: list[str], *, prefixed: bool = False) -> dict[s
     sentence = sentence.strip().rstrip(".!").rstrip()
     word = _first_word(sentence)
     shape = " ".join(sentence.split())
+    timeout_s = None
+    within = _WITHIN_TIME.search(shape)
+    if within is not None:  # "Expect to see "Saved" within 5 seconds": the step's timeout
+        shape = shape[: within.start()]
+        unit = _UNITS.get(within.group("unit").lower())
+        if unit is None:
+            raise _LineError(f"{within.group('unit')!r} is not a unit of time: write ms, seconds or minutes")
+        timeout_s = float(within.group("n")) * unit / 1000
+    step = _scoped_match(shape, values, word)
+    if timeout_s is not None:
+        step["timeout_s"] = timeout_s
+    return step
+
+
+def _scoped_match(shape: str, values: list[str], word: str) -> dict[str, Any]:
     line = _Line(shape, values)
     try:
         return _match(line, word)

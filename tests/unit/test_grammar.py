@@ -188,6 +188,22 @@ def test_values_keep_what_they_hold_quotes_periods_and_placeholders_included() -
     assert one('Click "Fill in with care"')["target"] == "Fill in with care"  # words of a form inside quotes
 
 
+def test_within_a_time_sets_the_steps_timeout() -> None:
+    assert one('Expect to see "Item added" within 5 seconds') == {
+        "action": "expect_text",
+        "text": "Item added",
+        "timeout_s": 5.0,
+    }
+    assert one('Wait for "Saved" within 500 ms')["timeout_s"] == 0.5
+    assert one('Click "Remove" in the "Cheese" row within 2 s')["target"]["within"] == {"kind": "row", "name": "Cheese"}
+
+
+def test_words_that_only_look_like_a_second_step_stay_in_the_target() -> None:
+    assert one("Click the Terms and Conditions link")["target"] == "the Terms and Conditions link"
+    assert one('Click "Save and check"')["target"] == "Save and check"
+    assert one("Expect URL to contain '/x'") == {"action": "expect_url", "pattern": "/x"}
+
+
 def test_an_apostrophe_is_not_a_quote() -> None:
     assert one("Click the user's profile") == {"action": "click", "target": "the user's profile"}
     assert one('Expect to see "Bob\'s cart"')["text"] == "Bob's cart"
@@ -402,6 +418,17 @@ def test_a_value_without_quotes_says_quotes_are_needed(line: str, words: str) ->
         ("GET {{base_url}}/x expecting 999", "expect[0].status: Input should be less than or equal to 599"),
         ("Click \ue000 here", "U+E000"),
         ("GET /health expecting 200", "a request's URL is absolute: write {{base_url}}/health"),
+        ('Click "Save" and wait', "'and wait' reads as a second step: write one step per line"),
+        ("Click Save and check the box", "'and check the box' reads as a second step"),
+        ('Click "Log in", then expect to see "Hi"', "'then expect to see \"Hi\"' reads as a second step"),
+        ('Click "Save" "Cancel"', "names two elements: a step has one target"),
+        ('Hover over "A" or "B"', "names two elements"),
+        ('Fill "Email" with "a@b.c" and press Enter', "after the value \"a@b.c\" comes 'and press Enter'"),
+        ('Expect to see "A" and "B"', 'after the text "A" comes \'and "B"\''),
+        ('Wait for "Spinner" to disappear', "no step that waits for an element to go away"),
+        ('Wait for "Toast" to go away', "no step that waits for an element to go away"),
+        ('Expect to see "x" within 20 minutes', "timeout_s: Input should be less than or equal to 600"),
+        ('Expect to see "x" within 5 parsecs', "'parsecs' is not a unit of time"),
         ("Wait for the page to load", "a page is loaded when Go to"),
     ],
 )
