@@ -4,7 +4,7 @@ against the step union (what reading an explicit plan costs). The target: under 
 
 The lines cycle through every form of the grammar (scopes, placeholders, requests with JSON bodies, several
 sentences on a line). Each round parses once each way, alternately, ``--rounds`` times; prints the median
-milliseconds per 1,000 lines and the ratios; lower is better.
+milliseconds per 1,000 lines, by the wall clock and in CPU time, and the ratios; lower is better.
 
     .venv/bin/python -m bench.planner_parse --rounds 30
 """
@@ -17,6 +17,7 @@ import os
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -58,10 +59,23 @@ def goal(lines: int) -> str:
     return "\n".join(SENTENCES[i % len(SENTENCES)] for i in range(lines))
 
 
-def timed(run: Callable[[], list[Any]], samples: list[float], steps: int) -> None:
-    started = time.perf_counter()
+@dataclass
+class Samples:
+    """Seconds per run: wall clock, and this process's CPU time (which leaves out the time the process waited for
+    a core, so it stays put on a busy machine where the wall clock does not)."""
+
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+
+    def ms(self) -> tuple[float, float]:
+        return statistics.median(self.wall) * 1000, statistics.median(self.cpu) * 1000
+
+
+def timed(run: Callable[[], list[Any]], samples: Samples, steps: int) -> None:
+    wall, cpu = time.perf_counter(), time.process_time()
     result = run()
-    samples.append(time.perf_counter() - started)
+    samples.cpu.append(time.process_time() - cpu)
+    samples.wall.append(time.perf_counter() - wall)
     assert len(result) == steps, len(result)
 
 
@@ -72,9 +86,7 @@ def main(rounds: int) -> None:
     as_json = adapter.dump_json(plan).decode()
     steps = len(plan)
 
-    grammar: list[float] = []
-    loads: list[float] = []
-    validated: list[float] = []
+    grammar, loads, validated = Samples(), Samples(), Samples()
     for _ in range(3):  # warm every way
         parse(text), json.loads(as_json), adapter.validate_json(as_json)
     for _ in range(rounds):
@@ -82,17 +94,24 @@ def main(rounds: int) -> None:
         timed(lambda: json.loads(as_json), loads, steps)
         timed(lambda: adapter.validate_python(json.loads(as_json)), validated, steps)
 
-    grammar_ms = statistics.median(grammar) * 1000
-    loads_ms = statistics.median(loads) * 1000
-    validated_ms = statistics.median(validated) * 1000
-    load = "load average {:.1f} {:.1f} {:.1f} on {} CPUs".format(*os.getloadavg(), os.cpu_count())
+    (grammar_ms, grammar_cpu), (loads_ms, loads_cpu) = grammar.ms(), loads.ms()
+    validated_ms, validated_cpu = validated.ms()
+    one, five, fifteen = os.getloadavg()
+    load = f"load average {one:.1f} {five:.1f} {fifteen:.1f} on {os.cpu_count()} CPUs"
     sizes = f"{len(text) / 1024:.0f} KB of sentences, {len(as_json) / 1024:.0f} KB of JSON"
-    print(f"{LINES:,} lines ({steps:,} steps, {sizes}; {load})")
-    print(f"  rule planner (grammar.parse):        {grammar_ms:7.2f} ms per 1,000 lines")
-    print(f"  json.loads of the same steps:        {loads_ms:7.2f} ms  (grammar {grammar_ms / loads_ms:.1f}x)")
-    print(f"  json.loads + Step union validation:  {validated_ms:7.2f} ms  (grammar {grammar_ms / validated_ms:.1f}x)")
-    verdict = "met" if grammar_ms < TARGET_MS else "MISSED"
-    print(f"  target: under {TARGET_MS:.0f} ms per 1,000 lines: {verdict} ({grammar_ms / TARGET_MS:.0%} of the budget)")
+    print(f"{LINES:,} lines ({steps:,} steps, {sizes}; {load}); median of {rounds}, wall clock / CPU time")
+    print(f"  rule planner (grammar.parse):        {grammar_ms:6.2f} / {grammar_cpu:6.2f} ms per 1,000 lines")
+    print(
+        f"  json.loads of the same steps:        {loads_ms:6.2f} / {loads_cpu:6.2f} ms  "
+        f"(grammar {grammar_ms / loads_ms:.1f}x / {grammar_cpu / loads_cpu:.1f}x)"
+    )
+    print(
+        f"  json.loads + Step union validation:  {validated_ms:6.2f} / {validated_cpu:6.2f} ms  "
+        f"(grammar {grammar_ms / validated_ms:.1f}x / {grammar_cpu / validated_cpu:.1f}x)"
+    )
+    for label, ms in (("wall clock", grammar_ms), ("CPU time", grammar_cpu)):
+        verdict = "met" if ms < TARGET_MS else "MISSED"
+        print(f"  target under {TARGET_MS:.0f} ms per 1,000 lines, {label}: {verdict} ({ms / TARGET_MS:.0%} of it)")
 
 
 if __name__ == "__main__":
