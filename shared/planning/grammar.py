@@ -773,6 +773,8 @@ def _match(line: _Line, word: str) -> dict[str, Any]:
 
 
 def _unknown(word: str) -> str:
+    if not word:
+        return 'it starts with no verb: a step starts with one (Go to URL, Click "X", Fill "field" with "value", ...)'
     known = FORM_EXAMPLES.get(word)
     if known:
         return f"it reads as no form of {word.capitalize()!r}; the forms: " + "; ".join(known)

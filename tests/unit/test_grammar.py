@@ -417,6 +417,8 @@ def test_a_value_without_quotes_says_quotes_are_needed(line: str, words: str) ->
         ("GET {{base_url}}/x expecting lots", "cannot read 'expecting lots' after the URL"),
         ("GET {{base_url}}/x expecting 999", "expect[0].status: Input should be less than or equal to 599"),
         ("Click \ue000 here", "U+E000"),
+        ('"Save"', "it starts with no verb"),
+        ("1.", "it starts with no verb"),
         ("GET /health expecting 200", "a request's URL is absolute: write {{base_url}}/health"),
         ('Click "Save" and wait', "'and wait' reads as a second step: write one step per line"),
         ("Click Save and check the box", "'and check the box' reads as a second step"),
