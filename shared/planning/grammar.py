@@ -182,7 +182,9 @@ class _Line:
         """The target a phrase names: the quoted text alone, else the phrase as a description; a
         ``DescribedTarget`` when a scope narrows it."""
         scopes = _Scopes()
-        phrase = self._cut_scopes(f" {(phrase or '').strip()}", scopes).strip()
+        phrase = (phrase or "").strip()
+        if not _VALUE.fullmatch(phrase):  # a quoted name alone (the usual target) has no scope in it
+            phrase = self._cut_scopes(f" {phrase}", scopes).strip()
         if self.scopes:
             if (scopes.within is not None and self.scopes.within is not None) or (
                 scopes.near is not None and self.scopes.near is not None
@@ -727,15 +729,17 @@ def _sentences(shape: str) -> list[str]:
     return [shape]
 
 
-def _read(sentence: str, values: list[str], *, prefixed: bool = False) -> dict[str, Any]:
-    """The step of one sentence (``prefixed``: it may still start with "then" or a number)."""
-    if prefixed:
+def _read(sentence: str, values: list[str], *, word: str | None = None) -> dict[str, Any]:
+    """The step of one sentence; ``word``: its first word, when the line's prefix is already cut off (else the
+    sentence may still start with "then" or a number)."""
+    if word is None:
         sentence = _PREFIX.sub("", sentence, count=1)
+        word = _first_word(sentence)
     sentence = sentence.strip().rstrip(".!").rstrip()
-    word = _first_word(sentence)
     shape = " ".join(sentence.split())
     timeout_s = None
-    within = _WITHIN_TIME.search(shape)
+    # "... within 5 seconds": a number near the end first, the pattern only then
+    within = _WITHIN_TIME.search(shape) if any(c.isdigit() for c in shape[-24:]) else None
     if within is not None:  # "Expect to see "Saved" within 5 seconds": the step's timeout
         shape = shape[: within.start()]
         unit = _UNITS.get(within.group("unit").lower())
@@ -828,12 +832,15 @@ def parse_lines(text: str) -> list[ParsedLine]:
                 raise _LineError(f"it is {len(stripped)} characters long, more than {MAX_LINE}")
             cut = _PREFIX.match(stripped)  # a number, a dash, "then": no quotes, so the same in the shape
             raw = stripped[cut.end() :] if cut else stripped
-            if _first_word(raw) in _REQUEST_WORDS and (request := _request(raw)) is not None:
+            word = _first_word(raw)
+            if word in _REQUEST_WORDS and (request := _request(raw)) is not None:
                 steps = [_validate(request)]  # read from the raw text: a JSON body holds quotes
             else:
                 shape, values = _tokenize(raw)
                 sentences = _sentences(shape)
-                steps = [_validate(_read(sentence, values, prefixed=i > 0)) for i, sentence in enumerate(sentences)]
+                steps = [
+                    _validate(_read(sentence, values, word=None if i else word)) for i, sentence in enumerate(sentences)
+                ]
         except _LineError as exc:
             problems.append({"line": number, "text": stripped, "error": str(exc)})
             continue
