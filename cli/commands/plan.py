@@ -26,34 +26,41 @@ def plan(state: CliState, file: Path, as_json: bool) -> None:
     from shared.models.planning import PlanFailed
     from shared.planning.grammar import parse_lines
 
-    goal, note = _goal_of(file)
+    goal, note, offset = _goal_of(file)
     try:
         parsed = parse_lines(goal)
     except PlanFailed as exc:
-        of = " of the goal (numbered from its first line)" if file.suffix.lower() in SUFFIXES else ""
-        raise CliError(f"{file}: the grammar cannot read {_lines(exc)}{of}:\n{exc.message}", exit_code=1) from exc
+        problems = exc.details.get("lines", [])
+        if offset is not None and problems:
+            message = "\n".join(f'line {p["line"] + offset}: "{p["text"]}": {p["error"]}' for p in problems)
+        else:
+            message = exc.message
+        of = " of the goal (numbered from its first line)" if offset is None and file.suffix.lower() in SUFFIXES else ""
+        raise CliError(f"{file}: the grammar cannot read {_lines(exc)}{of}:\n{message}", exit_code=1) from exc
     if as_json:
         steps = [_compact(line.step.model_dump(mode="json", exclude_none=True)) for line in parsed]
         click.echo(json.dumps(steps, indent=2, ensure_ascii=True).replace("\x7f", "\\u007f"))
         return
     if note:
         state.console.print(f"[yellow]note[/]: {safe(note)}")
-    width = len(str(parsed[-1].line))
+    shift = offset or 0
+    width = len(str(parsed[-1].line + shift))
     shown_line = 0
     for line in parsed:
         if line.line != shown_line:  # several sentences of one line: the line once, each step under it
-            state.console.print(f"[dim]{line.line:>{width}}[/]  {safe(line.text)}")
+            state.console.print(f"[dim]{line.line + shift:>{width}}[/]  {safe(line.text)}")
             shown_line = line.line
         state.console.print(f"{'':>{width}}  [green]->[/] {_step(line.step)}")
     state.console.print(f"[dim]{len(parsed)} step{'s' if len(parsed) != 1 else ''}[/]")
 
 
-def _goal_of(file: Path) -> tuple[str, str | None]:
-    """The sentences of ``file`` and a note about them: a test file's ``goal`` (its lines numbered from the
-    goal's first line), or a text file's lines."""
+def _goal_of(file: Path) -> tuple[str, str | None, int | None]:
+    """The sentences of ``file``, a note about them, and what to add to a goal's line number to make it the
+    file's (None when the goal's lines are not the file's, as in JSON, or a folded YAML string): a test file's
+    ``goal``, or a text file's lines."""
     if file.suffix.lower() not in SUFFIXES:
         try:
-            return file.read_text(), None
+            return file.read_text(), None, 0
         except (OSError, UnicodeDecodeError) as exc:
             raise CliError(f"{file}: cannot read it ({exc})") from exc
     data = read_test_file(file)
@@ -63,7 +70,24 @@ def _goal_of(file: Path) -> tuple[str, str | None]:
     note = None
     if data.get("steps"):
         note = "this test has steps: its runs use them, not the goal; the goal reads as follows"
-    return goal, note
+    return goal, note, _block_offset(file) if file.suffix.lower() != ".json" else None
+
+
+def _block_offset(file: Path) -> int | None:
+    """For a goal written as a YAML literal block (``goal: |``), whose lines are the file's lines from the one
+    after the ``|``: what to add to a goal's line number to make it the file's."""
+    import yaml
+
+    try:  # the file parsed already (with alias expansion bounded); composing it expands nothing
+        root = yaml.compose(file.read_text(), Loader=yaml.SafeLoader)
+    except (OSError, yaml.YAMLError):
+        return None
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    for key, value in root.value:
+        if getattr(key, "value", None) == "goal" and isinstance(value, yaml.ScalarNode) and value.style == "|":
+            return int(value.start_mark.line) + 1
+    return None
 
 
 def _compact(step: dict[str, Any]) -> dict[str, Any]:

@@ -59,7 +59,29 @@ def test_plan_reads_the_goal_of_a_test_file(tmp_path: Path) -> None:
     result = invoke("plan", str(path))
 
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[:2] == ["1  Go to /login", "   -> goto  /login"]
+    # a goal written as a YAML block: its lines are numbered as the file's
+    assert result.output.splitlines()[:2] == ["3  Go to /login", "   -> goto  /login"]
+
+
+def test_plan_names_the_file_lines_of_a_yaml_goal_it_cannot_read(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text('name: Plain login\ntags: [x]\ngoal: |\n  Go to /login\n\n  Clik "Log in"\n')
+
+    result = invoke("plan", str(path))
+
+    assert result.exit_code == 1
+    assert 'line 6: "Clik "Log in"": not a step I know; closest forms: Click "X"' in result.output
+
+
+def test_plan_counts_lines_from_the_goals_first_when_they_are_not_the_files(tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"name": "t", "goal": 'Go to /login\nClik "Log in"'}))
+
+    result = invoke("plan", str(path))
+
+    assert result.exit_code == 1
+    assert "cannot read 1 line of the goal (numbered from its first line)" in result.output
+    assert 'line 2: "Clik "Log in""' in result.output
 
 
 def test_plan_notes_that_a_test_with_steps_runs_its_steps(tmp_path: Path) -> None:
