@@ -37,6 +37,7 @@ bench: install
 	$(PY) -m bench.runner_overhead --runs 15
 	$(PY) -m bench.local_emulation --rounds 5 --iterations 10
 	$(PY) -m bench.check_overhead --checks 300
+	$(PY) -m bench.planner_parse --rounds 30
 
 test: install
 	$(PY) -m pytest -q

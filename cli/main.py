@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from cli.client import CliError
+from cli.commands.plan import plan
 from cli.commands.plans import heals_group, plans_group
 from cli.commands.runs import artifacts, cancel, run, runs_group, status
 from cli.commands.secrets import secrets_group
@@ -56,6 +57,7 @@ for command in CLIENT_COMMANDS:
     cli.add_command(command)
 cli.add_command(local)
 cli.add_command(demo)
+cli.add_command(plan)
 
 
 def main() -> None:

@@ -21,12 +21,29 @@ MAX_PROBLEMS = 20
 def load_test_file(path: Path) -> dict[str, Any]:
     """The test file as a dict ready to send (validated against ``TestCreate``)."""
     # imported here: the models take a quarter of a second to build, and most commands read no file
-    import yaml
     from pydantic import ValidationError
 
-    from shared import safeyaml
     from shared.models.tests import TestCreate
     from shared.models.validation import describe_errors
+
+    data = read_test_file(path)
+    try:
+        TestCreate.model_validate(data)
+    except ValidationError as exc:
+        problems = describe_errors(exc.errors())
+        lines = [f"{_where(p['loc'])}: {p['msg']}" for p in problems[:MAX_PROBLEMS]]
+        if len(problems) > MAX_PROBLEMS:
+            lines.append(f"... and {len(problems) - MAX_PROBLEMS} more")
+        where = f"{path}: " if len(lines) == 1 else f"{path}: {len(problems)} problems\n  "
+        raise CliError(where + "\n  ".join(lines)) from exc
+    return data
+
+
+def read_test_file(path: Path) -> dict[str, Any]:
+    """The test file's mapping, parsed (YAML or JSON by its suffix) but not yet validated."""
+    import yaml
+
+    from shared import safeyaml
 
     try:
         text = path.read_text()
@@ -43,15 +60,6 @@ def load_test_file(path: Path) -> dict[str, Any]:
         raise CliError(f"{path}: refused: it nests too deep to be a test file") from exc
     if not isinstance(data, dict):
         raise CliError(f"{path}: a test file is a mapping with 'name' and 'steps' (or 'goal')")
-    try:
-        TestCreate.model_validate(data)
-    except ValidationError as exc:
-        problems = describe_errors(exc.errors())
-        lines = [f"{_where(p['loc'])}: {p['msg']}" for p in problems[:MAX_PROBLEMS]]
-        if len(problems) > MAX_PROBLEMS:
-            lines.append(f"... and {len(problems) - MAX_PROBLEMS} more")
-        where = f"{path}: " if len(lines) == 1 else f"{path}: {len(problems)} problems\n  "
-        raise CliError(where + "\n  ".join(lines)) from exc
     return data
 
 

@@ -290,7 +290,7 @@ class StepRunner:
             await page.keyboard.press(step.key)
             return None, None
         if isinstance(step, ExpectText) and step.target is None:
-            await expect_text(page.locator("body"), step.text, budget, "the page", it.masker)
+            await expect_text(page.locator("body"), step.text, budget, "the page", it.masker, absent=step.absent)
             return None, None
 
         target = getattr(step, "target", None)
@@ -324,7 +324,7 @@ class StepRunner:
         elif isinstance(step, WaitFor | ExpectVisible):
             await expect(loc).to_be_visible(timeout=ms)
         elif isinstance(step, ExpectText):
-            await expect_text(loc, step.text, budget, resolved.expression, it.masker)
+            await expect_text(loc, step.text, budget, resolved.expression, it.masker, absent=step.absent)
         elif isinstance(step, Extract):
             value = await loc.evaluate(
                 "e => (['INPUT', 'TEXTAREA', 'SELECT'].includes(e.tagName) ? e.value : e.innerText)",
@@ -368,14 +368,26 @@ async def _is_password_field(loc: Locator, timeout_ms: float) -> bool:
         return False  # cannot tell: assume the page shows it
 
 
-async def expect_text(loc: Locator, text: str, budget: Budget, where: str, masker: Masker) -> None:
+async def expect_text(
+    loc: Locator, text: str, budget: Budget, where: str, masker: Masker, *, absent: bool = False
+) -> None:
+    """``expect_text``: the text shows in ``loc`` before the step's time is up; with ``absent``, it does not (it
+    is not there, or goes away in time)."""
     try:
-        await expect(loc).to_contain_text(text, timeout=budget.left_ms())
+        if absent:
+            await expect(loc).not_to_contain_text(text, timeout=budget.left_ms())
+        else:
+            await expect(loc).to_contain_text(text, timeout=budget.left_ms())
     except AssertionError as exc:
         actual = ""
         with contextlib.suppress(PlaywrightError):
             actual = " ".join((await loc.inner_text(timeout=1000)).split())
         shown = masker.clip(actual, 300)
+        if absent:
+            raise StepFailed(
+                f"expected {where} not to show the text {text!r}, and it still did after {seconds(budget.seconds)}; "
+                f"it shows: {shown!r}"
+            ) from exc
         raise StepFailed(
             f"expected {where} to contain the text {text!r} within {seconds(budget.seconds)}; "
             + (f"it shows: {shown!r}" if actual else "it has no text")

@@ -40,7 +40,7 @@ def build_services(
     if links is not None:
         artifacts = SignedLinkArtifacts(artifacts, links)
     events = EventBridgePublisher(make("events"), settings.event_bus_name)
-    catalog = Catalog(repo)
+    catalog = Catalog(repo, planner=settings.planner)
     plan_queue = SqsPlanQueue(make("sqs"), settings.plan_queue_name, settings.plan_dlq_name)
     planning = Planning(
         tests=repo,

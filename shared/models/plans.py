@@ -362,7 +362,8 @@ class WaitFor(_Step):
 
 
 class ExpectText(_Step):
-    """Pass when the text appears on the page (or in the target) before the step's time is up."""
+    """Pass when the text appears on the page (or in the target) before the step's time is up; with `absent`,
+    when it is not shown (or no longer is) before then."""
 
     action: Literal["expect_text"] = "expect_text"
     """The kind of step: `expect_text`."""
@@ -372,6 +373,9 @@ class ExpectText(_Step):
     page. May hold `{{var}}`."""
     target: Target | None = None
     """The element that must contain the text. Default: the whole page."""
+    absent: Annotated[bool, Field(exclude_if=lambda v: not v)] = False
+    """`true`: pass when the text is *not* shown (on the page, or in the target, which must be there), waiting up
+    to the step's time for it to go away (`Expect not to see "Error"`). Default: `false`, the text must appear."""
 
 
 class ExpectVisible(_Step):
@@ -650,7 +654,7 @@ def describe_step(step: Step) -> str | None:
         case Request():
             return f"{step.method} {step.url}"
         case ExpectText():
-            return f'"{step.text}"'
+            return f'not "{step.text}"' if step.absent else f'"{step.text}"'
         case ExpectUrl():
             return step.pattern
         case ExpectTitle():

@@ -20,11 +20,11 @@ def planner_for(settings: Settings) -> Planner:
     """The configured planner (Bedrock's client is made from the settings' Bedrock region: see
     ``shared/aws/bedrock.py``)."""
     if settings.planner == "rules":
-        from shared.planning.rules import RulePlanner  # type: ignore[import-untyped,import-not-found,unused-ignore]
+        from shared.planning.rules import RulePlanner
 
         planner: Planner = RulePlanner()
         return planner
-    from shared.aws.bedrock import BedrockPlanner  # type: ignore[import-untyped,import-not-found,unused-ignore]
+    from shared.aws.bedrock import BedrockPlanner
 
     bedrock: Planner = BedrockPlanner.from_settings(settings)
     return bedrock

@@ -8,6 +8,7 @@ from datetime import datetime
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.ids import new_id, utcnow
 from shared.models.pages import Page
+from shared.models.planning import PlanFailed, PlannerName, PlanRequest
 from shared.models.queries import TestQuery
 from shared.models.tests import (
     Revision,
@@ -19,6 +20,7 @@ from shared.models.tests import (
     TestUpdate,
     kind_mismatch,
 )
+from shared.planning.rules import RulePlanner
 from shared.ports import TestStore
 
 _REVISION_RACE_RETRIES = 5
@@ -33,11 +35,31 @@ def archived_test(test_id: str, *, to: str) -> Conflict:
 
 
 class Catalog:
-    def __init__(self, tests: TestStore, *, clock: Callable[[], datetime] = utcnow) -> None:
+    """``planner`` is the deployment's (``AUTOTEST_PLANNER``): with the rule planner, a goal saved without steps is
+    read by the sentence grammar when it is saved, so a line it cannot read is a 422 then, not a failed plan at
+    run time. (Bedrock's goals are not planned at save time: that is a model call.)"""
+
+    def __init__(
+        self, tests: TestStore, *, clock: Callable[[], datetime] = utcnow, planner: PlannerName = "rules"
+    ) -> None:
         self._tests = tests
         self._clock = clock
+        self._planner = planner
+
+    def _check_goal(self, spec: TestSpec) -> None:
+        """A goal without steps is what the runs will plan: with the rule planner, it must parse."""
+        if self._planner != "rules" or spec.steps or not spec.goal:
+            return
+        try:
+            RulePlanner().plan(PlanRequest(goal=spec.goal, start_url=spec.start_url))
+        except PlanFailed as exc:
+            raise InvalidInput(
+                f"goal: the rule planner cannot plan it:\n{exc.message}",
+                details={"field": "goal", "lines": exc.details.get("lines", [])},
+            ) from exc
 
     def create_test(self, project_id: str, body: TestCreate) -> tuple[TestCase, Revision]:
+        self._check_goal(body)
         now = self._clock()
         test = TestCase(
             id=new_id("tst"),
@@ -93,6 +115,7 @@ class Catalog:
                     "(a new test for it: POST /v1/tests, `autotest tests create`)",
                     details={"kind": test.kind.value},
                 )
+            self._check_goal(spec)
             now = self._clock()
             revision = self._revision(test, test.latest_revision + 1, spec, now, note=note)
             try:
