@@ -80,12 +80,12 @@ def test_a_named_revision_and_the_errors_of_a_request(client: TestClient) -> Non
 
 
 def test_a_goal_the_planner_cannot_read_is_a_failed_proposal_that_cannot_be_accepted(client: TestClient) -> None:
-    test_id = a_goal_test(client, GOAL_TEST | {"goal": "Go to http://x\nDo a barrel roll"})
+    test_id = a_goal_test(client, GOAL_TEST | {"goal": 'Go to http://x\nCheck "Remember me"'})
 
     proposal = client.post(f"/v1/tests/{test_id}/plans", headers=ADMIN).json()
     accepted = client.post(f"/v1/plans/{proposal['id']}/accept", headers=ADMIN)
 
-    assert (proposal["status"], proposal["error"]) == ("failed", "cannot read line 2: 'Do a barrel roll'")
+    assert (proposal["status"], proposal["error"]) == ("failed", "cannot read line 2: 'Check \"Remember me\"'")
     assert (
         accepted.status_code == 409 and "only a ready proposal can be accepted" in accepted.json()["error"]["message"]
     )
