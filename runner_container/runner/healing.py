@@ -52,6 +52,7 @@ from runner_container.runner.targets import (
     TargetNotFound,
     Where,
     expression,
+    first_rule,
     locator_for,
     name_of,
     page_elements,
@@ -357,10 +358,16 @@ class TargetFinder:
         if isinstance(cached, str | DescribedTarget):
             return None  # entries hold structured targets
         try:
-            found = await resolve_now(page, cached, action=action)
-            if found is None:
-                return None
-            now = Fingerprint.model_validate(await found.locator.evaluate(_FINGERPRINT_JS, timeout=2000))
+            # one round trip when the target's first rule matches one element (as a cached exact name does)
+            found: Resolved | None = first_rule(page, cached)
+            assert found is not None
+            prints = await found.locator.evaluate_all(f"all => all.map({_FINGERPRINT_JS})")
+            if len(prints) != 1:
+                found = await resolve_now(page, cached, action=action)
+                if found is None:
+                    return None
+                prints = [await found.locator.evaluate(_FINGERPRINT_JS, timeout=2000)]
+            now = Fingerprint.model_validate(prints[0])
         except (PlaywrightError, ValidationError):
             return None
         if not entry.fingerprint.matches(now):

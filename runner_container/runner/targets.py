@@ -478,6 +478,13 @@ async def _attempt(page: Page, where: Where, groups: list[_Group]) -> Resolved |
     return ambiguous
 
 
+def first_rule(page: Page, target: Structured) -> Resolved:
+    """The locator a structured target is first matched with (it may match any number of elements)."""
+    where = where_of(page, target)
+    rule = _structured_rules(page, where, target)[0]
+    return Resolved(rule.locator, rule.expression, target, rule.matched_by)
+
+
 async def resolve_now(page: Page, target: Target, *, action: str | None = None) -> Resolved | None:
     """The element ``target`` matches exactly once on the page now (no wait, no fuzzy match), or None."""
     where = where_of(page, target)
