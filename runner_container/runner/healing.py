@@ -7,7 +7,9 @@ rendered, so that variables do not change the key) and the page (``page_key``: i
 element is used when its structured target matches exactly one element now *and* that element's fingerprint
 (role, tag, name) is the one remembered (``matched_by: cache``, a hit); else the step is resolved as usual (a
 miss) and the entry is overwritten. Every element found by resolution or healing is remembered, for
-``element_cache_ttl_days``. A cache that fails is a miss, never a failed step.
+``element_cache_ttl_days``. A cache that fails is a miss, never a failed step. When the target itself has
+placeholders, the key holds it as rendered (a cached element is never the one another value found); a target
+that names a secret is neither cached nor healed (the entry, or the healer, would hold the secret).
 
 **Healing.** When the target matches nothing (after waiting most of the step's time: the rest is kept for
 healing and the action) or several elements, the page's named elements (its aria snapshot, at most
@@ -44,6 +46,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 from pydantic import TypeAdapter, ValidationError
 
+from runner_container.runner.render import placeholders
 from runner_container.runner.targets import (
     Resolved,
     Structured,
@@ -222,7 +225,16 @@ class TargetFinder:
         clip: Callable[[str, int], str],
     ) -> Resolved:
         """The one element ``target`` (rendered) means on the page; ``written``: the step as the test has it."""
-        key = (self.project_id, self.test_id, step_key(written), page_key(page.url)) if self.cache else None
+        written_target = getattr(written, "target", None)
+        variables, secret_refs = placeholders(
+            _TARGET.dump_python(written_target, mode="json") if written_target else ""
+        )
+        # a target naming a secret is neither remembered nor shown to a healer (a model, maybe): it would hold it
+        remember = self.cache is not None and not secret_refs
+        # the step as written (variables elsewhere in it do not change the key), with its target as rendered when
+        # the target has placeholders: a cached element is never one another value found
+        keyed = written.model_copy(update={"target": target}) if variables else written
+        key = (self.project_id, self.test_id, step_key(keyed), page_key(page.url)) if remember else None
         missed = False
         if key is not None:
             entry = await self._get(key)
@@ -238,7 +250,7 @@ class TargetFinder:
                 await self._delete(key)  # stale: the page changed under it
             self.counters.cache_misses += 1
             missed = True
-        healing = self.healer is not None and wanted_of(target) is not None
+        healing = self.healer is not None and wanted_of(target) is not None and not secret_refs
         wait_s = timeout_s - min(HEAL_RESERVE_S, timeout_s / 2) if healing else timeout_s
         try:
             resolved = await resolve(page, target, timeout_s=wait_s, action=action, clip=clip)

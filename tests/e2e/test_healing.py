@@ -303,3 +303,27 @@ async def test_the_executor_adds_to_the_stats_the_run_started_with(pool: Browser
 
     assert done.status == RunStatus.passed, done.error
     assert done.stats == RunStats(planner_calls=2, heals=1, healer_calls=1)
+
+
+async def test_a_target_with_a_placeholder_is_cached_per_value(pool: BrowserPool, webapp: WebApp) -> None:
+    cache = FakeElementCache()
+    h = harness_for(pool, webapp.url, cache=cache)
+    steps = [
+        {"action": "goto", "url": "{{base_url}}/list"},
+        {"action": "click", "target": {"describe": "Remove", "near": "{{item}}"}},
+        {"action": "extract", "target": {"role": "list", "name": "Items"}, "var": "left"},
+    ]
+    test_id = save(h, {"name": "remove one", "steps": steps, "variables": {"item": "Bread"}})
+
+    async def run_with(item: str) -> Run:
+        run = h.runs.start_run(PROJECT, RunCreate.model_validate({"test_id": test_id, "variables": {"item": item}}))
+        message, _ = h.queue.sent.pop()
+        await h.executor.execute(message)
+        return h.store.get_run(run.id)
+
+    bread, cheese, again = await run_with("Bread"), await run_with("Cheese"), await run_with("Cheese")
+
+    assert bread.status == cheese.status == again.status == RunStatus.passed
+    assert "Bread" not in str(bread.variables["left"]) and "Cheese" in str(bread.variables["left"])
+    assert "Cheese" not in str(cheese.variables["left"]) and "Bread" in str(cheese.variables["left"])
+    assert [s.cache for s in (bread.steps[1], cheese.steps[1], again.steps[1])] == ["miss", "miss", "hit"]
