@@ -97,7 +97,7 @@ REFRESH_AFTER = timedelta(days=1)
 _TARGET: TypeAdapter[Target] = TypeAdapter(Target)
 
 #: what identifies an element across runs (``Fingerprint``): its role (explicit or implied by its tag), a
-#: name as a reader sees it, its tag, a few attributes and the tags of its ancestors
+#: name as its text reads (textContent: no layout is forced), its tag, a few attributes and the tags of its ancestors
 _FINGERPRINT_JS = """e => {
   const tag = e.tagName.toLowerCase();
   const type = (e.getAttribute('type') || '').toLowerCase();
@@ -115,11 +115,11 @@ _FINGERPRINT_JS = """e => {
     }
   }
   const byId = (e.getAttribute('aria-labelledby') || '').split(/\\s+/).map(id => id && document.getElementById(id));
-  const labelled = byId.filter(Boolean).map(n => n.innerText).join(' ');
-  const label = e.labels && e.labels.length ? Array.from(e.labels).map(l => l.innerText).join(' ') : '';
+  const labelled = byId.filter(Boolean).map(n => n.textContent).join(' ');
+  const label = e.labels && e.labels.length ? Array.from(e.labels).map(l => l.textContent).join(' ') : '';
   const field = ['input', 'textarea', 'select'].includes(tag);
   const own = field ? (e.getAttribute('placeholder') || e.getAttribute('title') || '')
-                    : (e.innerText || e.getAttribute('title') || e.getAttribute('alt') || '');
+                    : (e.textContent || e.getAttribute('title') || e.getAttribute('alt') || '');
   const name = (e.getAttribute('aria-label') || labelled || label || own).replace(/\\s+/g, ' ').trim().slice(0, 200);
   const attributes = {};
   for (const a of ['id', 'name', 'type', 'data-testid']) {
