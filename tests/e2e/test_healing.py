@@ -100,9 +100,12 @@ async def test_plain_examples_pass_on_the_example_app_without_heals(
 
 
 async def test_plain_login_on_the_redesign_passes_with_its_heal_listed(pool: BrowserPool, redesigned: WebApp) -> None:
-    run = await run_file(harness_for(pool, redesigned.url), "login")
+    h = harness_for(pool, redesigned.url)
+    run = await run_file(h, "login")
 
     assert run.status == RunStatus.passed, run.error
+    report = h.artifacts.objects[f"runs/{PROJECT}/{run.id}/attempt-1/report.html"][0].decode()
+    assert "healed: the Log in button -&gt; role=button" in report
     assert [(s.target, s.matched_by, s.healed) for s in run.steps[1:4]] == [
         ("Username", "fuzzy", False),  # "User name": a close name as written, no heal needed
         ("Password", "fuzzy", False),  # "Your password"
