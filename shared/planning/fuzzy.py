@@ -88,16 +88,21 @@ _TABLE = _synonym_table()
 
 def canonical(tokens: list[str]) -> list[str]:
     """``tokens`` with known synonyms written one way (a group's first phrase, as one word)."""
-    out: list[str] = []
+    return [token for token, _ in _canonical(tokens)]
+
+
+def _canonical(tokens: list[str]) -> list[tuple[str, str]]:
+    """Each canonical token with the words it stands for, as written."""
+    out: list[tuple[str, str]] = []
     i = 0
     while i < len(tokens):
         for phrase, canon in _TABLE:
             if tokens[i : i + len(phrase)] == phrase:
-                out.append(canon.replace(" ", "_"))
+                out.append((canon.replace(" ", "_"), " ".join(phrase)))
                 i += len(phrase)
                 break
         else:
-            out.append(tokens[i])
+            out.append((tokens[i], tokens[i]))
             i += 1
     return out
 
@@ -164,7 +169,10 @@ def judge(wanted: str, name: str, *, context: str = "", synonyms: bool = True) -
             missing.append(token)
         else:
             left.remove(match)
+    # what the words were as written (``log in``, not the canonical ``sign in``): the step's, then the page's
     shown = {t: t.replace("_", " ") for t in [*missing, *left]}
+    shown.update({t: said for t, said in _canonical(n_raw) if t in left})
+    shown.update({t: said for t, said in _canonical(w_raw) if t in missing})
     if missing and left:
         why = f"it says {_quoted(left, shown)} where the step says {_quoted(missing, shown)}"
     elif missing:
