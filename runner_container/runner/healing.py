@@ -223,8 +223,11 @@ class TargetFinder:
         written: Step,
         timeout_s: float,
         clip: Callable[[str, int], str],
+        mask: Callable[[str], str] = lambda text: text,
     ) -> Resolved:
-        """The one element ``target`` (rendered) means on the page; ``written``: the step as the test has it."""
+        """The one element ``target`` (rendered) means on the page; ``written``: the step as the test has it.
+        ``mask`` masks the run's secrets: what the page shows is masked before a healer sees it, and an element
+        whose name or text shows a secret is not remembered."""
         written_target = getattr(written, "target", None)
         variables, secret_refs = placeholders(
             _TARGET.dump_python(written_target, mode="json") if written_target else ""
@@ -245,7 +248,7 @@ class TargetFinder:
                     if hit.heal is not None:
                         self.counters.heals += 1
                     if entry.updated_at < self.clock() - REFRESH_AFTER:
-                        await self._put(key, hit, page, source=entry.source)
+                        await self._put(key, hit, page, source=entry.source, mask=mask)
                     return hit
                 await self._delete(key)  # stale: the page changed under it
             self.counters.cache_misses += 1
@@ -257,14 +260,16 @@ class TargetFinder:
         except TargetError as exc:
             if not healing or not isinstance(exc, TargetNotFound | TargetAmbiguous):
                 raise
-            resolved = await self._heal(page, target, action, exc)
+            resolved = await self._heal(page, target, action, exc, mask)
         if key is not None:
-            await self._put(key, resolved, page, source="healed" if resolved.heal else "resolved")
+            await self._put(key, resolved, page, source="healed" if resolved.heal else "resolved", mask=mask)
         return dataclasses.replace(resolved, cache="miss") if missed else resolved
 
     # ---------------------------------------------------------------------------------------- healing
 
-    async def _heal(self, page: Page, target: Target, action: str, exc: TargetError) -> Resolved:
+    async def _heal(
+        self, page: Page, target: Target, action: str, exc: TargetError, mask: Callable[[str], str]
+    ) -> Resolved:
         assert self.healer is not None
         wanted = wanted_of(target) or ""
         reason = (
@@ -275,7 +280,9 @@ class TargetFinder:
         try:
             if where.container is not None and await where.container.count() != 1:
                 base = page
-            elements = await page_elements(base)
+            elements = [
+                e.model_copy(update={"name": mask(e.name), "text": mask(e.text)}) for e in await page_elements(base)
+            ]
         except PlaywrightError as error:
             raise type(exc)(f"{exc.message} It could not be healed: the page could not be read ({error}).") from error
         roles = heal_roles(target, action)
@@ -413,12 +420,23 @@ class TargetFinder:
         except Exception as exc:
             logger.warning("the element cache could not be written", error=f"{type(exc).__name__}: {exc}")
 
-    async def _put(self, key: tuple[str, str, str, str], resolved: Resolved, page: Page, *, source: str) -> None:
+    async def _put(
+        self,
+        key: tuple[str, str, str, str],
+        resolved: Resolved,
+        page: Page,
+        *,
+        source: str,
+        mask: Callable[[str], str] = lambda text: text,
+    ) -> None:
         assert self.cache is not None
         try:
             fingerprint = Fingerprint.model_validate(await resolved.locator.evaluate(_FINGERPRINT_JS, timeout=2000))
         except (PlaywrightError, ValidationError):
             return  # the element went away (a click that navigated): nothing to remember it by
+        shown = [fingerprint.name, resolved.expression, *fingerprint.attributes.values()]
+        if any(mask(text) != text for text in shown):
+            return  # it shows a secret: the cache must not hold it
         now = self.clock()
         project_id, test_id, step, page_at = key
         entry = CachedElement(

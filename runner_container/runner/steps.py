@@ -300,7 +300,13 @@ class StepRunner:
         if target is None:  # every remaining action has a target (the models guarantee it)
             raise StepFailed(f"step {step.action} needs a target")
         resolved = await it.finder.find(
-            page, target, action=step.action, written=original, timeout_s=budget.left_s(), clip=it.masker.clip
+            page,
+            target,
+            action=step.action,
+            written=original,
+            timeout_s=budget.left_s(),
+            clip=it.masker.clip,
+            mask=it.masker.text,
         )
         loc = resolved.locator
         ms = budget.left_ms()

@@ -330,3 +330,23 @@ async def test_a_target_with_a_placeholder_is_cached_per_value(pool: BrowserPool
     assert "Bread" not in str(bread.variables["left"]) and "Cheese" in str(bread.variables["left"])
     assert "Cheese" not in str(cheese.variables["left"]) and "Bread" in str(cheese.variables["left"])
     assert [s.cache for s in (bread.steps[1], cheese.steps[1], again.steps[1])] == ["miss", "miss", "hit"]
+
+
+async def test_a_healer_never_sees_a_secret_the_page_shows(pool: BrowserPool) -> None:
+    liar = Liar()
+    page = '<input type="password" aria-label="Key"> <button type="button">Proceed correct-horse</button>'
+    with serve_pages({"/s": (200, page)}) as url:
+        h = harness_for(pool, url, with_healer=liar)
+        run = await h.run(
+            [
+                {"action": "goto", "url": f"{url}/s"},
+                {"action": "fill", "target": {"label": "Key"}, "value": "{{secret:ADMIN_PASSWORD}}"},
+                {"action": "click", "target": "Continue", "timeout_s": 1},
+            ]
+        )
+
+    assert run.status == RunStatus.failed
+    (request,) = liar.requests
+    assert any(e.name == "Proceed ***" for e in request.elements), request.elements
+    assert "correct-horse" not in request.model_dump_json()
+    assert "correct-horse" not in (run.steps[2].error or "")
