@@ -14,7 +14,8 @@ help:
 	@echo "make demo   - set up, start local mode, run the example tests, print results"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make lint   - ruff + mypy"
-	@echo "make bench  - the runner against a bare Playwright script; local mode's AWS emulation; as ratios"
+	@echo "make bench  - the runner against a bare Playwright script; local mode's AWS emulation; plain English"
+	@echo "              reruns against explicit plans; as ratios"
 
 uv:
 	@uv --version >/dev/null 2>&1 || [ -x .tools/bin/uv ] || { \
@@ -38,6 +39,7 @@ bench: install
 	$(PY) -m bench.local_emulation --rounds 5 --iterations 10
 	$(PY) -m bench.check_overhead --checks 300
 	$(PY) -m bench.planner_parse --rounds 30
+	$(PY) -m bench.plain_english --runs 15
 
 test: install
 	$(PY) -m pytest -q

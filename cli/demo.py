@@ -68,7 +68,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 @click.pass_context
 def demo(ctx: click.Context, data_dir: Path, junit_path: Path | None, files: tuple[Path, ...]) -> None:
     """Start local mode, run the example tests (or FILES), print the results, stop."""
-    tests = [str(f) for f in files] or sorted(str(p) for p in EXAMPLES.glob("*.yaml"))
+    # the examples, then the same browser tests written with plain descriptions (examples/tests/plain)
+    examples = [*sorted(EXAMPLES.glob("*.yaml")), *sorted((EXAMPLES / "plain").glob("*.yaml"))]
+    tests = [str(f) for f in files] or [str(p) for p in examples]
     if not tests:
         raise CliError(f"no example tests in {EXAMPLES}")
     data_dir.mkdir(parents=True, exist_ok=True)

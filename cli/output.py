@@ -30,7 +30,15 @@ STATUS_STYLE = {
     "cancelled": "yellow",
 }
 #: how a step's element was chosen, when it took more than the plain (substring) match: see ``matched_by``
-MATCHED_BY = {"exact": "exact name", "normalized": "name ignoring case"}
+MATCHED_BY = {
+    "exact": "exact name",
+    "normalized": "name ignoring case",
+    "label": "by label",
+    "placeholder": "by placeholder",
+    "text": "by text",
+    "fuzzy": "close name",
+    "cache": "element cache",
+}
 STEP_MARK = {"passed": "[green]✓[/]", "failed": "[red]✗[/]", "error": "[magenta]![/]", "skipped": "[dim]-[/]"}
 TERMINAL = frozenset({"passed", "failed", "error", "timed_out", "cancelled"})
 
@@ -81,7 +89,9 @@ def step_line(step: dict[str, Any], *, prefix: str = "") -> str:
     mark = STEP_MARK.get(str(step.get("status")), "?")
     number = int(step.get("index", 0)) + 1
     what = safe(step_what(step))
-    notes = " [yellow](healed)[/]" if step.get("healed") else ""
+    heal = step.get("heal") or {}
+    healed_as = f": {safe(heal['after'])}" if isinstance(heal, dict) and heal.get("after") else ""
+    notes = f" [yellow](healed{healed_as})[/]" if step.get("healed") else ""
     matched = MATCHED_BY.get(str(step.get("matched_by")))
     notes += f" [dim]({matched})[/]" if matched else ""
     line = f"{prefix}  {mark} {number:>2}. [bold]{safe(step.get('action'))}[/] {what}{notes}"

@@ -1,7 +1,9 @@
 """The example web app: a login form, a list, a form with select / checkbox / radio, a page that
 changes after a delay, a slow page, and a small JSON API.
 
-Start it with :func:`serve` (a thread; port 0 picks a free port) or ``python -m examples.webapp``.
+Start it with :func:`serve` (a thread; port 0 picks a free port) or ``python -m examples.webapp``. A
+``variant`` serves the same app redesigned (``"redesigned"``) or with an element removed (``"removed"``):
+``redesigned.py``. The list page's buttons report their clicks to ``POST /api/clicked`` (``WebApp.clicks``).
 """
 
 from __future__ import annotations
@@ -14,8 +16,12 @@ import time
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
+
+from examples.webapp import redesigned
+
+Variant = Literal["original", "redesigned", "removed"]
 
 ADMIN_USER = "admin"
 ADMIN_PASSWORD = "correct-horse"  # noqa: S105 - the example app's demo credential
@@ -65,7 +71,10 @@ LIST_PAGE = _page(
         for i in ITEMS
     )
     + '</ul><p>Total items: <output id="count">3</output></p>',
-    script="""document.querySelectorAll('li button').forEach(b => b.addEventListener('click', e => {
+    script=redesigned.CLICK_LOG_JS
+    + """
+document.querySelectorAll('li button').forEach(b => b.addEventListener('click', e => {
+  logClick(e.target.textContent);
   e.target.closest('li').remove();
   document.getElementById('count').textContent = document.querySelectorAll('li').length;
 }));""",
@@ -109,11 +118,37 @@ class _Handler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------------------------- routing
 
+    @property
+    def variant(self) -> Variant:
+        return getattr(self.server, "variant", "original")
+
+    def _redesigned(self, path: str) -> str | None:
+        """The page of the redesigned (or removed-element) variant at ``path``, if it differs."""
+        if self.variant == "removed":
+            return (
+                redesigned.removed_list_page(ITEMS, lambda t, b, js: _page(t, b, script=js))
+                if path == "/list"
+                else None
+            )
+        if self.variant != "redesigned":
+            return None
+        pages = {
+            "/login": redesigned.login_form,
+            "/list": lambda: redesigned.list_page(ITEMS),
+            "/form": lambda: redesigned.FORM,
+            "/delayed": redesigned.delayed,
+        }
+        build = pages.get(path)
+        return build() if build else None
+
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         path = parts.path
-        if path == "/":
+        other = self._redesigned(path)
+        if other is not None:
+            self._html(other)
+        elif path == "/":
             self._html(_page("Example app", "<h1>Example app</h1><p>Pages for autotest examples.</p>"))
         elif path == "/login":
             self._html(_login_form())
@@ -176,7 +211,9 @@ class _Handler(BaseHTTPRequestHandler):
             if form.get("username") == ADMIN_USER and form.get("password") == ADMIN_PASSWORD:
                 self._redirect(f"/welcome?user={ADMIN_USER}", 303)
             else:
-                self._html(_login_form("Invalid username or password"), HTTPStatus.UNAUTHORIZED)
+                error = "Invalid username or password"
+                shown = redesigned.login_form(error) if self.variant == "redesigned" else _login_form(error)
+                self._html(shown, HTTPStatus.UNAUTHORIZED)
         elif path == "/api/login":
             try:
                 body = json.loads(raw or b"{}")
@@ -187,6 +224,11 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json({"token": API_TOKEN, "user": {"name": ADMIN_USER}})
             else:
                 self._json({"error": "invalid credentials"}, HTTPStatus.UNAUTHORIZED)
+        elif path == "/api/clicked":
+            clicks: list[str] = getattr(self.server, "clicks", [])
+            if len(clicks) < 1000:
+                clicks.append(raw.decode(errors="replace")[:200])
+            self._json({"ok": True})
         elif path == "/api/echo":
             self._json({"method": "POST", "body": raw.decode(errors="replace"), "headers": dict(self.headers)})
         else:
@@ -217,6 +259,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    variant: Variant = "original"
+    clicks: list[str]
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that gave up (a test's timeout) is not the app's error.
@@ -230,6 +274,12 @@ class WebApp:
     server: ThreadingHTTPServer
     thread: threading.Thread
     url: str
+    variant: Variant = "original"
+
+    @property
+    def clicks(self) -> list[str]:
+        """The names of the list page's buttons clicked so far, in order (``POST /api/clicked``)."""
+        return list(getattr(self.server, "clicks", []))
 
     def close(self) -> None:
         self.server.shutdown()
@@ -243,11 +293,14 @@ class WebApp:
         self.close()
 
 
-def serve(host: str = "127.0.0.1", port: int = 0) -> WebApp:
-    """Start the app in a daemon thread; ``port=0`` picks a free port. Returns the running app."""
+def serve(host: str = "127.0.0.1", port: int = 0, *, variant: Variant = "original") -> WebApp:
+    """Start the app in a daemon thread; ``port=0`` picks a free port. ``variant``: the app as it is, redesigned,
+    or with the list items' Remove buttons removed (``redesigned.py``). Returns the running app."""
     server = _Server((host, port), _Handler)
+    server.variant = variant
+    server.clicks = []
     bound_port = server.server_address[1]
     shown = f"[{host}]" if ":" in host else host
     thread = threading.Thread(target=server.serve_forever, name="example-webapp", daemon=True)
     thread.start()
-    return WebApp(server=server, thread=thread, url=f"http://{shown}:{bound_port}")
+    return WebApp(server=server, thread=thread, url=f"http://{shown}:{bound_port}", variant=variant)

@@ -21,6 +21,9 @@ class RunnerConfig:
     upload_attempts: int = 3
     upload_backoff_s: float = 0.5
     viewport: tuple[int, int] = (1280, 720)
+    #: what heals a target that no longer resolves ("off": nothing; the step fails)
+    healer: Literal["fuzzy", "bedrock", "off"] = "fuzzy"
+    element_cache_ttl_days: int = 30
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RunnerConfig:
@@ -32,4 +35,6 @@ class RunnerConfig:
             network_allowlist=settings.network_allowlist,
             network_refused_local_ports=settings.network_refused_local_ports,
             heartbeat_s=settings.heartbeat_s,
+            healer=settings.healer,
+            element_cache_ttl_days=settings.element_cache_ttl_days,
         )

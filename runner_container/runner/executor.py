@@ -21,6 +21,7 @@ from typing import Any
 from runner_container.runner.artifacts import ArtifactCollector, ArtifactKind, UploadReport, run_prefix
 from runner_container.runner.browser import BrowserPool
 from runner_container.runner.config import RunnerConfig
+from runner_container.runner.healing import TargetFinder
 from runner_container.runner.masking import Masker, origin
 from runner_container.runner.plan import PlanPass, PlanResult, PlanRunner, needs_browser
 from runner_container.runner.render import RenderError, check_plan, load_secrets
@@ -36,7 +37,8 @@ from shared.models.plans import ExpectUrl, Request, Step
 from shared.models.runs import Iteration, Run, RunStatus, StepResult
 from shared.netguard import NetworkGuard
 from shared.observability import logger
-from shared.ports import ArtifactStore
+from shared.planning.fuzzy import FuzzyHealer
+from shared.ports import ArtifactStore, ElementCache, Healer
 from shared.services.runs import RunService, is_flaky
 from shared.services.secrets import Secrets
 
@@ -80,6 +82,8 @@ class RunExecutor:
         pool: BrowserPool,
         config: RunnerConfig | None = None,
         checker: ResponseChecker | None = None,
+        healer: Healer | None = None,
+        element_cache: ElementCache | None = None,
     ) -> None:
         self._runs = runs
         self._artifacts = artifacts
@@ -91,6 +95,12 @@ class RunExecutor:
         # the worker processes that check responses: started when the first check needs one
         self.checker = checker or ResponseChecker()
         self._plans = PlanRunner(self.config, pool, self.checker)
+        # healing: the given healer (Bedrock, wired by the runtime), else fuzzy matching; none when "off"
+        self._healer: Healer | None = None if self.config.healer == "off" else healer or FuzzyHealer()
+        if self.config.healer == "bedrock" and healer is None:
+            logger.warning("the healer setting is bedrock but no Bedrock healer was given; healing by fuzzy matching")
+        # the element cache of saved tests' steps (None: every target is resolved afresh)
+        self._element_cache = element_cache
 
     def close(self) -> None:
         """Stop the processes that check responses (the browser pool is the caller's to close)."""
@@ -170,6 +180,13 @@ class RunExecutor:
             )
 
         browser = needs_browser(run.kind, steps)
+        finder = TargetFinder(
+            healer=self._healer,
+            cache=self._element_cache,
+            project_id=run.project_id,
+            test_id=run.test_id,
+            ttl_days=self.config.element_cache_ttl_days,
+        )
         collector = self._collector(run)
         results: list[PlanResult] = []
         iterations: list[Iteration] = []
@@ -181,7 +198,9 @@ class RunExecutor:
                     recorder = Recorder(collector, masker, workdir, label)
                     variables = {**run.variables, **(row or {})}
                     result = await self._plans.run(
-                        self._pass(held, steps, variables, secrets, recorder, deadline=deadline, browser=browser)
+                        self._pass(
+                            held, steps, variables, secrets, recorder, deadline=deadline, browser=browser, finder=finder
+                        )
                     )
                     results.append(result)
                     if run.dataset:
@@ -203,7 +222,8 @@ class RunExecutor:
         except Exception as exc:
             problem = masker.clip(f"runner error: {type(exc).__name__}: {exc}", MAX_ERROR_CHARS)
             logger.error("the runner failed while executing a run", run_id=run.id, error=problem, origin=origin(exc))
-            return await self._conclude(held, RunStatus.error, masker, error=problem)
+            stats = finder.counters.added_to(run.stats)
+            return await self._conclude(held, RunStatus.error, masker, error=problem, stats=stats)
 
         status = next(s for s in SEVERITY if any(r.status == s for r in results) or s == RunStatus.passed)
         for result in results:
@@ -228,6 +248,7 @@ class RunExecutor:
             artifacts=[*run.artifacts, *report.uploaded],
             artifact_errors=[*run.artifact_errors, *(masker.text(e) for e in report.errors)],
             browser_version=self._pool.version if browser else None,
+            stats=finder.counters.added_to(run.stats),  # the run's (planner calls) plus this attempt's
             **changes,
         )
 
@@ -241,6 +262,7 @@ class RunExecutor:
         *,
         deadline: float,
         browser: bool,
+        finder: TargetFinder | None = None,
     ) -> PlanPass:
         async def after_step(results: list[StepResult]) -> None:
             if held.run.dataset:
@@ -260,6 +282,7 @@ class RunExecutor:
             browser=browser,
             cancelled=lambda: held.cancel_requested,
             after_step=after_step,
+            finder=finder,
         )
 
     def _collector(self, run: Run) -> ArtifactCollector:

@@ -14,6 +14,7 @@ from playwright.async_api import Page
 
 from runner_container.runner.browser import BrowserPool
 from runner_container.runner.config import RunnerConfig
+from runner_container.runner.healing import TargetFinder
 from runner_container.runner.masking import Masker
 from runner_container.runner.onpage import SecretScanner
 from runner_container.runner.render import Renderer
@@ -55,6 +56,7 @@ class PlanPass:
     browser: bool
     cancelled: Callable[[], bool]  # whether cancellation was requested (checked between steps)
     after_step: Callable[[list[StepResult]], Awaitable[None]]  # reports progress after every step
+    finder: TargetFinder | None = None  # the run's element cache and healer (None: neither)
 
 
 class PlanRunner:
@@ -70,6 +72,7 @@ class PlanRunner:
         guard = NetworkGuard.from_setting(self._config.network_allowlist, self._config.network_refused_local_ports)
         renderer = Renderer(plan.variables, plan.secrets, plan.masker)  # the masker learns the secrets here
         logs = PageLogs(plan.masker)
+        finder = plan.finder or TargetFinder()
 
         def context(page: Page | None, http: httpx.AsyncClient) -> StepContext:
             return StepContext(
@@ -86,6 +89,7 @@ class PlanRunner:
                 scanner=SecretScanner(plan.masker),
                 checker=self._checker,
                 watch=self._config.record_video or self._config.record_trace,
+                finder=finder,
             )
 
         if not plan.browser:

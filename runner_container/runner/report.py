@@ -114,6 +114,9 @@ def _steps(steps: list[StepResult], links: Mapping[str, str]) -> list[dict[str, 
             "what": step.summary(),
             "locator": step.locator or "",
             "matched_by": step.matched_by or "",
+            "healed": f"{step.heal.before} -> {step.heal.after} ({step.heal.source}, score {step.heal.score:.2f})"
+            if step.heal
+            else "",
             "status": step.status,
             "duration": _duration(step.duration_ms) if step.status != "skipped" else "",
             "error": step.error or "",

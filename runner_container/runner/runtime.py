@@ -9,6 +9,7 @@ from runner_container.runner.browser import BrowserPool
 from runner_container.runner.config import RunnerConfig
 from runner_container.runner.executor import RunExecutor
 from shared.apitests.checks import ResponseChecker
+from shared.ports import ElementCache, Healer
 from shared.services.container import Services
 from shared.settings import Settings
 
@@ -25,7 +26,18 @@ class Runtime:
             self.executor.close()
 
 
-def build_runtime(services: Services, settings: Settings, *, extra_args: tuple[str, ...] = ()) -> Runtime:
+def build_runtime(
+    services: Services,
+    settings: Settings,
+    *,
+    extra_args: tuple[str, ...] = (),
+    element_cache: ElementCache | None = None,
+    healer: Healer | None = None,
+) -> Runtime:
+    """The runner of one process. ``element_cache``: where saved tests' elements are remembered (the DynamoDB
+    adapter, once ``Services`` has one: pass ``services.element_cache``); None resolves every target afresh.
+    ``healer``: the Bedrock healer when the ``healer`` setting is ``bedrock``; else fuzzy matching heals (or
+    nothing, with ``healer=off``)."""
     pool = BrowserPool(concurrency=settings.runner_concurrency, executable=settings.browser_path, extra_args=extra_args)
     executor = RunExecutor(
         runs=services.runs,
@@ -34,5 +46,7 @@ def build_runtime(services: Services, settings: Settings, *, extra_args: tuple[s
         pool=pool,
         config=RunnerConfig.from_settings(settings),
         checker=ResponseChecker(keep=settings.runner_concurrency),
+        healer=healer,
+        element_cache=element_cache,
     )
     return Runtime(pool=pool, executor=executor)

@@ -18,12 +18,13 @@ from playwright.async_api import Locator, Page, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from runner_container.runner.artifacts import ArtifactCollector
+from runner_container.runner.healing import TargetFinder
 from runner_container.runner.masking import Masker, origin
 from runner_container.runner.navigation import navigate
 from runner_container.runner.onpage import ScanFailed, SecretScanner
 from runner_container.runner.render import Renderer, RenderError, placeholders
 from runner_container.runner.session import PageLogs
-from runner_container.runner.targets import Resolved, resolve
+from runner_container.runner.targets import Resolved
 from shared import regex
 from shared.apitests.checks import ResponseChecker
 from shared.apitests.http import RequestFailed, run_request
@@ -51,7 +52,7 @@ from shared.models.plans import (
     describe_step,
     describe_target,
 )
-from shared.models.runs import StepResult
+from shared.models.runs import Heal, StepResult
 from shared.netguard import NetworkGuard
 from shared.observability import logger
 from shared.wording import seconds
@@ -83,6 +84,7 @@ class StepContext:
     scanner: SecretScanner
     checker: ResponseChecker  # checks responses and long texts in worker processes, stopped on time
     watch: bool = False  # the session records pictures that cannot be masked (video, screencast)
+    finder: TargetFinder = field(default_factory=TargetFinder)  # the element cache and the healer of the run
     secret_locators: list[Locator] = field(default_factory=list)
 
     def require_page(self, action: str) -> Page:
@@ -186,6 +188,9 @@ class StepRunner:
             detail=masker.maybe(detail),
             locator=masker.maybe(resolved.expression if resolved else None),
             matched_by=resolved.matched_by if resolved else None,
+            cache=resolved.cache if resolved else None,
+            heal=_masked_heal(resolved.heal, masker) if resolved and resolved.heal else None,
+            healed=bool(resolved and resolved.heal),
             status=status,
             duration_ms=int((time.perf_counter() - started) * 1000),
             error=masker.clip(error, MAX_ERROR_CHARS) if error else None,
@@ -296,7 +301,15 @@ class StepRunner:
         target = getattr(step, "target", None)
         if target is None:  # every remaining action has a target (the models guarantee it)
             raise StepFailed(f"step {step.action} needs a target")
-        resolved = await resolve(page, target, timeout_s=budget.left_s(), clip=it.masker.clip)
+        resolved = await it.finder.find(
+            page,
+            target,
+            action=step.action,
+            written=original,
+            timeout_s=budget.left_s(),
+            clip=it.masker.clip,
+            mask=it.masker.text,
+        )
         loc = resolved.locator
         ms = budget.left_ms()
         if isinstance(step, Click):
@@ -353,6 +366,19 @@ class StepRunner:
 
 
 # ---------------------------------------------------------------------------------- helpers
+
+
+def _masked_heal(heal: Heal, masker: Masker) -> Heal:
+    """A heal as a result shows it: what the test or the page wrote, secrets masked."""
+    return heal.model_copy(
+        update={
+            "before": masker.text(heal.before),
+            "after": masker.text(heal.after),
+            "locator": masker.text(heal.locator),
+            "replacement": masker.data(heal.replacement),
+            "rejected": [masker.text(r) for r in heal.rejected],
+        }
+    )
 
 
 async def _is_password_field(loc: Locator, timeout_ms: float) -> bool:

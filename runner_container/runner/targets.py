@@ -1,15 +1,35 @@
 """Targets -> Playwright locators, in accessibility-first terms.
 
 A structured target maps to one locator (``get_by_role``, ``get_by_label``, ``get_by_text``,
-``get_by_placeholder``, ``get_by_test_id``, css). A plain-string target ("the Log in button") is
-interpreted into a short list of candidate targets, tried in order. A target must match exactly one
-element: none or several fail the step with what was looked for and what the page has instead.
+``get_by_placeholder``, ``get_by_test_id``, css). A target must match exactly one element: none or several
+fail the step with what was looked for and what the page has instead (or, in ``healing.py``, are healed).
 
-A name (of a role, a label, a text, a placeholder) matches as Playwright matches it by default: as a
-case-insensitive substring. When that matches several elements, the one whose name *equals* the name wins
-(``{role: button, name: Save}`` beside "Save draft" and "Save and close"), then the one whose name equals it
-ignoring case and runs of whitespace; only when no rule singles out one element is the target ambiguous.
-``exact: true`` matches exact names alone. The rule that chose the element is recorded (``matched_by``).
+A name (of a role, a label, a text, a placeholder) of a structured target matches as Playwright matches it by
+default: as a case-insensitive substring. When that matches several elements, the one whose name *equals* the
+name wins (``{role: button, name: Save}`` beside "Save draft" and "Save and close"), then the one whose name
+equals it ignoring case and runs of whitespace; only when no rule singles out one element is the target
+ambiguous. ``exact: true`` matches exact names alone.
+
+A description (a plain-string target, "the Log in button", or ``{describe: ...}``) is resolved at run time
+against the page's accessibility tree, in tiers; the first tier that matches anything decides (one element:
+found; several: ambiguous, never a looser guess):
+
+1. ``role``: the role its words name ("button"), else each role the step's action implies in turn (click:
+   button, link, checkbox, radio, tab, menuitem, option; fill: textbox, searchbox, combobox, spinbutton;
+   check/uncheck: checkbox, radio, switch; select: combobox, listbox; others: common roles), with the exact
+   accessible name;
+2. ``normalized``: those roles, named so but for case, whitespace and punctuation;
+3. ``label``, ``placeholder``, ``text``: a label, placeholder or visible text named so (case, whitespace,
+   punctuation aside; a text is never filled, selected or checked); for steps that only look (expect_visible,
+   wait_for, expect_text, extract), then a text that contains the name;
+4. ``fuzzy``: the one element of those roles whose name is close to the described one as written (a typo, a
+   plural, spaces; ``shared/planning/fuzzy.py``'s rule without synonyms, score >= ``FUZZY_MIN``).
+
+A scope narrows any target: ``within`` (one container of a kind: a row is ``tr``/``[role=row]``, a list item
+``li``/``[role=listitem]``, a card ``article``/``[class*=card]``..., that shows the name or has it as its
+aria-label; the innermost such) is found first and must be exactly one; ``near`` is the smallest row, list
+item, card, section or form that shows the text and holds the element. The rule that chose the element is
+recorded (``matched_by``), with the locator (``within(row "Cheese").get_by_role(...)``, ``near("Bread")...``).
 """
 
 from __future__ import annotations
@@ -20,11 +40,15 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
+import yaml
+from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Locator, Page
 
 from shared.errors import DomainError
 from shared.invisible import DROPPED_BY_PLAYWRIGHT, is_blank
+from shared.models.planning import ElementInfo
 from shared.models.plans import (
     CssTarget,
     DescribedTarget,
@@ -36,7 +60,8 @@ from shared.models.plans import (
     TextTarget,
     describe_target,
 )
-from shared.models.runs import MatchedBy
+from shared.models.runs import Heal, MatchedBy
+from shared.planning.fuzzy import ACTION_ROLES, judge, roles_for
 from shared.wording import seconds
 
 Structured = RoleTarget | LabelTarget | TextTarget | PlaceholderTarget | TestIdTarget | CssTarget
@@ -95,8 +120,10 @@ class TargetAmbiguous(TargetError):
 class Resolved:
     locator: Locator
     expression: str  # the Playwright call that found it, for results
-    target: Structured  # the structured target that matched (a candidate, for a description)
+    target: Structured  # the structured target that matched (a candidate, for a description), with its scope
     matched_by: MatchedBy
+    cache: Literal["hit", "miss"] | None = None  # what the element cache knew of the step (None: no cache)
+    heal: Heal | None = None  # how the target was healed, when it was
 
 
 @dataclass(frozen=True)
@@ -147,11 +174,8 @@ def expression(target: Target, pattern: re.Pattern[str] | None = None) -> str:
     return f"description({q(target)})"
 
 
-def interpret(description: str) -> list[Structured]:
-    """Candidate structured targets for a plain-English description, most specific first. What Playwright's
-    text matching drops (``shared/invisible.py``) is dropped first, and a name that holds nothing a page shows
-    is no name (it would match every element)."""
-    text = " ".join(description.translate(_DROPPED).split())
+def _parse(text: str) -> tuple[str | None, str]:
+    """The role word and the name of a description (its quoted part, else what is left of its words)."""
     quoted = _QUOTED.search(text)
     role: str | None = None
     rest = _QUOTED.sub(" ", text) if quoted else text
@@ -171,6 +195,15 @@ def interpret(description: str) -> list[Structured]:
     name = quoted.group(1).strip() if quoted else rest.strip(" .:")
     if is_blank(name):
         name = ""
+    return role, name
+
+
+def interpret(description: str) -> list[Structured]:
+    """Candidate structured targets for a plain-English description, most specific first. What Playwright's
+    text matching drops (``shared/invisible.py``) is dropped first, and a name that holds nothing a page shows
+    is no name (it would match every element)."""
+    text = " ".join(description.translate(_DROPPED).split())
+    role, name = _parse(text)
     candidates: list[Structured] = []
     if role and name:
         candidates.append(RoleTarget(role=role, name=name))
@@ -195,24 +228,48 @@ def interpret(description: str) -> list[Structured]:
 
 # ----------------------------------------------------------------------------- page-facing parts
 
+Base = Page | Locator
 
-def locator_for(page: Page, target: Structured, pattern: re.Pattern[str] | None = None) -> Locator:
-    """The locator of ``target``; with ``pattern``, matching the target's name by that regular expression."""
+#: the elements each kind of scope is, as ARIA roles and HTML tags
+SCOPE_SELECTORS: dict[str, str] = {
+    "row": "tr, [role=row]",
+    "list item": "li, [role=listitem]",
+    "section": "section, [role=region], aside, nav, main",
+    "region": "[role=region], section, aside, nav, main",
+    "dialog": "dialog, [role=dialog], [role=alertdialog]",
+    "form": "form, [role=form], [role=search]",
+    "fieldset": "fieldset, [role=group], [role=radiogroup]",
+    "card": "article, [role=article], [class*=card]",
+    "table": "table, [role=table], [role=grid], [role=treegrid]",
+    "list": "ul, ol, menu, [role=list]",
+}
+#: the containers ``near`` looks in: rows, list items, cards, sections, forms
+NEAR_SELECTOR = (
+    "tr, [role=row], li, [role=listitem], article, [role=article], [class*=card], "
+    "section, [role=region], fieldset, form, [role=form]"
+)
+#: roles a description is looked up in when its action implies none (hover, expect_visible, extract...)
+ANY_ROLES = ("button", "link", "heading", "textbox", "checkbox", "radio", "combobox", "tab", "menuitem", "img")
+
+
+def locator_for(base: Base, target: Structured, pattern: re.Pattern[str] | None = None) -> Locator:
+    """The locator of ``target`` in ``base`` (a page or a container); with ``pattern``, matching the target's
+    name by that regular expression."""
     if isinstance(target, RoleTarget):
         if target.name is None:
-            return page.get_by_role(target.role)  # type: ignore[arg-type]
+            return base.get_by_role(target.role)  # type: ignore[arg-type]
         if pattern is not None:
-            return page.get_by_role(target.role, name=pattern)  # type: ignore[arg-type]
-        return page.get_by_role(target.role, name=target.name, exact=target.exact)  # type: ignore[arg-type]
+            return base.get_by_role(target.role, name=pattern)  # type: ignore[arg-type]
+        return base.get_by_role(target.role, name=target.name, exact=target.exact)  # type: ignore[arg-type]
     if isinstance(target, LabelTarget):
-        return page.get_by_label(pattern or target.label, exact=target.exact)
+        return base.get_by_label(pattern or target.label, exact=target.exact)
     if isinstance(target, TextTarget):
-        return page.get_by_text(pattern or target.text, exact=target.exact)
+        return base.get_by_text(pattern or target.text, exact=target.exact)
     if isinstance(target, PlaceholderTarget):
-        return page.get_by_placeholder(pattern or target.placeholder, exact=target.exact)
+        return base.get_by_placeholder(pattern or target.placeholder, exact=target.exact)
     if isinstance(target, TestIdTarget):
-        return page.get_by_test_id(target.test_id)
-    return page.locator(target.css)
+        return base.get_by_test_id(target.test_id)
+    return base.locator(target.css)
 
 
 def name_of(target: Structured) -> str | None:
@@ -234,23 +291,145 @@ def normalized_pattern(name: str) -> re.Pattern[str]:
     return re.compile(r"^\s*" + r"\s+".join(re.escape(word) for word in words) + r"\s*$", re.IGNORECASE)
 
 
-def _rules(page: Page, target: Structured) -> list[_Rule]:
-    """The locators a target is matched with, in order: the first that matches exactly one element wins."""
+def loose_pattern(name: str) -> re.Pattern[str]:
+    """A regular expression matching a whole name equal to ``name`` but for case, whitespace and punctuation
+    ("Log-in" for "log in", "Anything else" for "Anything else?")."""
+    words = re.findall(r"\w+", name)
+    if not words:
+        return normalized_pattern(name)
+    return re.compile(r"^\W*" + r"\W+".join(re.escape(word) for word in words) + r"\W*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a target is looked for: the page, the one container ``within`` names, and (``near``) the smallest
+    row, list item, card, section or form that shows a text and holds the element."""
+
+    container: Locator | None  # ``within``'s container (exactly one must match), None for the page
+    shown: str  # the scope as code-like text, a prefix of expressions ("" for the page)
+    near: str | None
+
+    def base(self, page: Page) -> Base:
+        return self.container if self.container is not None else page
+
+    def apply(self, page: Page, build: Callable[[Base], Locator], call: str) -> tuple[Locator, str]:
+        """The locator (and its expression) of what ``build`` finds, in this scope."""
+        base = self.base(page)
+        if self.near is None:
+            return build(base), self.shown + call
+        boxes = base.locator(NEAR_SELECTOR).filter(has_text=self.near).filter(has=build(page))
+        innermost = boxes.filter(has_not=boxes)
+        return build(innermost), f"{self.shown}near({json.dumps(self.near)}).{call}"
+
+
+def where_of(page: Page, target: Target) -> Where:
+    if isinstance(target, str):
+        return Where(None, "", None)
+    container: Locator | None = None
+    shown = ""
+    if target.within is not None:
+        selector = SCOPE_SELECTORS[target.within.kind]
+        name = target.within.name
+        quoted = json.dumps(name)
+        tags = ", ".join(part.strip() for part in selector.split(","))
+        named = page.locator(selector).filter(has_text=name).or_(page.locator(f":is({tags})[aria-label*={quoted} i]"))
+        container = named.filter(has_not=named)  # the innermost: a row, not the table around it
+        shown = f"within({target.within.kind} {quoted})."
+    return Where(container, shown, target.near)
+
+
+def scoped(target: Structured, like: Target) -> Structured:
+    """``target`` with the scope of ``like``."""
+    if isinstance(like, str) or (like.within is None and like.near is None):
+        return target
+    return target.model_copy(update={"within": like.within, "near": like.near})
+
+
+@dataclass(frozen=True)
+class _Group:
+    """Rules tried in order on one candidate: the first that matches exactly one element wins; when the first
+    matches several, a narrower one may single one out."""
+
+    target: Structured
+    rules: list[_Rule]
+    final: bool = False  # several matches here end the search (a description's tiers): looser ones must not guess
+
+
+def _structured_rules(page: Page, where: Where, target: Structured) -> list[_Rule]:
+    """The locators a structured target is matched with, in order: the first that matches exactly one element
+    wins."""
+
+    def rule(matched_by: MatchedBy, t: Structured, pattern: re.Pattern[str] | None = None) -> _Rule:
+        loc, expr = where.apply(page, lambda base: locator_for(base, t, pattern), expression(t, pattern))
+        return _Rule(matched_by, loc, expr)
+
     name = name_of(target)
     if name is None:
-        kind: MatchedBy = "exact" if isinstance(target, TestIdTarget) else "unique"
-        return [_Rule(kind, locator_for(page, target), expression(target))]
+        return [rule("exact" if isinstance(target, TestIdTarget) else "unique", target)]
     assert isinstance(target, RoleTarget | LabelTarget | TextTarget | PlaceholderTarget)
     exact = target.model_copy(update={"exact": True})
-    exact_rule = _Rule("exact", locator_for(page, exact), expression(exact))
     if target.exact:
-        return [exact_rule]
-    pattern = normalized_pattern(name)
-    return [
-        _Rule("substring", locator_for(page, target), expression(target)),
-        exact_rule,
-        _Rule("normalized", locator_for(page, target, pattern), expression(target, pattern)),
-    ]
+        return [rule("exact", exact)]
+    return [rule("substring", target), rule("exact", exact), rule("normalized", target, normalized_pattern(name))]
+
+
+@dataclass(frozen=True)
+class Description:
+    """A plain description read: the role(s) to look in first and the name to look for."""
+
+    text: str
+    name: str
+    roles: tuple[str, ...]  # in order of preference
+    role_word: str | None  # the role the words named ("the Log in button"), if any
+
+
+def read_description(text: str, action: str | None) -> Description:
+    """What a description asks for: its name, and the roles its role word (``the Log in button``) or else
+    its action implies."""
+    cleaned = " ".join(text.translate(_DROPPED).split())
+    role, name = _parse(cleaned)
+    if role is not None:
+        roles: tuple[str, ...] = (role,)
+    else:
+        roles = roles_for(action or "") or ANY_ROLES
+    return Description(cleaned, name or cleaned, roles, role)
+
+
+def _description_groups(page: Page, where: Where, target: str | DescribedTarget, action: str | None) -> list[_Group]:
+    """A description's tiers: the implied roles with the exact name, then named so but for case and
+    punctuation, then a label, a placeholder, a visible text named so (the fuzzy tier comes last, apart)."""
+    text = target if isinstance(target, str) else target.describe
+    d = read_description(text, action)
+    groups: list[_Group] = []
+
+    def add(matched_by: MatchedBy, t: Structured, pattern: re.Pattern[str] | None = None) -> None:
+        t = scoped(t, target)
+        loc, expr = where.apply(page, lambda base: locator_for(base, t, pattern), expression(t, pattern))
+        groups.append(_Group(t, [_Rule(matched_by, loc, expr)], final=True))
+
+    if is_blank(d.name):
+        if d.role_word is not None:
+            add("unique", RoleTarget(role=d.role_word))
+        return groups
+    loose = loose_pattern(d.name)
+    for role in d.roles:
+        add("role", RoleTarget(role=role, name=d.name, exact=True))
+    for role in d.roles:
+        add("normalized", RoleTarget(role=role, name=d.name), loose)
+    if action not in ("click",) or d.role_word is None:
+        add("label", LabelTarget(label=d.name), loose)
+        add("placeholder", PlaceholderTarget(placeholder=d.name), loose)
+    if action not in ("fill", "select", "check", "uncheck"):
+        add("text", TextTarget(text=d.name), loose)
+        if action not in ACTION_ROLES and action not in ("click", "hover", "press"):
+            add("text", TextTarget(text=d.name))  # a text inside a longer one: only to look at, never to act on
+    return groups
+
+
+def _groups(page: Page, where: Where, target: Target, action: str | None) -> list[_Group]:
+    if isinstance(target, str | DescribedTarget):
+        return _description_groups(page, where, target, action)
+    return [_Group(target, _structured_rules(page, where, target))]
 
 
 def _cut(text: str, limit: int) -> str:
@@ -266,48 +445,228 @@ class _Ambiguous:
     normalized: int | None  # how many the normalized rule matched (likewise)
 
 
-async def resolve(page: Page, target: Target, *, timeout_s: float, clip: Callable[[str, int], str] = _cut) -> Resolved:
-    """Wait (up to ``timeout_s``) until the target matches exactly one element. What the page shows in
-    errors is cut short through ``clip`` (give the masker's, which masks secrets before it cuts)."""
-    if not isinstance(target, str) and (
-        isinstance(target, DescribedTarget) or target.within is not None or target.near is not None
-    ):
-        raise TargetError(f"target {describe_target(target)}: scoped and described targets are not resolved yet")
-    candidates: list[Structured] = interpret(target) if isinstance(target, str) else [target]
-    rules = [(c, _rules(page, c)) for c in candidates]
+@dataclass(frozen=True)
+class _Scope:
+    count: int  # how many containers ``within`` matched
+
+
+async def _attempt(page: Page, where: Where, groups: list[_Group]) -> Resolved | list[_Ambiguous] | _Scope:
+    """One look at the page: the element, or what matched several, or (``within``) the containers when
+    there is not exactly one."""
+    if where.container is not None:
+        n = await where.container.count()
+        if n != 1:
+            return _Scope(n)
+    ambiguous: list[_Ambiguous] = []
+    for group in groups:
+        first, *narrower = group.rules
+        count = await first.locator.count()
+        if count == 1:
+            return Resolved(first.locator, first.expression, group.target, first.matched_by)
+        if count == 0:
+            continue
+        found: dict[str, int] = {first.matched_by: count}
+        for rule in narrower:  # several matched: does a stricter rule single one out?
+            n = found[rule.matched_by] = await rule.locator.count()
+            if n == 1:
+                return Resolved(rule.locator, rule.expression, group.target, rule.matched_by)
+            if rule.matched_by == "exact" and n > 1:
+                break  # several are named exactly so: ignoring case cannot make fewer
+        ambiguous.append(_Ambiguous(group.target, first.locator, count, found.get("exact"), found.get("normalized")))
+        if group.final:
+            break
+    return ambiguous
+
+
+def first_rule(page: Page, target: Structured) -> Resolved:
+    """The locator a structured target is first matched with (it may match any number of elements)."""
+    where = where_of(page, target)
+    rule = _structured_rules(page, where, target)[0]
+    return Resolved(rule.locator, rule.expression, target, rule.matched_by)
+
+
+async def resolve_now(page: Page, target: Target, *, action: str | None = None) -> Resolved | None:
+    """The element ``target`` matches exactly once on the page now (no wait, no fuzzy match), or None."""
+    where = where_of(page, target)
+    found = await _attempt(page, where, _groups(page, where, target, action))
+    return found if isinstance(found, Resolved) else None
+
+
+async def resolve(
+    page: Page,
+    target: Target,
+    *,
+    timeout_s: float,
+    action: str | None = None,
+    clip: Callable[[str, int], str] = _cut,
+) -> Resolved:
+    """Wait (up to ``timeout_s``) until the target matches exactly one element. A description (a plain string,
+    a ``describe`` target) is looked for as ``action`` implies (:func:`_description_groups`), then by a close
+    name (``shared/planning/fuzzy.py``, without synonyms). What the page shows in errors is cut short through
+    ``clip`` (give the masker's, which masks secrets before it cuts)."""
+    where = where_of(page, target)
+    groups = _groups(page, where, target, action)
     deadline = time.monotonic() + timeout_s
     while True:
-        ambiguous: list[_Ambiguous] = []
-        for candidate, (first, *narrower) in rules:
-            count = await first.locator.count()
-            if count == 1:
-                return Resolved(first.locator, first.expression, candidate, first.matched_by)
-            if count == 0:
-                continue
-            found: dict[str, int] = {first.matched_by: count}
-            for rule in narrower:  # several matched: does a stricter rule single one out?
-                n = found[rule.matched_by] = await rule.locator.count()
-                if n == 1:
-                    return Resolved(rule.locator, rule.expression, candidate, rule.matched_by)
-                if rule.matched_by == "exact" and n > 1:
-                    break  # several are named exactly so: ignoring case cannot make fewer
-            ambiguous.append(_Ambiguous(candidate, first.locator, count, found.get("exact"), found.get("normalized")))
-        if ambiguous:  # none matched exactly once, some matched several
-            first_found = ambiguous[0]
-            n = max(a.count for a in ambiguous)
+        found = await _attempt(page, where, groups)
+        if isinstance(found, Resolved):
+            return found
+        if isinstance(found, _Scope) and found.count > 1:
+            assert where.container is not None and not isinstance(target, str)
             raise TargetAmbiguous(
-                f"{_looked_for(target, candidates)} matched {n} elements, expected exactly one: "
+                f"target {describe_target(target)}: {found.count} containers are a {_scope_text(target)}, expected "
+                f"exactly one: {await _list_matches(where.container, clip)}. Name the container by a text only it "
+                "shows.",
+                details={"target": describe_target(target), "count": found.count},
+            )
+        if isinstance(found, list) and found:  # none matched exactly once, some matched several
+            first_found = found[0]
+            n = max(a.count for a in found)
+            raise TargetAmbiguous(
+                f"{_looked_for(target, groups)} matched {n} elements, expected exactly one: "
                 f"{await _list_matches(first_found.locator, clip)}.{_exact_note(first_found)} Make the target "
-                "specific to one of them: a test_id, a css selector, or a name (or label) only it has.",
+                "specific to one of them: a test_id, a css selector, a name (or label) only it has, or a scope "
+                "(within, near).",
                 details={"target": describe_target(target), "count": n},
             )
+        if isinstance(target, str | DescribedTarget) and not isinstance(found, _Scope):
+            close = await _fuzzy(page, where, target, action)
+            if close is not None:
+                return close
         if time.monotonic() >= deadline:
+            if isinstance(found, _Scope):
+                assert not isinstance(target, str)
+                raise TargetNotFound(
+                    f"target {describe_target(target)}: no {_scope_text(target)} within {seconds(timeout_s)}. "
+                    f"{await _what_is_there(page, [])}",
+                    details={"target": describe_target(target)},
+                )
             raise TargetNotFound(
-                f"{_looked_for(target, candidates)} matched nothing within {seconds(timeout_s)}. "
-                f"{await _what_is_there(page, candidates)}",
+                f"{_looked_for(target, groups)} matched nothing within {seconds(timeout_s)}. "
+                f"{await _what_is_there(page, [g.target for g in groups])}",
                 details={"target": describe_target(target)},
             )
         await asyncio.sleep(POLL_S)
+
+
+def _scope_text(target: Structured | DescribedTarget) -> str:
+    assert target.within is not None
+    return f'{target.within.kind} showing "{target.within.name}"'
+
+
+#: the least score of the fuzzy tier of a description (a close name as written: no synonyms)
+FUZZY_MIN = 0.85
+
+
+async def _fuzzy(page: Page, where: Where, target: str | DescribedTarget, action: str | None) -> Resolved | None:
+    """A description's last tier: the one element of a compatible role whose name is close to the described
+    one as written (a typo, a plural, spaces, word order), and no other as close."""
+    text = target if isinstance(target, str) else target.describe
+    d = read_description(text, action)
+    if is_blank(d.name):
+        return None
+    context = scope_text(target)
+    try:
+        elements = await page_elements(where.base(page))
+    except PlaywrightError:
+        return None
+    best: list[tuple[float, ElementInfo]] = []
+    for element in elements:
+        if element.role not in d.roles or not element.visible:
+            continue
+        verdict = judge(d.name, element.name, context=context, synonyms=False)
+        if verdict.close and verdict.score >= FUZZY_MIN:
+            best.append((verdict.score, element))
+    if not best:
+        return None
+    best.sort(key=lambda item: -item[0])
+    top = best[0][0]
+    names = {(e.role, e.name) for score, e in best if score == top}
+    if len(names) != 1:
+        return None  # two names alike as close: no guess
+    replacement = scoped(replacement_for(best[0][1]), target)
+    loc, expr = where.apply(page, lambda base: locator_for(base, replacement), expression(replacement))
+    if await loc.count() != 1:
+        return None
+    return Resolved(loc, expr, replacement, "fuzzy")
+
+
+def scope_text(target: Target) -> str:
+    """The words of a target's scope (its ``within`` name and ``near`` text), which a close name may add."""
+    if isinstance(target, str):
+        return ""
+    return " ".join(text for text in (target.within.name if target.within else None, target.near) if text)
+
+
+def replacement_for(element: ElementInfo) -> Structured:
+    """The structured target of one element of the page: its role and exact name, or its exact text."""
+    if element.name and element.role not in ("text", "paragraph", "generic"):
+        return RoleTarget(role=element.role, name=element.name, exact=True)
+    return TextTarget(text=element.name or element.text, exact=True)
+
+
+# ------------------------------------------------------------------------- the accessibility tree
+
+MAX_ELEMENTS = 300
+_ENTRY = re.compile(r'^(?P<role>[a-z]+)(?:\s+(?P<name>"(?:[^"\\]|\\.)*"))?(?P<attrs>(?:\s*\[[^\]]*\])*)\s*$')
+
+
+async def page_elements(base: Base, *, limit: int = MAX_ELEMENTS) -> list[ElementInfo]:
+    """The named elements of the page (or a container), from its aria snapshot: role, accessible name (as
+    ``get_by_role`` matches it), text, whether it is enabled. Hidden elements are not in a snapshot. At most
+    ``limit``."""
+    root = base.locator("body") if isinstance(base, Page) else base
+    snapshot = await root.aria_snapshot(timeout=2000)
+    try:
+        tree = yaml.safe_load(snapshot)
+    except yaml.YAMLError:
+        return []
+    elements: list[ElementInfo] = []
+
+    def add(key: str, text: str) -> None:
+        if len(elements) >= limit:
+            return
+        match = _ENTRY.match(key.strip())
+        if match is None:
+            return
+        role, quoted, attrs = match.group("role"), match.group("name"), match.group("attrs") or ""
+        try:
+            name = json.loads(quoted) if quoted else ""
+        except ValueError:
+            name = quoted.strip('"') if quoted else ""
+        if role == "text":
+            name, text = text, text
+        if not name and not text:
+            return
+        elements.append(
+            ElementInfo(
+                index=len(elements),
+                role=role,
+                name=str(name)[:200],
+                text=str(text)[:200],
+                visible=True,
+                enabled="[disabled" not in attrs,
+            )
+        )
+
+    def walk(node: object) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, str):
+            add(node, "")
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if not isinstance(key, str) or key.startswith("/"):
+                    continue
+                if isinstance(value, list):
+                    add(key, "")
+                    walk(value)
+                else:
+                    add(key, "" if value is None else str(value))
+
+    walk(tree)
+    return elements
 
 
 def _exact_note(found: _Ambiguous) -> str:
@@ -324,11 +683,16 @@ def _exact_note(found: _Ambiguous) -> str:
     return note + "."
 
 
-def _looked_for(target: Target, candidates: list[Structured]) -> str:
-    if isinstance(target, str):
-        tried = ", ".join(expression(c) for c in candidates)
-        return f"target {target!r} (tried {tried})"
-    return f"target {describe_target(target)} ({expression(target)})"
+def _looked_for(target: Target, groups: list[_Group]) -> str:
+    if isinstance(target, str | DescribedTarget):
+        text = target if isinstance(target, str) else target.describe
+        first = groups[0].rules[0].expression if groups else ""
+        scope = "" if isinstance(target, str) else (describe_target(target) or "").removeprefix(f'describe="{text}"')
+        return (
+            f"target {text!r}{scope} (tried {first}, then other roles the action can use, labels, placeholders "
+            f"and texts named so, then a close name; {len(groups)} rules)"
+        )
+    return f"target {describe_target(target)} ({groups[0].rules[0].expression})"
 
 
 #: where an element sits, to tell matches apart: its test id, and the row, list item, section, form or dialog

@@ -147,6 +147,8 @@ class HealRequest(Model):
     reason: str  # matched nothing / matched N
     url: str
     elements: list[ElementInfo]
+    #: the text of the target's scope (its ``within`` name, its ``near`` text): words a candidate may add
+    context: str = ""
 
 
 class HealProposal(Model):

@@ -101,14 +101,14 @@ async def test_missing_element_says_what_was_looked_for_and_found(harness: Harne
     run = await harness.run(
         [
             {"action": "goto", "url": "{{base_url}}/login"},
-            {"action": "click", "target": {"role": "button", "name": "Sign in"}, "timeout_s": 0.5},
+            {"action": "click", "target": {"role": "button", "name": "Send"}, "timeout_s": 0.5},
             {"action": "expect_text", "text": "never reached"},
         ]
     )
 
     assert run.status == RunStatus.failed
     error = run.steps[1].error or ""
-    assert 'role=button name="Sign in"' in error and "matched nothing" in error
+    assert 'role=button name="Send"' in error and "matched nothing" in error
     assert 'button "Log in"' in error  # what the page has instead
     assert run.steps[2].status == "skipped"
 
@@ -147,7 +147,7 @@ async def test_form_controls_descriptions_and_delayed_content(harness: Harness) 
     )
 
     assert run.status == RunStatus.passed, run.error
-    assert run.steps[5].locator == 'get_by_role("button", name="Save preferences")'
+    assert run.steps[5].locator == 'get_by_role("button", name="Save preferences", exact=True)'
     assert "size: medium" in str(run.variables["summary"])
 
 

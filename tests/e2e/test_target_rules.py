@@ -102,7 +102,7 @@ async def test_descriptions_prefer_the_exact_name_too(harness: Harness, page_url
 
     assert run.status == RunStatus.passed, run.error
     assert run.steps[1].locator == 'get_by_role("button", name="Save", exact=True)'
-    assert run.steps[1].matched_by == "exact"
+    assert run.steps[1].matched_by == "role"  # a description: its role with the exact name
     assert run.variables["email"] == "bob@example.com"
 
 

@@ -515,3 +515,22 @@ def test_steps_the_stream_did_not_bring_are_shown_before_the_result(test_file: P
     lines = result.output.splitlines()
     shown = [i for i, line in enumerate(lines) if " 1. " in line or " 2. " in line or "PASSED" in line]
     assert len(shown) >= 3 and "PASSED" in lines[shown[2]], result.output
+
+
+def test_a_healed_step_shows_its_replacement() -> None:
+    from cli.output import step_line
+
+    line = step_line(
+        {
+            "index": 3,
+            "action": "click",
+            "target": "the Log in button",
+            "status": "passed",
+            "duration_ms": 20,
+            "healed": True,
+            "matched_by": "healed",
+            "heal": {"after": 'role=button name="Sign in"'},
+        }
+    )
+    assert 'the Log in button [yellow](healed: role=button name="Sign in")[/]' in line
+    assert "(close name)" in step_line({"index": 0, "action": "fill", "status": "passed", "matched_by": "fuzzy"})
