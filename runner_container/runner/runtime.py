@@ -9,6 +9,7 @@ from runner_container.runner.browser import BrowserPool
 from runner_container.runner.config import RunnerConfig
 from runner_container.runner.executor import RunExecutor
 from shared.apitests.checks import ResponseChecker
+from shared.planning.choose import healer_for
 from shared.ports import ElementCache, Healer
 from shared.services.container import Services
 from shared.settings import Settings
@@ -34,10 +35,13 @@ def build_runtime(
     element_cache: ElementCache | None = None,
     healer: Healer | None = None,
 ) -> Runtime:
-    """The runner of one process. ``element_cache``: where saved tests' elements are remembered (the DynamoDB
-    adapter, once ``Services`` has one: pass ``services.element_cache``); None resolves every target afresh.
-    ``healer``: the Bedrock healer when the ``healer`` setting is ``bedrock``; else fuzzy matching heals (or
-    nothing, with ``healer=off``)."""
+    """The runner of one process. ``element_cache``: where saved tests' elements are remembered (default: the
+    services' DynamoDB adapter). ``healer``: default, Bedrock's when the ``healer`` setting is ``bedrock``; else
+    fuzzy matching heals (or nothing, with ``healer=off``)."""
+    if element_cache is None:
+        element_cache = services.element_cache
+    if healer is None:
+        healer = healer_for(settings)
     pool = BrowserPool(concurrency=settings.runner_concurrency, executable=settings.browser_path, extra_args=extra_args)
     executor = RunExecutor(
         runs=services.runs,

@@ -7,7 +7,7 @@ The planners are imported when chosen, so a process that never plans loads neith
 from __future__ import annotations
 
 from shared.models.planning import PlanOutcome, PlanRequest
-from shared.ports import Planner
+from shared.ports import Healer, Planner
 from shared.settings import Settings
 
 
@@ -43,3 +43,14 @@ class ConfiguredPlanner:
         if self._planner is None:
             self._planner = planner_for(self._settings)
         return self._planner.plan(request)
+
+
+def healer_for(settings: Settings) -> Healer | None:
+    """The healer a runner is given: Bedrock's when the ``healer`` setting is ``bedrock``; None otherwise (the
+    runner heals by fuzzy matching, or not at all with ``healer=off``)."""
+    if settings.healer != "bedrock":
+        return None
+    from shared.aws.bedrock import BedrockHealer
+
+    healer: Healer = BedrockHealer.from_settings(settings)
+    return healer
