@@ -1,6 +1,7 @@
 """What a plain-English test costs on a rerun, over the same test written as an explicit plan, side by side.
 
-The plain test is examples/tests/plain/login.yaml: descriptions for targets ("Username", "the Log in button"),
+The plain test is examples/tests/plain/login.yaml: a goal in sentences (planned once by the sentence grammar,
+then taken from the plan cache), descriptions for targets ("Username", "Log in"),
 a saved test whose steps' elements the element cache (in memory: tests/fakes.py) remembers from its first
 run. The explicit plan is the same steps with structured targets ({label: Username}, {role: button, name:
 Log in}), run inline (no cache: nothing to look up). Both go through ``RunExecutor`` with every artifact off,
@@ -33,10 +34,21 @@ from runner_container.runner.executor import RunExecutor
 from shared.models.runs import RunCreate, RunStatus
 from shared.models.tests import TestCreate
 from shared.observability import logger
+from shared.planning.rules import RulePlanner
 from shared.services.catalog import Catalog
+from shared.services.planning import Planning
 from shared.services.runs import RunService
 from shared.services.secrets import Secrets
-from tests.fakes import FakeArtifacts, FakeElementCache, FakeEvents, FakeQueue, FakeSecretStore, FakeStore
+from tests.fakes import (
+    FakeArtifacts,
+    FakeElementCache,
+    FakeEvents,
+    FakePlanQueue,
+    FakePlanStore,
+    FakeQueue,
+    FakeSecretStore,
+    FakeStore,
+)
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "tests"
 PROJECT = "bench"
@@ -52,7 +64,20 @@ def explicit_steps() -> list[dict[str, Any]]:
 class Contender:
     def __init__(self, pool: BrowserPool, *, cache: bool) -> None:
         self.store, self.queue, files, events = FakeStore(), FakeQueue(), FakeArtifacts(), FakeEvents()
-        self.runs = RunService(tests=self.store, runs=self.store, queue=self.queue, events=events, artifacts=files)
+        # goal-only tests are planned by the sentence grammar once; reruns take the plan from the cache
+        planning = Planning(
+            tests=self.store,
+            runs=self.store,
+            plans=FakePlanStore(),
+            planner=RulePlanner(),
+            queue=FakePlanQueue(),
+            events=events,
+            catalog=Catalog(self.store),
+            inline=True,
+        )
+        self.runs = RunService(
+            tests=self.store, runs=self.store, queue=self.queue, events=events, artifacts=files, planning=planning
+        )
         config = RunnerConfig(
             network_allowlist="127.0.0.0/8", screenshots="off", record_video=False, record_trace=False
         )

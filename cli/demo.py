@@ -68,7 +68,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 @click.pass_context
 def demo(ctx: click.Context, data_dir: Path, junit_path: Path | None, files: tuple[Path, ...]) -> None:
     """Start local mode, run the example tests (or FILES), print the results, stop."""
-    # the examples, then the same browser tests written with plain descriptions (examples/tests/plain)
+    # the examples, then the same browser tests written in plain English (examples/tests/plain: goals)
     examples = [*sorted(EXAMPLES.glob("*.yaml")), *sorted((EXAMPLES / "plain").glob("*.yaml"))]
     tests = [str(f) for f in files] or [str(p) for p in examples]
     if not tests:

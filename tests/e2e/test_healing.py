@@ -18,6 +18,7 @@ from runner_container.runner.executor import RunExecutor
 from shared.models.planning import HealProposal, HealRequest
 from shared.models.runs import Run, RunCreate, RunStats, RunStatus
 from shared.models.tests import TestCreate
+from shared.planning.grammar import parse
 from shared.ports import ElementCache, Healer
 from shared.services.catalog import Catalog
 from tests.e2e.conftest import PROJECT, Harness, make_harness
@@ -31,7 +32,10 @@ NAMES = ("login", "shopping_list", "preferences_form", "delayed_page")
 
 
 def plain(name: str) -> dict[str, Any]:
-    return yaml.safe_load((PLAIN / f"{name}.yaml").read_text())
+    """A plain example with its goal read by the sentence grammar into ``steps`` (what a run of it executes)."""
+    body = yaml.safe_load((PLAIN / f"{name}.yaml").read_text())
+    steps = [step.model_dump(mode="json", exclude_none=True) for step in parse(body.pop("goal"))]
+    return {**body, "steps": steps}
 
 
 @pytest.fixture(scope="module")
@@ -105,16 +109,16 @@ async def test_plain_login_on_the_redesign_passes_with_its_heal_listed(pool: Bro
 
     assert run.status == RunStatus.passed, run.error
     report = h.artifacts.objects[f"runs/{PROJECT}/{run.id}/attempt-1/report.html"][0].decode()
-    assert "healed: the Log in button -&gt; role=button" in report
+    assert "healed: Log in -&gt; role=button" in report
     assert [(s.target, s.matched_by, s.healed) for s in run.steps[1:4]] == [
         ("Username", "fuzzy", False),  # "User name": a close name as written, no heal needed
         ("Password", "fuzzy", False),  # "Your password"
-        ("the Log in button", "healed", True),  # "Sign in": only a synonym makes it the same
+        ("Log in", "healed", True),  # "Sign in": only a synonym makes it the same
     ]
     heal = run.steps[3].heal
     assert heal is not None
     assert (heal.before, heal.after, heal.source, heal.reason) == (
-        "the Log in button",
+        "Log in",
         'role=button name="Sign in"',
         "fuzzy",
         "matched nothing",
