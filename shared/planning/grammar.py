@@ -36,7 +36,7 @@ V = f"{_OPEN}\\d+{_CLOSE}"  # a value, in a form's pattern
 _VALUE = re.compile(f"{_OPEN}(\\d+){_CLOSE}")
 
 #: opening quote -> the quotes that close it
-_DOUBLE = {'"': '"', "“": '”"', "„": "“”", "«": "»"}
+_DOUBLE = {'"': '"', "“": '”"', "„": "“”", "«": "»", "`": "`"}
 _SINGLE = {"'": "'", "\u2018": "\u2019'"}
 _PLACEHOLDER = re.compile(r"\{\{[^{}]+\}\}(?=$|[\s.,;!?])")
 #: characters after which a single quote closes a value (else it is an apostrophe: "O'Brien's")
@@ -62,7 +62,7 @@ class ParsedLine:
     step: Step
 
 
-_SPECIAL = re.compile("[\"\u201c\u201e\u00ab'\u2018{\ue000\ue001]")
+_SPECIAL = re.compile("[\"\u201c\u201e\u00ab`'\u2018{\ue000\ue001]")
 
 
 def _tokenize(text: str) -> tuple[str, list[str]]:
@@ -146,6 +146,16 @@ _SCOPE_BODY = re.compile(
 _TWO_VALUES = re.compile(f"{V}\\s*(?:,|and|or)?\\s*{V}")
 _SECOND_STEP = re.compile(r"(?:^|[\s,;])(?:and\s+then|and|then|,|;)\s+(?P<verb>[A-Za-z]+)", re.I)
 _ARTICLE = re.compile(r"^(?:the|an?)\s+", re.I)
+#: a negation outside quotes, in a target phrase
+_NEGATION = re.compile(r"(?:^|\s)(?:not|never|no\s+longer|isn't|aren't|doesn't|don't|won't|cannot|can't)(?=\s|$)", re.I)
+#: words a target phrase may hold beside its quoted name: articles, kinds of element, naming words
+_TARGET_WORDS = frozenset(
+    (
+        "the a an button buttons link links field text box input checkbox check radio option tab menu item heading "
+        "dropdown drop-down down drop select textbox combobox combo image icon switch toggle label textarea area "
+        "entry control element list labelled labeled named called titled with"
+    ).split()
+)
 _NEAR_BODY = re.compile(rf"(?P<q>{V})|(?P<u>[^{_OPEN}]+)", re.I)
 
 
@@ -198,6 +208,7 @@ class _Line:
         if not bare:
             raise _LineError("it names no element")
         self._one_target(phrase)
+        self._only_target_words(phrase, bare)
         described = self.value(bare) if _VALUE.fullmatch(bare) else self.text(phrase)
         if not scopes:
             return described
@@ -217,6 +228,29 @@ class _Line:
             raise _LineError(
                 f"{self.text(phrase[then.start() :]).strip(' ,;')!r} reads as a second step: write one step per "
                 "line (or sentences separated by a period), or put the element's name in quotes"
+            )
+
+    def _only_target_words(self, phrase: str, bare: str) -> None:
+        """Refuse what a target phrase would read wrongly: a negation (``Expect "X" not to be visible`` must not
+        become a check that "X" shows), and words beside a quoted name that are neither a kind of element nor
+        a scope the grammar knows (``"Remove" in the "Cheese" rwo``: the scope would be dropped at run time)."""
+        words = _VALUE.sub(" ", phrase)
+        if _NEGATION.search(words):
+            raise _LineError(
+                f"{self.text(phrase)!r} holds a negation, which this form cannot check: write "
+                'Expect not to see "text" (or Expect not to see "text" in "element"); to name an element whose '
+                "name has 'not' in it, put the name in quotes"
+            )
+        if not _VALUE.search(phrase) or _VALUE.fullmatch(bare):
+            return
+        known = _TARGET_WORDS | {word for kind in _KINDS for word in kind.split()}  # "the "Notes" section"
+        unknown = [w for w in words.lower().split() if w.strip(".,:;!?()") not in known]
+        if len(_VALUE.findall(phrase)) > 1 or unknown:
+            raise _LineError(
+                f"{self.text(phrase)!r} is a quoted name with words the grammar does not read "
+                f"({' '.join(unknown) or 'a second quoted name'}): a target is a quoted name, optionally with the kind "
+                'of element ("the "Save" button"), and one scope: in the "X" '
+                f'{" | ".join(sorted(set(_KINDS)))}, or next to "X"'
             )
 
     def _cut_scopes(self, shape: str, scopes: _Scopes) -> str:

@@ -497,3 +497,53 @@ def test_the_rule_planner_fails_naming_the_lines() -> None:
         RulePlanner().plan(PlanRequest(goal='Click "Log in"\nClik "x"'))
     assert caught.value.message.startswith('line 2: "Clik "x"": not a step I know')
     assert caught.value.details["lines"][0]["line"] == 2
+
+
+# ------------------------------------------------------------------- what would be read wrongly is refused
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'Expect "Bread" not to be visible',
+        'Expect "Cart" not to contain "Bread"',
+        'Expect the URL not to contain "/login"',
+        'Expect the title not to contain "Error"',
+        "Click Not now",
+    ],
+)
+def test_a_negation_the_form_cannot_check_is_an_error_not_a_check_that_passes(line: str) -> None:
+    # a negation left in the target would check that the element *is* shown: a green that means the opposite
+    assert "holds a negation" in error(line) and 'Expect not to see "text"' in error(line)
+
+
+@pytest.mark.parametrize(
+    ("line", "unread"),
+    [
+        ('Click "Remove" in the "Cheese" rwo', "in rwo"),
+        ('Click "Remove" on the "Cheese" row', "on"),
+        ('Click "Remove" for "Cheese"', "for"),
+        ('Click "Remove" from "Cheese"', "from"),
+        ('Click "Remove" in the "Cheese" panel', "in panel"),
+        ('Expect to see "Total" in the "Cart" sektion', "sektion"),
+    ],
+)
+def test_words_beside_a_quoted_name_that_are_no_scope_are_an_error_not_dropped(line: str, unread: str) -> None:
+    # at run time only the quoted name would be looked for: the scope the user meant would silently go
+    message = error(line)
+    assert f"words the grammar does not read ({unread})" in message
+    assert 'in the "X" ' in message and 'next to "X"' in message
+
+
+def test_a_quoted_name_with_the_kind_of_element_still_reads() -> None:
+    assert one('Click the "Log in" button') == {"action": "click", "target": 'the "Log in" button'}
+    assert one('Fill the "Username" field with "x"') == {
+        "action": "fill",
+        "target": 'the "Username" field',
+        "value": "x",
+    }
+    assert one('Click "Not now"') == {"action": "click", "target": "Not now"}
+
+
+def test_backticks_quote_a_name() -> None:
+    assert one("Click `Save`") == {"action": "click", "target": "Save"}
