@@ -150,11 +150,52 @@ _ARTICLE = re.compile(r"^(?:the|an?)\s+", re.I)
 _NEGATION = re.compile(r"(?:^|\s)(?:not|never|no\s+longer|isn't|aren't|doesn't|don't|won't|cannot|can't)(?=\s|$)", re.I)
 #: words a target phrase may hold beside its quoted name: articles, kinds of element, naming words
 _TARGET_WORDS = frozenset(
-    (
-        "the a an button buttons link links field text box input checkbox check radio option tab menu item heading "
-        "dropdown drop-down down drop select textbox combobox combo image icon switch toggle label textarea area "
-        "entry control element list labelled labeled named called titled with"
-    ).split()
+    [
+        "the",
+        "a",
+        "an",
+        "button",
+        "buttons",
+        "link",
+        "links",
+        "field",
+        "text",
+        "box",
+        "input",
+        "checkbox",
+        "check",
+        "radio",
+        "option",
+        "tab",
+        "menu",
+        "item",
+        "heading",
+        "dropdown",
+        "drop-down",
+        "down",
+        "drop",
+        "select",
+        "textbox",
+        "combobox",
+        "combo",
+        "image",
+        "icon",
+        "switch",
+        "toggle",
+        "label",
+        "textarea",
+        "area",
+        "entry",
+        "control",
+        "element",
+        "list",
+        "labelled",
+        "labeled",
+        "named",
+        "called",
+        "titled",
+        "with",
+    ]
 )
 _NEAR_BODY = re.compile(rf"(?P<q>{V})|(?P<u>[^{_OPEN}]+)", re.I)
 
