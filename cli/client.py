@@ -58,9 +58,10 @@ def parse_sse(lines: Iterator[str]) -> Iterator[ServerEvent]:
 
 
 def _error_message(response: httpx.Response) -> tuple[str, str | None]:
-    """The server's message (control and bidi characters escaped: it becomes one line on a terminal) and code."""
+    """The server's message (control and bidi characters escaped, line breaks kept: a goal's error names one
+    line of it per line) and code."""
     message, code = _server_message(response)
-    return escape_controls(message), code
+    return escape_controls(message, keep="\n"), code
 
 
 def _server_message(response: httpx.Response) -> tuple[str, str | None]:

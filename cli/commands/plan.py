@@ -125,4 +125,6 @@ def _step(step: Any) -> str:
         statuses = [e.status for e in step.expect if hasattr(e, "status")]
         if statuses:
             parts.append(safe(f"expecting {statuses[0]}"))
+    if step.timeout_s is not None:
+        parts.append(safe(f"within {step.timeout_s:g}s"))
     return "  ".join(parts)

@@ -35,9 +35,11 @@ def step_text(step: dict[str, Any]) -> str:
     parts = [str(step.get("action"))]
     if "target" in step and step["target"] is not None:
         parts.append(_target(step["target"]))
-    for field in ("url", "value", "text", "pattern", "key", "name", "var", "ms", "method"):
-        if step.get(field) not in (None, ""):
-            parts.append(f"{field}={step[field]!r}")
+    # every other field the step sets (absent=True, timeout_s=5.0, expect=[...]): none may be left unsaid
+    for field, value in step.items():
+        if field in ("action", "target", "description") or value in (None, "", False, [], {}):
+            continue
+        parts.append(f"{field}={value!r}")
     return " ".join(parts)
 
 

@@ -103,6 +103,13 @@ class Planning:
                 "'goal' (add one with a new revision)",
                 details={"field": "goal", "revision": number},
             )
+        if spec.steps:
+            # its steps are its plan (heals accepted into them included): a proposal accepted would replace them
+            raise Conflict(
+                f"revision {number} of test {test_id} has steps already, which are its plan (a goal beside steps "
+                "is not read): to plan its goal again, save a revision with the goal and no steps",
+                details={"revision": number},
+            )
         now = self._clock()
         proposal = PlanProposal(
             id=new_id("pln"),
@@ -274,6 +281,14 @@ class Planning:
                 f"run {run_id} is {run.status.value}: accept its heals once it has ended",
                 details={"status": run.status.value},
             )
+        test = self._tests.get_test(project_id, run.test_id)
+        if test.latest_revision != run.revision:
+            # accepting would build on the run's revision and drop what was saved since (heals accepted before)
+            raise Conflict(
+                f"run {run_id} ran revision {run.revision} of test {run.test_id}, which has revision "
+                f"{test.latest_revision} since: run the latest revision and accept that run's heals",
+                details={"revision": run.revision, "latest_revision": test.latest_revision},
+            )
         ran = list(run.spec.steps or [])
         base = self._tests.get_revision(project_id, run.test_id, run.revision)
         if (base.steps and len(base.steps) != len(ran)) or any(r.index >= len(ran) for r in healed):
@@ -286,7 +301,8 @@ class Planning:
             assert result.heal is not None
             if "target" not in steps[result.index]:
                 raise Conflict(f"step {result.index + 1} of run {run_id} has no target to replace")
-            steps[result.index]["target"] = result.heal.replacement
+            # not exact: an accepted heal is matched as any target is (and can be healed again by a later redesign)
+            steps[result.index]["target"] = {k: v for k, v in result.heal.replacement.items() if k != "exact"}
         body = _revision_body(base, steps)
         numbers = ", ".join(str(r.index + 1) for r in healed)
         note = f"healed targets of run {run_id} accepted (step{'s' if len(healed) > 1 else ''} {numbers})"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
@@ -133,12 +134,15 @@ def test_heals_accept_saves_a_revision(run_cli: Invoke, app: TestClient, fakes: 
     fakes.store.update_run(run_id, {"status": "passed", "steps": [step.model_dump(mode="json")]})
 
     result = run_cli("heals", "accept", run_id)
-    again = json.loads(run_cli("heals", "accept", run_id, "--json").output)
+    again = run_cli("heals", "accept", run_id)
 
     assert result.exit_code == 0, result.output
     assert f"saved revision 2 of {test_id}  (the heals of {run_id})" in result.output
     assert f"healed targets of run {run_id} accepted (step 3)" in result.output
-    assert again["revision"] == 3 and again["steps"][2]["target"]["name"] == "Sign in"
+    saved = app.get(f"/v1/tests/{test_id}/revisions/2", headers=ADMIN).json()
+    assert saved["steps"][2]["target"] == {"role": "button", "name": "Sign in", "exact": False}
+    # accepting again would build on revision 1 and drop revision 2: refused, saying what to do
+    assert again.exit_code != 0 and "which has revision 2 since" in again.output
     none = run_cli("heals", "accept", app.post("/v1/runs", json={"test_id": test_id}, headers=ADMIN).json()["id"])
     assert none.exit_code != 0 and "healed no target" in none.output
 
@@ -153,3 +157,23 @@ def test_server_text_is_shown_escaped_not_obeyed(run_cli: Invoke, app: TestClien
 
     assert "\x1b[2J" not in shown.output and "\u202e" not in shown.output
     assert "\\x1b[2J" in shown.output
+
+
+def test_a_goal_the_grammar_cannot_read_is_shown_a_line_per_problem(run_cli: Invoke, tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text('name: t\ngoal: |\n  Go to http://127.0.0.1:8001\n  Clik "Save"\n  Dance\n')
+
+    result = run_cli("tests", "create", "-f", str(path))
+
+    assert result.exit_code != 0
+    assert "\\x0a" not in result.output
+    assert '\nline 2: "Clik \\"Save\\""' in result.output or '\nline 2: "Clik "Save""' in result.output
+    assert '\nline 3: "Dance"' in result.output
+
+
+def test_a_planned_step_is_shown_with_every_field_it_sets() -> None:
+    from cli.commands.plans import step_text
+
+    shown = step_text({"action": "expect_text", "text": "Cheese", "absent": True, "timeout_s": 5.0})
+
+    assert shown == "expect_text text='Cheese' absent=True timeout_s=5.0"  # not "expect Cheese": the opposite

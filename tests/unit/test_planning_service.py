@@ -459,3 +459,11 @@ def test_a_local_restart_asks_again_for_pending_plans(slow: FakeServices) -> Non
 
     assert sorted(m.proposal_id or m.run_id or "" for m in slow.plan_queue.sent) == sorted([proposal.id, run.id])
     assert slow.queue.sent == []
+
+
+def test_a_revision_with_steps_is_not_planned_again(fakes: FakeServices) -> None:
+    # its steps are its plan (heals accepted into them included): a proposal accepted would undo them
+    test_id = goal_test(fakes, steps=[{"action": "goto", "url": "http://127.0.0.1:8001/login"}])
+
+    with pytest.raises(Conflict, match="has steps already, which are its plan"):
+        fakes.planning.request_proposal(PROJECT, test_id)
