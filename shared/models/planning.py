@@ -68,13 +68,21 @@ class PlanFailed(Exception):
         self.details = details or {}
 
 
-def spec_hash(spec: TestSpec) -> str:
-    """The content hash a plan is cached under: what a planner reads of a spec (goal, kind, start URL, variable
-    names). Two revisions with the same goal share one cached plan."""
+#: part of every plan-cache key: bumped when the sentence grammar reads a goal differently, so that no plan the
+#: previous grammar made outlives the change
+PLAN_CACHE_VERSION = 2
+
+
+def spec_hash(spec: TestSpec, *, planner: str = "rules") -> str:
+    """The content hash a plan is cached under: what a planner reads of a spec (goal, start URL, variable
+    names), which planner made it, and :data:`PLAN_CACHE_VERSION`. Two revisions with the same goal share one
+    cached plan; switching planners (or a grammar that reads differently) plans again."""
     content = {
         "goal": spec.goal or "",
         "start_url": spec.start_url,
         "variables": sorted(spec.variables or {}),
+        "planner": planner,
+        "version": PLAN_CACHE_VERSION,
     }
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from shared.models.common import MAX_DEPTH, find_unstorable
 from shared.models.planning import PlanFailed
 from shared.models.plans import Step
 from shared.models.validation import describe_errors
@@ -41,7 +42,10 @@ _SINGLE = {"'": "'", "\u2018": "\u2019'"}
 _PLACEHOLDER = re.compile(r"\{\{[^{}]+\}\}(?=$|[\s.,;!?])")
 #: characters after which a single quote closes a value (else it is an apostrophe: "O'Brien's")
 _AFTER_CLOSE = frozenset(" \t.,;:!?)")
-MAX_LINE = 4000
+#: longer than any sentence (and what keeps reading a line's scopes, which looks back over it, cheap)
+MAX_LINE = 1000
+#: a request line, whose JSON body may be longer (it is read by the JSON parser, not the sentence patterns)
+MAX_REQUEST_LINE = 4000
 MAX_LINES = 1000
 
 
@@ -482,6 +486,11 @@ def _wait_for(line: _Line, m: re.Match[str]) -> dict[str, Any]:
             "a page is loaded when Go to or a click that navigates has finished; to wait for what it shows, "
             'write Wait for "X" with an element of that page'
         )
+    if re.fullmatch(r"\d+(?:\.\d+)?", m.group("t").strip()):
+        number = m.group("t").strip()
+        raise _LineError(
+            f'a number alone is no element: write Wait {number} ms (a time) or Wait for "{number}" (a text)'
+        )
     return {"action": "wait_for", "target": line.target(m.group("t"))}
 
 
@@ -550,10 +559,13 @@ def _expect_url(line: _Line, m: re.Match[str]) -> dict[str, Any]:
 
 
 @_form(
-    rf"{_EXPECT}\s+(?:the\s+)?(?:page\s+)?title\s+(?:to\s+)?(?:contains?|includes?|be|is|have|has|equals?)\s+(?P<v>.+)"
+    rf"{_EXPECT}\s+(?:the\s+)?(?:page\s+)?title\s+(?:to\s+)?(?P<how>contains?|includes?|be|is|have|has|equals?)\s+(?P<v>.+)"
 )
 def _expect_title(line: _Line, m: re.Match[str]) -> dict[str, Any]:
     line.no_scope("the title")
+    if m.group("how").lower() in ("be", "is", "equal", "equals"):
+        # expect_title checks that the title contains the text: "to be" would pass on "Shop - Error 500"
+        raise _LineError('a title is checked for the text it contains: write Expect the title to contain "..."')
     return {
         "action": "expect_title",
         "text": _quoted(line, m.group("v"), "the title", 'Expect the title to contain "Shop"'),
@@ -636,6 +648,13 @@ def _request(text: str) -> dict[str, Any] | None:
                 step["json"], end = json.JSONDecoder().raw_decode(rest)
             except ValueError as exc:
                 raise _LineError(f"the JSON after 'with json' does not parse: {exc}") from exc
+            except RecursionError:
+                raise _LineError(f"the JSON after 'with json' nests deeper than {MAX_DEPTH} levels") from None
+            # as deep as a test's spec holds it (spec -> steps -> step -> json): what cannot be stored is an error
+            # here, not a test that saves and then cannot be read back
+            unstorable = find_unstorable(step["json"], "json", depth=3)
+            if unstorable is not None:
+                raise _LineError(f"the JSON after 'with json': {unstorable[0]} {unstorable[1]}")
         else:
             values = _tokenize(rest)[1]
             quoted = re.match("\\s*([\"\u201c\u201e'\u2018])", rest)
@@ -903,12 +922,15 @@ def parse_lines(text: str) -> list[ParsedLine]:
         if not stripped or stripped.startswith("#"):
             continue
         try:
-            if len(stripped) > MAX_LINE:
-                raise _LineError(f"it is {len(stripped)} characters long, more than {MAX_LINE}")
+            if len(stripped) > MAX_REQUEST_LINE:
+                raise _LineError(f"it is {len(stripped)} characters long, more than {MAX_REQUEST_LINE}")
             cut = _PREFIX.match(stripped)  # a number, a dash, "then": no quotes, so the same in the shape
             raw = stripped[cut.end() :] if cut else stripped
             word = _first_word(raw)
-            if word in _REQUEST_WORDS and (request := _request(raw)) is not None:
+            is_request = word in _REQUEST_WORDS
+            if not is_request and len(stripped) > MAX_LINE:
+                raise _LineError(f"it is {len(stripped)} characters long, more than the {MAX_LINE} of a sentence")
+            if is_request and (request := _request(raw)) is not None:
                 steps = [_validate(request)]  # read from the raw text: a JSON body holds quotes
             else:
                 shape, values = _tokenize(raw)

@@ -22,6 +22,7 @@ revision, step by step (by index), so a redesign is accepted in one call.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -30,6 +31,7 @@ from pydantic import ValidationError
 
 from shared.errors import Conflict, DomainError, InvalidInput, InvalidPlan, NotFound, Unavailable
 from shared.ids import new_id, utcnow
+from shared.models.common import find_unstorable
 from shared.models.events import PlanProposalReady
 from shared.models.messages import PlanMessage
 from shared.models.planning import PlanFailed, PlanOutcome, PlanProposal, PlanRequest, ProposalStatus, spec_hash
@@ -158,11 +160,11 @@ class Planning:
         self, proposal: PlanProposal, spec: TestSpec, kind: TestKind, *, correlation_id: str | None
     ) -> PlanProposal:
         try:
-            outcome = self._planner.plan(plan_request(spec, kind))
+            outcome = self._plan(spec, kind)
         except PlanFailed as exc:
             return self._finish(proposal, error=exc.message, usage=exc.usage, correlation_id=correlation_id)
         # the plan a person sees is the plan a run of this goal uses
-        self._plans.put_cached_plan(proposal.project_id, spec_hash(spec), outcome)
+        self._plans.put_cached_plan(proposal.project_id, self._key(spec), outcome)
         return self._finish(proposal, outcome=outcome, correlation_id=correlation_id)
 
     def _finish(
@@ -238,9 +240,22 @@ class Planning:
 
     # --------------------------------------------------------------------------- run plans
 
+    def _key(self, spec: TestSpec) -> str:
+        return spec_hash(spec, planner=self._planner.name)
+
+    def _plan(self, spec: TestSpec, kind: TestKind) -> PlanOutcome:
+        """The planner's plan for ``spec``, checked to be storable as a test's steps (a planner's JSON bodies are
+        held to the limits of a saved test: PlanFailed saying where, not a run that cannot be read back)."""
+        outcome = self._planner.plan(plan_request(spec, kind))
+        steps = [step.model_dump(mode="json", exclude_none=True) for step in outcome.steps]
+        unstorable = find_unstorable({"steps": steps})
+        if unstorable is not None:
+            raise PlanFailed(f"the plan cannot be stored: {unstorable[0]} {unstorable[1]}", usage=outcome.usage)
+        return outcome
+
     def cached_steps(self, project_id: str, spec: TestSpec) -> list[Step] | None:
         """The plan cached for ``spec``'s goal, or None."""
-        cached = self._plans.get_cached_plan(project_id, spec_hash(spec))
+        cached = self._plans.get_cached_plan(project_id, self._key(spec))
         return list(cached.steps) if cached is not None and cached.steps else None
 
     def plan_for_run(
@@ -252,8 +267,8 @@ class Planning:
         cached = self.cached_steps(project_id, spec)
         if cached is not None:
             return cached, 0
-        outcome = self._planner.plan(plan_request(spec, kind))
-        self._plans.put_cached_plan(project_id, spec_hash(spec), outcome)
+        outcome = self._plan(spec, kind)
+        self._plans.put_cached_plan(project_id, self._key(spec), outcome)
         logger.info("goal planned", planner=outcome.planner, steps=len(outcome.steps))
         return list(outcome.steps), 1
 
@@ -297,6 +312,16 @@ class Planning:
                 f"{len(base.steps or [])}: its heals cannot be matched to the revision's steps"
             )
         steps: list[Any] = [step.model_dump(mode="json", exclude_none=True) for step in ran]
+        # a target written with a variable ("Remove {{item}}") was healed for one value: writing that value in
+        # would make every other row (or run) act on it; such heals are left for the user to rewrite
+        templated = [r for r in healed if "{{" in json.dumps(steps[r.index].get("target"))]
+        healed = [r for r in healed if r not in templated]
+        if not healed:
+            raise Conflict(
+                f"run {run_id} healed only targets written with variables (step "
+                f"{', '.join(str(r.index + 1) for r in templated)}): a heal found for one value cannot be written "
+                "in for all; rewrite the target in a new revision"
+            )
         for result in healed:
             assert result.heal is not None
             if "target" not in steps[result.index]:
@@ -306,6 +331,9 @@ class Planning:
         body = _revision_body(base, steps)
         numbers = ", ".join(str(r.index + 1) for r in healed)
         note = f"healed targets of run {run_id} accepted (step{'s' if len(healed) > 1 else ''} {numbers})"
+        if templated:
+            skipped = ", ".join(str(r.index + 1) for r in templated)
+            note += f"; not step {skipped}, whose target is written with a variable"
         revision = self._catalog.new_revision(project_id, run.test_id, body, note=note)
         logger.info("heals accepted", run_id=run_id, test_id=run.test_id, revision=revision.revision)
         return revision

@@ -547,3 +547,24 @@ def test_a_quoted_name_with_the_kind_of_element_still_reads() -> None:
 
 def test_backticks_quote_a_name() -> None:
     assert one("Click `Save`") == {"action": "click", "target": "Save"}
+
+
+def test_a_title_is_checked_for_what_it_contains_only() -> None:
+    # expect_title checks containment: "to be" would pass on "Shop - Error 500"
+    assert "Expect the title to contain" in error('Expect the title to be "Shop"')
+    assert "Expect the title to contain" in error('Expect the title is "Shop"')
+    assert one('Expect the title to contain "Shop"') == {"action": "expect_title", "text": "Shop"}
+
+
+def test_a_number_alone_is_not_waited_for_as_a_text() -> None:
+    assert "Wait 5000 ms" in error("Wait for 5000")
+
+
+@pytest.mark.parametrize("depth", [70, 600, 1900])
+def test_json_nested_past_what_a_test_can_store_is_an_error_on_its_line(depth: int) -> None:
+    body = "[" * depth + "]" * depth
+    assert "nests deeper than 64 levels" in error(f"POST http://127.0.0.1:9/items with json {body}")
+
+
+def test_a_line_longer_than_a_sentence_is_refused() -> None:
+    assert "more than the 1000 of a sentence" in error('Click "' + "x" * 1200 + '"')

@@ -10,7 +10,8 @@ import pytest
 from shared.errors import Conflict, InvalidInput, InvalidPlan, NotFound, Unavailable
 from shared.models.events import PlanProposalReady
 from shared.models.messages import PlanMessage
-from shared.models.planning import ProposalStatus, spec_hash
+from shared.models.planning import PlanOutcome, PlanRequest, ProposalStatus, spec_hash
+from shared.models.plans import Request
 from shared.models.runs import Heal, Iteration, RunCreate, RunStatus, StepResult
 from shared.models.tests import RevisionCreate, TestCreate
 from tests.conftest import FakeServices
@@ -322,7 +323,7 @@ def test_the_cache_key_is_the_spec_hash_per_project(fakes: FakeServices) -> None
     fakes.services.runs.start_run(PROJECT, RunCreate(test_id=test_id))
     spec = fakes.services.catalog.get_revision(PROJECT, test_id, 1)
 
-    assert list(fakes.plans.plans) == [(PROJECT, spec_hash(spec))]
+    assert list(fakes.plans.plans) == [(PROJECT, spec_hash(spec, planner="rules"))]
     fakes.services.catalog.create_test("prj_b", TestCreate.model_validate({"name": "x", "goal": GOAL}))
     assert fakes.planning.cached_steps("prj_b", spec) is None
 
@@ -347,14 +348,17 @@ def heal(name: str) -> Heal:
     )
 
 
-def finished_run(fakes: FakeServices, *, healed: dict[int, str], iterations: bool = False) -> tuple[str, str]:
+def finished_run(
+    fakes: FakeServices, *, healed: dict[int, str], iterations: bool = False, button: str = "Log in"
+) -> tuple[str, str]:
     steps: list[dict[str, Any]] = [
         {"action": "goto", "url": "{{base_url}}/login"},
         {"action": "fill", "target": {"label": "Username"}, "value": "admin"},
-        {"action": "click", "target": {"role": "button", "name": "Log in"}},
+        {"action": "click", "target": {"role": "button", "name": button}},
     ]
+    variables = {"base_url": "http://x", "item": "Bread"}
     test, _ = fakes.services.catalog.create_test(
-        PROJECT, TestCreate.model_validate({"name": "login", "variables": {"base_url": "http://x"}, "steps": steps})
+        PROJECT, TestCreate.model_validate({"name": "login", "variables": variables, "steps": steps})
     )
     run = fakes.services.runs.start_run(PROJECT, RunCreate(test_id=test.id))
     results = [
@@ -385,7 +389,7 @@ def test_accepting_heals_writes_the_replacements_into_the_next_revision(fakes: F
     assert revision.steps[0] == fakes.services.catalog.get_revision(PROJECT, test_id, 1).steps[0]  # type: ignore[index]
     assert target(revision.steps[1]) == {"role": "button", "name": "User name"}
     assert target(revision.steps[2]) == {"role": "button", "name": "Sign in"}
-    assert revision.variables == {"base_url": "http://x"}
+    assert revision.variables == {"base_url": "http://x", "item": "Bread"}
     assert revision.note == f"healed targets of run {run_id} accepted (steps 2, 3)"
 
 
@@ -467,3 +471,39 @@ def test_a_revision_with_steps_is_not_planned_again(fakes: FakeServices) -> None
 
     with pytest.raises(Conflict, match="has steps already, which are its plan"):
         fakes.planning.request_proposal(PROJECT, test_id)
+
+
+def test_a_heal_of_a_target_written_with_a_variable_is_not_written_in(fakes: FakeServices) -> None:
+    # "Remove {{item}}" healed for Bread: writing "Delete Bread" in would make the Milk row click Bread's button
+    _, run_id = finished_run(fakes, healed={2: "Delete Bread"}, button="Remove {{item}}")
+    with pytest.raises(Conflict, match="healed only targets written with variables"):
+        fakes.planning.accept_heals(PROJECT, run_id)
+
+    _, run_id = finished_run(fakes, healed={1: "User name", 2: "Delete Bread"}, button="Remove {{item}}")
+    revision = fakes.planning.accept_heals(PROJECT, run_id)
+    assert revision.steps is not None and target(revision.steps[2]) == {"role": "button", "name": "Remove {{item}}"}
+    assert revision.note is not None and "not step 3, whose target is written with a variable" in revision.note
+
+
+class DeepPlanner:
+    """A planner (a model) that answers with a JSON body nested deeper than a test can store."""
+
+    name = "bedrock"
+
+    def plan(self, request: PlanRequest) -> PlanOutcome:
+        deep: Any = []
+        for _ in range(80):
+            deep = [deep]
+        return PlanOutcome(
+            steps=[Request.model_validate({"action": "request", "method": "POST", "url": "http://x", "json": deep})],
+            planner="bedrock",
+        )
+
+
+def test_a_plan_that_cannot_be_stored_fails_the_proposal() -> None:
+    fakes = FakeServices(planner=DeepPlanner())  # type: ignore[arg-type]
+    proposal = fakes.planning.request_proposal(PROJECT, goal_test(fakes))
+    filled = fakes.planning.fill_proposal(PROJECT, proposal.id)
+
+    assert filled.status == ProposalStatus.failed
+    assert filled.error is not None and "nests deeper than 64 levels" in filled.error
