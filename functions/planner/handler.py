@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import ValidationError
 
-from shared.errors import DomainError
+from shared.errors import DomainError, NotFound
 from shared.models.messages import PlanMessage
 from shared.observability import logger
 from shared.resources import MAX_RECEIVE_COUNT
@@ -61,6 +61,9 @@ def process(body: str, services: Services, *, receive_count: int = 1) -> PlanOut
             return "proposal"
         services.runs.plan_waiting_run(message)
         return "run"
+    except NotFound as exc:  # no such proposal (or run) in that project: no delivery will find one
+        logger.error("plan request for nothing dropped", error=exc.message, proposal_id=message.proposal_id)
+        return "dropped"
     except Exception as exc:
         if receive_count < MAX_RECEIVE_COUNT:
             raise

@@ -127,3 +127,9 @@ def test_process_names_what_it_did(slow: FakeServices) -> None:
     proposal = slow.planning.request_proposal(PROJECT, a_goal_test(slow))
     assert handler.process(slow.plan_queue.sent[0].model_dump_json(), slow.services) == "proposal"
     assert slow.planning.get_proposal(PROJECT, proposal.id).status == ProposalStatus.ready
+
+
+def test_a_request_for_a_proposal_that_does_not_exist_is_dropped_at_once(slow: FakeServices) -> None:
+    # no delivery will find it: retrying it into the dead-letter queue helps nobody
+    body = json.dumps({"project_id": PROJECT, "proposal_id": "pln_01NOSUCHPROPOSAL0000000000"})
+    assert handler.process(body, slow.services, receive_count=1) == "dropped"
