@@ -117,10 +117,21 @@ def run_headline(run: dict[str, Any], label: str | None = None) -> str:
     if (run.get("max_attempts") or 1) > 1 or interrupted:  # attempts possible: the retries, and one per interruption
         attempt = f"  attempt {run.get('attempt')}/{(run.get('max_attempts') or 1) + interrupted}"
         attempt += f" ({interrupted} interrupted)" if interrupted else ""
+    heals = int((run.get("stats") or {}).get("heals") or 0)
+    healed = f"  [yellow]{heals} healed[/]" if heals else ""
     return (
         f"{status_text(str(run.get('status')))}  [bold]{name}[/]  [dim]{safe(run.get('id'))}[/]  "
-        f"{passed}/{len(steps)} steps  {duration(run.get('duration_ms'))}{attempt}"
+        f"{passed}/{len(steps)} steps  {duration(run.get('duration_ms'))}{attempt}{healed}"
     )
+
+
+def heal_hint(run: dict[str, Any]) -> str | None:
+    """How to keep a run's heals, when it healed targets of a saved test."""
+    heals = int((run.get("stats") or {}).get("heals") or 0)
+    if not heals or not run.get("test_id") or run.get("status") != "passed":
+        return None
+    what = "a target" if heals == 1 else f"{heals} targets"
+    return f"  [yellow]healed {what}[/]: keep the new targets with [bold]autotest heals accept {safe(run.get('id'))}[/]"
 
 
 _KIND_ORDER = ("report", "video", "trace", "junit", "log", "other", "screenshot")

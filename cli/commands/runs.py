@@ -16,6 +16,7 @@ from cli.output import (
     artifact_lines,
     compact_artifact_lines,
     duration,
+    heal_hint,
     interruption_lines,
     print_run,
     run_headline,
@@ -177,6 +178,9 @@ def _print_results(state: CliState, outcomes: list[junit.RunOutcome], junit_path
             console.print(run_headline(outcome.run, outcome.label))
             for line in interruption_lines(outcome.run):
                 console.print(line)
+            hint = heal_hint(outcome.run)
+            if hint:
+                console.print(hint)
         if outcome.error:
             console.print(f"  [magenta]{safe(outcome.error)}[/]")
         elif outcome.run is not None and outcome.run.get("error"):

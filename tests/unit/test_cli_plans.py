@@ -177,3 +177,14 @@ def test_a_planned_step_is_shown_with_every_field_it_sets() -> None:
     shown = step_text({"action": "expect_text", "text": "Cheese", "absent": True, "timeout_s": 5.0})
 
     assert shown == "expect_text text='Cheese' absent=True timeout_s=5.0"  # not "expect Cheese": the opposite
+
+
+def test_a_run_that_healed_says_how_to_keep_its_heals() -> None:
+    from cli.output import heal_hint, run_headline
+
+    run = {"id": "run_1", "test_id": "tst_1", "status": "passed", "stats": {"heals": 2}, "steps": []}
+
+    assert "2 healed" in run_headline(run)
+    assert heal_hint(run) is not None and "autotest heals accept run_1" in str(heal_hint(run))
+    assert heal_hint({**run, "stats": {"heals": 0}}) is None
+    assert heal_hint({**run, "test_id": None}) is None  # an inline spec has no test to keep them in
