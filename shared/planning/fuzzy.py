@@ -5,16 +5,32 @@ words: after lower-casing, dropping punctuation and a few filler words (``the``,
 ``our``, ``your``, ``my``, ``please``) and writing known synonyms one way (``log in`` / ``login`` / ``sign
 in``; ``username`` / ``user name``; ``remove`` / ``delete``; ``preferences`` / ``settings``; ``continue`` /
 ``next``; ``colour`` / ``color``...), **every word of the one pairs with a word of the other**: equal, or
-spelled nearly alike (an edit similarity of at least :data:`WORD_MIN`; words of three letters or fewer must
-be equal). No word may be left over on either side, except a word the step's scope already says
-(``Remove Bread`` in the row of ``Bread`` reads as ``Remove``). The names written without spaces being equal
-(``Username`` / ``User name``) is close too. The score (0 to 1) is the edit similarity of the two names' sorted
-words (a token-sort ratio), 1.0 only for names equal but for case, spaces and punctuation, and at most
-:data:`SYNONYM_SCORE` for a name that needed a synonym; a close name scores at least :data:`MIN_SCORE`.
+spelled nearly alike (an edit similarity of at least :data:`WORD_MIN`; a typo, a plural). Some words pair
+only when equal, never by spelling:
+
+- words of three letters or fewer;
+- a word with a digit in it (numbers, ids, codes: ``Cancel order 12345`` is never ``Cancel order 12346``,
+  ``Item 1000`` never ``Item 10000``), and a synonym phrase (``sign out`` is never ``sign up``);
+- two words that are one word under different negating or reversing affixes: a prefix of :data:`PREFIXES`
+  (``Save`` / ``Unsave``, ``Visible`` / ``Invisible``, ``Connect`` / ``Disconnect``, ``Activate`` /
+  ``Deactivate`` / ``Reactivate``, ``Ascending`` / ``Descending``, ``Move`` / ``Remove``) or opposed
+  suffixes of :data:`SUFFIXES` (``Password`` / ``Passwordless``, ``Harmful`` / ``Harmless``, ``Should`` /
+  ``Shouldnt``), checked after lower-casing: the affix is told apart from a typo in a word's first letters
+  (``Dsiplay`` / ``Display`` still pair) by the stems without it being spelled at least as alike as the words.
+
+No word may be left over on either side, except a word the step's scope already says (``Remove Bread`` in the
+row of ``Bread`` reads as ``Remove``); so a separate negation (``Not available``, ``Un-save``) never pairs
+away. The names written without spaces being equal (``Username`` / ``User name``) is close too, when their
+numbers are the same (``$1.50`` is never ``$150``). The score (0 to 1) is the edit similarity of the two
+names' sorted words (a token-sort ratio), 1.0 only for names equal but for case, spaces and punctuation, and at
+most :data:`SYNONYM_SCORE` for a name that needed a synonym; a close name scores at least :data:`MIN_SCORE`.
 
 So a removed "Delete" button never reads as "Delete all" (``all`` is left over), "Log in" never as "Log out",
-"Save" never as "Save draft", however high their edit similarity. The runner verifies every proposal with
-:func:`judge` whatever the healer said of it (``runner_container/runner/healing.py``).
+"Save" never as "Save draft" nor "Unsave", "Payment successful" never as "Payment unsuccessful", however high
+their edit similarity. A word refused that a reader would take for the same is a failed step to look at; a
+word paired that says the opposite would be a false green, so the rule errs on refusing. The runner verifies
+every proposal with :func:`judge` whatever the healer said of it (``runner_container/runner/healing.py``), and
+a description's close-name tier uses it too (``runner_container/runner/targets.py``).
 """
 
 from __future__ import annotations
@@ -38,6 +54,19 @@ MAX_PROPOSALS = 5
 PROPOSAL_FLOOR = 0.3
 
 FILLER = frozenset({"the", "a", "an", "to", "our", "your", "my", "please"})
+
+#: prefixes that negate or reverse a word ("unsave", "invisible", "disconnect", "deactivate", "reactivate"):
+#: two words that differ in one of them never pair by spelling
+PREFIXES: tuple[str, ...] = (
+    "un", "in", "im", "il", "ir", "dis", "de", "non", "anti", "mis", "no", "not", "ab", "mal", "counter",
+    "re", "en", "ex", "pre", "post", "over", "under", "up", "down", "out",
+)  # fmt: skip
+#: suffixes, and the pairs of them (one may be none) that say opposite things ("passwordless", "harmful" /
+#: "harmless", "shouldnt")
+SUFFIXES: tuple[str, ...] = ("less", "ful", "nt")
+OPPOSED_SUFFIXES: frozenset[frozenset[str]] = frozenset(
+    {frozenset({"", "less"}), frozenset({"ful", "less"}), frozenset({"", "nt"})}
+)
 
 #: phrases that mean the same, each group written as its first member
 SYNONYMS: tuple[tuple[str, ...], ...] = (
@@ -71,6 +100,7 @@ def roles_for(action: str) -> tuple[str, ...]:
 
 
 _PUNCT = re.compile(r"[^\w\s]+|_")
+_DIGIT = re.compile(r"\d")
 
 
 def words(text: str) -> list[str]:
@@ -130,11 +160,45 @@ def similarity(a: str, b: str) -> float:
 
 
 def _pair(a: str, b: str) -> bool:
+    """Whether two (canonical) words pair: equal, or spelled nearly alike and neither exact nor opposite."""
     if a == b:
         return True
     if len(a) <= 3 or len(b) <= 3:
         return False
-    return similarity(a, b) >= WORD_MIN
+    if _DIGIT.search(a) or _DIGIT.search(b) or "_" in a or "_" in b:
+        return False  # numbers, ids, codes, and synonym phrases ("sign out" / "sign up") are exact
+    alike = similarity(a, b)
+    return alike >= WORD_MIN and not _opposite(a, b, alike)
+
+
+def _opposite(a: str, b: str, alike: float) -> bool:
+    """Whether ``a`` and ``b`` are one word under different negating or reversing affixes (``save`` /
+    ``unsave``, ``deactivate`` / ``reactivate``, ``password`` / ``passwordless``, ``should`` / ``shouldnt``):
+    they differ in an affix whose removal leaves stems spelled at least as alike as the words are, and nearly
+    alike (so a typo in a word's first letters, ``Dlete`` / ``Delete``, still pairs)."""
+    for pa, ra in _splits(a, PREFIXES, front=True):
+        for pb, rb in _splits(b, PREFIXES, front=True):
+            if pa != pb and _stems_alike(ra, rb, alike):
+                return True
+    for sa, ra in _splits(a, SUFFIXES, front=False):
+        for sb, rb in _splits(b, SUFFIXES, front=False):
+            if sa != sb and frozenset((sa, sb)) in OPPOSED_SUFFIXES and _stems_alike(ra, rb, alike):
+                return True
+    return False
+
+
+def _splits(word: str, affixes: tuple[str, ...], *, front: bool) -> list[tuple[str, str]]:
+    """``word`` as (affix, stem) for no affix and each of ``affixes`` it starts (or ends) with."""
+    out = [("", word)]
+    for affix in affixes:
+        if len(word) > len(affix) and (word.startswith(affix) if front else word.endswith(affix)):
+            out.append((affix, word[len(affix) :] if front else word[: -len(affix)]))
+    return out
+
+
+def _stems_alike(a: str, b: str, alike: float) -> bool:
+    stems = similarity(a, b)
+    return a == b or (stems >= WORD_MIN and stems >= alike)
 
 
 @dataclass(frozen=True)
@@ -152,7 +216,7 @@ def judge(wanted: str, name: str, *, context: str = "", synonyms: bool = True) -
         return Judgement(0.0, False, "it has no name")
     if w_raw == n_raw:
         return Judgement(1.0, True, "")
-    if "".join(w_raw) == "".join(n_raw):
+    if "".join(w_raw) == "".join(n_raw) and _numbers(wanted) == _numbers(name):
         return Judgement(COMPACT_SCORE, True, "")
     w = canonical(w_raw) if synonyms else list(w_raw)
     n = canonical(n_raw) if synonyms else list(n_raw)
@@ -184,6 +248,14 @@ def judge(wanted: str, name: str, *, context: str = "", synonyms: bool = True) -
     if not why:
         score = max(score, MIN_SCORE)
     return Judgement(round(score, 3), not why, why)
+
+
+def _numbers(text: str) -> list[str]:
+    """The runs of digits in ``text``, in order ("$1.50" has 1 and 50; "$150" has 150)."""
+    return _DIGIT_RUN.findall(text)
+
+
+_DIGIT_RUN = re.compile(r"\d+")
 
 
 def _quoted(tokens: list[str], shown: dict[str, str]) -> str:

@@ -56,6 +56,126 @@ def test_names_that_differ_in_meaning_are_not_close(wanted: str, shown: str, why
     assert not verdict.close and why in verdict.why, verdict
 
 
+OPPOSITES = [
+    # a negating or reversing prefix: the one word says the opposite of the other
+    ("Subscribe", "Unsubscribe"),
+    ("Save", "Unsave"),
+    ("Payment successful", "Payment unsuccessful"),
+    ("Archive", "Unarchive"),
+    ("Activate", "Deactivate"),
+    ("Deactivate", "Reactivate"),
+    ("Follow", "Unfollow"),
+    ("Publish", "Unpublish"),
+    ("Visible", "Invisible"),
+    ("Available", "Unavailable"),
+    ("Lock", "Unlock"),
+    ("Like", "Unlike"),
+    ("Paid", "Unpaid"),
+    ("Approve", "Disapprove"),
+    ("Connect", "Disconnect"),
+    ("Read", "Unread"),
+    ("Valid", "Invalid"),
+    ("Possible", "Impossible"),
+    ("Legal", "Illegal"),
+    ("Regular", "Irregular"),
+    ("Stop", "Nonstop"),
+    ("Virus", "Antivirus"),
+    ("Spell", "Misspell"),
+    ("Normal", "Abnormal"),
+    ("Function", "Malfunction"),
+    ("Ascending", "Descending"),
+    ("Encode", "Decode"),
+    ("Attach", "Detach"),
+    ("Move", "Remove"),
+    ("Start", "Restart"),
+    ("Review", "Preview"),
+    ("Upload", "Unload"),
+    ("Subscribed", "Unsubscribe"),  # a prefix and a typo or tense together
+    ("Saved", "Unsaved"),
+    # opposed suffixes
+    ("Password", "Passwordless"),
+    ("Harmful", "Harmless"),
+    ("Should", "Shouldnt"),
+    # antonyms refused by spelling alone, as before
+    ("Enable", "Disable"),
+    ("Import", "Export"),
+    ("Online", "Offline"),
+    ("Inclusive", "Exclusive"),
+    ("Increase", "Decrease"),
+    # synonym phrases are exact
+    ("Sign out", "Sign up"),
+    ("Log out", "Register"),
+    # numbers, ids, codes are exact
+    ("Cancel order 12345", "Cancel order 12346"),
+    ("Invoice 100234", "Invoice 100235"),
+    ("Item 1000", "Item 10000"),
+    ("Order A1234", "Order A1235"),
+    ("Price $1.50", "Price $150"),  # the same written without spaces, but not the same numbers
+    ("Pay 1,000", "Pay 10,00"),
+    # a negation written apart is a word left over
+    ("Available", "Not available"),
+    ("Save", "Un-save"),
+]
+
+
+@pytest.mark.parametrize(("wanted", "shown"), OPPOSITES)
+@pytest.mark.parametrize("synonyms", [True, False])
+def test_opposites_and_other_numbers_are_never_close(wanted: str, shown: str, synonyms: bool) -> None:
+    for a, b in ((wanted, shown), (shown, wanted)):
+        verdict = judge(a, b, synonyms=synonyms)
+        assert not verdict.close and verdict.why, (a, b, verdict)
+
+
+@pytest.mark.parametrize(
+    ("wanted", "shown"),
+    [
+        ("User name", "Username"),
+        ("Log in", "Sign in"),
+        ("Logout", "Log out"),
+        ("Remove", "Delete"),
+        ("Sumbit", "Submit"),  # typos
+        ("Subscribe to the newsleter", "Subscribe to the newsletter"),
+        ("Adress", "Address"),
+        ("Recieve", "Receive"),
+        ("Settings", "Setings"),
+        ("Invoice", "Invoce"),
+        ("Dsiplay", "Display"),  # a typo in a word's first letters, that look like a prefix
+        ("Rmeove", "Remove"),
+        ("Invlaid", "Invalid"),
+        ("Uplaod", "Upload"),
+        ("Exprot", "Export"),
+        ("Description", "Escription"),
+        ("Payment", "Paymen"),
+        ("Unsubscribe", "Unsubscribed"),  # the same prefix on both
+        ("Deactivate", "Deactivated"),
+        ("Disconnect", "Disconnected"),
+        ("Apples", "Apple"),
+        ("Notes", "Note"),
+        ("Item 1", "Item1"),  # the same number
+        ("Order #12345", "Order 12345"),
+        ("Favourite color", "Favorite colour"),
+    ],
+)
+def test_close_names_stay_close(wanted: str, shown: str) -> None:
+    for a, b in ((wanted, shown), (shown, wanted)):
+        verdict = judge(a, b)
+        assert verdict.close and verdict.score >= MIN_SCORE, (a, b, verdict)
+
+
+def test_an_opposite_says_which_words_differ() -> None:
+    assert judge("Save", "Unsave").why == 'it says "unsave" where the step says "save"'
+    assert judge("Cancel order 12345", "Cancel order 12346").why == 'it says "12346" where the step says "12345"'
+    assert judge("Sign out", "Sign up").why == 'it says "sign up" where the step says "sign out"'
+
+
+def test_the_fuzzy_healer_puts_an_opposite_after_the_close() -> None:
+    els = elements(("button", "Unsave"), ("button", "Save changes"), ("button", "Unsubscribe"))
+    proposals = FuzzyHealer().propose(request("Save", els))
+    assert all("close" not in p.reason for p in proposals)
+    req = request("Save", els)
+    assert "its name is not close" in (_refused(req, HealProposal(index=0, score=1.0)) or "")
+
+
 def test_the_scope_s_words_may_be_added() -> None:
     assert judge("Remove", "Remove Bread", context="Bread").close
     assert not judge("Remove", "Remove all Bread", context="Bread").close
