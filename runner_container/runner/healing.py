@@ -9,11 +9,19 @@ element is used when its structured target matches exactly one element now *and*
 miss) and the entry is overwritten. Every element found by resolution or healing is remembered, for
 ``element_cache_ttl_days``. A cache that fails is a miss, never a failed step. When the target itself has
 placeholders, the key holds it as rendered (a cached element is never the one another value found); a target
-that names a secret is neither cached nor healed (the entry, or the healer, would hold the secret).
+that names a secret, or shows a secret's value as rendered (a variable extracted from a page that showed it), is
+neither cached nor healed (the entry, or the healer, would hold the secret; the step's error says so). The page
+key and everything a healer is given (the URL, the target, the scope's words, the page's names and texts) pass
+through the run's masker. An entry remembers the rule that found its element (``matched_by`` in its ``target``):
+one from a heal or a rule looser than the name as written (a substring, a label, a text, a close name) is used
+only when the step's own target does not resolve strictly now (``targets.STRICT``: the exact or normalized
+name, a description's role tier; no wait); when it does, that element is used (a miss) and the entry is
+overwritten: a heal never outlives the real element's return.
 
 **Healing.** When the target matches nothing (after waiting most of the step's time: the rest is kept for
 healing and the action) or several elements, the page's named elements (its aria snapshot, at most
-``MAX_ELEMENTS``; inside ``within``'s container when it has one) are handed to the healer (``Healer`` port:
+``MAX_ELEMENTS``; inside the scope's one container when the target has a scope, and no healing at all when
+the scope is not exactly one container: a heal never leaves the scope) are handed to the healer (``Healer`` port:
 ``shared/planning/fuzzy.py`` locally, Bedrock in AWS). No proposal is trusted: each is verified, in the
 healer's order, and the first that holds is used:
 

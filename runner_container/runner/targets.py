@@ -12,7 +12,8 @@ ambiguous. ``exact: true`` matches exact names alone.
 
 A description (a plain-string target, "the Log in button", or ``{describe: ...}``) is resolved at run time
 against the page's accessibility tree, in tiers; the first tier that matches anything decides (one element:
-found; several: ambiguous, never a looser guess):
+found; several: ambiguous, never a looser guess; what a tier after the first found is looked for once more, in
+case the element appeared while the tiers before it ran):
 
 1. ``role``: the role its words name ("button"), else each role the step's action implies in turn (click:
    button, link, checkbox, radio, tab, menuitem, option; fill: textbox, searchbox, combobox, spinbutton;
