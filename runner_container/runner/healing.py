@@ -9,11 +9,19 @@ element is used when its structured target matches exactly one element now *and*
 miss) and the entry is overwritten. Every element found by resolution or healing is remembered, for
 ``element_cache_ttl_days``. A cache that fails is a miss, never a failed step. When the target itself has
 placeholders, the key holds it as rendered (a cached element is never the one another value found); a target
-that names a secret is neither cached nor healed (the entry, or the healer, would hold the secret).
+that names a secret, or shows a secret's value as rendered (a variable extracted from a page that showed it), is
+neither cached nor healed (the entry, or the healer, would hold the secret; the step's error says so). The page
+key and everything a healer is given (the URL, the target, the scope's words, the page's names and texts) pass
+through the run's masker. An entry remembers the rule that found its element (``matched_by`` in its ``target``):
+one from a heal or a rule looser than the name as written (a substring, a label, a text, a close name) is used
+only when the step's own target does not resolve strictly now (``targets.STRICT``: the exact or normalized
+name, a description's role tier; no wait); when it does, that element is used (a miss) and the entry is
+overwritten: a heal never outlives the real element's return.
 
 **Healing.** When the target matches nothing (after waiting most of the step's time: the rest is kept for
 healing and the action) or several elements, the page's named elements (its aria snapshot, at most
-``MAX_ELEMENTS``; inside ``within``'s container when it has one) are handed to the healer (``Healer`` port:
+``MAX_ELEMENTS``; inside the scope's one container when the target has a scope, and no healing at all when
+the scope is not exactly one container: a heal never leaves the scope) are handed to the healer (``Healer`` port:
 ``shared/planning/fuzzy.py`` locally, Bedrock in AWS). No proposal is trusted: each is verified, in the
 healer's order, and the first that holds is used:
 
@@ -37,6 +45,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -48,6 +57,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from runner_container.runner.render import placeholders
 from runner_container.runner.targets import (
+    STRICT,
     Resolved,
     Structured,
     TargetAmbiguous,
@@ -63,6 +73,7 @@ from runner_container.runner.targets import (
     replacement_for,
     resolve,
     resolve_now,
+    resolve_strict,
     scope_text,
     scoped,
     where_of,
@@ -171,6 +182,21 @@ def _refused(request: HealRequest, proposal: HealProposal) -> str | None:
     return None
 
 
+#: the key of a cache entry's ``target`` that holds the rule that found the element (``matched_by``)
+MATCHED_BY_KEY = "matched_by"
+
+
+def _matched_by(entry: CachedElement) -> str | None:
+    value = entry.target.get(MATCHED_BY_KEY)
+    return value if isinstance(value, str) else None
+
+
+def _loose(entry: CachedElement) -> bool:
+    """Whether an entry came from a heal or a rule looser than a name as written (a substring, a label, a
+    text, a close name; an entry that does not say is taken as loose)."""
+    return entry.source == "healed" or _matched_by(entry) not in STRICT
+
+
 def wanted_of(target: Target) -> str | None:
     """The name a target asks for (a description's name), or None when it has none to heal by."""
     if isinstance(target, str | DescribedTarget):
@@ -233,37 +259,61 @@ class TargetFinder:
             _TARGET.dump_python(written_target, mode="json") if written_target else ""
         )
         # a target naming a secret is neither remembered nor shown to a healer (a model, maybe): it would hold it
-        remember = self.cache is not None and not secret_refs
+        # a target (as rendered) that shows a secret's value (a variable extracted from a page that showed it)
+        # is neither remembered nor healed, as a target naming a secret is not
+        rendered = json.dumps(_TARGET.dump_python(target, mode="json"), ensure_ascii=False)
+        shows_secret = mask(rendered) != rendered
+        remember = self.cache is not None and not secret_refs and not shows_secret
         # the step as written (variables elsewhere in it do not change the key), with its target as rendered when
         # the target has placeholders: a cached element is never one another value found
         keyed = written.model_copy(update={"target": target}) if variables else written
-        key = (self.project_id, self.test_id, step_key(keyed), page_key(page.url)) if remember else None
+        key = (self.project_id, self.test_id, step_key(keyed), mask(page_key(page.url))) if remember else None
         missed = False
         if key is not None:
             entry = await self._get(key)
             if entry is not None:
-                hit = await self._cached(page, entry, target, action)
+                # an entry from a heal or a loose rule yields to the step's own target when that is back
+                strict = await self._strict(page, target, action) if _loose(entry) else None
+                hit = None if strict is not None else await self._cached(page, entry, target, action)
                 if hit is not None:
                     self.counters.cache_hits += 1
                     if hit.heal is not None:
                         self.counters.heals += 1
                     if entry.updated_at < self.clock() - REFRESH_AFTER:
-                        await self._put(key, hit, page, source=entry.source, mask=mask)
+                        await self._put(key, hit, page, source=entry.source, matched_by=_matched_by(entry), mask=mask)
                     return hit
+                self.counters.cache_misses += 1
+                if strict is not None:
+                    await self._put(key, strict, page, source="resolved", mask=mask)
+                    return dataclasses.replace(strict, cache="miss")
                 await self._delete(key)  # stale: the page changed under it
-            self.counters.cache_misses += 1
+            else:
+                self.counters.cache_misses += 1
             missed = True
-        healing = self.healer is not None and wanted_of(target) is not None and not secret_refs
+        healable = self.healer is not None and wanted_of(target) is not None
+        healing = healable and not secret_refs and not shows_secret
         wait_s = timeout_s - min(HEAL_RESERVE_S, timeout_s / 2) if healing else timeout_s
         try:
             resolved = await resolve(page, target, timeout_s=wait_s, action=action, clip=clip)
         except TargetError as exc:
+            if healable and shows_secret and not secret_refs and isinstance(exc, TargetNotFound | TargetAmbiguous):
+                raise type(exc)(
+                    f"{exc.message} It was not healed: its target shows a secret's value (through a variable), "
+                    "which a healer must not see.",
+                    details=exc.details,
+                ) from exc
             if not healing or not isinstance(exc, TargetNotFound | TargetAmbiguous):
                 raise
             resolved = await self._heal(page, target, action, exc, mask)
         if key is not None:
             await self._put(key, resolved, page, source="healed" if resolved.heal else "resolved", mask=mask)
         return dataclasses.replace(resolved, cache="miss") if missed else resolved
+
+    async def _strict(self, page: Page, target: Target, action: str) -> Resolved | None:
+        try:
+            return await resolve_strict(page, target, action=action)
+        except PlaywrightError:
+            return None
 
     # ---------------------------------------------------------------------------------------- healing
 
@@ -276,10 +326,10 @@ class TargetFinder:
             "matched nothing" if isinstance(exc, TargetNotFound) else f"matched {exc.details.get('count')} elements"
         )
         where = where_of(page, target)
-        base = where.base(page)
         try:
-            if where.container is not None and await where.container.count() != 1:
-                base = page
+            base = await where.heal_base(page)
+            if isinstance(base, str):  # healing never looks beyond the step's scope
+                raise type(exc)(f"{exc.message} It was not healed: {base}.", details=exc.details)
             elements = [
                 e.model_copy(update={"name": mask(e.name), "text": mask(e.text)}) for e in await page_elements(base)
             ]
@@ -288,13 +338,13 @@ class TargetFinder:
         roles = heal_roles(target, action)
         request = HealRequest(
             action=action,
-            target=describe_target(target) or "",
+            target=mask(describe_target(target) or ""),
             wanted=wanted,
             roles=list(roles),
             reason=reason,
-            url=page_key(page.url),
+            url=mask(page_key(page.url)),
             elements=elements,
-            context=scope_text(target),
+            context=mask(scope_text(target)),
         )
         self.counters.healer_calls += 1
         try:
@@ -370,8 +420,9 @@ class TargetFinder:
 
     async def _cached(self, page: Page, entry: CachedElement, target: Target, action: str) -> Resolved | None:
         """The cached element, when its target still matches one element with the remembered fingerprint."""
+        remembered = {k: v for k, v in entry.target.items() if k != MATCHED_BY_KEY}
         try:
-            cached = _TARGET.validate_python(entry.target)
+            cached = _TARGET.validate_python(remembered)
         except ValidationError:
             return None
         if isinstance(cached, str | DescribedTarget):
@@ -397,7 +448,7 @@ class TargetFinder:
             heal = Heal(
                 before=describe_target(target) or "",
                 after=describe_target(cached) or "",
-                replacement=entry.target,
+                replacement=remembered,
                 locator=found.expression,
                 score=judge(wanted, now.name, context=scope_text(target)).score if wanted else 0.0,
                 source="cache",
@@ -427,6 +478,7 @@ class TargetFinder:
         page: Page,
         *,
         source: str,
+        matched_by: str | None = None,
         mask: Callable[[str], str] = lambda text: text,
     ) -> None:
         assert self.cache is not None
@@ -444,7 +496,10 @@ class TargetFinder:
             test_id=test_id,
             step_key=step,
             page_key=page_at,
-            target=resolved.target.model_dump(mode="json", exclude_none=True),
+            target={
+                **resolved.target.model_dump(mode="json", exclude_none=True),
+                MATCHED_BY_KEY: matched_by or resolved.matched_by,
+            },
             locator=resolved.expression,
             fingerprint=fingerprint,
             source="healed" if source == "healed" else "resolved",

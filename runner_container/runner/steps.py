@@ -394,20 +394,34 @@ async def _is_password_field(loc: Locator, timeout_ms: float) -> bool:
         return False  # cannot tell: assume the page shows it
 
 
+#: how long an absent text is waited for to go away before the element is looked at again (it may be hidden)
+ABSENT_POLL_MS = 250
+
+
 async def expect_text(
     loc: Locator, text: str, budget: Budget, where: str, masker: Masker, *, absent: bool = False
 ) -> None:
     """``expect_text``: the text shows in ``loc`` before the step's time is up; with ``absent``, it does not (it
-    is not there, or goes away in time)."""
+    is not there, or goes away in time). The text is read as the page shows it (``innerText`` of a visible
+    element): a text that is hidden (``hidden``, ``display: none``...), or in a hidden element, is not shown."""
+    shown_loc = loc.filter(visible=True)  # a hidden element shows no text (its innerText would be its source's)
     try:
         if absent:
-            await expect(loc).not_to_contain_text(text, timeout=budget.left_ms())
+            while await loc.is_visible():  # (a hidden one shows nothing)
+                try:
+                    await expect(loc).not_to_contain_text(
+                        text, timeout=min(ABSENT_POLL_MS, budget.left_ms()), use_inner_text=True
+                    )
+                    break
+                except AssertionError:
+                    if budget.expired():
+                        raise
         else:
-            await expect(loc).to_contain_text(text, timeout=budget.left_ms())
+            await expect(shown_loc).to_contain_text(text, timeout=budget.left_ms(), use_inner_text=True)
     except AssertionError as exc:
         actual = ""
         with contextlib.suppress(PlaywrightError):
-            actual = " ".join((await loc.inner_text(timeout=1000)).split())
+            actual = " ".join((await shown_loc.inner_text(timeout=1000)).split())
         shown = masker.clip(actual, 300)
         if absent:
             raise StepFailed(

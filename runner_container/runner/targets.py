@@ -12,7 +12,8 @@ ambiguous. ``exact: true`` matches exact names alone.
 
 A description (a plain-string target, "the Log in button", or ``{describe: ...}``) is resolved at run time
 against the page's accessibility tree, in tiers; the first tier that matches anything decides (one element:
-found; several: ambiguous, never a looser guess):
+found; several: ambiguous, never a looser guess; what a tier after the first found is looked for once more, in
+case the element appeared while the tiers before it ran):
 
 1. ``role``: the role its words name ("button"), else each role the step's action implies in turn (click:
    button, link, checkbox, radio, tab, menuitem, option; fill: textbox, searchbox, combobox, spinbutton;
@@ -26,10 +27,15 @@ found; several: ambiguous, never a looser guess):
    plural, spaces; ``shared/planning/fuzzy.py``'s rule without synonyms, score >= ``FUZZY_MIN``).
 
 A scope narrows any target: ``within`` (one container of a kind: a row is ``tr``/``[role=row]``, a list item
-``li``/``[role=listitem]``, a card ``article``/``[class*=card]``..., that shows the name or has it as its
-aria-label; the innermost such) is found first and must be exactly one; ``near`` is the smallest row, list
-item, card, section or form that shows the text and holds the element. The rule that chose the element is
-recorded (``matched_by``), with the locator (``within(row "Cheese").get_by_role(...)``, ``near("Bread")...``).
+``li``/``[role=listitem]``, a card ``article``/``[class*=card]``...; the innermost such) is found first and must
+be exactly one; ``near`` is the smallest row, list item, card, section or form that names the text and holds
+the element. A container *names* a text when its accessible name (``aria-label``, ``aria-labelledby``) equals
+it, or one of its elements (a cell, a legend, a caption, a heading, a span...) or one of its own texts shows
+exactly that text: case and runs of whitespace aside (:func:`named_xpath`), never as a part of a longer text
+(the "Bread" row is not "Rye bread", "Item 1" is not "Item 10"). A scope that names no container, or several,
+fails the step, listing the containers; a scoped target is never looked for (nor healed, ``healing.py``)
+outside its one container. The rule that chose the element is recorded (``matched_by``), with the locator
+(``within(row "Cheese").get_by_role(...)``, ``near("Bread")...``).
 """
 
 from __future__ import annotations
@@ -291,6 +297,39 @@ def normalized_pattern(name: str) -> re.Pattern[str]:
     return re.compile(r"^\s*" + r"\s+".join(re.escape(word) for word in words) + r"\s*$", re.IGNORECASE)
 
 
+def _xpath_literal(text: str) -> str:
+    if '"' not in text:
+        return f'"{text}"'
+    if "'" not in text:
+        return f"'{text}'"
+    return "concat(" + ", '\"', ".join(f'"{part}"' for part in text.split('"')) + ")"
+
+
+def named_xpath(name: str) -> str:
+    """An XPath predicate (of a container) true when it names ``name``: its ``aria-label``, the element its
+    ``aria-labelledby`` points to, one of its elements or one of its texts equals ``name`` but for case (of
+    the letters of the name) and runs of whitespace. Never a part of a longer text."""
+    wanted = " ".join(name.split()).lower()
+    letters = sorted({c for c in wanted if c.upper() != c and len(c.upper()) == 1})
+    upper = "".join(c.upper() for c in letters)
+    lower = "".join(letters)
+
+    def norm(node: str) -> str:
+        value = f"normalize-space({node})"
+        if upper:
+            value = f"translate({value}, {_xpath_literal(upper)}, {_xpath_literal(lower)})"
+        return f"{value} = {_xpath_literal(wanted)}"
+
+    return " or ".join(
+        (
+            norm("@aria-label"),
+            norm("id(@aria-labelledby)"),
+            f".//*[not(self::script or self::style or self::template)][{norm('.')}]",
+            f".//text()[{norm('.')}]",
+        )
+    )
+
+
 def loose_pattern(name: str) -> re.Pattern[str]:
     """A regular expression matching a whole name equal to ``name`` but for case, whitespace and punctuation
     ("Log-in" for "log in", "Anything else" for "Anything else?")."""
@@ -312,14 +351,34 @@ class Where:
     def base(self, page: Page) -> Base:
         return self.container if self.container is not None else page
 
+    def near_boxes(self, page: Page) -> Locator:
+        """The innermost rows, list items, cards, sections and forms that name ``near``'s text."""
+        assert self.near is not None
+        base = self.base(page)
+        boxes = base.locator(NEAR_SELECTOR).and_(base.locator(f"xpath=//*[{named_xpath(self.near)}]"))
+        return boxes.filter(has_not=boxes)
+
     def apply(self, page: Page, build: Callable[[Base], Locator], call: str) -> tuple[Locator, str]:
         """The locator (and its expression) of what ``build`` finds, in this scope."""
         base = self.base(page)
         if self.near is None:
             return build(base), self.shown + call
-        boxes = base.locator(NEAR_SELECTOR).filter(has_text=self.near).filter(has=build(page))
+        named = base.locator(NEAR_SELECTOR).and_(base.locator(f"xpath=//*[{named_xpath(self.near)}]"))
+        boxes = named.filter(has=build(page))
         innermost = boxes.filter(has_not=boxes)
         return build(innermost), f"{self.shown}near({json.dumps(self.near)}).{call}"
+
+    async def heal_base(self, page: Page) -> Base | str:
+        """Where a healer may look: the page (no scope), else the one container of the scope (``within``'s,
+        else the one box that names ``near``'s text); or why there is no such one container."""
+        if self.container is not None and (n := await self.container.count()) != 1:
+            return f"its scope matched {n} containers, not one"
+        if self.near is not None:
+            n = await self.near_boxes(page).count()
+            if n != 1:
+                return f"{n} containers name {json.dumps(self.near)}, not one"
+            return self.near_boxes(page)
+        return self.base(page)
 
 
 def where_of(page: Page, target: Target) -> Where:
@@ -331,8 +390,7 @@ def where_of(page: Page, target: Target) -> Where:
         selector = SCOPE_SELECTORS[target.within.kind]
         name = target.within.name
         quoted = json.dumps(name)
-        tags = ", ".join(part.strip() for part in selector.split(","))
-        named = page.locator(selector).filter(has_text=name).or_(page.locator(f":is({tags})[aria-label*={quoted} i]"))
+        named = page.locator(selector).and_(page.locator(f"xpath=//*[{named_xpath(name)}]"))
         container = named.filter(has_not=named)  # the innermost: a row, not the table around it
         shown = f"within({target.within.kind} {quoted})."
     return Where(container, shown, target.near)
@@ -492,6 +550,27 @@ async def resolve_now(page: Page, target: Target, *, action: str | None = None) 
     return found if isinstance(found, Resolved) else None
 
 
+#: the rules that match a name as written (but for case, spaces, punctuation): an element they find is the one
+#: the step names, whatever a cache remembers from a heal or a looser rule
+STRICT: frozenset[str] = frozenset({"exact", "normalized", "role", "unique"})
+
+
+async def resolve_strict(page: Page, target: Target, *, action: str | None = None) -> Resolved | None:
+    """The element ``target`` matches exactly once now by a strict rule (:data:`STRICT`: an exact or
+    normalized name, a description's role tier), no wait; else None."""
+    where = where_of(page, target)
+    groups = [
+        _Group(group.target, [rule], group.final)
+        for group in _groups(page, where, target, action)
+        for rule in group.rules
+        if rule.matched_by in STRICT
+    ]
+    if not groups:
+        return None
+    found = await _attempt(page, where, groups)
+    return found if isinstance(found, Resolved) else None
+
+
 async def resolve(
     page: Page,
     target: Target,
@@ -509,6 +588,10 @@ async def resolve(
     deadline = time.monotonic() + timeout_s
     while True:
         found = await _attempt(page, where, groups)
+        if isinstance(found, Resolved) and isinstance(target, str | DescribedTarget) and found.matched_by != "role":
+            # a looser tier found it: look once more, in case the element appeared while the stricter tiers ran
+            again = await _attempt(page, where, groups)
+            found = again if isinstance(again, Resolved) else found
         if isinstance(found, Resolved):
             return found
         if isinstance(found, _Scope) and found.count > 1:

@@ -132,6 +132,11 @@ async def test_plain_login_on_the_redesign_passes_with_its_heal_listed(pool: Bro
 async def test_plain_examples_pass_on_the_redesign_with_heals(pool: BrowserPool, redesigned: WebApp, name: str) -> None:
     run = await run_file(harness_for(pool, redesigned.url), name)
 
+    if name == "preferences_form":  # the redesign renamed the "Size" fieldset "Bottle size": a scope is never
+        # a part of a longer name, nor healed ("Bread" is not "Rye bread")
+        (failed,) = [s for s in run.steps if s.status == "failed"]
+        assert 'no fieldset showing "Size"' in (failed.error or "") and not failed.healed, failed.error
+        return
     assert run.status == RunStatus.passed, run.error
     healed = [s for s in run.steps if s.healed]
     assert healed and run.stats.heals == len(healed) == run.stats.healer_calls
@@ -160,7 +165,8 @@ async def test_a_removed_element_fails_at_its_step_and_nothing_is_clicked(pool: 
     assert step.status == "failed" and not step.healed and step.heal is None and step.matched_by is None
     error = step.error or ""
     assert "matched nothing" in error and "found no replacement that holds" in error, error
-    assert "button 'Remove all'" in error and 'it adds "all"' in error, error
+    # the healer looks inside the Bread item alone (never beyond the step's scope): "Remove all" is not shown to it
+    assert "it proposed nothing close to 'Remove'" in error, error
     assert run.steps[3].status == "skipped"
     assert (run.stats.heals, run.stats.healer_calls) == (0, 1)
     await asyncio.sleep(0.3)
@@ -232,7 +238,8 @@ async def test_proposals_that_fail_verification_are_never_acted_on(pool: Browser
         "matched nothing",
         "Bread",
     )
-    assert "button" in request.roles and any(e.name == "Remove all" for e in request.elements)
+    assert "button" in request.roles and request.elements
+    assert not any(e.name == "Remove all" for e in request.elements)  # outside the Bread item: never shown
     await asyncio.sleep(0.3)
     assert removed.clicks == []
 
