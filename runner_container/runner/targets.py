@@ -4,8 +4,9 @@ A structured target maps to one locator (``get_by_role``, ``get_by_label``, ``ge
 ``get_by_placeholder``, ``get_by_test_id``, css). A target must match exactly one element: none or several
 fail the step with what was looked for and what the page has instead (or, in ``healing.py``, are healed).
 
-A name (of a role, a label, a text, a placeholder) of a structured target matches as Playwright matches it by
-default: as a case-insensitive substring. When that matches several elements, the one whose name *equals* the
+A name (of a role, a label, a text, a placeholder) of a structured target matches an element whose name holds
+it as whole words, case aside (:func:`words_pattern`: "Save" in "Save draft", never in "Unsave", which
+Playwright's own substring match would find). When that matches several elements, the one whose name *equals* the
 name wins (``{role: button, name: Save}`` beside "Save draft" and "Save and close"), then the one whose name
 equals it ignoring case and runs of whitespace; only when no rule singles out one element is the target
 ambiguous. ``exact: true`` matches exact names alone.
@@ -297,6 +298,17 @@ def normalized_pattern(name: str) -> re.Pattern[str]:
     return re.compile(r"^\s*" + r"\s+".join(re.escape(word) for word in words) + r"\s*$", re.IGNORECASE)
 
 
+def words_pattern(name: str) -> re.Pattern[str]:
+    """A regular expression matching a name that holds ``name`` as whole words (case and runs of whitespace
+    aside): "Save" in "Save draft", never in "Unsave"; "Subscribed" never in "Unsubscribed". A name's first and
+    last characters that are no word characters ("$5", "Anything else?") need no boundary."""
+    words = name.split()
+    body = r"\s+".join(re.escape(word) for word in words)
+    start = r"(?<!\w)" if re.match(r"\w", name.strip()) else ""
+    end = r"(?!\w)" if re.search(r"\w$", name.strip()) else ""
+    return re.compile(start + body + end, re.IGNORECASE)
+
+
 def _xpath_literal(text: str) -> str:
     if '"' not in text:
         return f'"{text}"'
@@ -428,7 +440,13 @@ def _structured_rules(page: Page, where: Where, target: Structured) -> list[_Rul
     exact = target.model_copy(update={"exact": True})
     if target.exact:
         return [rule("exact", exact)]
-    return [rule("substring", target), rule("exact", exact), rule("normalized", target, normalized_pattern(name))]
+    # "substring": the name as whole words of a longer one (Playwright's own substring match would find "Save"
+    # in "Unsave", and pass a step on the opposite of what it names)
+    return [
+        rule("substring", target, words_pattern(name)),
+        rule("exact", exact),
+        rule("normalized", target, normalized_pattern(name)),
+    ]
 
 
 @dataclass(frozen=True)
@@ -480,7 +498,8 @@ def _description_groups(page: Page, where: Where, target: str | DescribedTarget,
     if action not in ("fill", "select", "check", "uncheck"):
         add("text", TextTarget(text=d.name), loose)
         if action not in ACTION_ROLES and action not in ("click", "hover", "press"):
-            add("text", TextTarget(text=d.name))  # a text inside a longer one: only to look at, never to act on
+            # a text inside a longer one, as whole words: only to look at, never to act on
+            add("text", TextTarget(text=d.name), words_pattern(d.name))
     return groups
 
 

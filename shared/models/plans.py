@@ -103,7 +103,8 @@ class RoleTarget(_Scoped):
     match exactly one element."""
     exact: bool = False
     """`true`: only an element named exactly so (case and spaces included) matches. `false` (default): a
-    case-insensitive substring matches; when that matches several elements, the one named exactly so wins, then
+    name holding it as whole words matches (case aside; "Save" in "Save draft", not in "Unsave");
+    when that matches several elements, the one named exactly so wins, then
     the one named so but for case and spaces."""
 
 
@@ -114,7 +115,8 @@ class LabelTarget(_Scoped):
     """The label's text (`<label>`, `aria-label` or `aria-labelledby`)."""
     exact: bool = False
     """`true`: only an element labelled exactly so (case and spaces included) matches. `false` (default): a
-    case-insensitive substring matches; when that matches several elements, the one labelled exactly so wins,
+    name holding it as whole words matches (case aside; "Save" in "Save draft", not in "Unsave");
+    when that matches several elements, the one labelled exactly so wins,
     then the one labelled so but for case and spaces."""
 
 
@@ -125,7 +127,8 @@ class TextTarget(_Scoped):
     """The element's text."""
     exact: bool = False
     """`true`: only an element whose text is exactly this (case and spaces included) matches. `false` (default): a
-    case-insensitive substring matches; when that matches several elements, the one whose text is exactly this wins,
+    name holding it as whole words matches (case aside; "Save" in "Save draft", not in "Unsave");
+    when that matches several elements, the one whose text is exactly this wins,
     then the one whose text is this but for case and spaces."""
 
 
@@ -136,7 +139,8 @@ class PlaceholderTarget(_Scoped):
     """The field's placeholder."""
     exact: bool = False
     """`true`: only an element with exactly this placeholder (case and spaces included) matches. `false` (default): a
-    case-insensitive substring matches; when that matches several elements, the one with exactly this placeholder
+    name holding it as whole words matches (case aside; "Save" in "Save draft", not in "Unsave");
+    when that matches several elements, the one with exactly this placeholder
     wins, then the one with it but for case and spaces."""
 
 

@@ -176,7 +176,7 @@ class StepResult(Model):
     locator: str | None = None
     """The Playwright locator that found the element (`get_by_role("button", name="Log in")`), or null."""
     matched_by: MatchedBy | None = None
-    """The rule that chose the element: `substring` (its name contains the target's), `exact` (equals it),
+    """The rule that chose the element: `substring` (its name holds the target's as whole words), `exact` (equals it),
     `normalized` (equals it but for case and spaces), `unique` (a target with no name that one element
     matches); for a plain description, the kind of match that found it (`role` with the name, `label`,
     `placeholder`, `text`, `fuzzy`: a close name); `cache` (the element cache's locator, its fingerprint

@@ -138,3 +138,25 @@ async def test_a_healer_proposing_the_opposite_is_refused(
     assert any(e.name == opposite for e in request.elements)  # it was proposed, and refused
     assert run.stats.heals == 0
     assert await no_clicks(served, before) == []
+
+
+async def test_a_structured_name_is_never_found_inside_its_opposite(
+    pool: BrowserPool, pages: tuple[Pages, str]
+) -> None:
+    # Playwright's own substring match finds "Subscribe" in "Unsubscribe": a name matches as whole words
+    served, url = pages
+    before = len(served.clicks)
+    run = await click(harness_for(pool, url), url, {"role": "button", "name": "Subscribe"})
+
+    assert run.status == RunStatus.failed and run.steps[1].matched_by is None, run.steps[1]
+    assert await no_clicks(served, before) == []
+
+    h = harness_for(pool, url)
+    seen = await h.run(
+        [{"action": "goto", "url": url}, {"action": "expect_visible", "target": {"text": "save"}, "timeout_s": 1}]
+    )
+    assert seen.status == RunStatus.passed and seen.steps[1].matched_by == "substring"  # "Save draft": whole words
+    gone = await h.run(
+        [{"action": "goto", "url": url}, {"action": "expect_visible", "target": {"text": "subscribe"}, "timeout_s": 1}]
+    )
+    assert gone.status == RunStatus.failed  # only "Unsubscribe" is shown

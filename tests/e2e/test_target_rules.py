@@ -70,7 +70,11 @@ async def test_the_exact_name_wins_over_substring_matches(harness: Harness, page
         ('get_by_placeholder("Search", exact=True)', "exact"),
         ('locator("#s1")', "unique"),
         ('get_by_text("Total", exact=True)', "exact"),
-        ('get_by_role("button", name="save and close")', "substring"),  # one substring match: no rule needed
+        # one match holding the name as whole words: no rule needed
+        (
+            'get_by_role("button", name=re.compile("(?<!\\\\w)save\\\\s+and\\\\s+close(?!\\\\w)", re.IGNORECASE))',
+            "substring",
+        ),
     ]
 
 
