@@ -9,7 +9,6 @@ from typing import cast
 
 from examples.webapp.app import Variant, serve
 
-
 USAGE = "usage: python -m examples.webapp [PORT (default 8001)] [original|redesigned|removed]"
 
 
