@@ -165,6 +165,32 @@ def show(state: CliState, test_id: str, as_json: bool) -> None:
         console.print(visible(text.rstrip(), multiline=True), markup=False, highlight=False)
 
 
+@tests_group.command("revisions")
+@click.argument("test_id", type=TEST_ID_ARG)
+@click.option("--limit", type=click.IntRange(1, 200), default=50, show_default=True)
+@json_option
+@pass_state
+def revisions(state: CliState, test_id: str, limit: int, as_json: bool) -> None:
+    """A test's revisions, oldest first: when each was saved, what it holds, and how it was made (an accepted
+    plan or heals)."""
+    page = state.client().get(f"/v1/tests/{test_id}/revisions", limit=limit)
+    if as_json:
+        print_json(state, page)
+        return
+    rows = [
+        [
+            r["revision"],
+            timestamp(r["created_at"]),
+            f"{len(r.get('steps') or [])} steps" if r.get("steps") else "goal only",
+            r.get("note") or "",
+        ]
+        for r in page["items"]
+    ]
+    state.console.print(table(["rev", "saved", "plan", "how it was made"], rows, wrap={"how it was made": 3}))
+    if page.get("next_cursor"):
+        state.console.print(f"[dim]showing the first {limit}; use --limit for more[/]")
+
+
 @tests_group.command("revise")
 @click.argument("test_id", type=TEST_ID_ARG)
 @click.option(

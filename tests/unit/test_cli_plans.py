@@ -188,3 +188,18 @@ def test_a_run_that_healed_says_how_to_keep_its_heals() -> None:
     assert heal_hint(run) is not None and "autotest heals accept run_1" in str(heal_hint(run))
     assert heal_hint({**run, "stats": {"heals": 0}}) is None
     assert heal_hint({**run, "test_id": None}) is None  # an inline spec has no test to keep them in
+
+
+def test_revisions_lists_each_revision_and_how_it_was_made(
+    run_cli: Invoke, app: TestClient, fakes: FakeServices
+) -> None:
+    test_id = a_goal_test(app)
+    proposal = json.loads(run_cli("plans", "request", test_id, "--json").output)
+    assert run_cli("plans", "accept", proposal["id"]).exit_code == 0
+
+    listed = run_cli("tests", "revisions", test_id)
+
+    assert listed.exit_code == 0, listed.output
+    lines = [line for line in listed.output.splitlines() if line.strip()[:1].isdigit()]
+    assert len(lines) == 2
+    assert "goal only" in lines[0] and "steps" in lines[1] and proposal["id"] in lines[1]
