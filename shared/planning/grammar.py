@@ -152,55 +152,15 @@ _SECOND_STEP = re.compile(r"(?:^|[\s,;])(?:and\s+then|and|then|,|;)\s+(?P<verb>[
 _ARTICLE = re.compile(r"^(?:the|an?)\s+", re.I)
 #: a negation outside quotes, in a target phrase
 _NEGATION = re.compile(r"(?:^|\s)(?:not|never|no\s+longer|isn't|aren't|doesn't|don't|won't|cannot|can't)(?=\s|$)", re.I)
-#: words a target phrase may hold beside its quoted name: articles, kinds of element, naming words
+#: words a target phrase may hold beside its quoted name: articles, kinds of element (the scopes' kinds too:
+#: "the "Notes" section"), naming words
 _TARGET_WORDS = frozenset(
-    [
-        "the",
-        "a",
-        "an",
-        "button",
-        "buttons",
-        "link",
-        "links",
-        "field",
-        "text",
-        "box",
-        "input",
-        "checkbox",
-        "check",
-        "radio",
-        "option",
-        "tab",
-        "menu",
-        "item",
-        "heading",
-        "dropdown",
-        "drop-down",
-        "down",
-        "drop",
-        "select",
-        "textbox",
-        "combobox",
-        "combo",
-        "image",
-        "icon",
-        "switch",
-        "toggle",
-        "label",
-        "textarea",
-        "area",
-        "entry",
-        "control",
-        "element",
-        "list",
-        "labelled",
-        "labeled",
-        "named",
-        "called",
-        "titled",
-        "with",
-    ]
-)
+    (  # noqa: SIM905
+        "the a an button buttons link links field text box input checkbox check radio option tab menu item heading "
+        "dropdown drop-down down drop select textbox combobox combo image icon switch toggle label textarea area "
+        "entry control element list labelled labeled named called titled with"
+    ).split()
+) | {word for kind in _KINDS for word in kind.split()}
 _NEAR_BODY = re.compile(rf"(?P<q>{V})|(?P<u>[^{_OPEN}]+)", re.I)
 
 
@@ -288,8 +248,7 @@ class _Line:
             )
         if not _VALUE.search(phrase) or _VALUE.fullmatch(bare):
             return
-        known = _TARGET_WORDS | {word for kind in _KINDS for word in kind.split()}  # "the "Notes" section"
-        unknown = [w for w in words.lower().split() if w.strip(".,:;!?()") not in known]
+        unknown = [w for w in words.lower().split() if w.strip(".,:;!?()") not in _TARGET_WORDS]
         if len(_VALUE.findall(phrase)) > 1 or unknown:
             raise _LineError(
                 f"{self.text(phrase)!r} is a quoted name with words the grammar does not read "
