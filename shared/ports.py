@@ -16,6 +16,7 @@ from shared.models.projects import ApiKey, Project
 from shared.models.queries import RunQuery, TestQuery
 from shared.models.runs import Run, RunStatus
 from shared.models.secrets import SecretInfo
+from shared.models.suites import Suite, SuiteRun
 from shared.models.tests import Revision, TestCase
 
 
@@ -220,3 +221,40 @@ class PlanStore(Protocol):
     def get_cached_plan(self, project_id: str, content_hash: str) -> PlanOutcome | None: ...
 
     def put_cached_plan(self, project_id: str, content_hash: str, outcome: PlanOutcome) -> None: ...
+
+
+class SuiteStore(Protocol):
+    """Suites and suite runs, per project. Every suite-run write is conditional on the ``version`` the writer
+    read (the store bumps it)."""
+
+    def put_suite(self, suite: Suite) -> None:
+        """Create a suite; Conflict when the project has a suite of the same name (case-insensitive)."""
+
+    def get_suite(self, project_id: str, suite_id: str) -> Suite:
+        """NotFound if missing or in another project."""
+
+    def replace_suite(self, suite: Suite, *, previous_name: str) -> None:
+        """Write the whole suite (it exists); Conflict when a rename takes a name another suite has."""
+
+    def delete_suite(self, project_id: str, suite_id: str) -> None:
+        """NotFound if missing. Its suite runs stay."""
+
+    def list_suites(self, project_id: str, *, limit: int, cursor: str | None) -> Page[Suite]:
+        """By name."""
+
+    def find_suite(self, project_id: str, name: str) -> Suite | None:
+        """The project's suite of this name (case-insensitive), or None."""
+
+    def create_suite_run(self, run: SuiteRun) -> None: ...
+
+    def get_suite_run(self, project_id: str, suite_run_id: str) -> SuiteRun:
+        """NotFound if missing or in another project (a consistent read)."""
+
+    def update_suite_run(self, run: SuiteRun) -> SuiteRun:
+        """Write the whole suite run on the condition that the stored ``version`` is ``run.version``; returns it
+        with ``version + 1``. Conflict when another writer got there first."""
+
+    def list_suite_runs(
+        self, project_id: str, *, suite_id: str | None, limit: int, cursor: str | None
+    ) -> Page[SuiteRun]:
+        """Newest first; of one suite, or of the project."""

@@ -19,6 +19,7 @@ from shared.services.planning import Planning
 from shared.services.projects import Projects
 from shared.services.runs import RunService
 from shared.services.secrets import Secrets
+from shared.services.suites import SuiteService
 from shared.settings import Settings
 from tests.fakes import (
     FakeArtifacts,
@@ -30,6 +31,7 @@ from tests.fakes import (
     FakeQueue,
     FakeSecretStore,
     FakeStore,
+    FakeSuiteStore,
 )
 
 BOOTSTRAP_KEY = "atk_test_bootstrap_key"
@@ -49,6 +51,7 @@ class FakeServices:
         self.plan_queue = FakePlanQueue()
         self.element_cache = FakeElementCache()
         self.planner = planner or FakePlanner()
+        self.suite_store = FakeSuiteStore()
         catalog = Catalog(self.store)
         self.planning = Planning(
             tests=self.store,
@@ -60,17 +63,18 @@ class FakeServices:
             catalog=catalog,
             inline=self.planner.name == "rules",
         )
+        runs = RunService(
+            tests=self.store,
+            runs=self.store,
+            queue=self.queue,
+            events=self.events,
+            artifacts=self.artifacts,
+            planning=self.planning,
+        )
         self.services = Services(
             projects=Projects(self.store, bootstrap_key=BOOTSTRAP_KEY),
             catalog=catalog,
-            runs=RunService(
-                tests=self.store,
-                runs=self.store,
-                queue=self.queue,
-                events=self.events,
-                artifacts=self.artifacts,
-                planning=self.planning,
-            ),
+            runs=runs,
             queue=self.queue,
             artifacts=self.artifacts,
             events=self.events,
@@ -78,6 +82,7 @@ class FakeServices:
             planning=self.planning,
             plan_queue=self.plan_queue,
             element_cache=self.element_cache,
+            suites=SuiteService(suites=self.suite_store, tests=self.store, runs=runs, events=self.events),
         )
 
 

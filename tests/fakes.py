@@ -20,6 +20,7 @@ from shared.models.projects import ApiKey, Project
 from shared.models.queries import RunQuery, TestQuery
 from shared.models.runs import Run, RunStatus
 from shared.models.secrets import SecretInfo
+from shared.models.suites import Suite, SuiteRun
 from shared.models.tests import Revision, TestCase
 from shared.pagination import decode_cursor, encode_cursor, scope_of
 from shared.ports import StoredArtifact
@@ -426,3 +427,87 @@ class FakePlanner:
         return PlanOutcome(
             steps=TypeAdapter(Plan).validate_python(steps), planner=planner, usage=PlanUsage(latency_ms=1)
         )
+
+
+class FakeSuiteStore:
+    """SuiteStore in memory, held to ``DynamoSuiteStore``'s contract (tests/integration/test_suite_store.py)."""
+
+    def __init__(self) -> None:
+        self.suites: dict[tuple[str, str], Suite] = {}
+        self.suite_runs: dict[tuple[str, str], SuiteRun] = {}
+        self._lock = threading.Lock()
+
+    def _name_taken(self, suite: Suite) -> bool:
+        return any(
+            s.project_id == suite.project_id and s.name.lower() == suite.name.lower() and s.id != suite.id
+            for s in self.suites.values()
+        )
+
+    def put_suite(self, suite: Suite) -> None:
+        with self._lock:
+            if self._name_taken(suite):
+                raise Conflict(f"the project has a suite named {suite.name!r} already", details={"field": "name"})
+            self.suites[(suite.project_id, suite.id)] = suite
+
+    def get_suite(self, project_id: str, suite_id: str) -> Suite:
+        try:
+            return self.suites[(project_id, suite_id)]
+        except KeyError:
+            raise NotFound(f"suite {suite_id} not found") from None
+
+    def replace_suite(self, suite: Suite, *, previous_name: str) -> None:
+        with self._lock:
+            self.get_suite(suite.project_id, suite.id)
+            if self._name_taken(suite):
+                raise Conflict(f"the project has a suite named {suite.name!r} already", details={"field": "name"})
+            self.suites[(suite.project_id, suite.id)] = suite
+
+    def delete_suite(self, project_id: str, suite_id: str) -> None:
+        self.get_suite(project_id, suite_id)
+        del self.suites[(project_id, suite_id)]
+
+    def list_suites(self, project_id: str, *, limit: int, cursor: str | None) -> Page[Suite]:
+        items = sorted(
+            (s for s in self.suites.values() if s.project_id == project_id), key=lambda s: (s.name.lower(), s.id)
+        )
+        return _page(items, limit, cursor, scope_of("suites", project_id))
+
+    def find_suite(self, project_id: str, name: str) -> Suite | None:
+        return next(
+            (s for s in self.suites.values() if s.project_id == project_id and s.name.lower() == name.lower()), None
+        )
+
+    def create_suite_run(self, run: SuiteRun) -> None:
+        with self._lock:
+            if (run.project_id, run.id) in self.suite_runs:
+                raise Conflict(f"suite run {run.id} exists")
+            self.suite_runs[(run.project_id, run.id)] = run.model_copy(deep=True)
+
+    def get_suite_run(self, project_id: str, suite_run_id: str) -> SuiteRun:
+        try:
+            return self.suite_runs[(project_id, suite_run_id)].model_copy(deep=True)
+        except KeyError:
+            raise NotFound(f"suite run {suite_run_id} not found") from None
+
+    def update_suite_run(self, run: SuiteRun) -> SuiteRun:
+        with self._lock:
+            stored = self.suite_runs.get((run.project_id, run.id))
+            if stored is None or stored.version != run.version:
+                raise Conflict(f"suite run {run.id} changed meanwhile (version {run.version} is stale)")
+            written = run.model_copy(update={"version": run.version + 1}, deep=True)
+            self.suite_runs[(run.project_id, run.id)] = written
+            return written.model_copy(deep=True)
+
+    def list_suite_runs(
+        self, project_id: str, *, suite_id: str | None, limit: int, cursor: str | None
+    ) -> Page[SuiteRun]:
+        items = sorted(
+            (
+                r
+                for r in self.suite_runs.values()
+                if r.project_id == project_id and (suite_id is None or r.suite_id == suite_id)
+            ),
+            key=lambda r: (r.created_at, r.id),
+            reverse=True,
+        )
+        return _page(items, limit, cursor, scope_of("suite_runs", project_id, suite_id or ""))

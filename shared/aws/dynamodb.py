@@ -19,9 +19,15 @@ Keys come from the query patterns; no Scan anywhere. The ``gsiN`` indexes have o
                  (the element cache; ``expires_at`` is the table's TTL attribute, and reads skip expired
                  items, since DynamoDB deletes them only eventually and moto never does)
 
-Suites, suite runs and schedules (later) live under their own PK prefixes and
-reuse the same indexes. Every run status change is conditional on the status and attempt the
-writer saw.
+- suite:     PK ``PROJECT#<pid>`` SK ``SUITE#<sid>``
+             gsi1 ``PROJECT#<pid>#SUITES`` / ``<name lower>#<sid>``            (suites by name)
+- suite name: PK ``PROJECT#<pid>`` SK ``SUITENAME#<name lower>``  (the guard that keeps names unique)
+- suite run: PK ``PROJECT#<pid>`` SK ``SUITERUN#<srid>``
+             gsi1 ``PROJECT#<pid>#SUITE#<sid>#SUITERUNS`` / ``<created>#<srid>`` (runs of a suite, newest first)
+             gsi2 ``PROJECT#<pid>#SUITERUNS`` / ``<created>#<srid>``           (suite runs of a project)
+
+Schedules and notification targets live under their own SK prefixes in the project's partition. Every run
+status change is conditional on the status and attempt the writer saw.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from shared.models.planning import CachedElement, PlanOutcome, PlanProposal
 from shared.models.projects import ApiKey, Project
 from shared.models.queries import RunQuery, TestQuery
 from shared.models.runs import Run, RunStatus
+from shared.models.suites import Suite, SuiteRun
 from shared.models.tests import Revision, TestCase
 from shared.pagination import decode_cursor, encode_cursor, scope_of
 
@@ -73,7 +80,7 @@ def sort_time(value: datetime | str) -> str:
 
 # User-shaped documents (plans with arbitrary request bodies, datasets, step results) are stored as
 # JSON strings: DynamoDB limits nesting depth and number types, JSON does not.
-_JSON_FIELDS = frozenset({"steps", "dataset", "spec", "iterations", "variables"})
+_JSON_FIELDS = frozenset({"steps", "dataset", "spec", "iterations", "variables", "children", "extracted"})
 #: DynamoDB's item limit is 400 KB; keep a margin for the attribute names and type markers.
 MAX_ITEM_BYTES = 390 * 1024
 
@@ -661,3 +668,193 @@ class DynamoElementCache:
     def delete(self, project_id: str, test_id: str, step_key: str, page_key: str) -> None:
         with translate("delete element cache"):
             self._db.delete_item(TableName=self._table, Key=self._key(project_id, test_id, step_key, page_key))
+
+
+# ------------------------------------------------------------------------------ suites
+
+
+class DynamoSuiteStore(DynamoRepository):
+    """SuiteStore: suites (names unique per project through a guard item) and suite runs (written whole, on the
+    condition of the ``version`` read)."""
+
+    @staticmethod
+    def _suite_item(suite: Suite) -> dict[str, Any]:
+        pk = f"PROJECT#{suite.project_id}"
+        keys = {
+            "PK": pk,
+            "SK": f"SUITE#{suite.id}",
+            "gsi1pk": f"{pk}#SUITES",
+            "gsi1sk": f"{suite.name.lower()}#{suite.id}",
+        }
+        data = suite.model_dump(mode="json") | {"project_id": suite.project_id}
+        item = {k: _to_dynamo(v, k) for k, v in {**data, "type": "suite", **keys}.items()}
+        _check_size(item, f"suite {suite.name!r}")
+        return item
+
+    def _name_guard(self, suite: Suite, name: str) -> dict[str, Any]:
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": {
+                    "PK": {"S": f"PROJECT#{suite.project_id}"},
+                    "SK": {"S": f"SUITENAME#{name.lower()}"},
+                    "suite_id": {"S": suite.id},
+                    "type": {"S": "suite_name"},
+                },
+                "ConditionExpression": "attribute_not_exists(PK)",
+            }
+        }
+
+    def _name_taken(self, suite: Suite) -> Conflict:
+        return Conflict(f"the project has a suite named {suite.name!r} already", details={"field": "name"})
+
+    def put_suite(self, suite: Suite) -> None:
+        try:
+            with translate(f"create suite {suite.id}"):
+                self._db.transact_write_items(
+                    TransactItems=[
+                        self._name_guard(suite, suite.name),
+                        {
+                            "Put": {
+                                "TableName": self._table,
+                                "Item": self._suite_item(suite),
+                                "ConditionExpression": "attribute_not_exists(PK)",
+                            }
+                        },
+                    ]
+                )
+        except Conflict as exc:
+            raise self._name_taken(suite) from exc
+
+    def get_suite(self, project_id: str, suite_id: str) -> Suite:
+        item = self._get(f"PROJECT#{project_id}", f"SUITE#{suite_id}", consistent=True)
+        if item is None:
+            raise NotFound(f"suite {suite_id} not found")
+        return _load(Suite, item)
+
+    def replace_suite(self, suite: Suite, *, previous_name: str) -> None:
+        pk = f"PROJECT#{suite.project_id}"
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": self._suite_item(suite),
+                    "ConditionExpression": "attribute_exists(PK)",
+                }
+            }
+        ]
+        if suite.name.lower() != previous_name.lower():
+            items.append(self._name_guard(suite, suite.name))
+            items.append(
+                {
+                    "Delete": {
+                        "TableName": self._table,
+                        "Key": {"PK": {"S": pk}, "SK": {"S": f"SUITENAME#{previous_name.lower()}"}},
+                    }
+                }
+            )
+        try:
+            with translate(f"update suite {suite.id}"):
+                self._db.transact_write_items(TransactItems=items)
+        except Conflict as exc:
+            self.get_suite(suite.project_id, suite.id)  # NotFound when it was deleted meanwhile
+            raise self._name_taken(suite) from exc
+
+    def delete_suite(self, project_id: str, suite_id: str) -> None:
+        suite = self.get_suite(project_id, suite_id)
+        pk = f"PROJECT#{project_id}"
+        with translate(f"delete suite {suite_id}"):
+            self._db.transact_write_items(
+                TransactItems=[
+                    {"Delete": {"TableName": self._table, "Key": {"PK": {"S": pk}, "SK": {"S": f"SUITE#{suite_id}"}}}},
+                    {
+                        "Delete": {
+                            "TableName": self._table,
+                            "Key": {"PK": {"S": pk}, "SK": {"S": f"SUITENAME#{suite.name.lower()}"}},
+                        }
+                    },
+                ]
+            )
+
+    def list_suites(self, project_id: str, *, limit: int, cursor: str | None) -> Page[Suite]:
+        page = self._query_page(
+            Suite,
+            scope=scope_of("suites", project_id),
+            index="gsi1",
+            key_condition="gsi1pk = :pk",
+            values={":pk": {"S": f"PROJECT#{project_id}#SUITES"}},
+            filters=[],
+            forward=True,
+            limit=limit,
+            cursor=cursor,
+        )
+        return page
+
+    def find_suite(self, project_id: str, name: str) -> Suite | None:
+        guard = self._get(f"PROJECT#{project_id}", f"SUITENAME#{name.lower()}", consistent=True)
+        if guard is None:
+            return None
+        try:
+            return self.get_suite(project_id, guard["suite_id"]["S"])
+        except NotFound:
+            return None
+
+    @staticmethod
+    def _suite_run_item(run: SuiteRun) -> dict[str, Any]:
+        pk = f"PROJECT#{run.project_id}"
+        created = f"{sort_time(run.created_at)}#{run.id}"
+        keys = {
+            "PK": pk,
+            "SK": f"SUITERUN#{run.id}",
+            "gsi1pk": f"{pk}#SUITE#{run.suite_id}#SUITERUNS",
+            "gsi1sk": created,
+            "gsi2pk": f"{pk}#SUITERUNS",
+            "gsi2sk": created,
+        }
+        item = _item(keys, run, type="suite_run")
+        _check_size(item, f"suite run {run.id}")
+        return item
+
+    def create_suite_run(self, run: SuiteRun) -> None:
+        with translate(f"create suite run {run.id}"):
+            self._db.put_item(
+                TableName=self._table, Item=self._suite_run_item(run), ConditionExpression="attribute_not_exists(PK)"
+            )
+
+    def get_suite_run(self, project_id: str, suite_run_id: str) -> SuiteRun:
+        item = self._get(f"PROJECT#{project_id}", f"SUITERUN#{suite_run_id}", consistent=True)
+        if item is None:
+            raise NotFound(f"suite run {suite_run_id} not found")
+        return _load(SuiteRun, item)
+
+    def update_suite_run(self, run: SuiteRun) -> SuiteRun:
+        written = run.model_copy(update={"version": run.version + 1})
+        try:
+            with translate(f"update suite run {run.id}"):
+                self._db.put_item(
+                    TableName=self._table,
+                    Item=self._suite_run_item(written),
+                    ConditionExpression="attribute_exists(PK) AND #v = :v",
+                    ExpressionAttributeNames={"#v": "version"},
+                    ExpressionAttributeValues={":v": {"N": str(run.version)}},
+                )
+        except Conflict as exc:
+            raise Conflict(f"suite run {run.id} changed meanwhile (version {run.version} is stale)") from exc
+        return written
+
+    def list_suite_runs(
+        self, project_id: str, *, suite_id: str | None, limit: int, cursor: str | None
+    ) -> Page[SuiteRun]:
+        pk = f"PROJECT#{project_id}"
+        index, partition = ("gsi1", f"{pk}#SUITE#{suite_id}#SUITERUNS") if suite_id else ("gsi2", f"{pk}#SUITERUNS")
+        return self._query_page(
+            SuiteRun,
+            scope=scope_of("suite_runs", project_id, suite_id or ""),
+            index=index,
+            key_condition=f"{index}pk = :pk",
+            values={":pk": {"S": partition}},
+            filters=[],
+            forward=False,
+            limit=limit,
+            cursor=cursor,
+        )

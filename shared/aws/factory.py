@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from shared.aws.clients import ClientFactory, endpoint_clients
-from shared.aws.dynamodb import DynamoElementCache, DynamoPlanStore, DynamoRepository
+from shared.aws.dynamodb import DynamoElementCache, DynamoPlanStore, DynamoRepository, DynamoSuiteStore
 from shared.aws.eventbridge import EventBridgePublisher
 from shared.aws.s3 import S3ArtifactStore
 from shared.aws.secrets import SecretsManagerStore
@@ -19,6 +19,7 @@ from shared.services.planning import Planning
 from shared.services.projects import Projects
 from shared.services.runs import RunLimits, RunService
 from shared.services.secrets import Secrets
+from shared.services.suites import SuiteService
 from shared.settings import Settings, get_settings
 
 
@@ -52,26 +53,30 @@ def build_services(
         catalog=catalog,
         inline=plans_inline(settings) if planner is None else planner.name == "rules",
     )
+    runs = RunService(
+        tests=repo,
+        runs=repo,
+        queue=queue,
+        events=events,
+        artifacts=artifacts,
+        limits=RunLimits(
+            default_timeout_s=settings.default_run_timeout_s,
+            max_timeout_s=settings.max_run_timeout_s,
+            presign_ttl_s=settings.presign_ttl_s,
+            stale_heartbeat_s=max(settings.heartbeat_s * 4, 60),
+            max_retries=settings.max_retries,
+        ),
+        links=links,
+        planning=planning,
+    )
+    suites = SuiteService(
+        suites=DynamoSuiteStore(make("dynamodb"), settings.table_name), tests=repo, runs=runs, events=events
+    )
     bootstrap = settings.bootstrap_api_key.get_secret_value() if settings.bootstrap_api_key else None
     return Services(
         projects=Projects(repo, bootstrap_key=bootstrap, bootstrap_project=settings.bootstrap_project),
         catalog=catalog,
-        runs=RunService(
-            tests=repo,
-            runs=repo,
-            queue=queue,
-            events=events,
-            artifacts=artifacts,
-            limits=RunLimits(
-                default_timeout_s=settings.default_run_timeout_s,
-                max_timeout_s=settings.max_run_timeout_s,
-                presign_ttl_s=settings.presign_ttl_s,
-                stale_heartbeat_s=max(settings.heartbeat_s * 4, 60),
-                max_retries=settings.max_retries,
-            ),
-            links=links,
-            planning=planning,
-        ),
+        runs=runs,
         queue=queue,
         artifacts=artifacts,
         events=events,
@@ -86,6 +91,7 @@ def build_services(
         planning=planning,
         plan_queue=plan_queue,
         element_cache=DynamoElementCache(make("dynamodb"), settings.table_name),
+        suites=suites,
     )
 
 

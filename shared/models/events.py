@@ -8,6 +8,7 @@ from typing import ClassVar
 from shared.models.common import Model
 from shared.models.planning import PlanProposal, ProposalStatus
 from shared.models.runs import Run, RunStatus, RunSummary
+from shared.models.suites import SuiteRun, SuiteRunCounts, SuiteRunStatus
 
 
 class Event(Model):
@@ -75,4 +76,41 @@ class PlanProposalReady(Event):
             error=proposal.error,
             at=proposal.updated_at,
             correlation_id=correlation_id,
+        )
+
+
+class SuiteRunCompleted(Event):
+    """A suite run ended: every child run ended or was skipped. Published exactly once per suite run, by the
+    writer whose conditional write ended it."""
+
+    detail_type: ClassVar[str] = "Suite Run Completed"
+
+    project_id: str
+    suite_run_id: str
+    suite_id: str
+    suite_name: str
+    status: SuiteRunStatus
+    counts: SuiteRunCounts
+    schedule_id: str | None = None
+    labels: dict[str, str] = {}
+    error: str | None = None
+    duration_ms: int | None = None
+    at: datetime
+    correlation_id: str | None = None
+
+    @classmethod
+    def of(cls, run: SuiteRun) -> SuiteRunCompleted:
+        return cls(
+            project_id=run.project_id,
+            suite_run_id=run.id,
+            suite_id=run.suite_id,
+            suite_name=run.suite_name,
+            status=run.status,
+            counts=run.counts,
+            schedule_id=run.schedule_id,
+            labels=run.labels,
+            error=run.error,
+            duration_ms=run.duration_ms,
+            at=run.ended_at or run.updated_at,
+            correlation_id=run.correlation_id,
         )

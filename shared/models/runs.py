@@ -69,6 +69,8 @@ def can_transition(current: RunStatus, new: RunStatus) -> bool:
 
 LabelKey = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:/-]{1,64}$"), NoControls]
 LabelValue = Annotated[str, Field(max_length=256), NoControls]
+#: labels that tell runs apart (the app version, the environment): up to 20
+Labels = Annotated[dict[LabelKey, LabelValue], Field(max_length=20)]
 Trigger = Literal["api", "cli", "suite", "schedule"]
 StepStatus = Literal["passed", "failed", "error", "skipped"]
 #: the rule that chose a step's element: its name contains the target's (``substring``), equals it
@@ -123,7 +125,7 @@ class RunCreate(StorableInput):
     timeout_s: TimeoutS | None = None
     """Seconds the whole run may take (1 to 3600, and at most the deployment's `AUTOTEST_MAX_RUN_TIMEOUT_S`).
     Default: the test's `timeout_s`, else `AUTOTEST_DEFAULT_RUN_TIMEOUT_S` (300)."""
-    labels: Annotated[dict[LabelKey, LabelValue], Field(max_length=20)] = Field(default_factory=dict)
+    labels: Labels = Field(default_factory=dict)
     """Labels to tell runs apart (the CI job, the commit): up to 20, keys 1 to 64 letters, digits or
     `_ . : / -`, values up to 256 characters, no control characters."""
     trigger: Literal["api", "cli"] = "api"

@@ -10,6 +10,7 @@ from shared.services.planning import Planning
 from shared.services.projects import Projects
 from shared.services.runs import RunService
 from shared.services.secrets import Secrets
+from shared.services.suites import SuiteService
 
 
 @dataclass(frozen=True)
@@ -27,3 +28,5 @@ class Services:
     plan_queue: PlanQueue | None = None
     #: the runner's element cache (resolved and healed targets per test, step and page)
     element_cache: ElementCache | None = None
+    #: suites and suite runs (their aggregation runs on ``Run Status Changed`` events: ``functions/events``)
+    suites: SuiteService | None = None

@@ -127,7 +127,10 @@ class RunService:
         suite_run_id: str | None = None,
         schedule_id: str | None = None,
         correlation_id: str | None = None,
+        run_id: str | None = None,
     ) -> Run:
+        """Create a run and queue it. ``run_id``: the caller's own id for it (a suite run's child, so that two
+        writers starting it make one run: the second's creation is a Conflict)."""
         spec, test_id, revision, name, kind, tags = self._resolve_spec(project_id, body)
         variables = {**spec.variables, **body.variables}
         planner_calls, waits_for_plan = 0, False
@@ -147,7 +150,7 @@ class RunService:
             )
         now = self._clock()
         run = Run(
-            id=new_id("run"),
+            id=run_id or new_id("run"),
             project_id=project_id,
             test_id=test_id,
             revision=revision,
