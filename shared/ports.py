@@ -97,6 +97,16 @@ class RunQueue(Protocol):
     def delete_dead_letter(self, receipt: str) -> None: ...
 
 
+class EventQueue(Protocol):
+    """A queue an EventBridge rule fills with events (bodies: EventBridge envelopes), read by an event consumer."""
+
+    def receive(
+        self, *, max_messages: int = 10, wait_s: int = 10, visibility_timeout_s: int | None = None
+    ) -> list[ReceivedMessage]: ...
+
+    def delete(self, receipt: str) -> None: ...
+
+
 class PlanQueue(Protocol):
     """The planner worker's queue: proposals to fill and goal-only runs to plan (SQS, with a dead-letter queue)."""
 
@@ -255,6 +265,12 @@ class SuiteStore(Protocol):
         with ``version + 1``. Conflict when another writer got there first."""
 
     def list_suite_runs(
-        self, project_id: str, *, suite_id: str | None, limit: int, cursor: str | None
+        self,
+        project_id: str,
+        *,
+        suite_id: str | None,
+        limit: int,
+        cursor: str | None,
+        labels: dict[str, str] | None = None,
     ) -> Page[SuiteRun]:
-        """Newest first; of one suite, or of the project."""
+        """Newest first; of one suite, or of the project; with ``labels``, those carrying every one of them."""

@@ -6,6 +6,12 @@ RUN_DLQ_NAME = "autotest-runs-dlq"
 #: plan requests (a proposal to fill, a goal-only run to plan) for the planner worker
 PLAN_QUEUE_NAME = "autotest-plans"
 PLAN_DLQ_NAME = "autotest-plans-dlq"
+#: the events the events function consumes (an EventBridge rule on ``Run Status Changed`` feeds it): suite-run
+#: aggregation
+#: (named after the bus: ``autotest-events``, ``autotest-events-dlq``)
+EVENTS_QUEUE_SUFFIX = "-events"
+#: the EventBridge rule that sends run status changes to the events queue (``autotest-run-status-to-events``)
+EVENTS_RULE_SUFFIX = "-run-status-to-events"
 ARTIFACT_BUCKET = "autotest-artifacts"
 EVENT_BUS_NAME = "autotest"
 EVENT_SOURCE = "autotest"

@@ -30,8 +30,22 @@ class Settings(BaseSettings):
     run_dlq_name: str = resources.RUN_DLQ_NAME
     plan_queue_name: str = resources.PLAN_QUEUE_NAME
     plan_dlq_name: str = resources.PLAN_DLQ_NAME
+    #: the events function's queue, its DLQ and the rule that fills it; default: named after the bus
+    #: (``autotest-events``...), so a second bus in one emulator gets queues of its own
+    events_queue_name: str | None = None
+    events_dlq_name: str | None = None
+    events_rule_name: str | None = None
     artifact_bucket: str = resources.ARTIFACT_BUCKET
     event_bus_name: str = resources.EVENT_BUS_NAME
+
+    def events_queue(self) -> tuple[str, str, str]:
+        """``(queue, dead-letter queue, rule)`` of the events function."""
+        base = self.event_bus_name
+        return (
+            self.events_queue_name or f"{base}{resources.EVENTS_QUEUE_SUFFIX}",
+            self.events_dlq_name or f"{base}{resources.EVENTS_QUEUE_SUFFIX}-dlq",
+            self.events_rule_name or f"{base}{resources.EVENTS_RULE_SUFFIX}",
+        )
 
     # --- API ------------------------------------------------------------------------------
     bootstrap_api_key: SecretStr | None = None

@@ -499,15 +499,25 @@ class FakeSuiteStore:
             return written.model_copy(deep=True)
 
     def list_suite_runs(
-        self, project_id: str, *, suite_id: str | None, limit: int, cursor: str | None
+        self,
+        project_id: str,
+        *,
+        suite_id: str | None,
+        limit: int,
+        cursor: str | None,
+        labels: dict[str, str] | None = None,
     ) -> Page[SuiteRun]:
+        wanted = (labels or {}).items()
         items = sorted(
             (
                 r
                 for r in self.suite_runs.values()
-                if r.project_id == project_id and (suite_id is None or r.suite_id == suite_id)
+                if r.project_id == project_id
+                and (suite_id is None or r.suite_id == suite_id)
+                and all(r.labels.get(k) == v for k, v in wanted)
             ),
             key=lambda r: (r.created_at, r.id),
             reverse=True,
         )
-        return _page(items, limit, cursor, scope_of("suite_runs", project_id, suite_id or ""))
+        scope = scope_of("suite_runs", project_id, suite_id or "", sorted((labels or {}).items()))
+        return _page(items, limit, cursor, scope)

@@ -17,7 +17,8 @@ the table, and a run in either status must have one. A run is written before its
 this re-enqueues; a message of an ended run or of an older attempt is dropped when taken anyway. What
 is not kept: a retry's delay (the run is enqueued at once) and a message's delivery count, so a run
 whose message was on its way to the dead-letter queue gets another five deliveries. The SSE bridge's
-events are not kept either: a follower reconnects and reads the run.
+events are not kept either: a follower reconnects and reads the run; nor are the events queue's, so every suite
+run that had not ended is brought up to date from its child runs (``SuiteService.advance``).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def requeue_pending(services: Services, items: Iterable[dict[str, Any]]) -> int:
     were pending; returns how many runs."""
     items = list(items)
     _replan_proposals(services, items)
+    _advance_suite_runs(services, items)
     count = 0
     for project_id, run_id in runs_with_status(items, (RunStatus.queued, RunStatus.running)):
         try:
@@ -67,4 +69,21 @@ def _replan_proposals(services: Services, items: list[dict[str, Any]]) -> int:
             count += 1
         except DomainError as exc:
             logger.error("could not ask again for a plan", proposal_id=message.proposal_id, error=exc.message)
+    return count
+
+
+def _advance_suite_runs(services: Services, items: list[dict[str, Any]]) -> int:
+    """Bring every suite run that had not ended up to date: the events that would have done it were in the
+    events queue, which did not survive the restart. Returns how many."""
+    if services.suites is None:
+        return 0
+    count = 0
+    for item in items:
+        if item.get("type", {}).get("S") != "suite_run" or item.get("status", {}).get("S") not in ("queued", "running"):
+            continue
+        try:
+            services.suites.advance(item["project_id"]["S"], item["id"]["S"])
+            count += 1
+        except DomainError as exc:
+            logger.error("could not bring a suite run up to date", suite_run_id=item["id"]["S"], error=exc.message)
     return count

@@ -52,9 +52,17 @@ def planner_worker(ctx: LocalContext) -> Worker:
     return PlannerWorker(ctx)
 
 
-#: name -> factory, started in this order and stopped in reverse. Later: "scheduler".
+def events_worker(ctx: LocalContext) -> Worker:
+    """Aggregates child runs into their suite runs from the events queue (the events Lambda in AWS)."""
+    from cli.local.events import EventsWorker
+
+    return EventsWorker(ctx)
+
+
+#: name -> factory, started in this order and stopped in reverse.
 WORKERS: dict[str, WorkerFactory] = {
     "planner": planner_worker,
     "runner": runner_worker,
     "deadletters": dead_letter_worker,
+    "events": events_worker,
 }

@@ -17,6 +17,7 @@ from shared.models.projects import ApiKeyCreate, ProjectCreate
 from shared.models.proposals import PlanProposalCreate
 from shared.models.runs import RunCreate
 from shared.models.secrets import SecretPut
+from shared.models.suites import SuiteCreate, SuiteRunCreate, SuiteUpdate
 from shared.models.tests import RevisionCreate, TestCreate, TestUpdate
 
 BASE_URL = "http://127.0.0.1:8001"
@@ -229,8 +230,50 @@ PLAN_PROPOSAL_CREATE: dict[str, Example] = {
     },
 }
 
+SUITE_CREATE: dict[str, Example] = {
+    "parallel": {
+        "summary": "Every smoke test, four at a time",
+        "description": "The active tests tagged `smoke`, by name; four child runs at once.",
+        "value": {
+            "name": "Smoke",
+            "selector": {"tags": ["smoke"]},
+            "max_parallel": 4,
+            "labels": {"environment": "dev"},
+        },
+    },
+    "sequential": {
+        "summary": "A scenario: later tests see what earlier ones extracted",
+        "description": "Two saved tests (their ids), one after the other; the first that fails skips the rest.",
+        "value": {
+            "name": "Checkout scenario",
+            "tests": ["tst_01J0000000000000000000000A", "tst_01J0000000000000000000000B"],
+            "mode": "sequential",
+            "fail_fast": True,
+        },
+    },
+}
+
+SUITE_UPDATE: dict[str, Example] = {
+    "narrow": {
+        "summary": "Two at a time, stop at the first failure",
+        "description": "Only the fields given change.",
+        "value": {"max_parallel": 2, "fail_fast": True},
+    },
+}
+
+SUITE_RUN_CREATE: dict[str, Example] = {
+    "for_a_version": {
+        "summary": "Run it for an app version",
+        "description": "Labels over the suite's, carried by the suite run and every child run; one retry each.",
+        "value": {"labels": {"app_version": "1.4.2", "environment": "staging"}, "retries": 1},
+    },
+}
+
 #: every request body model and its examples (the test checks that each body of the document is here)
 REQUEST_EXAMPLES: dict[type[BaseModel], dict[str, Example]] = {
+    SuiteCreate: SUITE_CREATE,
+    SuiteUpdate: SUITE_UPDATE,
+    SuiteRunCreate: SUITE_RUN_CREATE,
     TestCreate: TEST_CREATE,
     RevisionCreate: REVISION_CREATE,
     TestUpdate: TEST_UPDATE,

@@ -843,17 +843,31 @@ class DynamoSuiteStore(DynamoRepository):
         return written
 
     def list_suite_runs(
-        self, project_id: str, *, suite_id: str | None, limit: int, cursor: str | None
+        self,
+        project_id: str,
+        *,
+        suite_id: str | None,
+        limit: int,
+        cursor: str | None,
+        labels: dict[str, str] | None = None,
     ) -> Page[SuiteRun]:
         pk = f"PROJECT#{project_id}"
         index, partition = ("gsi1", f"{pk}#SUITE#{suite_id}#SUITERUNS") if suite_id else ("gsi2", f"{pk}#SUITERUNS")
+        values: dict[str, Any] = {":pk": {"S": partition}}
+        names: dict[str, str] = {}
+        filters: list[str] = []
+        for i, (key, value) in enumerate(sorted((labels or {}).items())):
+            names |= {"#labels": "labels", f"#lk{i}": key}
+            values[f":lv{i}"] = {"S": value}
+            filters.append(f"#labels.#lk{i} = :lv{i}")
         return self._query_page(
             SuiteRun,
-            scope=scope_of("suite_runs", project_id, suite_id or ""),
+            scope=scope_of("suite_runs", project_id, suite_id or "", sorted((labels or {}).items())),
             index=index,
             key_condition=f"{index}pk = :pk",
-            values={":pk": {"S": partition}},
-            filters=[],
+            values=values,
+            names=names,
+            filters=filters,
             forward=False,
             limit=limit,
             cursor=cursor,

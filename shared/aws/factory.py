@@ -9,7 +9,7 @@ from shared.aws.dynamodb import DynamoElementCache, DynamoPlanStore, DynamoRepos
 from shared.aws.eventbridge import EventBridgePublisher
 from shared.aws.s3 import S3ArtifactStore
 from shared.aws.secrets import SecretsManagerStore
-from shared.aws.sqs import SqsPlanQueue, SqsRunQueue
+from shared.aws.sqs import SqsEventQueue, SqsPlanQueue, SqsRunQueue
 from shared.planning.choose import ConfiguredPlanner, plans_inline
 from shared.ports import ArtifactStore, Planner
 from shared.services.artifact_links import ArtifactLinkSigner, SignedLinkArtifacts
@@ -92,6 +92,7 @@ def build_services(
         plan_queue=plan_queue,
         element_cache=DynamoElementCache(make("dynamodb"), settings.table_name),
         suites=suites,
+        event_queue=SqsEventQueue(make("sqs"), *settings.events_queue()[:2]),
     )
 
 

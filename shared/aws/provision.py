@@ -12,7 +12,8 @@ from botocore.exceptions import ClientError
 
 from shared.aws.clients import ClientFactory, endpoint_clients
 from shared.aws.errors import error_code
-from shared.resources import GSI_NAMES, MAX_RECEIVE_COUNT, TTL_ATTRIBUTE
+from shared.models.events import RunStatusChanged
+from shared.resources import EVENT_SOURCE, GSI_NAMES, MAX_RECEIVE_COUNT, TTL_ATTRIBUTE
 from shared.settings import Settings
 
 _EXISTS = {
@@ -29,6 +30,7 @@ def provision(settings: Settings, *, clients: ClientFactory | None = None) -> No
     make.queues()
     make.bucket()
     make.bus()
+    make.event_rules()
 
 
 class _Maker:
@@ -85,6 +87,39 @@ class _Maker:
     def queues(self) -> None:
         self._queue(self.s.run_queue_name, self.s.run_dlq_name)
         self._queue(self.s.plan_queue_name, self.s.plan_dlq_name)
+        events_queue, events_dlq, _ = self.s.events_queue()
+        self._queue(events_queue, events_dlq)
+
+    def event_rules(self) -> None:
+        """EventBridge rules that feed the queues of the event consumers (the CDK stack makes the same)."""
+        queue, _, rule = self.s.events_queue()
+        self.rule_to_queue(rule, queue, [RunStatusChanged.detail_type])
+
+    def rule_to_queue(self, rule: str, queue: str, detail_types: list[str]) -> None:
+        """A rule on the bus matching ``detail_types`` from autotest, targeting ``queue`` (idempotent)."""
+        sqs, events = self._client("sqs"), self._client("events")
+        url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        rule_arn = events.put_rule(
+            Name=rule,
+            EventBusName=self.s.event_bus_name,
+            EventPattern=json.dumps({"source": [EVENT_SOURCE], "detail-type": detail_types}),
+            State="ENABLED",
+        )["RuleArn"]
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": "sqs:SendMessage",
+                    "Resource": arn,
+                    "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+                }
+            ],
+        }
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+        events.put_targets(Rule=rule, EventBusName=self.s.event_bus_name, Targets=[{"Id": queue, "Arn": arn}])
 
     def _queue(self, name: str, dlq_name: str) -> None:
         sqs = self._client("sqs")

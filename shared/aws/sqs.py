@@ -120,3 +120,18 @@ class SqsPlanQueue:
 
     def delete(self, receipt: str) -> None:
         self._queue.delete(receipt)
+
+
+class SqsEventQueue:
+    """A queue an EventBridge rule fills (EventQueue port): each message's body is an EventBridge envelope."""
+
+    def __init__(self, client: Any, queue_name: str, dlq_name: str) -> None:
+        self._queue = SqsRunQueue(client, queue_name, dlq_name)
+
+    def receive(
+        self, *, max_messages: int = 10, wait_s: int = 10, visibility_timeout_s: int | None = None
+    ) -> list[ReceivedMessage]:
+        return self._queue.receive(max_messages=max_messages, wait_s=wait_s, visibility_timeout_s=visibility_timeout_s)
+
+    def delete(self, receipt: str) -> None:
+        self._queue.delete(receipt)

@@ -71,6 +71,25 @@ LabelKey = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:/-]{1,64}$"), NoControls
 LabelValue = Annotated[str, Field(max_length=256), NoControls]
 #: labels that tell runs apart (the app version, the environment): up to 20
 Labels = Annotated[dict[LabelKey, LabelValue], Field(max_length=20)]
+
+
+def parse_label_filters(values: list[str]) -> dict[str, str]:
+    """Label filters as a query gives them (``app_version:1.4.2`` or ``app_version=1.4.2``, split at the first
+    ``=``, else the first ``:``) -> ``{key: value}``; ValueError saying which is malformed."""
+    labels: dict[str, str] = {}
+    for value in values:
+        sep = "=" if "=" in value else ":"
+        key, found, wanted = value.partition(sep)
+        if not found or not _LABEL_KEY.fullmatch(key):
+            raise ValueError(
+                f"{value!r} is not key:value (a key of 1 to 64 letters, digits or _ . : / -, then ':' or '=' and "
+                "the value)"
+            )
+        labels[key] = wanted
+    return labels
+
+
+_LABEL_KEY = re.compile(r"[A-Za-z0-9_.:/-]{1,64}")
 Trigger = Literal["api", "cli", "suite", "schedule"]
 StepStatus = Literal["passed", "failed", "error", "skipped"]
 #: the rule that chose a step's element: its name contains the target's (``substring``), equals it

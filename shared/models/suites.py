@@ -73,16 +73,27 @@ class SuiteUpdate(StorableInput):
     Suite runs already started keep what they started with."""
 
     name: Name | None = None
+    """A new name, unique in the project. Cannot be null."""
     description: FreeText | None = None
+    """A new description; null clears it."""
     tests: Annotated[list[ObjectId], Field(max_length=MAX_SUITE_TESTS)] | None = None
+    """The test ids it runs, replacing the old ones (`[]` or null: none, then it needs a `selector`)."""
     selector: Selector | None = None
+    """The tags (and kind) it takes tests by; null removes it (then it needs `tests`)."""
     mode: SuiteMode | None = None
+    """`parallel` or `sequential`. Cannot be null."""
     max_parallel: MaxParallel | None = None
+    """Child runs at once, 1 to 50. Cannot be null."""
     fail_fast: bool | None = None
+    """Whether the first test that does not pass skips the rest. Cannot be null."""
     variables: Variables | None = None
+    """The variables for every test, replacing the old ones. Cannot be null."""
     labels: Labels | None = None
+    """The labels of its runs, replacing the old ones. Cannot be null."""
     retries: Retries | None = None
+    """Retries of each child run (0 to 5); null: each test's own."""
     timeout_s: TimeoutS | None = None
+    """Seconds each child run may take; null: each test's own."""
 
     @model_validator(mode="after")
     def _something(self) -> SuiteUpdate:
@@ -186,15 +197,25 @@ class SuiteRunCounts(Model):
     """How many child runs are in each state."""
 
     total: int = 0
+    """Every child."""
     pending: int = 0
+    """Not started yet: waiting for their turn."""
     queued: int = 0
+    """Started, waiting for a runner."""
     running: int = 0
+    """Running now."""
     passed: int = 0
+    """Passed (flaky ones too)."""
     failed: int = 0
+    """Failed: a step did not pass."""
     error: int = 0
+    """Could not be carried out (or could not start)."""
     timed_out: int = 0
+    """Ran out of time."""
     cancelled: int = 0
+    """Cancelled."""
     skipped: int = 0
+    """Never started: `fail_fast` stopped the suite, or it was cancelled."""
     flaky: int = 0
     """Child runs that passed after an attempt that failed (counted in `passed` too)."""
 

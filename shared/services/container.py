@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.ports import ArtifactStore, ElementCache, EventBus, PlanQueue, RunQueue
+from shared.ports import ArtifactStore, ElementCache, EventBus, EventQueue, PlanQueue, RunQueue
 from shared.services.catalog import Catalog
 from shared.services.planning import Planning
 from shared.services.projects import Projects
@@ -30,3 +30,5 @@ class Services:
     element_cache: ElementCache | None = None
     #: suites and suite runs (their aggregation runs on ``Run Status Changed`` events: ``functions/events``)
     suites: SuiteService | None = None
+    #: the events function's queue (``Run Status Changed`` events, through an EventBridge rule)
+    event_queue: EventQueue | None = None

@@ -281,9 +281,15 @@ class SuiteService:
         return self._suites.get_suite_run(project_id, suite_run_id)
 
     def list_runs(
-        self, project_id: str, *, suite_id: str | None = None, limit: int = 50, cursor: str | None = None
+        self,
+        project_id: str,
+        *,
+        suite_id: str | None = None,
+        labels: dict[str, str] | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
     ) -> Page[SuiteRun]:
-        return self._suites.list_suite_runs(project_id, suite_id=suite_id, limit=limit, cursor=cursor)
+        return self._suites.list_suite_runs(project_id, suite_id=suite_id, labels=labels, limit=limit, cursor=cursor)
 
     def cancel(self, project_id: str, suite_run_id: str) -> SuiteRun:
         """Cancel a suite run: the children not started are skipped, the started ones are cancelled."""

@@ -170,6 +170,16 @@ def test_the_examples_work_through_the_api(fakes: FakeServices) -> None:
         send("POST", "/v1/keys", example["value"], 201)
     for example in examples.SECRET_PUT.values():
         send("PUT", "/v1/secrets/ADMIN_PASSWORD", example["value"], 200)
+    suites = {}
+    for key, example in examples.SUITE_CREATE.items():
+        value = dict(example.get("value") or {})
+        if "tests" in value:
+            value["tests"] = [login, created["api"]["id"]]
+        suites[key] = send("POST", "/v1/suites", value, 201)
+    for example in examples.SUITE_UPDATE.values():
+        send("PATCH", f"/v1/suites/{suites['sequential']['id']}", example["value"], 200)
+    for example in examples.SUITE_RUN_CREATE.values():
+        send("POST", f"/v1/suites/{suites['sequential']['id']}/runs", example["value"], 202)
     for example in examples.PLAN_PROPOSAL_CREATE.values():
         proposal = send("POST", f"/v1/tests/{created['plain_english']['id']}/plans", example["value"], 202)
         assert proposal["status"] == "ready", proposal
