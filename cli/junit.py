@@ -64,7 +64,8 @@ def _message(run: dict[str, Any]) -> str:
     return f"run ended as {run.get('status')}"
 
 
-def _case(outcome: RunOutcome) -> junit.Case:
+def case_of(outcome: RunOutcome) -> junit.Case:
+    """The ``<testcase>`` of one run."""
     run = outcome.run or {}
     out = [f"run: {run.get('id', '-')}", f"status: {outcome.status}"]
     out += [f"{a.get('name')}: {outcome.files.get(str(a.get('name'))) or a.get('url')}" for a in outcome.artifacts]
@@ -85,7 +86,7 @@ def _case(outcome: RunOutcome) -> junit.Case:
 
 def build(outcomes: Sequence[RunOutcome], *, suite_name: str = "autotest") -> bytes:
     """The JUnit XML of ``outcomes``: one testsuite, one testcase per run (shared.junit writes it)."""
-    return junit.document([junit.Suite(name=suite_name, cases=[_case(o) for o in outcomes])], name=suite_name)
+    return junit.document([junit.Suite(name=suite_name, cases=[case_of(o) for o in outcomes])], name=suite_name)
 
 
 def write(path: Path, outcomes: Sequence[RunOutcome]) -> None:
