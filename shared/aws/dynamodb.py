@@ -449,6 +449,12 @@ class DynamoRepository:
         if query.suite_run_id and query.test_id:
             values[":tid"] = {"S": query.test_id}
             filters.append("test_id = :tid")
+        if query.labels:  # ``labels`` is stored as a map: match its entries
+            names["#labels"] = "labels"
+            for i, (key, value) in enumerate(sorted(query.labels.items())):
+                names[f"#lk{i}"] = key
+                values[f":lv{i}"] = {"S": value}
+                filters.append(f"#labels.#lk{i} = :lv{i}")
         values[":pk"] = {"S": pk}
         key_condition = f"{index}pk = :pk"
         if query.since:

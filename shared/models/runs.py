@@ -67,11 +67,25 @@ def can_transition(current: RunStatus, new: RunStatus) -> bool:
     return new in TRANSITIONS[current]
 
 
-LabelKey = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:/-]{1,64}$"), NoControls]
+LABEL_KEY_PATTERN = r"^[A-Za-z0-9_.:/-]{1,64}$"
+LabelKey = Annotated[str, Field(pattern=LABEL_KEY_PATTERN), NoControls]
 LabelValue = Annotated[str, Field(max_length=256), NoControls]
 #: labels that tell runs apart (the app version, the environment): up to 20
 Labels = Annotated[dict[LabelKey, LabelValue], Field(max_length=20)]
 Trigger = Literal["api", "cli", "suite", "schedule"]
+
+
+def parse_label_filter(text: str) -> tuple[str, str]:
+    """``(key, value)`` of a label filter written ``key:value`` (split at the first colon, so the value may
+    hold colons and the key may not). ValueError, saying why, for one that is not."""
+    key, colon, value = text.partition(":")
+    if not colon:
+        raise ValueError(f"{text!r} is not key:value (e.g. app_version:1.4.2)")
+    if not re.fullmatch(LABEL_KEY_PATTERN, key):
+        raise ValueError(f"{key!r} is not a label key (1 to 64 letters, digits or _ . / -)")
+    if len(value) > 256:
+        raise ValueError(f"the value of {key!r} is longer than a label's 256 characters")
+    return key, value
 StepStatus = Literal["passed", "failed", "error", "skipped"]
 #: the rule that chose a step's element: its name contains the target's (``substring``), equals it
 #: (``exact``), equals it but for case and whitespace (``normalized``); ``unique``: a target with no name

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Body, Query, Response
 
 from functions.api import examples
 from functions.api.deps import CorrelationDep, PrincipalDep, RunIdPath, ServicesDep
+from shared.errors import InvalidInput
 from shared.models.pages import Page
 from shared.models.queries import RunQuery, RunSort
-from shared.models.runs import ArtifactList, RunCreate, RunPublic, RunStatus
+from shared.models.runs import ArtifactList, RunCreate, RunPublic, RunStatus, parse_label_filter
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"])
 
@@ -42,6 +43,14 @@ def list_runs(
         datetime | None,
         Query(description="Only runs created at or after this time (ISO 8601, e.g. `2026-01-31T09:00:00Z`)."),
     ] = None,
+    label: Annotated[
+        list[str] | None,
+        Query(
+            max_length=20,
+            description="Only runs with this label, as `key:value` (`app_version:1.4.2`); repeatable, every one "
+            "must match (up to 20).",
+        ),
+    ] = None,
     sort: Annotated[
         RunSort, Query(description="`-created` (default): newest first; `created`: oldest first.")
     ] = "-created",
@@ -60,12 +69,26 @@ def list_runs(
         suite_run_id=suite_run_id,
         status=status,
         since=since,
+        labels=_labels(label or []),
         sort=sort,
         limit=limit,
         cursor=cursor,
     )
     page = services.runs.list_runs(query)
     return Page[RunPublic](items=[RunPublic.of(r) for r in page.items], next_cursor=page.next_cursor)
+
+
+def _labels(filters: list[str]) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    for text in filters:
+        try:
+            key, value = parse_label_filter(text)
+        except ValueError as exc:
+            raise InvalidInput(f"query.label: {exc}", details={"field": "label", "value": text}) from exc
+        if labels.get(key, value) != value:
+            raise InvalidInput(f"query.label: {key!r} is asked for twice with two values", details={"field": "label"})
+        labels[key] = value
+    return labels
 
 
 @router.get("/{run_id}", response_model=RunPublic, summary="Status and step results of a run")
