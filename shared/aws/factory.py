@@ -19,6 +19,7 @@ from shared.services.planning import Planning
 from shared.services.projects import Projects
 from shared.services.runs import RunLimits, RunService
 from shared.services.secrets import Secrets
+from shared.services.stats import StatsService
 from shared.services.suites import SuiteService
 from shared.settings import Settings, get_settings
 
@@ -92,6 +93,7 @@ def build_services(
         plan_queue=plan_queue,
         element_cache=DynamoElementCache(make("dynamodb"), settings.table_name),
         suites=suites,
+        stats=StatsService(tests=repo, runs=repo),
     )
 
 

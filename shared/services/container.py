@@ -10,6 +10,7 @@ from shared.services.planning import Planning
 from shared.services.projects import Projects
 from shared.services.runs import RunService
 from shared.services.secrets import Secrets
+from shared.services.stats import StatsService
 from shared.services.suites import SuiteService
 
 
@@ -30,3 +31,5 @@ class Services:
     element_cache: ElementCache | None = None
     #: suites and suite runs (their aggregation runs on ``Run Status Changed`` events: ``functions/events``)
     suites: SuiteService | None = None
+    #: run statistics of tests, the flakiest tests (None: the stats routes answer 503)
+    stats: StatsService | None = None
