@@ -80,9 +80,7 @@ def sort_time(value: datetime | str) -> str:
 
 # User-shaped documents (plans with arbitrary request bodies, datasets, step results) are stored as
 # JSON strings: DynamoDB limits nesting depth and number types, JSON does not.
-_JSON_FIELDS = frozenset(
-    {"steps", "dataset", "spec", "iterations", "variables", "children", "extracted", "attempts"}
-)
+_JSON_FIELDS = frozenset({"steps", "dataset", "spec", "iterations", "variables", "children", "extracted", "attempts"})
 #: DynamoDB's item limit is 400 KB; keep a margin for the attribute names and type markers.
 MAX_ITEM_BYTES = 390 * 1024
 

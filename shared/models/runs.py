@@ -86,6 +86,8 @@ def parse_label_filter(text: str) -> tuple[str, str]:
     if len(value) > 256:
         raise ValueError(f"the value of {key!r} is longer than a label's 256 characters")
     return key, value
+
+
 StepStatus = Literal["passed", "failed", "error", "skipped"]
 #: the rule that chose a step's element: its name contains the target's (``substring``), equals it
 #: (``exact``), equals it but for case and whitespace (``normalized``); ``unique``: a target with no name

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 
 from shared.models.messages import RunMessage
-from shared.models.runs import ArtifactRef, Iteration, Run, RunCreate, RunPublic, RunStatus, StepResult, artifact_prefix
+from shared.models.runs import (
+    ArtifactRef,
+    Attempt,
+    Iteration,
+    Run,
+    RunCreate,
+    RunPublic,
+    RunStatus,
+    StepResult,
+    StepStatus,
+    artifact_prefix,
+)
 from shared.services import attempts
 from shared.services.runs import MAX_DELAY_S, RunService, retry_delay_s
 from tests.conftest import FakeServices
@@ -67,14 +79,19 @@ def test_end_attempt_waits_by_the_backoff_rule() -> None:
 # ------------------------------------------------------------------------------- attempts
 
 
-def _attempt_results(run: Run, *, status: str, error: str | None = None) -> dict[str, object]:
+def _attempt_results(run: Run, *, status: StepStatus, error: str | None = None) -> dict[str, Any]:
     prefix = artifact_prefix(run.project_id, run.id, run.attempt)
     own = [
         ArtifactRef(name="report.html", kind="report", key=f"{prefix}/report.html"),
         ArtifactRef(name="screenshots/step-000.png", kind="screenshot", key=f"{prefix}/screenshots/step-000.png"),
     ]
     step = StepResult(
-        index=0, action="goto", detail="http://127.0.0.1:1/", locator="-", status=status, error=error  # type: ignore[arg-type]
+        index=0,
+        action="goto",
+        detail="http://127.0.0.1:1/",
+        locator="-",
+        status=status,
+        error=error,
     )
     return {"steps": [step], "artifacts": [*run.artifacts, *own], "error": error}
 
@@ -154,7 +171,7 @@ def test_attempt_records_are_bounded() -> None:
     runs = RunService(tests=store, runs=store, queue=FakeQueue(), events=FakeEvents(), artifacts=FakeArtifacts())
     run = runs.start_run(PROJECT, RunCreate.model_validate(SPEC | {"retries": 5}))
     big = [StepResult(index=i, action="click", status="failed", error="x" * 2000) for i in range(20)]
-    records = []
+    records: list[Attempt] = []
     for n in range(1, 7):
         held = run.model_copy(update={"attempt": n, "status": RunStatus.running, "started_at": run.created_at})
         new = attempts.record(held, "failed", ended_at=run.created_at, results={"steps": big, "error": "boom"})
