@@ -11,6 +11,7 @@ from cli.commands.plan import plan
 from cli.commands.plans import heals_group, plans_group
 from cli.commands.runs import artifacts, cancel, run, runs_group, status
 from cli.commands.secrets import secrets_group
+from cli.commands.stats import stats
 from cli.commands.suites import suites_group
 from cli.commands.tests import tests_group
 from cli.demo import demo
@@ -63,6 +64,7 @@ CLIENT_COMMANDS = (
     heals_group,
     secrets_group,
     suites_group,
+    stats,
 )
 for command in CLIENT_COMMANDS:
     add_api_options(command)

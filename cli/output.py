@@ -181,10 +181,36 @@ def interruption_lines(run: dict[str, Any]) -> list[str]:
     ]
 
 
+def _clipped(text: str, limit: int = 100) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def attempts_line(run: dict[str, Any]) -> str | None:
+    """``attempt 1 failed: <why>, attempt 2 passed (flaky)``: how each attempt of a run that took more than
+    one ended (None for a run of one attempt, or from before attempts were recorded)."""
+    attempts = run.get("attempts") or []
+    if len(attempts) < 2:
+        return None
+    parts = []
+    for a in attempts:
+        part = f"attempt {a.get('attempt')} {status_text(str(a.get('status')))}"
+        if a.get("error") and a.get("status") != "passed":
+            part += f": {safe(_clipped(str(a['error'])))}"
+        if a is attempts[-1] and a.get("status") == "passed" and run.get("flaky"):
+            part += " [yellow](flaky)[/]"
+        parts.append(part)
+    return "  " + ", ".join(parts)
+
+
 def print_run(console: Console, run: dict[str, Any], artifacts: list[dict[str, Any]] | None = None) -> None:
     console.print(run_headline(run))
-    for line in interruption_lines(run):
-        console.print(line)
+    summary = attempts_line(run)
+    if summary is not None:  # interruptions are among the attempts
+        console.print(summary)
+    else:
+        for line in interruption_lines(run):
+            console.print(line)
     if run.get("iterations"):
         for it in run["iterations"]:
             for step in it.get("steps", []):

@@ -19,6 +19,7 @@ from shared.services.planning import Planning
 from shared.services.projects import Projects
 from shared.services.runs import RunService
 from shared.services.secrets import Secrets
+from shared.services.stats import StatsService
 from shared.services.suites import SuiteService
 from shared.settings import Settings
 from tests.fakes import (
@@ -83,6 +84,7 @@ class FakeServices:
             plan_queue=self.plan_queue,
             element_cache=self.element_cache,
             suites=SuiteService(suites=self.suite_store, tests=self.store, runs=runs, events=self.events),
+            stats=StatsService(tests=self.store, runs=self.store),
         )
 
 

@@ -165,6 +165,8 @@ class FakeStore:
             items = [r for r in items if r.status == query.status]
         if query.since:
             items = [r for r in items if r.created_at >= query.since]
+        if query.labels:
+            items = [r for r in items if all(r.labels.get(k) == v for k, v in query.labels.items())]
         items.sort(key=lambda r: (r.created_at, r.id), reverse=query.sort == "-created")
         scope = scope_of("runs", query.model_dump(exclude={"cursor", "limit"}))
         return _page(items, query.limit, query.cursor, scope)

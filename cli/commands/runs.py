@@ -272,17 +272,37 @@ def runs_group() -> None:
     "status_",
     type=click.Choice(["queued", "running", "passed", "failed", "error", "timed_out", "cancelled"]),
 )
+@click.option(
+    "--label",
+    "label_pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Only runs with this label (repeatable: all must match).",
+)
 @click.option("--limit", type=click.IntRange(1, 200), default=20, show_default=True)
 @json_option
 @pass_state
-def list_runs(state: CliState, test_id: str | None, status_: str | None, limit: int, as_json: bool) -> None:
+def list_runs(
+    state: CliState,
+    test_id: str | None,
+    status_: str | None,
+    label_pairs: tuple[str, ...],
+    limit: int,
+    as_json: bool,
+) -> None:
     """List runs, newest first."""
-    page = state.client().get("/v1/runs", test_id=test_id, status=status_, limit=limit)
+    labels = []
+    for pair in label_pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise CliError(f"--label {pair!r}: write it as KEY=VALUE")
+        labels.append(f"{key}:{value}")
+    page = state.client().get("/v1/runs", test_id=test_id, status=status_, label=labels or None, limit=limit)
     if as_json:
         print_json(state, page)
         return
     if not page["items"]:
-        if test_id or status_:
+        if test_id or status_ or labels:
             state.console.print("no runs match")
         else:
             state.console.print("no runs yet: start one with `autotest run FILE --wait`")

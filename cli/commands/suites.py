@@ -318,7 +318,7 @@ def list_suite_runs(
     params: dict[str, Any] = {"limit": limit}
     if suite:
         params["suite_id"] = resolve_suite(client, suite)["id"]
-    labels = [f"{k}={v}" for k, v in parse_labels(label_pairs).items()]
+    labels = [f"{k}:{v}" for k, v in parse_labels(label_pairs).items()]
     if labels:
         params["label"] = labels
     page = client.get("/v1/suite-runs", **params)

@@ -8,8 +8,9 @@ from fastapi import Depends, Path, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.aws.factory import get_services
-from shared.errors import Forbidden
+from shared.errors import Forbidden, InvalidInput
 from shared.models.projects import Principal
+from shared.models.runs import parse_label_filter
 from shared.services.container import Services
 from shared.settings import Settings, get_settings
 
@@ -56,3 +57,18 @@ CorrelationDep = Annotated[str | None, Depends(correlation_id_dep)]
 _ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 TestIdPath = Annotated[str, Path(pattern=_ID_PATTERN, description="a test's id (tst_...)")]
 RunIdPath = Annotated[str, Path(pattern=_ID_PATTERN, description="a run's id (run_...)")]
+
+
+def label_filters(filters: list[str]) -> dict[str, str]:
+    """The ``label`` query parameters of a list (``key:value``, repeatable) as ``{key: value}``; a 422 for one
+    that is malformed or a key asked for with two values."""
+    labels: dict[str, str] = {}
+    for text in filters:
+        try:
+            key, value = parse_label_filter(text)
+        except ValueError as exc:
+            raise InvalidInput(f"query.label: {exc}", details={"field": "label", "value": text}) from exc
+        if labels.get(key, value) != value:
+            raise InvalidInput(f"query.label: {key!r} is asked for twice with two values", details={"field": "label"})
+        labels[key] = value
+    return labels

@@ -17,7 +17,10 @@ class RunnerConfig:
     network_allowlist: str = ""
     network_refused_local_ports: str = ""
     heartbeat_s: float = 20.0
-    retry_delay_s: int = 2
+    #: the retry backoff's base and cap (seconds): the run service computes each delay from them
+    #: (exponential with jitter, ``shared.services.runs.retry_delay_s``)
+    retry_delay_s: float = 2
+    retry_delay_cap_s: float = 300
     upload_attempts: int = 3
     upload_backoff_s: float = 0.5
     viewport: tuple[int, int] = (1280, 720)

@@ -352,7 +352,8 @@ class RunExecutor:
                 run,
                 status,
                 retryable=retryable,
-                retry_delay_s=self.config.retry_delay_s,
+                backoff_base_s=self.config.retry_delay_s,
+                backoff_cap_s=self.config.retry_delay_cap_s,
                 **changes,
             )
         except Conflict as exc:

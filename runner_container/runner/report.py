@@ -95,6 +95,11 @@ def _summary(run: Run) -> list[tuple[str, str]]:
             (f"Attempt {i.attempt}", f"interrupted: {i.reason} ({_time(i.at)}); run again as attempt {i.attempt + 1}")
             for i in run.interruptions
         ),
+        *(
+            (f"Attempt {a.attempt}", f"{a.status}: {a.error or 'no error recorded'} ({_time(a.ended_at)}); retried")
+            for a in run.attempts
+            if a.status != "interrupted" and a.attempt < run.attempt
+        ),
         ("Trigger", run.trigger),
         ("Started", _time(run.started_at)),
         ("Ended", _time(run.ended_at)),

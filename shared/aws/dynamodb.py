@@ -80,7 +80,7 @@ def sort_time(value: datetime | str) -> str:
 
 # User-shaped documents (plans with arbitrary request bodies, datasets, step results) are stored as
 # JSON strings: DynamoDB limits nesting depth and number types, JSON does not.
-_JSON_FIELDS = frozenset({"steps", "dataset", "spec", "iterations", "variables", "children", "extracted"})
+_JSON_FIELDS = frozenset({"steps", "dataset", "spec", "iterations", "variables", "children", "extracted", "attempts"})
 #: DynamoDB's item limit is 400 KB; keep a margin for the attribute names and type markers.
 MAX_ITEM_BYTES = 390 * 1024
 
@@ -447,6 +447,12 @@ class DynamoRepository:
         if query.suite_run_id and query.test_id:
             values[":tid"] = {"S": query.test_id}
             filters.append("test_id = :tid")
+        if query.labels:  # ``labels`` is stored as a map: match its entries
+            names["#labels"] = "labels"
+            for i, (key, value) in enumerate(sorted(query.labels.items())):
+                names[f"#lk{i}"] = key
+                values[f":lv{i}"] = {"S": value}
+                filters.append(f"#labels.#lk{i} = :lv{i}")
         values[":pk"] = {"S": pk}
         key_condition = f"{index}pk = :pk"
         if query.since:

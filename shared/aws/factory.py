@@ -19,6 +19,7 @@ from shared.services.planning import Planning
 from shared.services.projects import Projects
 from shared.services.runs import RunLimits, RunService
 from shared.services.secrets import Secrets
+from shared.services.stats import StatsService
 from shared.services.suites import SuiteService
 from shared.settings import Settings, get_settings
 
@@ -93,6 +94,7 @@ def build_services(
         element_cache=DynamoElementCache(make("dynamodb"), settings.table_name),
         suites=suites,
         event_queue=SqsEventQueue(make("sqs"), *settings.events_queue()[:2]),
+        stats=StatsService(tests=repo, runs=repo),
     )
 
 

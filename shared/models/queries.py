@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
+from pydantic import Field
+
 from shared.models.common import Model
 from shared.models.runs import RunStatus
 from shared.models.tests import TestKind, TestStatus
@@ -32,6 +34,8 @@ class RunQuery(Model):
     suite_run_id: str | None = None
     status: RunStatus | None = None
     since: datetime | None = None
+    #: only runs carrying every one of these labels, with these values
+    labels: dict[str, str] = Field(default_factory=dict)
     sort: RunSort = "-created"
     limit: int = 50
     cursor: str | None = None

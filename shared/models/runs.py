@@ -67,30 +67,29 @@ def can_transition(current: RunStatus, new: RunStatus) -> bool:
     return new in TRANSITIONS[current]
 
 
-LabelKey = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:/-]{1,64}$"), NoControls]
+LABEL_KEY_PATTERN = r"^[A-Za-z0-9_.:/-]{1,64}$"
+LabelKey = Annotated[str, Field(pattern=LABEL_KEY_PATTERN), NoControls]
 LabelValue = Annotated[str, Field(max_length=256), NoControls]
 #: labels that tell runs apart (the app version, the environment): up to 20
 Labels = Annotated[dict[LabelKey, LabelValue], Field(max_length=20)]
 
 
-def parse_label_filters(values: list[str]) -> dict[str, str]:
-    """Label filters as a query gives them (``app_version:1.4.2`` or ``app_version=1.4.2``, split at the first
-    ``=``, else the first ``:``) -> ``{key: value}``; ValueError saying which is malformed."""
-    labels: dict[str, str] = {}
-    for value in values:
-        sep = "=" if "=" in value else ":"
-        key, found, wanted = value.partition(sep)
-        if not found or not _LABEL_KEY.fullmatch(key):
-            raise ValueError(
-                f"{value!r} is not key:value (a key of 1 to 64 letters, digits or _ . : / -, then ':' or '=' and "
-                "the value)"
-            )
-        labels[key] = wanted
-    return labels
-
-
-_LABEL_KEY = re.compile(r"[A-Za-z0-9_.:/-]{1,64}")
 Trigger = Literal["api", "cli", "suite", "schedule"]
+
+
+def parse_label_filter(text: str) -> tuple[str, str]:
+    """``(key, value)`` of a label filter written ``key:value`` (split at the first colon, so the value may
+    hold colons and the key may not). ValueError, saying why, for one that is not."""
+    key, colon, value = text.partition(":")
+    if not colon:
+        raise ValueError(f"{text!r} is not key:value (e.g. app_version:1.4.2)")
+    if not re.fullmatch(LABEL_KEY_PATTERN, key):
+        raise ValueError(f"{key!r} is not a label key (1 to 64 letters, digits or _ . / -)")
+    if len(value) > 256:
+        raise ValueError(f"the value of {key!r} is longer than a label's 256 characters")
+    return key, value
+
+
 StepStatus = Literal["passed", "failed", "error", "skipped"]
 #: the rule that chose a step's element: its name contains the target's (``substring``), equals it
 #: (``exact``), equals it but for case and whitespace (``normalized``); ``unique``: a target with no name
@@ -254,6 +253,40 @@ class Iteration(Model):
     """The row's step results, in order."""
 
 
+AttemptStatus = Literal["passed", "failed", "error", "timed_out", "cancelled", "interrupted"]
+
+
+class Attempt(Model):
+    """One execution of a run, as it ended. Every attempt a runner took is recorded once it ends: those that
+    failed and were retried, those that were interrupted, and the last one. The step results are kept in
+    short form (each step's index, action, target, status, duration, error and screenshot; the full form of
+    every attempt is in its `report.html`); a data-driven attempt keeps its rows that did not pass (up to 10).
+    When a run's records would grow past 64 KB, the oldest ones lose their steps and rows first (`trimmed`)."""
+
+    attempt: int
+    """The attempt's number (1 for the first)."""
+    status: AttemptStatus
+    """How it ended: `passed`, `failed`, `error`, `timed_out`, `cancelled`, or `interrupted` (it never finished:
+    its worker stopped; the run was executed again, using none of its retries)."""
+    started_at: datetime | None = None
+    """When a runner took it (UTC, ISO 8601)."""
+    ended_at: datetime
+    """When it ended, or was found unfinished (UTC)."""
+    duration_ms: int | None = None
+    """How long it ran, in milliseconds."""
+    error: str | None = None
+    """Why it did not pass (for an interrupted attempt: why it was found unfinished); null when it passed."""
+    steps: list[StepResult] = Field(default_factory=list)
+    """Its step results in short form (see above)."""
+    iterations: list[Iteration] = Field(default_factory=list)
+    """For a data-driven run: its dataset rows that did not pass, in short form (up to 10)."""
+    artifacts: list[str] = Field(default_factory=list)
+    """The names of its own artifacts (as `GET /v1/runs/{id}/artifacts` lists them, with this `attempt`)."""
+    trimmed: bool = False
+    """Whether steps or rows were left out of this record (to keep the run within its storage limit, or rows
+    past the first 10 that did not pass)."""
+
+
 class RunStats(Model):
     """Counters of the planner, the element cache and the healer over the run."""
 
@@ -328,6 +361,8 @@ class Run(Model):
     flaky: bool = False
     #: the attempts that were executed again because they never finished, oldest first
     interruptions: list[Interruption] = Field(default_factory=list)
+    #: every attempt that ended (retried, interrupted, the last one), oldest first
+    attempts: list[Attempt] = Field(default_factory=list)
     stats: RunStats = Field(default_factory=RunStats)
     artifacts: list[ArtifactRef] = Field(default_factory=list)
     artifact_errors: list[str] = Field(default_factory=list)
@@ -389,6 +424,9 @@ class RunPublic(Model):
     interruptions: list[Interruption] = Field(default_factory=list)
     """The attempts that never finished and were executed again as the next attempt, oldest first. After 3,
     a fourth ends the run `error`."""
+    attempts: list[Attempt] = Field(default_factory=list)
+    """Every attempt that ended, oldest first: those that failed and were retried, those interrupted, and the
+    last one (once the run ends), each with its own steps (short form), error and artifact names."""
     stats: RunStats
     """Planner, element cache and healer counters."""
     cancel_requested: bool
@@ -437,6 +475,8 @@ class Artifact(Model):
     """Its size in bytes."""
     content_type: str
     """Its media type (`image/png`, `text/html`, ...)."""
+    attempt: int | None = None
+    """The attempt that produced it (1 for the first); each attempt's artifacts are its own."""
     url: str
     """A link to it that needs no API key, valid for the deployment's `AUTOTEST_PRESIGN_TTL_S` (1 h): a
     presigned S3 URL in AWS, a signed link to `GET /v1/artifacts/{token}/{name}` in local mode."""

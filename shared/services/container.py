@@ -10,6 +10,7 @@ from shared.services.planning import Planning
 from shared.services.projects import Projects
 from shared.services.runs import RunService
 from shared.services.secrets import Secrets
+from shared.services.stats import StatsService
 from shared.services.suites import SuiteService
 
 
@@ -32,3 +33,5 @@ class Services:
     suites: SuiteService | None = None
     #: the events function's queue (``Run Status Changed`` events, through an EventBridge rule)
     event_queue: EventQueue | None = None
+    #: run statistics of tests, the flakiest tests (None: the stats routes answer 503)
+    stats: StatsService | None = None

@@ -16,7 +16,10 @@ carries the number) and its own artifacts (``attempt-N/``). An attempt ends in o
 - its message used up its deliveries: ``dead_letter`` ends the run as ``error``.
 
 So every earlier attempt of a run either failed or was interrupted, which is what ``failed_attempts``
-counts on. ``flaky`` means passed after an attempt that failed.
+counts on. ``flaky`` means passed after an attempt that failed. Every attempt a runner took is recorded on the
+run once it ends (``run.attempts``: its status, short step results, error and artifact names; bounded as
+``shared/services/attempts.py`` says). A failed attempt is retried after an exponential backoff with jitter
+(``retry_delay_s``).
 
 Goal-only runs (a plain-English ``goal``, no ``steps``): the run's steps are the plan cached for the goal's content
 (``stats.planner_calls`` 0); else, with a planner that plans inline (the sentence grammar), the goal is planned
@@ -28,10 +31,12 @@ plans it (``plan_waiting_run``), writes the steps into the run and only then sen
 
 from __future__ import annotations
 
+import math
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from shared.errors import Conflict, DomainError, InvalidInput, InvalidPlan, NotFound, Unavailable
 from shared.ids import new_id, utcnow
@@ -42,6 +47,8 @@ from shared.models.planning import PlanFailed
 from shared.models.queries import RunQuery
 from shared.models.runs import (
     Artifact,
+    Attempt,
+    AttemptStatus,
     Interruption,
     Run,
     RunCreate,
@@ -50,11 +57,13 @@ from shared.models.runs import (
     Trigger,
     artifact_prefix,
     can_transition,
+    split_artifact_key,
 )
 from shared.models.tests import TestKind, TestSpec, TestStatus, infer_kind
 from shared.observability import logger
 from shared.ports import ArtifactLinkChecker, ArtifactStore, EventBus, RunQueue, RunStore, StoredArtifact, TestStore
 from shared.resources import MAX_RECEIVE_COUNT
+from shared.services import attempts as attempt_records
 from shared.services.catalog import archived_test
 from shared.services.planning import Planning
 
@@ -74,6 +83,28 @@ class RunLimits:
     max_retries: int = 5
     #: interruptions after which a run is still executed again; the next one ends it as ``error``
     max_interruptions: int = 3
+
+
+#: SQS's longest DelaySeconds
+MAX_DELAY_S = 900
+
+
+def retry_delay_s(failed: int, *, base_s: float, cap_s: float, rng: random.Random) -> int:
+    """Seconds to wait before the attempt that follows the ``failed``-th failed attempt of a run: exponential
+    backoff with *equal* jitter. The exponential delay is ``base_s * 2 ** (failed - 1)``, capped at ``cap_s``
+    (and at SQS's 900 s); the wait is half of it plus a random share of the other half, rounded to
+    whole seconds (SQS delays are whole seconds): with base 2 s, 1-2 s, then 2-4 s, 4-8 s, ...
+
+    Equal rather than full jitter (a wait anywhere from 0 to the delay): a retry here waits for a transient
+    problem of the system under test (a deploy rolling out, a cold cache) to pass, so a guaranteed minimum
+    wait matters more than spreading retries out as far as possible; half the delay is still random, which
+    keeps the failed runs of one suite (that failed together) from coming back all at once.
+    ``rng``: the random source (a seeded ``random.Random`` makes it deterministic in tests)."""
+    if failed < 1 or base_s <= 0:
+        return 0
+    delay = min(cap_s, MAX_DELAY_S, base_s * 2 ** min(failed - 1, 30))
+    half = delay / 2
+    return min(math.floor(delay), round(half + rng.uniform(0, half)))
 
 
 def failed_attempts(run: Run) -> int:
@@ -104,8 +135,10 @@ class RunService:
         clock: Callable[[], datetime] = utcnow,
         links: ArtifactLinkChecker | None = None,
         planning: Planning | None = None,
+        rng: random.Random | None = None,
     ) -> None:
-        """``planning``: plans goal-only specs (without it, a run needs ``steps``)."""
+        """``planning``: plans goal-only specs (without it, a run needs ``steps``). ``rng``: the jitter of the
+        retry backoff (a seeded one in tests)."""
         self._tests = tests
         self._runs = runs
         self._queue = queue
@@ -115,6 +148,7 @@ class RunService:
         self._clock = clock
         self._links = links
         self._planning = planning
+        self._rng = rng or random.Random()
 
     # ------------------------------------------------------------------------------ starting
 
@@ -310,6 +344,7 @@ class RunService:
                 kind=ref.kind,
                 size=ref.size,
                 content_type=ref.content_type,
+                attempt=_attempt_of(ref.key),
                 url=self._artifacts.presigned_url(ref.key, ttl_s=ttl),
             )
             for ref in run.artifacts
@@ -414,6 +449,7 @@ class RunService:
         whose cancel was asked for ends ``cancelled`` instead."""
         interruption = Interruption(attempt=run.attempt, reason=reason, at=self._clock())
         interruptions = [*run.interruptions, interruption]
+        attempts = self._recorded(run, "interrupted", error=reason, ended_at=interruption.at)
         if run.cancel_requested:
             return self.transition(
                 run,
@@ -421,6 +457,7 @@ class RunService:
                 heartbeat_before=heartbeat_before,
                 error=f"cancelled: attempt {run.attempt} never finished ({reason})",
                 interruptions=interruptions,
+                attempts=attempts,
             )
         if len(run.interruptions) >= self._limits.max_interruptions:
             error = (
@@ -429,10 +466,20 @@ class RunService:
             )
             logger.error("run interrupted too often; ended", run_id=run.id, attempt=run.attempt)
             return self.transition(
-                run, RunStatus.error, heartbeat_before=heartbeat_before, error=error, interruptions=interruptions
+                run,
+                RunStatus.error,
+                heartbeat_before=heartbeat_before,
+                error=error,
+                interruptions=interruptions,
+                attempts=attempts,
             )
         return self._next_attempt(
-            run, heartbeat_before=heartbeat_before, interruptions=interruptions, steps=[], iterations=[]
+            run,
+            heartbeat_before=heartbeat_before,
+            interruptions=interruptions,
+            attempts=attempts,
+            steps=[],
+            iterations=[],
         )
 
     def heartbeat(self, run: Run) -> Run:
@@ -498,23 +545,53 @@ class RunService:
             f"attempt {run.attempt} never finished: its message was delivered {MAX_RECEIVE_COUNT} times "
             "(the runner crashed or ran out of time on each) and went to the dead-letter queue"
         )
+        changes: dict[str, Any] = {"error": reason}
+        if run.status == RunStatus.running:  # a runner took this attempt: it never finished
+            changes["attempts"] = self._recorded(run, "interrupted", error=reason)
         try:
-            self.transition(run, RunStatus.error, error=reason)
+            self.transition(run, RunStatus.error, **changes)
         except Conflict:
             return "pending"  # it moved meanwhile: decide again on the next look
         logger.error("run ended from the dead-letter queue", run_id=run.id, attempt=run.attempt)
         return "ended"
 
     def end_attempt(
-        self, run: Run, status: RunStatus, *, retryable: bool = True, retry_delay_s: int = 0, **changes: Any
+        self,
+        run: Run,
+        status: RunStatus,
+        *,
+        retryable: bool = True,
+        backoff_base_s: float = 0,
+        backoff_cap_s: float = 300,
+        **changes: Any,
     ) -> Run:
-        """End the attempt ``run`` is on with ``status``: when it failed (``RETRYABLE``, and ``retryable``)
-        and the run has retries left, retry it as the next attempt (after ``retry_delay_s`` times the number
-        of attempts that failed so far); else end the run with ``status``, ``flaky`` when it passed after an
-        attempt that failed. ``changes``: the attempt's results (steps, artifacts...)."""
+        """End the attempt ``run`` is on with ``status``, and record it (``run.attempts``): when it failed
+        (``RETRYABLE``, and ``retryable``) and the run has retries left, retry it as the next attempt after
+        ``retry_delay_s`` (``backoff_base_s``, ``backoff_cap_s``); else end the run with ``status``, ``flaky``
+        when it passed after an attempt that failed. ``changes``: the attempt's results (steps, artifacts...)."""
+        now = self._clock()
+        attempts = self._recorded(run, cast(AttemptStatus, status.value), ended_at=now, results=changes)
         if status in RETRYABLE and retryable and retries_left(run) > 0:
-            return self.requeue(run, delay_s=retry_delay_s * (failed_attempts(run) + 1), **changes)
-        return self.transition(run, status, **{**changes, "flaky": is_flaky(run, status)})
+            delay = retry_delay_s(failed_attempts(run) + 1, base_s=backoff_base_s, cap_s=backoff_cap_s, rng=self._rng)
+            return self.requeue(run, delay_s=delay, **{**changes, "attempts": attempts})
+        return self.transition(
+            run, status, **{"ended_at": now, **changes, "attempts": attempts, "flaky": is_flaky(run, status)}
+        )
+
+    def _recorded(
+        self,
+        run: Run,
+        status: AttemptStatus,
+        *,
+        error: str | None = None,
+        ended_at: datetime | None = None,
+        results: dict[str, Any] | None = None,
+    ) -> list[Attempt]:
+        """``run.attempts`` with the record of the attempt it is on (ending with ``status``) appended."""
+        new = attempt_records.record(
+            run, status, ended_at=ended_at or self._clock(), error=error, results=results or {}
+        )
+        return attempt_records.appended(run.attempts, new)
 
     def requeue(self, run: Run, *, delay_s: int = 0, **changes: Any) -> Run:
         """Retry a run whose attempt failed: the next attempt (running -> queued, attempt + 1), enqueued."""
@@ -550,3 +627,8 @@ class RunService:
         except DomainError as exc:
             # The status is stored; a lost notification must not undo it.
             logger.error("could not publish a run event", run_id=run.id, error=exc.message)
+
+
+def _attempt_of(key: str) -> int | None:
+    parts = split_artifact_key(key)
+    return parts[2] if parts else None

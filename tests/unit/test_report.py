@@ -13,7 +13,7 @@ import pytest
 
 from runner_container.runner.artifacts import ArtifactCollector, run_prefix
 from runner_container.runner.report import MAX_EMBEDDED_BYTES, html_report, junit_report
-from shared.models.runs import ArtifactRef, Interruption, Iteration, Run, RunStatus, StepResult
+from shared.models.runs import ArtifactRef, Attempt, Interruption, Iteration, Run, RunStatus, StepResult
 from tests.fakes import FakeArtifacts
 
 PREFIX = run_prefix("prj", "run_1", 2)
@@ -112,6 +112,15 @@ def test_html_report_names_the_attempts_that_were_interrupted() -> None:
     assert "<dt>Attempt</dt><dd>2 of 2</dd>" in page
     assert "<dt>Attempt 1</dt><dd>interrupted: its worker stopped responding (no heartbeat for 120s)" in page
     assert "run again as attempt 2" in page and "flaky" not in page
+
+
+def test_html_report_names_the_attempts_that_failed_before() -> None:
+    failed = Attempt(attempt=1, status="failed", ended_at=STARTED - timedelta(minutes=1), error="no Log in button")
+    run = a_run(status=RunStatus.passed, attempt=2, max_attempts=2, flaky=True, attempts=[failed])
+
+    page = html_report(run, prefix=PREFIX).decode()
+
+    assert "<dt>Attempt 1</dt><dd>failed: no Log in button" in page and "retried" in page
 
 
 class Markup(HTMLParser):

@@ -53,7 +53,7 @@ def test_suite_crud_and_a_suite_run(client: TestClient) -> None:
     assert child["suite_run_id"] == run["id"] and child["trigger"] == "suite"
     listed = client.get("/v1/suite-runs?label=app_version:1.4.2", headers=ADMIN).json()["items"]
     assert [r["id"] for r in listed] == [run["id"]]
-    assert client.get("/v1/suite-runs?label=app_version=9", headers=ADMIN).json()["items"] == []
+    assert client.get("/v1/suite-runs?label=app_version:9", headers=ADMIN).json()["items"] == []
     assert client.get(f"/v1/suite-runs?suite_id={suite['id']}", headers=ADMIN).json()["items"][0]["id"] == run["id"]
 
     cancelled = client.post(f"/v1/suite-runs/{run['id']}/cancel", headers=ADMIN)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Response
 
 from functions.api import examples
-from functions.api.deps import CorrelationDep, PrincipalDep, RunIdPath, ServicesDep
+from functions.api.deps import CorrelationDep, PrincipalDep, RunIdPath, ServicesDep, label_filters
 from shared.models.pages import Page
 from shared.models.queries import RunQuery, RunSort
 from shared.models.runs import ArtifactList, RunCreate, RunPublic, RunStatus
@@ -42,6 +42,14 @@ def list_runs(
         datetime | None,
         Query(description="Only runs created at or after this time (ISO 8601, e.g. `2026-01-31T09:00:00Z`)."),
     ] = None,
+    label: Annotated[
+        list[str] | None,
+        Query(
+            max_length=20,
+            description="Only runs with this label, as `key:value` (`app_version:1.4.2`); repeatable, every one "
+            "must match (up to 20).",
+        ),
+    ] = None,
     sort: Annotated[
         RunSort, Query(description="`-created` (default): newest first; `created`: oldest first.")
     ] = "-created",
@@ -60,6 +68,7 @@ def list_runs(
         suite_run_id=suite_run_id,
         status=status,
         since=since,
+        labels=label_filters(label or []),
         sort=sort,
         limit=limit,
         cursor=cursor,

@@ -7,10 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Query, Response
 
 from functions.api import examples
-from functions.api.deps import CorrelationDep, PrincipalDep, ServicesDep
-from shared.errors import InvalidInput, NotFound
+from functions.api.deps import CorrelationDep, PrincipalDep, ServicesDep, label_filters
+from shared.errors import NotFound
 from shared.models.pages import Page
-from shared.models.runs import parse_label_filters
 from shared.models.suites import Suite, SuiteCreate, SuiteRunCreate, SuiteRunPublic, SuiteUpdate
 from shared.services.container import Services
 from shared.services.suites import SuiteService
@@ -28,7 +27,7 @@ LabelFilter = Annotated[
     list[str] | None,
     Query(
         max_length=20,
-        description="Only those carrying this label, as `key:value` (or `key=value`); repeat for more, all must "
+        description="Only those carrying this label, as `key:value`; repeat for more, all must "
         "match. Example: `label=app_version:1.4.2`.",
     ),
 ]
@@ -126,10 +125,7 @@ def list_suite_runs(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[SuiteRunPublic]:
-    try:
-        labels = parse_label_filters(label or [])
-    except ValueError as exc:
-        raise InvalidInput(f"label: {exc}", details={"field": "label"}) from exc
+    labels = label_filters(label or [])
     page = _suites(services).list_runs(
         principal.project_id, suite_id=suite_id, labels=labels, limit=limit, cursor=cursor
     )
