@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import shlex
 import time
 import uuid
 import xml.etree.ElementTree as ET
@@ -75,13 +77,20 @@ def wait_for_end(info: LocalInfo, suite_run_id: str, timeout_s: float = 120) -> 
     raise AssertionError(f"suite run {suite_run_id} did not end in {timeout_s}s")
 
 
+def ensure_smoke(info: LocalInfo) -> None:
+    """The smoke examples saved and the example suite file created (once per local mode)."""
+    if api(info, "GET", "/v1/suites?name=Smoke")["items"]:
+        return
+    for name in ("login.yaml", "api_login.yaml"):
+        code, output = autotest(info, "tests", "create", "-f", str(EXAMPLES / name))
+        assert code == 0, output
+    code, output = autotest(info, "suites", "create", "-f", str(ROOT / "examples" / "suites" / "smoke.yaml"))
+    assert code == 0, output
+
+
 def test_a_parallel_suite_from_the_cli_passes_with_one_junit_case_per_child(local: LocalInfo, tmp_path: Path) -> None:
     # Given the smoke examples saved, and the example suite file
-    for name in ("login.yaml", "api_login.yaml"):
-        code, output = autotest(local, "tests", "create", "-f", str(EXAMPLES / name))
-        assert code == 0, output
-    code, output = autotest(local, "suites", "create", "-f", str(ROOT / "examples" / "suites" / "smoke.yaml"))
-    assert code == 0, output
+    ensure_smoke(local)
 
     # When CI runs it for an app version, waiting, with a JUnit file
     junit = tmp_path / "junit.xml"
@@ -193,3 +202,26 @@ def test_cancelling_a_suite_run_cancels_its_children(local: LocalInfo) -> None:
     assert ended["status"] == "cancelled"
     child = api(local, "GET", f"/v1/runs/{ended['children'][0]['run_id']}")
     assert child["status"] == "cancelled"
+
+
+def test_the_example_ci_workflows_command_runs_the_suite(local: LocalInfo, tmp_path: Path) -> None:
+    # The command the example GitHub Actions workflow runs, with its ${{ }} expressions filled in
+    workflow = yaml.safe_load((ROOT / "examples" / "ci" / "github-actions.yml").read_text())
+    steps = workflow["jobs"]["suite"]["steps"]
+    command = next(step["run"] for step in steps if "suites run" in str(step.get("run")))
+    filled = command.replace("${{ github.sha }}", "0123abc").replace("${{ vars.APP_URL }}", str(local.example_url))
+    assert "${{" not in filled
+    args = shlex.split(filled)
+    assert args[0] == "autotest"
+    ensure_smoke(local)
+
+    with contextlib.chdir(tmp_path):
+        code, output = autotest(local, *args[1:])
+        junit = tmp_path / "autotest-junit.xml"
+
+        assert code == 0, output
+        assert junit.exists()  # the file the workflow uploads
+        cases = ET.parse(junit).getroot().findall(".//testcase")  # noqa: S314
+        assert len(cases) == 2 and all(c.find("failure") is None for c in cases)
+    runs = api(local, "GET", "/v1/runs?label=app_version:0123abc&label=environment:ci")["items"]
+    assert len(runs) == 2
