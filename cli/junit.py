@@ -64,8 +64,20 @@ def _message(run: dict[str, Any]) -> str:
     return f"run ended as {run.get('status')}"
 
 
+def reruns_of(run: dict[str, Any]) -> list[junit.Rerun]:
+    """The run's earlier attempts that did not pass (retried), as JUnit reruns; interrupted ones are not reruns."""
+    reruns = []
+    for attempt in run.get("attempts") or []:
+        status = attempt.get("status")
+        if attempt.get("attempt") == run.get("attempt") or status in ("passed", "interrupted", None):
+            continue
+        message = f"attempt {attempt.get('attempt')}: {attempt.get('error') or status}"
+        reruns.append(junit.Rerun(kind="failure" if status == "failed" else "error", message=message, type=status))
+    return reruns
+
+
 def case_of(outcome: RunOutcome) -> junit.Case:
-    """The ``<testcase>`` of one run."""
+    """The ``<testcase>`` of one run (its retried attempts as reruns)."""
     run = outcome.run or {}
     out = [f"run: {run.get('id', '-')}", f"status: {outcome.status}"]
     out += [f"{a.get('name')}: {outcome.files.get(str(a.get('name'))) or a.get('url')}" for a in outcome.artifacts]
@@ -74,6 +86,7 @@ def case_of(outcome: RunOutcome) -> junit.Case:
         classname=f"autotest.{run.get('kind') or 'test'}",
         time_s=(run.get("duration_ms") or 0) / 1000,
         system_out="\n".join(out),
+        reruns=reruns_of(run),
     )
     if outcome.error is not None:
         return replace(case, outcome="error", message=outcome.error, type="cli", detail=outcome.error)

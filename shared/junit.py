@@ -32,6 +32,17 @@ def xml_text(text: object) -> str:
 
 
 @dataclass(frozen=True)
+class Rerun:
+    """An earlier attempt of a case that did not pass (it was retried). Written as Maven Surefire writes reruns,
+    which Jenkins, GitLab and most JUnit readers understand: ``<flakyFailure>`` / ``<flakyError>`` inside a case
+    that passed in the end, ``<rerunFailure>`` / ``<rerunError>`` inside one that did not."""
+
+    kind: Literal["failure", "error"]
+    message: str
+    type: str | None = None
+
+
+@dataclass(frozen=True)
 class Case:
     """One ``<testcase>``. A ``failure``, ``error`` or ``skipped`` outcome adds that element, with
     ``message`` and ``type`` as attributes and ``detail`` as its text."""
@@ -44,6 +55,7 @@ class Case:
     type: str | None = None
     detail: str | None = None
     system_out: str | None = None
+    reruns: Sequence[Rerun] = ()
 
 
 @dataclass(frozen=True)
@@ -94,6 +106,10 @@ def _case(case: Case) -> ET.Element:
         child = ET.SubElement(element, case.outcome, attrs)
         if case.detail:
             child.text = xml_text(case.detail)
+    for rerun in case.reruns:
+        tag = ("flaky" if case.outcome == "passed" else "rerun") + rerun.kind.capitalize()
+        attrs = {"message": xml_text(rerun.message)} | ({"type": xml_text(rerun.type)} if rerun.type else {})
+        ET.SubElement(element, tag, attrs)
     if case.system_out:
         ET.SubElement(element, "system-out").text = xml_text(case.system_out)
     return element

@@ -280,6 +280,7 @@ def suite_junit(suite_run: dict[str, Any], runs: dict[str, dict[str, Any]], *, t
             type=case.type,
             detail=case.detail,
             system_out="\n".join([*notes, case.system_out or ""]),
+            reruns=case.reruns,
         )
         cases.append(case)
     suite = junit_xml.Suite(

@@ -534,3 +534,26 @@ def test_a_healed_step_shows_its_replacement() -> None:
     )
     assert 'the Log in button [yellow](healed: role=button name="Sign in")[/]' in line
     assert "(close name)" in step_line({"index": 0, "action": "fill", "status": "passed", "matched_by": "fuzzy"})
+
+
+def test_junit_marks_retried_attempts_as_surefire_reruns() -> None:
+    import xml.etree.ElementTree as ET
+
+    from cli import junit
+
+    attempts = [
+        {"attempt": 1, "status": "failed", "error": "step 2: expected text"},
+        {"attempt": 2, "status": "interrupted", "error": "local mode restarted"},
+        {"attempt": 3, "status": "passed"},
+    ]
+    flaky = {"id": "run_1", "status": "passed", "attempt": 3, "flaky": True, "attempts": attempts}
+    earlier = [{"attempt": 1, "status": "error", "error": "crash"}, {"attempt": 2, "status": "failed"}]
+    failed = {"id": "run_2", "status": "failed", "attempt": 2, "error": "boom", "attempts": earlier}
+    root = ET.fromstring(  # noqa: S314 - our own output
+        junit.build([junit.RunOutcome(label="a", run=flaky), junit.RunOutcome(label="b", run=failed)])
+    )
+    first, second = root.findall(".//testcase")
+    assert [e.tag for e in first] == ["flakyFailure", "system-out"]  # interrupted is not a rerun
+    assert first.find("flakyFailure").get("message") == "attempt 1: step 2: expected text"  # type: ignore[union-attr]
+    assert [e.tag for e in second][:2] == ["failure", "rerunError"]
+    assert root.get("failures") == "1"  # a flaky pass is a pass
