@@ -22,6 +22,7 @@ from datetime import datetime
 
 from shared.errors import Conflict, DomainError, InvalidInput, NotFound
 from shared.ids import _CROCKFORD, new_id, utcnow
+from shared.models.common import VarValue
 from shared.models.events import RunStatusChanged, SuiteRunCompleted
 from shared.models.pages import Page
 from shared.models.queries import TestQuery
@@ -48,6 +49,11 @@ MASK = "***"
 #: child states that stop a ``fail_fast`` suite
 NOT_PASSED = frozenset({"failed", "error", "timed_out", "cancelled"})
 ACTIVE = frozenset({"queued", "running"})
+#: a child's error as the suite run keeps it (its run has the whole of it)
+MAX_CHILD_ERROR_CHARS = 500
+#: what a sequential suite run hands on: values up to 16 KiB each, 64 KiB in all (a suite run is one item)
+MAX_HANDED_VALUE_CHARS = 16 * 1024
+MAX_HANDED_CHARS = 64 * 1024
 #: how long the writer that ended a suite run has to publish its completion before another pass does it
 COMPLETION_CLAIM_S = 30
 #: rounds of read-decide-write a pass tries before it gives up on a suite run that keeps changing
@@ -80,10 +86,19 @@ def suite_status(run: SuiteRun) -> SuiteRunStatus:
     return SuiteRunStatus.error
 
 
-def extracted_by(run: Run, inputs: list[str]) -> dict[str, object]:
-    """The variables a run made (not among the names it started with), without masked secrets."""
+def extracted_by(run: Run, inputs: list[str]) -> dict[str, VarValue]:
+    """The variables a run made (not among the names it started with), without masked secrets or values too
+    large to hand on (over :data:`MAX_HANDED_VALUE_CHARS`)."""
     known = set(inputs)
-    return {k: v for k, v in run.variables.items() if k not in known and v != MASK}
+    return {
+        k: v for k, v in run.variables.items() if k not in known and v != MASK and len(str(v)) <= MAX_HANDED_VALUE_CHARS
+    }
+
+
+def clipped(text: str | None) -> str | None:
+    if text is None or len(text) <= MAX_CHILD_ERROR_CHARS:
+        return text
+    return text[: MAX_CHILD_ERROR_CHARS - 1] + "…"
 
 
 class SuiteService:
@@ -372,9 +387,12 @@ class SuiteService:
             child.attempt = child_run.attempt
             child.flaky = child_run.flaky
             child.duration_ms = child_run.duration_ms
-            child.error = child_run.error
+            child.error = clipped(child_run.error)
             if child.status == "passed" and run.mode == "sequential":
-                run.extracted.update(extracted_by(child_run, child.input_names))  # type: ignore[arg-type]
+                for key, value in extracted_by(child_run, child.input_names).items():
+                    size = sum(len(str(v)) for k, v in run.extracted.items() if k != key) + len(str(value))
+                    if size <= MAX_HANDED_CHARS:
+                        run.extracted[key] = value
 
     def _stopping(self, run: SuiteRun) -> str | None:
         if run.cancel_requested:
@@ -428,12 +446,12 @@ class SuiteService:
             try:
                 started = self._runs.get_run(run.project_id, run_id)  # another writer started it
             except NotFound:
-                child.status, child.error = "error", f"could not start: {exc.message}"
+                child.status, child.error = "error", clipped(f"could not start: {exc.message}")
                 return
         child.run_id = started.id
         child.status = started.status.value
         child.attempt = started.attempt
-        child.error = started.error
+        child.error = clipped(started.error)
         child.input_names = sorted(started.variables)
 
     def _finish(self, run: SuiteRun) -> None:

@@ -225,3 +225,22 @@ def test_the_example_ci_workflows_command_runs_the_suite(local: LocalInfo, tmp_p
         assert len(cases) == 2 and all(c.find("failure") is None for c in cases)
     runs = api(local, "GET", "/v1/runs?label=app_version:0123abc&label=environment:ci")["items"]
     assert len(runs) == 2
+
+
+def test_a_child_that_passes_on_its_retry_is_flaky_in_the_suite_and_the_stats(local: LocalInfo) -> None:
+    key = uuid.uuid4().hex
+    steps = [
+        {"action": "goto", "url": f"{local.example_url}/flaky?key={key}"},
+        {"action": "expect_text", "text": "Stable now"},
+    ]
+    flaky = save(local, f"flaky {key[:6]}", {"steps": steps, "retries": 1})
+    suite = api(local, "POST", "/v1/suites", {"name": f"Flaky {key[:6]}", "tests": [flaky]})
+    ended = wait_for_end(local, api(local, "POST", f"/v1/suites/{suite['id']}/runs", {})["id"])
+
+    assert ended["status"] == "passed" and ended["counts"]["flaky"] == 1
+    child = api(local, "GET", f"/v1/runs/{ended['children'][0]['run_id']}")
+    assert child["flaky"] and [a["status"] for a in child["attempts"]] == ["failed", "passed"]
+    stats = api(local, "GET", f"/v1/tests/{flaky}/stats")
+    assert stats["flaky"] == 1 and stats["passed"] == 1
+    flakiest = api(local, "GET", "/v1/stats/flaky")["items"]
+    assert flaky in [t["test_id"] for t in flakiest]
