@@ -6,6 +6,10 @@ RUN_DLQ_NAME = "autotest-runs-dlq"
 #: plan requests (a proposal to fill, a goal-only run to plan) for the planner worker
 PLAN_QUEUE_NAME = "autotest-plans"
 PLAN_DLQ_NAME = "autotest-plans-dlq"
+#: EventBridge Scheduler invocations of the scheduler function that failed every retry
+SCHEDULE_DLQ_NAME = "autotest-schedules-dlq"
+#: EventBridge Scheduler: a project's schedules are in the schedule group "<SCHEDULE_GROUP_PREFIX><project id>"
+SCHEDULE_GROUP_PREFIX = "autotest-"
 ARTIFACT_BUCKET = "autotest-artifacts"
 EVENT_BUS_NAME = "autotest"
 EVENT_SOURCE = "autotest"

@@ -9,6 +9,7 @@ from shared.services.catalog import Catalog
 from shared.services.planning import Planning
 from shared.services.projects import Projects
 from shared.services.runs import RunService
+from shared.services.schedules import ScheduleService
 from shared.services.secrets import Secrets
 from shared.services.suites import SuiteService
 
@@ -30,3 +31,5 @@ class Services:
     element_cache: ElementCache | None = None
     #: suites and suite runs (their aggregation runs on ``Run Status Changed`` events: ``functions/events``)
     suites: SuiteService | None = None
+    #: schedules (fired by EventBridge Scheduler through ``functions/scheduler``, or by local mode's loop)
+    schedules: ScheduleService | None = None
