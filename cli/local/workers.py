@@ -52,9 +52,17 @@ def planner_worker(ctx: LocalContext) -> Worker:
     return PlannerWorker(ctx)
 
 
-#: name -> factory, started in this order and stopped in reverse. Later: "scheduler".
+def scheduler_worker(ctx: LocalContext) -> Worker:
+    """Fires the schedules that are due (EventBridge Scheduler in AWS)."""
+    from cli.local.scheduler import SchedulerLoop
+
+    return SchedulerLoop(ctx)
+
+
+#: name -> factory, started in this order and stopped in reverse
 WORKERS: dict[str, WorkerFactory] = {
     "planner": planner_worker,
     "runner": runner_worker,
     "deadletters": dead_letter_worker,
+    "scheduler": scheduler_worker,
 }

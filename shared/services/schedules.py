@@ -200,22 +200,18 @@ class ScheduleService:
         logger.info("schedule deleted", schedule_id=schedule_id, project_id=project_id)
 
     def _changed(self, current: Schedule, body: ScheduleUpdate) -> Schedule:
-        changes = {field: getattr(body, field) for field in body.model_fields_set}
-        if "suite_id" in changes:
-            changes["test_id"] = None
-        if "test_id" in changes:
-            changes["suite_id"] = None
-        if "cron" in changes:
-            changes["rate"] = None
-        if "rate" in changes:
-            changes["cron"] = None
-        if "suite_id" in body.model_fields_set or "test_id" in body.model_fields_set:
+        given = body.model_fields_set
+        changes = {field: getattr(body, field) for field in given}
+        for field, other in (("suite_id", "test_id"), ("test_id", "suite_id"), ("cron", "rate"), ("rate", "cron")):
+            if field in given:
+                changes[other] = None  # one replaces the other
+        if "suite_id" in given or "test_id" in given:
             self._check_target(current.project_id, changes.get("suite_id"), changes.get("test_id"))
         now = self._clock()
         updated = current.model_copy(update={**changes, "updated_at": now})
-        if "rate" in changes:
+        if "rate" in given:
             updated.anchor_at = to_minute(now)  # a new rate counts from now
-        timing = bool({"cron", "rate", "timezone"} & body.model_fields_set)
+        timing = bool({"cron", "rate", "timezone"} & given)
         resumed = updated.enabled and not current.enabled
         if not updated.enabled:
             updated.next_fire_at = None
