@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query, Response
 
+from functions.api import examples
 from functions.api.deps import PrincipalDep, ServicesDep
 from shared.errors import Unavailable
 from shared.models.pages import Page
@@ -17,28 +18,6 @@ router = APIRouter(prefix="/v1/schedules", tags=["schedules"])
 
 ScheduleIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="a schedule's id (sch_...)")]
 
-CREATE_EXAMPLES = {
-    "suite_weekdays": {
-        "summary": "A suite at 06:00 on weekdays, Berlin time",
-        "value": {
-            "name": "Nightly regression",
-            "suite_id": "ste_01J0000000000000000000000",
-            "cron": "0 6 * * MON-FRI",
-            "timezone": "Europe/Berlin",
-            "labels": {"environment": "staging"},
-        },
-    },
-    "test_every_5_minutes": {
-        "summary": "A test every 5 minutes",
-        "value": {"test_id": "tst_01J0000000000000000000000", "rate": "rate(5 minutes)"},
-    },
-}
-
-UPDATE_EXAMPLES = {
-    "pause": {"summary": "Pause it", "value": {"enabled": False}},
-    "cron": {"summary": "Fire at 07:30 instead", "value": {"cron": "30 7 * * *"}},
-}
-
 
 def _schedules(services: Services) -> ScheduleService:
     if services.schedules is None:
@@ -48,7 +27,7 @@ def _schedules(services: Services) -> ScheduleService:
 
 @router.post("", status_code=201, response_model=SchedulePublic, summary="Create a schedule of a suite or a test")
 def create_schedule(
-    body: Annotated[ScheduleCreate, Body(openapi_examples=CREATE_EXAMPLES)],
+    body: Annotated[ScheduleCreate, Body(openapi_examples=examples.SCHEDULE_CREATE)],
     principal: PrincipalDep,
     services: ServicesDep,
     response: Response,
@@ -83,7 +62,7 @@ def get_schedule(schedule_id: ScheduleIdPath, principal: PrincipalDep, services:
 @router.patch("/{schedule_id}", response_model=SchedulePublic, summary="Change, pause or resume a schedule")
 def update_schedule(
     schedule_id: ScheduleIdPath,
-    body: Annotated[ScheduleUpdate, Body(openapi_examples=UPDATE_EXAMPLES)],
+    body: Annotated[ScheduleUpdate, Body(openapi_examples=examples.SCHEDULE_UPDATE)],
     principal: PrincipalDep,
     services: ServicesDep,
 ) -> SchedulePublic:
