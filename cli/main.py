@@ -10,6 +10,7 @@ from cli.client import CliError
 from cli.commands.plan import plan
 from cli.commands.plans import heals_group, plans_group
 from cli.commands.runs import artifacts, cancel, run, runs_group, status
+from cli.commands.schedules import schedules_group
 from cli.commands.secrets import secrets_group
 from cli.commands.tests import tests_group
 from cli.demo import demo
@@ -51,7 +52,18 @@ def cli(ctx: click.Context) -> None:
 
 cli.params.extend(api_options(read_env=True))
 #: the commands that talk to a deployment: each takes --api-url / --api-key after its name too
-CLIENT_COMMANDS = (tests_group, run, status, artifacts, cancel, runs_group, plans_group, heals_group, secrets_group)
+CLIENT_COMMANDS = (
+    tests_group,
+    run,
+    status,
+    artifacts,
+    cancel,
+    runs_group,
+    plans_group,
+    heals_group,
+    secrets_group,
+    schedules_group,
+)
 for command in CLIENT_COMMANDS:
     add_api_options(command)
     cli.add_command(command)

@@ -61,7 +61,7 @@ class ObjectId(click.ParamType):
 
 
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_EXAMPLE = {"test": "tst_01J...", "run": "run_01J...", "plan proposal": "pln_01J..."}
+_EXAMPLE = {"test": "tst_01J...", "run": "run_01J...", "plan proposal": "pln_01J...", "schedule": "sch_01J..."}
 TEST_ID_ARG = ObjectId("test")
 RUN_ID_ARG = ObjectId("run")
 PLAN_ID_ARG = ObjectId("plan proposal")
