@@ -10,6 +10,7 @@ from cli.client import CliError
 from cli.commands.plan import plan
 from cli.commands.plans import heals_group, plans_group
 from cli.commands.runs import artifacts, cancel, run, runs_group, status
+from cli.commands.schedules import schedules_group
 from cli.commands.secrets import secrets_group
 from cli.commands.stats import stats
 from cli.commands.suites import suites_group
@@ -65,6 +66,7 @@ CLIENT_COMMANDS = (
     secrets_group,
     suites_group,
     stats,
+    schedules_group,
 )
 for command in CLIENT_COMMANDS:
     add_api_options(command)

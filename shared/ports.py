@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -15,6 +16,7 @@ from shared.models.planning import CachedElement, HealProposal, HealRequest, Pla
 from shared.models.projects import ApiKey, Project
 from shared.models.queries import RunQuery, TestQuery
 from shared.models.runs import Run, RunStatus
+from shared.models.schedules import MirroredSchedule, Schedule
 from shared.models.secrets import SecretInfo
 from shared.models.suites import Suite, SuiteRun
 from shared.models.tests import Revision, TestCase
@@ -274,3 +276,43 @@ class SuiteStore(Protocol):
         labels: dict[str, str] | None = None,
     ) -> Page[SuiteRun]:
         """Newest first; of one suite, or of the project; with ``labels``, those carrying every one of them."""
+
+
+class ScheduleStore(Protocol):
+    """Schedules, per project. Every write but the first is conditional on the ``version`` the writer read (the
+    store bumps it)."""
+
+    def put_schedule(self, schedule: Schedule) -> None:
+        """Create a schedule; Conflict if the id exists."""
+
+    def get_schedule(self, project_id: str, schedule_id: str) -> Schedule:
+        """NotFound if missing or in another project (a consistent read)."""
+
+    def replace_schedule(self, schedule: Schedule) -> Schedule:
+        """Write the whole schedule on the condition that the stored ``version`` is ``schedule.version``; returns
+        it with ``version + 1``. Conflict when another writer got there first; NotFound when it is gone."""
+
+    def delete_schedule(self, project_id: str, schedule_id: str) -> None:
+        """NotFound if missing."""
+
+    def list_schedules(self, project_id: str, *, limit: int, cursor: str | None) -> Page[Schedule]:
+        """Oldest first."""
+
+    def due_schedules(self, now: datetime, *, limit: int) -> list[Schedule]:
+        """Enabled schedules of every project whose ``next_fire_at`` is at or before ``now``, soonest first (an
+        index lookup, not a scan)."""
+
+
+class Scheduler(Protocol):
+    """The schedules that fire in AWS (EventBridge Scheduler), kept in step with the stored ones. Every call is
+    an upsert or idempotent: making it again after a failure is safe."""
+
+    def put(self, schedule: Schedule, *, start_at: datetime | None) -> None:
+        """Create or update the AWS schedule of ``schedule`` (enabled or disabled as it is). ``start_at``: a rate
+        schedule's first fire time, so AWS counts its intervals from where the stored one does."""
+
+    def delete(self, project_id: str, schedule_id: str) -> None:
+        """Remove it; nothing when it is not there."""
+
+    def get(self, project_id: str, schedule_id: str) -> MirroredSchedule | None:
+        """What AWS holds for it, or None."""

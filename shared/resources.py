@@ -12,6 +12,10 @@ PLAN_DLQ_NAME = "autotest-plans-dlq"
 EVENTS_QUEUE_SUFFIX = "-events"
 #: the EventBridge rule that sends run status changes to the events queue (``autotest-run-status-to-events``)
 EVENTS_RULE_SUFFIX = "-run-status-to-events"
+#: EventBridge Scheduler invocations of the scheduler function that failed every retry
+SCHEDULE_DLQ_NAME = "autotest-schedules-dlq"
+#: EventBridge Scheduler: a project's schedules are in the schedule group "<SCHEDULE_GROUP_PREFIX><project id>"
+SCHEDULE_GROUP_PREFIX = "autotest-"
 ARTIFACT_BUCKET = "autotest-artifacts"
 EVENT_BUS_NAME = "autotest"
 EVENT_SOURCE = "autotest"

@@ -94,6 +94,21 @@ class Settings(BaseSettings):
     #: days an element-cache entry lives after it was last confirmed (a DynamoDB TTL attribute)
     element_cache_ttl_days: int = Field(default=30, ge=1, le=365)
 
+    # --- schedules (EventBridge Scheduler in AWS; local mode's scheduler loop) -------------------
+    #: the scheduler function's ARN, the role EventBridge Scheduler invokes it with, and the dead-letter
+    #: queue of invocations that failed every retry; without the first two (local mode) no AWS schedules are
+    #: made, and local mode's loop fires the stored schedules
+    scheduler_target_arn: str | None = None
+    scheduler_role_arn: str | None = None
+    scheduler_dlq_arn: str | None = None
+    scheduler_group_prefix: str = resources.SCHEDULE_GROUP_PREFIX
+    #: of the due times missed while local mode was stopped, how many (the latest) fire when it is back; 0: none
+    scheduler_catch_up: int = Field(default=1, ge=0, le=100)
+    #: how late a due time may be seen and still fire as on time (seconds)
+    scheduler_grace_s: float = Field(default=60.0, ge=1.0)
+    #: how often local mode's scheduler loop looks for due schedules (seconds)
+    scheduler_tick_s: float = Field(default=1.0, gt=0.0, le=60.0)
+
     # --- secrets (named AUTOTEST_SECRETS_*: AUTOTEST_SECRET_<NAME> are secrets themselves) ----------
     #: Secrets Manager names are "<prefix><project id>/<NAME>"
     secrets_prefix: str = resources.SECRETS_PREFIX

@@ -18,6 +18,7 @@ from shared.services.container import Services
 from shared.services.planning import Planning
 from shared.services.projects import Projects
 from shared.services.runs import RunService
+from shared.services.schedules import ScheduleService
 from shared.services.secrets import Secrets
 from shared.services.stats import StatsService
 from shared.services.suites import SuiteService
@@ -30,6 +31,8 @@ from tests.fakes import (
     FakePlanQueue,
     FakePlanStore,
     FakeQueue,
+    FakeScheduler,
+    FakeScheduleStore,
     FakeSecretStore,
     FakeStore,
     FakeSuiteStore,
@@ -53,6 +56,8 @@ class FakeServices:
         self.element_cache = FakeElementCache()
         self.planner = planner or FakePlanner()
         self.suite_store = FakeSuiteStore()
+        self.schedule_store = FakeScheduleStore()
+        self.scheduler = FakeScheduler()
         catalog = Catalog(self.store)
         self.planning = Planning(
             tests=self.store,
@@ -72,6 +77,7 @@ class FakeServices:
             artifacts=self.artifacts,
             planning=self.planning,
         )
+        suites = SuiteService(suites=self.suite_store, tests=self.store, runs=runs, events=self.events)
         self.services = Services(
             projects=Projects(self.store, bootstrap_key=BOOTSTRAP_KEY),
             catalog=catalog,
@@ -83,8 +89,11 @@ class FakeServices:
             planning=self.planning,
             plan_queue=self.plan_queue,
             element_cache=self.element_cache,
-            suites=SuiteService(suites=self.suite_store, tests=self.store, runs=runs, events=self.events),
             stats=StatsService(tests=self.store, runs=self.store),
+            suites=suites,
+            schedules=ScheduleService(
+                schedules=self.schedule_store, scheduler=self.scheduler, tests=self.store, runs=runs, suites=suites
+            ),
         )
 
 

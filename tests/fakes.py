@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, DomainError, NotFound
 from shared.ids import utcnow
 from shared.models.common import STORED
 from shared.models.events import Event
@@ -19,6 +19,7 @@ from shared.models.planning import CachedElement, PlanFailed, PlanOutcome, PlanP
 from shared.models.projects import ApiKey, Project
 from shared.models.queries import RunQuery, TestQuery
 from shared.models.runs import Run, RunStatus
+from shared.models.schedules import MirroredSchedule, Schedule
 from shared.models.secrets import SecretInfo
 from shared.models.suites import Suite, SuiteRun
 from shared.models.tests import Revision, TestCase
@@ -523,3 +524,68 @@ class FakeSuiteStore:
         )
         scope = scope_of("suite_runs", project_id, suite_id or "", sorted((labels or {}).items()))
         return _page(items, limit, cursor, scope)
+
+
+class FakeScheduleStore:
+    """ScheduleStore in memory, held to ``DynamoScheduleStore``'s contract
+    (tests/integration/test_schedule_contract.py)."""
+
+    def __init__(self) -> None:
+        self.schedules: dict[tuple[str, str], Schedule] = {}
+        self._lock = threading.Lock()
+
+    def put_schedule(self, schedule: Schedule) -> None:
+        with self._lock:
+            if (schedule.project_id, schedule.id) in self.schedules:
+                raise Conflict(f"schedule {schedule.id} exists already")
+            self.schedules[(schedule.project_id, schedule.id)] = schedule.model_copy(deep=True)
+
+    def get_schedule(self, project_id: str, schedule_id: str) -> Schedule:
+        try:
+            return self.schedules[(project_id, schedule_id)].model_copy(deep=True)
+        except KeyError:
+            raise NotFound(f"schedule {schedule_id} not found") from None
+
+    def replace_schedule(self, schedule: Schedule) -> Schedule:
+        with self._lock:
+            stored = self.get_schedule(schedule.project_id, schedule.id)
+            if stored.version != schedule.version:
+                raise Conflict(f"schedule {schedule.id} changed meanwhile (version {schedule.version} is stale)")
+            written = schedule.model_copy(update={"version": schedule.version + 1}, deep=True)
+            self.schedules[(schedule.project_id, schedule.id)] = written
+            return written.model_copy(deep=True)
+
+    def delete_schedule(self, project_id: str, schedule_id: str) -> None:
+        with self._lock:
+            self.get_schedule(project_id, schedule_id)
+            del self.schedules[(project_id, schedule_id)]
+
+    def list_schedules(self, project_id: str, *, limit: int, cursor: str | None) -> Page[Schedule]:
+        items = sorted((s for s in self.schedules.values() if s.project_id == project_id), key=lambda s: s.id)
+        return _page(items, limit, cursor, scope_of("schedules", project_id))
+
+    def due_schedules(self, now: datetime, *, limit: int) -> list[Schedule]:
+        due = [s for s in self.schedules.values() if s.enabled and s.next_fire_at is not None and s.next_fire_at <= now]
+        return [s.model_copy(deep=True) for s in sorted(due, key=lambda s: (s.next_fire_at, s.id))[:limit]]
+
+
+class FakeScheduler:
+    """The EventBridge Scheduler mirror in memory, held to ``EventBridgeScheduler``'s contract; ``fail`` makes
+    the next calls raise (as AWS being unavailable would)."""
+
+    def __init__(self) -> None:
+        self.schedules: dict[tuple[str, str], MirroredSchedule] = {}
+        self.fail: DomainError | None = None
+
+    def put(self, schedule: Schedule, *, start_at: datetime | None) -> None:
+        if self.fail is not None:
+            raise self.fail
+        self.schedules[(schedule.project_id, schedule.id)] = MirroredSchedule.of(schedule, start_at=start_at)
+
+    def delete(self, project_id: str, schedule_id: str) -> None:
+        if self.fail is not None:
+            raise self.fail
+        self.schedules.pop((project_id, schedule_id), None)
+
+    def get(self, project_id: str, schedule_id: str) -> MirroredSchedule | None:
+        return self.schedules.get((project_id, schedule_id))

@@ -66,6 +66,7 @@ _EXAMPLE = {
     "run": "run_01J...",
     "plan proposal": "pln_01J...",
     "suite run": "srn_01J...",
+    "schedule": "sch_01J...",
 }
 TEST_ID_ARG = ObjectId("test")
 RUN_ID_ARG = ObjectId("run")

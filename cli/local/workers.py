@@ -59,10 +59,18 @@ def events_worker(ctx: LocalContext) -> Worker:
     return EventsWorker(ctx)
 
 
-#: name -> factory, started in this order and stopped in reverse.
+def scheduler_worker(ctx: LocalContext) -> Worker:
+    """Fires the schedules that are due (EventBridge Scheduler in AWS)."""
+    from cli.local.scheduler import SchedulerLoop
+
+    return SchedulerLoop(ctx)
+
+
+#: name -> factory, started in this order and stopped in reverse
 WORKERS: dict[str, WorkerFactory] = {
     "planner": planner_worker,
     "runner": runner_worker,
     "deadletters": dead_letter_worker,
     "events": events_worker,
+    "scheduler": scheduler_worker,
 }

@@ -9,7 +9,7 @@ from fastapi_offline import FastAPIOffline
 from functions.api import errors
 from functions.api.deps import services_dep
 from functions.api.middleware import BodyLimitMiddleware, CorrelationIdMiddleware
-from functions.api.routes import artifacts, events, plans, projects, runs, secrets, stats, suites, tests
+from functions.api.routes import artifacts, events, plans, projects, runs, schedules, secrets, stats, suites, tests
 from shared.services.container import Services
 from shared.settings import get_settings
 
@@ -45,6 +45,7 @@ def create_app(services: Services | None = None, *, max_body_bytes: int | None =
         artifacts.router,
         suites.router,
         stats.router,
+        schedules.router,
     )
     for router in routers:
         app.include_router(router, responses=errors.ERROR_RESPONSES)

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from shared.models.projects import ApiKeyCreate, ProjectCreate
 from shared.models.proposals import PlanProposalCreate
 from shared.models.runs import RunCreate
+from shared.models.schedules import ScheduleCreate, ScheduleUpdate
 from shared.models.secrets import SecretPut
 from shared.models.suites import SuiteCreate, SuiteRunCreate, SuiteUpdate
 from shared.models.tests import RevisionCreate, TestCreate, TestUpdate
@@ -269,6 +270,38 @@ SUITE_RUN_CREATE: dict[str, Example] = {
     },
 }
 
+SCHEDULE_CREATE: dict[str, Example] = {
+    "suite_weekdays": {
+        "summary": "A suite at 06:00 on weekdays, Berlin time",
+        "description": "Cron is read on the wall clock of `timezone`, summer time included.",
+        "value": {
+            "name": "Morning regression",
+            "suite_id": "ste_01JKZ3V8Q4M6T9W2X5B7C0D1EF",
+            "cron": "0 6 * * MON-FRI",
+            "timezone": "Europe/Berlin",
+            "labels": {"environment": "staging"},
+        },
+    },
+    "test_every_minute": {
+        "summary": "A test every minute",
+        "description": "A rate is a fixed duration counted from when it was set.",
+        "value": {"test_id": TEST_ID, "rate": "rate(1 minute)", "variables": {"base_url": BASE_URL}},
+    },
+}
+
+SCHEDULE_UPDATE: dict[str, Example] = {
+    "pause": {
+        "summary": "Pause it",
+        "description": '`{"enabled": true}` resumes it from its next fire time (nothing missed is caught up).',
+        "value": {"enabled": False},
+    },
+    "cron": {
+        "summary": "Fire at 07:30 instead",
+        "description": "A `cron` replaces a `rate`, and the other way round.",
+        "value": {"cron": "30 7 * * *"},
+    },
+}
+
 #: every request body model and its examples (the test checks that each body of the document is here)
 REQUEST_EXAMPLES: dict[type[BaseModel], dict[str, Example]] = {
     SuiteCreate: SUITE_CREATE,
@@ -282,4 +315,6 @@ REQUEST_EXAMPLES: dict[type[BaseModel], dict[str, Example]] = {
     ApiKeyCreate: API_KEY_CREATE,
     SecretPut: SECRET_PUT,
     PlanProposalCreate: PLAN_PROPOSAL_CREATE,
+    ScheduleCreate: SCHEDULE_CREATE,
+    ScheduleUpdate: SCHEDULE_UPDATE,
 }

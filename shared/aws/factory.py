@@ -6,18 +6,21 @@ from functools import lru_cache
 
 from shared.aws.clients import ClientFactory, endpoint_clients
 from shared.aws.dynamodb import DynamoElementCache, DynamoPlanStore, DynamoRepository, DynamoSuiteStore
+from shared.aws.dynamodb_schedules import DynamoScheduleStore
 from shared.aws.eventbridge import EventBridgePublisher
 from shared.aws.s3 import S3ArtifactStore
+from shared.aws.scheduler import EventBridgeScheduler, LocalScheduler
 from shared.aws.secrets import SecretsManagerStore
 from shared.aws.sqs import SqsEventQueue, SqsPlanQueue, SqsRunQueue
 from shared.planning.choose import ConfiguredPlanner, plans_inline
-from shared.ports import ArtifactStore, Planner
+from shared.ports import ArtifactStore, Planner, Scheduler
 from shared.services.artifact_links import ArtifactLinkSigner, SignedLinkArtifacts
 from shared.services.catalog import Catalog
 from shared.services.container import Services
 from shared.services.planning import Planning
 from shared.services.projects import Projects
 from shared.services.runs import RunLimits, RunService
+from shared.services.schedules import ScheduleService
 from shared.services.secrets import Secrets
 from shared.services.stats import StatsService
 from shared.services.suites import SuiteService
@@ -73,6 +76,15 @@ def build_services(
     suites = SuiteService(
         suites=DynamoSuiteStore(make("dynamodb"), settings.table_name), tests=repo, runs=runs, events=events
     )
+    schedules = ScheduleService(
+        schedules=DynamoScheduleStore(make("dynamodb"), settings.table_name),
+        scheduler=scheduler_of(settings, make),
+        tests=repo,
+        runs=runs,
+        suites=suites,
+        catch_up=settings.scheduler_catch_up,
+        grace_s=settings.scheduler_grace_s,
+    )
     bootstrap = settings.bootstrap_api_key.get_secret_value() if settings.bootstrap_api_key else None
     return Services(
         projects=Projects(repo, bootstrap_key=bootstrap, bootstrap_project=settings.bootstrap_project),
@@ -95,6 +107,22 @@ def build_services(
         suites=suites,
         event_queue=SqsEventQueue(make("sqs"), *settings.events_queue()[:2]),
         stats=StatsService(tests=repo, runs=repo),
+        schedules=schedules,
+    )
+
+
+def scheduler_of(settings: Settings, make: ClientFactory) -> Scheduler:
+    """EventBridge Scheduler when the scheduler function's ARN is set (AWS); else none (local mode's loop fires)."""
+    if not settings.scheduler_target_arn:
+        return LocalScheduler()
+    if not settings.scheduler_role_arn:
+        raise ValueError("AUTOTEST_SCHEDULER_TARGET_ARN is set but AUTOTEST_SCHEDULER_ROLE_ARN is not")
+    return EventBridgeScheduler(
+        make("scheduler"),
+        target_arn=settings.scheduler_target_arn,
+        role_arn=settings.scheduler_role_arn,
+        dlq_arn=settings.scheduler_dlq_arn,
+        group_prefix=settings.scheduler_group_prefix,
     )
 
 

@@ -9,6 +9,7 @@ from shared.services.catalog import Catalog
 from shared.services.planning import Planning
 from shared.services.projects import Projects
 from shared.services.runs import RunService
+from shared.services.schedules import ScheduleService
 from shared.services.secrets import Secrets
 from shared.services.stats import StatsService
 from shared.services.suites import SuiteService
@@ -35,3 +36,5 @@ class Services:
     event_queue: EventQueue | None = None
     #: run statistics of tests, the flakiest tests (None: the stats routes answer 503)
     stats: StatsService | None = None
+    #: schedules (fired by EventBridge Scheduler through ``functions/scheduler``, or by local mode's loop)
+    schedules: ScheduleService | None = None
