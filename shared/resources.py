@@ -6,6 +6,11 @@ RUN_DLQ_NAME = "autotest-runs-dlq"
 #: plan requests (a proposal to fill, a goal-only run to plan) for the planner worker
 PLAN_QUEUE_NAME = "autotest-plans"
 PLAN_DLQ_NAME = "autotest-plans-dlq"
+#: the notifier's queue: run and suite-run events (an EventBridge rule targets it) and delivery attempts
+NOTIFY_QUEUE_NAME = "autotest-notifications"
+NOTIFY_DLQ_NAME = "autotest-notifications-dlq"
+#: the EventBridge rule that puts "Run Status Changed" and "Suite Run Completed" on the notifier's queue
+NOTIFY_RULE_SUFFIX = "-rule"
 ARTIFACT_BUCKET = "autotest-artifacts"
 EVENT_BUS_NAME = "autotest"
 EVENT_SOURCE = "autotest"

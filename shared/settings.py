@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     run_dlq_name: str = resources.RUN_DLQ_NAME
     plan_queue_name: str = resources.PLAN_QUEUE_NAME
     plan_dlq_name: str = resources.PLAN_DLQ_NAME
+    notify_queue_name: str = resources.NOTIFY_QUEUE_NAME
+    notify_dlq_name: str = resources.NOTIFY_DLQ_NAME
     artifact_bucket: str = resources.ARTIFACT_BUCKET
     event_bus_name: str = resources.EVENT_BUS_NAME
 
@@ -79,6 +81,21 @@ class Settings(BaseSettings):
     bedrock_output_cost_per_1k: float = 0.004
     #: days an element-cache entry lives after it was last confirmed (a DynamoDB TTL attribute)
     element_cache_ttl_days: int = Field(default=30, ge=1, le=365)
+
+    # --- notifications (issue 9) -------------------------------------------------------------
+    #: attempts per delivery before it is given up (``failed``)
+    notify_max_attempts: int = Field(default=5, ge=1, le=20)
+    #: seconds before the first retry; doubled on each next one, up to ``notify_backoff_cap_s``
+    notify_backoff_s: int = Field(default=10, ge=0, le=900)
+    notify_backoff_cap_s: int = Field(default=900, ge=0, le=900)
+    #: the hard limit on one attempt (connect, send, answer), seconds
+    notify_timeout_s: float = Field(default=5.0, gt=0, le=30)
+    #: days a delivery record is kept (a DynamoDB TTL)
+    notify_retention_days: int = Field(default=30, ge=1, le=365)
+    #: deliveries local mode's notifier makes at once
+    notify_concurrency: int = Field(default=8, ge=1, le=64)
+    #: the API's public address, for links in notifications (``<public_url>/v1/runs/<id>``); none: no run link
+    public_url: str | None = None
 
     # --- secrets (named AUTOTEST_SECRETS_*: AUTOTEST_SECRET_<NAME> are secrets themselves) ----------
     #: Secrets Manager names are "<prefix><project id>/<NAME>"

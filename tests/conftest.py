@@ -164,6 +164,8 @@ def aws_settings(moto_endpoint: str) -> Settings:
         run_dlq_name=f"autotest-runs-dlq-{suffix}",
         plan_queue_name=f"autotest-plans-{suffix}",
         plan_dlq_name=f"autotest-plans-dlq-{suffix}",
+        notify_queue_name=f"autotest-notifications-{suffix}",
+        notify_dlq_name=f"autotest-notifications-dlq-{suffix}",
         artifact_bucket=f"autotest-artifacts-{suffix}",
         event_bus_name=f"autotest-{suffix}",
         bootstrap_api_key=BOOTSTRAP_KEY,  # type: ignore[arg-type]

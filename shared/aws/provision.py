@@ -12,7 +12,8 @@ from botocore.exceptions import ClientError
 
 from shared.aws.clients import ClientFactory, endpoint_clients
 from shared.aws.errors import error_code
-from shared.resources import GSI_NAMES, MAX_RECEIVE_COUNT, TTL_ATTRIBUTE
+from shared.models.events import RunStatusChanged, SuiteRunCompleted
+from shared.resources import EVENT_SOURCE, GSI_NAMES, MAX_RECEIVE_COUNT, NOTIFY_RULE_SUFFIX, TTL_ATTRIBUTE
 from shared.settings import Settings
 
 _EXISTS = {
@@ -29,6 +30,7 @@ def provision(settings: Settings, *, clients: ClientFactory | None = None) -> No
     make.queues()
     make.bucket()
     make.bus()
+    make.notifications()
 
 
 class _Maker:
@@ -85,6 +87,36 @@ class _Maker:
     def queues(self) -> None:
         self._queue(self.s.run_queue_name, self.s.run_dlq_name)
         self._queue(self.s.plan_queue_name, self.s.plan_dlq_name)
+        self._queue(self.s.notify_queue_name, self.s.notify_dlq_name)
+
+    def notifications(self) -> None:
+        """The rule that puts every run status change and suite-run end on the notifier's queue (after the queue
+        and the bus exist). ``put_rule`` and ``put_targets`` replace what is there: idempotent."""
+        sqs, events = self._client("sqs"), self._client("events")
+        url = sqs.get_queue_url(QueueName=self.s.notify_queue_name)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        rule = self.s.notify_queue_name + NOTIFY_RULE_SUFFIX
+        pattern = {
+            "source": [EVENT_SOURCE],
+            "detail-type": [RunStatusChanged.detail_type, SuiteRunCompleted.detail_type],
+        }
+        rule_arn = events.put_rule(
+            Name=rule, EventBusName=self.s.event_bus_name, EventPattern=json.dumps(pattern), State="ENABLED"
+        )["RuleArn"]
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": "sqs:SendMessage",
+                    "Resource": arn,
+                    "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+                }
+            ],
+        }
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+        events.put_targets(Rule=rule, EventBusName=self.s.event_bus_name, Targets=[{"Id": "notifier", "Arn": arn}])
 
     def _queue(self, name: str, dlq_name: str) -> None:
         sqs = self._client("sqs")

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from shared.ports import ArtifactStore, ElementCache, EventBus, PlanQueue, RunQueue
 from shared.services.catalog import Catalog
+from shared.services.notifications import NotificationService
 from shared.services.planning import Planning
 from shared.services.projects import Projects
 from shared.services.runs import RunService
@@ -30,3 +31,5 @@ class Services:
     element_cache: ElementCache | None = None
     #: suites and suite runs (their aggregation runs on ``Run Status Changed`` events: ``functions/events``)
     suites: SuiteService | None = None
+    #: notification targets and their deliveries (sent by the notifier: ``functions/notifications``)
+    notifications: NotificationService | None = None
