@@ -52,9 +52,17 @@ def planner_worker(ctx: LocalContext) -> Worker:
     return PlannerWorker(ctx)
 
 
+def notifier_worker(ctx: LocalContext) -> Worker:
+    """Sends notifications (webhooks, Slack) from the notifier's queue (the notifications Lambda in AWS)."""
+    from cli.local.notifier import NotifierWorker
+
+    return NotifierWorker(ctx)
+
+
 #: name -> factory, started in this order and stopped in reverse. Later: "scheduler".
 WORKERS: dict[str, WorkerFactory] = {
     "planner": planner_worker,
     "runner": runner_worker,
     "deadletters": dead_letter_worker,
+    "notifier": notifier_worker,
 }

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi.openapi.models import Example
 from pydantic import BaseModel
 
+from shared.models.notifications import NotificationCreate
 from shared.models.projects import ApiKeyCreate, ProjectCreate
 from shared.models.proposals import PlanProposalCreate
 from shared.models.runs import RunCreate
@@ -229,6 +230,24 @@ PLAN_PROPOSAL_CREATE: dict[str, Example] = {
     },
 }
 
+NOTIFICATION_CREATE: dict[str, Example] = {
+    "webhook": {
+        "summary": "A signed webhook on failures and recoveries",
+        "description": "The answer shows the signing secret once; verify `X-Autotest-Signature` with it.",
+        "value": {"kind": "webhook", "url": "https://ci.example.com/autotest-hook", "on": ["failure", "recovery"]},
+    },
+    "slack": {
+        "summary": "Slack, on every end of one suite",
+        "value": {
+            "kind": "slack",
+            "name": "nightly to #qa",
+            "url": "https://hooks.slack.com/services/T000/B000/XXXX",
+            "on": ["always"],
+            "suite_id": "sui_01JEXAMPLE",
+        },
+    },
+}
+
 #: every request body model and its examples (the test checks that each body of the document is here)
 REQUEST_EXAMPLES: dict[type[BaseModel], dict[str, Example]] = {
     TestCreate: TEST_CREATE,
@@ -239,4 +258,5 @@ REQUEST_EXAMPLES: dict[type[BaseModel], dict[str, Example]] = {
     ApiKeyCreate: API_KEY_CREATE,
     SecretPut: SECRET_PUT,
     PlanProposalCreate: PLAN_PROPOSAL_CREATE,
+    NotificationCreate: NOTIFICATION_CREATE,
 }
