@@ -14,7 +14,9 @@ import pytest
 
 from shared.apitests.checks import ResponseChecker
 from shared.services.catalog import Catalog
+from shared.netguard import NetworkGuard
 from shared.services.container import Services
+from shared.services.notifications import DeliveryPolicy, NotificationService
 from shared.services.planning import Planning
 from shared.services.projects import Projects
 from shared.services.runs import RunService
@@ -25,11 +27,14 @@ from tests.fakes import (
     FakeArtifacts,
     FakeElementCache,
     FakeEvents,
+    FakeNotificationQueue,
+    FakeNotificationStore,
     FakePlanner,
     FakePlanQueue,
     FakePlanStore,
     FakeQueue,
     FakeSecretStore,
+    FakeSender,
     FakeStore,
     FakeSuiteStore,
 )
@@ -71,6 +76,23 @@ class FakeServices:
             artifacts=self.artifacts,
             planning=self.planning,
         )
+        suites = SuiteService(suites=self.suite_store, tests=self.store, runs=runs, events=self.events)
+        self.notification_store = FakeNotificationStore()
+        self.notification_queue = FakeNotificationQueue()
+        self.sender = FakeSender()
+        #: the network guard notification URLs pass (loopback allowed, as local mode does)
+        self.allowlist = "127.0.0.0/8,localhost"
+        self.notifications = NotificationService(
+            store=self.notification_store,
+            queue=self.notification_queue,
+            runs=runs,
+            suites=suites,
+            catalog=catalog,
+            send=self.sender,
+            guard=lambda: NetworkGuard.from_setting(self.allowlist),
+            policy=DeliveryPolicy(),
+            public_url="http://127.0.0.1:8000",
+        )
         self.services = Services(
             projects=Projects(self.store, bootstrap_key=BOOTSTRAP_KEY),
             catalog=catalog,
@@ -82,7 +104,8 @@ class FakeServices:
             planning=self.planning,
             plan_queue=self.plan_queue,
             element_cache=self.element_cache,
-            suites=SuiteService(suites=self.suite_store, tests=self.store, runs=runs, events=self.events),
+            suites=suites,
+            notifications=self.notifications,
         )
 
 
