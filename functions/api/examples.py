@@ -238,6 +238,7 @@ NOTIFICATION_CREATE: dict[str, Example] = {
     },
     "slack": {
         "summary": "Slack, on every end of one suite",
+        "description": "One readable message per suite run (its runs do not notify on their own).",
         "value": {
             "kind": "slack",
             "name": "nightly to #qa",
