@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from cli.client import CliError
+from cli.commands.notifications import notifications_group
 from cli.commands.plan import plan
 from cli.commands.plans import heals_group, plans_group
 from cli.commands.runs import artifacts, cancel, run, runs_group, status
@@ -51,7 +52,18 @@ def cli(ctx: click.Context) -> None:
 
 cli.params.extend(api_options(read_env=True))
 #: the commands that talk to a deployment: each takes --api-url / --api-key after its name too
-CLIENT_COMMANDS = (tests_group, run, status, artifacts, cancel, runs_group, plans_group, heals_group, secrets_group)
+CLIENT_COMMANDS = (
+    tests_group,
+    run,
+    status,
+    artifacts,
+    cancel,
+    runs_group,
+    plans_group,
+    heals_group,
+    secrets_group,
+    notifications_group,
+)
 for command in CLIENT_COMMANDS:
     add_api_options(command)
     cli.add_command(command)

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from shared.apitests.checks import ResponseChecker
-from shared.services.catalog import Catalog
 from shared.netguard import NetworkGuard
+from shared.services.catalog import Catalog
 from shared.services.container import Services
 from shared.services.notifications import DeliveryPolicy, NotificationService
 from shared.services.planning import Planning

@@ -77,7 +77,7 @@ def notify_all(fakes: FakeServices) -> list[str]:
 def send_all(fakes: FakeServices) -> list[str]:
     """Deliver every queued message (retries included, their delays skipped); returns the outcomes."""
     assert fakes.services.notifications is not None
-    outcomes = []
+    outcomes: list[str] = []
     while fakes.notification_queue.sent:
         message = fakes.notification_queue.sent.pop(0)
         fakes.notification_queue.delays.pop(0)
@@ -260,7 +260,7 @@ def test_the_slack_message_names_the_test_status_failing_step_error_and_links(fa
     assert message["text"] == "Test Admin can log in failed (failed)"
     text = message["blocks"][0]["text"]["text"]
     assert ":x: *Test Admin can log in failed (failed)*" in text
-    assert "*Failing step 2* (click): role=button name=\"Log in\"" in text
+    assert '*Failing step 2* (click): role=button name="Log in"' in text
     assert "\n> expected &lt;b&gt;Welcome&lt;/b&gt; &amp; more" in text  # shown as text, not markup
     assert message["blocks"][1]["elements"][0]["text"] == f"<http://127.0.0.1:8000/v1/runs/{run.id}|Run>"
 
