@@ -1,6 +1,7 @@
 """The notifier end to end on moto, against real receivers on 127.0.0.1: a run's end goes through EventBridge's
 rule to the notifier's queue, the local notifier worker sends signed webhooks and Slack messages; a receiver
-that answers 500 is retried and recorded, one that hangs times out without holding up the others or any run."""
+that answers 500 is retried and recorded, one that hangs times out without holding up the others or any run;
+and ``autotest local`` (its notifier worker) sends a signed failure, then the recovery."""
 
 from __future__ import annotations
 
@@ -8,15 +9,18 @@ import asyncio
 import json
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from cli.local.mode import LocalModeThread, LocalOptions
 from cli.local.notifier import NotifierWorker
-from cli.local.workers import LocalContext
+from cli.local.workers import LocalContext, notifier_worker
 from shared.aws.factory import build_services
 from shared.models.messages import RunMessage
 from shared.models.notifications import NotificationCreate
@@ -229,3 +233,45 @@ def test_a_failure_then_the_recovery_reach_the_receivers_and_a_hanging_one_holds
     assert [(d.event.id, d.status) for d in hook_deliveries] == [(passed_run, "delivered"), (failed_run, "delivered")]
     hung = wait_for(lambda: settled(hanging.id), timeout_s=30)
     assert hung[0].attempts[0].error == f"no answer within {seconds(HANG_S)}"
+
+
+def test_local_mode_sends_a_signed_failure_then_the_recovery(receiver: Receiver, tmp_path: Path) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    settings = Settings(
+        table_name=f"local-{suffix}",
+        run_queue_name=f"local-runs-{suffix}",
+        run_dlq_name=f"local-dlq-{suffix}",
+        notify_queue_name=f"local-notify-{suffix}",
+        notify_dlq_name=f"local-notify-dlq-{suffix}",
+        artifact_bucket=f"local-artifacts-{suffix}",
+        event_bus_name=f"local-bus-{suffix}",
+    )
+    local = LocalModeThread(
+        LocalOptions(
+            port=0,
+            example_port=None,
+            data_dir=tmp_path / "data",
+            workers={"notifier": notifier_worker},
+            base_settings=settings,
+        )
+    )
+    info = local.start()
+    try:
+        with httpx.Client(base_url=info.api_url, headers={"Authorization": f"Bearer {info.api_key}"}) as http:
+            made = http.post("/v1/notifications", json={"kind": "webhook", "url": f"{receiver.url}/ok"})
+            assert made.status_code == 201, made.text
+            own = http.post("/v1/notifications", json={"kind": "webhook", "url": f"{info.api_url}/hook"})
+            assert own.status_code == 422 and "closed to tests" in own.json()["error"]["message"]
+            test = http.post("/v1/tests", json={"name": "t", "steps": [{"action": "goto", "url": "http://x/"}]})
+        services = local.mode.services
+        assert services is not None
+        failed, _ = end_run(services, test.json()["id"], RunStatus.failed)
+        passed, _ = end_run(services, test.json()["id"], RunStatus.passed)
+        got = wait_for(lambda: receiver.at("/ok")[1:] and receiver.at("/ok"))
+        secret = made.json()["secret"]
+        documents = [json.loads(g["body"]) for g in got]
+        assert all(verify_signature(secret, g["headers"][SIGNATURE_HEADER], g["body"]) for g in got)
+        assert [(d["type"], d["run"]["id"]) for d in documents] == [("run.failure", failed), ("run.recovery", passed)]
+        assert documents[0]["links"]["run"] == f"{info.api_url}/v1/runs/{failed}"
+    finally:
+        local.stop()

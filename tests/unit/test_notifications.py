@@ -117,6 +117,7 @@ def test_failure_then_recovery_over_a_tests_history(fakes: FakeServices) -> None
         else:
             run_to_end(fakes, test_id, RunStatus(status), steps=FAILING if status == "failed" else [])
         sent.append(notify_all(fakes))
+        time.sleep(0.002)  # deliveries sort by their event's millisecond
         fakes.notification_queue.sent.clear()
         fakes.notification_queue.delays.clear()
 

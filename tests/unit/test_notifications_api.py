@@ -3,6 +3,8 @@ projects, deliveries newest first and paginated."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -117,6 +119,7 @@ def test_deliveries_are_paginated_newest_first(client: TestClient, fakes: FakeSe
         ended = fakes.services.runs.end_attempt(taken, RunStatus.passed)
         fakes.services.notifications.on_event(RunStatusChanged.of(ended, previous=RunStatus.running))
         ids.append(run.id)
+        time.sleep(0.002)  # deliveries sort by their event's millisecond
     first = client.get(f"/v1/notifications/{target_id}/deliveries?limit=2", headers=ADMIN).json()
     second = client.get(
         f"/v1/notifications/{target_id}/deliveries?limit=2&cursor={first['next_cursor']}", headers=ADMIN
