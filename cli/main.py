@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from cli.client import CliError
+from cli.commands.notifications import notifications_group
 from cli.commands.plan import plan
 from cli.commands.plans import heals_group, plans_group
 from cli.commands.runs import artifacts, cancel, run, runs_group, status
@@ -67,6 +68,7 @@ CLIENT_COMMANDS = (
     suites_group,
     stats,
     schedules_group,
+    notifications_group,
 )
 for command in CLIENT_COMMANDS:
     add_api_options(command)

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from shared.models.events import Event
 from shared.models.messages import PlanMessage, ReceivedMessage, RunMessage
+from shared.models.notifications import Delivery, DeliveryMessage, NotificationTarget
 from shared.models.pages import Page
 from shared.models.planning import CachedElement, HealProposal, HealRequest, PlanOutcome, PlanProposal, PlanRequest
 from shared.models.projects import ApiKey, Project
@@ -316,3 +317,46 @@ class Scheduler(Protocol):
 
     def get(self, project_id: str, schedule_id: str) -> MirroredSchedule | None:
         """What AWS holds for it, or None."""
+
+
+class NotificationStore(Protocol):
+    """Notification targets (per project) and their deliveries (per target, newest first: a delivery's id
+    starts with its event's time). Deliveries expire (``expires_at``); readers skip expired ones."""
+
+    def put_target(self, target: NotificationTarget) -> None:
+        """Create a target; Conflict if the id exists."""
+
+    def get_target(self, project_id: str, target_id: str) -> NotificationTarget:
+        """NotFound if missing or in another project."""
+
+    def list_targets(self, project_id: str, *, limit: int, cursor: str | None) -> Page[NotificationTarget]:
+        """Oldest first."""
+
+    def delete_target(self, project_id: str, target_id: str) -> None:
+        """NotFound if missing or in another project. Its deliveries stay until they expire."""
+
+    def create_delivery(self, delivery: Delivery) -> bool:
+        """Record a new delivery; False (and nothing written) when one of this id exists: the event came twice."""
+
+    def get_delivery(self, target_id: str, delivery_id: str) -> Delivery:
+        """NotFound if missing."""
+
+    def update_delivery(self, delivery: Delivery, *, expected_attempt: int) -> None:
+        """Write the whole delivery on the condition that the stored one is on ``expected_attempt`` and
+        ``pending``; Conflict otherwise (another copy of the message got there first)."""
+
+    def list_deliveries(self, target_id: str, *, limit: int, cursor: str | None) -> Page[Delivery]:
+        """Newest first, expired ones left out."""
+
+
+class NotificationQueue(Protocol):
+    """The notifier's queue (SQS, with a dead-letter queue): EventBridge puts run and suite-run events on it,
+    the notifier its delivery attempts (retries with a delay)."""
+
+    def send(self, message: DeliveryMessage, *, delay_s: int = 0) -> None: ...
+
+    def receive(
+        self, *, max_messages: int = 1, wait_s: int = 10, visibility_timeout_s: int | None = None
+    ) -> list[ReceivedMessage]: ...
+
+    def delete(self, receipt: str) -> None: ...

@@ -16,6 +16,11 @@ EVENTS_RULE_SUFFIX = "-run-status-to-events"
 SCHEDULE_DLQ_NAME = "autotest-schedules-dlq"
 #: EventBridge Scheduler: a project's schedules are in the schedule group "<SCHEDULE_GROUP_PREFIX><project id>"
 SCHEDULE_GROUP_PREFIX = "autotest-"
+#: the notifier's queue: run and suite-run events (an EventBridge rule targets it) and delivery attempts
+#: (named after the bus: ``autotest-notifications``, ``autotest-notifications-dlq``)
+NOTIFY_QUEUE_SUFFIX = "-notifications"
+#: the EventBridge rule that puts "Run Status Changed" and "Suite Run Completed" on the notifier's queue
+NOTIFY_RULE_SUFFIX = "-rule"
 ARTIFACT_BUCKET = "autotest-artifacts"
 EVENT_BUS_NAME = "autotest"
 EVENT_SOURCE = "autotest"

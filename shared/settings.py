@@ -35,8 +35,16 @@ class Settings(BaseSettings):
     events_queue_name: str | None = None
     events_dlq_name: str | None = None
     events_rule_name: str | None = None
+    #: the notifier's queue and its DLQ; default: named after the bus (``autotest-notifications``...)
+    notify_queue_name: str | None = None
+    notify_dlq_name: str | None = None
     artifact_bucket: str = resources.ARTIFACT_BUCKET
     event_bus_name: str = resources.EVENT_BUS_NAME
+
+    def notify_queue(self) -> tuple[str, str]:
+        """``(queue, dead-letter queue)`` of the notifier."""
+        base = f"{self.event_bus_name}{resources.NOTIFY_QUEUE_SUFFIX}"
+        return self.notify_queue_name or base, self.notify_dlq_name or f"{base}-dlq"
 
     def events_queue(self) -> tuple[str, str, str]:
         """``(queue, dead-letter queue, rule)`` of the events function."""
@@ -108,6 +116,20 @@ class Settings(BaseSettings):
     scheduler_grace_s: float = Field(default=60.0, ge=1.0)
     #: how often local mode's scheduler loop looks for due schedules (seconds)
     scheduler_tick_s: float = Field(default=1.0, gt=0.0, le=60.0)
+    # --- notifications (issue 9) -------------------------------------------------------------
+    #: attempts per delivery before it is given up (``failed``)
+    notify_max_attempts: int = Field(default=5, ge=1, le=20)
+    #: seconds before the first retry; doubled on each next one, up to ``notify_backoff_cap_s``
+    notify_backoff_s: int = Field(default=10, ge=0, le=900)
+    notify_backoff_cap_s: int = Field(default=900, ge=0, le=900)
+    #: the hard limit on one attempt (connect, send, answer), seconds
+    notify_timeout_s: float = Field(default=5.0, gt=0, le=30)
+    #: days a delivery record is kept (a DynamoDB TTL)
+    notify_retention_days: int = Field(default=30, ge=1, le=365)
+    #: deliveries local mode's notifier makes at once
+    notify_concurrency: int = Field(default=8, ge=1, le=64)
+    #: the API's public address, for links in notifications (``<public_url>/v1/runs/<id>``); none: no run link
+    public_url: str | None = None
 
     # --- secrets (named AUTOTEST_SECRETS_*: AUTOTEST_SECRET_<NAME> are secrets themselves) ----------
     #: Secrets Manager names are "<prefix><project id>/<NAME>"

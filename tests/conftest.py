@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 
 from shared.apitests.checks import ResponseChecker
+from shared.netguard import NetworkGuard
 from shared.services.catalog import Catalog
 from shared.services.container import Services
+from shared.services.notifications import DeliveryPolicy, NotificationService
 from shared.services.planning import Planning
 from shared.services.projects import Projects
 from shared.services.runs import RunService
@@ -27,6 +29,8 @@ from tests.fakes import (
     FakeArtifacts,
     FakeElementCache,
     FakeEvents,
+    FakeNotificationQueue,
+    FakeNotificationStore,
     FakePlanner,
     FakePlanQueue,
     FakePlanStore,
@@ -34,6 +38,7 @@ from tests.fakes import (
     FakeScheduler,
     FakeScheduleStore,
     FakeSecretStore,
+    FakeSender,
     FakeStore,
     FakeSuiteStore,
 )
@@ -78,6 +83,22 @@ class FakeServices:
             planning=self.planning,
         )
         suites = SuiteService(suites=self.suite_store, tests=self.store, runs=runs, events=self.events)
+        self.notification_store = FakeNotificationStore()
+        self.notification_queue = FakeNotificationQueue()
+        self.sender = FakeSender()
+        #: the network guard notification URLs pass (loopback allowed, as local mode does)
+        self.allowlist = "127.0.0.0/8,localhost"
+        self.notifications = NotificationService(
+            store=self.notification_store,
+            queue=self.notification_queue,
+            runs=runs,
+            suites=suites,
+            catalog=catalog,
+            send=self.sender,
+            guard=lambda: NetworkGuard.from_setting(self.allowlist),
+            policy=DeliveryPolicy(),
+            public_url="http://127.0.0.1:8000",
+        )
         self.services = Services(
             projects=Projects(self.store, bootstrap_key=BOOTSTRAP_KEY),
             catalog=catalog,
@@ -94,6 +115,7 @@ class FakeServices:
             schedules=ScheduleService(
                 schedules=self.schedule_store, scheduler=self.scheduler, tests=self.store, runs=runs, suites=suites
             ),
+            notifications=self.notifications,
         )
 
 
@@ -175,6 +197,8 @@ def aws_settings(moto_endpoint: str) -> Settings:
         run_dlq_name=f"autotest-runs-dlq-{suffix}",
         plan_queue_name=f"autotest-plans-{suffix}",
         plan_dlq_name=f"autotest-plans-dlq-{suffix}",
+        notify_queue_name=f"autotest-notifications-{suffix}",
+        notify_dlq_name=f"autotest-notifications-dlq-{suffix}",
         artifact_bucket=f"autotest-artifacts-{suffix}",
         event_bus_name=f"autotest-{suffix}",
         bootstrap_api_key=BOOTSTRAP_KEY,  # type: ignore[arg-type]

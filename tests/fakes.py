@@ -14,6 +14,7 @@ from shared.ids import utcnow
 from shared.models.common import STORED
 from shared.models.events import Event
 from shared.models.messages import PlanMessage, ReceivedMessage, RunMessage
+from shared.models.notifications import Delivery, DeliveryMessage, NotificationTarget
 from shared.models.pages import Page
 from shared.models.planning import CachedElement, PlanFailed, PlanOutcome, PlanProposal, PlanRequest, PlanUsage
 from shared.models.projects import ApiKey, Project
@@ -23,6 +24,7 @@ from shared.models.schedules import MirroredSchedule, Schedule
 from shared.models.secrets import SecretInfo
 from shared.models.suites import Suite, SuiteRun
 from shared.models.tests import Revision, TestCase
+from shared.notify.sender import SendResult
 from shared.pagination import decode_cursor, encode_cursor, scope_of
 from shared.ports import StoredArtifact
 
@@ -589,3 +591,105 @@ class FakeScheduler:
 
     def get(self, project_id: str, schedule_id: str) -> MirroredSchedule | None:
         return self.schedules.get((project_id, schedule_id))
+
+
+class FakeNotificationStore:
+    """NotificationStore in memory (expired deliveries left out of lists, as the DynamoDB store does)."""
+
+    def __init__(self, clock: Callable[[], datetime] = utcnow) -> None:
+        self.targets: dict[tuple[str, str], NotificationTarget] = {}
+        self.deliveries: dict[tuple[str, str], Delivery] = {}
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    def put_target(self, target: NotificationTarget) -> None:
+        with self._lock:
+            if (target.project_id, target.id) in self.targets:
+                raise Conflict(f"notification target {target.id} already exists")
+            self.targets[(target.project_id, target.id)] = target.model_copy(deep=True)
+
+    def get_target(self, project_id: str, target_id: str) -> NotificationTarget:
+        try:
+            return self.targets[(project_id, target_id)].model_copy(deep=True)
+        except KeyError:
+            raise NotFound(f"notification target {target_id} not found") from None
+
+    def list_targets(self, project_id: str, *, limit: int, cursor: str | None) -> Page[NotificationTarget]:
+        items = sorted((t for t in self.targets.values() if t.project_id == project_id), key=lambda t: t.id)
+        return _page(items, limit, cursor, scope_of("notification_targets", project_id))
+
+    def delete_target(self, project_id: str, target_id: str) -> None:
+        with self._lock:
+            if self.targets.pop((project_id, target_id), None) is None:
+                raise NotFound(f"notification target {target_id} not found")
+
+    def create_delivery(self, delivery: Delivery) -> bool:
+        with self._lock:
+            if (delivery.target_id, delivery.id) in self.deliveries:
+                return False
+            self.deliveries[(delivery.target_id, delivery.id)] = delivery.model_copy(deep=True)
+            return True
+
+    def get_delivery(self, target_id: str, delivery_id: str) -> Delivery:
+        try:
+            return self.deliveries[(target_id, delivery_id)].model_copy(deep=True)
+        except KeyError:
+            raise NotFound(f"delivery {delivery_id} not found") from None
+
+    def update_delivery(self, delivery: Delivery, *, expected_attempt: int) -> None:
+        with self._lock:
+            stored = self.deliveries.get((delivery.target_id, delivery.id))
+            if stored is None or stored.attempt != expected_attempt or stored.status != "pending":
+                raise Conflict(f"delivery {delivery.id} is no longer pending on attempt {expected_attempt}")
+            self.deliveries[(delivery.target_id, delivery.id)] = delivery.model_copy(deep=True)
+
+    def list_deliveries(self, target_id: str, *, limit: int, cursor: str | None) -> Page[Delivery]:
+        now = self._clock().timestamp()
+        items = sorted(
+            (d for d in self.deliveries.values() if d.target_id == target_id and d.expires_at > now),
+            key=lambda d: d.id,
+            reverse=True,
+        )
+        return _page(items, limit, cursor, scope_of("deliveries", target_id))
+
+
+class FakeNotificationQueue:
+    """NotificationQueue in memory; ``delays`` records each message's delay (nothing waits for it)."""
+
+    def __init__(self) -> None:
+        self.sent: list[DeliveryMessage] = []
+        self.delays: list[int] = []
+        self.deleted: list[str] = []
+        self._lock = threading.Lock()
+
+    def send(self, message: DeliveryMessage, *, delay_s: int = 0) -> None:
+        with self._lock:
+            self.sent.append(message)
+            self.delays.append(delay_s)
+
+    def receive(
+        self, *, max_messages: int = 1, wait_s: int = 10, visibility_timeout_s: int | None = None
+    ) -> list[ReceivedMessage]:
+        out: list[ReceivedMessage] = []
+        with self._lock:
+            while self.sent and len(out) < max_messages:
+                message = self.sent.pop(0)
+                self.delays.pop(0)
+                receipt = f"{message.delivery_id}#{message.attempt}"
+                out.append(ReceivedMessage(body=message.model_dump_json(), receipt=receipt, message_id=receipt))
+        return out
+
+    def delete(self, receipt: str) -> None:
+        self.deleted.append(receipt)
+
+
+class FakeSender:
+    """Records what would be POSTed and answers with ``results`` in turn (the last one repeated)."""
+
+    def __init__(self, *results: SendResult) -> None:
+        self.results = list(results) or [SendResult(True, False, 200, None, 1)]
+        self.posts: list[tuple[str, str, dict[str, str]]] = []
+
+    def __call__(self, url: str, body: str, headers: dict[str, str]) -> SendResult:
+        self.posts.append((url, body, headers))
+        return self.results.pop(0) if len(self.results) > 1 else self.results[0]

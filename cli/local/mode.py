@@ -280,6 +280,7 @@ class LocalMode:
                 "network_allowlist": _merge_allowlist(base.network_allowlist),
                 "network_refused_local_ports": _merge_ports(base.network_refused_local_ports, api_port),
                 "secrets_file": base.secrets_file or self.data_dir / "secrets.env",
+                "public_url": base.public_url or api_url,  # links in notifications
             }
         )
         self.settings = settings

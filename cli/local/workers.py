@@ -66,6 +66,13 @@ def scheduler_worker(ctx: LocalContext) -> Worker:
     return SchedulerLoop(ctx)
 
 
+def notifier_worker(ctx: LocalContext) -> Worker:
+    """Sends notifications (webhooks, Slack) from the notifier's queue (the notifications Lambda in AWS)."""
+    from cli.local.notifier import NotifierWorker
+
+    return NotifierWorker(ctx)
+
+
 #: name -> factory, started in this order and stopped in reverse
 WORKERS: dict[str, WorkerFactory] = {
     "planner": planner_worker,
@@ -73,4 +80,5 @@ WORKERS: dict[str, WorkerFactory] = {
     "deadletters": dead_letter_worker,
     "events": events_worker,
     "scheduler": scheduler_worker,
+    "notifier": notifier_worker,
 }

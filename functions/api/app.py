@@ -9,7 +9,19 @@ from fastapi_offline import FastAPIOffline
 from functions.api import errors
 from functions.api.deps import services_dep
 from functions.api.middleware import BodyLimitMiddleware, CorrelationIdMiddleware
-from functions.api.routes import artifacts, events, plans, projects, runs, schedules, secrets, stats, suites, tests
+from functions.api.routes import (
+    artifacts,
+    events,
+    notifications,
+    plans,
+    projects,
+    runs,
+    schedules,
+    secrets,
+    stats,
+    suites,
+    tests,
+)
 from shared.services.container import Services
 from shared.settings import get_settings
 
@@ -46,6 +58,7 @@ def create_app(services: Services | None = None, *, max_body_bytes: int | None =
         suites.router,
         stats.router,
         schedules.router,
+        notifications.router,
     )
     for router in routers:
         app.include_router(router, responses=errors.ERROR_RESPONSES)

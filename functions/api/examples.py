@@ -13,6 +13,7 @@ from typing import Any
 from fastapi.openapi.models import Example
 from pydantic import BaseModel
 
+from shared.models.notifications import NotificationCreate
 from shared.models.projects import ApiKeyCreate, ProjectCreate
 from shared.models.proposals import PlanProposalCreate
 from shared.models.runs import RunCreate
@@ -254,6 +255,25 @@ SUITE_CREATE: dict[str, Example] = {
     },
 }
 
+NOTIFICATION_CREATE: dict[str, Example] = {
+    "webhook": {
+        "summary": "A signed webhook on failures and recoveries",
+        "description": "The answer shows the signing secret once; verify `X-Autotest-Signature` with it.",
+        "value": {"kind": "webhook", "url": "https://ci.example.com/autotest-hook", "on": ["failure", "recovery"]},
+    },
+    "slack": {
+        "summary": "Slack, on every end of one suite",
+        "description": "One readable message per suite run (its runs do not notify on their own).",
+        "value": {
+            "kind": "slack",
+            "name": "nightly to #qa",
+            "url": "https://hooks.slack.com/services/T000/B000/XXXX",
+            "on": ["always"],
+            "suite_id": "ste_01JKZ3V8Q4M6T9W2X5B7C0D1EF",
+        },
+    },
+}
+
 SUITE_UPDATE: dict[str, Example] = {
     "narrow": {
         "summary": "Two at a time, stop at the first failure",
@@ -317,4 +337,5 @@ REQUEST_EXAMPLES: dict[type[BaseModel], dict[str, Example]] = {
     PlanProposalCreate: PLAN_PROPOSAL_CREATE,
     ScheduleCreate: SCHEDULE_CREATE,
     ScheduleUpdate: SCHEDULE_UPDATE,
+    NotificationCreate: NOTIFICATION_CREATE,
 }

@@ -6,17 +6,21 @@ from functools import lru_cache
 
 from shared.aws.clients import ClientFactory, endpoint_clients
 from shared.aws.dynamodb import DynamoElementCache, DynamoPlanStore, DynamoRepository, DynamoSuiteStore
+from shared.aws.dynamodb_notifications import DynamoNotificationStore
 from shared.aws.dynamodb_schedules import DynamoScheduleStore
 from shared.aws.eventbridge import EventBridgePublisher
 from shared.aws.s3 import S3ArtifactStore
 from shared.aws.scheduler import EventBridgeScheduler, LocalScheduler
 from shared.aws.secrets import SecretsManagerStore
-from shared.aws.sqs import SqsEventQueue, SqsPlanQueue, SqsRunQueue
+from shared.aws.sqs import SqsEventQueue, SqsNotificationQueue, SqsPlanQueue, SqsRunQueue
+from shared.netguard import NetworkGuard
+from shared.notify.sender import WebhookSender
 from shared.planning.choose import ConfiguredPlanner, plans_inline
 from shared.ports import ArtifactStore, Planner, Scheduler
 from shared.services.artifact_links import ArtifactLinkSigner, SignedLinkArtifacts
 from shared.services.catalog import Catalog
 from shared.services.container import Services
+from shared.services.notifications import DeliveryPolicy, NotificationService
 from shared.services.planning import Planning
 from shared.services.projects import Projects
 from shared.services.runs import RunLimits, RunService
@@ -85,6 +89,7 @@ def build_services(
         catch_up=settings.scheduler_catch_up,
         grace_s=settings.scheduler_grace_s,
     )
+    notifications = build_notifications(settings, make, runs=runs, suites=suites, catalog=catalog)
     bootstrap = settings.bootstrap_api_key.get_secret_value() if settings.bootstrap_api_key else None
     return Services(
         projects=Projects(repo, bootstrap_key=bootstrap, bootstrap_project=settings.bootstrap_project),
@@ -108,6 +113,7 @@ def build_services(
         event_queue=SqsEventQueue(make("sqs"), *settings.events_queue()[:2]),
         stats=StatsService(tests=repo, runs=repo),
         schedules=schedules,
+        notifications=notifications,
     )
 
 
@@ -123,6 +129,33 @@ def scheduler_of(settings: Settings, make: ClientFactory) -> Scheduler:
         role_arn=settings.scheduler_role_arn,
         dlq_arn=settings.scheduler_dlq_arn,
         group_prefix=settings.scheduler_group_prefix,
+    )
+
+
+def build_notifications(
+    settings: Settings, make: ClientFactory, *, runs: RunService, suites: SuiteService | None, catalog: Catalog
+) -> NotificationService:
+    """Targets and deliveries on the table, the notifier's queue, webhooks sent through the network guard."""
+
+    def guard() -> NetworkGuard:
+        return NetworkGuard.from_setting(settings.network_allowlist, settings.network_refused_local_ports)
+
+    return NotificationService(
+        store=DynamoNotificationStore(make("dynamodb"), settings.table_name),
+        queue=SqsNotificationQueue(make("sqs"), *settings.notify_queue()),
+        runs=runs,
+        suites=suites,
+        catalog=catalog,
+        send=WebhookSender(guard, timeout_s=settings.notify_timeout_s).post,
+        guard=guard,
+        policy=DeliveryPolicy(
+            max_attempts=settings.notify_max_attempts,
+            backoff_s=settings.notify_backoff_s,
+            backoff_cap_s=settings.notify_backoff_cap_s,
+            retention_days=settings.notify_retention_days,
+            stale_claim_s=int(settings.notify_timeout_s) + 60,
+        ),
+        public_url=settings.public_url,
     )
 
 

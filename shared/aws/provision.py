@@ -12,8 +12,8 @@ from botocore.exceptions import ClientError
 
 from shared.aws.clients import ClientFactory, endpoint_clients
 from shared.aws.errors import error_code
-from shared.models.events import RunStatusChanged
-from shared.resources import EVENT_SOURCE, GSI_NAMES, MAX_RECEIVE_COUNT, TTL_ATTRIBUTE
+from shared.models.events import RunStatusChanged, SuiteRunCompleted
+from shared.resources import EVENT_SOURCE, GSI_NAMES, MAX_RECEIVE_COUNT, NOTIFY_RULE_SUFFIX, TTL_ATTRIBUTE
 from shared.settings import Settings
 
 _EXISTS = {
@@ -89,11 +89,20 @@ class _Maker:
         self._queue(self.s.plan_queue_name, self.s.plan_dlq_name)
         events_queue, events_dlq, _ = self.s.events_queue()
         self._queue(events_queue, events_dlq)
+        self._queue(*self.s.notify_queue())
 
     def event_rules(self) -> None:
-        """EventBridge rules that feed the queues of the event consumers (the CDK stack makes the same)."""
+        """EventBridge rules that feed the queues of the event consumers (the CDK stack makes the same): run
+        status changes to the events queue (suite aggregation); run status changes and suite-run ends to the
+        notifier's queue."""
         queue, _, rule = self.s.events_queue()
         self.rule_to_queue(rule, queue, [RunStatusChanged.detail_type])
+        notify_queue, _ = self.s.notify_queue()
+        self.rule_to_queue(
+            notify_queue + NOTIFY_RULE_SUFFIX,
+            notify_queue,
+            [RunStatusChanged.detail_type, SuiteRunCompleted.detail_type],
+        )
 
     def rule_to_queue(self, rule: str, queue: str, detail_types: list[str]) -> None:
         """A rule on the bus matching ``detail_types`` from autotest, targeting ``queue`` (idempotent)."""

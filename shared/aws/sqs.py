@@ -1,5 +1,5 @@
-"""SQS queues, each with a dead-letter queue for poison messages: the run queue (RunQueue port) and the
-planner's queue (PlanQueue port)."""
+"""SQS queues, each with a dead-letter queue for poison messages: the run queue (RunQueue port), the
+planner's queue (PlanQueue port) and the notifier's (NotificationQueue port)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from shared.aws.errors import translate
 from shared.models.messages import PlanMessage, ReceivedMessage, RunMessage
+from shared.models.notifications import DeliveryMessage
 
 
 class SqsRunQueue:
@@ -130,6 +131,31 @@ class SqsEventQueue:
 
     def receive(
         self, *, max_messages: int = 10, wait_s: int = 10, visibility_timeout_s: int | None = None
+    ) -> list[ReceivedMessage]:
+        return self._queue.receive(max_messages=max_messages, wait_s=wait_s, visibility_timeout_s=visibility_timeout_s)
+
+    def delete(self, receipt: str) -> None:
+        self._queue.delete(receipt)
+
+
+class SqsNotificationQueue:
+    """The notifier's queue (NotificationQueue port): EventBridge's rule delivers run and suite-run events to it,
+    the notifier its delivery attempts (a retry with ``DelaySeconds``)."""
+
+    def __init__(self, client: Any, queue_name: str, dlq_name: str) -> None:
+        self._queue = SqsRunQueue(client, queue_name, dlq_name)
+        self._sqs = client
+
+    def send(self, message: DeliveryMessage, *, delay_s: int = 0) -> None:
+        with translate("enqueue notification"):
+            self._sqs.send_message(
+                QueueUrl=self._queue._url(),
+                MessageBody=message.model_dump_json(),
+                DelaySeconds=min(max(delay_s, 0), 900),
+            )
+
+    def receive(
+        self, *, max_messages: int = 1, wait_s: int = 10, visibility_timeout_s: int | None = None
     ) -> list[ReceivedMessage]:
         return self._queue.receive(max_messages=max_messages, wait_s=wait_s, visibility_timeout_s=visibility_timeout_s)
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from shared.ports import ArtifactStore, ElementCache, EventBus, EventQueue, PlanQueue, RunQueue
 from shared.services.catalog import Catalog
+from shared.services.notifications import NotificationService
 from shared.services.planning import Planning
 from shared.services.projects import Projects
 from shared.services.runs import RunService
@@ -38,3 +39,5 @@ class Services:
     stats: StatsService | None = None
     #: schedules (fired by EventBridge Scheduler through ``functions/scheduler``, or by local mode's loop)
     schedules: ScheduleService | None = None
+    #: notification targets and their deliveries (sent by the notifier: ``functions/notifications``)
+    notifications: NotificationService | None = None
