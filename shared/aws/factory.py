@@ -71,7 +71,11 @@ def build_services(
         planning=planning,
     )
     suites = SuiteService(
-        suites=DynamoSuiteStore(make("dynamodb"), settings.table_name), tests=repo, runs=runs, events=events
+        suites=DynamoSuiteStore(make("dynamodb"), settings.table_name),
+        tests=repo,
+        runs=runs,
+        events=events,
+        batch_size=settings.suite_batch_size,
     )
     bootstrap = settings.bootstrap_api_key.get_secret_value() if settings.bootstrap_api_key else None
     return Services(
