@@ -15,7 +15,7 @@ help:
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make lint   - ruff + mypy"
 	@echo "make bench  - the runner against a bare Playwright script; local mode's AWS emulation; plain English"
-	@echo "              reruns against explicit plans; as ratios"
+	@echo "              reruns against explicit plans; suite runs batched onto one runner; as ratios"
 
 uv:
 	@uv --version >/dev/null 2>&1 || [ -x .tools/bin/uv ] || { \
@@ -40,6 +40,7 @@ bench: install
 	$(PY) -m bench.check_overhead --checks 300
 	$(PY) -m bench.planner_parse --rounds 30
 	$(PY) -m bench.plain_english --runs 15
+	$(PY) -m bench.suite_batching --rounds 9 --runs 4 --lambda
 
 test: install
 	$(PY) -m pytest -q

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     default_run_timeout_s: int = 300
     max_run_timeout_s: int = 3600
     max_retries: int = 5
+    #: child runs of a suite run that one runner executes in turn from one message (one browser start, a context
+    #: each): browser tests of one suite run, started together; 1 turns batching off
+    suite_batch_size: int = Field(default=4, ge=1, le=20)
 
     # --- runner ---------------------------------------------------------------------------
     runner_concurrency: int = 2

@@ -55,6 +55,8 @@ class Disposition(StrEnum):
 class Execution:
     disposition: Disposition
     run: Run | None = None
+    #: a batch message's: what became of each of its runs, in order (``run`` is the last one's)
+    members: tuple[Execution, ...] = ()
 
 
 class RunLost(Exception):
@@ -110,7 +112,39 @@ class RunExecutor:
 
     async def execute(self, message: RunMessage, *, keepalive: Callable[[], None] | None = None) -> Execution:
         """Execute one run message. ``keepalive`` is called with every heartbeat (the worker extends the
-        message's visibility with it)."""
+        message's visibility with it). A batch message's runs are executed in turn (``execute_batch``)."""
+        if message.batch:
+            return await self.execute_batch(message, keepalive=keepalive)
+        return await self._execute_one(message, keepalive)
+
+    async def execute_batch(self, message: RunMessage, *, keepalive: Callable[[], None] | None = None) -> Execution:
+        """Execute the runs of a batch message one after another, each taken on its own (a duplicate, a cancelled
+        or an ended run is skipped), each in a fresh context of this runner's one browser. The message is
+        kept alive before each run and by each run's heartbeats. ``busy`` when another worker holds one of them
+        (the message comes back, and what ran is skipped then). A run whose execution raised does not stop the
+        others; the first such error goes up once they are done (the message comes back: nothing that ended
+        runs twice)."""
+        done: list[Execution] = []
+        failure: Exception | None = None
+        for index, member in enumerate(message.members()):
+            if index and keepalive is not None:
+                try:
+                    await asyncio.to_thread(keepalive)
+                except Exception as exc:
+                    logger.warning("could not extend a batch message", run_id=member.run_id, error=str(exc))
+            try:
+                done.append(await self._execute_one(member, keepalive))
+            except Exception as exc:
+                logger.exception("a run of a batch failed; the others go on", run_id=member.run_id)
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+        busy = any(e.disposition == Disposition.busy for e in done)
+        return Execution(
+            Disposition.busy if busy else Disposition.done, done[-1].run if done else None, members=tuple(done)
+        )
+
+    async def _execute_one(self, message: RunMessage, keepalive: Callable[[], None] | None) -> Execution:
         run = await asyncio.to_thread(self._runs.take, message)
         if run is None:
             return await self._not_taken(message)

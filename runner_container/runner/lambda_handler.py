@@ -1,6 +1,9 @@
 """The container Lambda runner: an SQS event source feeds run messages; each batch is executed with
 powertools' ``AsyncBatchProcessor`` (records run concurrently, bounded by the browser pool) and reports
-partial batch failures, so only the failed or busy records come back.
+partial batch failures, so only the failed or busy records come back. A record that is a batch message (child
+runs of a suite run) executes its runs in turn (``RunExecutor.execute_batch``): one invocation for them all. Under
+``--single-process`` the pool launches a browser per context, so there a batch saves the invocations and the
+Playwright driver's start, not the browser launches.
 
 The browser pool lives as long as the Lambda execution environment (warm invocations reuse it). Playwright's
 objects belong to the event loop that made them, and the loop powertools runs a batch on is not guaranteed to
@@ -101,10 +104,14 @@ async def record_handler(record: SQSRecord) -> str:
     message = RunMessage.model_validate_json(record.body)
     result = await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(_execute(message), _runtime_loop()))
     if result.disposition == Disposition.busy:
-        raise RunBusy(f"run {message.run_id} attempt {message.attempt} is held by another worker")
-    status = result.run.status.value if result.run is not None else "dropped"
-    logger.info("run message handled", run_id=message.run_id, status=status)
-    return status
+        raise RunBusy(f"a run of message {record.message_id} (run {message.run_id}) is held by another worker")
+    statuses = [_status(e) for e in result.members or (result,)]
+    logger.info("run message handled", run_ids=[m.run_id for m in message.members()], statuses=statuses)
+    return ",".join(statuses)
+
+
+def _status(result: Execution) -> str:
+    return result.run.status.value if result.run is not None else "dropped"
 
 
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:

@@ -1,7 +1,9 @@
 """The Fargate runner: long-polls the run queue and executes up to ``runner_concurrency`` runs at once.
 
 While a run executes, its message's visibility is extended with every heartbeat; the message is deleted
-only once the result is stored (or the message turned out to be a duplicate). ``run_forever`` stops
+only once the result is stored (or the message turned out to be a duplicate). A batch message (child runs of a
+suite run) takes one of the ``runner_concurrency`` slots and its runs execute in turn, on the one browser
+(``RunExecutor.execute_batch``); it is deleted once every one of them is handled. ``run_forever`` stops
 cleanly when its event is set, so ``autotest local`` can embed the worker in its own event loop.
 
     python -m runner_container.runner.worker

@@ -78,7 +78,11 @@ def build_services(
         planning=planning,
     )
     suites = SuiteService(
-        suites=DynamoSuiteStore(make("dynamodb"), settings.table_name), tests=repo, runs=runs, events=events
+        suites=DynamoSuiteStore(make("dynamodb"), settings.table_name),
+        tests=repo,
+        runs=runs,
+        events=events,
+        batch_size=settings.suite_batch_size,
     )
     schedules = ScheduleService(
         schedules=DynamoScheduleStore(make("dynamodb"), settings.table_name),

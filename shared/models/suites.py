@@ -172,12 +172,17 @@ class SuiteChild(Model):
     """The test."""
     name: str | None = None
     """The test's name when the suite run started."""
+    kind: TestKind | None = None
+    """The test's kind when the suite run started (`browser` children may be batched; null in older suite runs)."""
     run_id: str | None = None
     """Its run (`run_...`), once started; null while `pending` or when `skipped`."""
     status: ChildStatus = "pending"
     """`pending`, then its run's status (`queued`, `running`, `passed`, ...); `skipped` if it never started."""
     attempt: int = 0
     """The attempt its run is on (0 before it starts)."""
+    batch: str | None = None
+    """When its first attempt went to a runner in one message with other children (a batch: one browser, a
+    context each, in turn), the run id of the batch's first run; null when it went alone. A retry goes alone."""
     flaky: bool = False
     """Whether its run passed after an attempt that failed."""
     duration_ms: int | None = None

@@ -31,6 +31,7 @@ plans it (``plan_waiting_run``), writes the steps into the run and only then sen
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 from collections.abc import Callable
@@ -41,7 +42,7 @@ from typing import Any, Literal, cast
 from shared.errors import Conflict, DomainError, InvalidInput, InvalidPlan, NotFound, Unavailable
 from shared.ids import new_id, utcnow
 from shared.models.events import RunStatusChanged
-from shared.models.messages import PlanMessage, RunMessage
+from shared.models.messages import BatchMember, PlanMessage, RunMessage
 from shared.models.pages import Page
 from shared.models.planning import PlanFailed
 from shared.models.queries import RunQuery
@@ -162,9 +163,12 @@ class RunService:
         schedule_id: str | None = None,
         correlation_id: str | None = None,
         run_id: str | None = None,
+        enqueue: bool = True,
     ) -> Run:
         """Create a run and queue it. ``run_id``: the caller's own id for it (a suite run's child, so that two
-        writers starting it make one run: the second's creation is a Conflict)."""
+        writers starting it make one run: the second's creation is a Conflict). ``enqueue=False``: store it
+        queued (and ask for its plan if it waits for one) but leave its message to the caller, who sends it in a
+        batch with others (``send_batch``)."""
         spec, test_id, revision, name, kind, tags = self._resolve_spec(project_id, body)
         variables = {**spec.variables, **body.variables}
         planner_calls, waits_for_plan = 0, False
@@ -211,7 +215,7 @@ class RunService:
             if waits_for_plan:
                 assert self._planning is not None
                 self._planning.request_run_plan(run)
-            else:
+            elif enqueue:
                 self._queue.send(self._message(run))
         except DomainError as exc:
             # The run is stored but nobody will execute it: end it as an error, say why.
@@ -323,6 +327,26 @@ class RunService:
         return RunMessage(
             run_id=run.id, project_id=run.project_id, attempt=run.attempt, correlation_id=run.correlation_id
         )
+
+    def send_batch(self, runs: list[Run]) -> None:
+        """Send one message naming every run of ``runs`` (queued runs of one project, stored with
+        ``enqueue=False``): one runner executes them in turn on one browser. One run goes as its own message.
+        When the send fails, every one of them ends as ``error`` (nobody would execute them) and Unavailable goes
+        up, as ``start_run`` does."""
+        if not runs:
+            return
+        first = runs[0]
+        message = self._message(first)
+        if len(runs) > 1:
+            message = message.model_copy(update={"batch": [BatchMember(run_id=r.id, attempt=r.attempt) for r in runs]})
+        try:
+            self._queue.send(message)
+        except DomainError as exc:
+            for run in runs:
+                with contextlib.suppress(Conflict):  # cancelled meanwhile
+                    self.transition(run, RunStatus.error, error=f"could not enqueue the run: {exc.message}")
+            raise Unavailable("the run queue is unavailable; the runs were recorded as 'error'") from exc
+        logger.info("runs queued as one batch", run_ids=[r.id for r in runs], correlation_id=first.correlation_id)
 
     # ------------------------------------------------------------------------------- reading
 
@@ -528,7 +552,13 @@ class RunService:
         run as ``error``, saying why. ``dropped`` when there is nothing to end (the run finished, or
         moved on to another attempt; a letter of the attempt before a queued one re-sends that attempt's
         message first, as ``take`` does); ``pending`` while a worker still holds the run with a fresh
-        heartbeat (look again later: the letter is a leftover copy)."""
+        heartbeat (look again later: the letter is a leftover copy). A batch message is each of its runs' letter:
+        ``pending`` if one is, else ``ended`` if one was ended, else ``dropped``."""
+        if message.batch:
+            outcomes = [self.dead_letter(member) for member in message.members()]
+            if "pending" in outcomes:
+                return "pending"
+            return "ended" if "ended" in outcomes else "dropped"
         try:
             run = self._runs.get_run(message.run_id)
         except NotFound:

@@ -11,6 +11,15 @@ whose turn it is (``parallel``: up to ``max_parallel`` at once; ``sequential``: 
 ended, with the variables extracted so far), skips the rest when ``fail_fast`` stops the suite, and writes it
 back on the condition of the version it read (a lost race re-reads and decides again). The writer that ends the
 suite run publishes ``Suite Run Completed``: once.
+
+Batching (``batch_size`` > 1, ``AUTOTEST_SUITE_BATCH_SIZE``): the children of a ``parallel`` suite run that one
+pass starts and that share a batch key (:func:`batch_key`: browser tests; the labels are the suite run's, the same
+for every child, and every browser run is launched alike) go to the runners as one message naming up to
+``batch_size`` runs, which one runner executes in turn: one browser start, a fresh context per run. Each run is
+still taken with its own conditional write; a retry or a takeover goes back as a message of its own.
+``max_parallel`` counts messages (a batch is one): children are batched only when there are more due than free
+slots, so a child waits behind batch-mates only when it would have waited for a slot anyway. API tests (no
+browser to start) and ``sequential`` suites are not batched.
 """
 
 from __future__ import annotations
@@ -26,7 +35,7 @@ from shared.models.common import VarValue
 from shared.models.events import RunStatusChanged, SuiteRunCompleted
 from shared.models.pages import Page
 from shared.models.queries import TestQuery
-from shared.models.runs import Run, RunCreate, Trigger
+from shared.models.runs import Run, RunCreate, RunStatus, Trigger
 from shared.models.suites import (
     CHILD_DONE,
     MAX_SUITE_TESTS,
@@ -67,6 +76,22 @@ def child_run_id(suite_run_id: str, index: int) -> str:
     digest = int.from_bytes(hashlib.sha256(f"{suite_run_id}#{index}".encode()).digest()[:10], "big")
     tail = "".join(_CROCKFORD[(digest >> (5 * i)) & 31] for i in range(16))
     return f"run_{body[:10]}{tail}"
+
+
+def batch_key(child: SuiteChild) -> str | None:
+    """What children must share to go to one runner together, or None for a child that goes alone. A suite run's
+    labels are the same for every child, and no test sets how its browser is launched (every browser run gets
+    the runner's Chromium and launch arguments), so browser tests share one key; an API test needs no browser,
+    so a batch would save it nothing. A setting that changes the launch belongs in the key."""
+    return "browser" if child.kind == TestKind.browser else None
+
+
+def _unit(child: SuiteChild) -> str:
+    """What a started child counts as against ``max_parallel``: its batch while it is on the attempt it was
+    batched with (the first), else itself (a retry or a takeover is a message of its own)."""
+    if child.batch is not None and child.attempt <= 1:
+        return child.batch
+    return child.run_id or f"#{child.index}"
 
 
 def suite_status(run: SuiteRun) -> SuiteRunStatus:
@@ -110,7 +135,10 @@ class SuiteService:
         runs: RunService,
         events: EventBus,
         clock: Callable[[], datetime] = utcnow,
+        batch_size: int = 1,
     ) -> None:
+        """``batch_size``: the most child runs sent to one runner in one message (1: each its own message)."""
+        self._batch_size = max(1, batch_size)
         self._suites = suites
         self._tests = tests
         self._runs = runs
@@ -259,7 +287,7 @@ class SuiteService:
                 details={"field": "selector"},
             )
         now = self._clock()
-        children = [SuiteChild(index=i, test_id=t.id, name=t.name) for i, t in enumerate(tests)]
+        children = [SuiteChild(index=i, test_id=t.id, name=t.name, kind=t.kind) for i, t in enumerate(tests)]
         for child, test in zip(children, tests, strict=True):
             if test.latest_revision == 0:
                 child.status, child.error = "error", f"test {test.id} no longer exists"
@@ -411,18 +439,64 @@ class SuiteService:
             for child in pending:
                 child.status, child.error = "skipped", reason
             return False
-        active = sum(1 for c in run.children if c.status in ACTIVE)
         if run.mode == "sequential":
+            active = any(c.status in ACTIVE for c in run.children)
             if active or not pending or not all(c.done for c in run.children[: pending[0].index]):
                 return False
-            due = pending[:1]
-        else:
-            due = pending[: max(run.max_parallel - active, 0)]
-        for child in due:
-            self._start_child(run, child)
-        return bool(due)
+            self._start_child(run, pending[0])
+            return True
+        units = {_unit(c) for c in run.children if c.status in ACTIVE}
+        groups = self._groups(pending, max(run.max_parallel - len(units), 0))
+        for group in groups:
+            if len(group) == 1:
+                self._start_child(run, group[0])
+            else:
+                self._start_batch(run, group)
+        return bool(groups)
 
-    def _start_child(self, run: SuiteRun, child: SuiteChild) -> None:
+    def _groups(self, pending: list[SuiteChild], slots: int) -> list[list[SuiteChild]]:
+        """The pending children to start now, as the messages they go in: at most ``slots`` messages. The first
+        ``slots`` children (in order) get one each, as without batching; then each further child with a batch key
+        joins the least full message of its key below ``batch_size`` (the rest wait for a slot). So a child is
+        queued behind batch-mates only when no slot was free for it anyway: batching saves runner starts and
+        never costs parallelism."""
+        groups = [[child] for child in pending[:slots]]
+        if self._batch_size <= 1:
+            return groups
+        for child in pending[slots:]:
+            key = batch_key(child)
+            if key is None:
+                continue
+            fitting = [g for g in groups if batch_key(g[0]) == key and len(g) < self._batch_size]
+            if fitting:
+                min(fitting, key=len).append(child)
+        return groups
+
+    def _start_batch(self, run: SuiteRun, group: list[SuiteChild]) -> None:
+        """Start the children of ``group`` and send the runs this pass created as one message (a run another
+        writer created is sent by that writer; a run waiting for its plan gets its message from the planner)."""
+        mine: list[Run] = []
+        for child in group:
+            started = self._start_child(run, child, enqueue=False)
+            if started is not None and started.status == RunStatus.queued and started.spec.steps:
+                mine.append(started)
+        if not mine:
+            return
+        try:
+            self._runs.send_batch(mine)
+        except DomainError as exc:
+            for child in group:
+                if any(r.id == child.run_id for r in mine):
+                    child.status, child.error = "error", clipped(f"could not start: {exc.message}")
+            return
+        if len(mine) > 1:
+            for child in group:
+                if any(r.id == child.run_id for r in mine):
+                    child.batch = mine[0].id
+
+    def _start_child(self, run: SuiteRun, child: SuiteChild, *, enqueue: bool = True) -> Run | None:
+        """Start a child's run; returns it when this call created it (``enqueue=False``: not sent yet), None when
+        it could not start or another writer had started it."""
         run_id = child_run_id(run.id, child.index)
         variables = {**run.variables, **run.extracted}
         body = RunCreate(
@@ -441,18 +515,22 @@ class SuiteService:
                 schedule_id=run.schedule_id,
                 correlation_id=run.correlation_id,
                 run_id=run_id,
+                enqueue=enqueue,
             )
+            created: Run | None = started
         except DomainError as exc:
+            created = None
             try:
                 started = self._runs.get_run(run.project_id, run_id)  # another writer started it
             except NotFound:
                 child.status, child.error = "error", clipped(f"could not start: {exc.message}")
-                return
+                return None
         child.run_id = started.id
         child.status = started.status.value
         child.attempt = started.attempt
         child.error = clipped(started.error)
         child.input_names = sorted(started.variables)
+        return created
 
     def _finish(self, run: SuiteRun) -> None:
         run.counts = SuiteRunCounts.of(run.children)
@@ -486,4 +564,4 @@ class SuiteService:
         return run
 
 
-__all__ = ["CHILD_DONE", "SuiteService", "child_run_id", "suite_status"]
+__all__ = ["CHILD_DONE", "SuiteService", "batch_key", "child_run_id", "suite_status"]

@@ -13,7 +13,8 @@ from examples.webapp import WebApp
 from runner_container.runner import lambda_handler
 from runner_container.runner.browser import BrowserPool
 from runner_container.runner.worker import Worker
-from shared.models.runs import RunCreate, RunStatus
+from shared.models.messages import ReceivedMessage, RunMessage
+from shared.models.runs import Run, RunCreate, RunStatus
 from shared.services.catalog import Catalog
 from shared.services.container import Services
 from shared.services.projects import Projects
@@ -144,3 +145,46 @@ def test_lambda_handler_keeps_one_browser_whatever_loop_a_batch_runs_on(
     lambda_handler.shutdown()
     assert not runtime.pool.running and runtime.pool.traces_dir is None
     assert lambda_handler._State.runtime is None and lambda_handler._State.loop is None
+
+
+def batch_message(h: Harness, count: int) -> tuple[list[Run], RunMessage]:
+    """``count`` runs stored and sent as one batch message, as a suite run's browser children are."""
+    spec = {"steps": STEPS, "variables": {"base_url": h.base_url}}
+    runs = [h.runs.start_run(PROJECT, RunCreate.model_validate({"spec": spec}), enqueue=False) for _ in range(count)]
+    h.runs.send_batch(runs)
+    message, _ = h.queue.sent.pop()
+    return runs, message
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_worker_runs_a_batch_on_one_browser_a_context_each(webapp: WebApp) -> None:
+    # Given a fresh runner and three runs in one message
+    pool = BrowserPool(concurrency=1)
+    h = make_harness(pool, webapp.url)
+    runs, message = batch_message(h, 3)
+    worker = Worker(executor=h.executor, queue=h.queue, concurrency=1, visibility_timeout_s=30)
+
+    # When the worker handles it
+    await worker.handle(ReceivedMessage(body=message.model_dump_json(), receipt="r-1", message_id="m-1"))
+
+    # Then each passed, with its own artifacts, on the one browser launched (it served the three contexts)
+    try:
+        assert [h.store.get_run(r.id).status for r in runs] == [RunStatus.passed] * 3
+        assert all(h.statuses(r.id) == ["queued", "running", "passed"] for r in runs)
+        reports = [a.key for r in runs for a in h.store.get_run(r.id).artifacts if a.key.endswith("report.html")]
+        assert len(set(reports)) == 3
+        assert pool.running and pool._served == 3
+        assert h.queue.deleted == ["r-1"]
+    finally:
+        await pool.close()
+
+
+def test_lambda_handler_runs_a_batch_record_in_one_invocation(lambda_env: None, webapp: WebApp) -> None:
+    # Given the handler (a single-process Chromium: a launch per context) and one record naming two runs
+    h = make_harness(BrowserPool(), webapp.url)
+    lambda_handler.configure(services_of(h))
+    runs, message = batch_message(h, 2)
+
+    # When it is handled, then both passed in that one invocation and the record is not reported as failed
+    assert lambda_handler.handler(_sqs_event([message.model_dump_json()]), None) == {"batchItemFailures": []}  # type: ignore[arg-type]
+    assert [h.store.get_run(r.id).status for r in runs] == [RunStatus.passed] * 2

@@ -244,3 +244,25 @@ def test_a_child_that_passes_on_its_retry_is_flaky_in_the_suite_and_the_stats(lo
     assert stats["flaky"] == 1 and stats["passed"] == 1
     flakiest = api(local, "GET", "/v1/stats/flaky")["items"]
     assert flaky in [t["test_id"] for t in flakiest]
+
+
+def test_browser_children_beyond_max_parallel_run_in_batches_and_pass(local: LocalInfo) -> None:
+    # Given four browser tests and a suite that runs two at once (local mode batches up to 4 by default)
+    steps = [
+        {"action": "goto", "url": f"{local.example_url}/login"},
+        {"action": "expect_visible", "target": {"role": "button", "name": "Log in"}},
+    ]
+    tests = [save(local, f"batched {i}", {"steps": steps}) for i in range(4)]
+    suite = api(local, "POST", "/v1/suites", {"name": "Batched", "tests": tests, "max_parallel": 2})
+
+    # When it runs
+    started = api(local, "POST", f"/v1/suites/{suite['id']}/runs", {})
+
+    # Then at most two messages went (two slots), so at most two children each, and every child passed. (Which
+    # children a batch names is recorded by the pass whose write won: a concurrent pass that found a run already
+    # created by another writer records it as alone, so the record may say less than what went together.)
+    ids = {c["run_id"] for c in started["children"]}
+    batches = [c["batch"] for c in started["children"] if c["batch"] is not None]
+    assert set(batches) <= ids and all(batches.count(b) <= 2 for b in batches)
+    ended = wait_for_end(local, started["id"])
+    assert ended["status"] == "passed" and ended["counts"]["passed"] == 4
