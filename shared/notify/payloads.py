@@ -201,4 +201,5 @@ def slack_message(notice: Notice) -> dict[str, Any]:
     links = [f"<{_link(url)}|{name}>" for name, url in (("Run", notice.run_url), ("Report", notice.report_url)) if url]
     if links:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(links)}]})
-    return {"text": headline, "blocks": blocks}
+    # the fallback text is read as mrkdwn too (a name holding "<!channel>" would mention the channel)
+    return {"text": _mrkdwn(headline), "blocks": blocks}

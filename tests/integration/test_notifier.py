@@ -275,3 +275,40 @@ def test_local_mode_sends_a_signed_failure_then_the_recovery(receiver: Receiver,
         assert documents[0]["links"]["run"] == f"{info.api_url}/v1/runs/{failed}"
     finally:
         local.stop()
+
+
+def test_the_slack_message_of_a_failed_run_reaches_a_local_receiver_readable(
+    services: Services, receiver: Receiver, notifier: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Slack URLs are https; the local receiver speaks http: the real sender is used, over http
+    notifications = services.notifications
+    assert notifications is not None
+    real = WebhookSender(loopback_guard, timeout_s=1.0)
+    monkeypatch.setattr(
+        notifications, "_send", lambda url, body, headers: real.post(url.replace("https:", "http:"), body, headers)
+    )
+    create(services, kind="slack", url=f"{receiver.url}/slack".replace("http:", "https:"))
+    test, _ = services.catalog.create_test(
+        "default",
+        TestCreate.model_validate(
+            {"name": "Checkout <works>", "steps": [{"action": "goto", "url": "http://127.0.0.1:9/"}]}
+        ),
+    )
+    run_id, _ = end_run(services, test.id, RunStatus.failed)
+
+    [got] = wait_for(lambda: receiver.at("/slack"))
+    message = json.loads(got["body"])
+    text = json.dumps(message["blocks"])
+    assert got["headers"]["Content-Type"] == "application/json"
+    assert SIGNATURE_HEADER not in got["headers"]  # Slack is not signed: its URL is its secret
+    assert "failed" in message["text"] and "Checkout &lt;works&gt;" in message["text"]  # escaped, not a link
+    assert "text not found" in text  # the failing step's error
+    assert f"http://127.0.0.1:8000/v1/runs/{run_id}" in text  # a link to the run
+    [delivery] = wait_for(
+        lambda: [
+            d
+            for d in notifications.deliveries("default", notifications.list_targets("default").items[0].id).items
+            if d.status == "delivered"
+        ]
+    )
+    assert delivery.http_status == 200
