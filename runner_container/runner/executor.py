@@ -59,6 +59,12 @@ class Execution:
     members: tuple[Execution, ...] = ()
 
 
+class Abandoned(Exception):
+    """The runner is stopping at once (local mode's second Ctrl-C): the attempt it held is left as it is, unwritten,
+    and its message is not deleted, so it is executed again as the next attempt (an interruption: no retry used)
+    instead of ending on whatever the shutdown did to its browser."""
+
+
 class RunLost(Exception):
     """The stored run changed under us (ended elsewhere): stop without writing a result."""
 
@@ -103,6 +109,15 @@ class RunExecutor:
             logger.warning("the healer setting is bedrock but no Bedrock healer was given; healing by fuzzy matching")
         # the element cache of saved tests' steps (None: every target is resolved afresh)
         self._element_cache = element_cache
+        self._abandoned = False
+
+    def abandon(self) -> None:
+        """Write nothing more about the runs held now: each write from here raises :class:`Abandoned`."""
+        self._abandoned = True
+
+    def _check_abandoned(self, held: _Held) -> None:
+        if self._abandoned:
+            raise Abandoned(f"the runner stopped at once while it ran {held.run.id} (attempt {held.run.attempt})")
 
     def close(self) -> None:
         """Stop the processes that check responses (the browser pool is the caller's to close)."""
@@ -134,6 +149,8 @@ class RunExecutor:
                     logger.warning("could not extend a batch message", run_id=member.run_id, error=str(exc))
             try:
                 done.append(await self._execute_one(member, keepalive))
+            except Abandoned:
+                raise
             except Exception as exc:
                 logger.exception("a run of a batch failed; the others go on", run_id=member.run_id)
                 failure = failure or exc
@@ -180,6 +197,8 @@ class RunExecutor:
     async def _heartbeat(self, held: _Held, keepalive: Callable[[], None] | None) -> None:
         while True:
             await asyncio.sleep(self.config.heartbeat_s)
+            if self._abandoned:
+                return
             try:
                 if keepalive is not None:
                     await asyncio.to_thread(keepalive)
@@ -251,9 +270,11 @@ class RunExecutor:
                         break
                 report = await collector.upload_all()
                 images = _failure_images(results, report, collector)
-        except RunLost:
+        except (RunLost, Abandoned):
             raise
         except Exception as exc:
+            if self._abandoned:
+                raise Abandoned(f"the runner stopped at once while it ran {run.id}") from exc
             problem = masker.clip(f"runner error: {type(exc).__name__}: {exc}", MAX_ERROR_CHARS)
             logger.error("the runner failed while executing a run", run_id=run.id, error=problem, origin=origin(exc))
             stats = finder.counters.added_to(run.stats)
@@ -379,6 +400,7 @@ class RunExecutor:
 
     async def _finish(self, held: _Held, status: RunStatus, *, retryable: bool = True, **changes: Any) -> Run:
         run = held.run
+        self._check_abandoned(held)
         changes.pop("flaky", None)  # the service's rule
         try:
             updated = await asyncio.to_thread(
@@ -412,12 +434,14 @@ class RunExecutor:
         return updated
 
     async def _refresh(self, held: _Held) -> None:
+        self._check_abandoned(held)
         current = await asyncio.to_thread(self._runs.get_run, held.run.project_id, held.run.id)
         if current.status != RunStatus.running or current.attempt != held.run.attempt:
             raise RunLost(f"run {current.id} is now {current.status.value} (attempt {current.attempt})")
         held.run = current
 
     async def _progress(self, held: _Held, **changes: Any) -> None:
+        self._check_abandoned(held)
         try:
             held.run = await asyncio.to_thread(self._runs.update_progress, held.run, **changes)
         except Conflict as exc:

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from runner_container.runner.executor import Disposition, RunExecutor
+from runner_container.runner.executor import Abandoned, Disposition, RunExecutor
 from runner_container.runner.runtime import build_runtime
 from shared.models.messages import ReceivedMessage, RunMessage
 from shared.observability import logger
@@ -91,10 +91,22 @@ class Worker:
                     task = asyncio.create_task(self.handle(received))
                     self._in_flight.add(task)
                     task.add_done_callback(self._in_flight.discard)
+        except asyncio.CancelledError:
+            self._abandon()
+            raise
         finally:
             stopping.cancel()
             await self._drain()
             logger.info("runner worker stopped")
+
+    def _abandon(self) -> None:
+        """Cancelled (a stop at once): the runs held are left unwritten and their messages undeleted, so they
+        are executed again as their next attempt; never ended on what the shutdown did to their browser."""
+        abandon = getattr(self._executor, "abandon", None)
+        if abandon is not None:
+            abandon()
+        for task in self._in_flight:
+            task.cancel()
 
     async def _wait_stop(self, stop_event: asyncio.Event | None) -> None:
         waits = [asyncio.create_task(self._stop.wait())]
@@ -110,7 +122,12 @@ class Worker:
         if not self._in_flight:
             return
         logger.info("waiting for in-flight runs", count=len(self._in_flight))
-        _, pending = await asyncio.wait(self._in_flight, timeout=self._drain_timeout_s)
+        try:
+            _, pending = await asyncio.wait(self._in_flight, timeout=self._drain_timeout_s)
+        except asyncio.CancelledError:  # stopped at once while the runs were finishing
+            self._abandon()
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+            raise
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
@@ -132,6 +149,9 @@ class Worker:
 
         try:
             result = await self._executor.execute(message, keepalive=keepalive)
+        except Abandoned as exc:
+            logger.warning("run left for its next attempt", run_id=message.run_id, reason=str(exc))
+            return
         except Exception:
             logger.exception("run message failed; it will be redelivered", run_id=message.run_id)
             return

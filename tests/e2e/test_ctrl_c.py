@@ -106,6 +106,51 @@ def test_ctrl_c_lets_a_running_browser_test_finish(tmp_path: Path) -> None:
     assert [s["status"] for s in run["steps"]] == ["passed"] * len(STEPS)
 
 
+def test_a_second_ctrl_c_leaves_the_running_test_to_run_again_not_failed(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTOTEST_", "AWS_"))}
+    env["AUTOTEST_SECRETS_KEY_FILE"] = os.environ["AUTOTEST_SECRETS_KEY_FILE"]
+    with serve_pages({"/page": (200, "<h1>Still here</h1>")}) as base_url:
+        proc = subprocess.Popen(
+            [*AUTOTEST, "local", "--port", "0", "--no-example", "--data-dir", str(data_dir)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            config = wait_for_config(data_dir, proc)
+            headers = {"Authorization": f"Bearer {config['api_key']}"}
+            with httpx.Client(base_url=config["api_url"], headers=headers, timeout=10) as client:
+                body = {"spec": {"name": "slow page", "steps": STEPS, "variables": {"base_url": base_url}}}
+                run_id = client.post("/v1/runs", json=body).json()["id"]
+                poll(client, run_id, lambda r: r["status"] == "running" and r["steps"], timeout_s=90)
+
+                # When Ctrl-C comes twice while the browser test runs: stop at once
+                os.killpg(proc.pid, signal.SIGINT)
+                time.sleep(0.5)
+                os.killpg(proc.pid, signal.SIGINT)
+            output, _ = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+        # Then the run was not ended on what the stop did to its browser: after a restart it runs again, as its
+        # next attempt (an interruption, no retry used), and passes
+        restarted = LocalModeThread(LocalOptions(port=0, example_port=None, data_dir=data_dir))
+        info = restarted.start()
+        try:
+            with httpx.Client(base_url=info.api_url, headers={"X-API-Key": info.api_key}, timeout=10) as client:
+                run = poll(client, run_id, lambda r: r["status"] not in ("queued", "running"), timeout_s=90)
+        finally:
+            restarted.stop()
+    text = output.decode(errors="replace")
+    assert run["status"] == "passed", (run, text)
+    assert run["attempt"] == 2 and len(run["interruptions"]) == 1 and not run["flaky"], run
+    assert [s["status"] for s in run["steps"]] == ["passed"] * len(STEPS)
+
+
 def descendants(pid: int) -> list[tuple[int, int, int, str]]:
     """(pid, process group, session, command line) of every process below ``pid``, from /proc."""
     children: dict[int, list[int]] = {}
