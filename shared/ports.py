@@ -246,8 +246,10 @@ class SuiteStore(Protocol):
     def get_suite(self, project_id: str, suite_id: str) -> Suite:
         """NotFound if missing or in another project."""
 
-    def replace_suite(self, suite: Suite, *, previous_name: str) -> None:
-        """Write the whole suite (it exists); Conflict when a rename takes a name another suite has."""
+    def replace_suite(self, suite: Suite, *, previous_name: str) -> Suite:
+        """Write the whole suite on the condition that the stored ``version`` is ``suite.version``; returns it with
+        ``version + 1``. Conflict with ``details={"stale": True}`` when another writer got there first, plain
+        Conflict when a rename takes a name another suite has; NotFound when it is gone."""
 
     def delete_suite(self, project_id: str, suite_id: str) -> None:
         """NotFound if missing. Its suite runs stay."""

@@ -460,12 +460,16 @@ class FakeSuiteStore:
         except KeyError:
             raise NotFound(f"suite {suite_id} not found") from None
 
-    def replace_suite(self, suite: Suite, *, previous_name: str) -> None:
+    def replace_suite(self, suite: Suite, *, previous_name: str) -> Suite:
         with self._lock:
-            self.get_suite(suite.project_id, suite.id)
+            stored = self.get_suite(suite.project_id, suite.id)
+            if stored.version != suite.version:
+                raise Conflict(f"suite {suite.id} changed meanwhile", details={"stale": True})
             if self._name_taken(suite):
                 raise Conflict(f"the project has a suite named {suite.name!r} already", details={"field": "name"})
-            self.suites[(suite.project_id, suite.id)] = suite
+            written = suite.model_copy(update={"version": suite.version + 1})
+            self.suites[(suite.project_id, suite.id)] = written
+            return written
 
     def delete_suite(self, project_id: str, suite_id: str) -> None:
         self.get_suite(project_id, suite_id)

@@ -293,7 +293,9 @@ class RunExecutor:
                 error = f"{which} did not pass; first problem: {error}"
             changes: dict[str, Any] = {"iterations": iterations}
         else:
-            changes = {"steps": results[0].steps, "variables": _storable(masker.data(results[0].variables))}
+            final = results[0].variables
+            made = sorted(k for k, v in final.items() if k not in run.variables or run.variables[k] != v)
+            changes = {"steps": results[0].steps, "variables": _storable(masker.data(final)), "extracted": made}
         return await self._conclude(
             held,
             status,

@@ -315,11 +315,16 @@ class Masker:
         return "".join(parts) + marker
 
     def data(self, value: Any) -> Any:
-        """A copy of ``value`` (JSON-like) with secrets masked in every string."""
+        """A copy of ``value`` (JSON-like) with secrets masked in every string, every key, and every number
+        whose digits hold one (a system under test may send a numeric secret back as a JSON number: it is
+        replaced by the string ``***`` whole)."""
         if isinstance(value, str):
             return self.text(value)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            shown = repr(value)
+            return MASK if self._values and self.text(shown) != shown else value
         if isinstance(value, dict):
-            return {k: self.data(v) for k, v in value.items()}
+            return {self.text(k) if isinstance(k, str) else k: self.data(v) for k, v in value.items()}
         if isinstance(value, list | tuple):
             return [self.data(v) for v in value]
         return value

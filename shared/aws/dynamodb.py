@@ -738,14 +738,17 @@ class DynamoSuiteStore(DynamoRepository):
             raise NotFound(f"suite {suite_id} not found")
         return _load(Suite, item)
 
-    def replace_suite(self, suite: Suite, *, previous_name: str) -> None:
+    def replace_suite(self, suite: Suite, *, previous_name: str) -> Suite:
         pk = f"PROJECT#{suite.project_id}"
+        written = suite.model_copy(update={"version": suite.version + 1})
         items: list[dict[str, Any]] = [
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": self._suite_item(suite),
-                    "ConditionExpression": "attribute_exists(PK)",
+                    "Item": self._suite_item(written),
+                    "ConditionExpression": "attribute_exists(PK) AND #v = :v",
+                    "ExpressionAttributeNames": {"#v": "version"},
+                    "ExpressionAttributeValues": {":v": {"N": str(suite.version)}},
                 }
             }
         ]
@@ -756,6 +759,8 @@ class DynamoSuiteStore(DynamoRepository):
                     "Delete": {
                         "TableName": self._table,
                         "Key": {"PK": {"S": pk}, "SK": {"S": f"SUITENAME#{previous_name.lower()}"}},
+                        "ConditionExpression": "suite_id = :sid",
+                        "ExpressionAttributeValues": {":sid": {"S": suite.id}},
                     }
                 }
             )
@@ -763,16 +768,27 @@ class DynamoSuiteStore(DynamoRepository):
             with translate(f"update suite {suite.id}"):
                 self._db.transact_write_items(TransactItems=items)
         except Conflict as exc:
-            self.get_suite(suite.project_id, suite.id)  # NotFound when it was deleted meanwhile
+            stored = self.get_suite(suite.project_id, suite.id)  # NotFound when it was deleted meanwhile
+            if stored.version != suite.version:
+                raise Conflict(f"suite {suite.id} changed meanwhile", details={"stale": True}) from exc
             raise self._name_taken(suite) from exc
+        return written
 
     def delete_suite(self, project_id: str, suite_id: str) -> None:
         suite = self.get_suite(project_id, suite_id)
         pk = f"PROJECT#{project_id}"
-        with translate(f"delete suite {suite_id}"):
+        with translate(f"delete suite {suite_id}"):  # on the version read, so its name guard is the one deleted
             self._db.transact_write_items(
                 TransactItems=[
-                    {"Delete": {"TableName": self._table, "Key": {"PK": {"S": pk}, "SK": {"S": f"SUITE#{suite_id}"}}}},
+                    {
+                        "Delete": {
+                            "TableName": self._table,
+                            "Key": {"PK": {"S": pk}, "SK": {"S": f"SUITE#{suite_id}"}},
+                            "ConditionExpression": "#v = :v",
+                            "ExpressionAttributeNames": {"#v": "version"},
+                            "ExpressionAttributeValues": {":v": {"N": str(suite.version)}},
+                        }
+                    },
                     {
                         "Delete": {
                             "TableName": self._table,

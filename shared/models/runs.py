@@ -346,6 +346,8 @@ class Run(Model):
     tags: list[str] = Field(default_factory=list)
     spec: TestSpec
     variables: dict[str, VarValue] = Field(default_factory=dict)
+    #: the names of the variables its last attempt's steps set (extracted, or changed)
+    extracted: list[str] = Field(default_factory=list)
     dataset: list[dict[str, VarValue]] | None = None
     timeout_s: int
     created_at: datetime
@@ -405,6 +407,9 @@ class RunPublic(Model):
     variables: dict[str, VarValue]
     """The variables: the test's, then the run's over them, and once it ends those its steps extracted (`extract`
     steps, a request's `extract`); secrets masked. A data-driven run's rows are in `iterations`."""
+    extracted: list[str] = Field(default_factory=list)
+    """The names of the variables its (last attempt's) steps set: what a `sequential` suite hands on to the tests
+    after it."""
     created_at: datetime
     """When the run was started (UTC, ISO 8601)."""
     started_at: datetime | None

@@ -138,6 +138,8 @@ class Suite(Model):
     """When it was created (UTC)."""
     updated_at: datetime
     """When it last changed (UTC)."""
+    version: int = 1
+    """1 when created, one more with each change."""
 
 
 class SuiteRunStatus(StrEnum):
@@ -189,9 +191,6 @@ class SuiteChild(Model):
     """How long its run took, once ended."""
     error: str | None = None
     """Why it did not pass (its run's error, or why it could not start or was skipped)."""
-    input_names: list[str] = Field(default_factory=list)
-    """The names of the variables its run started with (in a `sequential` suite, the others it ends with were
-    extracted, and go to the tests after it)."""
 
     @property
     def done(self) -> bool:

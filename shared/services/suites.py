@@ -29,7 +29,9 @@ import hashlib
 from collections.abc import Callable
 from datetime import datetime
 
-from shared.errors import Conflict, DomainError, InvalidInput, NotFound
+from pydantic import ValidationError
+
+from shared.errors import Conflict, DomainError, InvalidInput, NotFound, PayloadTooLarge
 from shared.ids import _CROCKFORD, new_id, utcnow
 from shared.models.common import VarValue
 from shared.models.events import RunStatusChanged, SuiteRunCompleted
@@ -55,9 +57,15 @@ from shared.services.runs import RunService
 
 #: what a secret's value is replaced with in a run's variables (``runner/masking.py``)
 MASK = "***"
+#: what one run takes (``RunCreate``: ``Variables`` and ``Labels``)
+MAX_VARIABLES = 200
+MAX_LABELS = 20
 #: child states that stop a ``fail_fast`` suite
 NOT_PASSED = frozenset({"failed", "error", "timed_out", "cancelled"})
 ACTIVE = frozenset({"queued", "running"})
+#: the most a suite run may hold when it starts: the rest of its item (390 KB) is room for its children's results
+#: (each child's status, run id and clipped error: under 1 KB) and the variables a scenario hands on (64 KiB)
+MAX_STARTED_BYTES = 160 * 1024
 #: a child's error as the suite run keeps it (its run has the whole of it)
 MAX_CHILD_ERROR_CHARS = 500
 #: what a sequential suite run hands on: values up to 16 KiB each, 64 KiB in all (a suite run is one item)
@@ -111,13 +119,29 @@ def suite_status(run: SuiteRun) -> SuiteRunStatus:
     return SuiteRunStatus.error
 
 
-def extracted_by(run: Run, inputs: list[str]) -> dict[str, VarValue]:
-    """The variables a run made (not among the names it started with), without masked secrets or values too
-    large to hand on (over :data:`MAX_HANDED_VALUE_CHARS`)."""
-    known = set(inputs)
+def extracted_by(run: Run) -> dict[str, VarValue]:
+    """The variables a run's steps set (``run.extracted``), without masked secrets or values too large to hand on
+    (over :data:`MAX_HANDED_VALUE_CHARS`)."""
     return {
-        k: v for k, v in run.variables.items() if k not in known and v != MASK and len(str(v)) <= MAX_HANDED_VALUE_CHARS
+        k: run.variables[k]
+        for k in run.extracted
+        if k in run.variables and run.variables[k] != MASK and len(str(run.variables[k])) <= MAX_HANDED_VALUE_CHARS
     }
+
+
+def _check_merged(variables: dict[str, VarValue], labels: dict[str, str]) -> None:
+    """The suite's variables and labels with the run's over them fit what one run takes (a 422 when the suite
+    run is started, not an error in each child)."""
+    if len(variables) > MAX_VARIABLES:
+        raise InvalidInput(
+            f"variables: the suite's and the run's together are {len(variables)}; a run takes at most {MAX_VARIABLES}",
+            details={"field": "variables"},
+        )
+    if len(labels) > MAX_LABELS:
+        raise InvalidInput(
+            f"labels: the suite's and the run's together are {len(labels)}; a run takes at most {MAX_LABELS}",
+            details={"field": "labels"},
+        )
 
 
 def clipped(text: str | None) -> str | None:
@@ -196,19 +220,32 @@ class SuiteService:
         return self._suites.list_suites(project_id, limit=limit, cursor=cursor)
 
     def update(self, project_id: str, suite_id: str, body: SuiteUpdate) -> Suite:
-        suite = self._suites.get_suite(project_id, suite_id)
+        """Apply the fields given to the stored suite; a write that lost a race (another change came between the
+        read and the write) reads again and applies them again, so concurrent changes are all kept."""
         changes = {field: getattr(body, field) for field in body.model_fields_set}
         if "tests" in changes:
             changes["tests"] = list(changes["tests"] or [])
             self._check_tests(project_id, changes["tests"])
-        updated = suite.model_copy(update={**changes, "updated_at": self._clock()})
-        if not updated.tests and updated.selector is None:
-            raise InvalidInput("a suite needs tests: give 'tests' (test ids) or 'selector' (tags), or both")
-        self._suites.replace_suite(updated, previous_name=suite.name)
-        return updated
+        for _ in range(MAX_ROUNDS):
+            suite = self._suites.get_suite(project_id, suite_id)
+            updated = suite.model_copy(update={**changes, "updated_at": self._clock()})
+            if not updated.tests and updated.selector is None:
+                raise InvalidInput("a suite needs tests: give 'tests' (test ids) or 'selector' (tags), or both")
+            try:
+                return self._suites.replace_suite(updated, previous_name=suite.name)
+            except Conflict as exc:
+                if not (isinstance(exc.details, dict) and exc.details.get("stale")):
+                    raise
+        raise Conflict(f"suite {suite_id} kept changing while it was updated; try again")
 
     def delete(self, project_id: str, suite_id: str) -> None:
-        self._suites.delete_suite(project_id, suite_id)
+        for _ in range(MAX_ROUNDS):
+            try:
+                self._suites.delete_suite(project_id, suite_id)
+                return
+            except Conflict:
+                continue  # renamed meanwhile: read its name again
+        raise Conflict(f"suite {suite_id} kept changing while it was deleted; try again")
 
     def tests_of(self, suite: Suite) -> list[TestCase]:
         """The tests a suite runs now: those it names (in order), then those its selector takes (by name)."""
@@ -286,6 +323,8 @@ class SuiteService:
                 f"suite {suite.name!r} has no tests to run: its selector matches no active test",
                 details={"field": "selector"},
             )
+        variables, labels = {**suite.variables, **body.variables}, {**suite.labels, **body.labels}
+        _check_merged(variables, labels)
         now = self._clock()
         children = [SuiteChild(index=i, test_id=t.id, name=t.name, kind=t.kind) for i, t in enumerate(tests)]
         for child, test in zip(children, tests, strict=True):
@@ -302,8 +341,8 @@ class SuiteService:
             max_parallel=suite.max_parallel,
             fail_fast=suite.fail_fast,
             children=children,
-            variables={**suite.variables, **body.variables},
-            labels={**suite.labels, **body.labels},
+            variables=variables,
+            labels=labels,
             retries=body.retries if body.retries is not None else suite.retries,
             timeout_s=suite.timeout_s,
             trigger=trigger or body.trigger,
@@ -313,6 +352,14 @@ class SuiteService:
             correlation_id=correlation_id or new_id("cor"),
         )
         run.counts = SuiteRunCounts.of(run.children)
+        size = len(run.model_dump_json())
+        if size > MAX_STARTED_BYTES:
+            raise PayloadTooLarge(
+                f"suite run of {suite.name!r} is too large to start: {size // 1024} KB of variables, labels and "
+                f"tests; a suite run keeps them with room for its children's results, so at most "
+                f"{MAX_STARTED_BYTES // 1024} KB",
+                details={"size": size, "limit": MAX_STARTED_BYTES},
+            )
         try:
             self._suites.create_suite_run(run)
         except Conflict:
@@ -417,7 +464,7 @@ class SuiteService:
             child.duration_ms = child_run.duration_ms
             child.error = clipped(child_run.error)
             if child.status == "passed" and run.mode == "sequential":
-                for key, value in extracted_by(child_run, child.input_names).items():
+                for key, value in extracted_by(child_run).items():
                     size = sum(len(str(v)) for k, v in run.extracted.items() if k != key) + len(str(value))
                     if size <= MAX_HANDED_CHARS:
                         run.extracted[key] = value
@@ -499,13 +546,18 @@ class SuiteService:
         it could not start or another writer had started it."""
         run_id = child_run_id(run.id, child.index)
         variables = {**run.variables, **run.extracted}
-        body = RunCreate(
-            test_id=child.test_id,
-            variables=variables,
-            labels=run.labels,
-            retries=run.retries,
-            timeout_s=run.timeout_s,
-        )
+        try:
+            body = RunCreate(
+                test_id=child.test_id,
+                variables=variables,
+                labels=run.labels,
+                retries=run.retries,
+                timeout_s=run.timeout_s,
+            )
+        except ValidationError as exc:  # the variables handed on grew past what a run takes
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:3])
+            child.status, child.error = "error", clipped(f"could not start: {problems}")
+            return None
         try:
             started = self._runs.start_run(
                 run.project_id,
@@ -529,7 +581,6 @@ class SuiteService:
         child.status = started.status.value
         child.attempt = started.attempt
         child.error = clipped(started.error)
-        child.input_names = sorted(started.variables)
         return created
 
     def _finish(self, run: SuiteRun) -> None:

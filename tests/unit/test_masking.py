@@ -179,3 +179,13 @@ def test_the_page_fold_composes_compatibility_and_decomposed_forms_and_folds_cas
     assert fold("\uff2b\uff58\uff17\u3000\uff06") == "kx7&"  # fullwidth
     assert fold("e\u0301t\u00e9") == fold("\u00e9t\u00e9") == "\u00e9t\u00e9"  # NFD and NFC alike
     assert fold("STRASSE") == fold("stra\u00dfe") == "strasse"
+
+
+def test_a_secret_sent_back_as_a_json_number_is_masked_in_data() -> None:
+    # A system under test may answer {"pin": 98765432} to a request that sent the secret "98765432"
+    masker = Masker()
+    masker.add("98765432")
+    answer = {"num": 98765432, "ratio": 98765432.0, "other": 12, "ok": True, "nested": [{"n": 98765432}]}
+    assert masker.data(answer) == {"num": "***", "ratio": "***", "other": 12, "ok": True, "nested": [{"n": "***"}]}
+    assert masker.data({"98765432": 1}) == {"***": 1}  # keys too
+    assert Masker().data({"n": 98765432}) == {"n": 98765432}  # no secrets: numbers stay numbers

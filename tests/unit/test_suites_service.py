@@ -87,7 +87,8 @@ def test_sequential_hands_extracted_variables_on_and_fail_fast_skips(fakes: Fake
     run = suites.start(PROJECT, suite_id, SuiteRunCreate())
     assert [ch.status for ch in run.children] == ["queued", "pending", "pending"]
     first = run.children[0].run_id or ""
-    finish(fakes, first, RunStatus.passed, variables={"user": "ann", "token": "abc", "pw": "***"})
+    ended = {"user": "ann", "token": "abc", "pw": "***"}
+    finish(fakes, first, RunStatus.passed, variables=ended, extracted=["token", "pw"])
     run = suites.get_run(PROJECT, run.id)
     assert run.extracted == {"token": "abc"}  # new variables only, masked secrets never
     second = fakes.store.get_run(run.children[1].run_id or "")
@@ -213,3 +214,40 @@ def test_aggregation_is_the_same_under_duplicate_and_reordered_events(
     assert final.status == expected
     assert final.counts.passed == outcomes.count("passed") and final.counts.total == len(outcomes)
     assert len(completions(fakes)) == 1
+
+
+def test_merged_labels_or_variables_over_a_runs_limits_are_a_422_before_anything_starts(fakes: FakeServices) -> None:
+    suites = fakes.services.suites
+    assert suites is not None
+    t = make_test(fakes, "t")
+    sid = suite_of(fakes, tests=[t], labels={f"s{i}": "x" for i in range(15)})
+    with pytest.raises(InvalidInput, match="labels: the suite's and the run's together are 25"):
+        suites.start(PROJECT, sid, SuiteRunCreate(labels={f"r{i}": "y" for i in range(10)}))
+    sid2 = suite_of(fakes, name="vars", tests=[t], variables={f"s{i}": 1 for i in range(150)})
+    with pytest.raises(InvalidInput, match="variables: the suite's and the run's together are 250"):
+        suites.start(PROJECT, sid2, SuiteRunCreate(variables={f"r{i}": 2 for i in range(100)}))
+    assert not fakes.store.runs and not fakes.suite_store.suite_runs  # nothing was started
+
+
+def test_a_suite_run_too_large_to_keep_its_results_is_refused_when_it_starts(fakes: FakeServices) -> None:
+    from shared.errors import PayloadTooLarge
+
+    suites = fakes.services.suites
+    assert suites is not None
+    sid = suite_of(fakes, tests=[make_test(fakes, "t")], variables={f"v{i}": "x" * 1000 for i in range(200)})
+    with pytest.raises(PayloadTooLarge, match="too large to start"):
+        suites.start(PROJECT, sid, SuiteRunCreate())
+    assert not fakes.store.runs
+
+
+def test_a_scenario_whose_handed_on_variables_outgrow_a_run_ends_that_child_as_error(fakes: FakeServices) -> None:
+    suites = fakes.services.suites
+    assert suites is not None
+    a, b = make_test(fakes, "a"), make_test(fakes, "b")
+    sid = suite_of(fakes, tests=[a, b], mode="sequential", variables={f"s{i}": 1 for i in range(150)})
+    run = suites.start(PROJECT, sid, SuiteRunCreate())
+    made = {f"x{i}": i for i in range(60)}
+    finish(fakes, run.children[0].run_id or "", RunStatus.passed, variables=made, extracted=sorted(made))
+    ended = suites.get_run(PROJECT, run.id)
+    assert [c.status for c in ended.children] == ["passed", "error"]
+    assert "could not start" in (ended.children[1].error or "") and ended.status == "error"
