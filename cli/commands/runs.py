@@ -50,6 +50,9 @@ def _run_request(state: CliState, run_id: str, suffix: str = "", *, method: str 
             raise CliError(
                 f"{run_id} is a test id, not a run id: its runs are in `autotest runs list --test-id {run_id}`"
             ) from exc
+        if exc.status == 404 and run_id.startswith("srn_"):
+            verb = "cancel" if suffix == "/cancel" else "status"
+            raise CliError(f"{run_id} is a suite run, not a run: `autotest suites {verb} {run_id}`") from exc
         raise
 
 

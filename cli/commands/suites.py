@@ -113,7 +113,8 @@ def list_suites(state: CliState, as_json: bool) -> None:
         takes = [f"{len(s['tests'])} tests"] if s.get("tests") else []
         if s.get("selector"):
             takes.append("tags " + ",".join(s["selector"]["tags"]))
-        rows.append([s["id"], s["name"], s["mode"], " + ".join(takes), str(s["max_parallel"])])
+        parallel = str(s["max_parallel"]) if s["mode"] == "parallel" else "-"
+        rows.append([s["id"], s["name"], s["mode"], " + ".join(takes), parallel])
     state.console.print(table(["id", "name", "mode", "tests", "parallel"], rows, wrap={"name": 1}))
 
 
@@ -222,8 +223,14 @@ def _follow(
         current = client.get(f"/v1/suite-runs/{started['id']}")
 
 
-def _print_suite_run(state: CliState, run: dict[str, Any]) -> None:
+def _print_suite_run(state: CliState, run: dict[str, Any], *, header: bool = False) -> None:
     console = state.console
+    if header:
+        labels = ", ".join(f"{k}={v}" for k, v in sorted((run.get("labels") or {}).items()))
+        console.print(
+            f"[bold]{safe(run['suite_name'])}[/]  {safe(run['id'])}  {safe(run['mode'])}, started by "
+            f"{safe(run['trigger'])} {timestamp(run['created_at'])}" + (f"  [dim]{safe(labels)}[/]" if labels else "")
+        )
     console.print()
     console.rule("results")
     for child in run["children"]:
@@ -302,7 +309,25 @@ def suite_run_status(state: CliState, suite_run_id: str, as_json: bool) -> None:
     if as_json:
         print_json(state, run)
         return
-    _print_suite_run(state, run)
+    _print_suite_run(state, run, header=True)
+
+
+@suites_group.command("cancel")
+@click.argument("suite_run_id", type=SUITE_RUN_ID_ARG)
+@json_option
+@pass_state
+def cancel_suite_run(state: CliState, suite_run_id: str, as_json: bool) -> None:
+    """Cancel a suite run: its running child runs stop after their current step, the rest are skipped."""
+    run = state.client().post(f"/v1/suite-runs/{suite_run_id}/cancel")
+    if as_json:
+        print_json(state, run)
+        return
+    counts = run["counts"]
+    state.console.print(
+        f"{status_text(str(run['status']))}  [bold]{safe(run['id'])}[/]  {safe(run['suite_name'])}  "
+        f"[dim]{counts['cancelled']} cancelled, {counts['skipped']} skipped; follow it: "
+        f"autotest suites status {safe(run['id'])}[/]"
+    )
 
 
 @suites_group.command("runs")
