@@ -342,6 +342,8 @@ class Run(Model):
     trigger: Trigger = "api"
     suite_run_id: str | None = None
     schedule_id: str | None = None
+    #: the batch its first attempt was started in (a suite run's children sent to one runner in one message)
+    batch_id: str | None = None
     labels: dict[str, str] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
     spec: TestSpec

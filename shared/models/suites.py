@@ -183,8 +183,9 @@ class SuiteChild(Model):
     attempt: int = 0
     """The attempt its run is on (0 before it starts)."""
     batch: str | None = None
-    """When its first attempt went to a runner in one message with other children (a batch: one browser, a
-    context each, in turn), the run id of the batch's first run; null when it went alone. A retry goes alone."""
+    """When its first attempt was started in a batch (children sent to one runner in one message: one browser, a
+    context each, in turn), the batch's id (the run id of its first child), as its run records it; null when it
+    went alone. A retry goes alone."""
     flaky: bool = False
     """Whether its run passed after an attempt that failed."""
     duration_ms: int | None = None

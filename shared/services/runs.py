@@ -164,6 +164,7 @@ class RunService:
         correlation_id: str | None = None,
         run_id: str | None = None,
         enqueue: bool = True,
+        batch_id: str | None = None,
     ) -> Run:
         """Create a run and queue it. ``run_id``: the caller's own id for it (a suite run's child, so that two
         writers starting it make one run: the second's creation is a Conflict). ``enqueue=False``: store it
@@ -198,6 +199,7 @@ class RunService:
             trigger=trigger or body.trigger,
             suite_run_id=suite_run_id,
             schedule_id=schedule_id,
+            batch_id=batch_id,
             labels=body.labels,
             tags=tags,
             # the run's own variables and dataset (below) supersede the spec's: store them once

@@ -459,6 +459,7 @@ class SuiteService:
                 child.status, child.run_id = "pending", None
                 continue
             child.status = child_run.status.value
+            child.batch = child_run.batch_id
             child.attempt = child_run.attempt
             child.flaky = child_run.flaky
             child.duration_ms = child_run.duration_ms
@@ -523,8 +524,9 @@ class SuiteService:
         """Start the children of ``group`` and send the runs this pass created as one message (a run another
         writer created is sent by that writer; a run waiting for its plan gets its message from the planner)."""
         mine: list[Run] = []
+        batch = child_run_id(run.id, group[0].index)  # the same for every writer that forms this group
         for child in group:
-            started = self._start_child(run, child, enqueue=False)
+            started = self._start_child(run, child, enqueue=False, batch_id=batch)
             if started is not None and started.status == RunStatus.queued and started.spec.steps:
                 mine.append(started)
         if not mine:
@@ -536,12 +538,10 @@ class SuiteService:
                 if any(r.id == child.run_id for r in mine):
                     child.status, child.error = "error", clipped(f"could not start: {exc.message}")
             return
-        if len(mine) > 1:
-            for child in group:
-                if any(r.id == child.run_id for r in mine):
-                    child.batch = mine[0].id
 
-    def _start_child(self, run: SuiteRun, child: SuiteChild, *, enqueue: bool = True) -> Run | None:
+    def _start_child(
+        self, run: SuiteRun, child: SuiteChild, *, enqueue: bool = True, batch_id: str | None = None
+    ) -> Run | None:
         """Start a child's run; returns it when this call created it (``enqueue=False``: not sent yet), None when
         it could not start or another writer had started it."""
         run_id = child_run_id(run.id, child.index)
@@ -568,6 +568,7 @@ class SuiteService:
                 correlation_id=run.correlation_id,
                 run_id=run_id,
                 enqueue=enqueue,
+                batch_id=batch_id,
             )
             created: Run | None = started
         except DomainError as exc:
@@ -578,6 +579,7 @@ class SuiteService:
                 child.status, child.error = "error", clipped(f"could not start: {exc.message}")
                 return None
         child.run_id = started.id
+        child.batch = started.batch_id  # the batch it was started in, by whichever writer created it
         child.status = started.status.value
         child.attempt = started.attempt
         child.error = clipped(started.error)
