@@ -9,9 +9,11 @@ recorded. The start comes first so that a crash between the two repeats the firi
 losing it.
 
 **Due times and catch-up** (local mode's loop, :meth:`ScheduleService.tick`; EventBridge Scheduler decides
-this itself in AWS). A due time within ``grace_s`` before now is on time and fires. Older ones were missed
-(local mode was stopped): of those, only the latest ``catch_up`` fire (default 1, 0 for none), so a long stop
-never ends in a storm of runs; then the schedule moves on to its next future time.
+this itself in AWS). Of the due times not fired yet, only the latest ``catch_up`` fire (default 1), oldest
+first, so a long stop never ends in a storm of runs; then the schedule moves on to its next future time. A due
+time within ``grace_s`` before now is on time: when the latest is on time it fires, and it counts as one of
+the ``catch_up`` (a minutely schedule stopped for two minutes fires once, for the current minute, not also
+for the one before); with ``catch_up`` 0 only an on-time one fires, nothing missed.
 
 **The AWS mirror** (the :class:`~shared.ports.Scheduler` port). The stored schedule is the truth, and each
 change is written there first, then pushed to the mirror; when the push fails the stored write is undone
@@ -378,20 +380,19 @@ class ScheduleService:
         return firings
 
     def due_times(self, schedule: Schedule, now: datetime) -> list[datetime]:
-        """The due times to fire at ``now``, oldest first: the on-time ones (within ``grace_s``) and the latest
-        ``catch_up`` of the ones missed before them."""
+        """The due times to fire at ``now``, oldest first: the latest ``catch_up`` of the ones not fired yet. When
+        the latest of them is on time (within ``grace_s``) it is one of those (so a stop of a bit over a minute
+        fires one run, not the missed one and the on-time one), and it fires even with ``catch_up`` 0."""
         if not schedule.enabled or schedule.next_fire_at is None or schedule.next_fire_at > now:
             return []
         start = schedule.next_fire_at
         if schedule.last_fired_for is not None:
             start = max(start, schedule.last_fired_for + _TINY)
-        window = now - self._grace
-        missed: list[datetime] = []
-        if self._catch_up and start <= window:
-            latest = takewhile(lambda t: t >= start, self._times_before(schedule, window))
-            missed = sorted(islice(latest, self._catch_up))
-        on_time = list(takewhile(lambda t: t <= now, self._times_after(schedule, max(window, start - _TINY))))
-        return missed + on_time
+        backlog = takewhile(lambda t: t >= start, self._times_before(schedule, now))
+        latest = list(islice(backlog, max(self._catch_up, 1)))
+        if latest and latest[0] < now - self._grace:
+            latest = latest[: self._catch_up]  # even the latest was missed: catch up (or not) that many
+        return sorted(latest)
 
     def _fire_due(self, project_id: str, schedule_id: str, now: datetime) -> list[Firing]:
         schedule = self._store.get_schedule(project_id, schedule_id)  # the index may lag: read it as it is

@@ -282,3 +282,52 @@ def test_when_the_mirror_fails_the_store_is_left_as_it_was(fakes: FakeServices, 
     fakes.scheduler.fail = None
     assert schedules.update(PROJECT, schedule.id, ScheduleUpdate(cron="0 8 * * *")).cron == "0 8 * * *"
     assert fakes.scheduler.schedules[(PROJECT, schedule.id)].expression == "cron(0 8 * * ? *)"
+
+
+@pytest.mark.parametrize(
+    ("stopped_for", "catch_up", "expected"),
+    [
+        # stopped 12:01:19, back 2 minutes later at 12:03:19: 12:02 was missed, 12:03 is on time
+        (timedelta(minutes=2), 0, ["12:03"]),
+        (timedelta(minutes=2), 1, ["12:03"]),
+        (timedelta(minutes=2), 2, ["12:02", "12:03"]),
+        (timedelta(minutes=10), 0, ["12:11"]),
+        (timedelta(minutes=10), 1, ["12:11"]),
+        (timedelta(minutes=10), 2, ["12:10", "12:11"]),
+        # back on 4 December at 12:01:19: three days of minutes missed, 12:01 on time
+        (timedelta(days=3), 0, ["12:01"]),
+        (timedelta(days=3), 1, ["12:01"]),
+        (timedelta(days=3), 2, ["12:00", "12:01"]),
+    ],
+)
+def test_after_a_stop_the_on_time_due_time_counts_as_the_catch_up(
+    fakes: FakeServices, clock: Clock, stopped_for: timedelta, catch_up: int, expected: list[str]
+) -> None:
+    schedules = service(fakes, clock, catch_up=catch_up)
+    schedule = schedule_of(schedules, test_id=make_test(fakes), cron="* * * * *")
+    clock.now = datetime(2026, 12, 1, 12, 1, 0, 500_000, tzinfo=UTC)
+    assert [f.due.strftime("%H:%M") for f in schedules.tick()] == ["12:01"]
+    # local mode stops at 12:01:19 and comes back ``stopped_for`` later
+    clock.now = datetime(2026, 12, 1, 12, 1, 19, tzinfo=UTC) + stopped_for
+    back = service(fakes, clock, catch_up=catch_up)
+    fired = back.tick()
+    assert [f.due.strftime("%H:%M") for f in fired] == expected
+    assert all(f.due > clock.now - timedelta(minutes=catch_up + 1) for f in fired)
+    assert back.tick() == []
+    assert len(runs_of(fakes, schedule.id)) == 1 + len(expected)
+    # then on with the next minute, once
+    clock.now = to_next_minute(clock.now) + timedelta(seconds=1)
+    assert len(back.tick()) == 1 and back.tick() == []
+    assert len(runs_of(fakes, schedule.id)) == 2 + len(expected)
+
+
+def to_next_minute(at: datetime) -> datetime:
+    return at.replace(second=0, microsecond=0) + timedelta(minutes=1)
+
+
+def test_catch_up_zero_fires_an_on_time_due_time_but_nothing_missed(fakes: FakeServices, clock: Clock) -> None:
+    schedule = schedule_of(service(fakes, clock), test_id=make_test(fakes), cron="0 * * * *")
+    back = service(fakes, clock, catch_up=0)
+    clock.now = START + timedelta(hours=2, seconds=-10)  # 14:00:20: 13:00 missed, 14:00 on time
+    assert [f.due.hour for f in back.tick()] == [14]
+    assert len(runs_of(fakes, schedule.id)) == 1
