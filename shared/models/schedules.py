@@ -6,6 +6,7 @@ that says what is wrong, from the API and from the CLI's file check alike.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -14,28 +15,36 @@ from pydantic_core import PydanticCustomError
 
 from shared.models.common import Model, Name, ObjectId, StorableInput, Variables, VarValue
 from shared.models.runs import Labels
-from shared.schedule_expressions import ExpressionError, parse_cron, parse_rate, parse_timezone
+from shared.schedule_expressions import ExpressionError, normal_rate, parse_cron, parse_rate, parse_timezone
 
 #: EventBridge Scheduler puts the time an invocation was scheduled for here (a context attribute of the target's
 #: input)
 SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"
 
 
-def _checked(parse: Any, kind: str) -> Any:
+def _checked(normal: Callable[[str], str], kind: str) -> Any:
+    """Check a value and store it in its normal form (cron fields and rates with single spaces)."""
+
     def check(value: str) -> str:
         try:
-            parse(value)
+            return normal(value)
         except ExpressionError as exc:
             # a custom error's message is shown as it is (a ValueError's gets "Value error, " in front)
             raise PydanticCustomError(kind, str(exc)) from None
-        return value.strip()
 
     return AfterValidator(check)
 
 
-CronText = Annotated[str, StringConstraints(min_length=1, max_length=200), _checked(parse_cron, "cron_expression")]
-RateText = Annotated[str, StringConstraints(min_length=1, max_length=100), _checked(parse_rate, "rate_expression")]
-TimeZoneName = Annotated[str, StringConstraints(min_length=1, max_length=64), _checked(parse_timezone, "time_zone")]
+def _zone_name(name: str) -> str:
+    parse_timezone(name)
+    return name
+
+
+CronText = Annotated[
+    str, StringConstraints(min_length=1, max_length=200), _checked(lambda v: parse_cron(v).text, "cron_expression")
+]
+RateText = Annotated[str, StringConstraints(min_length=1, max_length=100), _checked(normal_rate, "rate_expression")]
+TimeZoneName = Annotated[str, StringConstraints(min_length=1, max_length=64), _checked(_zone_name, "time_zone")]
 ScheduleTarget = Literal["suite", "test"]
 
 
@@ -218,7 +227,8 @@ class MirroredSchedule(Model):
 
     @classmethod
     def of(cls, schedule: Schedule, *, start_at: datetime | None) -> MirroredSchedule:
-        expression = parse_rate(schedule.rate).aws if schedule.rate else parse_cron(schedule.cron or "").aws
+        rate, cron = schedule.rate, schedule.cron or ""
+        expression = parse_rate(rate, stored=True).aws if rate else parse_cron(cron, stored=True).aws
         return cls(
             name=schedule.id,
             expression=expression,

@@ -29,7 +29,7 @@ import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import islice, takewhile
 
 from shared.errors import Conflict, DomainError, InvalidInput, NotFound, Unavailable
@@ -58,9 +58,10 @@ MAX_ROUNDS = 10
 DUE_BATCH = 100
 _TINY = timedelta(microseconds=1)
 
-_cron = lru_cache(maxsize=512)(parse_cron)
-_rate = lru_cache(maxsize=512)(parse_rate)
-_zone = lru_cache(maxsize=512)(parse_timezone)
+# a stored schedule is read as it was saved (one saved before a check became stricter still fires)
+_cron = lru_cache(maxsize=512)(partial(parse_cron, stored=True))
+_rate = lru_cache(maxsize=512)(partial(parse_rate, stored=True))
+_zone = lru_cache(maxsize=512)(partial(parse_timezone, stored=True))
 
 
 def to_minute(value: datetime) -> datetime:
