@@ -13,7 +13,7 @@ import pytest
 from shared.errors import InvalidInput, NotFound, Unavailable
 from shared.models.schedules import Schedule, ScheduleCreate, ScheduleUpdate
 from shared.models.suites import SuiteCreate
-from shared.models.tests import TestCreate
+from shared.models.tests import TestCreate, TestStatus, TestUpdate
 from shared.services.schedules import ScheduleService, fired_id
 from tests.conftest import FakeServices
 
@@ -187,7 +187,7 @@ def test_a_suite_schedule_starts_suite_runs_with_derived_ids(fakes: FakeServices
     assert again.already and len(fakes.suite_store.suite_runs) == 1
 
 
-def test_a_firing_that_cannot_start_is_recorded_and_not_retried(fakes: FakeServices, clock: Clock) -> None:
+def test_a_schedule_whose_suite_was_deleted_is_paused_saying_how_to_resume(fakes: FakeServices, clock: Clock) -> None:
     schedules = service(fakes, clock)
     suite_id = make_suite(fakes)
     schedule = schedule_of(schedules, suite_id=suite_id, cron="* * * * *")
@@ -195,9 +195,66 @@ def test_a_firing_that_cannot_start_is_recorded_and_not_retried(fakes: FakeServi
     fakes.services.suites.delete(PROJECT, suite_id)
     clock.now = datetime(2026, 12, 1, 12, 1, 3, tzinfo=UTC)
     (fired,) = schedules.tick()
-    assert fired.started is None and fired.error is not None and suite_id in fired.error
+    assert fired.started is None and fired.error is not None
+    assert f"paused: its suite {suite_id} no longer exists" in fired.error
+    assert f"autotest schedules update {schedule.id} --suite SUITE --enable" in fired.error
     stored = schedules.get(PROJECT, schedule.id)
-    assert stored.last_error == fired.error and stored.next_fire_at == datetime(2026, 12, 1, 12, 2, tzinfo=UTC)
+    assert (stored.enabled, stored.next_fire_at, stored.last_error) == (False, None, fired.error)
+    assert fakes.scheduler.schedules[(PROJECT, schedule.id)].state == "DISABLED"  # the AWS mirror in step
+    # it fires no more: not on the next minutes, nor when EventBridge Scheduler invokes it anyway
+    for _ in range(5):
+        clock.advance(minutes=1)
+        assert schedules.tick() == []
+    assert schedules.fire(PROJECT, schedule.id, clock.now).error == "the schedule is paused"
+    assert fakes.suite_store.suite_runs == {}
+    # resuming it while its suite is gone is a 422 naming it; pointed at another suite it resumes
+    with pytest.raises(InvalidInput, match=f"suite_id: the project has no suite {suite_id}"):
+        schedules.set_enabled(PROJECT, schedule.id, True)
+    resumed = schedules.update(PROJECT, schedule.id, ScheduleUpdate(suite_id=make_suite(fakes), enabled=True))
+    assert resumed.enabled and fakes.scheduler.schedules[(PROJECT, schedule.id)].state == "ENABLED"
+    clock.now = to_next_minute(clock.now) + timedelta(seconds=2)
+    (again,) = schedules.tick()
+    assert again.started is not None and again.error is None
+
+
+def test_a_schedule_whose_test_was_archived_is_paused_until_resumed(fakes: FakeServices, clock: Clock) -> None:
+    schedules = service(fakes, clock)
+    test_id = make_test(fakes)
+    schedule = schedule_of(schedules, test_id=test_id, rate="rate(1 minute)")
+    fakes.services.catalog.archive_test(PROJECT, test_id)
+    clock.now = datetime(2026, 12, 1, 12, 3, 3, tzinfo=UTC)  # 12:01 and 12:02 missed, 12:03 on time
+    fired = service(fakes, clock, catch_up=3).tick()
+    assert len(fired) == 1 and fired[0].error is not None  # paused at the first: the others are not tried
+    assert f"paused: its test {test_id} is archived" in fired[0].error
+    assert f"autotest tests unarchive {test_id}" in fired[0].error
+    assert f"autotest schedules resume {schedule.id}" in fired[0].error
+    stored = schedules.get(PROJECT, schedule.id)
+    assert not stored.enabled and fakes.scheduler.schedules[(PROJECT, schedule.id)].state == "DISABLED"
+    clock.advance(minutes=3)
+    assert schedules.tick() == [] and runs_of(fakes, schedule.id) == []
+    with pytest.raises(InvalidInput, match=f"test {test_id} is archived: unarchive it first"):
+        schedules.set_enabled(PROJECT, schedule.id, True)
+    fakes.services.catalog.update_test(PROJECT, test_id, TestUpdate(status=TestStatus.active))
+    assert schedules.set_enabled(PROJECT, schedule.id, True).enabled
+    clock.now = to_next_minute(clock.now) + timedelta(seconds=1)
+    (again,) = schedules.tick()
+    assert again.started is not None and len(runs_of(fakes, schedule.id)) == 1
+
+
+def test_a_firing_that_cannot_start_for_another_reason_is_recorded_and_not_retried(
+    fakes: FakeServices, clock: Clock
+) -> None:
+    schedules = service(fakes, clock)
+    assert fakes.services.suites is not None
+    tagged = SuiteCreate.model_validate({"name": "Tagged", "selector": {"tags": ["nightly"]}})
+    suite = fakes.services.suites.create(PROJECT, tagged)  # the suite is there, with no test to run
+    schedule = schedule_of(schedules, suite_id=suite.id, cron="* * * * *")
+    clock.now = datetime(2026, 12, 1, 12, 1, 3, tzinfo=UTC)
+    (fired,) = schedules.tick()
+    assert fired.started is None and fired.error is not None and fired.error.startswith("could not start suite")
+    stored = schedules.get(PROJECT, schedule.id)
+    assert stored.enabled and stored.last_error == fired.error
+    assert stored.next_fire_at == datetime(2026, 12, 1, 12, 2, tzinfo=UTC)
     assert schedules.tick() == []
 
 
