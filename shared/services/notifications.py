@@ -7,6 +7,9 @@ The rules (``trigger_of`` and :meth:`NotificationService.on_event`):
 - ``failure``: it ended ``failed``, ``error`` or ``timed_out``. ``recovery``: it passed, and the previous ended
   run of the same test (suite run of the same suite) did not pass; cancelled ones are passed over when looking
   back, and a first run is no recovery. ``ended``: any other end. A target with ``always`` hears every end.
+  Every notice carries that previous status (``previous_status``), whatever its trigger; it is None for a first
+  run (none ended before, cancelled ones passed over), an inline run (no test), or when none is found among
+  the newest 100.
 - A run of a suite run does not notify on its own unless the target asks for ``suite_children``: the suite
   run's end does, once.
 
@@ -259,8 +262,7 @@ class NotificationService:
             return []
         if isinstance(event, RunStatusChanged):
             run = self._runs.get_run(event.project_id, event.run_id)
-            wanted_previous = run.status == RunStatus.passed and any(t.wants(Trigger.recovery) for t in targets)
-            previous = self._previous_run_status(run) if wanted_previous else None
+            previous = self._previous_run_status(run)
             notice = Notice(
                 project_id=run.project_id,
                 trigger=trigger_of(run.status, previous),
@@ -275,10 +277,7 @@ class NotificationService:
             if self._suites is None:
                 return []
             suite_run = self._suites.get_run(event.project_id, event.suite_run_id)
-            wanted_previous = suite_run.status == SuiteRunStatus.passed and any(
-                t.wants(Trigger.recovery) for t in targets
-            )
-            previous = self._previous_suite_run_status(suite_run) if wanted_previous else None
+            previous = self._previous_suite_run_status(suite_run)
             notice = Notice(
                 project_id=suite_run.project_id,
                 trigger=trigger_of(suite_run.status, previous),

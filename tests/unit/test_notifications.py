@@ -565,3 +565,45 @@ def test_an_attempt_whose_worker_died_is_made_again_so_nothing_stays_pending(fak
     now[0] += timedelta(seconds=notifications.policy.stale_claim_s + 1)
     assert send_all(fakes) == ["delivered"]
     assert fakes.notification_queue.sent == []
+
+
+def test_every_webhook_says_the_previous_status_null_only_for_a_first_run(fakes: FakeServices) -> None:
+    target(fakes, on=["always"])
+    test_id = make_test(fakes)
+    for status in ("failed", "passed", "failed", "cancelled", "timed_out"):
+        if status == "cancelled":
+            run = fakes.services.runs.start_run(PROJECT, RunCreate(test_id=test_id))
+            fakes.services.runs.cancel(PROJECT, run.id)
+        else:
+            run_to_end(fakes, test_id, RunStatus(status))
+        notify_all(fakes)
+        time.sleep(0.002)
+    send_all(fakes)
+    documents = [json.loads(body) for _, body, _ in fakes.sender.posts]
+    assert [(d["type"], d["previous_status"]) for d in documents] == [
+        ("run.failure", None),  # a first run
+        ("run.recovery", "failed"),
+        ("run.failure", "passed"),
+        ("run.ended", "failed"),
+        ("run.failure", "failed"),  # the cancelled run is passed over
+    ]
+
+    # suite runs: the previous suite run of the same suite
+    assert fakes.services.suites is not None
+    suite = fakes.services.suites.create(PROJECT, SuiteCreate.model_validate({"name": "Nightly", "tests": [test_id]}))
+    fakes.sender.posts.clear()
+    for _ in range(2):
+        suite_run = fakes.services.suites.start(PROJECT, suite.id, SuiteRunCreate())
+        child = fakes.store.get_run(suite_run.children[0].run_id or "")
+        taken = fakes.services.runs.take(RunMessage(run_id=child.id, project_id=PROJECT, attempt=1))
+        assert taken is not None
+        ended = fakes.services.runs.end_attempt(taken, RunStatus.failed)
+        fakes.services.suites.on_run_changed(RunStatusChanged.of(ended, previous=RunStatus.running))
+        notify_all(fakes)
+        time.sleep(0.002)
+    send_all(fakes)
+    suite_documents = [json.loads(body) for _, body, _ in fakes.sender.posts if '"suite_run"' in body]
+    assert [(d["type"], d["previous_status"]) for d in suite_documents] == [
+        ("suite_run.failure", None),
+        ("suite_run.failure", "failed"),
+    ]
