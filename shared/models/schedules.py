@@ -68,8 +68,9 @@ class ScheduleCreate(StorableInput):
     `@hourly` ... too. Give this or `rate`. On the day the clocks go forward a time that does not exist is
     skipped; on the day they go back a time that happens twice fires once."""
     rate: RateText | None = None
-    """How often it fires, as a fixed duration counted from when it was set: `rate(5 minutes)`, `rate(1 hour)`,
-    `rate(2 days)` (at most once a minute). Give this or `cron`."""
+    """How often it fires, as a fixed duration counted from the start of the minute it was set in:
+    `rate(5 minutes)` set at 05:12:17 fires at 05:17:00, 05:22:00, ...; `rate(1 hour)`, `rate(2 days)` (at most
+    once a minute). Give this or `cron`."""
     timezone: TimeZoneName = "UTC"
     """The IANA time zone `cron` is read in (`Europe/Berlin`, `America/New_York`). Default: `UTC`."""
     variables: Variables = Field(default_factory=dict)
@@ -102,7 +103,7 @@ class ScheduleUpdate(StorableInput):
     cron: CronText | None = None
     """Fire on this cron expression instead."""
     rate: RateText | None = None
-    """Fire at this rate instead (counted from now)."""
+    """Fire at this rate instead (counted from the start of the current minute)."""
     timezone: TimeZoneName | None = None
     """Read `cron` in this IANA time zone instead."""
     variables: Variables | None = None
@@ -182,6 +183,8 @@ class SchedulePublic(Model):
     """The suite it starts, or null."""
     test_id: str | None
     """The test it starts, or null."""
+    target_name: str | None = None
+    """The name of the suite or test it starts, as it is now; null when that is gone (deleted)."""
     cron: str | None
     """Its cron expression, or null."""
     rate: str | None
@@ -208,9 +211,14 @@ class SchedulePublic(Model):
     """When it last changed (UTC)."""
 
     @classmethod
-    def of(cls, schedule: Schedule, next_times: list[FireTime]) -> SchedulePublic:
+    def of(cls, schedule: Schedule, next_times: list[FireTime], *, target_name: str | None = None) -> SchedulePublic:
         return cls.model_validate(
-            schedule.model_dump() | {"target": schedule.target, "next_fire_times": [t.model_dump() for t in next_times]}
+            schedule.model_dump()
+            | {
+                "target": schedule.target,
+                "target_name": target_name,
+                "next_fire_times": [t.model_dump() for t in next_times],
+            }
         )
 
 

@@ -282,7 +282,16 @@ class ScheduleService:
             zone = _zone(schedule.timezone)
             upcoming = self.next_fire_times(schedule, self._clock(), n)
             times = [FireTime(at=t, local=t.astimezone(zone).isoformat()) for t in upcoming]
-        return SchedulePublic.of(schedule, times)
+        return SchedulePublic.of(schedule, times, target_name=self._target_name(schedule))
+
+    def _target_name(self, schedule: Schedule) -> str | None:
+        try:
+            if schedule.suite_id is not None:
+                return self._suites.get(schedule.project_id, schedule.suite_id).name if self._suites else None
+            assert schedule.test_id is not None
+            return self._tests.get_test(schedule.project_id, schedule.test_id).name
+        except NotFound:
+            return None
 
     # ------------------------------------------------------------------------------ firing
 
