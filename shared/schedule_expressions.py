@@ -65,6 +65,31 @@ class ExpressionError(ValueError):
     """An expression or time zone that cannot be used; the message says what is wrong with it."""
 
 
+def _is_number(text: str) -> bool:
+    """ASCII digits only (``str.isdigit`` also takes superscripts and Arabic-Indic digits, which no scheduler
+    reads as numbers)."""
+    return text.isascii() and text.isdigit()
+
+
+def _not_ascii_digits(text: str) -> str:
+    odd = next((c for c in text if c.isdigit() and not c.isascii()), None)
+    return f" ({odd!r} is not an ASCII digit: write numbers with 0-9)" if odd is not None else ""
+
+
+_SEPARATORS = re.compile(r"[ \t]+")
+
+
+def _fields_of(text: str, what: str, *, separate: str = "separate the fields with spaces") -> list[str]:
+    """``text`` split at runs of spaces and tabs (which are normalised to single spaces); any other whitespace
+    or control character is refused, named with its position."""
+    for index, char in enumerate(text):
+        if char not in " \t" and (char.isspace() or not char.isprintable()):
+            raise ExpressionError(
+                f"{what}: character {index + 1} is U+{ord(char):04X}, a control or whitespace character: {separate}"
+            )
+    return [field for field in _SEPARATORS.split(text) if field]
+
+
 @dataclass(frozen=True)
 class Cron:
     """A checked 5-field cron expression: the values each field takes."""
@@ -136,7 +161,7 @@ def _compact(values: tuple[int, ...], low: int, high: int) -> str:
 
 
 def _value(token: str, name: str, low: int, high: int, names: dict[str, int]) -> int:
-    if token.isdigit():
+    if _is_number(token):
         number = int(token)
     elif token.upper() in names:
         number = names[token.upper()]
@@ -154,7 +179,7 @@ def _value(token: str, name: str, low: int, high: int, names: dict[str, int]) ->
 _UNSUPPORTED = re.compile(r"[?#]|^L|L$|\dW$|^W$|^LW$", re.IGNORECASE)
 
 
-def _field(text: str, name: str, low: int, high: int, names: dict[str, int]) -> set[int]:
+def _field(text: str, name: str, low: int, high: int, names: dict[str, int], *, stored: bool = False) -> set[int]:
     values: set[int] = set()
     for item in text.split(","):
         if _UNSUPPORTED.search(item) and item.upper() not in names:
@@ -166,12 +191,20 @@ def _field(text: str, name: str, low: int, high: int, names: dict[str, int]) -> 
             raise ExpressionError(f"{name} {item!r} is not a number, a range (a-b), '*' or a step (*/n)")
         part, step_text = match.group("range"), match.group("step")
         step = 1
+        top = high if name != "day of week" else 6  # 7 is Sunday again
         if step_text is not None:
-            if not step_text.isdigit() or int(step_text) < 1:
-                raise ExpressionError(f"the step in {name} {item!r} must be a whole number, 1 or more")
+            if not _is_number(step_text) or int(step_text) < 1:
+                raise ExpressionError(
+                    f"the step in {name} {item!r} must be a whole number, 1 or more{_not_ascii_digits(step_text)}"
+                )
             step = int(step_text)
+            if step > top - low and not stored:
+                raise ExpressionError(
+                    f"the step in {name} {item!r} is larger than the field's range {low}-{top}: it would only ever "
+                    f"take its first value; steps go up to {top - low}"
+                )
         if part == "*":
-            first, last = low, high if name != "day of week" else 6
+            first, last = low, top
         elif "-" in part:
             a, b = part.split("-", 1)
             first, last = _value(a, name, low, high, names), _value(b, name, low, high, names)
@@ -179,18 +212,20 @@ def _field(text: str, name: str, low: int, high: int, names: dict[str, int]) -> 
                 raise ExpressionError(f"{name} range {part} runs backwards")
         else:
             first = _value(part, name, low, high, names)
-            last = (high if name != "day of week" else 6) if step_text is not None else first
+            last = top if step_text is not None else first
         values.update(range(first, last + 1, step))
     return values
 
 
-def parse_cron(text: str) -> Cron:
+def parse_cron(text: str, *, stored: bool = False) -> Cron:
     """A 5-field cron expression (``minute hour day-of-month month day-of-week``, or ``@daily`` and the other
-    shorthands); ExpressionError saying what is wrong otherwise."""
-    shown = text.strip()
-    expanded = MACROS.get(shown.lower(), shown)
-    fields = expanded.split()
+    shorthands); ExpressionError saying what is wrong otherwise. ``stored``: one saved before the checks of
+    steps and separators were as strict as they are now, read as it was then."""
+    shown = text.strip(" \t")
     what = f"{shown!r} is not a valid cron expression"
+    shown = " ".join(shown.split() if stored else _fields_of(shown, what))
+    expanded = MACROS.get(shown.lower(), shown)
+    fields = expanded.split(" ")
     if len(fields) != 5:
         extra = (
             " (seconds and years are not supported: a schedule fires at most once a minute)" if len(fields) > 5 else ""
@@ -199,7 +234,10 @@ def parse_cron(text: str) -> Cron:
             f"{what}: it needs 5 fields (minute hour day-of-month month day-of-week), it has {len(fields)}{extra}"
         )
     try:
-        sets = [_field(f, name, low, high, names) for f, (name, low, high, names) in zip(fields, _FIELDS, strict=True)]
+        sets = [
+            _field(f, name, low, high, names, stored=stored)
+            for f, (name, low, high, names) in zip(fields, _FIELDS, strict=True)
+        ]
     except ExpressionError as exc:
         raise ExpressionError(f"{what}: {exc}") from None
     minutes, hours, days, months, weekdays = sets
@@ -231,10 +269,13 @@ def _longest_month(month: int) -> int:
     return 29 if month == 2 else calendar.monthrange(2001, month)[1]
 
 
-def parse_rate(text: str) -> Rate:
-    """``rate(N minute|minutes|hour|hours|day|days)``, N 1 or more; ExpressionError otherwise."""
-    shown = text.strip()
+def parse_rate(text: str, *, stored: bool = False) -> Rate:
+    """``rate(N minute|minutes|hour|hours|day|days)``, N 1 or more; ExpressionError otherwise. ``stored``: one
+    saved before digits and separators were checked as strictly as they are now, read as it was then."""
+    shown = text.strip() if stored else text.strip(" \t")
     what = f"{shown!r} is not a valid rate expression"
+    if not stored:
+        _fields_of(shown, what, separate="write it with spaces, as rate(5 minutes)")
     match = _RATE.match(shown)
     if match is None:
         raise ExpressionError(f"{what}: write it as rate(N unit), e.g. rate(5 minutes), rate(1 hour), rate(2 days)")
@@ -244,16 +285,40 @@ def parse_rate(text: str) -> Rate:
     singular = unit.removesuffix("s")
     if singular not in _UNIT_DELTA:
         raise ExpressionError(f"{what}: the unit {match.group('unit')!r} is not minute(s), hour(s) or day(s)")
-    if not value.isdigit() or int(value) < 1:
-        raise ExpressionError(f"{what}: {value!r} is not a whole number, 1 or more")
+    if not (value.isdigit() if stored else _is_number(value)) or int(value) < 1:
+        raise ExpressionError(f"{what}: {value!r} is not a whole number, 1 or more{_not_ascii_digits(value)}")
     number = int(value)
     if number > 10_000:
         raise ExpressionError(f"{what}: {number} {unit} is too long a time (10,000 at most)")
     return Rate(value=number, unit=singular)  # type: ignore[arg-type]
 
 
-def parse_timezone(name: str) -> ZoneInfo:
-    """An IANA time zone (``Europe/Berlin``, ``UTC``); ExpressionError otherwise."""
+def normal_rate(text: str) -> str:
+    """A checked rate expression as stored: ``rate(N unit)``, spaces and tabs normalised."""
+    rate = parse_rate(text)
+    match = _RATE.match(text.strip(" \t"))
+    assert match is not None
+    return f"rate({rate.value} {match.group('unit')})"
+
+
+#: names in the zone directory that are not time zones of the tz database: ``localtime`` (a link to the host's
+#: zone, different on every machine), ``Factory`` (the database's "zone unknown" placeholder), ``posixrules``
+_NOT_ZONES = frozenset({"localtime", "Factory", "posixrules"})
+
+
+def parse_timezone(name: str, *, stored: bool = False) -> ZoneInfo:
+    """An IANA time zone of the tz database (``Europe/Berlin``, ``UTC``); ExpressionError otherwise. ``stored``:
+    one saved before ``localtime`` and ``Factory`` were refused, read as it was then."""
+    if stored:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ExpressionError(f"{name!r} is not an IANA time zone") from None
+    if name in _NOT_ZONES:
+        raise ExpressionError(
+            f"{name!r} is not an IANA time zone of the tz database (it is not a place's zone): name one, such as "
+            "'UTC', 'Europe/Berlin', 'America/New_York'"
+        )
     if name not in _zones():
         raise ExpressionError(f"{name!r} is not an IANA time zone (such as 'UTC', 'Europe/Berlin', 'America/New_York')")
     try:
@@ -268,7 +333,9 @@ _ZONES: frozenset[str] | None = None
 def _zones() -> frozenset[str]:
     global _ZONES
     if _ZONES is None:
-        _ZONES = frozenset(available_timezones()) | {"UTC"}
+        _ZONES = frozenset(
+            z for z in available_timezones() if z not in _NOT_ZONES and not z.startswith(("posix/", "right/"))
+        ) | {"UTC"}
     return _ZONES
 
 

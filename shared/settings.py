@@ -113,7 +113,8 @@ class Settings(BaseSettings):
     scheduler_role_arn: str | None = None
     scheduler_dlq_arn: str | None = None
     scheduler_group_prefix: str = resources.SCHEDULE_GROUP_PREFIX
-    #: of the due times missed while local mode was stopped, how many (the latest) fire when it is back; 0: none
+    #: of the due times that passed while local mode was stopped, how many (the latest; an on-time one counts)
+    #: fire when it is back; 0: only an on-time one
     scheduler_catch_up: int = Field(default=1, ge=0, le=100)
     #: how late a due time may be seen and still fire as on time (seconds)
     scheduler_grace_s: float = Field(default=60.0, ge=1.0)

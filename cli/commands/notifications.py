@@ -9,6 +9,7 @@ import click
 
 from cli.client import CliError
 from cli.commands.common import json_option, print_json
+from cli.commands.suites import resolve_suite
 from cli.output import safe, table, timestamp
 from cli.state import CliState, pass_state
 
@@ -37,7 +38,13 @@ def _on(text: str) -> list[str]:
 @click.option("--name", default=None, help="A name to recognise it by.")
 @click.option("--scope", type=click.Choice(["runs", "suite_runs", "all"]), default=None, help="Default: all.")
 @click.option("--test", "test_id", default=None, help="Only the runs of this test (id).")
-@click.option("--suite", "suite_id", default=None, help="Only the suite runs of this suite (id).")
+@click.option(
+    "--suite",
+    "suite",
+    default=None,
+    metavar="SUITE",
+    help="Only the suite runs of this suite: its name or id (ste_...).",
+)
 @click.option("--suite-children", is_flag=True, help="Also notify for each run of a suite run on its own.")
 @json_option
 @pass_state
@@ -49,7 +56,7 @@ def create_notification(
     name: str | None,
     scope: str | None,
     test_id: str | None,
-    suite_id: str | None,
+    suite: str | None,
     suite_children: bool,
     as_json: bool,
 ) -> None:
@@ -57,7 +64,8 @@ def create_notification(
 
     \b
       autotest notifications create --webhook https://ci.example.com/hook --on failure,recovery
-      autotest notifications create --slack https://hooks.slack.com/services/... --on always --suite sui_...
+      autotest notifications create --slack https://hooks.slack.com/services/... --on always --suite Nightly
+      autotest notifications create --webhook https://ci.example.com/hook --suite ste_...
     """
     if (webhook_url is None) == (slack_url is None):
         raise CliError("give one of --webhook URL or --slack URL")
@@ -67,10 +75,12 @@ def create_notification(
         "on": _on(on),
         "suite_children": suite_children,
     }
+    client = state.client()
+    suite_id = resolve_suite(client, suite)["id"] if suite is not None else None
     for key, value in (("name", name), ("scope", scope), ("test_id", test_id), ("suite_id", suite_id)):
         if value is not None:
             body[key] = value
-    made = state.client().post("/v1/notifications", body)
+    made = client.post("/v1/notifications", body)
     if as_json:
         print_json(state, made)
         return

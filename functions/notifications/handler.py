@@ -29,7 +29,7 @@ from shared.observability import logger
 from shared.services.container import Services
 
 processor = AsyncBatchProcessor(event_type=EventType.SQS)
-Outcome = Literal["queued", "ignored", "delivered", "retrying", "failed", "dropped"]
+Outcome = Literal["queued", "ignored", "delivered", "retrying", "failed", "dropped", "deferred"]
 
 
 class _State:

@@ -159,7 +159,7 @@ class DeliveryEvent(Model):
     kind: Literal["run", "suite_run"]
     """A run's end or a suite run's."""
     id: str
-    """The run's id (`run_...`) or the suite run's (`srun_...`)."""
+    """The run's id (`run_...`) or the suite run's (`srn_...`)."""
     status: str
     """How it ended: `passed`, `failed`, `error`, `timed_out`, `cancelled`."""
     trigger: Trigger

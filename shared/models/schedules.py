@@ -6,6 +6,7 @@ that says what is wrong, from the API and from the CLI's file check alike.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -14,28 +15,36 @@ from pydantic_core import PydanticCustomError
 
 from shared.models.common import Model, Name, ObjectId, StorableInput, Variables, VarValue
 from shared.models.runs import Labels
-from shared.schedule_expressions import ExpressionError, parse_cron, parse_rate, parse_timezone
+from shared.schedule_expressions import ExpressionError, normal_rate, parse_cron, parse_rate, parse_timezone
 
 #: EventBridge Scheduler puts the time an invocation was scheduled for here (a context attribute of the target's
 #: input)
 SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"
 
 
-def _checked(parse: Any, kind: str) -> Any:
+def _checked(normal: Callable[[str], str], kind: str) -> Any:
+    """Check a value and store it in its normal form (cron fields and rates with single spaces)."""
+
     def check(value: str) -> str:
         try:
-            parse(value)
+            return normal(value)
         except ExpressionError as exc:
             # a custom error's message is shown as it is (a ValueError's gets "Value error, " in front)
             raise PydanticCustomError(kind, str(exc)) from None
-        return value.strip()
 
     return AfterValidator(check)
 
 
-CronText = Annotated[str, StringConstraints(min_length=1, max_length=200), _checked(parse_cron, "cron_expression")]
-RateText = Annotated[str, StringConstraints(min_length=1, max_length=100), _checked(parse_rate, "rate_expression")]
-TimeZoneName = Annotated[str, StringConstraints(min_length=1, max_length=64), _checked(parse_timezone, "time_zone")]
+def _zone_name(name: str) -> str:
+    parse_timezone(name)
+    return name
+
+
+CronText = Annotated[
+    str, StringConstraints(min_length=1, max_length=200), _checked(lambda v: parse_cron(v).text, "cron_expression")
+]
+RateText = Annotated[str, StringConstraints(min_length=1, max_length=100), _checked(normal_rate, "rate_expression")]
+TimeZoneName = Annotated[str, StringConstraints(min_length=1, max_length=64), _checked(_zone_name, "time_zone")]
 ScheduleTarget = Literal["suite", "test"]
 
 
@@ -59,8 +68,9 @@ class ScheduleCreate(StorableInput):
     `@hourly` ... too. Give this or `rate`. On the day the clocks go forward a time that does not exist is
     skipped; on the day they go back a time that happens twice fires once."""
     rate: RateText | None = None
-    """How often it fires, as a fixed duration counted from when it was set: `rate(5 minutes)`, `rate(1 hour)`,
-    `rate(2 days)` (at most once a minute). Give this or `cron`."""
+    """How often it fires, as a fixed duration counted from the start of the minute it was set in:
+    `rate(5 minutes)` set at 05:12:17 fires at 05:17:00, 05:22:00, ...; `rate(1 hour)`, `rate(2 days)` (at most
+    once a minute). Give this or `cron`."""
     timezone: TimeZoneName = "UTC"
     """The IANA time zone `cron` is read in (`Europe/Berlin`, `America/New_York`). Default: `UTC`."""
     variables: Variables = Field(default_factory=dict)
@@ -93,7 +103,7 @@ class ScheduleUpdate(StorableInput):
     cron: CronText | None = None
     """Fire on this cron expression instead."""
     rate: RateText | None = None
-    """Fire at this rate instead (counted from now)."""
+    """Fire at this rate instead (counted from the start of the current minute)."""
     timezone: TimeZoneName | None = None
     """Read `cron` in this IANA time zone instead."""
     variables: Variables | None = None
@@ -173,6 +183,8 @@ class SchedulePublic(Model):
     """The suite it starts, or null."""
     test_id: str | None
     """The test it starts, or null."""
+    target_name: str | None = None
+    """The name of the suite or test it starts, as it is now; null when that is gone (deleted)."""
     cron: str | None
     """Its cron expression, or null."""
     rate: str | None
@@ -199,9 +211,14 @@ class SchedulePublic(Model):
     """When it last changed (UTC)."""
 
     @classmethod
-    def of(cls, schedule: Schedule, next_times: list[FireTime]) -> SchedulePublic:
+    def of(cls, schedule: Schedule, next_times: list[FireTime], *, target_name: str | None = None) -> SchedulePublic:
         return cls.model_validate(
-            schedule.model_dump() | {"target": schedule.target, "next_fire_times": [t.model_dump() for t in next_times]}
+            schedule.model_dump()
+            | {
+                "target": schedule.target,
+                "target_name": target_name,
+                "next_fire_times": [t.model_dump() for t in next_times],
+            }
         )
 
 
@@ -218,7 +235,8 @@ class MirroredSchedule(Model):
 
     @classmethod
     def of(cls, schedule: Schedule, *, start_at: datetime | None) -> MirroredSchedule:
-        expression = parse_rate(schedule.rate).aws if schedule.rate else parse_cron(schedule.cron or "").aws
+        rate, cron = schedule.rate, schedule.cron or ""
+        expression = parse_rate(rate, stored=True).aws if rate else parse_cron(cron, stored=True).aws
         return cls(
             name=schedule.id,
             expression=expression,

@@ -41,7 +41,8 @@ class Notice:
     at: datetime
     run: Run | None = None
     suite_run: SuiteRun | None = None
-    #: the previous ended run's (or suite run's) status, when it was looked up
+    #: the status of the previous ended run of the same test (suite run of the same suite), cancelled ones passed
+    #: over; None for a first run, an inline run, or none among the newest looked at
     previous_status: str | None = None
     run_url: str | None = None
     report_url: str | None = None

@@ -3,8 +3,8 @@ checked addresses: ``shared/apitests/http.py``), no redirects followed, a hard d
 and at most :data:`MAX_ANSWER_BYTES` of the answer read.
 
 Outcomes are values, not exceptions: :class:`SendResult` says whether it was delivered and, when not, whether
-trying again may help (a timeout, a refused connection, a 5xx, 408, 429) or not (another 4xx, a redirect, a URL
-the guard refuses).
+trying again may help (a timeout, a refused connection, a 5xx, 408, 429, an unexpected error) or not (another
+4xx, a redirect, a URL the guard refuses or the HTTP client cannot send to).
 """
 
 from __future__ import annotations
@@ -88,6 +88,10 @@ class WebhookSender:
             if isinstance(cause, NetworkRefused):
                 return result(False, False, None, cause.message)
             return result(False, True, None, f"could not reach the receiver: {connect_error(exc)}")
+        except (httpx.InvalidURL, ValueError) as exc:  # a URL saved before URLs were checked as they are now
+            return result(False, False, None, f"the URL cannot be sent to: {exc}")
+        except Exception as exc:  # an outcome too: never an attempt left unrecorded
+            return result(False, True, None, f"the notifier failed to send it: {type(exc).__name__}: {exc}")
         status = response.status_code
         text = answer[:MAX_ANSWER_BYTES].decode("utf-8", "replace")
         if 200 <= status < 300:

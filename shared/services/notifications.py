@@ -7,24 +7,31 @@ The rules (``trigger_of`` and :meth:`NotificationService.on_event`):
 - ``failure``: it ended ``failed``, ``error`` or ``timed_out``. ``recovery``: it passed, and the previous ended
   run of the same test (suite run of the same suite) did not pass; cancelled ones are passed over when looking
   back, and a first run is no recovery. ``ended``: any other end. A target with ``always`` hears every end.
+  Every notice carries that previous status (``previous_status``), whatever its trigger; it is None for a first
+  run (none ended before, cancelled ones passed over), an inline run (no test), or when none is found among
+  the newest 100.
 - A run of a suite run does not notify on its own unless the target asks for ``suite_children``: the suite
   run's end does, once.
 
 Delivery is a message on the notifier's queue per target and event (``functions/notifications``): each
 attempt is one message, so a slow receiver holds up only its own. The delivery's id is derived from the target
 and the event, so an event that arrives twice makes one delivery; an attempt is claimed with a conditional
-write before it is sent, so a message that arrives twice sends once. A failed attempt that may succeed later is
-recorded and sent again after a delay (exponential backoff, SQS ``DelaySeconds``); nothing here sleeps.
+write before it is sent, so a message that arrives twice sends once; a copy that finds the attempt claimed and
+not recorded comes back once the claim would be stale (``stale_claim_s``), and makes the attempt again if it
+still is (its worker died), so no delivery stays ``pending`` for ever. A failed attempt that may succeed later
+is recorded and sent again after a delay (exponential backoff, SQS ``DelaySeconds``); nothing here sleeps.
+Whatever goes wrong while sending is a failed attempt, never an exception.
 """
 
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.ids import new_id, utcnow
@@ -61,7 +68,7 @@ _HISTORY_PAGE = 25
 _TARGETS_PAGE = 100
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
-DeliveryOutcome = Literal["delivered", "retrying", "failed", "dropped"]
+DeliveryOutcome = Literal["delivered", "retrying", "failed", "dropped", "deferred"]
 Sender = Callable[[str, str, dict[str, str]], SendResult]
 Event = RunStatusChanged | SuiteRunCompleted
 
@@ -98,13 +105,36 @@ def delivery_id(target_id: str, subject_id: str, status: str, attempt: int, at: 
     return f"dlv_{stamp}{digest}"
 
 
+_CHARACTER_NAMES = {"\t": "tab", "\n": "line feed", "\r": "carriage return", " ": "space", "\x00": "NUL"}
+
+
+def _unsendable_character(url: str) -> tuple[int, str] | None:
+    """The first whitespace or control (or invisible formatting) character of ``url`` and its position (1-based),
+    or None: none may be in a URL as it is (an HTTP client refuses it at send time, or worse, sends it)."""
+    for index, char in enumerate(url):
+        if char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Zs", "Zl", "Zp"):
+            return index + 1, char
+    return None
+
+
 def check_url(kind: str, url: str, guard: NetworkGuard) -> None:
     """InvalidInput (``url: ...``, saying why) unless ``url`` can receive ``kind`` notifications."""
+    bad = _unsendable_character(url)
+    if bad is not None:
+        position, char = bad
+        name = _CHARACTER_NAMES.get(char) or unicodedata.name(char, "a control character")
+        raise InvalidInput(
+            f"url: character {position} is U+{ord(char):04X} ({name}): a URL holds no whitespace or control "
+            f"characters (percent-encode it: {quote(char)})",
+            details={"field": "url", "position": position, "character": f"U+{ord(char):04X}"},
+        )
     try:
         parts = urlsplit(url)
-        _ = parts.port
+        port = parts.port
     except ValueError as exc:
         raise InvalidInput(f"url: not a valid URL ({exc})", details={"field": "url"}) from exc
+    if port == 0:
+        raise InvalidInput("url: port 0 is not a port a receiver can listen on", details={"field": "url"})
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         raise InvalidInput(
@@ -232,8 +262,7 @@ class NotificationService:
             return []
         if isinstance(event, RunStatusChanged):
             run = self._runs.get_run(event.project_id, event.run_id)
-            wanted_previous = run.status == RunStatus.passed and any(t.wants(Trigger.recovery) for t in targets)
-            previous = self._previous_run_status(run) if wanted_previous else None
+            previous = self._previous_run_status(run)
             notice = Notice(
                 project_id=run.project_id,
                 trigger=trigger_of(run.status, previous),
@@ -248,10 +277,7 @@ class NotificationService:
             if self._suites is None:
                 return []
             suite_run = self._suites.get_run(event.project_id, event.suite_run_id)
-            wanted_previous = suite_run.status == SuiteRunStatus.passed and any(
-                t.wants(Trigger.recovery) for t in targets
-            )
-            previous = self._previous_suite_run_status(suite_run) if wanted_previous else None
+            previous = self._previous_suite_run_status(suite_run)
             notice = Notice(
                 project_id=suite_run.project_id,
                 trigger=trigger_of(suite_run.status, previous),
@@ -364,7 +390,9 @@ class NotificationService:
 
     def deliver(self, message: DeliveryMessage) -> DeliveryOutcome:
         """Make the message's attempt: ``delivered``, ``retrying`` (recorded, sent again later), ``failed``
-        (for good), or ``dropped`` (nothing to do: a duplicate, a target deleted)."""
+        (for good), ``dropped`` (nothing to do: a duplicate, a target deleted), or ``deferred`` (its attempt is
+        claimed and not recorded yet: a copy comes back once the claim would be stale, and makes the attempt
+        again if its worker died)."""
         try:
             delivery = self._store.get_delivery(message.target_id, message.delivery_id)
         except NotFound:
@@ -378,8 +406,13 @@ class NotificationService:
             return "retrying"
         expected = delivery.attempt
         if delivery.attempt == message.attempt and delivery.next_attempt_at is None:
-            if (self._clock() - delivery.updated_at).total_seconds() < self.policy.stale_claim_s:
-                return "dropped"  # a duplicate of an attempt under way
+            claimed_for = (self._clock() - delivery.updated_at).total_seconds()
+            if claimed_for < self.policy.stale_claim_s:
+                # a copy of an attempt under way, or of one whose worker died: look again once the claim would
+                # be stale (dropping it would leave a dead worker's delivery pending for ever)
+                wait = int(self.policy.stale_claim_s - claimed_for) + 1
+                self._queue.send(message, delay_s=wait)
+                return "deferred"
             expected = delivery.attempt  # claimed by a worker that died before recording it: make it again
         elif delivery.attempt != message.attempt - 1:
             return "dropped"
@@ -395,10 +428,7 @@ class NotificationService:
         if target is None:
             self._finish(claimed, SendResult(False, False, None, "the notification target was deleted", 0))
             return "failed"
-        headers = {EVENT_HEADER: message.event_type, DELIVERY_HEADER: message.delivery_id}
-        if target.kind == "webhook":
-            headers[SIGNATURE_HEADER] = sign(target.secret, message.body)
-        result = self._send(target.url, message.body, headers)
+        result = self._attempt(target, message)
         outcome = self._finish(claimed, result)
         if outcome == "retrying":
             self._queue.send(message.next(), delay_s=self.policy.delay_after(message.attempt))
@@ -411,6 +441,20 @@ class NotificationService:
             error=result.error,
         )
         return outcome
+
+    def _attempt(self, target: NotificationTarget, message: DeliveryMessage) -> SendResult:
+        """Send it; whatever goes wrong is a failed attempt (recorded, and retried or failed by the policy), never
+        an exception that would leave the claimed attempt unrecorded."""
+        started = self._clock()
+        try:
+            headers = {EVENT_HEADER: message.event_type, DELIVERY_HEADER: message.delivery_id}
+            if target.kind == "webhook":
+                headers[SIGNATURE_HEADER] = sign(target.secret, message.body)
+            return self._send(target.url, message.body, headers)
+        except Exception as exc:
+            logger.exception("notification attempt raised", delivery_id=message.delivery_id)
+            took = int((self._clock() - started).total_seconds() * 1000)
+            return SendResult(False, True, None, f"the notifier failed to send it: {type(exc).__name__}: {exc}", took)
 
     def _finish(self, claimed: Delivery, result: SendResult) -> DeliveryOutcome:
         now = self._clock()

@@ -9,9 +9,11 @@ recorded. The start comes first so that a crash between the two repeats the firi
 losing it.
 
 **Due times and catch-up** (local mode's loop, :meth:`ScheduleService.tick`; EventBridge Scheduler decides
-this itself in AWS). A due time within ``grace_s`` before now is on time and fires. Older ones were missed
-(local mode was stopped): of those, only the latest ``catch_up`` fire (default 1, 0 for none), so a long stop
-never ends in a storm of runs; then the schedule moves on to its next future time.
+this itself in AWS). Of the due times not fired yet, only the latest ``catch_up`` fire (default 1), oldest
+first, so a long stop never ends in a storm of runs; then the schedule moves on to its next future time. A due
+time within ``grace_s`` before now is on time: when the latest is on time it fires, and it counts as one of
+the ``catch_up`` (a minutely schedule stopped for two minutes fires once, for the current minute, not also
+for the one before); with ``catch_up`` 0 only an on-time one fires, nothing missed.
 
 **The AWS mirror** (the :class:`~shared.ports.Scheduler` port). The stored schedule is the truth, and each
 change is written there first, then pushed to the mirror; when the push fails the stored write is undone
@@ -27,7 +29,7 @@ import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import islice, takewhile
 
 from shared.errors import Conflict, DomainError, InvalidInput, NotFound, Unavailable
@@ -36,6 +38,7 @@ from shared.models.pages import Page
 from shared.models.runs import RunCreate
 from shared.models.schedules import FireTime, Schedule, ScheduleCreate, SchedulePublic, ScheduleUpdate
 from shared.models.suites import SuiteRunCreate
+from shared.models.tests import TestStatus
 from shared.observability import logger
 from shared.ports import Scheduler, ScheduleStore, TestStore
 from shared.schedule_expressions import (
@@ -56,9 +59,10 @@ MAX_ROUNDS = 10
 DUE_BATCH = 100
 _TINY = timedelta(microseconds=1)
 
-_cron = lru_cache(maxsize=512)(parse_cron)
-_rate = lru_cache(maxsize=512)(parse_rate)
-_zone = lru_cache(maxsize=512)(parse_timezone)
+# a stored schedule is read as it was saved (one saved before a check became stricter still fires)
+_cron = lru_cache(maxsize=512)(partial(parse_cron, stored=True))
+_rate = lru_cache(maxsize=512)(partial(parse_rate, stored=True))
+_zone = lru_cache(maxsize=512)(partial(parse_timezone, stored=True))
 
 
 def to_minute(value: datetime) -> datetime:
@@ -131,11 +135,16 @@ class ScheduleService:
                 ) from None
         if test_id is not None:
             try:
-                self._tests.get_test(project_id, test_id)
+                test = self._tests.get_test(project_id, test_id)
             except NotFound:
                 raise InvalidInput(
                     f"test_id: the project has no test {test_id}", details={"field": "test_id"}
                 ) from None
+            if test.status == TestStatus.archived:
+                raise InvalidInput(
+                    f"test_id: test {test_id} is archived: unarchive it first (`autotest tests unarchive {test_id}`)",
+                    details={"field": "test_id"},
+                )
 
     def create(self, project_id: str, body: ScheduleCreate) -> Schedule:
         self._check_target(project_id, body.suite_id, body.test_id)
@@ -205,10 +214,11 @@ class ScheduleService:
         for field, other in (("suite_id", "test_id"), ("test_id", "suite_id"), ("cron", "rate"), ("rate", "cron")):
             if field in given:
                 changes[other] = None  # one replaces the other
-        if "suite_id" in given or "test_id" in given:
-            self._check_target(current.project_id, changes.get("suite_id"), changes.get("test_id"))
         now = self._clock()
         updated = current.model_copy(update={**changes, "updated_at": now})
+        if "suite_id" in given or "test_id" in given or (updated.enabled and not current.enabled):
+            # a new target, or resuming (a schedule paused because its target went is resumed once it is back)
+            self._check_target(current.project_id, updated.suite_id, updated.test_id)
         if "rate" in given:
             updated.anchor_at = to_minute(now)  # a new rate counts from now
         timing = bool({"cron", "rate", "timezone"} & given)
@@ -272,7 +282,16 @@ class ScheduleService:
             zone = _zone(schedule.timezone)
             upcoming = self.next_fire_times(schedule, self._clock(), n)
             times = [FireTime(at=t, local=t.astimezone(zone).isoformat()) for t in upcoming]
-        return SchedulePublic.of(schedule, times)
+        return SchedulePublic.of(schedule, times, target_name=self._target_name(schedule))
+
+    def _target_name(self, schedule: Schedule) -> str | None:
+        try:
+            if schedule.suite_id is not None:
+                return self._suites.get(schedule.project_id, schedule.suite_id).name if self._suites else None
+            assert schedule.test_id is not None
+            return self._tests.get_test(schedule.project_id, schedule.test_id).name
+        except NotFound:
+            return None
 
     # ------------------------------------------------------------------------------ firing
 
@@ -290,21 +309,26 @@ class ScheduleService:
     def _fire(self, schedule: Schedule, due: datetime) -> Firing:
         if schedule.last_fired_for is not None and schedule.last_fired_for >= due:
             return Firing(schedule.project_id, schedule.id, due, started=schedule.last_run_id, already=True)
-        started, error = self._start(schedule, due)
+        gone = self._gone(schedule)
+        started, error = (None, gone) if gone else self._start(schedule, due)
         for _ in range(MAX_ROUNDS):
             following = next(iter(self.next_fire_times(schedule, due, 1)), None)
             if schedule.next_fire_at is not None and following is not None:
                 following = max(following, schedule.next_fire_at)  # a change meanwhile may have moved it on
+            enabled = schedule.enabled and not gone
             recorded = schedule.model_copy(
                 update={
                     "last_fired_for": due,
                     "last_run_id": started,
                     "last_error": error,
-                    "next_fire_at": following if schedule.enabled else None,
+                    "enabled": enabled,
+                    "next_fire_at": following if enabled else None,
                 }
             )
             try:
-                self._store.replace_schedule(recorded)
+                written = self._store.replace_schedule(recorded)
+                if gone and schedule.enabled:
+                    self._pause_mirror(written)
                 break
             except Conflict:
                 schedule = self._store.get_schedule(schedule.project_id, schedule.id)
@@ -316,6 +340,48 @@ class ScheduleService:
             "schedule fired", schedule_id=schedule.id, due=due.isoformat(), started=started, error=error or None
         )
         return Firing(schedule.project_id, schedule.id, due, started=started, error=error)
+
+    def _gone(self, schedule: Schedule) -> str | None:
+        """Why the schedule's suite or test can no longer be started (deleted, archived), with how to resume it;
+        None while it can. Such a schedule is paused instead of failing every time it is due."""
+        resume = f'`autotest schedules resume {schedule.id}` (PATCH /v1/schedules/{schedule.id} {{"enabled": true}})'
+        if schedule.suite_id is not None:
+            if self._suites is None:
+                return None
+            try:
+                self._suites.get(schedule.project_id, schedule.suite_id)
+            except NotFound:
+                return (
+                    f"paused: its suite {schedule.suite_id} no longer exists (it was deleted). Point the schedule "
+                    f"at another suite and resume it (`autotest schedules update {schedule.id} --suite SUITE "
+                    "--enable`), or delete it"
+                )
+            return None
+        assert schedule.test_id is not None
+        try:
+            test = self._tests.get_test(schedule.project_id, schedule.test_id)
+        except NotFound:
+            return (
+                f"paused: its test {schedule.test_id} no longer exists. Point the schedule at another test and "
+                f"resume it (`autotest schedules update {schedule.id} --test TEST_ID --enable`), or delete it"
+            )
+        if test.status == TestStatus.archived:
+            return (
+                f"paused: its test {schedule.test_id} is archived. Unarchive it (`autotest tests unarchive "
+                f"{schedule.test_id}`), then resume the schedule: {resume}"
+            )
+        return None
+
+    def _pause_mirror(self, schedule: Schedule) -> None:
+        """Keep EventBridge Scheduler in step with a schedule paused by its firing. When that fails, its next
+        invocation finds the stored schedule paused and starts nothing; the next change repairs the mirror."""
+        try:
+            self._push(schedule)
+        except DomainError as exc:
+            logger.error(
+                "could not pause the schedule in EventBridge Scheduler", schedule_id=schedule.id, error=exc.message
+            )
+        logger.warning("schedule paused: what it starts is gone", schedule_id=schedule.id, why=schedule.last_error)
 
     def _start(self, schedule: Schedule, due: datetime) -> tuple[str | None, str | None]:
         """Start what the schedule starts for ``due`` (or find it started): ``(id, None)``, or ``(None, why)``
@@ -378,26 +444,27 @@ class ScheduleService:
         return firings
 
     def due_times(self, schedule: Schedule, now: datetime) -> list[datetime]:
-        """The due times to fire at ``now``, oldest first: the on-time ones (within ``grace_s``) and the latest
-        ``catch_up`` of the ones missed before them."""
+        """The due times to fire at ``now``, oldest first: the latest ``catch_up`` of the ones not fired yet. When
+        the latest of them is on time (within ``grace_s``) it is one of those (so a stop of a bit over a minute
+        fires one run, not the missed one and the on-time one), and it fires even with ``catch_up`` 0."""
         if not schedule.enabled or schedule.next_fire_at is None or schedule.next_fire_at > now:
             return []
         start = schedule.next_fire_at
         if schedule.last_fired_for is not None:
             start = max(start, schedule.last_fired_for + _TINY)
-        window = now - self._grace
-        missed: list[datetime] = []
-        if self._catch_up and start <= window:
-            latest = takewhile(lambda t: t >= start, self._times_before(schedule, window))
-            missed = sorted(islice(latest, self._catch_up))
-        on_time = list(takewhile(lambda t: t <= now, self._times_after(schedule, max(window, start - _TINY))))
-        return missed + on_time
+        backlog = takewhile(lambda t: t >= start, self._times_before(schedule, now))
+        latest = list(islice(backlog, max(self._catch_up, 1)))
+        if latest and latest[0] < now - self._grace:
+            latest = latest[: self._catch_up]  # even the latest was missed: catch up (or not) that many
+        return sorted(latest)
 
     def _fire_due(self, project_id: str, schedule_id: str, now: datetime) -> list[Firing]:
         schedule = self._store.get_schedule(project_id, schedule_id)  # the index may lag: read it as it is
         due = self.due_times(schedule, now)
         firings = []
         for time in due:
+            if not schedule.enabled:
+                break  # paused by the firing before (its suite or test is gone)
             firings.append(self._fire(schedule, time))
             schedule = self._store.get_schedule(project_id, schedule_id)
         if schedule.enabled and schedule.next_fire_at is not None and schedule.next_fire_at <= now:

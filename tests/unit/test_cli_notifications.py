@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
@@ -60,3 +61,23 @@ def test_create_says_what_is_wrong(run_cli: Invoke, args: list[str], says: str) 
     result = run_cli("notifications", "create", *args)
     assert result.exit_code != 0
     assert says in result.output
+
+
+def test_a_suite_is_named_by_its_name_or_its_id(run_cli: Invoke, fakes: FakeServices, tmp_path: Path) -> None:
+    test = tmp_path / "t.json"
+    test.write_text(json.dumps({"name": "Home", "steps": [{"action": "goto", "url": "http://127.0.0.1:9/"}]}))
+    test_id = json.loads(run_cli("tests", "create", "-f", str(test), "--json").output)["id"]
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(f"name: Nightly\ntests: [{test_id}]\n")
+    assert run_cli("suites", "create", "-f", str(suite)).exit_code == 0
+    (stored_suite,) = fakes.suite_store.suites.values()
+
+    by_name = run_cli("notifications", "create", "--webhook", "http://127.0.0.1:9/hook", "--suite", "Nightly")
+    by_id = run_cli("notifications", "create", "--webhook", "http://127.0.0.1:9/hook", "--suite", stored_suite.id)
+    assert by_name.exit_code == 0 and by_id.exit_code == 0, by_name.output + by_id.output
+    targets = list(fakes.notification_store.targets.values())
+    assert [(t.suite_id, t.scope) for t in targets] == [(stored_suite.id, "suite_runs")] * 2
+    missing = run_cli("notifications", "create", "--webhook", "http://127.0.0.1:9/hook", "--suite", "Weekly")
+    assert missing.exit_code != 0 and "no suite is named 'Weekly'" in missing.output
+    shown = run_cli("notifications", "create", "--help").output
+    assert "ste_" in shown and "sui_" not in shown

@@ -120,3 +120,65 @@ def test_a_suite_is_scheduled_by_its_name(run_cli: Invoke, tmp_path: Path, fakes
     assert stored.suite_id is not None and stored.suite_id.startswith("ste_")
     missing = run_cli("schedules", "create", "--suite", "Weekly", "--rate", "rate(1 hour)")
     assert missing.exit_code != 0 and "no suite is named 'Weekly'" in missing.output
+
+
+def test_update_and_names_for_ids_and_names_in_the_list(run_cli: Invoke, tmp_path: Path, fakes: FakeServices) -> None:
+    test_id = make_test(run_cli, tmp_path)
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(f"name: Smoke\ntests: [{test_id}]\n")
+    assert run_cli("suites", "create", "-f", str(suite)).exit_code == 0
+    created = run_cli("schedules", "create", "--test", test_id, "--cron", "0 6 * * *", "--name", "Morning")
+    assert created.exit_code == 0, created.output
+    assert f"test Home ({test_id})" in created.output
+    (stored,) = fakes.schedule_store.schedules.values()
+
+    # update, by name: only what is given changes
+    changed = run_cli("schedules", "update", "Morning", "--cron", "0 5 * * *", "--timezone", "Europe/Berlin")
+    assert changed.exit_code == 0, changed.output
+    assert f"updated schedule {stored.id}" in changed.output and "next: " in changed.output
+    now = fakes.schedule_store.get_schedule("default", stored.id)
+    assert (now.cron, now.timezone, now.name) == ("0 5 * * *", "Europe/Berlin", "Morning")
+    changed = run_cli(
+        "schedules", "update", stored.id, "--rate", "rate(15 minutes)", "--var", "n=3", "--label", "env=ci",
+        "--name", "Quarterly", "--suite", "Smoke", "--disable",
+    )  # fmt: skip
+    assert changed.exit_code == 0, changed.output
+    now = fakes.schedule_store.get_schedule("default", stored.id)
+    assert (now.cron, now.rate, now.variables, now.labels, now.enabled) == (
+        None, "rate(15 minutes)", {"n": 3}, {"env": "ci"}, False,
+    )  # fmt: skip
+    assert now.suite_id is not None and now.suite_id.startswith("ste_") and now.test_id is None
+    assert "paused" in changed.output
+    assert run_cli("schedules", "update", "Quarterly", "--enable").exit_code == 0
+    assert fakes.schedule_store.get_schedule("default", stored.id).enabled
+    nothing = run_cli("schedules", "update", "Quarterly")
+    assert nothing.exit_code != 0 and "nothing to change" in nothing.output
+    bad = run_cli("schedules", "update", "Quarterly", "--cron", "*/61 * * * *")
+    assert bad.exit_code != 0 and "is larger than the field's range 0-59" in bad.output
+
+    # the list names what each starts
+    listed = run_cli("schedules", "list")
+    assert "suite Smoke (ste_" in listed.output and "Quarterly" in listed.output
+
+    # pause, resume, delete by name; a name nobody has is said so
+    assert "paused schedule" in run_cli("schedules", "pause", "Quarterly").output
+    assert not fakes.schedule_store.get_schedule("default", stored.id).enabled
+    assert "resumed schedule" in run_cli("schedules", "resume", "Quarterly").output
+    missing = run_cli("schedules", "pause", "Nope")
+    assert missing.exit_code != 0 and "no schedule is named 'Nope'" in missing.output
+    twin = run_cli("schedules", "create", "--test", test_id, "--cron", "0 7 * * *", "--name", "Quarterly")
+    assert twin.exit_code == 0
+    both = run_cli("schedules", "delete", "Quarterly")
+    assert both.exit_code != 0 and "2 schedules are named 'Quarterly'" in both.output
+    assert run_cli("schedules", "delete", stored.id).exit_code == 0
+    assert run_cli("schedules", "delete", "Quarterly").exit_code == 0
+    assert fakes.schedule_store.schedules == {}
+
+
+def test_a_schedule_file_takes_a_suite_id_not_a_name(run_cli: Invoke, tmp_path: Path, fakes: FakeServices) -> None:
+    path = tmp_path / "nightly.yaml"
+    path.write_text("suite_id: Nightly\ncron: '0 2 * * *'\n")
+    refused = run_cli("schedules", "create", "-f", str(path))
+    assert refused.exit_code != 0
+    assert "suite_id 'Nightly' is not a suite id (ste_...); pass its id, or use --suite NAME" in refused.output
+    assert fakes.schedule_store.schedules == {}

@@ -334,6 +334,12 @@ def test_slack_text_cannot_make_links_or_mentions() -> None:
         ("webhook", "http://169.254.1.1/", "a link-local address"),
         ("webhook", "http://10.0.0.5/hook", "a private address; to allow it set AUTOTEST_NETWORK_ALLOWLIST"),
         ("webhook", "http://127.0.0.1:notaport/", "not a valid URL"),
+        ("webhook", "http://127.0.0.1:18790/\r\nHost: evil", "character 24 is U+000D (carriage return)"),
+        ("webhook", "http://127.0.0.1:18790/\x00", "character 24 is U+0000 (NUL)"),
+        ("webhook", "http://127.0.0.1:18790/a b", "character 25 is U+0020 (space)"),
+        ("webhook", "http://127.0.0.1:18790/\tx", "U+0009 (tab)"),
+        ("webhook", "http://127.0.0.1:18790/\u200bx", "U+200B (ZERO WIDTH SPACE)"),
+        ("webhook", "http://127.0.0.1:0/hook", "port 0"),
     ],
 )
 def test_urls_the_guard_refuses_are_422_saying_why(fakes: FakeServices, kind: str, url: str, says: str) -> None:
@@ -449,3 +455,155 @@ def test_an_unreadable_or_orphan_message_is_dropped(fakes: FakeServices) -> None
         event_type="run.failure",
     )
     assert process(orphan.model_dump_json(), fakes.services) == "dropped"
+
+
+# ------------------------------------------------------------------------------------- nothing stays pending
+
+
+def test_a_sender_that_raises_makes_a_failed_attempt_retried_by_the_policy(fakes: FakeServices) -> None:
+    import httpx
+
+    hook = target(fakes)
+    run_to_end(fakes, make_test(fakes), RunStatus.failed)
+    notify_all(fakes)
+
+    def raising(url: str, body: str, headers: dict[str, str]) -> SendResult:
+        raise httpx.InvalidURL("Invalid non-printable ASCII character in URL")
+
+    assert fakes.services.notifications is not None
+    fakes.services.notifications._send = raising
+    assert send_all(fakes) == ["retrying"] * 4 + ["failed"]
+    delivery = fakes.notification_store.list_deliveries(hook.id, limit=1, cursor=None).items[0]
+    assert delivery.status == "failed" and [a.attempt for a in delivery.attempts] == [1, 2, 3, 4, 5]
+    assert "InvalidURL: Invalid non-printable ASCII character in URL" in (delivery.error or "")
+
+
+def test_a_stored_url_the_http_client_cannot_send_to_fails_the_delivery_at_once(fakes: FakeServices) -> None:
+    # a target saved before URLs were checked for control characters: the real sender says why, at once
+    from shared.netguard import NetworkGuard
+    from shared.notify.sender import WebhookSender
+
+    sender = WebhookSender(lambda: NetworkGuard.from_setting("127.0.0.0/8"), timeout_s=2)
+    for url in ("http://127.0.0.1:18790/\r\nHost: evil", "http://127.0.0.1:18790/\x00"):
+        result = sender.post(url, "{}", {})
+        assert (result.delivered, result.retryable) == (False, False), url
+        assert result.error and result.error.startswith("the URL cannot be sent to"), result.error
+    hook = target(fakes)
+    key = (PROJECT, hook.id)
+    stored = fakes.notification_store.targets[key]
+    fakes.notification_store.targets[key] = stored.model_copy(update={"url": "http://127.0.0.1:18790/\r\nHost: x"})
+    run_to_end(fakes, make_test(fakes), RunStatus.failed)
+    notify_all(fakes)
+    assert fakes.services.notifications is not None
+    fakes.services.notifications._send = sender.post
+    assert send_all(fakes) == ["failed"]
+    delivery = fakes.notification_store.list_deliveries(hook.id, limit=1, cursor=None).items[0]
+    assert delivery.status == "failed" and len(delivery.attempts) == 1
+
+
+def test_an_attempt_whose_worker_died_is_made_again_so_nothing_stays_pending(fakes: FakeServices) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from shared.errors import Unavailable
+
+    hook = target(fakes)
+    run_to_end(fakes, make_test(fakes), RunStatus.failed)
+    notify_all(fakes)
+    notifications = fakes.services.notifications
+    assert notifications is not None
+    now = [datetime(2026, 12, 1, 12, 0, tzinfo=UTC)]
+    notifications._clock = lambda: now[0]
+    message = fakes.notification_queue.sent.pop(0)
+    fakes.notification_queue.delays.pop(0)
+
+    # the worker claims attempt 1 and dies before recording it (its message is not deleted)
+    def dies(url: str, body: str, headers: dict[str, str]) -> SendResult:
+        raise SystemExit("killed")
+
+    notifications._send = dies
+    with pytest.raises(SystemExit):
+        notifications.deliver(message)
+    claimed = fakes.notification_store.list_deliveries(hook.id, limit=1, cursor=None).items[0]
+    assert (claimed.status, claimed.attempt, claimed.attempts) == ("pending", 1, [])
+
+    # its message comes back after its visibility timeout, while the claim may still be under way: a copy is
+    # queued for when the claim would be stale (nothing is dropped)
+    notifications._send = fakes.sender
+    now[0] += timedelta(seconds=30)
+    assert notifications.deliver(message) == "deferred"
+    assert fakes.notification_queue.delays == [notifications.policy.stale_claim_s - 30 + 1]
+    assert fakes.sender.posts == []
+    # then the claim is stale: the attempt is made again
+    now[0] += timedelta(seconds=31)
+    again = fakes.notification_queue.sent.pop(0)
+    fakes.notification_queue.delays.pop(0)
+    assert notifications.deliver(again) == "delivered"
+    done = fakes.notification_store.list_deliveries(hook.id, limit=1, cursor=None).items[0]
+    assert done.status == "delivered" and [a.attempt for a in done.attempts] == [1]
+    assert len(fakes.sender.posts) == 1
+
+    # an attempt sent whose record fails (the table unavailable): the message comes back at once, is deferred,
+    # and the attempt is made again once the claim is stale
+    run_to_end(fakes, make_test(fakes, "Other"), RunStatus.failed)
+    notify_all(fakes)
+    first = fakes.notification_queue.sent.pop(0)
+    fakes.notification_queue.delays.pop(0)
+    original_update = fakes.notification_store.update_delivery
+    calls = []
+
+    def record_fails_once(delivery: Any, *, expected_attempt: int) -> None:
+        calls.append(expected_attempt)
+        if len(calls) == 2:  # the claim goes through, recording the attempt fails (the table is unavailable)
+            raise Unavailable("DynamoDB: ThrottlingException")
+        original_update(delivery, expected_attempt=expected_attempt)
+
+    fakes.notification_store.update_delivery = record_fails_once  # type: ignore[method-assign]
+    with pytest.raises(Unavailable):
+        notifications.deliver(first)
+    fakes.notification_store.update_delivery = original_update  # type: ignore[method-assign]
+    assert notifications.deliver(first) == "deferred"  # the same message, back at once
+    now[0] += timedelta(seconds=notifications.policy.stale_claim_s + 1)
+    assert send_all(fakes) == ["delivered"]
+    assert fakes.notification_queue.sent == []
+
+
+def test_every_webhook_says_the_previous_status_null_only_for_a_first_run(fakes: FakeServices) -> None:
+    target(fakes, on=["always"])
+    test_id = make_test(fakes)
+    for status in ("failed", "passed", "failed", "cancelled", "timed_out"):
+        if status == "cancelled":
+            run = fakes.services.runs.start_run(PROJECT, RunCreate(test_id=test_id))
+            fakes.services.runs.cancel(PROJECT, run.id)
+        else:
+            run_to_end(fakes, test_id, RunStatus(status))
+        notify_all(fakes)
+        time.sleep(0.002)
+    send_all(fakes)
+    documents = [json.loads(body) for _, body, _ in fakes.sender.posts]
+    assert [(d["type"], d["previous_status"]) for d in documents] == [
+        ("run.failure", None),  # a first run
+        ("run.recovery", "failed"),
+        ("run.failure", "passed"),
+        ("run.ended", "failed"),
+        ("run.failure", "failed"),  # the cancelled run is passed over
+    ]
+
+    # suite runs: the previous suite run of the same suite
+    assert fakes.services.suites is not None
+    suite = fakes.services.suites.create(PROJECT, SuiteCreate.model_validate({"name": "Nightly", "tests": [test_id]}))
+    fakes.sender.posts.clear()
+    for _ in range(2):
+        suite_run = fakes.services.suites.start(PROJECT, suite.id, SuiteRunCreate())
+        child = fakes.store.get_run(suite_run.children[0].run_id or "")
+        taken = fakes.services.runs.take(RunMessage(run_id=child.id, project_id=PROJECT, attempt=1))
+        assert taken is not None
+        ended = fakes.services.runs.end_attempt(taken, RunStatus.failed)
+        fakes.services.suites.on_run_changed(RunStatusChanged.of(ended, previous=RunStatus.running))
+        notify_all(fakes)
+        time.sleep(0.002)
+    send_all(fakes)
+    suite_documents = [json.loads(body) for _, body, _ in fakes.sender.posts if '"suite_run"' in body]
+    assert [(d["type"], d["previous_status"]) for d in suite_documents] == [
+        ("suite_run.failure", None),
+        ("suite_run.failure", "failed"),
+    ]

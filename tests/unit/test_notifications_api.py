@@ -96,6 +96,10 @@ def test_another_projects_key_gets_404(client: TestClient) -> None:
         ({"kind": "slack", "url": "http://127.0.0.1/services/x"}, "https"),
         ({"kind": "webhook", "url": HOOK, "on": ["sometimes"]}, "body.on"),
         ({"kind": "email", "url": HOOK}, "body.kind"),
+        ({"kind": "webhook", "url": "http://127.0.0.1:18790/\r\nHost: evil"}, "character 24 is U+000D"),
+        ({"kind": "webhook", "url": "http://127.0.0.1:18790/\x00"}, "character 24 is U+0000 (NUL)"),
+        ({"kind": "webhook", "url": "http://127.0.0.1:18790/a b"}, "character 25 is U+0020 (space)"),
+        ({"kind": "webhook", "url": "http://127.0.0.1:0/"}, "port 0"),
     ],
 )
 def test_bad_targets_are_422_saying_why(client: TestClient, body: dict[str, object], says: str) -> None:

@@ -36,6 +36,18 @@ from shared.schedule_expressions import (
         ("0 0 L * *", "day of month 'L' is not supported"),
         ("0 0 1 * MON", "give a day of month or a day of week, not both"),
         ("0 0 30 2 *", "it never fires (no month it names has a day 30)"),
+        # digits are ASCII digits; a step fits its field; fields are separated by spaces (or tabs)
+        ("*/² * * * *", "the step in minute '*/²' must be a whole number, 1 or more ('²' is not an ASCII digit"),
+        ("\u0661 * * * *", "minute '\u0661' is not a number"),
+        ("*/61 * * * *", "the step in minute '*/61' is larger than the field's range 0-59"),
+        ("*/60 * * * *", "steps go up to 59"),
+        ("0/100000000000000 * * * *", "the step in minute '0/100000000000000' is larger than the field's range"),
+        ("0 */24 * * *", "the step in hour '*/24' is larger than the field's range 0-23"),
+        ("0 0 * * */7", "the step in day of week '*/7' is larger than the field's range 0-6"),
+        ("0 0 * */12 *", "the step in month '*/12' is larger than the field's range 1-12"),
+        ("* *\n* * *", "character 4 is U+000A, a control or whitespace character: separate the fields with spaces"),
+        ("* * * *\u00a0*", "character 8 is U+00A0"),
+        ("* * * * *\x00", "character 10 is U+0000"),
     ],
 )
 def test_a_bad_cron_expression_says_what_is_wrong(expression: str, problem: str) -> None:
@@ -52,6 +64,9 @@ def test_a_bad_cron_expression_says_what_is_wrong(expression: str, problem: str)
         ("rate(30 seconds)", "a schedule fires at most once a minute"),
         ("rate(2 weeks)", "the unit 'weeks' is not minute(s), hour(s) or day(s)"),
         ("every 5 minutes", "write it as rate(N unit)"),
+        ("rate(\u0661 minute)", "1 or more ('\u0661' is not an ASCII digit: write numbers with 0-9)"),
+        ("rate(²0 minutes)", "('²' is not an ASCII digit"),
+        ("rate(1\nminute)", "character 7 is U+000A"),
     ],
 )
 def test_a_bad_rate_expression_says_what_is_wrong(expression: str, problem: str) -> None:
@@ -86,6 +101,25 @@ def test_time_zones_are_iana_names() -> None:
     assert str(parse_timezone("Europe/Berlin")) == "Europe/Berlin"
     with pytest.raises(ExpressionError, match="'Mars/Base' is not an IANA time zone"):
         parse_timezone("Mars/Base")
+    # in the zone directory, but no zone of the tz database: the host's zone, the "unknown" placeholder
+    for name in ("localtime", "Factory", "posixrules", "posix/UTC", "right/UTC", "Europe/../UTC", " UTC"):
+        with pytest.raises(ExpressionError, match="is not an IANA time zone"):
+            parse_timezone(name)
+    # one saved before these were refused is still read
+    assert str(parse_timezone("Factory", stored=True)) == "Factory"
+
+
+def test_tabs_and_runs_of_spaces_are_normalised_to_single_spaces() -> None:
+    assert parse_cron("0\t6  *\t\t* MON-FRI").text == "0 6 * * MON-FRI"
+    created = ScheduleCreate.model_validate({"test_id": "tst_1", "cron": " 0\t6 * *  MON-FRI\t"})
+    assert created.cron == "0 6 * * MON-FRI"
+    assert ScheduleCreate.model_validate({"test_id": "tst_1", "rate": "rate(5\tminutes)"}).rate == "rate(5 minutes)"
+    assert ScheduleUpdate.model_validate({"rate": "rate( 1  hour )"}).rate == "rate(1 hour)"
+
+
+def test_expressions_saved_before_the_stricter_checks_are_still_read() -> None:
+    assert parse_cron("*/61 * * * *", stored=True).minutes == (0,)
+    assert parse_rate("rate(\u0661 minute)", stored=True).value == 1
 
 
 def local(times: list[datetime], zone: str) -> list[str]:

@@ -75,6 +75,12 @@ def test_create_read_pause_resume_delete(client: TestClient, fakes: FakeServices
         ({"rate": "rate(30 seconds)"}, "a schedule fires at most once a minute"),
         ({"cron": "* * * * * *"}, "a schedule fires at most once a minute"),
         ({"cron": "* * * * *", "rate": "rate(1 hour)"}, "body: give exactly one of 'cron'"),
+        ({"cron": "* * * * *", "timezone": "localtime"}, "body.timezone: 'localtime' is not an IANA time zone"),
+        ({"cron": "* * * * *", "timezone": "Factory"}, "body.timezone: 'Factory' is not an IANA time zone"),
+        ({"rate": "rate(\u0661 minute)"}, "('\u0661' is not an ASCII digit: write numbers with 0-9)"),
+        ({"cron": "*/² * * * *"}, "('²' is not an ASCII digit: write numbers with 0-9)"),
+        ({"cron": "*/61 * * * *"}, "body.cron: '*/61 * * * *' is not a valid cron expression: the step in minute"),
+        ({"cron": "* *\n* * *"}, "character 4 is U+000A"),
     ],
 )
 def test_invalid_expressions_are_422s_that_say_what_is_wrong(

@@ -13,7 +13,7 @@ import pytest
 from shared.errors import InvalidInput, NotFound, Unavailable
 from shared.models.schedules import Schedule, ScheduleCreate, ScheduleUpdate
 from shared.models.suites import SuiteCreate
-from shared.models.tests import TestCreate
+from shared.models.tests import TestCreate, TestStatus, TestUpdate
 from shared.services.schedules import ScheduleService, fired_id
 from tests.conftest import FakeServices
 
@@ -187,7 +187,7 @@ def test_a_suite_schedule_starts_suite_runs_with_derived_ids(fakes: FakeServices
     assert again.already and len(fakes.suite_store.suite_runs) == 1
 
 
-def test_a_firing_that_cannot_start_is_recorded_and_not_retried(fakes: FakeServices, clock: Clock) -> None:
+def test_a_schedule_whose_suite_was_deleted_is_paused_saying_how_to_resume(fakes: FakeServices, clock: Clock) -> None:
     schedules = service(fakes, clock)
     suite_id = make_suite(fakes)
     schedule = schedule_of(schedules, suite_id=suite_id, cron="* * * * *")
@@ -195,9 +195,66 @@ def test_a_firing_that_cannot_start_is_recorded_and_not_retried(fakes: FakeServi
     fakes.services.suites.delete(PROJECT, suite_id)
     clock.now = datetime(2026, 12, 1, 12, 1, 3, tzinfo=UTC)
     (fired,) = schedules.tick()
-    assert fired.started is None and fired.error is not None and suite_id in fired.error
+    assert fired.started is None and fired.error is not None
+    assert f"paused: its suite {suite_id} no longer exists" in fired.error
+    assert f"autotest schedules update {schedule.id} --suite SUITE --enable" in fired.error
     stored = schedules.get(PROJECT, schedule.id)
-    assert stored.last_error == fired.error and stored.next_fire_at == datetime(2026, 12, 1, 12, 2, tzinfo=UTC)
+    assert (stored.enabled, stored.next_fire_at, stored.last_error) == (False, None, fired.error)
+    assert fakes.scheduler.schedules[(PROJECT, schedule.id)].state == "DISABLED"  # the AWS mirror in step
+    # it fires no more: not on the next minutes, nor when EventBridge Scheduler invokes it anyway
+    for _ in range(5):
+        clock.advance(minutes=1)
+        assert schedules.tick() == []
+    assert schedules.fire(PROJECT, schedule.id, clock.now).error == "the schedule is paused"
+    assert fakes.suite_store.suite_runs == {}
+    # resuming it while its suite is gone is a 422 naming it; pointed at another suite it resumes
+    with pytest.raises(InvalidInput, match=f"suite_id: the project has no suite {suite_id}"):
+        schedules.set_enabled(PROJECT, schedule.id, True)
+    resumed = schedules.update(PROJECT, schedule.id, ScheduleUpdate(suite_id=make_suite(fakes), enabled=True))
+    assert resumed.enabled and fakes.scheduler.schedules[(PROJECT, schedule.id)].state == "ENABLED"
+    clock.now = to_next_minute(clock.now) + timedelta(seconds=2)
+    (again,) = schedules.tick()
+    assert again.started is not None and again.error is None
+
+
+def test_a_schedule_whose_test_was_archived_is_paused_until_resumed(fakes: FakeServices, clock: Clock) -> None:
+    schedules = service(fakes, clock)
+    test_id = make_test(fakes)
+    schedule = schedule_of(schedules, test_id=test_id, rate="rate(1 minute)")
+    fakes.services.catalog.archive_test(PROJECT, test_id)
+    clock.now = datetime(2026, 12, 1, 12, 3, 3, tzinfo=UTC)  # 12:01 and 12:02 missed, 12:03 on time
+    fired = service(fakes, clock, catch_up=3).tick()
+    assert len(fired) == 1 and fired[0].error is not None  # paused at the first: the others are not tried
+    assert f"paused: its test {test_id} is archived" in fired[0].error
+    assert f"autotest tests unarchive {test_id}" in fired[0].error
+    assert f"autotest schedules resume {schedule.id}" in fired[0].error
+    stored = schedules.get(PROJECT, schedule.id)
+    assert not stored.enabled and fakes.scheduler.schedules[(PROJECT, schedule.id)].state == "DISABLED"
+    clock.advance(minutes=3)
+    assert schedules.tick() == [] and runs_of(fakes, schedule.id) == []
+    with pytest.raises(InvalidInput, match=f"test {test_id} is archived: unarchive it first"):
+        schedules.set_enabled(PROJECT, schedule.id, True)
+    fakes.services.catalog.update_test(PROJECT, test_id, TestUpdate(status=TestStatus.active))
+    assert schedules.set_enabled(PROJECT, schedule.id, True).enabled
+    clock.now = to_next_minute(clock.now) + timedelta(seconds=1)
+    (again,) = schedules.tick()
+    assert again.started is not None and len(runs_of(fakes, schedule.id)) == 1
+
+
+def test_a_firing_that_cannot_start_for_another_reason_is_recorded_and_not_retried(
+    fakes: FakeServices, clock: Clock
+) -> None:
+    schedules = service(fakes, clock)
+    assert fakes.services.suites is not None
+    tagged = SuiteCreate.model_validate({"name": "Tagged", "selector": {"tags": ["nightly"]}})
+    suite = fakes.services.suites.create(PROJECT, tagged)  # the suite is there, with no test to run
+    schedule = schedule_of(schedules, suite_id=suite.id, cron="* * * * *")
+    clock.now = datetime(2026, 12, 1, 12, 1, 3, tzinfo=UTC)
+    (fired,) = schedules.tick()
+    assert fired.started is None and fired.error is not None and fired.error.startswith("could not start suite")
+    stored = schedules.get(PROJECT, schedule.id)
+    assert stored.enabled and stored.last_error == fired.error
+    assert stored.next_fire_at == datetime(2026, 12, 1, 12, 2, tzinfo=UTC)
     assert schedules.tick() == []
 
 
@@ -282,3 +339,52 @@ def test_when_the_mirror_fails_the_store_is_left_as_it_was(fakes: FakeServices, 
     fakes.scheduler.fail = None
     assert schedules.update(PROJECT, schedule.id, ScheduleUpdate(cron="0 8 * * *")).cron == "0 8 * * *"
     assert fakes.scheduler.schedules[(PROJECT, schedule.id)].expression == "cron(0 8 * * ? *)"
+
+
+@pytest.mark.parametrize(
+    ("stopped_for", "catch_up", "expected"),
+    [
+        # stopped 12:01:19, back 2 minutes later at 12:03:19: 12:02 was missed, 12:03 is on time
+        (timedelta(minutes=2), 0, ["12:03"]),
+        (timedelta(minutes=2), 1, ["12:03"]),
+        (timedelta(minutes=2), 2, ["12:02", "12:03"]),
+        (timedelta(minutes=10), 0, ["12:11"]),
+        (timedelta(minutes=10), 1, ["12:11"]),
+        (timedelta(minutes=10), 2, ["12:10", "12:11"]),
+        # back on 4 December at 12:01:19: three days of minutes missed, 12:01 on time
+        (timedelta(days=3), 0, ["12:01"]),
+        (timedelta(days=3), 1, ["12:01"]),
+        (timedelta(days=3), 2, ["12:00", "12:01"]),
+    ],
+)
+def test_after_a_stop_the_on_time_due_time_counts_as_the_catch_up(
+    fakes: FakeServices, clock: Clock, stopped_for: timedelta, catch_up: int, expected: list[str]
+) -> None:
+    schedules = service(fakes, clock, catch_up=catch_up)
+    schedule = schedule_of(schedules, test_id=make_test(fakes), cron="* * * * *")
+    clock.now = datetime(2026, 12, 1, 12, 1, 0, 500_000, tzinfo=UTC)
+    assert [f.due.strftime("%H:%M") for f in schedules.tick()] == ["12:01"]
+    # local mode stops at 12:01:19 and comes back ``stopped_for`` later
+    clock.now = datetime(2026, 12, 1, 12, 1, 19, tzinfo=UTC) + stopped_for
+    back = service(fakes, clock, catch_up=catch_up)
+    fired = back.tick()
+    assert [f.due.strftime("%H:%M") for f in fired] == expected
+    assert all(f.due > clock.now - timedelta(minutes=catch_up + 1) for f in fired)
+    assert back.tick() == []
+    assert len(runs_of(fakes, schedule.id)) == 1 + len(expected)
+    # then on with the next minute, once
+    clock.now = to_next_minute(clock.now) + timedelta(seconds=1)
+    assert len(back.tick()) == 1 and back.tick() == []
+    assert len(runs_of(fakes, schedule.id)) == 2 + len(expected)
+
+
+def to_next_minute(at: datetime) -> datetime:
+    return at.replace(second=0, microsecond=0) + timedelta(minutes=1)
+
+
+def test_catch_up_zero_fires_an_on_time_due_time_but_nothing_missed(fakes: FakeServices, clock: Clock) -> None:
+    schedule = schedule_of(service(fakes, clock), test_id=make_test(fakes), cron="0 * * * *")
+    back = service(fakes, clock, catch_up=0)
+    clock.now = START + timedelta(hours=2, seconds=-10)  # 14:00:20: 13:00 missed, 14:00 on time
+    assert [f.due.hour for f in back.tick()] == [14]
+    assert len(runs_of(fakes, schedule.id)) == 1
