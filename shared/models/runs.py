@@ -342,6 +342,8 @@ class Run(Model):
     trigger: Trigger = "api"
     suite_run_id: str | None = None
     schedule_id: str | None = None
+    #: the due time of the schedule's firing that started it
+    scheduled_for: datetime | None = None
     #: the batch its first attempt was started in (a suite run's children sent to one runner in one message)
     batch_id: str | None = None
     labels: dict[str, str] = Field(default_factory=dict)
@@ -397,11 +399,13 @@ class RunPublic(Model):
     max_attempts: int
     """1 plus the run's `retries`: the attempts failures may use (interruptions use none)."""
     trigger: Trigger
-    """Who started the run: `api` or `cli` (`suite` and `schedule` are reserved)."""
+    """Who started the run: `api`, `cli`, `suite` (a child run of a suite run) or `schedule`."""
     suite_run_id: str | None
-    """The suite run it belongs to (reserved for suites: null today)."""
+    """The suite run it belongs to, or null."""
     schedule_id: str | None
-    """The schedule that started it (reserved for schedules: null today)."""
+    """The schedule that started it, or null."""
+    scheduled_for: datetime | None = None
+    """For a run a schedule started: the due time it was started for (UTC); else null."""
     labels: dict[str, str]
     """The labels the run was started with."""
     tags: list[str] = Field(default_factory=list)

@@ -266,6 +266,7 @@ class SuiteRun(Model):
     timeout_s: int | None = None
     trigger: Trigger = "api"
     schedule_id: str | None = None
+    scheduled_for: datetime | None = None
     cancel_requested: bool = False
     created_at: datetime
     updated_at: datetime
@@ -306,6 +307,8 @@ class SuiteRunPublic(Model):
     """Who started it: `api`, `cli` or `schedule`."""
     schedule_id: str | None
     """The schedule that started it, or null."""
+    scheduled_for: datetime | None = None
+    """For a suite run a schedule started: the due time it was started for (UTC); else null."""
     cancel_requested: bool
     """Whether it was cancelled (its children are cancelled with it)."""
     created_at: datetime

@@ -165,6 +165,7 @@ class RunService:
         run_id: str | None = None,
         enqueue: bool = True,
         batch_id: str | None = None,
+        scheduled_for: datetime | None = None,
     ) -> Run:
         """Create a run and queue it. ``run_id``: the caller's own id for it (a suite run's child, so that two
         writers starting it make one run: the second's creation is a Conflict). ``enqueue=False``: store it
@@ -199,6 +200,7 @@ class RunService:
             trigger=trigger or body.trigger,
             suite_run_id=suite_run_id,
             schedule_id=schedule_id,
+            scheduled_for=scheduled_for,
             batch_id=batch_id,
             labels=body.labels,
             tags=tags,

@@ -398,6 +398,7 @@ class ScheduleService:
                     trigger="schedule",
                     schedule_id=schedule.id,
                     suite_run_id=fired_id("srn", schedule.id, due),
+                    scheduled_for=due,
                 )
                 return suite_run.id, None
             assert schedule.test_id is not None
@@ -413,6 +414,7 @@ class ScheduleService:
                     trigger="schedule",
                     schedule_id=schedule.id,
                     run_id=run_id,
+                    scheduled_for=due,
                 )
             except Conflict as conflict:
                 try:

@@ -307,6 +307,7 @@ class SuiteService:
         schedule_id: str | None = None,
         correlation_id: str | None = None,
         suite_run_id: str | None = None,
+        scheduled_for: datetime | None = None,
     ) -> SuiteRun:
         """Create a suite run with a child per test and start the first children (202). ``suite_run_id``: a
         caller that must not start two for one request (a schedule's firing) passes its own id; a second
@@ -347,6 +348,7 @@ class SuiteService:
             timeout_s=suite.timeout_s,
             trigger=trigger or body.trigger,
             schedule_id=schedule_id,
+            scheduled_for=scheduled_for,
             created_at=now,
             updated_at=now,
             correlation_id=correlation_id or new_id("cor"),

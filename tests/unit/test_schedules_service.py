@@ -86,6 +86,7 @@ def test_a_minutely_test_schedule_fires_once_per_minute(fakes: FakeServices, clo
     assert runs_of(fakes, schedule.id) == sorted([fired.started or "", second.started or ""])
     run = fakes.store.get_run(fired.started or "")
     assert run.trigger == "schedule" and run.labels == {"env": "ci"} and run.status == "queued"
+    assert run.scheduled_for == datetime(2026, 12, 1, 12, 1, tzinfo=UTC)  # the due time, not when it started
     stored = schedules.get(PROJECT, schedule.id)
     assert stored.last_fired_for == datetime(2026, 12, 1, 12, 2, tzinfo=UTC)
     assert stored.last_run_id == second.started
@@ -182,6 +183,7 @@ def test_a_suite_schedule_starts_suite_runs_with_derived_ids(fakes: FakeServices
     assert fired.started.startswith("srn_") and len(fired.started) == 30
     suite_run = fakes.suite_store.get_suite_run(PROJECT, fired.started)
     assert suite_run.trigger == "schedule" and suite_run.schedule_id == schedule.id
+    assert suite_run.scheduled_for == fired.due == datetime(2026, 12, 1, 12, 1, tzinfo=UTC)
     assert suite_run.variables["base_url"] == "x"
     again = schedules.fire(PROJECT, schedule.id, fired.due)
     assert again.already and len(fakes.suite_store.suite_runs) == 1
