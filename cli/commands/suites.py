@@ -227,6 +227,8 @@ def _print_suite_run(state: CliState, run: dict[str, Any], *, header: bool = Fal
     console = state.console
     if header:
         labels = ", ".join(f"{k}={v}" for k, v in sorted((run.get("labels") or {}).items()))
+        if run.get("scheduled_for"):
+            labels = f"for {run['scheduled_for']}" + (f"; {labels}" if labels else "")
         console.print(
             f"[bold]{safe(run['suite_name'])}[/]  {safe(run['id'])}  {safe(run['mode'])}, started by "
             f"{safe(run['trigger'])} {timestamp(run['created_at'])}" + (f"  [dim]{safe(labels)}[/]" if labels else "")
