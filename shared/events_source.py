@@ -23,16 +23,19 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from shared.errors import DomainError, Throttled
 from shared.models.common import Model
 from shared.models.events import RunStatusChanged
 from shared.models.runs import Run, RunStatus, StepResult
 from shared.observability import logger
+from shared.services.attempts import MAX_ROWS
+
+T = TypeVar("T")
 
 
 class StepProgress(Model):
@@ -77,32 +80,116 @@ def status_event(run: Run, previous: Run | None = None) -> RunStatusChanged:
     return RunStatusChanged.of(run, previous=previous.status if previous is not None else None)
 
 
+#: the step fields an attempt record keeps (``shared/services/attempts.py``): what a held step is compared on
+_RECORDED = ("index", "action", "target", "status", "duration_ms", "error", "screenshot", "healed")
+
+
+def _short(step: Mapping[str, Any]) -> tuple[Any, ...]:
+    return tuple(step.get(name) for name in _RECORDED)
+
+
+def _rows(rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+    return [(r.get("index"), r.get("status"), [_short(s) for s in r.get("steps") or []]) for r in rows]
+
+
+def held_like_record(run: Mapping[str, Any]) -> bool | None:
+    """Whether the steps ``run`` (as JSON: a ``Run`` or ``RunPublic`` dumped) holds are like the record of the
+    attempt before its current one (``attempts``, short form): True when they are (they may be that attempt's,
+    left over), False when they are not (they are the current attempt's own), None when there is nothing to
+    tell by (no record, one trimmed to nothing, or a data-driven record with no row that did not pass)."""
+    attempt = int(run.get("attempt") or 1)
+    record = next((a for a in reversed(run.get("attempts") or []) if a.get("attempt") == attempt - 1), None)
+    if record is None or (record.get("trimmed") and not record.get("steps") and not record.get("iterations")):
+        return None
+    if run.get("iterations"):  # a data-driven record keeps the rows that did not pass, at most 10
+        failing = [r for r in run["iterations"] if r.get("status") != RunStatus.passed.value]
+        rows = _rows(failing[:MAX_ROWS])
+        if rows != _rows(record.get("iterations") or []):
+            return False
+        return True if rows else None
+    return [_short(s) for s in run.get("steps") or []] == [_short(s) for s in record.get("steps") or []]
+
+
+class AttemptSteps(Generic[T]):
+    """Which attempt the steps a run holds belong to, read after read (one follower's view).
+
+    A run whose attempt failed goes back to ``queued`` as its next attempt still holding the failed attempt's
+    steps (``RunService.end_attempt``), and keeps them until the new attempt writes its first; an interrupted
+    attempt's are cleared. So at a new attempt, the held steps are the attempt before's when the run is
+    ``queued``, or while it holds the very list it held when its attempt changed; on a first look at a started
+    attempt, when they are like the attempt before's record (:func:`held_like_record`); when that cannot be
+    told, they are held back until the list changes. Once the held list changes within an attempt, that
+    attempt has written its own: from then on every step is its own, told from index 0.
+    """
+
+    def __init__(self) -> None:
+        self.attempt: int | None = None  # the attempt whose steps are told; None before the first read
+        self.told = 0  # how many of its steps were told
+        self.baseline: list[T] | None = None  # the held list while it may still be an earlier attempt's
+
+    def read(
+        self, attempt: int, queued: bool, held: Sequence[T], like_previous: Callable[[], bool | None]
+    ) -> tuple[list[T], list[T]]:
+        """``(steps of attempt - 1 not told yet, steps of attempt not told yet)`` in what one read of the run
+        holds. ``queued``: the run is queued; ``like_previous``: :func:`held_like_record` of the read."""
+        held = list(held)
+        earlier: list[T] = []
+        if attempt != self.attempt:
+            told_before = self.told if self.attempt == attempt - 1 else 0
+            self.attempt, self.told, self.baseline = attempt, 0, None
+            if held and attempt > 1:
+                verdict = True if queued else like_previous()
+                if verdict is not False:
+                    self.baseline = held
+                if verdict is True:
+                    earlier = held[told_before:]
+        elif self.baseline is not None:
+            if queued or held == self.baseline:
+                return [], []
+            self.baseline = None  # the attempt wrote its own steps
+        if self.baseline is not None:
+            return earlier, []
+        own = held[self.told :]
+        self.told = len(held)
+        return earlier, own
+
+
+Held = tuple[int | None, StepResult]
+
+
 class _Tracker:
     """Remembers what a subscriber has been told and turns a fresh read of the run into the events
-    it has not seen yet (new step results, then a status change)."""
+    it has not seen yet (new step results, then a status change). Each step is told once, under the attempt
+    it belongs to (:class:`AttemptSteps`)."""
 
     def __init__(self, run: Run) -> None:
         self.run = run
         self.status_key = (run.status, run.attempt)
-        self.steps_seen = 0
+        self._attempts: AttemptSteps[Held] = AttemptSteps()
 
     @staticmethod
-    def _steps(run: Run) -> list[tuple[int | None, StepResult]]:
+    def _steps(run: Run) -> list[Held]:
         if run.iterations:
             return [(it.index, step) for it in run.iterations for step in it.steps]
         return [(None, step) for step in run.steps]
 
     def first(self) -> list[RunEvent]:
         """The run's status as it is, then the steps its current attempt has already finished."""
-        return [status_event(self.run), *self.steps_of(self.run)]
+        _, own = self.steps_of(self.run)
+        return [status_event(self.run), *own]
 
-    def steps_of(self, run: Run) -> list[RunEvent]:
-        steps = self._steps(run)
-        if run.attempt != self.run.attempt:
-            self.steps_seen = 0  # a new attempt starts its steps again
-        new = steps[self.steps_seen :]
-        self.steps_seen = len(steps)
-        return [StepProgress(run_id=run.id, attempt=run.attempt, iteration=i, step=s) for i, s in new]
+    def steps_of(self, run: Run) -> tuple[list[RunEvent], list[RunEvent]]:
+        """``(the steps of the attempt before not sent yet, the current attempt's not sent yet)``."""
+
+        def like_previous() -> bool | None:
+            return held_like_record(run.model_dump(mode="json", include={"attempt", "steps", "iterations", "attempts"}))
+
+        earlier, own = self._attempts.read(run.attempt, run.status == RunStatus.queued, self._steps(run), like_previous)
+        return self._events(run, run.attempt - 1, earlier), self._events(run, run.attempt, own)
+
+    @staticmethod
+    def _events(run: Run, attempt: int, steps: list[Held]) -> list[RunEvent]:
+        return [StepProgress(run_id=run.id, attempt=attempt, iteration=i, step=s) for i, s in steps]
 
     def changes(self, run: Run) -> list[RunEvent]:
         """What changed since the last read: a run that started comes before its steps, steps
@@ -111,11 +198,11 @@ class _Tracker:
         if (run.status, run.attempt) != self.status_key:
             status = [status_event(run, self.run)]
             self.status_key = (run.status, run.attempt)
-        events = _ordered(status, self.steps_of(run), run.status)
+        earlier, own = self.steps_of(run)
         self.run = run
-        return events
+        return _ordered(earlier, status, own)
 
-    def pushed(self, event: RunStatusChanged) -> list[RunEvent]:
+    def pushed(self, event: RunStatusChanged) -> list[RunStatusChanged]:
         """A status event from the bus; dropped when it is old news."""
         if (event.status, event.attempt) == self.status_key or event.attempt < self.status_key[1]:
             return []
@@ -127,8 +214,11 @@ class _Tracker:
         return self.status_key[0].terminal
 
 
-def _ordered(status: list[RunEvent], steps: list[RunEvent], new_status: RunStatus) -> list[RunEvent]:
-    return [*status, *steps] if new_status == RunStatus.running else [*steps, *status]
+def _ordered(earlier: list[RunEvent], statuses: list[RunEvent], own: list[RunEvent]) -> list[RunEvent]:
+    """The steps of the attempt before first (they ended it), then the statuses up to the current attempt's
+    start, its steps, and the status that ended it."""
+    ending = [e for e in statuses if isinstance(e, RunStatusChanged) and e.status.terminal]
+    return [*earlier, *(e for e in statuses if e not in ending), *own, *ending]
 
 
 async def _read(read: RunReader, project_id: str, run_id: str) -> Run | None:
@@ -248,11 +338,11 @@ class _Stream:
         current = feed.latest if feed.reads != self._reads_seen else None
         self._pushed_seen, self._reads_seen = len(feed.pushed), feed.reads
         if pushed:
-            statuses = [event for push in pushed for event in tracker.pushed(push)]
-            steps = tracker.steps_of(current) if current is not None else []
+            statuses: list[RunEvent] = [event for push in pushed for event in tracker.pushed(push)]
+            earlier, own = tracker.steps_of(current) if current is not None else ([], [])
             if current is not None:
                 tracker.run = current
-            return _ordered(statuses, steps, pushed[-1].status)
+            return _ordered(earlier, statuses, own)
         return tracker.changes(current) if current is not None else []
 
     def close(self) -> None:
