@@ -7,18 +7,34 @@ import itertools
 import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
+from unittest.mock import patch
 
+import httpx
 import pytest
+from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from cli.client import parse_sse
+from cli.main import cli
+from cli.state import CliState
 from functions.api.app import create_app
 from functions.api.routes.events import sse_stream
+from shared import attempt_steps
 from shared.errors import Throttled
-from shared.events_source import EventHub, RunEvent, RunFeeds, RunReader, StepProgress, StreamLimits, status_event
+from shared.events_source import (
+    EventHub,
+    RunEvent,
+    RunFeeds,
+    RunReader,
+    StepProgress,
+    StreamLimits,
+    event_name,
+    status_event,
+)
 from shared.models.events import RunStatusChanged
 from shared.models.messages import RunMessage
 from shared.models.runs import Iteration, Run, RunCreate, RunStatus, StepResult
+from shared.services import attempts as attempt_records
 from tests.conftest import BOOTSTRAP_KEY, FakeServices
 
 ADMIN = {"Authorization": f"Bearer {BOOTSTRAP_KEY}"}
@@ -262,15 +278,15 @@ def test_parse_sse_handles_comments_multiline_data_and_a_missing_final_blank_lin
 
 # ------------------------------------------------------------------------------------ retries
 
-GOTO = "goto http://127.0.0.1:8711/flaky?key=k9"
+FLAKY_URL = "http://127.0.0.1:8711/flaky?key=k9"
 #: the steps of each attempt of a flaky run: attempt 1 fails its expectation, attempt 2 passes
 ATTEMPT_STEPS = {
     1: [
-        StepResult(index=0, action="goto", target=GOTO, status="passed", duration_ms=125),
+        StepResult(index=0, action="goto", detail=FLAKY_URL, status="passed", duration_ms=125),
         StepResult(index=1, action="expect_text", status="failed", duration_ms=10048, error="no 'Stable now'"),
     ],
     2: [
-        StepResult(index=0, action="goto", target=GOTO, status="passed", duration_ms=82),
+        StepResult(index=0, action="goto", detail=FLAKY_URL, status="passed", duration_ms=82),
         StepResult(index=1, action="expect_text", status="passed", duration_ms=31),
     ],
 }
@@ -307,7 +323,8 @@ def retried_run(fakes: FakeServices, *, rows: bool = False, cleared: bool = Fals
             states.append(runs.heartbeat(states[-1]))
         for done in (1, 2):  # the runner writes the results so far after each step (dataset row)
             states.append(runs.update_progress(states[-1], **_results(attempt, done, rows)))
-        states.append(runs.end_attempt(states[-1], status, **_results(attempt, 2, rows)))
+        why = "step 2: no 'Stable now'" if status == RunStatus.failed else None
+        states.append(runs.end_attempt(states[-1], status, error=why, **_results(attempt, 2, rows)))
     assert states[-1].status == RunStatus.passed and states[-1].flaky and states[4].status == RunStatus.queued
     if cleared:
         states[4:7] = [s.model_copy(update={"steps": [], "iterations": []}) for s in states[4:7]]
@@ -319,6 +336,11 @@ def retried_run(fakes: FakeServices, *, rows: bool = False, cleared: bool = Fals
             for step in it.steps if rows else ATTEMPT_STEPS[attempt]:
                 written[(attempt, it.index if rows else None, step.index)] = step
     return states, written
+
+
+def test_held_steps_are_compared_on_what_an_attempt_record_keeps() -> None:
+    assert attempt_steps.MAX_ROWS == attempt_records.MAX_ROWS
+    assert set(attempt_steps._RECORDED) <= attempt_records._STEP_FIELDS
 
 
 def check_truthful(events: list[RunEvent], written: Written) -> None:
@@ -455,3 +477,109 @@ async def test_a_stream_opened_on_a_retry_that_started_tells_only_its_own_steps(
 
     # Then attempt 1's steps are not told as attempt 2's: attempt 2's come as it writes them
     assert [(e.attempt, e.step.duration_ms) for e in events if isinstance(e, StepProgress)] == [(2, 82), (2, 31)]
+
+
+# ------------------------------------------------------------------------------ CLI, retried
+
+
+def _sse(event: RunEvent) -> str:
+    return f"event: {event_name(event)}\ndata: {event.model_dump_json()}\n\n"
+
+
+def _wait(
+    states: list[Run], *, stream: list[RunEvent] | None, command: str = "run", created: Run | None = None
+) -> list[str]:
+    """``autotest run t.yaml --wait`` (or ``status``) against an API whose run goes through ``states``: each read
+    of it gives the next, the last for good; its event stream sends ``stream`` (None: the deployment does not
+    stream, the CLI polls); ``created``: the run as started (default: the first state)."""
+    reads = iter(states)
+    last = [states[0]]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if request.method == "POST" and path == "/v1/runs":
+            return httpx.Response(202, json=(created or states[0]).model_dump(mode="json"))
+        if path.endswith("/events"):
+            if stream is None:
+                return httpx.Response(404, json={"error": {"code": "not_found", "message": "no route"}})
+            body = "".join(_sse(e) for e in stream)
+            return httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})
+        if path.endswith("/artifacts"):
+            return httpx.Response(200, json={"artifacts": []})
+        last[0] = next(reads, last[0])
+        return httpx.Response(200, json=last[0].model_dump(mode="json"))
+
+    state = CliState(api_url="http://api.test", api_key="atk_test", transport=httpx.MockTransport(handler))
+    state.console.width = 200
+    args = ["run", "tst_flaky", "--var", "key=k9", "--wait"] if command == "run" else ["status", states[0].id]
+    with patch("cli.waiting.POLL_S", 0):
+        result = CliRunner().invoke(cli, args, obj=state)
+    assert result.exit_code == 0, result.output
+    return [line.strip() for line in result.output.splitlines() if line.strip()]
+
+
+def _progress(lines: list[str]) -> list[str]:
+    """The progress lines of ``autotest run --wait``, each cut to what tells it apart, then the results line."""
+    out = []
+    for line in lines:
+        if "goto" in line or "expect_text" in line:
+            out.append(" ".join([*line.split()[1:3], line.split("  ")[-1].strip()]))  # number, action, duration
+        elif line.startswith("↻") or line.startswith(("queued", "running", "PASSED")):
+            out.append(line)
+    return out
+
+
+EXPECTED_WAIT = [
+    "queued",
+    "running",
+    "1. goto 125 ms",
+    "2. expect_text 10.0 s",
+    "↻ attempt 1 FAILED: step 2: no 'Stable now'; retrying as attempt 2",
+    "queued (attempt 2)",
+    "running (attempt 2)",
+    "1. goto 82 ms",
+    "2. expect_text 31 ms",
+    "PASSED (attempt 2)",
+]
+
+
+async def _streamed(states: list[Run]) -> list[RunEvent]:
+    return await collect(RunFeeds(reads_of(iter(states[1:])), tick_s=0).open("default", states[0]))
+
+
+async def test_run_wait_shows_attempt_1s_steps_a_retry_line_then_attempt_2s(fakes: FakeServices) -> None:
+    # Given the walkthrough's flaky run, streamed as the API streams it (attempt 1's failing step first told
+    # with the retry), and the run as it ends
+    states, _ = retried_run(fakes)
+    stream = await _streamed([states[0], states[2], states[4], states[5], states[-1]])
+
+    # When the CLI follows it
+    lines = _wait([states[4], states[-1]], stream=stream, created=states[0])  # read for the retry line, then at the end
+
+    # Then it shows attempt 1's steps, a line that it is retried and why, attempt 2's steps; each once
+    assert _progress(lines)[: len(EXPECTED_WAIT)] == EXPECTED_WAIT, lines
+    # and the results line says the pass was flaky
+    headline = next(line for line in lines if line.startswith("PASSED") and states[0].id in line)
+    assert "attempt 2/2" in headline and "(flaky)" in headline
+
+
+async def test_run_wait_polling_a_retried_run_shows_each_attempts_steps_once_under_its_own(
+    fakes: FakeServices,
+) -> None:
+    # Given a deployment that does not stream, and a flaky run polled through every state it goes through
+    states, _ = retried_run(fakes)
+
+    # When the CLI follows it
+    lines = _wait(states, stream=None)
+
+    # Then it shows what a streaming follower does: attempt 1's steps, the retry, attempt 2's, none twice
+    assert _progress(lines)[: len(EXPECTED_WAIT)] == EXPECTED_WAIT, lines
+
+
+def test_status_of_a_flaky_run_says_flaky_once(fakes: FakeServices) -> None:
+    states, _ = retried_run(fakes)
+
+    lines = _wait([states[-1]], stream=None, command="status")
+
+    assert sum(line.count("(flaky)") for line in lines) == 1, lines
+    assert "attempt 1 FAILED: step 2: no 'Stable now', attempt 2 PASSED (flaky)" in lines
