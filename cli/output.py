@@ -108,7 +108,9 @@ def all_steps(run: dict[str, Any]) -> list[dict[str, Any]]:
     return list(run.get("steps") or [])
 
 
-def run_headline(run: dict[str, Any], label: str | None = None) -> str:
+def run_headline(run: dict[str, Any], label: str | None = None, *, flaky: bool = True) -> str:
+    """The run in one line: status, name, id, steps passed, duration, attempts; ``(flaky)`` when it passed after
+    an attempt that failed (unless ``flaky`` is False: a line below says it)."""
     steps = all_steps(run)
     passed = sum(1 for s in steps if s.get("status") == "passed")
     name = safe(label or run.get("name") or run.get("test_id") or "inline test")
@@ -117,6 +119,8 @@ def run_headline(run: dict[str, Any], label: str | None = None) -> str:
     if (run.get("max_attempts") or 1) > 1 or interrupted:  # attempts possible: the retries, and one per interruption
         attempt = f"  attempt {run.get('attempt')}/{(run.get('max_attempts') or 1) + interrupted}"
         attempt += f" ({interrupted} interrupted)" if interrupted else ""
+    if flaky and run.get("flaky") and run.get("status") == "passed":
+        attempt += "  [yellow](flaky)[/]"
     heals = int((run.get("stats") or {}).get("heals") or 0)
     healed = f"  [yellow]{heals} healed[/]" if heals else ""
     return (
@@ -203,9 +207,23 @@ def attempts_line(run: dict[str, Any]) -> str | None:
     return "  " + ", ".join(parts)
 
 
+def retry_line(run: dict[str, Any] | None, attempt: int) -> str:
+    """``↻ attempt 1 FAILED: <why>; retrying as attempt 2``: the line between an attempt's steps and its retry's
+    (``run``: the run as read then, for the record of the attempt that ended; None when it could not be read)."""
+    ended = attempt - 1
+    record = next((a for a in (run or {}).get("attempts") or [] if a.get("attempt") == ended), None)
+    if record is None:
+        return f"  [yellow]↻ attempt {ended} did not pass; trying again as attempt {attempt}[/]"
+    status = str(record.get("status"))
+    why = f": {safe(_clipped(str(record['error'])))}" if record.get("error") else ""
+    again = "running it again" if status == "interrupted" else "retrying"
+    shown = "[yellow]interrupted[/]" if status == "interrupted" else status_text(status)
+    return f"  [yellow]↻ attempt {ended}[/] {shown}{why}; [yellow]{again} as attempt {attempt}[/]"
+
+
 def print_run(console: Console, run: dict[str, Any], artifacts: list[dict[str, Any]] | None = None) -> None:
-    console.print(run_headline(run))
     summary = attempts_line(run)
+    console.print(run_headline(run, flaky=summary is None))  # the attempts line says flaky
     if summary is not None:  # interruptions are among the attempts
         console.print(summary)
     else:

@@ -2,7 +2,8 @@
 
 One thread per run reads its server-sent events (``GET /v1/runs/{id}/events``), reconnecting if the
 stream drops, or polls ``GET /v1/runs/{id}`` when the deployment does not stream. The main thread
-prints what arrives; steps and statuses are printed once even when a reconnect repeats them.
+prints what arrives; steps and statuses are printed once even when a reconnect repeats them, each step under the
+attempt it belongs to; when a run is retried, a line says how its attempt ended before the retry's lines.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,8 @@ from rich.console import Console
 
 from cli.client import ApiClient, CliError, EventsUnavailable
 from cli.junit import RunOutcome
-from cli.output import TERMINAL, all_steps, row_prefix, safe, status_text, step_line
+from cli.output import TERMINAL, retry_line, row_prefix, safe, status_text, step_line
+from shared.attempt_steps import AttemptSteps, held_like_record
 
 POLL_S = 1.0
 RECONNECT_S = 1.0
@@ -32,6 +34,8 @@ class Followed:
     run_id: str
     shown_status: tuple[str, int] | None = None
     shown_steps: set[tuple[int, int | None, int]] = field(default_factory=set)
+    shown_attempt: int = 0  # the newest attempt a line was printed for
+    polled: AttemptSteps[tuple[int | None, dict[str, Any]]] = field(default_factory=AttemptSteps)
     done: bool = False
     error: str | None = None
 
@@ -93,44 +97,78 @@ class _Follower(threading.Thread):
 
 
 class Progress:
-    """Prints progress lines for a set of runs, each step and status once."""
+    """Prints progress lines for a set of runs, each step and status once, and a line when a run is retried.
+    ``fetch`` reads a followed run (for how the attempt before a retry ended), or None when it cannot."""
 
-    def __init__(self, console: Console, followed: Sequence[Followed], *, quiet: bool = False) -> None:
+    def __init__(
+        self,
+        console: Console,
+        followed: Sequence[Followed],
+        *,
+        quiet: bool = False,
+        fetch: Callable[[Followed], dict[str, Any] | None] | None = None,
+    ) -> None:
         self.console = console
         self.followed = followed
         self.quiet = quiet
+        self.fetch = fetch
 
     def _prefix(self, item: Followed) -> str:
         return f"[dim]{safe(item.label)}[/] " if len(self.followed) > 1 else ""
 
-    def status(self, item: Followed, status: str, attempt: int) -> None:
+    def _attempt(self, item: Followed, attempt: int, run: dict[str, Any] | None = None) -> None:
+        """Before the first line of a newer attempt: a line for each attempt that ended and was tried again."""
+        if attempt <= item.shown_attempt:
+            return
+        newer, item.shown_attempt = range(max(item.shown_attempt + 1, 2), attempt + 1), attempt
+        if self.quiet or not newer:
+            return
+        if run is None and self.fetch is not None:
+            run = self.fetch(item)
+        for n in newer:
+            self.console.print(f"{self._prefix(item)}{retry_line(run, n)}")
+
+    def status(self, item: Followed, status: str, attempt: int, run: dict[str, Any] | None = None) -> None:
         key = (status, attempt)
         if item.shown_status == key:
             return
+        self._attempt(item, attempt, run)
         item.shown_status = key
         if not self.quiet:
             retry = f" (attempt {attempt})" if attempt > 1 else ""
             self.console.print(f"{self._prefix(item)}{status_text(status)}{retry}")
 
-    def step(self, item: Followed, attempt: int, iteration: int | None, step: dict[str, Any]) -> None:
+    def step(
+        self,
+        item: Followed,
+        attempt: int,
+        iteration: int | None,
+        step: dict[str, Any],
+        run: dict[str, Any] | None = None,
+    ) -> None:
         key = (attempt, iteration, int(step.get("index", 0)))
         if key in item.shown_steps:
             return
+        self._attempt(item, attempt, run)
         item.shown_steps.add(key)
         if not self.quiet:
             self.console.print(step_line(step, prefix=self._prefix(item) + row_prefix(iteration)))
 
     def run(self, item: Followed, run: dict[str, Any]) -> None:
-        """A polled run: print what is new in it."""
+        """A polled run: print what is new in it, each step under its own attempt (a retried run still holds
+        the steps of the attempt before until its new attempt writes its own: ``AttemptSteps``)."""
         attempt = int(run.get("attempt") or 1)
         if run.get("iterations"):
-            for it in run["iterations"]:
-                for step in it.get("steps", []):
-                    self.step(item, attempt, it.get("index"), step)
+            held = [(it.get("index"), step) for it in run["iterations"] for step in it.get("steps", [])]
         else:
-            for step in all_steps(run):
-                self.step(item, attempt, None, step)
-        self.status(item, str(run.get("status")), attempt)
+            held = [(None, step) for step in run.get("steps") or []]
+        queued = run.get("status") == "queued"
+        earlier, own = item.polled.read(attempt, queued, held, lambda: held_like_record(run))
+        for iteration, step in earlier:
+            self.step(item, attempt - 1, iteration, step, run)
+        for iteration, step in own:
+            self.step(item, attempt, iteration, step, run)
+        self.status(item, str(run.get("status")), attempt, run)
 
 
 def follow(
@@ -144,7 +182,7 @@ def follow(
     """Follow ``started`` runs (label, run as the API returned it) until they end or ``timeout_s``."""
     out: queue.Queue[tuple[int, str, Any]] = queue.Queue()
     followed = [Followed(label=label, run_id=str(run["id"])) for label, run in started]
-    progress = Progress(console, followed, quiet=quiet)
+    progress = Progress(console, followed, quiet=quiet, fetch=lambda item: _fetch(client, item))
     threads = [_Follower(client, i, item.run_id, out) for i, item in enumerate(followed)]
     for thread in threads:
         thread.start()
@@ -176,6 +214,14 @@ def follow(
         for thread in threads:
             thread.stop.set()
     return [_outcome(client, item, timeout_s) for item in followed]
+
+
+def _fetch(client: ApiClient, item: Followed) -> dict[str, Any] | None:
+    try:
+        run: dict[str, Any] = client.get(f"/v1/runs/{item.run_id}")
+    except CliError:
+        return None
+    return run
 
 
 def _catch_up(client: ApiClient, progress: Progress, item: Followed, status: dict[str, Any]) -> None:

@@ -6,7 +6,9 @@ the status), and stops after a terminal status. What changed is found by reading
 every ``tick_s``; with an :class:`EventHub` (local mode: an EventBridge rule -> SQS queue -> a bridge task ->
 the hub), ``Run Status Changed`` events are also pushed as they happen, and the store is read at once then
 (and every ``tick_s`` for step progress, and as a safety net should an event be lost). Without a hub it
-works in any deployment.
+works in any deployment. Each step is sent once, with the attempt that wrote it: a retried run keeps the failed
+attempt's steps until its retry writes its first, and those are never sent as the retry's
+(``shared/attempt_steps.py``).
 
 **One reader per run, whatever the number of streams.** A run item can be hundreds of KB; a hundred streams
 each reading it every tick took a hundred reads per tick, and the threads to do them, from every other
@@ -28,6 +30,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from shared.attempt_steps import AttemptSteps, held_like_record
 from shared.errors import DomainError, Throttled
 from shared.models.common import Model
 from shared.models.events import RunStatusChanged
@@ -77,32 +80,42 @@ def status_event(run: Run, previous: Run | None = None) -> RunStatusChanged:
     return RunStatusChanged.of(run, previous=previous.status if previous is not None else None)
 
 
+Held = tuple[int | None, StepResult]
+
+
 class _Tracker:
     """Remembers what a subscriber has been told and turns a fresh read of the run into the events
-    it has not seen yet (new step results, then a status change)."""
+    it has not seen yet (new step results, then a status change). Each step is told once, under the attempt
+    it belongs to (:class:`AttemptSteps`)."""
 
     def __init__(self, run: Run) -> None:
         self.run = run
         self.status_key = (run.status, run.attempt)
-        self.steps_seen = 0
+        self._attempts: AttemptSteps[Held] = AttemptSteps()
 
     @staticmethod
-    def _steps(run: Run) -> list[tuple[int | None, StepResult]]:
+    def _steps(run: Run) -> list[Held]:
         if run.iterations:
             return [(it.index, step) for it in run.iterations for step in it.steps]
         return [(None, step) for step in run.steps]
 
     def first(self) -> list[RunEvent]:
         """The run's status as it is, then the steps its current attempt has already finished."""
-        return [status_event(self.run), *self.steps_of(self.run)]
+        _, own = self.steps_of(self.run)
+        return [status_event(self.run), *own]
 
-    def steps_of(self, run: Run) -> list[RunEvent]:
-        steps = self._steps(run)
-        if run.attempt != self.run.attempt:
-            self.steps_seen = 0  # a new attempt starts its steps again
-        new = steps[self.steps_seen :]
-        self.steps_seen = len(steps)
-        return [StepProgress(run_id=run.id, attempt=run.attempt, iteration=i, step=s) for i, s in new]
+    def steps_of(self, run: Run) -> tuple[list[RunEvent], list[RunEvent]]:
+        """``(the steps of the attempt before not sent yet, the current attempt's not sent yet)``."""
+
+        def like_previous() -> bool | None:
+            return held_like_record(run.model_dump(mode="json", include={"attempt", "steps", "iterations", "attempts"}))
+
+        earlier, own = self._attempts.read(run.attempt, run.status == RunStatus.queued, self._steps(run), like_previous)
+        return self._events(run, run.attempt - 1, earlier), self._events(run, run.attempt, own)
+
+    @staticmethod
+    def _events(run: Run, attempt: int, steps: list[Held]) -> list[RunEvent]:
+        return [StepProgress(run_id=run.id, attempt=attempt, iteration=i, step=s) for i, s in steps]
 
     def changes(self, run: Run) -> list[RunEvent]:
         """What changed since the last read: a run that started comes before its steps, steps
@@ -111,11 +124,11 @@ class _Tracker:
         if (run.status, run.attempt) != self.status_key:
             status = [status_event(run, self.run)]
             self.status_key = (run.status, run.attempt)
-        events = _ordered(status, self.steps_of(run), run.status)
+        earlier, own = self.steps_of(run)
         self.run = run
-        return events
+        return _ordered(earlier, status, own)
 
-    def pushed(self, event: RunStatusChanged) -> list[RunEvent]:
+    def pushed(self, event: RunStatusChanged) -> list[RunStatusChanged]:
         """A status event from the bus; dropped when it is old news."""
         if (event.status, event.attempt) == self.status_key or event.attempt < self.status_key[1]:
             return []
@@ -127,8 +140,11 @@ class _Tracker:
         return self.status_key[0].terminal
 
 
-def _ordered(status: list[RunEvent], steps: list[RunEvent], new_status: RunStatus) -> list[RunEvent]:
-    return [*status, *steps] if new_status == RunStatus.running else [*steps, *status]
+def _ordered(earlier: list[RunEvent], statuses: list[RunEvent], own: list[RunEvent]) -> list[RunEvent]:
+    """The steps of the attempt before first (they ended it), then the statuses up to the current attempt's
+    start, its steps, and the status that ended it."""
+    ending = [e for e in statuses if isinstance(e, RunStatusChanged) and e.status.terminal]
+    return [*earlier, *(e for e in statuses if e not in ending), *own, *ending]
 
 
 async def _read(read: RunReader, project_id: str, run_id: str) -> Run | None:
@@ -248,11 +264,11 @@ class _Stream:
         current = feed.latest if feed.reads != self._reads_seen else None
         self._pushed_seen, self._reads_seen = len(feed.pushed), feed.reads
         if pushed:
-            statuses = [event for push in pushed for event in tracker.pushed(push)]
-            steps = tracker.steps_of(current) if current is not None else []
+            statuses: list[RunEvent] = [event for push in pushed for event in tracker.pushed(push)]
+            earlier, own = tracker.steps_of(current) if current is not None else ([], [])
             if current is not None:
                 tracker.run = current
-            return _ordered(statuses, steps, pushed[-1].status)
+            return _ordered(earlier, statuses, own)
         return tracker.changes(current) if current is not None else []
 
     def close(self) -> None:
