@@ -9,7 +9,7 @@ import pytest
 from shared.aws.clients import client
 from shared.aws.dynamodb_notifications import DynamoNotificationStore
 from shared.errors import Conflict, InvalidInput, NotFound
-from shared.models.notifications import Delivery, DeliveryEvent, NotificationTarget, Trigger
+from shared.models.notifications import Delivery, DeliveryEvent, DeliveryStatus, NotificationTarget, Trigger
 from shared.ports import NotificationStore
 from shared.services.notifications import delivery_id
 from shared.settings import Settings
@@ -96,7 +96,7 @@ def test_deliveries_once_per_id_claimed_by_attempt_newest_first_expired_left_out
     store.update_delivery(claimed, expected_attempt=0)
     with pytest.raises(Conflict):
         store.update_delivery(claimed, expected_attempt=0)  # a second copy of the same attempt
-    done = claimed.model_copy(update={"status": "delivered", "http_status": 204})
+    done = claimed.model_copy(update={"status": DeliveryStatus.delivered, "http_status": 204})
     store.update_delivery(done, expected_attempt=1)
     with pytest.raises(Conflict):
         store.update_delivery(done, expected_attempt=1)  # no longer pending
