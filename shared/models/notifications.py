@@ -77,6 +77,11 @@ class NotificationCreate(StrictModel):
             raise ValueError(f"{field} only goes with scope {implied!r} (scope is {self.scope!r})")
         if self.scope is None:
             self.scope = implied or "all"
+        if self.suite_children and self.scope == "suite_runs":
+            raise ValueError(
+                "suite_children hears each child run of every suite run: it goes with scope 'all' (or 'runs'), "
+                "not with suite_id or scope 'suite_runs'"
+            )
         return self
 
 

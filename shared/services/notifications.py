@@ -128,6 +128,14 @@ def check_url(kind: str, url: str, guard: NetworkGuard) -> None:
             f"characters (percent-encode it: {quote(char)})",
             details={"field": "url", "position": position, "character": f"U+{ord(char):04X}"},
         )
+    if "\\" in url:
+        # a browser reads a backslash as "/" (so http://a\@b/ is host a), the HTTP client does not (host b): refused,
+        # so that the host checked here is the host a delivery connects to
+        raise InvalidInput(
+            f"url: character {url.index(chr(92)) + 1} is a backslash, which URL readers disagree on (percent-encode "
+            "it: %5C)",
+            details={"field": "url"},
+        )
     try:
         parts = urlsplit(url)
         port = parts.port

@@ -34,6 +34,7 @@ from itertools import islice, takewhile
 
 from shared.errors import Conflict, DomainError, InvalidInput, NotFound, Unavailable
 from shared.ids import _CROCKFORD, _b32, new_id, utcnow
+from shared.models.common import VarValue
 from shared.models.pages import Page
 from shared.models.runs import RunCreate
 from shared.models.schedules import FireTime, Schedule, ScheduleCreate, SchedulePublic, ScheduleUpdate
@@ -51,7 +52,7 @@ from shared.schedule_expressions import (
     rate_time_at_or_before,
 )
 from shared.services.runs import RunService
-from shared.services.suites import SuiteService
+from shared.services.suites import SuiteService, check_merged
 
 #: read-decide-write rounds before a schedule that keeps changing is left to the next tick (or request)
 MAX_ROUNDS = 10
@@ -122,17 +123,28 @@ class ScheduleService:
 
     # ------------------------------------------------------------------------------ saving
 
-    def _check_target(self, project_id: str, suite_id: str | None, test_id: str | None) -> None:
-        """The suite or test exists in the caller's project: a typo is a 422 when the schedule is saved."""
+    def _check_target(
+        self,
+        project_id: str,
+        suite_id: str | None,
+        test_id: str | None,
+        *,
+        variables: dict[str, VarValue] | None = None,
+        labels: dict[str, str] | None = None,
+    ) -> None:
+        """The suite or test exists in the caller's project, and a suite's variables and labels with the
+        schedule's over them fit a run: a typo or an overflow is a 422 when the schedule is saved, not a failure
+        at every firing."""
         if suite_id is not None:
             if self._suites is None:
                 raise InvalidInput("suite_id: this deployment has no suites", details={"field": "suite_id"})
             try:
-                self._suites.get(project_id, suite_id)
+                suite = self._suites.get(project_id, suite_id)
             except NotFound:
                 raise InvalidInput(
                     f"suite_id: the project has no suite {suite_id}", details={"field": "suite_id"}
                 ) from None
+            check_merged({**suite.variables, **(variables or {})}, {**suite.labels, **(labels or {})})
         if test_id is not None:
             try:
                 test = self._tests.get_test(project_id, test_id)
@@ -147,7 +159,7 @@ class ScheduleService:
                 )
 
     def create(self, project_id: str, body: ScheduleCreate) -> Schedule:
-        self._check_target(project_id, body.suite_id, body.test_id)
+        self._check_target(project_id, body.suite_id, body.test_id, variables=body.variables, labels=body.labels)
         now = self._clock()
         schedule = Schedule(
             id=new_id("sch"),
@@ -216,9 +228,16 @@ class ScheduleService:
                 changes[other] = None  # one replaces the other
         now = self._clock()
         updated = current.model_copy(update={**changes, "updated_at": now})
-        if "suite_id" in given or "test_id" in given or (updated.enabled and not current.enabled):
-            # a new target, or resuming (a schedule paused because its target went is resumed once it is back)
-            self._check_target(current.project_id, updated.suite_id, updated.test_id)
+        if {"suite_id", "test_id", "variables", "labels"} & given or (updated.enabled and not current.enabled):
+            # a new target (or what it gets), or resuming (a schedule paused because its target went is resumed
+            # once it is back)
+            self._check_target(
+                current.project_id,
+                updated.suite_id,
+                updated.test_id,
+                variables=updated.variables,
+                labels=updated.labels,
+            )
         if "rate" in given:
             updated.anchor_at = to_minute(now)  # a new rate counts from now
         timing = bool({"cron", "rate", "timezone"} & given)

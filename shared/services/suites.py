@@ -120,16 +120,18 @@ def suite_status(run: SuiteRun) -> SuiteRunStatus:
 
 
 def extracted_by(run: Run) -> dict[str, VarValue]:
-    """The variables a run's steps set (``run.extracted``), without masked secrets or values too large to hand on
-    (over :data:`MAX_HANDED_VALUE_CHARS`)."""
+    """The variables a run's steps set (``run.extracted``), without those a secret was masked in (wholly or in
+    part: what is left is not the value) or too large to hand on (over :data:`MAX_HANDED_VALUE_CHARS`)."""
     return {
         k: run.variables[k]
         for k in run.extracted
-        if k in run.variables and run.variables[k] != MASK and len(str(run.variables[k])) <= MAX_HANDED_VALUE_CHARS
+        if k in run.variables
+        and MASK not in str(run.variables[k])  # a secret (or a part of one) was masked in it: it is not the value
+        and len(str(run.variables[k])) <= MAX_HANDED_VALUE_CHARS
     }
 
 
-def _check_merged(variables: dict[str, VarValue], labels: dict[str, str]) -> None:
+def check_merged(variables: dict[str, VarValue], labels: dict[str, str]) -> None:
     """The suite's variables and labels with the run's over them fit what one run takes (a 422 when the suite
     run is started, not an error in each child)."""
     if len(variables) > MAX_VARIABLES:
@@ -325,7 +327,7 @@ class SuiteService:
                 details={"field": "selector"},
             )
         variables, labels = {**suite.variables, **body.variables}, {**suite.labels, **body.labels}
-        _check_merged(variables, labels)
+        check_merged(variables, labels)
         now = self._clock()
         children = [SuiteChild(index=i, test_id=t.id, name=t.name, kind=t.kind) for i, t in enumerate(tests)]
         for child, test in zip(children, tests, strict=True):
@@ -571,6 +573,7 @@ class SuiteService:
                 run_id=run_id,
                 enqueue=enqueue,
                 batch_id=batch_id,
+                scheduled_for=run.scheduled_for,
             )
             created: Run | None = started
         except DomainError as exc:

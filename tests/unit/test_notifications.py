@@ -340,6 +340,7 @@ def test_slack_text_cannot_make_links_or_mentions() -> None:
         ("webhook", "http://127.0.0.1:18790/\tx", "U+0009 (tab)"),
         ("webhook", "http://127.0.0.1:18790/\u200bx", "U+200B (ZERO WIDTH SPACE)"),
         ("webhook", "http://127.0.0.1:0/hook", "port 0"),
+        ("webhook", "http://1.1.1.1\\@127.0.0.1:8820/v1/tests", "character 15 is a backslash"),
     ],
 )
 def test_urls_the_guard_refuses_are_422_saying_why(fakes: FakeServices, kind: str, url: str, says: str) -> None:
@@ -607,3 +608,15 @@ def test_every_webhook_says_the_previous_status_null_only_for_a_first_run(fakes:
         ("suite_run.failure", None),
         ("suite_run.failure", "failed"),
     ]
+
+
+def test_suite_children_does_not_go_with_one_suite() -> None:
+    from pydantic import ValidationError
+
+    from shared.models.notifications import NotificationCreate
+
+    with pytest.raises(ValidationError, match="suite_children hears each child run"):
+        NotificationCreate.model_validate(
+            {"kind": "webhook", "url": "http://127.0.0.1:9/h", "suite_id": "ste_1", "suite_children": True}
+        )
+    NotificationCreate.model_validate({"kind": "webhook", "url": "http://127.0.0.1:9/h", "suite_children": True})

@@ -390,3 +390,20 @@ def test_catch_up_zero_fires_an_on_time_due_time_but_nothing_missed(fakes: FakeS
     clock.now = START + timedelta(hours=2, seconds=-10)  # 14:00:20: 13:00 missed, 14:00 on time
     assert [f.due.hour for f in back.tick()] == [14]
     assert len(runs_of(fakes, schedule.id)) == 1
+
+
+def test_a_suite_schedule_whose_labels_with_the_suites_overflow_a_run_is_a_422_when_saved(
+    fakes: FakeServices, clock: Clock
+) -> None:
+    from shared.models.suites import SuiteCreate
+
+    schedules = service(fakes, clock)
+    assert fakes.services.suites is not None
+    suite = fakes.services.suites.create(
+        PROJECT, SuiteCreate(name="Many", tests=[make_test(fakes)], labels={f"s{i}": "x" for i in range(15)})
+    )
+    with pytest.raises(InvalidInput, match="labels: the suite's and the run's together are 25"):
+        schedule_of(schedules, suite_id=suite.id, cron="* * * * *", labels={f"r{i}": "y" for i in range(10)})
+    schedule = schedule_of(schedules, suite_id=suite.id, cron="* * * * *", labels={"s1": "over"})  # overrides: 15
+    with pytest.raises(InvalidInput, match="together are 21"):
+        schedules.update(PROJECT, schedule.id, ScheduleUpdate(labels={f"r{i}": "y" for i in range(6)}))

@@ -251,3 +251,26 @@ def test_a_scenario_whose_handed_on_variables_outgrow_a_run_ends_that_child_as_e
     ended = suites.get_run(PROJECT, run.id)
     assert [c.status for c in ended.children] == ["passed", "error"]
     assert "could not start" in (ended.children[1].error or "") and ended.status == "error"
+
+
+def test_a_value_a_secret_was_masked_in_is_not_handed_on(fakes: FakeServices) -> None:
+    suites = fakes.services.suites
+    assert suites is not None
+    a, b = make_test(fakes, "a"), make_test(fakes, "b")
+    run = suites.start(PROJECT, suite_of(fakes, tests=[a, b], mode="sequential"), SuiteRunCreate())
+    made = {"whole": "***", "part": "pin=***;", "plain": "ok"}
+    finish(fakes, run.children[0].run_id or "", RunStatus.passed, variables=made, extracted=sorted(made))
+    assert suites.get_run(PROJECT, run.id).extracted == {"plain": "ok"}
+
+
+def test_the_children_of_a_scheduled_suite_run_carry_its_due_time(fakes: FakeServices) -> None:
+    from datetime import UTC, datetime
+
+    suites = fakes.services.suites
+    assert suites is not None
+    due = datetime(2026, 12, 1, 12, 1, tzinfo=UTC)
+    run = suites.start(
+        PROJECT, suite_of(fakes, tests=[make_test(fakes, "t")]), SuiteRunCreate(), trigger="schedule", scheduled_for=due
+    )
+    child = fakes.store.get_run(run.children[0].run_id or "")
+    assert run.scheduled_for == child.scheduled_for == due
