@@ -30,7 +30,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
 from shared.errors import Conflict, InvalidInput, NotFound
@@ -49,8 +49,8 @@ from shared.models.notifications import (
 )
 from shared.models.pages import Page
 from shared.models.queries import RunQuery
-from shared.models.runs import Run, RunStatus
-from shared.models.suites import SuiteRun, SuiteRunStatus
+from shared.models.runs import Run
+from shared.models.suites import SuiteRun
 from shared.netguard import NetworkGuard, NetworkRefused
 from shared.notify.payloads import Notice, slack_message, webhook_document
 from shared.notify.sender import GuardFactory, SendResult
@@ -314,39 +314,24 @@ class NotificationService:
     def _previous_run_status(self, run: Run) -> str | None:
         if run.test_id is None:
             return None  # an inline run has no history
-        cursor: str | None = None
-        for _ in range(_HISTORY_PAGES):
-            page = self._runs.list_runs(
-                RunQuery(project_id=run.project_id, test_id=run.test_id, limit=_HISTORY_PAGE, cursor=cursor)
-            )
-            for other in page.items:
-                if other.id == run.id or not other.status.terminal or other.status == RunStatus.cancelled:
-                    continue
-                if other.created_at > run.created_at:
-                    continue
-                return str(other.status)
-            cursor = page.next_cursor
-            if cursor is None:
-                break
-        return None
+        test_id = run.test_id
+
+        def page(cursor: str | None) -> Page[Run]:
+            query = RunQuery(project_id=run.project_id, test_id=test_id, limit=_HISTORY_PAGE, cursor=cursor)
+            return self._runs.list_runs(query)
+
+        return _previous_ended(run, page)
 
     def _previous_suite_run_status(self, suite_run: SuiteRun) -> str | None:
-        assert self._suites is not None
-        cursor: str | None = None
-        for _ in range(_HISTORY_PAGES):
-            page = self._suites.list_runs(
+        suites = self._suites
+        assert suites is not None
+
+        def page(cursor: str | None) -> Page[SuiteRun]:
+            return suites.list_runs(
                 suite_run.project_id, suite_id=suite_run.suite_id, limit=_HISTORY_PAGE, cursor=cursor
             )
-            for other in page.items:
-                if other.id == suite_run.id or not other.status.terminal or other.status == SuiteRunStatus.cancelled:
-                    continue
-                if other.created_at > suite_run.created_at:
-                    continue
-                return str(other.status)
-            cursor = page.next_cursor
-            if cursor is None:
-                break
-        return None
+
+        return _previous_ended(suite_run, page)
 
     def _report_url(self, run: Run) -> str | None:
         if not any(ref.name.endswith("report.html") for ref in run.artifacts):
@@ -500,3 +485,19 @@ class NotificationService:
 
     def _delay_until(self, when: datetime) -> int:
         return max(0, int((when - self._clock()).total_seconds()))
+
+
+def _previous_ended(current: Run | SuiteRun, page: Callable[[str | None], Page[Any]]) -> str | None:
+    """How the newest run (or suite run) before ``current`` that ended ended, cancelled ones passed over; None
+    when there is none among the newest ``_HISTORY_PAGES`` pages (``page(cursor)``, newest first)."""
+    cursor: str | None = None
+    for _ in range(_HISTORY_PAGES):
+        found = page(cursor)
+        for other in found.items:
+            ended = other.status.terminal and other.status.value != "cancelled"
+            if other.id != current.id and ended and other.created_at <= current.created_at:
+                return str(other.status)
+        cursor = found.next_cursor
+        if cursor is None:
+            break
+    return None
