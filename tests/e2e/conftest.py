@@ -3,13 +3,16 @@ in-memory fakes through a real RunService."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import pytest_asyncio
 
+from cli.local.mode import LocalInfo, LocalModeThread, LocalOptions
 from examples.webapp import ADMIN_PASSWORD, WebApp, serve
 from runner_container.runner.browser import BrowserPool
 from runner_container.runner.config import RunnerConfig
@@ -18,9 +21,34 @@ from shared.models.messages import RunMessage
 from shared.models.runs import Run, RunCreate
 from shared.services.runs import RunService
 from shared.services.secrets import Secrets
+from shared.settings import Settings
 from tests.fakes import FakeArtifacts, FakeEvents, FakeQueue, FakeSecretStore, FakeStore
 
 PROJECT = "prj_e2e"
+
+
+@contextmanager
+def local_mode(tmp_path_factory: pytest.TempPathFactory, prefix: str, **settings: Any) -> Iterator[LocalInfo]:
+    """``autotest local`` on a thread, with the example app, on free ports and resource names of its own (moto's
+    state is process-wide: every local mode of the session needs its own table, queues, bucket and bus)."""
+    suffix = uuid.uuid4().hex[:8]
+    base = Settings(
+        table_name=f"{prefix}-{suffix}",
+        run_queue_name=f"{prefix}-runs-{suffix}",
+        run_dlq_name=f"{prefix}-dlq-{suffix}",
+        plan_queue_name=f"{prefix}-plans-{suffix}",
+        plan_dlq_name=f"{prefix}-plans-dlq-{suffix}",
+        artifact_bucket=f"{prefix}-artifacts-{suffix}",
+        event_bus_name=f"{prefix}-bus-{suffix}",
+        **settings,
+    )
+    options = LocalOptions(port=0, example_port=0, data_dir=tmp_path_factory.mktemp("local"), base_settings=base)
+    thread = LocalModeThread(options)
+    info = thread.start()
+    try:
+        yield info
+    finally:
+        thread.stop()
 
 
 @pytest.fixture(scope="session")

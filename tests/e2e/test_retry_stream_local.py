@@ -15,33 +15,18 @@ import yaml
 from click.testing import CliRunner
 
 from cli.client import parse_sse
-from cli.local.mode import LocalInfo, LocalModeThread, LocalOptions
+from cli.local.mode import LocalInfo
 from cli.main import cli
 from cli.state import CliState
-from shared.settings import Settings
+from tests.e2e.conftest import local_mode
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalInfo]:
-    suffix = uuid.uuid4().hex[:8]
-    settings = Settings(
-        table_name=f"retry-{suffix}",
-        run_queue_name=f"retry-runs-{suffix}",
-        run_dlq_name=f"retry-dlq-{suffix}",
-        plan_queue_name=f"retry-plans-{suffix}",
-        plan_dlq_name=f"retry-plans-dlq-{suffix}",
-        artifact_bucket=f"retry-artifacts-{suffix}",
-        event_bus_name=f"retry-bus-{suffix}",
-    )
-    options = LocalOptions(port=0, example_port=0, data_dir=tmp_path_factory.mktemp("local"), base_settings=settings)
-    thread = LocalModeThread(options)
-    info = thread.start()
-    try:
+    with local_mode(tmp_path_factory, "retry") as info:
         yield info
-    finally:
-        thread.stop()
 
 
 def test_a_retried_run_is_followed_attempt_by_attempt(local: LocalInfo, tmp_path: Path) -> None:

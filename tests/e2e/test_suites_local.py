@@ -17,10 +17,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from cli.local.mode import LocalInfo, LocalModeThread, LocalOptions
+from cli.local.mode import LocalInfo
 from cli.main import cli
 from cli.state import CliState
-from shared.settings import Settings
+from tests.e2e.conftest import local_mode
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,24 +29,8 @@ EXAMPLES = ROOT / "examples" / "tests"
 
 @pytest.fixture(scope="module")
 def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalInfo]:
-    suffix = uuid.uuid4().hex[:8]
-    settings = Settings(
-        table_name=f"suites-{suffix}",
-        run_queue_name=f"suites-runs-{suffix}",
-        run_dlq_name=f"suites-dlq-{suffix}",
-        plan_queue_name=f"suites-plans-{suffix}",
-        plan_dlq_name=f"suites-plans-dlq-{suffix}",
-        artifact_bucket=f"suites-artifacts-{suffix}",
-        event_bus_name=f"suites-bus-{suffix}",
-        runner_concurrency=2,
-    )
-    options = LocalOptions(port=0, example_port=0, data_dir=tmp_path_factory.mktemp("local"), base_settings=settings)
-    thread = LocalModeThread(options)
-    info = thread.start()
-    try:
+    with local_mode(tmp_path_factory, "suites", runner_concurrency=2) as info:
         yield info
-    finally:
-        thread.stop()
 
 
 def autotest(info: LocalInfo, *args: str) -> tuple[int, str]:
