@@ -42,6 +42,17 @@ def parse_vars(pairs: tuple[str, ...]) -> dict[str, str | int | float | bool]:
     return out
 
 
+def parse_labels(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``--label KEY=VALUE`` (repeatable)."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise CliError(f"--label {pair!r}: write it as KEY=VALUE")
+        out[key.strip()] = value
+    return out
+
+
 class ObjectId(click.ParamType):
     """A test's or run's id as the API spells them (letters, digits, ``_``, ``-``), checked before it goes
     into a URL: anything else (a path like ``../tests``, a terminal escape) is refused with a one-line error."""

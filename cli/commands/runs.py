@@ -10,7 +10,7 @@ import click
 
 from cli import junit
 from cli.client import ApiError, CliError
-from cli.commands.common import RUN_ID_ARG, TEST_ID_ARG, json_option, parse_vars, print_json
+from cli.commands.common import RUN_ID_ARG, TEST_ID_ARG, json_option, parse_labels, parse_vars, print_json
 from cli.output import (
     TERMINAL,
     artifact_lines,
@@ -294,12 +294,7 @@ def list_runs(
     as_json: bool,
 ) -> None:
     """List runs, newest first."""
-    labels = []
-    for pair in label_pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise CliError(f"--label {pair!r}: write it as KEY=VALUE")
-        labels.append(f"{key}:{value}")
+    labels = [f"{key}:{value}" for key, value in parse_labels(label_pairs).items()]
     page = state.client().get("/v1/runs", test_id=test_id, status=status_, label=labels or None, limit=limit)
     if as_json:
         print_json(state, page)

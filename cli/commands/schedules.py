@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from cli.client import ApiClient, CliError
-from cli.commands.common import ObjectId, json_option, parse_vars, print_json
+from cli.commands.common import ObjectId, json_option, parse_labels, parse_vars, print_json
 from cli.commands.suites import resolve_suite
 from cli.output import safe, table, timestamp
 from cli.state import CliState, pass_state
@@ -22,16 +22,6 @@ _SCHEDULE_ARG = "SCHEDULE"
 @click.group("schedules")
 def schedules_group() -> None:
     """Schedules: a suite or a test started on a cron or rate expression."""
-
-
-def _labels(pairs: tuple[str, ...]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise CliError(f"--label {pair!r}: write it as KEY=VALUE")
-        out[key.strip()] = value
-    return out
 
 
 def _all_schedules(client: ApiClient) -> list[dict[str, Any]]:
@@ -128,7 +118,7 @@ def create(
         if var_pairs:
             body["variables"] = parse_vars(var_pairs)
         if label_pairs:
-            body["labels"] = _labels(label_pairs)
+            body["labels"] = parse_labels(label_pairs)
         if paused:
             body["enabled"] = False
         where = "the schedule"
@@ -242,7 +232,7 @@ def update(
     if var_pairs:
         body["variables"] = parse_vars(var_pairs)
     if label_pairs:
-        body["labels"] = _labels(label_pairs)
+        body["labels"] = parse_labels(label_pairs)
     if enabled is not None:
         body["enabled"] = enabled
     if not body and suite is None:

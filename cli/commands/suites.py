@@ -10,7 +10,7 @@ import click
 
 from cli import junit
 from cli.client import ApiClient, CliError
-from cli.commands.common import ObjectId, json_option, parse_vars, print_json
+from cli.commands.common import ObjectId, json_option, parse_labels, parse_vars, print_json
 from cli.output import duration, safe, status_text, table, timestamp
 from cli.state import CliState, pass_state
 from cli.testfile import read_test_file
@@ -20,17 +20,6 @@ SUITE_RUN_ID_ARG = ObjectId("suite run")
 #: how often a waiting `suites run` reads its suite run
 POLL_S = 1.0
 SUITE_DONE = frozenset({"passed", "failed", "error", "cancelled"})
-
-
-def parse_labels(pairs: tuple[str, ...]) -> dict[str, str]:
-    """``--label k=v`` (repeatable)."""
-    out: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise CliError(f"--label {pair!r}: write it as KEY=VALUE")
-        out[key.strip()] = value
-    return out
 
 
 def load_suite_file(path: Path) -> dict[str, Any]:

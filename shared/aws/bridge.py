@@ -14,9 +14,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from shared.aws.errors import translate
+from shared.aws.eventbridge import route_to_queue
 from shared.models.events import RunStatusChanged
 from shared.observability import logger
-from shared.resources import EVENT_SOURCE
 
 
 class EventBridgeSqsBridge:
@@ -34,30 +34,15 @@ class EventBridgeSqsBridge:
             url = self._sqs.create_queue(QueueName=self._queue_name, Attributes={"MessageRetentionPeriod": "300"})[
                 "QueueUrl"
             ]
-            arn = self._sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         with translate(f"create bridge rule {self._rule}"):
-            rule_arn = self._events.put_rule(
-                Name=self._rule,
-                EventBusName=self._bus,
-                EventPattern=json.dumps({"source": [EVENT_SOURCE], "detail-type": [RunStatusChanged.detail_type]}),
-                State="ENABLED",
-            )["RuleArn"]
-            # what AWS needs for the rule to deliver (moto does not check it)
-            policy = {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "events.amazonaws.com"},
-                        "Action": "sqs:SendMessage",
-                        "Resource": arn,
-                        "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
-                    }
-                ],
-            }
-            self._sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
-            self._events.put_targets(
-                Rule=self._rule, EventBusName=self._bus, Targets=[{"Id": "sse-bridge", "Arn": arn}]
+            route_to_queue(
+                self._events,
+                self._sqs,
+                bus=self._bus,
+                rule=self._rule,
+                queue_url=url,
+                detail_types=[RunStatusChanged.detail_type],
+                target_id="sse-bridge",
             )
         self._queue_url = url
 

@@ -12,8 +12,9 @@ from botocore.exceptions import ClientError
 
 from shared.aws.clients import ClientFactory, endpoint_clients
 from shared.aws.errors import error_code
+from shared.aws.eventbridge import route_to_queue
 from shared.models.events import RunStatusChanged, SuiteRunCompleted
-from shared.resources import EVENT_SOURCE, GSI_NAMES, MAX_RECEIVE_COUNT, NOTIFY_RULE_SUFFIX, TTL_ATTRIBUTE
+from shared.resources import GSI_NAMES, MAX_RECEIVE_COUNT, NOTIFY_RULE_SUFFIX, TTL_ATTRIBUTE
 from shared.settings import Settings
 
 _EXISTS = {
@@ -106,29 +107,17 @@ class _Maker:
 
     def rule_to_queue(self, rule: str, queue: str, detail_types: list[str]) -> None:
         """A rule on the bus matching ``detail_types`` from autotest, targeting ``queue`` (idempotent)."""
-        sqs, events = self._client("sqs"), self._client("events")
+        sqs = self._client("sqs")
         url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        rule_arn = events.put_rule(
-            Name=rule,
-            EventBusName=self.s.event_bus_name,
-            EventPattern=json.dumps({"source": [EVENT_SOURCE], "detail-type": detail_types}),
-            State="ENABLED",
-        )["RuleArn"]
-        policy = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "events.amazonaws.com"},
-                    "Action": "sqs:SendMessage",
-                    "Resource": arn,
-                    "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
-                }
-            ],
-        }
-        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
-        events.put_targets(Rule=rule, EventBusName=self.s.event_bus_name, Targets=[{"Id": queue, "Arn": arn}])
+        route_to_queue(
+            self._client("events"),
+            sqs,
+            bus=self.s.event_bus_name,
+            rule=rule,
+            queue_url=url,
+            detail_types=detail_types,
+            target_id=queue,
+        )
 
     def _queue(self, name: str, dlq_name: str) -> None:
         sqs = self._client("sqs")
