@@ -11,6 +11,7 @@ import click
 from cli import junit
 from cli.client import ApiError, CliError
 from cli.commands.common import RUN_ID_ARG, TEST_ID_ARG, json_option, parse_labels, parse_vars, print_json
+from cli.datafile import load_rows
 from cli.output import (
     TERMINAL,
     artifact_lines,
@@ -108,6 +109,21 @@ def _expand(targets: tuple[str, ...]) -> list[str]:
               help="Seconds to wait with --wait.")  # fmt: skip
 @click.option("--revision", type=click.IntRange(min=1), help="Run this revision of a saved test.")
 @click.option("--retries", type=click.IntRange(0, 5), help="Retries of a failed run (overrides the test's).")
+@click.option(
+    "--data",
+    "data_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Dataset rows from a CSV file (its header names the variables) or a JSON array of objects: the steps run "
+    "once per row, instead of the test's own dataset.",
+)
+@click.option("--concurrency", type=click.IntRange(1, 64), help="Dataset rows run at once (default: the test's, else "
+              "8 for an API test, 1 for a browser test).")  # fmt: skip
+@click.option(
+    "--rate-limit",
+    "rate_limit",
+    type=click.FloatRange(min=0, min_open=True, max=10_000),
+    help="The most HTTP requests per second, all rows together (default: the test's, else no limit).",
+)
 @click.option("--quiet", is_flag=True, help="With --wait: no step-by-step progress, just the results.")
 @click.option(
     "--download",
@@ -126,6 +142,9 @@ def run(
     timeout_s: float,
     revision: int | None,
     retries: int | None,
+    data_path: Path | None,
+    concurrency: int | None,
+    rate_limit: float | None,
     quiet: bool,
     download_dir: Path | None,
     as_json: bool,
@@ -135,9 +154,15 @@ def run(
     \b
       autotest run examples/tests/login.yaml --wait
       autotest run tst_123 --var base_url=http://127.0.0.1:8001 --wait --junit out.xml
+      autotest run examples/tests/api_items.yaml --data rows.csv --concurrency 16 --wait
     """
     variables = parse_vars(var_pairs)
     requests = [_run_body(arg, variables, revision, retries) for arg in _expand(targets)]  # check all first
+    settings: dict[str, Any] = {"concurrency": concurrency, "rate_limit": rate_limit}
+    if data_path is not None:
+        settings["dataset"] = load_rows(data_path)
+    for _, body in requests:
+        body.update({k: v for k, v in settings.items() if v is not None})
     client = state.client()
     started = []
     for fallback, body in requests:

@@ -60,11 +60,18 @@ def create(state: CliState, files: tuple[Path, ...], allow_duplicate: bool, as_j
             f"created [bold]{safe(test['id'])}[/]  {safe(test['name'])}  "
             f"({safe(test['kind'])}, revision {safe(test['revision'])})  [dim]from {safe(path)}[/]"
         )
+        print_warnings(state, test)
         if not body.get("steps"):
             state.console.print(
                 f"  [yellow]note[/]: it has a goal but no steps: a run plans it first; see the plan with "
                 f"`autotest plans request {safe(test['id'])} --wait`"
             )
+
+
+def print_warnings(state: CliState, saved: dict[str, Any]) -> None:
+    """The API's warnings about a saved test or revision (variables nothing defines)."""
+    for warning in saved.get("warnings") or []:
+        state.console.print(f"  [yellow]warning[/]: {safe(warning)}")
 
 
 #: pages of ``GET /v1/tests?q=`` read looking for an exact name (200 tests each)
@@ -236,6 +243,7 @@ def revise(state: CliState, test_id: str, path: Path, allow_duplicate: bool, as_
         f"saved revision {safe(revision['revision'])} of [bold]{safe(test_id)}[/]  {safe(name)}  "
         f"[dim]from {safe(path)}[/]"
     )
+    print_warnings(state, revision)
     for field, value in changes.items():
         shown = ", ".join(value) if isinstance(value, list) else str(value)
         state.console.print(f"  {field}: {safe(shown, multiline=field == 'description')}")

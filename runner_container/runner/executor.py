@@ -12,7 +12,7 @@ import asyncio
 import json
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -24,11 +24,12 @@ from runner_container.runner.config import RunnerConfig
 from runner_container.runner.healing import TargetFinder
 from runner_container.runner.masking import Masker, origin
 from runner_container.runner.plan import PlanPass, PlanResult, PlanRunner, needs_browser
-from runner_container.runner.render import RenderError, check_plan, load_secrets
+from runner_container.runner.render import RenderError, load_secrets
 from runner_container.runner.report import html_report, junit_report
 from runner_container.runner.session import Recorder
 from runner_container.runner.steps import MAX_ERROR_CHARS, skipped
 from shared.apitests.checks import ResponseChecker
+from shared.apitests.http import HttpPool
 from shared.errors import Conflict, NotFound
 from shared.ids import utcnow
 from shared.models.common import VarValue
@@ -37,6 +38,7 @@ from shared.models.plans import ExpectUrl, Request, Step
 from shared.models.runs import Iteration, Run, RunStatus, StepResult
 from shared.netguard import NetworkGuard
 from shared.observability import logger
+from shared.placeholders import secrets_used
 from shared.planning.fuzzy import FuzzyHealer
 from shared.ports import ArtifactStore, ElementCache, Healer
 from shared.services.runs import RunService, is_flaky
@@ -44,6 +46,33 @@ from shared.services.secrets import Secrets
 
 #: how iteration statuses combine into the run's status, most significant first
 SEVERITY = (RunStatus.cancelled, RunStatus.timed_out, RunStatus.error, RunStatus.failed, RunStatus.passed)
+
+
+#: how often a data-driven run writes the rows that ended (and re-reads the run for a cancel): rows run at once,
+#: and a write of the whole list per row would grow with the square of the rows
+PROGRESS_INTERVAL_S = 1.0
+#: the rows that did not pass a run's error names (the rest are counted)
+NAMED_ROWS = 20
+
+
+class _Throttle:
+    """Runs an async action at most once per ``interval_s``, one at a time: a call while another runs, or sooner
+    than the interval after the last, does nothing (the run's final write says everything anyway)."""
+
+    def __init__(self, interval_s: float) -> None:
+        self._interval_s = interval_s
+        self._last = -float("inf")
+        self._busy = False
+
+    async def maybe(self, action: Callable[[], Awaitable[None]]) -> None:
+        now = time.monotonic()
+        if self._busy or now - self._last < self._interval_s:
+            return
+        self._busy, self._last = True, now
+        try:
+            await action()
+        finally:
+            self._busy = False
 
 
 class Disposition(StrEnum):
@@ -221,10 +250,7 @@ class RunExecutor:
                 raise RenderError("the run's spec has no step plan")
             if any(isinstance(step, Request | ExpectUrl) for step in steps):
                 self.checker.warm()  # the worker that checks responses is ready by the first response
-            secret_names: set[str] = set()
-            for row in rows:
-                names = set(run.variables) | set(row or {})
-                secret_names |= check_plan(steps, names, start_url=run.spec.start_url)
+            secret_names = secrets_used(steps, start_url=run.spec.start_url)
             # the run's project's secrets only: another project's of the same name are never looked at
             secrets = await asyncio.to_thread(load_secrets, secret_names, self._secrets, project_id=run.project_id)
         except RenderError as exc:  # nothing ran: every step is recorded as skipped, the error says why
@@ -241,33 +267,12 @@ class RunExecutor:
             ttl_days=self.config.element_cache_ttl_days,
         )
         collector = self._collector(run)
-        results: list[PlanResult] = []
-        iterations: list[Iteration] = []
         try:
             with tempfile.TemporaryDirectory(prefix="autotest-run-") as tmp:
-                for index, row in enumerate(rows):
-                    label = f"row-{index + 1}/" if run.dataset else ""
-                    workdir = Path(tmp) / (label.strip("/") or "main")
-                    recorder = Recorder(collector, masker, workdir, label)
-                    variables = {**run.variables, **(row or {})}
-                    result = await self._plans.run(
-                        self._pass(
-                            held, steps, variables, secrets, recorder, deadline=deadline, browser=browser, finder=finder
-                        )
-                    )
-                    results.append(result)
-                    if run.dataset:
-                        iterations.append(
-                            Iteration(
-                                index=index,
-                                variables=masker.data(row or {}),
-                                status=result.status,
-                                steps=result.steps,
-                            )
-                        )
-                        await self._progress(held, iterations=iterations)
-                    if result.status in (RunStatus.cancelled, RunStatus.timed_out):
-                        break
+                results, iterations = await self._rows(
+                    held, rows, steps, secrets, masker, collector, Path(tmp), deadline=deadline, browser=browser,
+                    finder=finder,
+                )  # fmt: skip
                 report = await collector.upload_all()
                 images = _failure_images(results, report, collector)
         except (RunLost, Abandoned):
@@ -289,8 +294,11 @@ class RunExecutor:
         if run.dataset:
             failed_rows = [str(it.index + 1) for it in iterations if it.status != RunStatus.passed]
             if failed_rows and status != RunStatus.passed:
-                which = f"dataset {'row' if len(failed_rows) == 1 else 'rows'} {', '.join(failed_rows)}"
-                error = f"{which} did not pass; first problem: {error}"
+                named = ", ".join(failed_rows[:NAMED_ROWS])
+                if len(failed_rows) > NAMED_ROWS:
+                    named += f" and {len(failed_rows) - NAMED_ROWS} more"
+                which = f"dataset {'row' if len(failed_rows) == 1 else 'rows'} {named}"
+                error = f"{which} did not pass (of {len(rows)}); first problem: {error}"
             changes: dict[str, Any] = {"iterations": iterations}
         else:
             final = results[0].variables
@@ -309,6 +317,86 @@ class RunExecutor:
             **changes,
         )
 
+    async def _rows(
+        self,
+        held: _Held,
+        rows: list[dict[str, Any] | None],
+        steps: list[Step],
+        secrets: dict[str, str],
+        masker: Masker,
+        collector: ArtifactCollector,
+        tmp: Path,
+        *,
+        deadline: float,
+        browser: bool,
+        finder: TargetFinder,
+    ) -> tuple[list[PlanResult], list[Iteration]]:
+        """One pass per dataset row (one pass for a run without a dataset), up to the run's ``concurrency`` at
+        once, all of them sharing the run's connections and rate limit. Results come back in dataset order.
+        Once a row ends ``cancelled`` or ``timed_out``, rows not begun yet do not begin: they are recorded with
+        that status, every step skipped."""
+        run = held.run
+        dataset = bool(run.dataset)
+        results: list[PlanResult | None] = [None] * len(rows)
+        iterations: dict[int, Iteration] = {}
+        gate = asyncio.Semaphore(max(1, min(run.concurrency, len(rows))))
+        stopped: list[RunStatus] = []
+        progress = _Throttle(PROGRESS_INTERVAL_S)
+        http = self._plans.http_pool(rate_limit=run.rate_limit)
+
+        async def report_rows() -> None:  # (the write also re-reads the run: a cancel is noticed with it)
+            await self._progress(held, iterations=[iterations[i] for i in sorted(iterations)])
+
+        async def checkpoint() -> None:
+            await progress.maybe(report_rows)
+
+        async def one(index: int, row: dict[str, Any] | None) -> None:
+            async with gate:
+                if stopped:
+                    return
+                label = f"row-{index + 1}/" if dataset else ""
+                recorder = Recorder(collector, masker, tmp / (label.strip("/") or "main"), label)
+                began = time.perf_counter()
+                result = await self._plans.run(
+                    self._pass(
+                        held, steps, {**run.variables, **(row or {})}, secrets, recorder, deadline=deadline,
+                        browser=browser, finder=finder, http=http, checkpoint=checkpoint,
+                    )
+                )  # fmt: skip
+                results[index] = result
+                if dataset:
+                    iterations[index] = Iteration(
+                        index=index,
+                        variables=masker.data(row or {}),
+                        status=result.status,
+                        steps=result.steps,
+                        duration_ms=int((time.perf_counter() - began) * 1000),
+                    )
+                    await checkpoint()
+                if result.status in (RunStatus.cancelled, RunStatus.timed_out):
+                    stopped.append(result.status)
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for index, row in enumerate(rows):
+                    group.create_task(one(index, row))
+        except BaseExceptionGroup as failures:
+            raise failures.exceptions[0] from None
+        finally:
+            await http.aclose()
+        done: list[PlanResult] = []
+        for index, result in enumerate(results):
+            if result is None:  # not begun: the run was cancelled or timed out before its turn
+                status = stopped[0] if stopped else RunStatus.cancelled
+                result = PlanResult(status, skipped(steps, 0, masker), {})
+                if dataset:
+                    row = rows[index] or {}
+                    iterations[index] = Iteration(
+                        index=index, variables=masker.data(row), status=status, steps=result.steps
+                    )
+            done.append(result)
+        return done, [iterations[i] for i in sorted(iterations)]
+
     def _pass(
         self,
         held: _Held,
@@ -319,11 +407,15 @@ class RunExecutor:
         *,
         deadline: float,
         browser: bool,
+        http: HttpPool,
+        checkpoint: Callable[[], Awaitable[None]],
         finder: TargetFinder | None = None,
     ) -> PlanPass:
         async def after_step(results: list[StepResult]) -> None:
             if held.run.dataset:
-                await self._refresh(held)  # rows report through ``iterations``; just re-read for cancellation
+                # rows report through ``iterations``, now and then (rows run at once, and a write per step of
+                # each would cost more than the steps); the write re-reads the run for a cancel too
+                await checkpoint()
             else:
                 await self._progress(held, steps=results)
 
@@ -339,6 +431,7 @@ class RunExecutor:
             browser=browser,
             cancelled=lambda: held.cancel_requested,
             after_step=after_step,
+            http=http,
             finder=finder,
         )
 
@@ -434,13 +527,6 @@ class RunExecutor:
             correlation_id=run.correlation_id,
         )
         return updated
-
-    async def _refresh(self, held: _Held) -> None:
-        self._check_abandoned(held)
-        current = await asyncio.to_thread(self._runs.get_run, held.run.project_id, held.run.id)
-        if current.status != RunStatus.running or current.attempt != held.run.attempt:
-            raise RunLost(f"run {current.id} is now {current.status.value} (attempt {current.attempt})")
-        held.run = current
 
     async def _progress(self, held: _Held, **changes: Any) -> None:
         self._check_abandoned(held)

@@ -21,7 +21,7 @@ from runner_container.runner.render import Renderer
 from runner_container.runner.session import PageLogs, Recorder, browser_page
 from runner_container.runner.steps import MAX_ERROR_CHARS, StepContext, StepRunner, skipped
 from shared.apitests.checks import ResponseChecker
-from shared.apitests.http import guarded_client
+from shared.apitests.http import HttpPool
 from shared.models.plans import BROWSER_ACTIONS, Goto, Step
 from shared.models.runs import RunStatus, StepResult
 from shared.models.tests import TestKind
@@ -56,6 +56,7 @@ class PlanPass:
     browser: bool
     cancelled: Callable[[], bool]  # whether cancellation was requested (checked between steps)
     after_step: Callable[[list[StepResult]], Awaitable[None]]  # reports progress after every step
+    http: HttpPool  # the run's connections, network guard and rate limit (every pass of the run shares them)
     finder: TargetFinder | None = None  # the run's element cache and healer (None: neither)
 
 
@@ -66,10 +67,16 @@ class PlanRunner:
         self._checker = checker
         self._steps = StepRunner(step_timeout_s=config.step_timeout_s, screenshots=config.screenshots)
 
+    def http_pool(self, *, rate_limit: float | None = None) -> HttpPool:
+        """A run's connections (with its network guard, one per run) and rate limit, for all its passes."""
+        guard = NetworkGuard.from_setting(self._config.network_allowlist, self._config.network_refused_local_ports)
+        return HttpPool(guard, rate_limit=rate_limit)
+
     async def run(self, plan: PlanPass) -> PlanResult:
         recorder = plan.recorder
-        recorder.workdir.mkdir(parents=True, exist_ok=True)
-        guard = NetworkGuard.from_setting(self._config.network_allowlist, self._config.network_refused_local_ports)
+        if plan.browser:  # (an API pass writes no files: no directory per dataset row)
+            recorder.workdir.mkdir(parents=True, exist_ok=True)
+        guard = plan.http.guard
         renderer = Renderer(plan.variables, plan.secrets, plan.masker)  # the masker learns the secrets here
         logs = PageLogs(plan.masker)
         finder = plan.finder or TargetFinder()
@@ -90,14 +97,15 @@ class PlanRunner:
                 checker=self._checker,
                 watch=self._config.record_video or self._config.record_trace,
                 finder=finder,
+                limiter=plan.http.limiter,
             )
 
         if not plan.browser:
-            async with guarded_client(guard) as http:
+            async with plan.http.client() as http:
                 return await self._run_steps(plan, context(None, http))
         async with (
             browser_page(self._pool, self._config, guard, logs, recorder) as page,
-            guarded_client(guard) as http,
+            plan.http.client() as http,
         ):
             return await self._run_steps(plan, context(page, http))
 

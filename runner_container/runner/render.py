@@ -9,8 +9,7 @@ runner records (step results, errors, logs, variables, traces) goes through it.
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -18,79 +17,20 @@ from pydantic import TypeAdapter, ValidationError
 from runner_container.runner.masking import Masker
 from shared.errors import InvalidInput
 from shared.models.common import MAX_RENDERED_CHARS, RENDERED
-from shared.models.plans import Extract, Request, Step
-from shared.models.secrets import NAME_CHARS
+from shared.models.plans import Step
+from shared.placeholders import PLACEHOLDER, placeholders, produced, step_data
 from shared.services.secrets import Secrets
 
-#: ``{{name}}`` or ``{{secret:NAME}}``; the names secrets may have are the ones this accepts
-PLACEHOLDER = re.compile(rf"\{{\{{\s*(secret\s*:\s*)?({NAME_CHARS})\s*\}}\}}")
+__all__ = ["PLACEHOLDER", "RenderError", "Renderer", "load_secrets", "placeholders", "produced"]
 
 _STEP = TypeAdapter[Step](Step)
+_dump = step_data
 
 
 class RenderError(InvalidInput):
     """A placeholder that cannot be filled (unknown variable, undefined secret) or renders to an invalid step."""
 
     code = "render_error"
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _strings(v)
-    elif isinstance(value, list | tuple):
-        for v in value:
-            yield from _strings(v)
-
-
-def placeholders(value: Any) -> tuple[set[str], set[str]]:
-    """``(variable names, secret names)`` referenced anywhere in ``value`` (a step dump, a string...)."""
-    variables: set[str] = set()
-    secrets: set[str] = set()
-    for text in _strings(value):
-        for match in PLACEHOLDER.finditer(text):
-            (secrets if match.group(1) else variables).add(match.group(2))
-    return variables, secrets
-
-
-def _dump(step: Step) -> dict[str, Any]:
-    data = step.model_dump(by_alias=True, exclude_unset=True, mode="json")
-    data["action"] = step.action
-    return data
-
-
-def produced(step: Step) -> set[str]:
-    """Variables a step defines for the steps after it."""
-    if isinstance(step, Extract):
-        return {step.var}
-    if isinstance(step, Request):
-        return set(step.extract)
-    return set()
-
-
-def check_plan(steps: list[Step], variables: Iterable[str], *, start_url: str | None = None) -> set[str]:
-    """Check that every ``{{var}}`` is defined before it is used; returns the secret names referenced."""
-    known = set(variables)
-    needed_secrets: set[str] = set()
-    problems: list[str] = []
-    if start_url:
-        names, secrets = placeholders(start_url)
-        needed_secrets |= secrets
-        problems += [f"start_url uses {{{{{n}}}}}" for n in sorted(names - known)]
-    for index, step in enumerate(steps):
-        names, secrets = placeholders(_dump(step))
-        needed_secrets |= secrets
-        problems += [f"step {index + 1} ({step.action}) uses {{{{{n}}}}}" for n in sorted(names - known)]
-        known |= produced(step)
-    if problems:
-        defined = ", ".join(sorted(set(variables))) or "none"
-        raise RenderError(
-            "undefined variables: " + "; ".join(problems) + f" (variables defined for this run: {defined})",
-            details={"problems": problems},
-        )
-    return needed_secrets
 
 
 def load_secrets(names: Iterable[str], secrets: Secrets, *, project_id: str) -> dict[str, str]:
@@ -127,7 +67,10 @@ class Renderer:
             return self._secrets[name]
         if name not in self.variables:
             defined = ", ".join(sorted(self.variables)) or "none"
-            raise RenderError(f"undefined variable {{{{{name}}}}} (defined: {defined})")
+            raise RenderError(
+                f"undefined variable {{{{{name}}}}}: neither the test, the run, its dataset row nor an earlier "
+                f"step's extract defines it (defined: {defined})"
+            )
         return self.variables[name]
 
     def render(self, text: str) -> str:

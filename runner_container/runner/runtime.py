@@ -12,6 +12,7 @@ from shared.apitests.checks import ResponseChecker
 from shared.planning.choose import healer_for
 from shared.ports import ElementCache, Healer
 from shared.services.container import Services
+from shared.services.runs import DEFAULT_API_CONCURRENCY
 from shared.settings import Settings
 
 
@@ -49,7 +50,7 @@ def build_runtime(
         secrets=services.secrets,
         pool=pool,
         config=RunnerConfig.from_settings(settings),
-        checker=ResponseChecker(keep=settings.runner_concurrency),
+        checker=ResponseChecker(keep=min(32, settings.runner_concurrency * DEFAULT_API_CONCURRENCY)),
         healer=healer,
         element_cache=element_cache,
     )

@@ -13,6 +13,7 @@ from typing import Literal
 from urllib.parse import urljoin, urlsplit
 
 import httpx
+from aiolimiter import AsyncLimiter
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Locator, Page, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeout
@@ -86,6 +87,7 @@ class StepContext:
     watch: bool = False  # the session records pictures that cannot be masked (video, screencast)
     finder: TargetFinder = field(default_factory=TargetFinder)  # the element cache and the healer of the run
     secret_locators: list[Locator] = field(default_factory=list)
+    limiter: AsyncLimiter | None = None  # the run's rate limit of requests, all its passes together
 
     def require_page(self, action: str) -> Page:
         if self.page is None:
@@ -256,6 +258,7 @@ class StepRunner:
                 timeout_s=budget.left_s(),
                 checker=it.checker,
                 clip=it.masker.clip,
+                limiter=it.limiter,
             )
             if outcome.failures:
                 raise RequestFailed(f"{outcome.summary()}: " + "; ".join(outcome.failures))

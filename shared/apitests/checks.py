@@ -94,9 +94,10 @@ def _search(report: killable.Report, pattern: str, text: str) -> bool:
 
 class ResponseChecker:
     """Checks responses in worker processes that are killed when a step's time is up (one per runner; see
-    the module docstring). ``keep``: idle workers kept (the runner's runs at a time)."""
+        the module docstring). ``keep``: idle workers kept (the requests a runner checks at once: its runs at a time,
+    times the dataset rows each runs at once)."""
 
-    def __init__(self, *, keep: int = 2) -> None:
+    def __init__(self, *, keep: int = 8) -> None:
         self._pool = killable.KillablePool(keep=keep, preload=PRELOAD)
 
     def warm(self) -> None:

@@ -13,7 +13,10 @@ The step is expected to be rendered already (placeholders replaced); secrets are
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
+import ssl
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +24,7 @@ from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
 
 import httpcore
 import httpx
+from aiolimiter import AsyncLimiter
 
 from shared.apitests.checks import ResponseChecker
 from shared.apitests.expectations import Clip, cut
@@ -93,16 +97,30 @@ class _PinnedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """The TLS settings of every run (the system's CA certificates): loading them takes tens of milliseconds, too
+    long to repeat for each run. A context is safe to share between connections and threads."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport, with every request checked by the guard and its connection pinned to the checked
-    addresses. (It replaces the transport's connection pool by one with the pinning network backend.)"""
+    addresses. (It replaces the transport's connection pool by one with the pinning network backend.) Connections
+    are kept alive and reused (HTTP/1.1), and HTTP/2 is used where a server offers it (ALPN, over TLS)."""
 
-    def __init__(self, guard: NetworkGuard) -> None:
+    def __init__(self, guard: NetworkGuard, *, max_connections: int = 100) -> None:
         super().__init__(trust_env=False)
         self._guard = guard
         self._backend = _PinnedBackend()
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False), network_backend=self._backend
+            ssl_context=_ssl_context(),
+            network_backend=self._backend,
+            http1=True,
+            http2=True,
+            max_connections=max_connections,
+            max_keepalive_connections=max_connections,
+            keepalive_expiry=30.0,
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -114,14 +132,64 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
 
 
 def guarded_client(guard: NetworkGuard) -> httpx.AsyncClient:
-    """The client ``request`` steps use: it reaches only what ``guard`` lets through, at the addresses it
-    checked. Cookies persist across the steps of a pass, like a browser's."""
+    """A client that reaches only what ``guard`` lets through, at the addresses it checked, with a connection
+    pool of its own (a run's passes share one: :class:`HttpPool`)."""
     return httpx.AsyncClient(transport=GuardedTransport(guard), trust_env=False)
 
 
-async def send(step: Request, *, client: httpx.AsyncClient, guard: NetworkGuard, timeout_s: float) -> HttpResult:
+class _Borrowed(httpx.AsyncBaseTransport):
+    """A pool's transport lent to one client: closing the client leaves the pool open for the others."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        return None
+
+
+class HttpPool:
+    """One run's HTTP connections: a guarded transport whose connections every pass of the run reuses
+    (keep-alive; HTTP/2 where offered), and the run's rate limit. Each pass gets a client of its own
+    (:meth:`client`), so cookies persist across the steps of a pass, like a browser's, and never cross from one
+    dataset row to another."""
+
+    def __init__(self, guard: NetworkGuard, *, rate_limit: float | None = None, connections: int = 100) -> None:
+        self.guard = guard
+        self.limiter = rate_limiter(rate_limit) if rate_limit else None
+        self._transport = GuardedTransport(guard, max_connections=connections)
+
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=_Borrowed(self._transport), trust_env=False)
+
+    async def aclose(self) -> None:
+        await self._transport.aclose()
+
+
+#: how much of a second's worth of requests may go at once under a rate limit (the bucket's size)
+BURST_S = 0.05
+
+
+def rate_limiter(per_second: float) -> AsyncLimiter:
+    """A bucket that lets ``per_second`` requests through each second, on average over any second, and at most
+    :data:`BURST_S` seconds' worth (at least one) at once: a run's limit holds from its first request."""
+    burst = max(1.0, per_second * BURST_S)
+    return AsyncLimiter(burst, burst / per_second)
+
+
+async def send(
+    step: Request,
+    *,
+    client: httpx.AsyncClient,
+    guard: NetworkGuard,
+    timeout_s: float,
+    limiter: AsyncLimiter | None = None,
+) -> HttpResult:
     """Send the request, following redirects by hand so that the guard checks every hop. Give a
-    :func:`guarded_client`, so that every hop also connects only to the addresses the guard checked."""
+    :func:`guarded_client`, so that every hop also connects only to the addresses the guard checked. With a
+    ``limiter``, every hop waits for its turn (the time waited counts as the step's, not as latency)."""
     method = step.method
     url = step.url
     headers = dict(step.headers)
@@ -135,8 +203,14 @@ async def send(step: Request, *, client: httpx.AsyncClient, guard: NetworkGuard,
     redirects: list[str] = []
     deadline = time.monotonic() + timeout_s
     started = time.perf_counter()
+    waited = 0.0  # for turns under the rate limit: not the server's time
     while True:
         await guard.check_async(url)
+        if limiter is not None:
+            waiting = time.perf_counter()
+            late = f"{method} {url}: no turn under the run's rate limit within {seconds(timeout_s)}"
+            await _turn(limiter, deadline, late)
+            waited += time.perf_counter() - waiting
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise RequestFailed(f"{method} {url}: no response within {seconds(timeout_s)}")
@@ -161,7 +235,7 @@ async def send(step: Request, *, client: httpx.AsyncClient, guard: NetworkGuard,
                 status=response.status_code,
                 headers=response.headers,
                 content=body,
-                latency_ms=int((time.perf_counter() - started) * 1000),
+                latency_ms=int((time.perf_counter() - started - waited) * 1000),
                 redirects=redirects,
             )
         if len(redirects) >= MAX_REDIRECTS:
@@ -176,6 +250,14 @@ async def send(step: Request, *, client: httpx.AsyncClient, guard: NetworkGuard,
             content = None
             headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
         url = nxt
+
+
+async def _turn(limiter: AsyncLimiter, deadline: float, late: str) -> None:
+    """Wait for the rate limit's next turn, but not past ``deadline``."""
+    try:
+        await asyncio.wait_for(limiter.acquire(), timeout=max(0.0, deadline - time.monotonic()))
+    except TimeoutError:
+        raise RequestFailed(late) from None
 
 
 async def _read(response: httpx.Response) -> bytes:
@@ -237,6 +319,7 @@ async def run_request(
     timeout_s: float,
     checker: ResponseChecker,
     clip: Clip = cut,
+    limiter: AsyncLimiter | None = None,
 ) -> RequestOutcome:
     """Send, check expectations, extract, all within ``timeout_s``. Network refusals, transport errors and checks
     that overrun the time left raise; expectation and extraction failures are returned in ``failures`` (what
@@ -245,6 +328,6 @@ async def run_request(
     in local mode, the API)."""
     deadline = time.monotonic() + timeout_s
     checker.warm()  # (when none is ready) a worker starts while the request is on the wire
-    result = await send(step, client=client, guard=guard, timeout_s=timeout_s)
+    result = await send(step, client=client, guard=guard, timeout_s=timeout_s, limiter=limiter)
     checked = await checker.check(result, step.expect, step.extract, clip=clip, timeout_s=deadline - time.monotonic())
     return RequestOutcome(result=result, variables=checked.variables, failures=checked.failures)

@@ -20,7 +20,16 @@ from shared.models.common import (
     Variables,
     VarValue,
 )
-from shared.models.tests import Dataset, Retries, TestKind, TestSpec, TimeoutS, kind_mismatch
+from shared.models.tests import (
+    Concurrency,
+    Dataset,
+    RateLimit,
+    Retries,
+    TestKind,
+    TestSpec,
+    TimeoutS,
+    kind_mismatch,
+)
 
 
 class RunStatus(StrEnum):
@@ -140,6 +149,12 @@ class RunCreate(StorableInput):
     retries: Retries | None = None
     """How many times a failed attempt is tried again (0 to 5, and at most the deployment's
     `AUTOTEST_MAX_RETRIES`). Default: the test's `retries`."""
+    concurrency: Concurrency | None = None
+    """How many dataset rows run at once (1 to 64), instead of the test's `concurrency`. Default: the test's,
+    else 8 for an API test and 1 for a browser test."""
+    rate_limit: RateLimit | None = None
+    """The most HTTP requests per second the run sends, all rows together, instead of the test's `rate_limit`.
+    Default: the test's, else no limit."""
     timeout_s: TimeoutS | None = None
     """Seconds the whole run may take (1 to 3600, and at most the deployment's `AUTOTEST_MAX_RUN_TIMEOUT_S`).
     Default: the test's `timeout_s`, else `AUTOTEST_DEFAULT_RUN_TIMEOUT_S` (300)."""
@@ -251,6 +266,8 @@ class Iteration(Model):
     """How the row ended: `passed`, `failed`, `error`, `timed_out` or `cancelled`."""
     steps: list[StepResult] = Field(default_factory=list)
     """The row's step results, in order."""
+    duration_ms: int | None = None
+    """How long the row took, in milliseconds (null for a row that did not run)."""
 
 
 AttemptStatus = Literal["passed", "failed", "error", "timed_out", "cancelled", "interrupted"]
@@ -353,6 +370,9 @@ class Run(Model):
     #: the names of the variables its last attempt's steps set (extracted, or changed)
     extracted: list[str] = Field(default_factory=list)
     dataset: list[dict[str, VarValue]] | None = None
+    #: how many dataset rows run at once, and the most requests per second (None: no limit), as resolved
+    concurrency: int = 1
+    rate_limit: float | None = None
     timeout_s: int
     created_at: datetime
     updated_at: datetime
@@ -427,7 +447,12 @@ class RunPublic(Model):
     steps: list[StepResult]
     """The step results, in order, as they are written (a data-driven run has them in `iterations`)."""
     iterations: list[Iteration]
-    """One entry per dataset row of a data-driven run; empty otherwise."""
+    """One entry per dataset row of a data-driven run, in dataset order; empty otherwise."""
+    concurrency: int = 1
+    """How many dataset rows run at once (the run's `concurrency`, else the test's, else 8 for an API test and 1
+    for a browser test)."""
+    rate_limit: float | None = None
+    """The most HTTP requests per second the run sends, all rows together; null: no limit."""
     error: str | None
     """Why the run did not pass (the first failing step's error, or what stopped it); null when it passed."""
     flaky: bool

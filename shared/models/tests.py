@@ -51,6 +51,10 @@ class TestStatus(StrEnum):
 Dataset = Annotated[list[Variables], Field(max_length=1000)]
 TimeoutS = Annotated[int, Field(ge=1, le=3600)]
 Retries = Annotated[int, Field(ge=0, le=5)]
+#: how many dataset rows a run executes at once
+Concurrency = Annotated[int, Field(ge=1, le=64)]
+#: requests per second, across the whole run
+RateLimit = Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)]
 
 
 class TestSpec(StorableInput):
@@ -81,6 +85,14 @@ class TestSpec(StorableInput):
     Default: the deployment's `AUTOTEST_DEFAULT_RUN_TIMEOUT_S` (300)."""
     retries: Retries = 0
     """How many times a failed run is tried again (0 to 5), each as a new attempt."""
+    concurrency: Concurrency | None = None
+    """How many dataset rows run at once (1 to 64). Default: 8 for an API test, 1 for a browser test (each row of
+    a browser test has a browser context of its own). Rows are reported in dataset order whatever order they end
+    in."""
+    rate_limit: RateLimit | None = None
+    """The most HTTP requests per second the run's `request` steps send, all rows together (above 0, up to
+    10,000; redirects and a step's `retry` count too), so a data-driven run never floods the system under test.
+    Default: no limit."""
 
     @model_validator(mode="after")
     def _goal_or_steps(self) -> TestSpec:
@@ -227,6 +239,10 @@ class TestPublic(Model):
     spec: TestSpec | None = None
     """The latest revision's spec (`POST /v1/tests`, `GET /v1/tests/{id}`); null in lists and after a
     `PATCH` or `DELETE`."""
+    warnings: list[str] = Field(default_factory=list)
+    """What the saved spec may be missing (`POST /v1/tests` only): each variable a step uses that neither the
+    test's `variables` nor every dataset row nor an earlier step's `extract` defines. The test is saved: a run
+    may give the variable (`variables`, `--var`, `--data`); a run that does not fails at that step."""
 
     @classmethod
     def of(cls, test: TestCase, revision: Revision | None = None) -> TestPublic:
@@ -248,6 +264,9 @@ class RevisionPublic(TestSpec):
     note: str | None = None
     """How it was made when no person wrote it: `plan proposal pln_... accepted`, `healed targets of run run_...
     accepted (steps 2, 4)`; null for a revision written by a person."""
+    warnings: list[str] = Field(default_factory=list)
+    """What the new revision may be missing (`POST /v1/tests/{id}/revisions` only): each variable a step uses that
+    nothing in the spec defines (see the test's `warnings`)."""
 
     @classmethod
     def of(cls, revision: Revision) -> RevisionPublic:

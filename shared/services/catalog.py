@@ -20,6 +20,7 @@ from shared.models.tests import (
     TestUpdate,
     kind_mismatch,
 )
+from shared.placeholders import save_warnings
 from shared.planning.rules import RulePlanner
 from shared.ports import TestStore
 
@@ -57,6 +58,12 @@ class Catalog:
                 f"goal: the rule planner cannot plan it:\n{exc.message}",
                 details={"field": "goal", "lines": exc.details.get("lines", [])},
             ) from exc
+
+    @staticmethod
+    def warnings(spec: TestSpec) -> list[str]:
+        """What a saved spec may be missing without being wrong: variables its steps use that nothing in it defines
+        (a run may still give them)."""
+        return save_warnings(spec.steps, spec.variables, spec.dataset, start_url=spec.start_url)
 
     def create_test(self, project_id: str, body: TestCreate) -> tuple[TestCase, Revision]:
         self._check_goal(body)

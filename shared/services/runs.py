@@ -123,6 +123,20 @@ def is_flaky(run: Run, status: RunStatus) -> bool:
     return status == RunStatus.passed and failed_attempts(run) > 0
 
 
+#: dataset rows at once when neither the run nor the test says: an API row is a few requests, a browser row a context
+DEFAULT_API_CONCURRENCY = 8
+DEFAULT_BROWSER_CONCURRENCY = 1
+
+
+def run_concurrency(kind: TestKind, run: int | None, test: int | None) -> int:
+    """How many dataset rows a run executes at once: the run's setting, else the test's, else the kind's default."""
+    if run is not None:
+        return run
+    if test is not None:
+        return test
+    return DEFAULT_API_CONCURRENCY if kind == TestKind.api else DEFAULT_BROWSER_CONCURRENCY
+
+
 class RunService:
     def __init__(
         self,
@@ -208,6 +222,8 @@ class RunService:
             spec=spec.model_copy(update={"variables": {}, "dataset": None}),
             variables=variables,
             dataset=body.dataset if body.dataset is not None else spec.dataset,
+            concurrency=run_concurrency(kind, body.concurrency, spec.concurrency),
+            rate_limit=body.rate_limit if body.rate_limit is not None else spec.rate_limit,
             timeout_s=timeout_s,
             created_at=now,
             updated_at=now,

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from playwright.async_api import Browser
 
 from cli.local.mode import LocalInfo, LocalModeThread, LocalOptions
 from examples.webapp import ADMIN_PASSWORD, WebApp, serve
@@ -63,6 +64,16 @@ async def pool() -> AsyncIterator[BrowserPool]:
     await browser_pool.browser()
     yield browser_pool
     await browser_pool.close()
+
+
+class NoBrowser(BrowserPool):
+    """A pool with no browser behind it: using it at all fails the run (and so the test)."""
+
+    async def browser(self) -> Browser:
+        raise AssertionError("an API run must not use the browser pool")
+
+    def context(self, **options: Any) -> Any:
+        raise AssertionError("an API run must not open a browser context")
 
 
 @dataclass

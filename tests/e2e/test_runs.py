@@ -12,14 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser
 
 from examples.webapp import ADMIN_PASSWORD, WebApp
 from runner_container.runner.browser import BrowserPool
 from runner_container.runner.executor import Disposition, RunExecutor
 from shared.errors import Unavailable
 from shared.models.runs import RunStatus
-from tests.e2e.conftest import PROJECT, Harness, make_harness
+from tests.e2e.conftest import PROJECT, Harness, NoBrowser, make_harness
 from tests.fakes import FakeArtifacts
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
@@ -360,16 +359,6 @@ async def test_runs_execute_concurrently_in_isolated_contexts(harness: Harness) 
 
 
 # ------------------------------------------------------------------------- API runs: no browser
-
-
-class NoBrowser(BrowserPool):
-    """A pool with no browser behind it: using it at all fails the run (and so the test)."""
-
-    async def browser(self) -> Browser:
-        raise AssertionError("an API run must not use the browser pool")
-
-    def context(self, **options: Any) -> Any:
-        raise AssertionError("an API run must not open a browser context")
 
 
 API_LOGIN: list[dict[str, Any]] = [

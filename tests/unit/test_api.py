@@ -301,3 +301,61 @@ def test_a_body_that_cannot_be_stored_as_given_is_a_422(client: TestClient, raw:
         # Then it is refused saying where, never stored to come back different (or to answer 500 later)
         assert response.status_code == 422, response.text
         assert says in error_of(response)["message"] and "steps[0].json" in error_of(response)["message"]
+
+
+def test_saving_a_test_warns_of_variables_nothing_defines(client: TestClient) -> None:
+    body = {
+        "name": "Items",
+        "variables": {"base_url": "http://127.0.0.1:1"},
+        "dataset": [{"id": 1}, {"id": 2, "name": "Bread"}],
+        "steps": [
+            {"action": "request", "url": "{{base_url}}/login", "extract": {"token": "$.token"}},
+            {"action": "request", "url": "{{base_url}}/items/{{id}}?t={{token}}&n={{name}}&k={{api_key}}"},
+        ],
+    }
+    created = client.post("/v1/tests", json=body, headers=ADMIN)
+    assert created.status_code == 201, created.text  # saved: a run may still give them
+    warnings = created.json()["warnings"]
+    assert [w.split(",")[0] for w in warnings] == [
+        "step 2 (request) uses {{api_key}}",
+        "step 2 (request) uses {{name}}",
+    ]
+    test_id = created.json()["id"]
+    assert client.get(f"/v1/tests/{test_id}", headers=ADMIN).json()["warnings"] == []  # said when saved
+
+    revised = client.post(
+        f"/v1/tests/{test_id}/revisions",
+        json={"steps": [{"action": "request", "url": "{{base_url}}/x"}], "variables": {"base_url": "http://x"}},
+        headers=ADMIN,
+    )
+    assert revised.status_code == 201 and revised.json()["warnings"] == []
+    revised = client.post(
+        f"/v1/tests/{test_id}/revisions", json={"steps": [{"action": "request", "url": "{{host}}/x"}]}, headers=ADMIN
+    )
+    assert revised.json()["warnings"][0].startswith("step 1 (request) uses {{host}}, which nothing in the test")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "where"),
+    [("concurrency", 0, "concurrency"), ("concurrency", 65, "concurrency"), ("rate_limit", 0, "rate_limit"),
+     ("rate_limit", -1, "rate_limit"), ("rate_limit", 20000, "rate_limit")],
+)  # fmt: skip
+def test_concurrency_and_rate_limit_are_bounded(client: TestClient, field: str, value: float, where: str) -> None:
+    body = {"name": "T", "steps": [{"action": "request", "url": "http://127.0.0.1:1/"}], field: value}
+    refused = client.post("/v1/tests", json=body, headers=ADMIN)
+    assert refused.status_code == 422 and where in refused.text
+    run = client.post("/v1/runs", json={"spec": {"steps": body["steps"]}, field: value}, headers=ADMIN)
+    assert run.status_code == 422 and where in run.text
+
+
+def test_a_run_takes_its_concurrency_and_rate_limit_from_the_run_then_the_test(client: TestClient) -> None:
+    steps = [{"action": "request", "url": "http://127.0.0.1:1/"}]
+    spec = {"steps": steps, "dataset": [{"n": 1}], "concurrency": 3, "rate_limit": 5}
+    run = client.post("/v1/runs", json={"spec": spec}, headers=ADMIN).json()
+    assert (run["concurrency"], run["rate_limit"]) == (3, 5)
+    run = client.post("/v1/runs", json={"spec": spec, "concurrency": 20, "rate_limit": 0.5}, headers=ADMIN).json()
+    assert (run["concurrency"], run["rate_limit"]) == (20, 0.5)
+    api = client.post("/v1/runs", json={"spec": {"steps": steps}}, headers=ADMIN).json()
+    assert (api["concurrency"], api["rate_limit"]) == (8, None)  # an API test's default
+    browser = client.post("/v1/runs", json={"spec": {"steps": [{"action": "goto", "url": "http://x/"}]}}, headers=ADMIN)
+    assert browser.json()["concurrency"] == 1  # a browser test's

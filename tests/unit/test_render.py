@@ -7,11 +7,11 @@ from runner_container.runner.masking import Masker
 from runner_container.runner.render import (
     Renderer,
     RenderError,
-    check_plan,
     load_secrets,
     placeholders,
 )
 from shared.models.plans import Fill, Goto, LabelTarget, Request, Step
+from shared.placeholders import save_warnings, secrets_used, undefined
 from shared.services.secrets import Secrets
 from tests.fakes import FakeSecretStore
 
@@ -29,21 +29,30 @@ def test_placeholders_finds_variables_and_secrets() -> None:
     )
 
 
-def test_check_plan_accepts_variables_produced_by_earlier_steps() -> None:
+def test_variables_produced_by_earlier_steps_are_defined_and_secrets_are_collected() -> None:
     steps = plan(
         {"action": "request", "url": "{{base}}/login", "extract": {"token": "$.token"}},
         {"action": "goto", "url": "{{base}}/?t={{token}}&p={{secret:PW}}"},
     )
-    assert check_plan(steps, {"base"}) == {"PW"}
+    assert undefined(steps, {"base"}) == []
+    assert secrets_used(steps) == {"PW"}
 
 
-def test_check_plan_names_every_undefined_variable() -> None:
+def test_every_undefined_variable_is_named_with_its_step() -> None:
     steps = plan({"action": "goto", "url": "{{base}}/{{token}}"}, {"action": "extract", "target": "x", "var": "token"})
-    with pytest.raises(RenderError) as info:
-        check_plan(steps, {"other"}, start_url="{{host}}")
-    message = info.value.message
-    assert "start_url uses {{host}}" in message and "step 1 (goto) uses {{base}}" in message
-    assert "step 1 (goto) uses {{token}}" in message and "defined for this run: other" in message
+    assert undefined(steps, {"other"}, start_url="{{host}}") == [
+        "start_url uses {{host}}",
+        "step 1 (goto) uses {{base}}",
+        "step 1 (goto) uses {{token}}",
+    ]
+
+
+def test_save_warnings_count_variables_and_keys_of_every_dataset_row() -> None:
+    steps = plan({"action": "request", "url": "{{base}}/items/{{id}}?q={{q}}"})
+    assert save_warnings(steps, {"base"}, [{"id": 1, "q": "a"}, {"id": 2, "q": "b"}]) == []
+    warnings = save_warnings(steps, {"base"}, [{"id": 1, "q": "a"}, {"id": 2}])
+    assert len(warnings) == 1 and warnings[0].startswith("step 1 (request) uses {{q}}, which nothing in the test")
+    assert save_warnings(None, set(), None) == []
 
 
 def test_missing_secrets_are_listed_with_how_to_set_them() -> None:

@@ -40,7 +40,9 @@ def create_test(
 ) -> TestPublic:
     test, revision = services.catalog.create_test(principal.project_id, body)
     response.headers["Location"] = f"/v1/tests/{test.id}"
-    return TestPublic.of(test, revision)
+    public = TestPublic.of(test, revision)
+    public.warnings = services.catalog.warnings(revision)
+    return public
 
 
 @router.get("", response_model=Page[TestPublic], summary="List tests")
@@ -116,7 +118,9 @@ def create_revision(
 ) -> RevisionPublic:
     revision = services.catalog.new_revision(principal.project_id, test_id, body)
     response.headers["Location"] = f"/v1/tests/{test_id}/revisions/{revision.revision}"
-    return RevisionPublic.of(revision)
+    public = RevisionPublic.of(revision)
+    public.warnings = services.catalog.warnings(revision)
+    return public
 
 
 @router.get("/{test_id}/revisions", response_model=Page[RevisionPublic], summary="List revisions, oldest first")

@@ -1,0 +1,86 @@
+"""``autotest run --data``: dataset rows from CSV or JSON, every problem named by file, line or row, and column."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cli.client import CliError
+from cli.datafile import load_rows
+from tests.unit.test_cli_run import FakeApi, a_run, invoke, step
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_csv_headers_become_variables_and_values_stay_text(tmp_path: Path) -> None:
+    path = write(tmp_path, "rows.csv", '\ufeffid,name,note\n1,Apples,"a, b"\n2,Bread,\n\n')
+    assert load_rows(path) == [{"id": "1", "name": "Apples", "note": "a, b"}, {"id": "2", "name": "Bread", "note": ""}]
+
+
+def test_json_rows_keep_their_types(tmp_path: Path) -> None:
+    path = write(tmp_path, "rows.json", json.dumps([{"id": 1, "ok": True, "price": 2.5, "name": "Apples"}]))
+    assert load_rows(path) == [{"id": 1, "ok": True, "price": 2.5, "name": "Apples"}]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("rows.csv", "id,name\n1,Apples,extra\n", "rows.csv: line 2: 3 values for 2 columns (id, name)"),
+        ("rows.csv", "id,2bad\n1,x\n", "rows.csv: line 1, column 2: '2bad' cannot be a variable name"),
+        ("rows.csv", "id,id\n1,2\n", "line 1, column 2: 'id' is named twice"),
+        ("rows.csv", "id\n", "no rows"),
+        ("rows.csv", "", "empty; the first line names the variables"),
+        ("rows.csv", 'id\n"unclosed\n', "not valid CSV"),
+        ("rows.json", '{"id": 1}', "a JSON data file is an array of objects"),
+        ("rows.json", '[{"id": 1}, 3]', "row 2 is a number; every row is an object"),
+        ("rows.json", '[{"id": {"a": 1}}]', "row 1: 'id' is an object; a variable holds a string, a number"),
+        ("rows.json", '[{"id": null}]', "row 1: 'id' is null"),
+        ("rows.json", '[{"id": NaN}]', "row 1: 'id' is not a finite number"),
+        ("rows.json", '[{"a b": 1}]', "row 1: 'a b' cannot be a variable name"),
+        ("rows.json", "[{", "not valid JSON: line 1, column 3"),
+        ("rows.json", "[]", "no rows"),
+    ],
+)
+def test_bad_data_files_say_what_and_where(tmp_path: Path, name: str, text: str, message: str) -> None:
+    with pytest.raises(CliError) as info:
+        load_rows(write(tmp_path, name, text))
+    assert message in str(info.value)
+
+
+def test_too_many_rows_and_other_encodings_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(CliError, match="1001 rows, more than the 1000"):
+        load_rows(write(tmp_path, "rows.json", json.dumps([{"n": i} for i in range(1001)])))
+    path = tmp_path / "rows.csv"
+    path.write_bytes("id\nÄpfel\n".encode("latin-1"))
+    with pytest.raises(CliError, match="not UTF-8"):
+        load_rows(path)
+    with pytest.raises(CliError, match="no such data file"):
+        load_rows(tmp_path / "nope.csv")
+
+
+def test_run_sends_the_rows_as_the_dataset_with_concurrency_and_rate_limit(tmp_path: Path) -> None:
+    test_file = write(tmp_path, "t.yaml", "name: T\nsteps:\n  - {action: request, url: 'http://127.0.0.1:1/{{id}}'}\n")
+    data = write(tmp_path, "rows.csv", "id,name\n1,Apples\n2,Bread\n")
+    api = FakeApi(a_run("run_1", "passed", steps=[step(0)]))
+
+    result = invoke(api, ["run", str(test_file), "--data", str(data), "--concurrency", "16", "--rate-limit", "50"])
+
+    assert result.exit_code == 0, result.output
+    body = json.loads(api.requests[0].content)
+    assert body["dataset"] == [{"id": "1", "name": "Apples"}, {"id": "2", "name": "Bread"}]
+    assert body["concurrency"] == 16 and body["rate_limit"] == 50
+
+
+def test_a_bad_data_file_stops_the_command_before_anything_is_sent(tmp_path: Path) -> None:
+    test_file = write(tmp_path, "t.yaml", "name: T\nsteps:\n  - {action: request, url: 'http://127.0.0.1:1/'}\n")
+    data = write(tmp_path, "rows.csv", "id\n1,2\n")
+    api = FakeApi(a_run("run_1", "passed"))
+    result = invoke(api, ["run", str(test_file), "--data", str(data)])
+    assert result.exit_code != 0 and "line 2: 2 values for 1 columns" in result.output
+    assert api.requests == []
