@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from shared.aws.dynamodb import MAX_ITEM_BYTES, _check_size, _item
-from shared.models.runs import CheckResult, Iteration, Run, RunCreate, RunStatus, StepResult
+from shared.models.runs import CheckResult, Iteration, Run, RunCreate, RunStatus, StepResult, StepStatus
 from shared.services import results
 from shared.services.runs import RunService
 from tests.fakes import FakeArtifacts, FakeEvents, FakeQueue, FakeStore
@@ -48,7 +48,7 @@ def _row(index: int, *, failed: bool) -> Iteration:
             )
             for c in range(CHECKS)
         ]
-        status = "failed" if bad else ("skipped" if failed and n > 1 else "passed")
+        status: StepStatus = "failed" if bad else ("skipped" if failed and n > 1 else "passed")
         steps.append(
             StepResult(
                 index=n,
