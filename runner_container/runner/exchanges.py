@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
 from runner_container.runner.masking import Masker
 from shared.apitests.response import HttpResult
 
@@ -72,11 +74,11 @@ class Exchanges:
     def note_response(self, label: str, index: int, result: HttpResult, masker: Masker, *, tries: int = 1) -> Exchange:
         """Note a try that got a response."""
         request = self._message(
-            list(result.request_headers.multi_items()) if result.request_headers is not None else [],
+            _raw(result.request_headers) if result.request_headers is not None else [],
             result.request_body,
             masker,
         )
-        response = self._message(list(result.headers.multi_items()), result.content, masker)
+        response = self._message(_raw(result.headers), result.content, masker)
         exchange = Exchange(
             method=result.method,
             url=masker.clip(result.url, 2000),
@@ -128,6 +130,11 @@ class Exchanges:
         self._left -= len(masked)
         note = f"cut to {MAX_BODY_CHARS:,} characters" if cut else ""
         return Message(headers=shown, body=masked, body_size=len(body), body_note=note)
+
+
+def _raw(headers: httpx.Headers) -> list[tuple[str, str]]:
+    """The headers as they went over the wire (their names' case kept)."""
+    return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers.raw]
 
 
 def _header_value(name: str, value: str, masker: Masker) -> str:

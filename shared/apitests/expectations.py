@@ -226,13 +226,13 @@ def _check_header(result: HttpResult, exp: ExpectHeader, clip: Clip) -> Outcome:
     else:
         pattern = exp.matches or ""
         how, wanted, holds = "matches", f"/{pattern}/", value is not None and _search(pattern, value)
-    shown = wanted if how == "matches" else repr(wanted)
+    shown = wanted if how == "matches" else _json(wanted)
     failure = None
     if value is None:
         failure = f"expected header {name}, the response has no such header"
     elif not holds:
         verb = {"equals": "equal", "contains": "contain", "matches": "match"}[how]
-        failure = f"expected header {name} to {verb} {shown}, got {value!r}"
+        failure = f"expected header {name} to {verb} {wanted if how == 'matches' else repr(wanted)}, got {value!r}"
     return _outcome(clip, f"header {name} {how} {shown}", failure, expected=f"{how} {shown}", actual=actual)
 
 
@@ -259,9 +259,9 @@ def _check_jsonpath(result: HttpResult, exp: ExpectJsonPath, clip: Clip) -> Outc
     if exp.exists is not None:
         how, expected = ("exists", "something") if exp.exists else ("does not exist", "nothing")
     elif exp.equals is not None:
-        how, expected = f"equals {show(exp.equals)}", show(exp.equals, clip)
+        how, expected = f"equals {_json(exp.equals)}", show(exp.equals, clip)
     elif exp.contains is not None:
-        how, expected = f"contains {show(exp.contains)}", f"contains {show(exp.contains, clip)}"
+        how, expected = f"contains {_json(exp.contains)}", f"contains {show(exp.contains, clip)}"
     else:
         how, expected = f"matches /{exp.matches}/", f"/{exp.matches}/"
     described = f"jsonpath {path} {how}"
@@ -335,17 +335,26 @@ def _check_expr(result: HttpResult, exp: ExpectExpr, clip: Clip, variables: Mapp
     return _outcome(clip, described, failure, expected="true", actual="true" if holds else "false")
 
 
+def _json(value: Any) -> str:
+    """A value as JSON text, for a check's description (``"Apples"``, ``[1, 2]``)."""
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
 def _plain(value: Any) -> Any:
     """A CEL value as plain JSON-like data, to show it."""
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
-    if isinstance(value, celtypes.BoolType):
+    if isinstance(value, celtypes.BoolType | bool):
         return bool(value)
-    if isinstance(value, bool | int | float | str) or value is None:
-        return value
-    return str(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return None if value is None else str(value)
 
 
 def _search(pattern: str, text: str) -> bool:
