@@ -20,8 +20,8 @@ from collections.abc import Awaitable, Callable
 import httpx
 
 from runner_container.runner.masking import Masker
-from shared.apitests.checks import Checked, ResponseChecker, extract
-from shared.apitests.expectations import check
+from shared.apitests.checks import Checked, ResponseChecker, extract_outcomes
+from shared.apitests.expectations import outcomes
 from shared.apitests.response import HttpResult
 from shared.models.plans import Request
 
@@ -50,9 +50,9 @@ def response(items: int) -> HttpResult:
 
 async def in_thread(result: HttpResult) -> Checked:
     fresh = HttpResult(result.method, result.url, result.status, result.headers, result.content, result.latency_ms)
-    failures = await asyncio.to_thread(check, fresh, STEP.expect, clip=MASKER.clip)
-    variables, extract_failures = await asyncio.to_thread(extract, fresh, STEP.extract)
-    return Checked(failures + extract_failures, variables)
+    found = await asyncio.to_thread(outcomes, fresh, STEP.expect, clip=MASKER.clip)
+    variables, extracted = await asyncio.to_thread(extract_outcomes, fresh, STEP.extract, MASKER.clip)
+    return Checked(found + extracted, variables)
 
 
 async def timed(run: Callable[[], Awaitable[Checked]], samples: list[float]) -> None:

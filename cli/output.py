@@ -95,11 +95,30 @@ def step_line(step: dict[str, Any], *, prefix: str = "") -> str:
     matched = MATCHED_BY.get(str(step.get("matched_by")))
     notes += f" [dim]({matched})[/]" if matched else ""
     line = f"{prefix}  {mark} {number:>2}. [bold]{safe(step.get('action'))}[/] {what}{notes}"
+    checks = [c for c in step.get("checks") or [] if isinstance(c, dict)]
+    tries = step.get("tries")
+    if isinstance(tries, int) and tries > 1:
+        line += f" [dim]({tries} tries)[/]"
+    if checks and step.get("status") == "passed":
+        line += f" [dim]({len(checks)} {'check' if len(checks) == 1 else 'checks'} passed)[/]"
     if step.get("status") != "skipped":  # a step that did not run took no time
         line += f"  [dim]{duration(step.get('duration_ms'))}[/]"
     if step.get("error"):
         line += f"\n{prefix}       [red]{safe(step['error'])}[/]"
+    if checks and step.get("status") != "passed":
+        line += "".join(f"\n{prefix}{check_line(c)}" for c in checks)
     return line
+
+
+def check_line(check: dict[str, Any]) -> str:
+    """One check of a request step that did not pass: a mark, what it checked, and for one that failed what
+    was expected and what came back."""
+    if check.get("passed"):
+        return f"         [green]✓[/] {safe(check.get('check'))}"
+    shown = ""
+    if check.get("expected") is not None or check.get("actual") is not None:
+        shown = f" [dim]expected[/] {safe(check.get('expected'))} [dim]got[/] {safe(check.get('actual'))}"
+    return f"         [red]✗[/] {safe(check.get('check'))}{shown}"
 
 
 def all_steps(run: dict[str, Any]) -> list[dict[str, Any]]:

@@ -67,6 +67,7 @@ API_TEST: dict[str, Any] = {
                 {"jsonpath": "$.roles", "contains": "admin"},
                 {"header": "Content-Type", "contains": "application/json"},
                 {"max_latency_ms": 2000},
+                {"expr": "response.status == 200 && size(body.roles) > 0"},
             ],
         },
     ],

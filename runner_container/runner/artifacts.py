@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from runner_container.runner.exchanges import Exchanges
 from shared.errors import DomainError
 from shared.models.runs import ArtifactRef, artifact_prefix
 from shared.observability import logger
@@ -79,6 +80,8 @@ class ArtifactCollector:
         self._pending: list[_Pending] = []
         self._files: dict[str, Path] = {}
         self._notes: list[str] = []
+        #: what the run's request steps sent and received, for its report (not uploaded as such)
+        self.exchanges = Exchanges()
 
     def key(self, name: str) -> str:
         return f"{self.prefix}/{name}"

@@ -21,6 +21,7 @@ from typing import Any
 from runner_container.runner.artifacts import ArtifactCollector, ArtifactKind, UploadReport, run_prefix
 from runner_container.runner.browser import BrowserPool
 from runner_container.runner.config import RunnerConfig
+from runner_container.runner.exchanges import Exchanges
 from runner_container.runner.healing import TargetFinder
 from runner_container.runner.masking import Masker, origin
 from runner_container.runner.plan import PlanPass, PlanResult, PlanRunner, needs_browser
@@ -309,6 +310,7 @@ class RunExecutor:
             status,
             masker,
             images=images,
+            exchanges=collector.exchanges,
             error=error,
             artifacts=[*run.artifacts, *report.uploaded],
             artifact_errors=[*run.artifact_errors, *(masker.text(e) for e in report.errors)],
@@ -452,16 +454,23 @@ class RunExecutor:
         masker: Masker,
         *,
         images: dict[str, bytes] | None = None,
+        exchanges: Exchanges | None = None,
         retryable: bool = True,
         **changes: Any,
     ) -> Run:
         """End the attempt with ``status``: upload its report, then store the result (or retry)."""
         changes["flaky"] = is_flaky(held.run, status)  # for the report; the service decides it again
-        changes.update(await self._reports(held.run, status, masker, images or {}, changes))
+        changes.update(await self._reports(held.run, status, masker, images or {}, changes, exchanges))
         return await self._finish(held, status, retryable=retryable, **changes)
 
     async def _reports(
-        self, run: Run, status: RunStatus, masker: Masker, images: dict[str, bytes], changes: dict[str, Any]
+        self,
+        run: Run,
+        status: RunStatus,
+        masker: Masker,
+        images: dict[str, bytes],
+        changes: dict[str, Any],
+        exchanges: Exchanges | None = None,
     ) -> dict[str, Any]:
         """Build and upload ``report.html`` and ``junit.xml`` of the attempt; returns the run's artifact
         fields with them added. A report that cannot be built or stored never costs the run its result."""
@@ -475,7 +484,11 @@ class RunExecutor:
         view = _mask_user_content(view, masker)
         collector = self._collector(run)
         builders: tuple[tuple[str, ArtifactKind, Callable[[], bytes]], ...] = (
-            ("report.html", "report", lambda: html_report(view, prefix=collector.prefix, images=images)),
+            (
+                "report.html",
+                "report",
+                lambda: html_report(view, prefix=collector.prefix, images=images, exchanges=exchanges),
+            ),
             ("junit.xml", "junit", lambda: junit_report(view)),
         )
         problems: list[str] = []

@@ -21,9 +21,10 @@ from urllib.parse import quote
 
 import jinja2
 
+from runner_container.runner.exchanges import Exchanges, as_view
 from shared import junit
 from shared.junit import xml_text
-from shared.models.runs import ArtifactRef, Run, RunStatus, StepResult
+from shared.models.runs import ArtifactRef, Iteration, Run, RunStatus, StepResult
 
 #: a failure screenshot larger than this is linked, not embedded
 MAX_EMBEDDED_BYTES = 4 * 1024 * 1024
@@ -46,10 +47,14 @@ def _templates() -> jinja2.Environment:
 # ---------------------------------------------------------------------------------- report.html
 
 
-def html_report(run: Run, *, prefix: str, images: Mapping[str, bytes] | None = None) -> bytes:
+def html_report(
+    run: Run, *, prefix: str, images: Mapping[str, bytes] | None = None, exchanges: Exchanges | None = None
+) -> bytes:
     """``report.html`` for the attempt whose artifacts live under ``prefix``. ``images`` maps a
-    screenshot's key to its PNG bytes: a failed step's screenshot found there is embedded inline."""
+    screenshot's key to its PNG bytes: a failed step's screenshot found there is embedded inline.
+    ``exchanges``: what the request steps sent and received (masked already), shown with each step's checks."""
     images = images or {}
+    exchanges = exchanges or Exchanges()
     prefix = prefix.rstrip("/") + "/"
     own = [ref for ref in run.artifacts if ref.key.startswith(prefix) and ref.kind not in ("report", "junit")]
     links = {ref.key: _href(_relative(ref, prefix)) for ref in own}
@@ -67,12 +72,12 @@ def html_report(run: Run, *, prefix: str, images: Mapping[str, bytes] | None = N
                     "number": iteration.index + 1,
                     "status": iteration.status.value,
                     "variables": _variables(iteration.variables),
-                    "steps": _steps(iteration.steps, links),
+                    "steps": _steps(iteration.steps, links, exchanges, f"row-{iteration.index + 1}/"),
                     "figures": _figures(iteration.steps, links, images),
                 }
                 for iteration in run.iterations
             ],
-            steps=_steps(run.steps, links),
+            steps=_steps(run.steps, links, exchanges, ""),
             figures=_figures(run.steps, links, images),
             artifacts=[
                 {"href": _href(_relative(ref, prefix)), "name": ref.name, "kind": ref.kind, "size": _size(ref.size)}
@@ -111,7 +116,7 @@ def _summary(run: Run) -> list[tuple[str, str]]:
     return [(name, str(value)) for name, value in rows]
 
 
-def _steps(steps: list[StepResult], links: Mapping[str, str]) -> list[dict[str, Any]]:
+def _steps(steps: list[StepResult], links: Mapping[str, str], exchanges: Exchanges, label: str) -> list[dict[str, Any]]:
     return [
         {
             "number": step.index + 1,
@@ -126,6 +131,12 @@ def _steps(steps: list[StepResult], links: Mapping[str, str]) -> list[dict[str, 
             "duration": _duration(step.duration_ms) if step.status != "skipped" else "",
             "error": step.error or "",
             "screenshot": links.get(step.screenshot) if step.screenshot else None,
+            "checks": [
+                {"check": c.check, "passed": c.passed, "expected": c.expected or "", "actual": c.actual or ""}
+                for c in step.checks
+            ],
+            "tries": step.tries,
+            "exchange": as_view(exchanges.get(label, step.index)),
         }
         for step in steps
     ]
@@ -169,14 +180,14 @@ def _href(relative: str) -> str:
 
 
 def junit_report(run: Run) -> bytes:
-    """``junit.xml``: one testsuite, one testcase per step (per row and step for a dataset run). A run that
-    did not pass without a failed step to show for it (cancelled, timed out between steps, an invalid plan)
-    gets one more testcase, ``run``, that says why. :mod:`shared.junit` writes it."""
+    """``junit.xml``: one testsuite, one testcase per step; for a dataset run one testcase per row (iteration),
+    failing with the message of its step that did not pass. A run that did not pass without a failed step to
+    show for it (cancelled, timed out between steps, an invalid plan) gets one more testcase, ``run``, that
+    says why. :mod:`shared.junit` writes it."""
     name = run.name or run.id
     cases: list[junit.Case] = []
     if run.iterations:
-        for iteration in run.iterations:
-            cases += [_case(f"{name} [row {iteration.index + 1}]", step) for step in iteration.steps]
+        cases += [_row_case(name, iteration) for iteration in run.iterations]
     else:
         cases += [_case(name, step) for step in run.steps]
     if run.status != RunStatus.passed and not any(case.outcome in ("failure", "error") for case in cases):
@@ -233,6 +244,34 @@ def _case(classname: str, step: StepResult) -> junit.Case:
         return replace(case, outcome=outcome, message=text, type=step.status, detail=detail)
     if step.status == "skipped":
         return replace(case, outcome="skipped", message="not run: an earlier step did not pass, or the run stopped")
+    return case
+
+
+def _row_case(classname: str, iteration: Iteration) -> junit.Case:
+    """One dataset row as a testcase: its steps' time; failed (or error) as its first step that did not pass,
+    with that step's error and its checks that failed; skipped when none of its steps ran."""
+    case = junit.Case(
+        name=f"row {iteration.index + 1}",
+        classname=classname,
+        time_s=_seconds(sum(step.duration_ms for step in iteration.steps)),
+    )
+    bad = next((step for step in iteration.steps if step.status in ("failed", "error")), None)
+    if bad is not None:
+        what = bad.summary()
+        text = (
+            f"step {bad.index + 1} ({bad.action}{' ' + what if what else ''}): {bad.error or 'the step ' + bad.status}"
+        )
+        failed = [f"{c.check}: expected {c.expected}, got {c.actual}" for c in bad.checks if not c.passed]
+        variables = ", ".join(f"{k}={_value(v)}" for k, v in sorted(iteration.variables.items()))
+        detail = "\n".join(line for line in (text, *failed, f"row variables: {variables}" if variables else "") if line)
+        outcome: junit.Outcome = "failure" if bad.status == "failed" else "error"
+        return replace(case, outcome=outcome, message=text, type=bad.status, detail=detail)
+    if iteration.status != RunStatus.passed:
+        text = f"the row ended as {iteration.status.value}"
+        kind: junit.Outcome = "failure" if iteration.status == RunStatus.failed else "error"
+        return replace(case, outcome=kind, message=text, type=iteration.status.value, detail=text)
+    if iteration.steps and all(step.status == "skipped" for step in iteration.steps):
+        return replace(case, outcome="skipped", message="not run: the run stopped before this row")
     return case
 
 

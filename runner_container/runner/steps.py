@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from playwright.async_api import Locator, Page, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from runner_container.runner.artifacts import ArtifactCollector
+from runner_container.runner.exchanges import request_headers
 from runner_container.runner.healing import TargetFinder
 from runner_container.runner.masking import Masker, origin
 from runner_container.runner.navigation import navigate
@@ -28,7 +30,7 @@ from runner_container.runner.session import PageLogs
 from runner_container.runner.targets import Resolved
 from shared import regex
 from shared.apitests.checks import ResponseChecker
-from shared.apitests.http import RequestFailed, run_request
+from shared.apitests.http import RequestFailed, run_request, with_query
 from shared.errors import DomainError
 from shared.models.common import MAX_VARIABLE_CHARS
 from shared.models.plans import (
@@ -53,7 +55,7 @@ from shared.models.plans import (
     describe_step,
     describe_target,
 )
-from shared.models.runs import Heal, StepResult
+from shared.models.runs import CheckResult, Heal, StepResult
 from shared.netguard import NetworkGuard
 from shared.observability import logger
 from shared.wording import seconds
@@ -64,8 +66,20 @@ FAILURE_SCREENSHOT_TIMEOUT_MS = 1500  # a page stuck mid-navigation cannot be ca
 ScreenshotMode = Literal["every_step", "on_failure", "off"]
 
 
+#: the most check results one step records (100 expectations, the error-status rule, 100 extractions)
+MAX_CHECKS = 201
+
+
 class StepFailed(DomainError):
     code = "step_failed"
+
+
+@dataclass
+class _Noted:
+    """What a request step's run found besides its status: its checks and how many tries it took."""
+
+    checks: list[CheckResult] = field(default_factory=list)
+    tries: int | None = None
 
 
 @dataclass
@@ -134,6 +148,7 @@ class StepRunner:
 
     async def run(self, index: int, step: Step, it: StepContext, deadline: float) -> StepResult:
         masker = it.masker
+        noted = _Noted()
         started = time.perf_counter()
         refusals_before = it.logs.refusal_count
         resolved: Resolved | None = None
@@ -151,7 +166,7 @@ class StepRunner:
             budget = Budget(self.timeout(step, deadline))
             try:
                 resolved, screenshot = await asyncio.wait_for(
-                    self._perform(index, rendered, step, it, budget), timeout=budget.seconds + 1.0
+                    self._perform(index, rendered, step, it, budget, noted), timeout=budget.seconds + 1.0
                 )
             except TimeoutError as exc:  # asyncio's: the step overran its budget without Playwright noticing
                 raise StepFailed(f"the step did not finish within {seconds(budget.seconds)}") from exc
@@ -197,6 +212,8 @@ class StepRunner:
             duration_ms=int((time.perf_counter() - started) * 1000),
             error=masker.clip(error, MAX_ERROR_CHARS) if error else None,
             screenshot=screenshot,
+            checks=noted.checks,
+            tries=noted.tries,
         )
 
     async def _screenshot(self, page: Page, index: int, it: StepContext, *, failed: bool) -> str | None:
@@ -247,22 +264,12 @@ class StepRunner:
             it.logs.show_secret(f"the page showed a secret (step {index + 1}: {', '.join(shown)})")
 
     async def _perform(
-        self, index: int, step: Step, original: Step, it: StepContext, budget: Budget
+        self, index: int, step: Step, original: Step, it: StepContext, budget: Budget, noted: _Noted
     ) -> tuple[Resolved | None, str | None]:
-        """Run one rendered step; returns (the target as resolved, screenshot key)."""
+        """Run one rendered step; returns (the target as resolved, screenshot key). A request step's checks and
+        tries go into ``noted``, its exchange into the run's side table (for the report)."""
         if isinstance(step, Request):
-            outcome = await run_request(
-                step,
-                client=it.http,
-                guard=it.guard,
-                timeout_s=budget.left_s(),
-                checker=it.checker,
-                clip=it.masker.clip,
-                limiter=it.limiter,
-            )
-            if outcome.failures:
-                raise RequestFailed(f"{outcome.summary()}: " + "; ".join(outcome.failures))
-            it.renderer.variables.update(outcome.variables)
+            await self._request(index, step, it, budget, noted)
             return None, None
         page = it.require_page(step.action)
         if not isinstance(step, Fill) and placeholders(original.model_dump(mode="json"))[1]:
@@ -356,6 +363,46 @@ class StepRunner:
         else:
             raise StepFailed(f"the runner does not know the action {step.action!r}")
         return resolved, None
+
+    async def _request(self, index: int, step: Request, it: StepContext, budget: Budget, noted: _Noted) -> None:
+        exchanges = it.collector.exchanges
+        try:
+            outcome = await run_request(
+                step,
+                client=it.http,
+                guard=it.guard,
+                timeout_s=budget.left_s(),
+                checker=it.checker,
+                clip=it.masker.clip,
+                variables=it.renderer.variables,
+                limiter=it.limiter,
+            )
+        except RequestFailed as exc:
+            body = json.dumps(step.json_body).encode() if step.json_body is not None else None
+            if step.body is not None:
+                body = step.body.encode()
+            exchanges.note_failure(
+                it.label,
+                index,
+                method=step.method,
+                url=with_query(
+                    step.url, {k: json.dumps(v) if isinstance(v, bool) else str(v) for k, v in step.query.items()}
+                ),
+                headers=request_headers(step.headers, step.json_body is not None),
+                body=body,
+                error=exc.message,
+                masker=it.masker,
+            )
+            raise
+        exchanges.note_response(it.label, index, outcome.result, it.masker, tries=outcome.tries)
+        noted.checks = [
+            CheckResult(check=o.check, passed=o.passed, expected=o.expected, actual=o.actual)
+            for o in outcome.checks[:MAX_CHECKS]
+        ]
+        noted.tries = outcome.tries
+        if not outcome.passed:
+            raise RequestFailed(outcome.error())
+        it.renderer.variables.update(outcome.variables)
 
     @staticmethod
     def _absolute(url: str, page: Page, it: StepContext) -> str:

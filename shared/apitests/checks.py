@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared import killable, regex
-from shared.apitests.expectations import Clip, check, cut
-from shared.apitests.jsonpath import is_definite, query
+from shared.apitests.expectations import Clip, Outcome, cut, outcomes, show
+from shared.apitests.jsonpath import JsonPathError, is_definite, query
 from shared.apitests.response import HttpResult, RequestFailed
 from shared.models.common import MAX_VARIABLE_CHARS, find_unstorable
 from shared.models.plans import Expectation, ExpectBody, ExpectHeader, ExpectJsonPath
@@ -38,39 +38,68 @@ _DESCRIBED = 200
 
 @dataclass
 class Checked:
-    """What the checks found: every failure (a sentence each), and the values extracted."""
+    """What the checks found: every check's outcome (the expectations, then the extraction), and the values
+    extracted."""
 
-    failures: list[str]
+    outcomes: list[Outcome]
     variables: dict[str, Any]
+
+    @property
+    def failures(self) -> list[str]:
+        """The sentences of the checks that did not hold, in order."""
+        return [o.failure for o in self.outcomes if o.failure is not None]
 
 
 def extract(result: HttpResult, spec: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
     """Values for ``{var: jsonpath}``; a path that matches nothing is a failure."""
+    values, found = extract_outcomes(result, spec)
+    return values, [o.failure for o in found if o.failure is not None]
+
+
+def extract_outcomes(
+    result: HttpResult, spec: dict[str, str], clip: Clip = cut
+) -> tuple[dict[str, Any], list[Outcome]]:
+    """Values for ``{var: jsonpath}``, and one outcome per variable (a path that matches nothing, or a value a
+    variable cannot hold, fails)."""
     values: dict[str, Any] = {}
-    failures: list[str] = []
-    if not spec:
-        return values, failures
-    if not result.is_json:
-        return values, [f"cannot extract {', '.join(spec)}: the response body is not JSON"]
+    found: list[Outcome] = []
     for var, path in spec.items():
-        matches = query(result.json, path)
-        if not matches:
-            failures.append(f"cannot extract {var!r}: {path} matched nothing in the response")
-            continue
-        value = matches[0] if is_definite(path) else matches
-        unfit = find_unstorable(value)  # deeper than a run can store (or pass between processes), NaN, ...
-        if unfit is not None:
-            failures.append(f"cannot extract {var!r}: what {path} holds cannot be a variable: {unfit[1]}")
-            continue
-        size = len(value) if isinstance(value, str) else len(json.dumps(value))
-        if size > MAX_VARIABLE_CHARS:
-            failures.append(
-                f"cannot extract {var!r}: {path} is {size // 1024} KB, more than the "
-                f"{MAX_VARIABLE_CHARS // 1024} KB a variable may hold"
+        value, failure = _extract_one(result, var, path)
+        shown = show(value, clip) if failure is None else None
+        found.append(
+            Outcome(
+                check=clip(f"extract {var} = {path}", 300),
+                passed=failure is None,
+                expected="a value",
+                actual=shown if failure is None else ("nothing" if "matched nothing" in failure else None),
+                failure=failure,
             )
-            continue
-        values[var] = value
-    return values, failures
+        )
+        if failure is None:
+            values[var] = value
+    return values, found
+
+
+def _extract_one(result: HttpResult, var: str, path: str) -> tuple[Any, str | None]:
+    if not result.is_json:
+        return None, f"cannot extract {var!r}: the response body is not JSON"
+    try:
+        matches = query(result.json, path)
+    except JsonPathError as exc:
+        return None, f"cannot extract {var!r}: {exc.message}"
+    if not matches:
+        return None, f"cannot extract {var!r}: {path} matched nothing in the response"
+    value = matches[0] if is_definite(path) else matches
+    unfit = find_unstorable(value)  # deeper than a run can store (or pass between processes), NaN, ...
+    if unfit is not None:
+        return None, f"cannot extract {var!r}: what {path} holds cannot be a variable: {unfit[1]}"
+    size = len(value) if isinstance(value, str) else len(json.dumps(value))
+    if size > MAX_VARIABLE_CHARS:
+        return None, (
+            f"cannot extract {var!r}: {path} is {size // 1024} KB, more than the "
+            f"{MAX_VARIABLE_CHARS // 1024} KB a variable may hold"
+        )
+    return value, None
 
 
 def evaluate(
@@ -79,13 +108,15 @@ def evaluate(
     expectations: list[Expectation],
     spec: dict[str, str],
     clip: Clip = cut,
+    variables: dict[str, Any] | None = None,
 ) -> Checked:
     """Every expectation, then the extraction; ``report(i)`` before expectation ``i`` (``len(expectations)``:
-    the extraction), so a check stopped half-way can say where it was. Runs in a worker process."""
-    failures = check(result, expectations, clip=clip, before_each=report)
+    the extraction), so a check stopped half-way can say where it was. ``variables``: what an ``expr`` sees as
+    ``vars``. Runs in a worker process."""
+    found = outcomes(result, expectations, clip=clip, before_each=report, variables=variables)
     report(len(expectations))
-    variables, extract_failures = extract(result, spec)
-    return Checked(failures + extract_failures, variables)
+    values, extracted = extract_outcomes(result, spec, clip)
+    return Checked(found + extracted, values)
 
 
 def _search(report: killable.Report, pattern: str, text: str) -> bool:
@@ -115,13 +146,20 @@ class ResponseChecker:
             ) from None
 
     async def check(
-        self, result: HttpResult, expectations: list[Expectation], spec: dict[str, str], *, clip: Clip, timeout_s: float
+        self,
+        result: HttpResult,
+        expectations: list[Expectation],
+        spec: dict[str, str],
+        *,
+        clip: Clip,
+        timeout_s: float,
+        variables: dict[str, Any] | None = None,
     ) -> Checked:
         """The checks of ``result``; raises :class:`RequestFailed` when they take longer than ``timeout_s``
-        (and are stopped then) or their worker dies."""
+        (and are stopped then) or their worker dies. ``variables``: what an ``expr`` sees as ``vars``."""
         try:
             checked: Checked = await self._pool.call(
-                evaluate, result, expectations, spec, clip, timeout_s=max(timeout_s, 0.001)
+                evaluate, result, expectations, spec, clip, variables or {}, timeout_s=max(timeout_s, 0.001)
             )
         except killable.CallTimedOut as exc:
             where = _where(exc.progress, expectations, spec, clip)

@@ -18,7 +18,7 @@ import functools
 import json
 import ssl
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
 
@@ -27,7 +27,7 @@ import httpx
 from aiolimiter import AsyncLimiter
 
 from shared.apitests.checks import ResponseChecker
-from shared.apitests.expectations import Clip, cut
+from shared.apitests.expectations import Clip, Outcome, cut
 from shared.apitests.response import HttpResult, RequestFailed
 from shared.models.plans import Request
 from shared.netguard import NetworkGuard
@@ -41,9 +41,20 @@ _SENSITIVE = ("authorization", "cookie", "proxy-authorization")
 
 @dataclass
 class RequestOutcome:
+    """A request step's last try: its response, the values it extracted, every check's outcome (the
+    error-status rule, the expectations, the extraction) and how many tries it took (``retry``)."""
+
     result: HttpResult
     variables: dict[str, Any]
-    failures: list[str]
+    checks: list[Outcome] = field(default_factory=list)
+    tries: int = 1
+    #: why the tries stopped before the checks passed (the step's time ran out), or None
+    gave_up: str | None = None
+
+    @property
+    def failures(self) -> list[str]:
+        """The sentences of the checks that did not hold, in order."""
+        return [o.failure for o in self.checks if o.failure is not None]
 
     @property
     def passed(self) -> bool:
@@ -51,6 +62,17 @@ class RequestOutcome:
 
     def summary(self) -> str:
         return f"{self.result.method} {self.result.url} -> {self.result.status} in {self.result.latency_ms} ms"
+
+    def error(self) -> str:
+        """The step's error: the response in short, every failure, and the tries when there were several."""
+        text = f"{self.summary()}: " + "; ".join(self.failures)
+        if self.tries > 1 or self.gave_up:
+            text += f" ({_tries(self.tries)}{'; ' + self.gave_up if self.gave_up else ''})"
+        return text
+
+
+def _tries(n: int) -> str:
+    return "after 1 try" if n == 1 else f"after {n} tries"
 
 
 class _PinnedBackend(httpcore.AsyncNetworkBackend):
@@ -237,6 +259,8 @@ async def send(
                 content=body,
                 latency_ms=int((time.perf_counter() - started - waited) * 1000),
                 redirects=redirects,
+                request_headers=request.headers,
+                request_body=content,
             )
         if len(redirects) >= MAX_REDIRECTS:
             raise RequestFailed(f"{method} {step.url}: more than {MAX_REDIRECTS} redirects")
@@ -319,15 +343,42 @@ async def run_request(
     timeout_s: float,
     checker: ResponseChecker,
     clip: Clip = cut,
+    variables: dict[str, Any] | None = None,
     limiter: AsyncLimiter | None = None,
 ) -> RequestOutcome:
-    """Send, check expectations, extract, all within ``timeout_s``. Network refusals, transport errors and checks
-    that overrun the time left raise; expectation and extraction failures are returned in ``failures`` (what
-    they show of the response through ``clip``). The checks run in ``checker``'s worker processes: CPU work
-    whose cost the test decides, stopped when the time is up, off the event loop that serves other runs (and,
-    in local mode, the API)."""
+    """Send, check expectations, extract, all within ``timeout_s``; with the step's ``retry``, send and check
+    again (``interval_ms`` apart, at most ``count`` more times) until every check holds or the time is up.
+    Network refusals, transport errors (of the last try) and checks that overrun the time left raise;
+    expectation and extraction outcomes are returned (what they show of the response through ``clip``).
+    ``variables``: what an ``expr`` sees as ``vars``; ``limiter``: the run's rate limit, which every try (and
+    every redirect hop) waits for. The checks run in ``checker``'s worker processes: CPU
+    work whose cost the test decides, stopped when the time is up, off the event loop that serves other runs
+    (and, in local mode, the API)."""
     deadline = time.monotonic() + timeout_s
-    checker.warm()  # (when none is ready) a worker starts while the request is on the wire
-    result = await send(step, client=client, guard=guard, timeout_s=timeout_s, limiter=limiter)
-    checked = await checker.check(result, step.expect, step.extract, clip=clip, timeout_s=deadline - time.monotonic())
-    return RequestOutcome(result=result, variables=checked.variables, failures=checked.failures)
+    retry = step.retry
+    allowed = 1 + (retry.count if retry is not None else 0)
+    interval_s = (retry.interval_ms / 1000) if retry is not None else 0.0
+    tries = 0
+    while True:
+        tries += 1
+        checker.warm()  # (when none is ready) a worker starts while the request is on the wire
+        try:
+            left = max(deadline - time.monotonic(), 0.001)
+            result = await send(step, client=client, guard=guard, timeout_s=left, limiter=limiter)
+        except RequestFailed as exc:
+            if tries >= allowed or deadline - time.monotonic() <= interval_s:
+                if tries == 1:
+                    raise
+                raise RequestFailed(f"{exc.message} ({_tries(tries)})") from exc
+            await asyncio.sleep(interval_s)
+            continue
+        checked = await checker.check(
+            result, step.expect, step.extract, clip=clip, timeout_s=deadline - time.monotonic(), variables=variables
+        )
+        outcome = RequestOutcome(result=result, variables=checked.variables, checks=checked.outcomes, tries=tries)
+        if outcome.passed or tries >= allowed:
+            return outcome
+        if deadline - time.monotonic() <= interval_s:
+            outcome.gave_up = f"the step's time of {seconds(timeout_s)} ran out before the next try"
+            return outcome
+        await asyncio.sleep(interval_s)

@@ -22,6 +22,10 @@ class HttpResult:
     content: bytes
     latency_ms: int
     redirects: list[str] = field(default_factory=list)
+    #: the request as sent on its last hop (headers, httpx's own included, and body): for the run's report;
+    #: not handed to the worker process that checks the response
+    request_headers: httpx.Headers | None = field(default=None, repr=False)
+    request_body: bytes | None = field(default=None, repr=False)
     _json: Any = field(default=_NO_JSON, repr=False)
     _text: str | None = field(default=None, repr=False)
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Discriminator, Field, Tag, ValidationInfo, model_validator
 
 from shared import regex
-from shared.apitests import schema
+from shared.apitests import cel, jsonpath, schema
 from shared.controlchars import describe
 from shared.invisible import first_dropped, is_blank
 from shared.models.common import LongText, ShortFreeText, ShortText, StrictModel, VarName, is_rendered, is_stored
@@ -30,6 +30,46 @@ def _re2_pattern(pattern: str, info: ValidationInfo) -> str:
 
 #: a regular expression a user writes: RE2 syntax, checked when the test is saved
 Regex = Annotated[ShortText, AfterValidator(_re2_pattern)]
+
+
+def _jsonpath(path: str, info: ValidationInfo) -> str:
+    """A JSONPath that compiles (RFC 9535, ``shared/apitests/jsonpath.py``): as written (its placeholders
+    standing for a name or a number) when a test is saved, as it is once a run has rendered it; stored items
+    are not re-judged."""
+    if is_stored(info):
+        return path
+    problem = jsonpath.problem(path) if is_rendered(info) else jsonpath.template_problem(path)
+    if problem:
+        raise ValueError(problem)
+    return path
+
+
+#: a JSONPath a user writes (RFC 9535), compiled when the test is saved
+JsonPath = Annotated[ShortText, AfterValidator(_jsonpath)]
+
+
+def _cel(source: str, info: ValidationInfo) -> str:
+    """A CEL expression that compiles (``shared/apitests/cel.py``) and holds no placeholder (its variables are
+    ``vars.name``, typed: a value pasted into the expression's text could change what it means); stored items
+    are not re-judged."""
+    if is_stored(info):
+        return source
+    found = jsonpath.PLACEHOLDER.search(source)
+    if found:
+        name = found.group(2)
+        raise ValueError(
+            f"a CEL expression does not take placeholders ({found.group(0)}): its variables are bound as vars "
+            f'(vars.{name}, or vars["{name}"]), with their types'
+            + ("; a secret cannot be used in an expression" if found.group(1) else "")
+        )
+    problem = cel.problem(source)
+    if problem:
+        raise ValueError(problem)
+    return source
+
+
+#: a CEL expression a user writes, compiled when the test is saved
+CelExpr = Annotated[ShortText, AfterValidator(_cel)]
 
 
 def _shown(matches: str) -> Callable[[str, ValidationInfo], str]:
@@ -464,9 +504,10 @@ class ExpectJsonPath(_OneCheck):
     """A value of the JSON response body, found by a JSONPath, checked with exactly one of `equals`,
     `contains`, `matches`, `exists`: `{"jsonpath": "$.user.name", "equals": "admin"}`."""
 
-    jsonpath: ShortText
-    """A JSONPath into the response body (`$.items[0].id`). When it finds several values, they are checked as
-    one list."""
+    jsonpath: JsonPath
+    """A JSONPath (RFC 9535) into the response body: `$.items[0].id`, `$.items[?@.price > 10].name`,
+    `$.items[?length(@.tags) > 0]`. When it finds several values, they are checked as one list. Compiled when
+    the test is saved; may hold `{{var}}` (quote it for a string: `$.items[?@.name == "{{name}}"]`)."""
     equals: Any = None
     """The value must equal this JSON value (a string also matches a number that reads the same: `"5"` and
     `5`). May hold `{{var}}`. Not null: check null with a `json_schema` expectation."""
@@ -526,6 +567,18 @@ class ExpectSchema(StrictModel):
         return self
 
 
+class ExpectExpr(StrictModel):
+    """A custom check in CEL (the Common Expression Language), true for a pass:
+    `{"expr": "response.status == 200 && size(body.items) > 0"}`. It sees `response` (`status`, `headers`,
+    `latency_ms`, `url`, `method`, `redirects`, `text`), `body` (the JSON body, or its text when it is not JSON),
+    `headers` (names lower-cased) and `vars` (the step's variables). Its value must be a bool; an error (a key
+    the body does not have) fails the check with CEL's message."""
+
+    expr: CelExpr
+    """The CEL expression (up to 2,000 characters), compiled when the test is saved. Variables are `vars.name`
+    (with their types), not `{{name}}`: an expression holds no placeholder."""
+
+
 class ExpectLatency(StrictModel):
     """The response arrives quickly enough."""
 
@@ -548,6 +601,7 @@ def _expectation_kind(value: Any) -> str | None:
         ("body_matches", "body"),
         ("json_schema", "schema"),
         ("max_latency_ms", "latency"),
+        ("expr", "expr"),
     ):
         if key in keys:
             return tag
@@ -560,16 +614,27 @@ Expectation = Annotated[
     | Annotated[ExpectHeader, Tag("header")]
     | Annotated[ExpectBody, Tag("body")]
     | Annotated[ExpectSchema, Tag("schema")]
-    | Annotated[ExpectLatency, Tag("latency")],
+    | Annotated[ExpectLatency, Tag("latency")]
+    | Annotated[ExpectExpr, Tag("expr")],
     Discriminator(
         _expectation_kind,
         custom_error_type="invalid_expectation",
         custom_error_message=(
             "an expectation has one of the keys status, jsonpath, header, body_contains, "
-            "body_matches, json_schema, max_latency_ms"
+            "body_matches, json_schema, max_latency_ms, expr"
         ),
     ),
 ]
+
+
+class Retry(StrictModel):
+    """Send the request again until its checks pass (an eventually-consistent API): at most `count` more
+    times, `interval_ms` apart, within the step's `timeout_s`: `{"count": 10, "interval_ms": 500}`."""
+
+    count: Annotated[int, Field(ge=0, le=50)]
+    """How many more times the request may be sent after the first (0 to 50)."""
+    interval_ms: Annotated[int, Field(ge=0, le=60_000)] = 1000
+    """Milliseconds to wait before each new try (0 to 60,000). Default: 1,000."""
 
 
 class Request(_Step):
@@ -593,12 +658,16 @@ class Request(_Step):
     """A JSON body, sent with `Content-Type: application/json` unless `headers` set one. Not with `body`."""
     body: LongText | None = None
     """A text body, sent as it is (up to 20,000 characters). Not with `json`."""
-    extract: dict[VarName, ShortText] = Field(default_factory=dict)
-    """Variables to set from the JSON response, name to JSONPath (`{"order_id": "$.items[0].id"}`), for the
-    steps after this one as `{{order_id}}`."""
+    extract: Annotated[dict[VarName, JsonPath], Field(max_length=100)] = Field(default_factory=dict)
+    """Variables to set from the JSON response (up to 100), name to JSONPath (`{"order_id": "$.items[0].id"}`),
+    for the steps after this one as `{{order_id}}`. A singular path (names and indexes only) gives its value;
+    any other (a wildcard, a filter) the list of values it finds. Compiled when the test is saved."""
     expect: list[Expectation] = Field(default_factory=list, max_length=100)
-    """Checks of the response (up to 100), every one checked: each has one of the keys `status`, `jsonpath`,
-    `header`, `body_contains`, `body_matches`, `json_schema`, `max_latency_ms`."""
+    """Checks of the response (up to 100), every one checked and reported: each has one of the keys `status`,
+    `jsonpath`, `header`, `body_contains`, `body_matches`, `json_schema`, `max_latency_ms`, `expr`."""
+    retry: Retry | None = None
+    """Send the request again until its checks pass: `{"count": 10, "interval_ms": 500}` (for an
+    eventually-consistent API). The tries share the step's `timeout_s`. Default: one try."""
 
     @model_validator(mode="after")
     def _one_body(self) -> Request:

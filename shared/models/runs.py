@@ -194,6 +194,26 @@ class Heal(Model):
     """Candidates the runner checked and refused before this one, each with why."""
 
 
+#: the most characters of an expected or actual value a check result shows
+CHECK_SHOWN_CHARS = 200
+
+
+class CheckResult(Model):
+    """One check of a `request` step, as it came out: an expectation, the error-status rule (a step with no
+    `status` expectation fails on a status of 400 and up), or an `extract` (which fails when its path finds
+    nothing). Values are shown cut to 200 characters, secrets masked."""
+
+    check: str
+    """What was checked, in short: `status 200`, `jsonpath $.name equals "Apples"`, `expr size(body.items) > 0`,
+    `extract order_id = $.items[0].id`, `status below 400`."""
+    passed: bool
+    """Whether it held."""
+    expected: str | None = None
+    """What was expected, as text; left out of a stored passed check in a large run (see `StepResult.checks`)."""
+    actual: str | None = None
+    """What the response had, as text (null when there was nothing to show); as `expected`."""
+
+
 class StepResult(Model):
     """The result of one step of a run (secrets masked as `***`)."""
 
@@ -234,6 +254,13 @@ class StepResult(Model):
     says), or null; `GET /v1/runs/{id}/artifacts` gives its link."""
     healed: bool = False
     """Whether the target was replaced by a healed one (see `heal`)."""
+    checks: Annotated[list[CheckResult], Field(exclude_if=lambda v: not v)] = Field(default_factory=list)
+    """A `request` step's checks, each with whether it held and what was expected and found: the error-status
+    rule, every expectation in order, then every `extract`. Left out when empty. A run whose results would not
+    fit its record keeps less of what passed: first the expected and actual texts of passed checks, then the
+    checks of passed steps (every check of every try is in the run's `report.html`)."""
+    tries: Annotated[int | None, Field(exclude_if=lambda v: v is None)] = None
+    """How many times a `request` step sent its request (more than 1 with `retry`); null for other steps."""
 
     def summary(self) -> str:
         """What the step did, in words: its description, else its target and detail."""
@@ -268,6 +295,10 @@ class Iteration(Model):
     """The row's step results, in order."""
     duration_ms: int | None = None
     """How long the row took, in milliseconds (null for a row that did not run)."""
+    trimmed: Annotated[bool, Field(exclude_if=lambda v: not v)] = False
+    """Whether some of the row's results were left out of the run's record to keep it within its storage limit
+    (a large dataset): its steps' passed checks, or its steps (for a row that passed first). The run's
+    `report.html` has every row in full."""
 
 
 AttemptStatus = Literal["passed", "failed", "error", "timed_out", "cancelled", "interrupted"]

@@ -13,7 +13,7 @@ from shared.models.plans import BROWSER_ACTIONS
 
 _STEP_TAGS = BROWSER_ACTIONS | {"request"}
 _TARGET_TAGS = frozenset({"role", "label", "text", "placeholder", "test_id", "css", "description"})
-_EXPECT_TAGS = frozenset({"status", "jsonpath", "header", "body", "schema", "latency"})
+_EXPECT_TAGS = frozenset({"status", "jsonpath", "header", "body", "schema", "latency", "expr"})
 #: the names pydantic gives the members of a union in an error's location
 _TYPE_TAGS = frozenset({"str", "int", "float", "bool", "list", "dict", "none"})
 _TYPE_TAG_PREFIXES = (

@@ -65,6 +65,7 @@ from shared.observability import logger
 from shared.ports import ArtifactLinkChecker, ArtifactStore, EventBus, RunQueue, RunStore, StoredArtifact, TestStore
 from shared.resources import MAX_RECEIVE_COUNT
 from shared.services import attempts as attempt_records
+from shared.services import results as run_results
 from shared.services.catalog import archived_test
 from shared.services.planning import Planning
 
@@ -439,6 +440,7 @@ class RunService:
         return self._write(run, {"updated_at": self._clock(), **changes}, expected_status=run.status)
 
     def _write(self, run: Run, fields: dict[str, Any], *, expected_status: RunStatus, **cond: Any) -> Run:
+        fields = run_results.fitted(run, fields)  # step results that fit the run's record (a large dataset)
         staged = run.model_copy(update=fields)
         payload = staged.model_dump(mode="json", include=set(fields))
         return self._runs.update_run(

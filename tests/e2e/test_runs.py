@@ -411,6 +411,52 @@ async def test_an_api_dataset_run_needs_no_browser_and_records_no_video_or_trace
     assert all(secret not in data for data, _ in h.artifacts.objects.values())
 
 
+async def test_an_api_dataset_run_reports_every_check_and_exchange(webapp: WebApp) -> None:
+    # Given an API test whose second step checks with JSONPath filters and functions and with CEL
+    h = make_harness(NoBrowser(), webapp.url)
+    run = await h.run(
+        [
+            *API_LOGIN,
+            {
+                "action": "request",
+                "url": "{{base_url}}/api/items/{{item}}",
+                "headers": {"Authorization": "Bearer {{token}}"},
+                "extract": {"item_name": "$.name"},
+                "expect": [
+                    {"status": 200},
+                    {"jsonpath": "$.name", "equals": "{{name}}"},
+                    {"jsonpath": "$[?length(@) > 0]", "exists": True},
+                    {"expr": "response.status == 200 && body.name == vars.name"},
+                ],
+            },
+        ],
+        dataset=[{"item": "1", "name": "Apples"}, {"item": "2", "name": "Not bread"}],
+    )
+
+    # Then row 1 passed every check and row 2 failed the two that compare the name, each reported
+    assert [it.status for it in run.iterations] == [RunStatus.passed, RunStatus.failed], run.error
+    passed, failed = run.iterations[0].steps[2], run.iterations[1].steps[2]
+    assert passed.tries == 1 and [c.passed for c in passed.checks] == [True, True, True, True, True]
+    assert [c.check for c in passed.checks][-1] == "extract item_name = $.name"
+    assert [c.passed for c in failed.checks] == [True, False, True, False, True]
+    assert failed.checks[1].expected == "'Not bread'" and failed.checks[1].actual == "'Bread'"
+    assert "expected 'response.status == 200 && body.name == vars.name' to be true" in (failed.error or "")
+    # and the report shows each request and response, the Authorization header masked, and every check
+    page = h.artifacts.objects[f"runs/prj_e2e/{run.id}/attempt-1/report.html"][0].decode()
+    assert "Bearer tok-example-123" not in page and ADMIN_PASSWORD not in page  # (the token is no secret)
+    assert page.count('<td class="mono">Authorization</td><td class="mono">***</td>') == 4  # 2 rows x 2 steps
+    assert page.count("Response 200 in") == 6 and "/api/items/2" in page
+    assert "expr response.status == 200 &amp;&amp; body.name == vars.name" in page
+    # and junit.xml has one case per row, the second failing with its step's message
+    junit = ET.fromstring(h.artifacts.objects[f"runs/prj_e2e/{run.id}/attempt-1/junit.xml"][0])  # noqa: S314 - ours
+    suite = junit.find("testsuite")
+    assert suite is not None
+    cases = list(suite.iter("testcase"))
+    assert [c.get("name") for c in cases] == ["row 1", "row 2"]
+    failure = cases[1].find("failure")
+    assert failure is not None and (failure.get("message") or "").startswith("step 3 (request")
+
+
 async def test_an_api_run_keeps_timeout_guard_retries_and_cancellation(webapp: WebApp) -> None:
     h = make_harness(NoBrowser(), webapp.url)
 

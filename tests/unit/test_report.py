@@ -239,7 +239,7 @@ def test_junit_has_one_testcase_per_step_with_failures_and_skips() -> None:
     assert properties["attempt"] == "2" and properties["browser"] == "Chromium 140.0"
 
 
-def test_junit_names_dataset_cases_by_row_and_counts_errors() -> None:
+def test_junit_has_one_case_per_dataset_row_and_counts_errors() -> None:
     error_step = StepResult(index=0, action="request", status="error", error="secret 'X' was not loaded")
     rows = [
         Iteration(index=0, status=RunStatus.passed, steps=[FAILED_STEPS[0]]),
@@ -249,10 +249,13 @@ def test_junit_names_dataset_cases_by_row_and_counts_errors() -> None:
     suite = parse(junit_report(a_run(status="error", iterations=rows))).find("testsuite")
 
     assert suite is not None and (suite.get("tests"), suite.get("errors"), suite.get("failures")) == ("2", "1", "0")
-    assert [c.get("classname") for c in suite.iter("testcase")] == [
-        "Admin can log in [row 1]",
-        "Admin can log in [row 2]",
+    cases = list(suite.iter("testcase"))
+    assert [(c.get("classname"), c.get("name")) for c in cases] == [
+        ("Admin can log in", "row 1"),
+        ("Admin can log in", "row 2"),
     ]
+    error = cases[1].find("error")
+    assert error is not None and error.get("message") == "step 1 (request): secret 'X' was not loaded"
 
 
 def test_a_run_that_ended_without_a_failed_step_gets_a_run_testcase() -> None:
