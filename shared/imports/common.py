@@ -49,6 +49,8 @@ class Report:
     """The report an import fills, in the source's order."""
 
     entries: list[ReportEntry] = field(default_factory=list)
+    #: the test being made, for the entries that do not name one
+    current_test: str | None = None
 
     def add(
         self,
@@ -66,7 +68,7 @@ class Report:
             source=source,
             part=part,
             message=message,
-            test=test,
+            test=test if test is not None else self.current_test,
             line=line,
             text=clipped(text) if text is not None else None,
         )

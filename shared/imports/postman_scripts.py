@@ -84,7 +84,8 @@ class Dropped:
 class Translated:
     """What a test script became."""
 
-    expect: list[dict[str, Any]] = field(default_factory=list)
+    #: the checks, each with the line (from 1) and text of the statement it came from
+    expect: list[tuple[dict[str, Any], int, str]] = field(default_factory=list)
     #: the script's variable name (as written) -> JSONPath into the response body
     extract: dict[str, str] = field(default_factory=dict)
     dropped: list[Dropped] = field(default_factory=list)
@@ -144,6 +145,7 @@ class _Translator:
         self.out = out
         #: identifiers bound to the response body or a part of it (``var jsonData = pm.response.json()``)
         self.aliases: dict[str, str] = {}
+        self.current: Node | None = None
 
     # ------------------------------------------------------------------------------ statements
 
@@ -165,6 +167,7 @@ class _Translator:
         if node.has_error:
             self.drop(node, "the script does not parse here (a syntax error)")
             return
+        self.current = node
         try:
             if node.type == "expression_statement":
                 inner = _named(node)
@@ -222,7 +225,9 @@ class _Translator:
         raise _Unsupported(f"`{what}` is not translated")
 
     def commit(self, check: dict[str, Any]) -> None:
-        self.out.expect.append(check)
+        node = self.current
+        line = node.start_point[0] + 1 if node is not None else 1
+        self.out.expect.append((check, line, _line(self.lines, node) if node is not None else ""))
 
     def pm_test(self, call: _Link) -> None:
         arguments = _named(call.node) if call.node is not None else []
@@ -234,6 +239,7 @@ class _Translator:
         if body.type == "statement_block":
             self.block(body)
         else:  # an arrow function's expression body: () => pm.response.to.have.status(200)
+            self.current = body
             try:
                 self.expression(body)
             except _Unsupported as exc:
