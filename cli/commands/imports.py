@@ -132,7 +132,8 @@ def file_body(test: Any) -> dict[str, Any]:
     data: dict[str, Any] = test.model_dump(mode="json", by_alias=True, exclude_defaults=True)
     dumped = test.model_dump(mode="json", by_alias=True)
     if "steps" in data:
-        data["steps"] = [{"action": full["action"], **step} for step, full in zip(data["steps"], dumped["steps"])]
+        steps = zip(data["steps"], dumped["steps"], strict=True)
+        data["steps"] = [{"action": full["action"], **step} for step, full in steps]
     ordered = {key: data[key] for key in _FIRST_KEYS if key in data}
     return ordered | {key: value for key, value in data.items() if key not in ordered}
 
@@ -166,7 +167,9 @@ def _finish(state: CliState, result: Any, out_dir: Path, force: bool, as_json: b
         return
     for item, target in zip(result.tests, targets, strict=True):
         created = f"  saved as [bold]{safe(item.created.id)}[/]" if item.created is not None else ""
-        state.console.print(f"wrote {safe(target)}  {safe(item.test.name)} ({len(item.test.steps or [])} steps){created}")
+        state.console.print(
+            f"wrote {safe(target)}  {safe(item.test.name)} ({len(item.test.steps or [])} steps){created}"
+        )
     counts = {kind: sum(1 for e in result.report if e.kind.value == kind) for kind in ("dropped", "needs_value")}
     state.console.print(
         f"{len(result.tests)} tests from {safe(source)}; {counts['dropped']} parts not translated, "

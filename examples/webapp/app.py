@@ -231,7 +231,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._json({"ok": True})
         elif path == "/api/echo":
             self._json(
-                {"method": "POST", "path": self.path, "body": raw.decode(errors="replace"), "headers": dict(self.headers)}
+                {
+                    "method": "POST",
+                    "path": self.path,
+                    "body": raw.decode(errors="replace"),
+                    "headers": dict(self.headers),
+                }
             )
         else:
             self._json({"error": "not found"}, HTTPStatus.NOT_FOUND)

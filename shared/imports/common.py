@@ -29,7 +29,7 @@ _REQUEST = TypeAdapter(Request)
 _VARNAME = TypeAdapter[str](VarName)
 
 
-class ImportError_(InvalidInput):  # noqa: N801 - ``ImportError`` is a builtin
+class ImportError_(InvalidInput):
     """The source is not what the importer reads (not a Postman v2.1 collection, not OpenAPI 3.x): a 422
     naming where (``collection.item[2].request``)."""
 

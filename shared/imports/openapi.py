@@ -11,7 +11,8 @@ Values come from the document: a path, query (required) or header (required) par
 ``examples``, or its schema's ``example``, ``default``, ``enum[0]``; a request body from the media type's
 ``example``/``examples`` or its schema's. A value the document does not give becomes a ``{{variable}}`` and is
 reported (``needs_value``). Tests are tagged ``smoke``, the operation's tags, and ``read-only`` for
-``GET``/``HEAD``/``OPTIONS`` (the others change things: run them against a server you may change). The base URL is the ``base_url`` variable: ``--base-url``, else ``servers[0].url``
+``GET``/``HEAD``/``OPTIONS`` (the others change things: run them against a server you may change).
+ The base URL is the ``base_url`` variable: ``--base-url``, else ``servers[0].url``
 (its variables filled with their defaults). An operation that needs credentials (its ``security``, else the
 document's) gets a header (or query parameter) holding ``{{secret:SCHEME}}`` for the first alternative it
 lists, and it is reported: set the secret before the test runs.
@@ -132,7 +133,8 @@ class _Importer:
             if self.oas30:
                 for bound, limit in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
                     if isinstance(out.get(bound), bool):
-                        if out.pop(bound) and limit in out:
+                        exclusive = out.pop(bound)
+                        if exclusive and limit in out:
                             out[bound] = out.pop(limit)
                 if node.get("nullable") is True:
                     kind = out.get("type")
@@ -228,9 +230,7 @@ class _Importer:
             return None
         return url.rstrip("/")
 
-    def security(
-        self, operation: dict[str, Any], source: str, headers: dict[str, str], query: dict[str, str]
-    ) -> None:
+    def security(self, operation: dict[str, Any], source: str, headers: dict[str, str], query: dict[str, str]) -> None:
         requirements = operation.get("security", self.doc.get("security"))
         if not isinstance(requirements, list) or not requirements:
             return

@@ -427,9 +427,9 @@ class _Importer:
             step["headers"] = headers
         for script in _scripts(item.get("event"), "prerequest"):
             self.report_prerequest(script, label)
-        scripts = [
-            (script, folder.where) for folder in chain for script in _scripts(folder.events, "test")
-        ] + [(script, label) for script in _scripts(item.get("event"), "test")]
+        scripts = [(script, folder.where) for folder in chain for script in _scripts(folder.events, "test")] + [
+            (script, label) for script in _scripts(item.get("event"), "test")
+        ]
         expect: list[dict[str, Any]] = []
         extract: dict[str, str] = {}
         for script, source in scripts:

@@ -353,12 +353,10 @@ class _Translator:
                 text = self.text(node).replace("_", "")
                 try:
                     number = float(text) if re.search(r"[.eE]", text) and not text.lower().startswith("0x") else None
-                    value: int | float = number if number is not None else int(text, 0)
+                    parsed: int | float = number if number is not None else int(text, 0)
                 except ValueError as exc:
                     raise _Unsupported(f"the number {text} is not translated") from exc
-                if isinstance(value, float) and value.is_integer() and "." not in text and "e" not in text.lower():
-                    value = int(value)
-                return value
+                return parsed
             case "true":
                 return True
             case "false":
@@ -382,13 +380,13 @@ class _Translator:
             case "object":
                 out: dict[str, Any] = {}
                 for pair in _named(node):
-                    key, value = pair.child_by_field_name("key"), pair.child_by_field_name("value")
-                    if pair.type != "pair" or key is None or value is None:
+                    key, item = pair.child_by_field_name("key"), pair.child_by_field_name("value")
+                    if pair.type != "pair" or key is None or item is None:
                         raise _Unsupported("an object literal with computed parts is not translated")
                     name = self.literal(key) if key.type in ("string", "number") else self.text(key)
                     if key.type == "computed_property_name":
                         raise _Unsupported("an object literal with computed keys is not translated")
-                    out[str(name)] = self.value(value)
+                    out[str(name)] = self.value(item)
                 return out
             case "parenthesized_expression" if len(_named(node)) == 1:
                 return self.literal(_named(node)[0])
