@@ -5,7 +5,8 @@ documents a JSON body, the body against its schema (a ``json_schema`` check). Th
 own, since autotest's schemas may refer only to themselves: every ``$ref`` into the document is copied into the
 schema's ``$defs`` (``#/components/schemas/Item`` becomes ``#/$defs/Item``), and OpenAPI 3.0's dialect is
 turned into JSON Schema 2020-12 (``nullable``, boolean ``exclusiveMinimum``/``exclusiveMaximum``, ``example``
-and ``x-`` keywords dropped); 3.1's schemas are JSON Schema 2020-12 already.
+and ``x-`` keywords dropped); 3.1's schemas are JSON Schema 2020-12 already. Keywords that validate nothing
+(``title``, ``description``, ``examples``...) are left out: a run reads ``{{...}}`` anywhere in a step.
 
 Values come from the document: a path, query (required) or header (required) parameter's ``example``,
 ``examples``, or its schema's ``example``, ``default``, ``enum[0]``; a request body from the media type's
@@ -39,6 +40,11 @@ _SENDABLE: frozenset[str] = frozenset(HttpMethod.__args__)  # type: ignore[attr-
 _TWO_XX = [200, 201, 202, 203, 204, 205, 206, 207, 208, 226]
 #: keywords of OpenAPI 3.0's schema dialect that JSON Schema does not have
 _OAS30_ONLY = frozenset({"nullable", "example", "discriminator", "xml", "externalDocs"})
+#: keywords that validate nothing, left out of the checks (a description may hold `{{...}}`, which a run would
+#: read as a placeholder)
+_ANNOTATIONS = frozenset(
+    {"title", "description", "example", "examples", "default", "$comment", "xml", "deprecated", "readOnly", "writeOnly"}
+)
 _NO_VALUE = object()
 
 
@@ -120,13 +126,13 @@ class _Importer:
                 return node
             out: dict[str, Any] = {}
             for key, value in node.items():
-                if key.startswith("x-") or (self.oas30 and key in _OAS30_ONLY) or key in ("example", "xml"):
+                if key.startswith("x-") or (self.oas30 and key in _OAS30_ONLY) or key in _ANNOTATIONS:
                     continue
                 if key == "$ref" and isinstance(value, str):
                     out[key] = reference(value)
                 elif key in ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas"):
                     out[key] = {k: convert(v) for k, v in value.items()} if isinstance(value, dict) else value
-                elif key in ("enum", "const", "default", "examples", "required"):
+                elif key in ("enum", "const", "required"):
                     out[key] = value
                 else:
                     out[key] = convert(value)
@@ -442,6 +448,7 @@ class _Importer:
             if isinstance(schema, dict):
                 converted = self.schema(copy.deepcopy(schema), f"{where}.responses.{code}")
                 check = {"json_schema": converted}
+                self.braces(converted, source, "response schema")
                 problem = valid_expectation(check)
                 if problem:
                     self.report.dropped(
