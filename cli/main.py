@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from cli.client import CliError
+from cli.commands.imports import import_group
 from cli.commands.notifications import notifications_group
 from cli.commands.plan import plan
 from cli.commands.plans import heals_group, plans_group
@@ -69,6 +70,7 @@ CLIENT_COMMANDS = (
     stats,
     schedules_group,
     notifications_group,
+    import_group,
 )
 for command in CLIENT_COMMANDS:
     add_api_options(command)

@@ -230,7 +230,14 @@ class _Handler(BaseHTTPRequestHandler):
                 clicks.append(raw.decode(errors="replace")[:200])
             self._json({"ok": True})
         elif path == "/api/echo":
-            self._json({"method": "POST", "body": raw.decode(errors="replace"), "headers": dict(self.headers)})
+            self._json(
+                {
+                    "method": "POST",
+                    "path": self.path,
+                    "body": raw.decode(errors="replace"),
+                    "headers": dict(self.headers),
+                }
+            )
         else:
             self._json({"error": "not found"}, HTTPStatus.NOT_FOUND)
 

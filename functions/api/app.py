@@ -12,6 +12,7 @@ from functions.api.middleware import BodyLimitMiddleware, CorrelationIdMiddlewar
 from functions.api.routes import (
     artifacts,
     events,
+    imports,
     notifications,
     plans,
     projects,
@@ -59,6 +60,7 @@ def create_app(services: Services | None = None, *, max_body_bytes: int | None =
         stats.router,
         schedules.router,
         notifications.router,
+        imports.router,
     )
     for router in routers:
         app.include_router(router, responses=errors.ERROR_RESPONSES)

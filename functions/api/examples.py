@@ -13,6 +13,7 @@ from typing import Any
 from fastapi.openapi.models import Example
 from pydantic import BaseModel
 
+from shared.models.imports import OpenApiImport, PostmanImport
 from shared.models.notifications import NotificationCreate
 from shared.models.projects import ApiKeyCreate, ProjectCreate
 from shared.models.proposals import PlanProposalCreate
@@ -323,6 +324,99 @@ SCHEDULE_UPDATE: dict[str, Example] = {
     },
 }
 
+POSTMAN_IMPORT: dict[str, Example] = {
+    "collection": {
+        "summary": "A collection with a folder, a variable, auth and a test script",
+        "description": "The folder `Items` becomes one API test; `pm.test` checks become `expect`, "
+        "`pm.environment.set(...)` an `extract`; the environment's values become the test's variables. "
+        "`save: false` only translates.",
+        "value": {
+            "collection": {
+                "info": {
+                    "name": "Shop",
+                    "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json",
+                },
+                "auth": {"type": "bearer", "bearer": [{"key": "token", "value": "{{token}}"}]},
+                "variable": [{"key": "token", "value": "tok-example-123"}],
+                "item": [
+                    {
+                        "name": "Items",
+                        "item": [
+                            {
+                                "name": "List items",
+                                "request": {"method": "GET", "url": "{{baseUrl}}/api/items"},
+                                "event": [
+                                    {
+                                        "listen": "test",
+                                        "script": {
+                                            "exec": [
+                                                'pm.test("ok", () => pm.response.to.have.status(200));',
+                                                "var jsonData = pm.response.json();",
+                                                "pm.expect(jsonData.count).to.eql(3);",
+                                                'pm.environment.set("first_id", jsonData.items[0].id);',
+                                            ]
+                                        },
+                                    }
+                                ],
+                            }
+                        ],
+                    }
+                ],
+            },
+            "environment": {"name": "Local", "values": [{"key": "baseUrl", "value": "http://127.0.0.1:8001"}]},
+            "save": False,
+        },
+    },
+}
+
+OPENAPI_IMPORT: dict[str, Example] = {
+    "document": {
+        "summary": "A small OpenAPI 3.1 document",
+        "description": "One smoke test per operation: status 200 and the response's schema; `base_url` overrides "
+        "`servers[0].url`.",
+        "value": {
+            "document": {
+                "openapi": "3.1.0",
+                "info": {"title": "Shop", "version": "1"},
+                "servers": [{"url": "http://127.0.0.1:8001"}],
+                "paths": {
+                    "/api/items": {
+                        "get": {
+                            "operationId": "listItems",
+                            "responses": {
+                                "200": {
+                                    "description": "The items",
+                                    "content": {
+                                        "application/json": {
+                                            "schema": {
+                                                "type": "object",
+                                                "required": ["items", "count"],
+                                                "properties": {"count": {"type": "integer", "description": "How many"}},
+                                            }
+                                        }
+                                    },
+                                }
+                            },
+                        }
+                    }
+                },
+            },
+            "base_url": "http://127.0.0.1:8001",
+            "save": False,
+        },
+    },
+    "text": {
+        "summary": "The document as YAML text",
+        "description": "`document` may be the document's text, YAML or JSON.",
+        "value": {
+            "document": "openapi: 3.0.3\ninfo: {title: Shop, version: '1'}\npaths:\n  /healthz:\n    get:\n"
+            "      responses:\n        '200': {description: ok}\n",
+            "base_url": "http://127.0.0.1:8001",
+            "save": False,
+        },
+    },
+}
+
 #: every request body model and its examples (the test checks that each body of the document is here)
 REQUEST_EXAMPLES: dict[type[BaseModel], dict[str, Example]] = {
     SuiteCreate: SUITE_CREATE,
@@ -339,4 +433,6 @@ REQUEST_EXAMPLES: dict[type[BaseModel], dict[str, Example]] = {
     ScheduleCreate: SCHEDULE_CREATE,
     ScheduleUpdate: SCHEDULE_UPDATE,
     NotificationCreate: NOTIFICATION_CREATE,
+    PostmanImport: POSTMAN_IMPORT,
+    OpenApiImport: OPENAPI_IMPORT,
 }

@@ -32,6 +32,15 @@ PROJECT = "prj_e2e"
 def local_mode(tmp_path_factory: pytest.TempPathFactory, prefix: str, **settings: Any) -> Iterator[LocalInfo]:
     """``autotest local`` on a thread, with the example app, on free ports and resource names of its own (moto's
     state is process-wide: every local mode of the session needs its own table, queues, bucket and bus)."""
+    with local_mode_thread(tmp_path_factory, prefix, **settings) as (_, info):
+        yield info
+
+
+@contextmanager
+def local_mode_thread(
+    tmp_path_factory: pytest.TempPathFactory, prefix: str, **settings: Any
+) -> Iterator[tuple[LocalModeThread, LocalInfo]]:
+    """:func:`local_mode`, with its thread (``thread.mode.services``: the services its API serves)."""
     suffix = uuid.uuid4().hex[:8]
     base = Settings(
         table_name=f"{prefix}-{suffix}",
@@ -47,7 +56,7 @@ def local_mode(tmp_path_factory: pytest.TempPathFactory, prefix: str, **settings
     thread = LocalModeThread(options)
     info = thread.start()
     try:
-        yield info
+        yield thread, info
     finally:
         thread.stop()
 

@@ -1,0 +1,40 @@
+"""Imports: ``/v1/imports/postman`` and ``/v1/imports/openapi`` (``shared/imports/``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body
+
+from functions.api import examples
+from functions.api.deps import PrincipalDep, ServicesDep
+from shared.models.imports import ImportResult, OpenApiImport, PostmanImport
+from shared.services.imports import import_openapi_document, import_postman
+
+router = APIRouter(prefix="/v1/imports", tags=["imports"])
+
+
+@router.post(
+    "/postman",
+    response_model=ImportResult,
+    summary="Turn a Postman collection (v2.1) into API tests, and report what could not be translated",
+)
+def postman(
+    body: Annotated[PostmanImport, Body(openapi_examples=examples.POSTMAN_IMPORT)],
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> ImportResult:
+    return import_postman(services.catalog, principal.project_id, body)
+
+
+@router.post(
+    "/openapi",
+    response_model=ImportResult,
+    summary="Turn an OpenAPI 3.x document into one smoke test per operation, and report what needs a value",
+)
+def openapi(
+    body: Annotated[OpenApiImport, Body(openapi_examples=examples.OPENAPI_IMPORT)],
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> ImportResult:
+    return import_openapi_document(services.catalog, principal.project_id, body)

@@ -1,0 +1,31 @@
+"""Imports through the API: translate (``shared/imports/``), then save each test as ``POST /v1/tests`` does."""
+
+from __future__ import annotations
+
+from shared.imports.openapi import import_openapi
+from shared.imports.postman import import_collection
+from shared.models.imports import ImportResult, OpenApiImport, PostmanImport
+from shared.models.tests import TestPublic
+from shared.services.catalog import Catalog
+
+
+def _saved(catalog: Catalog, project_id: str, result: ImportResult, save: bool) -> ImportResult:
+    if not save:
+        return result
+    tests = []
+    for item in result.tests:
+        test, revision = catalog.create_test(project_id, item.test)
+        tests.append(item.model_copy(update={"created": TestPublic.of(test, revision)}))
+    return result.model_copy(update={"tests": tests, "saved": True})
+
+
+def import_postman(catalog: Catalog, project_id: str, body: PostmanImport) -> ImportResult:
+    """The collection's tests (saved in the project unless ``save`` is false) and the report."""
+    result = import_collection(body.collection, body.environment)
+    return _saved(catalog, project_id, result, body.save)
+
+
+def import_openapi_document(catalog: Catalog, project_id: str, body: OpenApiImport) -> ImportResult:
+    """The document's smoke tests (saved in the project unless ``save`` is false) and the report."""
+    result = import_openapi(body.document, body.base_url)
+    return _saved(catalog, project_id, result, body.save)
