@@ -121,6 +121,38 @@ def check_line(check: dict[str, Any]) -> str:
     return f"         [red]✗[/] {safe(check.get('check'))}{shown}"
 
 
+#: the rows that did not pass a data-driven run's summary shows in full
+SHOWN_ROWS = 10
+
+
+def iteration_lines(run: dict[str, Any], *, shown: int = SHOWN_ROWS) -> list[str]:
+    """A data-driven run's rows in short: how many ended how, then each row that did not pass (the first
+    ``shown``) with the step that stopped it and its checks. Nothing for a run without a dataset."""
+    rows = [it for it in run.get("iterations") or [] if isinstance(it, dict)]
+    if not rows:
+        return []
+    counts: dict[str, int] = {}
+    for it in rows:
+        counts[str(it.get("status"))] = counts.get(str(it.get("status")), 0) + 1
+    order = ["passed", "failed", "error", "timed_out", "cancelled"]
+    tally = ", ".join(f"{counts[s]} {s}" for s in sorted(counts, key=lambda s: order.index(s) if s in order else 9))
+    at_once = f", {safe(run.get('concurrency'))} at once" if run.get("concurrency") else ""
+    lines = [f"  rows: {tally} (of {len(rows)}){at_once}"]
+    bad = [it for it in rows if it.get("status") != "passed"]
+    for it in bad[:shown]:
+        steps = [s for s in it.get("steps") or [] if isinstance(s, dict)]
+        stopped = next((s for s in steps if s.get("status") in ("failed", "error")), None)
+        took = f" [dim]{duration(it.get('duration_ms'))}[/]" if it.get("duration_ms") is not None else ""
+        lines.append(f"  [bold]row {int(it.get('index', 0)) + 1}[/] {status_text(str(it.get('status')))}{took}")
+        if stopped is not None:
+            lines.append(step_line(stopped, prefix="  "))
+        elif steps and all(s.get("status") == "skipped" for s in steps):
+            lines.append("      [dim]not run[/]")
+    if len(bad) > shown:
+        lines.append(f"  [dim]... and {len(bad) - shown} more rows that did not pass (`autotest status ID`)[/]")
+    return lines
+
+
 def all_steps(run: dict[str, Any]) -> list[dict[str, Any]]:
     if run.get("iterations"):
         return [s for it in run["iterations"] for s in it.get("steps", [])]

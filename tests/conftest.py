@@ -165,6 +165,9 @@ def moto_endpoint() -> Iterator[str]:
     """One embedded moto server for the session; fake credentials set before any client exists."""
     from moto.server import ThreadedMotoServer
 
+    from cli.local import moto_fixes
+
+    moto_fixes.apply()  # as local mode does
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     for key, value in {

@@ -19,6 +19,7 @@ from cli.output import (
     duration,
     heal_hint,
     interruption_lines,
+    iteration_lines,
     print_run,
     run_headline,
     safe,
@@ -205,6 +206,8 @@ def _print_results(state: CliState, outcomes: list[junit.RunOutcome], junit_path
         if outcome.run is not None:
             console.print(run_headline(outcome.run, outcome.label))
             for line in interruption_lines(outcome.run):
+                console.print(line)
+            for line in iteration_lines(outcome.run):
                 console.print(line)
             hint = heal_hint(outcome.run)
             if hint:

@@ -367,6 +367,9 @@ class LocalMode:
         """moto in this process, before any client exists. Never reset: its state is process-wide."""
         from moto import mock_aws
 
+        from cli.local import moto_fixes
+
+        moto_fixes.apply()  # an item's size as DynamoDB measures an update (a large run's results)
         self._moto = mock_aws()
         self._moto.start(reset=False)
 

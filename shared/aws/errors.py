@@ -39,6 +39,8 @@ def translate(what: str) -> Iterator[None]:
             raise Conflict(f"{what}: the item changed meanwhile", details={"aws_code": code}) from exc
         if code in _NOT_FOUND:
             raise NotFound(f"{what}: not found") from exc
+        if code == "ValidationException":  # DynamoDB's: the request cannot be carried out as it is (too large)
+            raise InvalidInput(f"{what}: the data cannot be stored", details={"aws_code": code}) from exc
         raise Unavailable(f"{what}: AWS error {code}", details={"aws_code": code}) from exc
     except BotoCoreError as exc:
         raise Unavailable(f"{what}: {type(exc).__name__}") from exc

@@ -84,3 +84,27 @@ def test_a_bad_data_file_stops_the_command_before_anything_is_sent(tmp_path: Pat
     result = invoke(api, ["run", str(test_file), "--data", str(data)])
     assert result.exit_code != 0 and "line 2: 2 values for 1 columns" in result.output
     assert api.requests == []
+
+
+def test_the_results_of_a_data_driven_run_count_rows_and_show_each_failing_row_with_its_checks(tmp_path: Path) -> None:
+    test_file = write(tmp_path, "t.yaml", "name: T\nsteps:\n  - {action: request, url: 'http://127.0.0.1:1/{{id}}'}\n")
+    failed_step = {
+        **step(0, "failed", "GET http://127.0.0.1:1/2 -> 200 in 3 ms: expected $.name to equal 'Pears'"),
+        "checks": [
+            {"check": "status below 400", "passed": True},
+            {"check": "jsonpath $.name equals", "passed": False, "expected": "'Pears'", "actual": "'Bread'"},
+        ],
+    }
+    rows = [
+        {"index": 0, "status": "passed", "steps": [step(0)], "duration_ms": 4},
+        {"index": 1, "status": "failed", "steps": [failed_step], "duration_ms": 5},
+        {"index": 2, "status": "cancelled", "steps": [{**step(0, "skipped"), "duration_ms": 0}]},
+    ]
+    final = a_run("run_1", "failed", steps=[], iterations=rows, concurrency=8, error="dataset row 2 did not pass")
+    result = invoke(FakeApi(final, stream_steps=False), ["run", str(test_file), "--wait", "--quiet"])
+    out = result.output
+    assert result.exit_code == 1, out
+    assert "rows: 1 passed, 1 failed, 1 cancelled (of 3), 8 at once" in out
+    assert "row 2" in out and "expected 'Pears' got 'Bread'" in out
+    assert "row 3" in out and "not run" in out
+    assert "row 1 " not in out  # a row that passed is counted, not listed
