@@ -352,19 +352,22 @@ async def test_a_report_that_cannot_be_built_is_recorded(harness: Harness, monke
     assert "junit.xml" in {a.name for a in run.artifacts}
 
 
-async def test_undefined_names_skip_every_step_and_are_named(harness: Harness) -> None:
+async def test_an_undefined_secret_skips_every_step_and_an_undefined_variable_fails_its_step(harness: Harness) -> None:
     steps: list[dict[str, Any]] = [
         {"action": "request", "url": "{{base_url}}/api/items?x={{nope}}"},
         {"action": "request", "url": "{{base_url}}/api/items", "headers": {"X-A": "{{secret:MISSING}}"}},
     ]
+    # a secret the project does not have: nothing runs, the secret is named
     run = await harness.run(steps, spec={"kind": "api"})
-
     assert run.status == RunStatus.error
     assert [s.status for s in run.steps] == ["skipped", "skipped"]
-    assert "{{nope}}" in (run.error or "")
+    assert "MISSING" in (run.error or "")
 
-    run = await harness.run(steps[1:], spec={"kind": "api"})
-    assert [s.status for s in run.steps] == ["skipped"] and "MISSING" in (run.error or "")
+    # a variable nothing defines: the step that needs it fails, naming it; the steps before it ran
+    run = await harness.run([{"action": "request", "url": "{{base_url}}/api/items"}, steps[0]], spec={"kind": "api"})
+    assert run.status == RunStatus.error
+    assert [s.status for s in run.steps] == ["passed", "error"]
+    assert "{{nope}}" in (run.steps[1].error or "") and "{{nope}}" in (run.error or "")
 
 
 async def test_a_header_beyond_latin_1_fails_its_step_clearly(harness: Harness) -> None:
