@@ -1,4 +1,5 @@
-"""JUnit XML for CI systems: one ``<testcase>`` per run, written by :mod:`shared.junit`."""
+"""JUnit XML for CI systems: one ``<testcase>`` per run (per dataset row of a data-driven run), written by
+:mod:`shared.junit`."""
 
 from __future__ import annotations
 
@@ -97,9 +98,53 @@ def case_of(outcome: RunOutcome) -> junit.Case:
     return case
 
 
+def _row_failure(row: dict[str, Any]) -> tuple[str, str]:
+    """The message and the text of a dataset row that did not pass: its failing step, with the checks that
+    failed."""
+    steps = [s for s in row.get("steps") or [] if isinstance(s, dict)]
+    failed = next((s for s in steps if s.get("status") in ("failed", "error")), None)
+    if failed is None:
+        what = "not run" if steps and all(s.get("status") == "skipped" for s in steps) else "did not pass"
+        return f"row ended as {row.get('status')} ({what})", _failure_text({"steps": steps})
+    message = f"step {failed.get('index', 0) + 1} ({failed.get('action')}): {failed.get('error') or 'failed'}"
+    lines = [_failure_text({"steps": steps})]
+    for check in failed.get("checks") or []:
+        if isinstance(check, dict) and not check.get("passed"):
+            lines.append(
+                f"  check failed: {check.get('check')}: expected {check.get('expected')}, got {check.get('actual')}"
+            )
+    return message, "\n".join(lines)
+
+
+def cases_of(outcome: RunOutcome) -> list[junit.Case]:
+    """A run's ``<testcase>``s: one per dataset row of a data-driven run (``name [row N]``), else one."""
+    run = outcome.run or {}
+    rows = [r for r in run.get("iterations") or [] if isinstance(r, dict)]
+    if outcome.error is not None or not rows:
+        return [case_of(outcome)]
+    cases = []
+    for row in rows:
+        number = int(row.get("index", 0)) + 1
+        case = junit.Case(
+            name=f"{outcome.label} [row {number}]",
+            classname=f"autotest.{run.get('kind') or 'test'}",
+            time_s=(row.get("duration_ms") or 0) / 1000,
+            system_out=f"run: {run.get('id', '-')}\nrow: {number}\nstatus: {row.get('status')}",
+        )
+        status = row.get("status")
+        if status != "passed":
+            message, detail = _row_failure(row)
+            kind: junit.Outcome = "failure" if status == "failed" else "error"
+            case = replace(case, outcome=kind, message=message, type=str(status), detail=detail)
+        cases.append(case)
+    return cases
+
+
 def build(outcomes: Sequence[RunOutcome], *, suite_name: str = "autotest") -> bytes:
-    """The JUnit XML of ``outcomes``: one testsuite, one testcase per run (shared.junit writes it)."""
-    return junit.document([junit.Suite(name=suite_name, cases=[case_of(o) for o in outcomes])], name=suite_name)
+    """The JUnit XML of ``outcomes``: one testsuite, one testcase per run, or per row of a data-driven run
+    (shared.junit writes it)."""
+    cases = [case for outcome in outcomes for case in cases_of(outcome)]
+    return junit.document([junit.Suite(name=suite_name, cases=cases)], name=suite_name)
 
 
 def write(path: Path, outcomes: Sequence[RunOutcome]) -> None:

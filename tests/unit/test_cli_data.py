@@ -108,3 +108,32 @@ def test_the_results_of_a_data_driven_run_count_rows_and_show_each_failing_row_w
     assert "row 2" in out and "expected 'Pears' got 'Bread'" in out
     assert "row 3" in out and "not run" in out
     assert "row 1 " not in out  # a row that passed is counted, not listed
+
+
+def test_the_cli_junit_of_a_data_driven_run_has_one_case_per_row(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    test_file = write(tmp_path, "t.yaml", "name: T\nsteps:\n  - {action: request, url: 'http://127.0.0.1:1/{{id}}'}\n")
+    failed_step = {
+        **step(0, "failed", "expected $.name to equal 'Pears'"),
+        "checks": [{"check": "jsonpath $.name equals", "passed": False, "expected": "'Pears'", "actual": "'Bread'"}],
+    }
+    rows = [
+        {"index": 0, "status": "passed", "steps": [step(0)], "duration_ms": 40},
+        {"index": 1, "status": "failed", "steps": [failed_step], "duration_ms": 50},
+        {"index": 2, "status": "timed_out", "steps": [step(0, "skipped")]},
+    ]
+    final = a_run("run_1", "timed_out", steps=[], iterations=rows, error="the run's timeout passed")
+    out = tmp_path / "junit.xml"
+    result = invoke(FakeApi(final, stream_steps=False), ["run", str(test_file), "--junit", str(out), "--quiet"])
+    assert result.exit_code == 2, result.output
+    root = ET.parse(out).getroot()  # noqa: S314 - the CLI's own output
+    cases = root.findall(".//testcase")
+    label = "Admin can log in"  # the name the API answered with (the fake's)
+    assert [c.get("name") for c in cases] == [f"{label} [row 1]", f"{label} [row 2]", f"{label} [row 3]"]
+    assert [e.tag for e in cases[0]] == ["system-out"] and cases[0].get("time") == "0.040"
+    failure = cases[1].find("failure")
+    assert failure is not None and "step 1 (goto)" in (failure.get("message") or "")
+    assert "expected 'Pears', got 'Bread'" in (failure.text or "")
+    error = cases[2].find("error")
+    assert error is not None and "not run" in (error.get("message") or "")
