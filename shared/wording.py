@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import ssl
 
 
 def seconds(value: float) -> str:
@@ -20,7 +21,8 @@ def count(n: int, noun: str, plural: str | None = None) -> str:
 
 def connect_error(exc: BaseException | None, *, timeout_s: float | None = None) -> str:
     """Why a connection failed, in the words of the system (``connection refused``, ``no route to host``), found
-    in ``exc`` or what caused it (httpx and anyio wrap the OSError, several attempts in an exception group)."""
+    in ``exc`` or what caused it (httpx and anyio wrap the OSError, several attempts in an exception group); a
+    TLS failure in OpenSSL's words (a certificate that was not accepted, and why)."""
     seen: set[int] = set()
     todo: list[BaseException] = [exc] if exc is not None else []
     while todo:
@@ -30,6 +32,11 @@ def connect_error(exc: BaseException | None, *, timeout_s: float | None = None) 
         seen.add(id(current))
         if isinstance(current, TimeoutError):
             return f"no answer within {seconds(timeout_s)}" if timeout_s else "no answer in time"
+        if isinstance(current, ssl.SSLCertVerificationError):
+            why = getattr(current, "verify_message", None) or "certificate verify failed"
+            return f"the server's TLS certificate was not accepted: {why}"
+        if isinstance(current, ssl.SSLError):  # its errno is an SSL error code, not the system's (1 is not EPERM)
+            return f"TLS failed: {getattr(current, 'reason', None) or current}"
         code = getattr(current, "errno", None)
         if isinstance(code, int) and code in errno.errorcode:
             return os.strerror(code).lower()

@@ -121,8 +121,9 @@ class _PinnedBackend(httpcore.AsyncNetworkBackend):
 
 @functools.cache
 def _ssl_context() -> ssl.SSLContext:
-    """The TLS settings of every run (the system's CA certificates): loading them takes tens of milliseconds, too
-    long to repeat for each run. A context is safe to share between connections and threads."""
+    """The TLS settings of every run (the CA certificates of certifi's bundle, not the system's): loading them
+    takes tens of milliseconds, too long to repeat for each run. A context is safe to share between connections
+    and threads (httpcore sets its ALPN protocols, ``h2`` and ``http/1.1``, on each TLS connection)."""
     return httpx.create_ssl_context(trust_env=False)
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import errno
+import ssl
 
 import pytest
 
@@ -26,3 +27,17 @@ def test_connect_error_finds_the_os_error_under_wrappers() -> None:
     except RuntimeError as wrapped:
         assert connect_error(wrapped) == "connection refused"
     assert connect_error(TimeoutError(), timeout_s=15) == "no answer within 15s"
+
+
+def test_connect_error_says_a_tls_certificate_was_not_accepted_not_operation_not_permitted() -> None:
+    # an SSLError's errno is OpenSSL's error code (1), which os.strerror reads as EPERM
+    refused = ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+    refused.verify_message = "unable to get local issuer certificate"
+    try:
+        raise RuntimeError("wrapped") from refused
+    except RuntimeError as wrapped:
+        shown = connect_error(wrapped)
+    assert shown == "the server's TLS certificate was not accepted: unable to get local issuer certificate"
+    other = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
+    other.reason = "WRONG_VERSION_NUMBER"
+    assert connect_error(other) == "TLS failed: WRONG_VERSION_NUMBER"
