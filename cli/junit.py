@@ -127,6 +127,7 @@ def _row_case(outcome: RunOutcome, iteration: dict[str, Any]) -> junit.Case:
     variables = ", ".join(f"{k}={v}" for k, v in sorted((iteration.get("variables") or {}).items()))
     out = [f"run: {run.get('id', '-')}", f"row {number} of {len(run.get('iterations') or [])}"]
     out += [f"row variables: {variables}"] if variables else []
+    out += [f"{a.get('name')}: {outcome.files.get(str(a.get('name'))) or a.get('url')}" for a in outcome.artifacts]
     case = junit.Case(
         name=f"{outcome.label} row {number}",
         classname=f"autotest.{run.get('kind') or 'test'}",

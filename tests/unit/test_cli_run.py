@@ -591,7 +591,9 @@ def test_junit_of_a_data_driven_run_has_a_case_per_row_with_its_failed_checks() 
     ]
     run = {"id": "run_1", "kind": "api", "status": "failed", "attempt": 1, "duration_ms": 150, "iterations": rows}
 
-    root = ET.fromstring(junit.build([RunOutcome(label="Shop flow", run=run)]))  # noqa: S314 - our own output
+    report = [{"name": "report.html", "url": "http://127.0.0.1:8000/v1/artifacts/t/report.html"}]
+    outcome = RunOutcome(label="Shop flow", run=run, artifacts=report)
+    root = ET.fromstring(junit.build([outcome]))  # noqa: S314 - our own output
 
     cases = root.findall(".//testcase")
     assert [c.get("name") for c in cases] == ["Shop flow row 1", "Shop flow row 2", "Shop flow row 3"]
@@ -603,6 +605,7 @@ def test_junit_of_a_data_driven_run_has_a_case_per_row_with_its_failed_checks() 
     assert "jsonpath $.name equals \"Brad\": expected 'Brad', got 'Bread'" in (failure.text or "")
     assert "row variables: id=2, name=Brad" in (failure.text or "")
     assert cases[2].find("skipped") is not None
+    assert "report.html: http://127.0.0.1:8000/v1/artifacts/t/report.html" in (cases[1].findtext("system-out") or "")
     assert (root.get("tests"), root.get("failures"), root.get("skipped")) == ("3", "1", "1")
 
 
