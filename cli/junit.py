@@ -1,4 +1,4 @@
-"""JUnit XML for CI systems: one ``<testcase>`` per run (per dataset row of a data-driven run), written by
+"""JUnit XML for CI systems: one ``<testcase>`` per run (per dataset row for a data-driven run), written by
 :mod:`shared.junit`."""
 
 from __future__ import annotations
@@ -43,25 +43,45 @@ def _steps(run: dict[str, Any]) -> list[dict[str, Any]]:
     return list(run.get("steps") or [])
 
 
-def _failure_text(run: dict[str, Any]) -> str:
+def _named(step: dict[str, Any]) -> str:
+    """``request Login``, ``click the Log in button``: the action and what the step says it does."""
+    what = step.get("description") or step.get("target")
+    return f"{step.get('action')} {what}" if what else str(step.get("action"))
+
+
+def _step_lines(steps: Sequence[dict[str, Any]]) -> list[str]:
     lines = []
-    for step in _steps(run):
+    for step in steps:
         mark = {"passed": "ok", "skipped": "--"}.get(step.get("status", ""), "FAIL")
-        target = f" {step['target']}" if step.get("target") else ""
-        lines.append(f"[{mark}] {step.get('index', 0) + 1}. {step.get('action')}{target}")
+        lines.append(f"[{mark}] {step.get('index', 0) + 1}. {_named(step)}")
         if step.get("error"):
             lines.append(f"       {step['error']}")
+        if step.get("status") in ("failed", "error"):
+            lines += [
+                f"       {c.get('check')}: expected {c.get('expected')}, got {c.get('actual')}"
+                for c in step.get("checks") or []
+                if not c.get("passed")
+            ]
+    return lines
+
+
+def _failure_text(run: dict[str, Any]) -> str:
+    lines = _step_lines(_steps(run))
     if run.get("error"):
         lines.append(f"run error: {run['error']}")
     return "\n".join(lines)
 
 
+def _first_bad(steps: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    return next((s for s in steps if s.get("status") in ("failed", "error")), None)
+
+
 def _message(run: dict[str, Any]) -> str:
     if run.get("error"):
         return str(run["error"])
-    failed = next((s for s in _steps(run) if s.get("status") in ("failed", "error")), None)
+    failed = _first_bad(_steps(run))
     if failed is not None:
-        return f"step {failed.get('index', 0) + 1} ({failed.get('action')}): {failed.get('error') or 'failed'}"
+        return f"step {failed.get('index', 0) + 1} ({_named(failed)}): {failed.get('error') or 'failed'}"
     return f"run ended as {run.get('status')}"
 
 
@@ -98,51 +118,52 @@ def case_of(outcome: RunOutcome) -> junit.Case:
     return case
 
 
-def _row_failure(row: dict[str, Any]) -> tuple[str, str]:
-    """The message and the text of a dataset row that did not pass: its failing step, with the checks that
-    failed."""
-    steps = [s for s in row.get("steps") or [] if isinstance(s, dict)]
-    failed = next((s for s in steps if s.get("status") in ("failed", "error")), None)
-    if failed is None:
-        what = "not run" if steps and all(s.get("status") == "skipped" for s in steps) else "did not pass"
-        return f"row ended as {row.get('status')} ({what})", _failure_text({"steps": steps})
-    message = f"step {failed.get('index', 0) + 1} ({failed.get('action')}): {failed.get('error') or 'failed'}"
-    lines = [_failure_text({"steps": steps})]
-    for check in failed.get("checks") or []:
-        if isinstance(check, dict) and not check.get("passed"):
-            lines.append(
-                f"  check failed: {check.get('check')}: expected {check.get('expected')}, got {check.get('actual')}"
-            )
-    return message, "\n".join(lines)
+def _row_case(outcome: RunOutcome, iteration: dict[str, Any]) -> junit.Case:
+    """One dataset row of a run as a ``<testcase>`` (``LABEL row N``), as the run's own junit.xml has it: failed
+    (or error) with its first step that did not pass and that step's failed checks, skipped when none ran."""
+    run = outcome.run or {}
+    steps = list(iteration.get("steps") or [])
+    number = int(iteration.get("index", 0)) + 1
+    variables = ", ".join(f"{k}={v}" for k, v in sorted((iteration.get("variables") or {}).items()))
+    out = [f"run: {run.get('id', '-')}", f"row {number} of {len(run.get('iterations') or [])}"]
+    out += [f"row variables: {variables}"] if variables else []
+    out += [f"{a.get('name')}: {outcome.files.get(str(a.get('name'))) or a.get('url')}" for a in outcome.artifacts]
+    case = junit.Case(
+        name=f"{outcome.label} row {number}",
+        classname=f"autotest.{run.get('kind') or 'test'}",
+        time_s=(iteration.get("duration_ms") or 0) / 1000,
+        system_out="\n".join(out),
+        reruns=reruns_of(run),
+    )
+    status = str(iteration.get("status") or "error")
+    if status == "passed":
+        return case
+    if status == "skipped" or (steps and all(s.get("status") == "skipped" for s in steps)):
+        return replace(case, outcome="skipped", message="not run: the run stopped before this row")
+    bad = _first_bad(steps)
+    if bad is not None:
+        message = f"step {bad.get('index', 0) + 1} ({_named(bad)}): {bad.get('error') or bad.get('status')}"
+    else:
+        message = f"the row ended as {status}"
+    detail = "\n".join([*_step_lines(steps), *([f"row variables: {variables}"] if variables else [])])
+    kind: junit.Outcome = "failure" if status == "failed" else "error"
+    return replace(case, outcome=kind, message=message, type=status, detail=detail or message)
 
 
 def cases_of(outcome: RunOutcome) -> list[junit.Case]:
-    """A run's ``<testcase>``s: one per dataset row of a data-driven run (``name [row N]``), else one."""
-    run = outcome.run or {}
-    rows = [r for r in run.get("iterations") or [] if isinstance(r, dict)]
-    if outcome.error is not None or not rows:
+    """The ``<testcase>``s of one run: one, or for a data-driven run one per dataset row; a run that did not pass
+    with no row to show for it (timed out between rows) also gets its run's case, which says why."""
+    iterations = (outcome.run or {}).get("iterations") or []
+    if outcome.error is not None or not iterations:
         return [case_of(outcome)]
-    cases = []
-    for row in rows:
-        number = int(row.get("index", 0)) + 1
-        case = junit.Case(
-            name=f"{outcome.label} [row {number}]",
-            classname=f"autotest.{run.get('kind') or 'test'}",
-            time_s=(row.get("duration_ms") or 0) / 1000,
-            system_out=f"run: {run.get('id', '-')}\nrow: {number}\nstatus: {row.get('status')}",
-        )
-        status = row.get("status")
-        if status != "passed":
-            message, detail = _row_failure(row)
-            kind: junit.Outcome = "failure" if status == "failed" else "error"
-            case = replace(case, outcome=kind, message=message, type=str(status), detail=detail)
-        cases.append(case)
+    cases = [_row_case(outcome, iteration) for iteration in iterations]
+    if outcome.status != "passed" and not any(case.outcome in ("failure", "error") for case in cases):
+        cases.append(case_of(outcome))
     return cases
 
 
 def build(outcomes: Sequence[RunOutcome], *, suite_name: str = "autotest") -> bytes:
-    """The JUnit XML of ``outcomes``: one testsuite, one testcase per run, or per row of a data-driven run
-    (shared.junit writes it)."""
+    """The JUnit XML of ``outcomes``: one testsuite, one testcase per run or dataset row (shared.junit writes it)."""
     cases = [case for outcome in outcomes for case in cases_of(outcome)]
     return junit.document([junit.Suite(name=suite_name, cases=cases)], name=suite_name)
 

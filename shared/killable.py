@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import signal
 import threading
 import weakref
@@ -42,6 +43,7 @@ _START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_me
 #: a worker that cannot be started in this long is a broken machine, not a slow check
 START_TIMEOUT_S = 60.0
 _REAP_TIMEOUT_S = 5.0
+_FORK_SERVER_LOCK = threading.Lock()
 
 
 class CallTimedOut(Exception):
@@ -83,6 +85,25 @@ def _serve(conn: Connection) -> None:
         except Exception as exc:  # the value (or the exception) cannot be pickled
             conn.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
         del function, args, answer  # an idle worker holds no 10 MB body
+
+
+def _ensure_fork_server() -> None:
+    """Start multiprocessing's fork server (when it is not running) with ``PYTHONSAFEPATH=1``. It is started as
+    ``python -c ...``, which puts the current directory first on ``sys.path``, and Python 3.11's fork server does
+    not take the parent's ``sys.path``: a ``shared/`` (or ``yaml.py``, ``httpx/``...) in the directory local mode
+    was started from would be imported in place of ours, and every worker would die at its start."""
+    from multiprocessing import forkserver
+
+    with _FORK_SERVER_LOCK:
+        before = os.environ.get("PYTHONSAFEPATH")
+        os.environ["PYTHONSAFEPATH"] = "1"
+        try:
+            forkserver.ensure_running()
+        finally:
+            if before is None:
+                os.environ.pop("PYTHONSAFEPATH", None)
+            else:
+                os.environ["PYTHONSAFEPATH"] = before
 
 
 class _Worker:
@@ -248,6 +269,7 @@ class KillablePool:
     def _start(self) -> _Worker:
         if _START_METHOD == "forkserver":
             self._context.set_forkserver_preload(self._preload)  # used when the fork server starts
+            _ensure_fork_server()
         worker = _Worker(self._context)
         with self._lock:
             self._busy.add(worker)

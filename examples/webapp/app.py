@@ -266,6 +266,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's backlog of 5 drops the SYNs of a burst (8 dataset rows at once, a connection per request):
+    # each is retried a second later, and a latency check fails at random
+    request_queue_size = 128
     variant: Variant = "original"
     clicks: list[str]
 

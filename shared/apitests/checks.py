@@ -171,8 +171,8 @@ class ResponseChecker:
         except killable.WorkerDied as exc:
             where = _where(exc.progress, expectations, spec, clip)
             raise RequestFailed(
-                f"the process checking the response ended at {where} (exit code {exc.exitcode}; "
-                f"out of memory?), on a body of {_size(len(result.content))}"
+                f"the process checking the response ended at {where} (exit code {exc.exitcode}: out of memory, or "
+                f"an error the runner's log shows), on a body of {_size(len(result.content))}"
             ) from None
         return checked
 

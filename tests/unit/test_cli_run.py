@@ -557,3 +557,73 @@ def test_junit_marks_retried_attempts_as_surefire_reruns() -> None:
     assert first.find("flakyFailure").get("message") == "attempt 1: step 2: expected text"  # type: ignore[union-attr]
     assert [e.tag for e in second][:2] == ["failure", "rerunError"]
     assert root.get("failures") == "1"  # a flaky pass is a pass
+
+
+def test_junit_of_a_data_driven_run_has_a_case_per_row_with_its_failed_checks() -> None:
+    import xml.etree.ElementTree as ET
+
+    def step(index: int, name: str, status: str, **more: Any) -> dict[str, Any]:
+        return {"index": index, "action": "request", "description": name, "status": status, **more}
+
+    checks = [
+        {"check": "status 200", "passed": True, "expected": "200", "actual": "200"},
+        {"check": 'jsonpath $.name equals "Brad"', "passed": False, "expected": "'Brad'", "actual": "'Bread'"},
+    ]
+    rows = [
+        {
+            "index": 0,
+            "status": "passed",
+            "duration_ms": 50,
+            "variables": {"id": "1"},
+            "steps": [step(0, "Login", "passed")],
+        },
+        {
+            "index": 1,
+            "status": "failed",
+            "duration_ms": 70,
+            "variables": {"id": "2", "name": "Brad"},
+            "steps": [
+                step(0, "Login", "passed"),
+                step(1, "Item by id", "failed", error="expected 'Brad'", checks=checks),
+            ],
+        },
+        {"index": 2, "status": "cancelled", "duration_ms": 0, "variables": {}, "steps": [step(0, "Login", "skipped")]},
+    ]
+    run = {"id": "run_1", "kind": "api", "status": "failed", "attempt": 1, "duration_ms": 150, "iterations": rows}
+
+    report = [{"name": "report.html", "url": "http://127.0.0.1:8000/v1/artifacts/t/report.html"}]
+    outcome = RunOutcome(label="Shop flow", run=run, artifacts=report)
+    root = ET.fromstring(junit.build([outcome]))  # noqa: S314 - our own output
+
+    cases = root.findall(".//testcase")
+    assert [c.get("name") for c in cases] == ["Shop flow row 1", "Shop flow row 2", "Shop flow row 3"]
+    assert [e.tag for e in cases[0]] == ["system-out"]
+    failure = cases[1].find("failure")
+    assert failure is not None
+    assert failure.get("message") == "step 2 (request Item by id): expected 'Brad'"
+    assert "[FAIL] 2. request Item by id" in (failure.text or "")
+    assert "jsonpath $.name equals \"Brad\": expected 'Brad', got 'Bread'" in (failure.text or "")
+    assert "row variables: id=2, name=Brad" in (failure.text or "")
+    assert cases[2].find("skipped") is not None
+    assert "report.html: http://127.0.0.1:8000/v1/artifacts/t/report.html" in (cases[1].findtext("system-out") or "")
+    assert (root.get("tests"), root.get("failures"), root.get("skipped")) == ("3", "1", "1")
+
+
+def test_junit_of_a_run_with_no_row_to_blame_says_why() -> None:
+    import xml.etree.ElementTree as ET
+
+    rows = [
+        {
+            "index": 0,
+            "status": "passed",
+            "duration_ms": 5,
+            "steps": [{"index": 0, "action": "request", "status": "passed"}],
+        }
+    ]
+    run = {"id": "run_1", "kind": "api", "status": "timed_out", "error": "the run timed out", "iterations": rows}
+
+    root = ET.fromstring(junit.build([RunOutcome(label="t", run=run)]))  # noqa: S314 - our own output
+
+    cases = root.findall(".//testcase")
+    assert [c.get("name") for c in cases] == ["t row 1", "t"]
+    assert cases[1].find("error").get("message") == "the run timed out"  # type: ignore[union-attr]

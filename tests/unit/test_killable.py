@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -143,3 +146,41 @@ async def test_close_stops_every_worker(pool: KillablePool) -> None:
     with pytest.raises((WorkerDied, CallTimedOut)):
         await asyncio.wait_for(busy, 5)
     assert all(_gone(w) for w in workers)
+
+
+_SHADOWED = """
+import asyncio, operator, sys
+from shared.killable import KillablePool
+
+
+async def main() -> None:
+    pool = KillablePool(keep=0, preload=("shared.killable",))
+    try:
+        print(await pool.call(operator.is_not, None, timeout_s=30))
+    finally:
+        pool.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+def test_a_package_in_the_current_directory_does_not_shadow_the_workers_modules(tmp_path: Path) -> None:
+    # `autotest local` started in a project that has its own `shared/` (or `yaml.py`): the fork server, started as
+    # `python -c`, had that directory first on sys.path, imported it in place of ours, and every worker died.
+    project = tmp_path / "project"
+    (project / "shared").mkdir(parents=True)
+    (project / "shared" / "__init__.py").write_text("")  # a package of the user's, without our modules
+    script = tmp_path / "bin" / "start.py"
+    script.parent.mkdir()
+    script.write_text(_SHADOWED)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONSAFEPATH"}
+
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=project, env=env, capture_output=True, text=True, timeout=120
+    )
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "True"
+    assert "ModuleNotFoundError" not in done.stderr
