@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from shared.errors import InvalidInput
-from shared.models.common import VarName
+from shared.models.common import VarName, find_unstorable
 from shared.models.imports import ImportedTest, ReportEntry, ReportKind
 from shared.models.plans import Expectation, Request
 from shared.models.tests import TestCreate
@@ -146,22 +146,34 @@ def problems(exc: ValidationError) -> str:
     return "; ".join(f"{p['loc'] or 'value'}: {p['msg']}" for p in describe_errors(exc.errors()))
 
 
+#: how deep a step sits in a test (``steps[i]``) and an expectation in it (``steps[i].expect[j]``), for the
+#: nesting a test may hold (``find_unstorable``)
+_STEP_DEPTH = 2
+_EXPECTATION_DEPTH = 4
+
+
 def valid_expectation(check: dict[str, Any]) -> str | None:
-    """Why ``check`` is not an expectation autotest accepts, or None."""
+    """Why ``check`` is not an expectation autotest accepts (nor stores: nested too deeply, a number that is not
+    finite), or None."""
     try:
         _EXPECTATION.validate_python(check)
     except ValidationError as exc:
         return problems(exc)
-    return None
+    return _unstorable(check, _EXPECTATION_DEPTH)
 
 
 def valid_request(step: dict[str, Any]) -> str | None:
-    """Why ``step`` (a ``request`` step) is not one autotest accepts, or None."""
+    """Why ``step`` (a ``request`` step) is not one autotest accepts (nor stores), or None."""
     try:
         _REQUEST.validate_python(step)
     except ValidationError as exc:
         return problems(exc)
-    return None
+    return _unstorable(step, _STEP_DEPTH)
+
+
+def _unstorable(piece: dict[str, Any], depth: int) -> str | None:
+    found = find_unstorable(piece, depth=depth)
+    return None if found is None else f"{found[0]}: {found[1]}"
 
 
 class FileNames:

@@ -40,6 +40,7 @@ from urllib.parse import quote_plus
 from shared.imports import postman_scripts
 from shared.imports.common import FileNames, ImportError_, Report, VarNames, imported, tag, valid_expectation
 from shared.imports.common import valid_request as request_problem
+from shared.models.common import find_unstorable
 from shared.models.imports import ImportResult
 from shared.models.plans import HttpMethod
 
@@ -667,9 +668,15 @@ class _Importer:
             variables = graphql.get("variables")
             if isinstance(variables, str) and variables.strip():
                 try:
-                    out["variables"] = json.loads(variables)
-                except ValueError:
+                    parsed = json.loads(variables)
+                except (ValueError, RecursionError):
                     self.report.dropped(label, "body", "the GraphQL variables are not JSON: left out")
+                else:
+                    unfit = find_unstorable(parsed)
+                    if unfit is None:
+                        out["variables"] = parsed
+                    else:
+                        self.report.dropped(label, "body", f"the GraphQL variables at {unfit[0]}: {unfit[1]}: left out")
             step["json"] = self.placeholders_in(out, label)
         else:
             self.report.dropped(
@@ -682,7 +689,9 @@ class _Importer:
         (autotest would send that value with its JSON type; Postman sends text)."""
         try:
             parsed = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # (nested past the parser's depth: sent as written too)
+            return _NOT_JSON
+        if find_unstorable(parsed) is not None:  # NaN, 1e999, deeper than a test holds: sent as written
             return _NOT_JSON
         for text in _strings(parsed):
             match = _POSTMAN_VAR.fullmatch(text.strip())

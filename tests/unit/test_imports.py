@@ -452,3 +452,50 @@ def test_the_cli_writes_test_files_and_reports_on_stderr(tmp_path: Path) -> None
     spec.write_text("openapi: 2.0\npaths: {}\n")
     refused = CliRunner().invoke(cli, ["import", "openapi", str(spec), "-o", str(tmp_path / "o")])
     assert refused.exit_code != 0 and "document.openapi" in refused.output
+
+
+# ------------------------------------------------------------------------------ hostile collections
+
+
+def _one_request(request: dict[str, Any], script: str | None = None) -> dict[str, Any]:
+    item: dict[str, Any] = {"name": "r", "request": {"url": "http://127.0.0.1/x", **request}}
+    if script is not None:
+        item["event"] = [{"listen": "test", "script": {"exec": [script]}}]
+    return {"info": {"name": "c", "schema": SCHEMA}, "item": [item]}
+
+
+def test_deeply_nested_scripts_and_bodies_are_reported_not_a_500(fakes: FakeServices) -> None:
+    # Given a script literal nested past Python's recursion limit, one nested past what a test may store, and raw
+    # JSON / GraphQL bodies nested past the JSON parser's depth or holding NaN
+    client = TestClient(create_app(fakes.services, max_body_bytes=1024 * 1024), raise_server_exceptions=False)
+    admin = {"X-API-Key": BOOTSTRAP_KEY}
+    headers = {"X-API-Key": client.post("/v1/projects", json={"name": "a"}, headers=admin).json()["api_key"]}
+    raw: dict[str, Any] = {"method": "POST", "body": {"mode": "raw", "options": {"raw": {"language": "json"}}}}
+    deep_raw = {**raw, "body": {**raw["body"], "raw": "[" * 5000 + "]" * 5000}}
+    nan_raw = {**raw, "body": {**raw["body"], "raw": '{"a": NaN, "b": 1e999}'}}
+    graphql = {
+        "method": "POST",
+        "body": {"mode": "graphql", "graphql": {"query": "{a}", "variables": "[" * 5000 + "]" * 5000}},
+    }
+    cases = [
+        _one_request({}, "pm.expect(pm.response.json().a).to.eql(" + "[" * 5000 + "]" * 5000 + ");"),
+        _one_request({}, "pm.expect(pm.response.json().a).to.eql(" + "[" * 100 + "]" * 100 + ");"),
+        _one_request(deep_raw),
+        _one_request(nan_raw),
+        _one_request(graphql),
+    ]
+    # When each is imported
+    answers = [
+        client.post("/v1/imports/postman", json={"collection": c, "save": False}, headers=headers) for c in cases
+    ]
+
+    # Then none is a 5xx or refuses the import: what cannot be translated is reported, the rest kept
+    assert [a.status_code for a in answers] == [200] * len(cases), [a.text[:300] for a in answers]
+    deep_check, deeper_than_stored, deep_body, nan_body, deep_graphql = (a.json() for a in answers)
+    assert deep_check["tests"][0]["test"]["steps"][0]["expect"] == []
+    assert any("nested too deeply" in (e["message"]) for e in deep_check["report"])
+    assert deeper_than_stored["tests"][0]["test"]["steps"][0]["expect"] == []
+    assert any("nests deeper than" in e["message"] for e in deeper_than_stored["report"])
+    assert deep_body["tests"][0]["test"]["steps"][0]["body"] == "[" * 5000 + "]" * 5000  # sent as written
+    assert nan_body["tests"][0]["test"]["steps"][0]["body"] == '{"a": NaN, "b": 1e999}'  # sent as written
+    assert any("GraphQL variables" in e["message"] for e in deep_graphql["report"])
