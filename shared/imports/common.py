@@ -4,6 +4,7 @@ where it came from, never a 500 and never a file that cannot be created."""
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -192,9 +193,35 @@ class FileNames:
         return out
 
 
-def imported(body: dict[str, Any], file: str, where: str) -> ImportedTest:
+class Budget:
+    """How much test text an import may still make (None: no bound). The tests an import makes can be far
+    larger than its source: an OpenAPI schema that 1,500 operations refer to is copied into 1,500 tests, a
+    collection's variables into each folder's test; through the API the tests are checked, saved and sent back,
+    so their size is bounded, checked before each test is validated."""
+
+    def __init__(self, max_chars: int | None = None) -> None:
+        self.max_chars = max_chars
+        self.used = 0
+
+    def spend(self, body: dict[str, Any], where: str) -> None:
+        if self.max_chars is None:
+            return
+        self.used += len(json.dumps(body, default=str))
+        if self.used > self.max_chars:
+            raise ImportError_(
+                where,
+                f"the tests made so far hold more than {self.max_chars // 1_000_000} MB of text (schemas and "
+                "variables are copied into each test that uses them): import a part of the source at a time "
+                "(fewer folders or paths), or use the CLI (`autotest import`), which writes files and has no bound",
+            )
+
+
+def imported(body: dict[str, Any], file: str, where: str, budget: Budget | None = None) -> ImportedTest:
     """A translated test, checked as ``POST /v1/tests`` checks it: a test autotest would refuse is a 422 naming
-    the source (a bug of the importer's if it ever happens, but never a 500)."""
+    the source (a bug of the importer's if it ever happens, but never a 500). With a ``budget``, a test that
+    takes the import past it is a 422 too."""
+    if budget is not None:
+        budget.spend(body, where)
     try:
         test = TestCreate.model_validate(body)
     except ValidationError as exc:
