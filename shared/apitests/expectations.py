@@ -51,13 +51,27 @@ def show(value: Any, clip: Clip = cut) -> str:
 
 def values_equal(expected: Any, actual: Any) -> bool:
     """JSON equality; a string expectation also matches a scalar that renders to it ("5" == 5)."""
-    if expected == actual and type(expected) is not bool and type(actual) is not bool:
+    if _json_equal(expected, actual):
         return True
     if isinstance(expected, bool) or isinstance(actual, bool):
         return isinstance(expected, bool) and isinstance(actual, bool) and expected is actual
     if isinstance(expected, str) and isinstance(actual, int | float) and not isinstance(actual, bool):
         return expected == json.dumps(actual)
     return False
+
+
+def _json_equal(a: Any, b: Any) -> bool:
+    """Equality of JSON values, at every depth: true is not 1 and false is not 0 (Python's ``==`` says they are,
+    so ``[1] == [True]`` would pass), 1 is 1.0."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a is b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_json_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_json_equal(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict | list) or isinstance(b, dict | list):
+        return False
+    return bool(a == b)
 
 
 def contains(container: Any, item: Any) -> bool:

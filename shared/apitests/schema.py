@@ -10,6 +10,8 @@ resolved at run time fails the check with a message, never a fetch.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -50,19 +52,54 @@ def _depth(node: Any) -> int:
 
 
 def problem(schema: dict[str, Any]) -> str | None:
-    """Why ``schema`` cannot be used (too deep, not a valid JSON Schema, or a reference outside itself), or None."""
+    """Why ``schema`` cannot be used (too deep, not a valid JSON Schema, or a reference outside itself), or None.
+    The answer is cached by the schema's text: checking a schema against the 2020-12 meta-schema takes about a
+    millisecond per four properties, and the same schema is checked again and again (an expectation, then its
+    step, then its test; an imported schema in every operation that refers to it)."""
     if _depth(schema) > MAX_DEPTH:
         return f"the schema nests deeper than {MAX_DEPTH} levels"
+    try:
+        text = json.dumps(schema, sort_keys=True)
+    except (TypeError, ValueError):  # (not JSON data: checked as it is)
+        return _problem(schema)
+    return _cached_problem(text)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_problem(text: str) -> str | None:
+    return _problem(json.loads(text))
+
+
+def _problem(schema: dict[str, Any]) -> str | None:
     for where, ref in _references(schema):
         if not isinstance(ref, str) or not ref.startswith("#"):
             return (
                 f"{where} is {ref!r}: a schema may refer only to itself (`#/$defs/name`); "
                 "nothing is fetched, so copy the schema you refer to into `$defs`"
             )
+    cls = validator_for(schema)
+    defs = schema.get("$defs")
+    if isinstance(defs, dict) and defs and all(isinstance(sub, dict | bool) for sub in defs.values()):
+        # each of ``$defs`` is checked on its own (the meta-schema checks each as a schema, as it checks the
+        # rest), so that one shared by many schemas (an imported document's) is checked once
+        for name, sub in defs.items():
+            why = _sub_problem(cls, json.dumps(sub, sort_keys=True))
+            if why is not None:
+                return f"not a valid JSON Schema: $defs.{name}: {why}"
+        schema = {key: value for key, value in schema.items() if key != "$defs"}
     try:
-        validator_for(schema).check_schema(schema)
+        cls.check_schema(schema)
     except jsonschema.SchemaError as exc:
         return f"not a valid JSON Schema: {exc.message}"
+    return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _sub_problem(cls: Any, text: str) -> str | None:
+    try:
+        cls.check_schema(json.loads(text))
+    except jsonschema.SchemaError as exc:
+        return str(exc.message)
     return None
 
 

@@ -4,6 +4,7 @@ where it came from, never a 500 and never a file that cannot be created."""
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from shared.errors import InvalidInput
-from shared.models.common import VarName
+from shared.models.common import VarName, find_unstorable
 from shared.models.imports import ImportedTest, ReportEntry, ReportKind
 from shared.models.plans import Expectation, Request
 from shared.models.tests import TestCreate
@@ -146,22 +147,34 @@ def problems(exc: ValidationError) -> str:
     return "; ".join(f"{p['loc'] or 'value'}: {p['msg']}" for p in describe_errors(exc.errors()))
 
 
+#: how deep a step sits in a test (``steps[i]``) and an expectation in it (``steps[i].expect[j]``), for the
+#: nesting a test may hold (``find_unstorable``)
+_STEP_DEPTH = 2
+_EXPECTATION_DEPTH = 4
+
+
 def valid_expectation(check: dict[str, Any]) -> str | None:
-    """Why ``check`` is not an expectation autotest accepts, or None."""
+    """Why ``check`` is not an expectation autotest accepts (nor stores: nested too deeply, a number that is not
+    finite), or None."""
     try:
         _EXPECTATION.validate_python(check)
     except ValidationError as exc:
         return problems(exc)
-    return None
+    return _unstorable(check, _EXPECTATION_DEPTH)
 
 
 def valid_request(step: dict[str, Any]) -> str | None:
-    """Why ``step`` (a ``request`` step) is not one autotest accepts, or None."""
+    """Why ``step`` (a ``request`` step) is not one autotest accepts (nor stores), or None."""
     try:
         _REQUEST.validate_python(step)
     except ValidationError as exc:
         return problems(exc)
-    return None
+    return _unstorable(step, _STEP_DEPTH)
+
+
+def _unstorable(piece: dict[str, Any], depth: int) -> str | None:
+    found = find_unstorable(piece, depth=depth)
+    return None if found is None else f"{found[0]}: {found[1]}"
 
 
 class FileNames:
@@ -180,9 +193,35 @@ class FileNames:
         return out
 
 
-def imported(body: dict[str, Any], file: str, where: str) -> ImportedTest:
+class Budget:
+    """How much test text an import may still make (None: no bound). The tests an import makes can be far
+    larger than its source: an OpenAPI schema that 1,500 operations refer to is copied into 1,500 tests, a
+    collection's variables into each folder's test; through the API the tests are checked, saved and sent back,
+    so their size is bounded, checked before each test is validated."""
+
+    def __init__(self, max_chars: int | None = None) -> None:
+        self.max_chars = max_chars
+        self.used = 0
+
+    def spend(self, body: dict[str, Any], where: str) -> None:
+        if self.max_chars is None:
+            return
+        self.used += len(json.dumps(body, default=str))
+        if self.used > self.max_chars:
+            raise ImportError_(
+                where,
+                f"the tests made so far hold more than {self.max_chars // 1_000_000} MB of text (schemas and "
+                "variables are copied into each test that uses them): import a part of the source at a time "
+                "(fewer folders or paths), or use the CLI (`autotest import`), which writes files and has no bound",
+            )
+
+
+def imported(body: dict[str, Any], file: str, where: str, budget: Budget | None = None) -> ImportedTest:
     """A translated test, checked as ``POST /v1/tests`` checks it: a test autotest would refuse is a 422 naming
-    the source (a bug of the importer's if it ever happens, but never a 500)."""
+    the source (a bug of the importer's if it ever happens, but never a 500). With a ``budget``, a test that
+    takes the import past it is a 422 too."""
+    if budget is not None:
+        budget.spend(body, where)
     try:
         test = TestCreate.model_validate(body)
     except ValidationError as exc:

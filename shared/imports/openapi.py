@@ -22,6 +22,7 @@ lists, and it is reported: set the secret before the test runs.
 from __future__ import annotations
 
 import copy
+import datetime
 import json
 import re
 from typing import Any
@@ -30,7 +31,17 @@ from urllib.parse import quote, urljoin
 import yaml
 
 from shared import safeyaml
-from shared.imports.common import FileNames, ImportError_, Report, VarNames, imported, slug, tag, valid_expectation
+from shared.imports.common import (
+    Budget,
+    FileNames,
+    ImportError_,
+    Report,
+    VarNames,
+    imported,
+    slug,
+    tag,
+    valid_expectation,
+)
 from shared.imports.common import valid_request as request_problem
 from shared.models.imports import ImportResult
 from shared.models.plans import HttpMethod
@@ -49,7 +60,8 @@ _NO_VALUE = object()
 
 
 def parse_document(document: Any) -> dict[str, Any]:
-    """The document as an object: given as one, or as YAML or JSON text."""
+    """The document as an object: given as one, or as YAML or JSON text (YAML's own types, which JSON does not
+    have, made JSON: a date or timestamp its ISO text, a key that is a number or null its text)."""
     if isinstance(document, str):
         try:
             document = safeyaml.load(document)  # JSON is YAML too
@@ -57,13 +69,53 @@ def parse_document(document: Any) -> dict[str, Any]:
             raise ImportError_("document", f"neither JSON nor YAML: {str(exc).splitlines()[0]}") from exc
         except RecursionError as exc:
             raise ImportError_("document", "it nests too deep") from exc
+        try:
+            document = _as_json(document)
+        except ValueError as exc:
+            raise ImportError_("document", f"not JSON data: it holds {exc}") from exc
+        except RecursionError as exc:
+            raise ImportError_("document", "it nests too deep") from exc
     if not isinstance(document, dict):
         raise ImportError_("document", "an OpenAPI document is an object with `openapi`, `info` and `paths`")
     return document
 
 
-def import_openapi(document: Any, base_url: str | None = None) -> ImportResult:
-    """One smoke test per operation of ``document`` (an object, or YAML/JSON text), and the report."""
+def _as_json(value: Any) -> Any:
+    """YAML data as JSON data: keys as text (YAML's ``200:`` is a number, ``~:`` null), dates and timestamps as
+    ISO text, a set as a list; raises ValueError for what JSON cannot hold (bytes, a key that is a list)."""
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if isinstance(key, bool | int | float) or key is None:
+                key = json.dumps(key)
+            elif isinstance(key, datetime.date):
+                key = key.isoformat()
+            elif not isinstance(key, str):
+                raise ValueError(f"a key of type {type(key).__name__} ({key!r:.60}): keys are text")
+            out[key] = _as_json(item)
+        return out
+    if isinstance(value, list | set | frozenset | tuple):
+        return [_as_json(item) for item in value]
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    raise ValueError(f"a value of type {type(value).__name__} (YAML's !!{type(value).__name__}): JSON has none")
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    """``value`` when it is an object, else an empty one (a part of the document of the wrong type is ignored,
+    as a part it does not have is)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def import_openapi(document: Any, base_url: str | None = None, *, max_chars: int | None = None) -> ImportResult:
+    """One smoke test per operation of ``document`` (an object, or YAML/JSON text), and the report. Tests that
+    hold more than ``max_chars`` characters of JSON in all are an :class:`ImportError_` (:class:`Budget`)."""
     doc = parse_document(document)
     version = doc.get("openapi")
     if not isinstance(version, str) or not re.match(r"^3\.\d+", version):
@@ -74,7 +126,7 @@ def import_openapi(document: Any, base_url: str | None = None) -> ImportResult:
         raise ImportError_("document.paths", "missing or not an object: an OpenAPI document's operations")
     if base_url is not None and not re.match(r"^https?://", base_url, re.IGNORECASE):
         raise ImportError_("base_url", f"{base_url!r} is not an absolute http(s) URL")
-    return _Importer(doc, base_url).run()
+    return _Importer(doc, base_url).run(Budget(max_chars))
 
 
 class _Importer:
@@ -223,7 +275,7 @@ class _Importer:
             )
             return None
         url = str(servers[0].get("url") or "")
-        for name, variable in (servers[0].get("variables") or {}).items():
+        for name, variable in _dict(servers[0].get("variables")).items():
             if isinstance(variable, dict) and "default" in variable:
                 url = url.replace("{" + name + "}", str(variable["default"]))
         if not re.match(r"^https?://", url, re.IGNORECASE):
@@ -243,7 +295,7 @@ class _Importer:
         first = requirements[0]
         if not isinstance(first, dict) or not first:
             return  # {} among the alternatives: no credentials needed
-        schemes = (self.doc.get("components") or {}).get("securitySchemes") or {}
+        schemes = _dict(_dict(self.doc.get("components")).get("securitySchemes"))
         for name in first:
             scheme = self.resolve(schemes.get(name), f"components.securitySchemes.{name}")
             secret = "{{secret:" + self.names(name) + "}}"
@@ -279,7 +331,7 @@ class _Importer:
 
     # -------------------------------------------------------------------------- operations
 
-    def run(self) -> ImportResult:
+    def run(self, budget: Budget) -> ImportResult:
         files = FileNames()
         tests = []
         for path, item in self.doc["paths"].items():
@@ -294,7 +346,7 @@ class _Importer:
                 body = self.operation(path, method, item, operation, f"{where}.{method}")
                 if body is not None:
                     name = operation.get("operationId") or f"{method} {path}"
-                    tests.append(imported(body, files(str(name)), f"{where}.{method}"))
+                    tests.append(imported(body, files(str(name)), f"{where}.{method}", budget))
         return ImportResult(tests=tests, report=self.report.entries, saved=False)
 
     def operation(
@@ -307,7 +359,7 @@ class _Importer:
             self.report.dropped(source, "operation", f"autotest sends no {method.upper()} request: no test made")
             return None
         parameters: dict[tuple[str, str], dict[str, Any]] = {}
-        for index, parameter in enumerate([*(item.get("parameters") or []), *(operation.get("parameters") or [])]):
+        for index, parameter in enumerate([*_list(item.get("parameters")), *_list(operation.get("parameters"))]):
             parameter = self.resolve(parameter, f"{where}.parameters[{index}]")
             if isinstance(parameter, dict) and parameter.get("name") and parameter.get("in"):
                 parameters[(str(parameter["in"]), str(parameter["name"]))] = parameter
@@ -376,7 +428,7 @@ class _Importer:
 
     def tags(self, operation: dict[str, Any], method: str) -> list[str]:
         out = ["smoke", "read-only"] if method in ("get", "head", "options") else ["smoke"]
-        for name in operation.get("tags") or []:
+        for name in _list(operation.get("tags")):
             label = tag(str(name))
             if label not in out:
                 out.append(label)
@@ -391,7 +443,7 @@ class _Importer:
         content = body["content"]
         media = next((m for m in content if m == "application/json" or m.endswith("+json")), None)
         if media is not None:
-            value = self.example(content[media], (content[media] or {}).get("schema"), where)
+            value = self.example(content[media], _dict(content[media]).get("schema"), where)
             if value is not _NO_VALUE:
                 self.braces(value, source, "body")
                 step["json"] = value
@@ -400,7 +452,7 @@ class _Importer:
                 return
         elif "application/x-www-form-urlencoded" in content:
             media = "application/x-www-form-urlencoded"
-            value = self.example(content[media], (content[media] or {}).get("schema"), where)
+            value = self.example(content[media], _dict(content[media]).get("schema"), where)
             if isinstance(value, dict):
                 headers["Content-Type"] = media
                 step["body"] = "&".join(f"{quote(str(k))}={quote(str(v))}" for k, v in value.items())
@@ -409,7 +461,7 @@ class _Importer:
             media = next(iter(content), None)
             if media is None:
                 return
-            value = self.example(content[media], (content[media] or {}).get("schema"), where)
+            value = self.example(content[media], _dict(content[media]).get("schema"), where)
             if isinstance(value, str):
                 headers["Content-Type"] = media
                 step["body"] = value
@@ -444,9 +496,15 @@ class _Importer:
         content = response.get("content") if isinstance(response, dict) else None
         if isinstance(content, dict):
             media = next((m for m in content if m == "application/json" or m.endswith("+json")), None)
-            schema = (content.get(media) or {}).get("schema") if media is not None else None
+            schema = _dict(content.get(media)).get("schema") if media is not None else None
             if isinstance(schema, dict):
-                converted = self.schema(copy.deepcopy(schema), f"{where}.responses.{code}")
+                try:
+                    converted = self.schema(copy.deepcopy(schema), f"{where}.responses.{code}")
+                except RecursionError:  # (references that lead to references, thousands deep)
+                    self.report.dropped(
+                        source, "response schema", f"the {code} response's schema nests too deeply to be checked"
+                    )
+                    return checks
                 check = {"json_schema": converted}
                 self.braces(converted, source, "response schema")
                 problem = valid_expectation(check)

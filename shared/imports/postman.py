@@ -38,8 +38,9 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from shared.imports import postman_scripts
-from shared.imports.common import FileNames, ImportError_, Report, VarNames, imported, tag, valid_expectation
+from shared.imports.common import Budget, FileNames, ImportError_, Report, VarNames, imported, tag, valid_expectation
 from shared.imports.common import valid_request as request_problem
+from shared.models.common import find_unstorable
 from shared.models.imports import ImportResult
 from shared.models.plans import HttpMethod
 
@@ -60,12 +61,13 @@ MAX_STEPS = 500
 MAX_TAGS = 20
 
 
-def import_collection(collection: Any, environment: Any = None) -> ImportResult:
+def import_collection(collection: Any, environment: Any = None, *, max_chars: int | None = None) -> ImportResult:
     """The collection's tests and the report of what was not translated. A collection that is not a Postman
-    v2.1 collection, or an environment that is not a Postman environment, is an :class:`ImportError_` (422)."""
+    v2.1 collection, or an environment that is not a Postman environment, is an :class:`ImportError_` (422), as
+    are tests that hold more than ``max_chars`` characters of JSON in all (:class:`Budget`)."""
     collection = _check_collection(collection)
     values = _check_environment(environment) if environment is not None else []
-    return _Importer(collection, values).run()
+    return _Importer(collection, values).run(Budget(max_chars))
 
 
 # ------------------------------------------------------------------------------ input checks
@@ -296,7 +298,7 @@ class _Importer:
 
     # -------------------------------------------------------------------------- the run
 
-    def run(self) -> ImportResult:
+    def run(self, budget: Budget) -> ImportResult:
         self.test_name: str | None = None
         for script in _scripts(self.collection.get("event"), "prerequest"):
             self.report_prerequest(script, "collection (runs before every request)")
@@ -366,7 +368,7 @@ class _Importer:
                         "a value (the test's variables, or --var when it runs)",
                         test=name,
                     )
-            tests.append(imported(body, files(name), f"test {name!r}"))
+            tests.append(imported(body, files(name), f"test {name!r}", budget))
         return ImportResult(tests=tests, report=self.report.entries, saved=False)
 
     def variables(self, needed: set[str]) -> dict[str, Any]:
@@ -667,9 +669,15 @@ class _Importer:
             variables = graphql.get("variables")
             if isinstance(variables, str) and variables.strip():
                 try:
-                    out["variables"] = json.loads(variables)
-                except ValueError:
+                    parsed = json.loads(variables)
+                except (ValueError, RecursionError):
                     self.report.dropped(label, "body", "the GraphQL variables are not JSON: left out")
+                else:
+                    unfit = find_unstorable(parsed)
+                    if unfit is None:
+                        out["variables"] = parsed
+                    else:
+                        self.report.dropped(label, "body", f"the GraphQL variables at {unfit[0]}: {unfit[1]}: left out")
             step["json"] = self.placeholders_in(out, label)
         else:
             self.report.dropped(
@@ -682,7 +690,9 @@ class _Importer:
         (autotest would send that value with its JSON type; Postman sends text)."""
         try:
             parsed = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # (nested past the parser's depth: sent as written too)
+            return _NOT_JSON
+        if find_unstorable(parsed) is not None:  # NaN, 1e999, deeper than a test holds: sent as written
             return _NOT_JSON
         for text in _strings(parsed):
             match = _POSTMAN_VAR.fullmatch(text.strip())

@@ -183,6 +183,8 @@ class _Translator:
                 raise _Unsupported(f"{kind} statements are not translated (autotest's checks have no control flow)")
         except _Unsupported as exc:
             self.drop(node, exc.reason)
+        except RecursionError:  # (a literal or a call nested thousands deep)
+            self.drop(node, "nested too deeply to translate")
 
     def declaration(self, node: Node) -> None:
         aliases: dict[str, str] = {}

@@ -54,7 +54,7 @@ Retries = Annotated[int, Field(ge=0, le=5)]
 #: how many dataset rows a run executes at once
 Concurrency = Annotated[int, Field(ge=1, le=64)]
 #: requests per second, across the whole run
-RateLimit = Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)]
+RateLimit = Annotated[float, Field(ge=0.001, le=10_000, allow_inf_nan=False)]
 
 
 class TestSpec(StorableInput):
@@ -90,8 +90,9 @@ class TestSpec(StorableInput):
     a browser test has a browser context of its own). Rows are reported in dataset order whatever order they end
     in."""
     rate_limit: RateLimit | None = None
-    """The most HTTP requests per second the run's `request` steps send, all rows together (above 0, up to
-    10,000; redirects and a step's `retry` count too), so a data-driven run never floods the system under test.
+    """The most HTTP requests per second the run's `request` steps send, all rows together (0.001, one request
+    in 1,000 s, up to 10,000; redirects and a step's `retry` count too), so a data-driven run never floods the
+    system under test.
     Default: no limit."""
 
     @model_validator(mode="after")

@@ -8,6 +8,10 @@ from shared.models.imports import ImportResult, OpenApiImport, PostmanImport
 from shared.models.tests import TestPublic
 from shared.services.catalog import Catalog
 
+#: the most JSON text the tests of one import through the API may hold in all: they are checked, saved and sent
+#: back within one request (the CLI's imports, which write files, have no bound)
+MAX_IMPORT_CHARS = 1_000_000
+
 
 def _saved(catalog: Catalog, project_id: str, result: ImportResult, save: bool) -> ImportResult:
     if not save:
@@ -21,11 +25,11 @@ def _saved(catalog: Catalog, project_id: str, result: ImportResult, save: bool) 
 
 def import_postman(catalog: Catalog, project_id: str, body: PostmanImport) -> ImportResult:
     """The collection's tests (saved in the project unless ``save`` is false) and the report."""
-    result = import_collection(body.collection, body.environment)
+    result = import_collection(body.collection, body.environment, max_chars=MAX_IMPORT_CHARS)
     return _saved(catalog, project_id, result, body.save)
 
 
 def import_openapi_document(catalog: Catalog, project_id: str, body: OpenApiImport) -> ImportResult:
     """The document's smoke tests (saved in the project unless ``save`` is false) and the report."""
-    result = import_openapi(body.document, body.base_url)
+    result = import_openapi(body.document, body.base_url, max_chars=MAX_IMPORT_CHARS)
     return _saved(catalog, project_id, result, body.save)

@@ -338,7 +338,8 @@ def test_saving_a_test_warns_of_variables_nothing_defines(client: TestClient) ->
 @pytest.mark.parametrize(
     ("field", "value", "where"),
     [("concurrency", 0, "concurrency"), ("concurrency", 65, "concurrency"), ("rate_limit", 0, "rate_limit"),
-     ("rate_limit", -1, "rate_limit"), ("rate_limit", 20000, "rate_limit")],
+     ("rate_limit", -1, "rate_limit"), ("rate_limit", 20000, "rate_limit"),
+     ("rate_limit", 5e-324, "rate_limit")],  # (accepted, it made the run's limiter divide by zero)
 )  # fmt: skip
 def test_concurrency_and_rate_limit_are_bounded(client: TestClient, field: str, value: float, where: str) -> None:
     body = {"name": "T", "steps": [{"action": "request", "url": "http://127.0.0.1:1/"}], field: value}

@@ -323,3 +323,19 @@ def test_the_cli_shows_every_check_of_a_step_that_failed() -> None:
     assert '[dim]expected[/] "B" [dim]got[/] "A"' in text and "(2 tries)" in text
     passed = step_line(step | {"status": "passed", "error": None})
     assert "(2 checks passed)" in passed and "✗" not in passed.split("\n", 1)[-1]
+
+
+@pytest.mark.parametrize(
+    ("data", "passes"),
+    [
+        ({"jsonpath": "$.flags", "equals": [1, 0]}, False),  # [true, false] is not [1, 0]
+        ({"jsonpath": "$.flags", "equals": [True, False]}, True),
+        ({"jsonpath": "$.user", "equals": {"active": 1, "n": 2}}, False),
+        ({"jsonpath": "$.user", "equals": {"active": True, "n": 2.0}}, True),
+        ({"jsonpath": "$.rows", "contains": [1]}, False),
+        ({"jsonpath": "$.rows", "contains": [True]}, True),
+    ],
+)
+def test_true_is_not_1_at_any_depth(data: dict[str, Any], passes: bool) -> None:
+    body = {"flags": [True, False], "user": {"active": True, "n": 2}, "rows": [[True]]}
+    assert outcomes(answer(body), [expectation(data)])[-1].passed is passes

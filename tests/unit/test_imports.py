@@ -5,6 +5,7 @@ the CLI too."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -452,3 +453,134 @@ def test_the_cli_writes_test_files_and_reports_on_stderr(tmp_path: Path) -> None
     spec.write_text("openapi: 2.0\npaths: {}\n")
     refused = CliRunner().invoke(cli, ["import", "openapi", str(spec), "-o", str(tmp_path / "o")])
     assert refused.exit_code != 0 and "document.openapi" in refused.output
+
+
+# ------------------------------------------------------------------------------ hostile collections
+
+
+def _one_request(request: dict[str, Any], script: str | None = None) -> dict[str, Any]:
+    item: dict[str, Any] = {"name": "r", "request": {"url": "http://127.0.0.1/x", **request}}
+    if script is not None:
+        item["event"] = [{"listen": "test", "script": {"exec": [script]}}]
+    return {"info": {"name": "c", "schema": SCHEMA}, "item": [item]}
+
+
+def test_deeply_nested_scripts_and_bodies_are_reported_not_a_500(fakes: FakeServices) -> None:
+    # Given a script literal nested past Python's recursion limit, one nested past what a test may store, and raw
+    # JSON / GraphQL bodies nested past the JSON parser's depth or holding NaN
+    client = TestClient(create_app(fakes.services, max_body_bytes=1024 * 1024), raise_server_exceptions=False)
+    admin = {"X-API-Key": BOOTSTRAP_KEY}
+    headers = {"X-API-Key": client.post("/v1/projects", json={"name": "a"}, headers=admin).json()["api_key"]}
+    raw: dict[str, Any] = {"method": "POST", "body": {"mode": "raw", "options": {"raw": {"language": "json"}}}}
+    deep_raw = {**raw, "body": {**raw["body"], "raw": "[" * 5000 + "]" * 5000}}
+    nan_raw = {**raw, "body": {**raw["body"], "raw": '{"a": NaN, "b": 1e999}'}}
+    graphql = {
+        "method": "POST",
+        "body": {"mode": "graphql", "graphql": {"query": "{a}", "variables": "[" * 5000 + "]" * 5000}},
+    }
+    cases = [
+        _one_request({}, "pm.expect(pm.response.json().a).to.eql(" + "[" * 5000 + "]" * 5000 + ");"),
+        _one_request({}, "pm.expect(pm.response.json().a).to.eql(" + "[" * 100 + "]" * 100 + ");"),
+        _one_request(deep_raw),
+        _one_request(nan_raw),
+        _one_request(graphql),
+    ]
+    # When each is imported
+    answers = [
+        client.post("/v1/imports/postman", json={"collection": c, "save": False}, headers=headers) for c in cases
+    ]
+
+    # Then none is a 5xx or refuses the import: what cannot be translated is reported, the rest kept
+    assert [a.status_code for a in answers] == [200] * len(cases), [a.text[:300] for a in answers]
+    deep_check, deeper_than_stored, deep_body, nan_body, deep_graphql = (a.json() for a in answers)
+    assert deep_check["tests"][0]["test"]["steps"][0]["expect"] == []
+    assert any("nested too deeply" in (e["message"]) for e in deep_check["report"])
+    assert deeper_than_stored["tests"][0]["test"]["steps"][0]["expect"] == []
+    assert any("nests deeper than" in e["message"] for e in deeper_than_stored["report"])
+    assert deep_body["tests"][0]["test"]["steps"][0]["body"] == "[" * 5000 + "]" * 5000  # sent as written
+    assert nan_body["tests"][0]["test"]["steps"][0]["body"] == '{"a": NaN, "b": 1e999}'  # sent as written
+    assert any("GraphQL variables" in e["message"] for e in deep_graphql["report"])
+
+
+def _oas(paths: dict[str, Any], **parts: Any) -> dict[str, Any]:
+    return {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": paths, **parts}
+
+
+def _get(**operation: Any) -> dict[str, Any]:
+    return {"get": {"responses": {"200": {"description": "ok"}}, **operation}}
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        _oas({"/a": _get(parameters=5)}),
+        _oas({"/a": {**_get(), "parameters": 5}}),
+        _oas({"/a": _get()}, servers=[{"url": "http://{h}/", "variables": [1]}]),
+        _oas({"/a": _get(security=[{"k": []}])}, components=[1]),
+        _oas({"/a": _get(security=[{"k": []}])}, components={"securitySchemes": [1]}),
+        _oas({"/a": _get(tags=5)}),
+        _oas({"/a": {"get": {"responses": {"200": {"content": {"application/json": [1]}}}}}}),
+        _oas({"/a": {"post": {"requestBody": {"content": {"application/json": [1]}}, "responses": {}}}}),
+        "openapi: 3.0.0\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    get:\n      responses:\n        200:\n"
+        "          content:\n            application/json:\n              schema: {properties: {1: {type: string}}}\n",
+        "openapi: 3.0.0\ninfo: {title: t, version: 1}\npaths:\n  /a:\n    get:\n      parameters: [{name: d, in: query,"
+        " required: true, example: 2020-01-01}]\n      responses: {200: {description: x}}\n",
+        "openapi: 3.0.0\ninfo: {title: t, version: 1}\npaths:\n  ~:\n    get: {responses: {200: {description: x}}}\n",
+        "openapi: 3.0.0\ninfo: {title: t, version: 1}\npaths:\n  /a:\n    post:\n      requestBody: {content: "
+        "{application/json: {example: !!binary aGVsbG8=}}}\n      responses: {200: {description: x}}\n",
+    ],
+)
+def test_an_openapi_document_of_the_wrong_types_is_translated_or_refused_not_a_500(
+    fakes: FakeServices, document: Any
+) -> None:
+    client = TestClient(create_app(fakes.services, max_body_bytes=1024 * 1024), raise_server_exceptions=False)
+    admin = {"X-API-Key": BOOTSTRAP_KEY}
+    headers = {"X-API-Key": client.post("/v1/projects", json={"name": "a"}, headers=admin).json()["api_key"]}
+
+    answer = client.post("/v1/imports/openapi", json={"document": document, "save": False}, headers=headers)
+
+    assert answer.status_code in (200, 422), answer.text
+    if answer.status_code == 422:
+        assert answer.json()["error"]["message"].startswith("document")
+
+
+def test_yaml_dates_and_number_keys_become_json_text() -> None:
+    text = (
+        "openapi: 3.0.0\ninfo: {title: t, version: 1}\npaths:\n  /a:\n    get:\n      parameters: [{name: d, in: query,"
+        " required: true, example: 2020-01-01}]\n      responses:\n        200:\n          content:\n"
+        "            application/json:\n              schema: {type: object, properties: {1: {type: string}}}\n"
+    )
+    step = import_openapi(text, "http://127.0.0.1:9").tests[0].test.model_dump(mode="json", by_alias=True)["steps"][0]
+    assert step["query"] == {"d": "2020-01-01"}
+    assert step["expect"][1]["json_schema"]["properties"] == {"1": {"type": "string"}}
+
+
+def test_references_thousands_deep_are_reported_and_amplified_schemas_are_bounded() -> None:
+    # Given a schema reaching its type through 3,000 references, one after another
+    chain = {f"A{i}": {"$ref": f"#/components/schemas/A{i + 1}"} for i in range(3000)}
+    chain["A3000"] = {"type": "string"}
+    ok = {"200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/A0"}}}}}
+    result = import_openapi(_oas({"/a": {"get": {"responses": ok}}}, components={"schemas": chain}), "http://x")
+    # Then the operation's test checks its status, and the schema is reported as not checked
+    assert result.tests[0].test.model_dump(mode="json", by_alias=True)["steps"][0]["expect"] == [{"status": 200}]
+    assert any("nests too deeply" in e.message for e in result.report)
+
+    # Given 1,500 operations that all refer to one 300-property schema (200 KB that would make 12 MB of tests)
+    big = {"type": "object", "properties": {f"p{i}": {"type": "string"} for i in range(300)}}
+    paths = {
+        f"/a{i}": {
+            "get": {
+                "responses": {"200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/B"}}}}}
+            }
+        }
+        for i in range(1500)
+    }
+    document = _oas(paths, components={"schemas": {"B": big}})
+    # Then with a bound (the API's) the import stops, saying why, in well under a second per operation
+    started = time.perf_counter()
+    with pytest.raises(InvalidInput) as caught:
+        import_openapi(document, "http://x", max_chars=1_000_000)
+    assert "more than 1 MB of text" in caught.value.message
+    assert time.perf_counter() - started < 10  # (checking each copy of the schema anew took 0.25 s a copy)
+    # and without one (the CLI's) every operation has its test
+    assert len(import_openapi(_oas(dict(list(paths.items())[:200]), components={"schemas": {"B": big}})).tests) == 200
