@@ -122,7 +122,7 @@ def _expand(targets: tuple[str, ...]) -> list[str]:
 @click.option(
     "--rate-limit",
     "rate_limit",
-    type=click.FloatRange(min=0, min_open=True, max=10_000),
+    type=click.FloatRange(min=0.001, max=10_000),
     help="The most HTTP requests per second, all rows together (default: the test's, else no limit).",
 )
 @click.option("--quiet", is_flag=True, help="With --wait: no step-by-step progress, just the results.")
