@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shared.models.plans import Extract, Request, Step
 from shared.models.secrets import NAME_CHARS
+
+if TYPE_CHECKING:  # (the step models check JSONPaths, which import PLACEHOLDER from here)
+    from shared.models.plans import Step
 
 #: ``{{name}}`` or ``{{secret:NAME}}``; the names secrets may have are the ones this accepts
 PLACEHOLDER = re.compile(rf"\{{\{{\s*(secret\s*:\s*)?({NAME_CHARS})\s*\}}\}}")
@@ -48,9 +50,9 @@ def step_data(step: Step) -> dict[str, Any]:
 
 def produced(step: Step) -> set[str]:
     """Variables a step defines for the steps after it."""
-    if isinstance(step, Extract):
+    if step.action == "extract":
         return {step.var}
-    if isinstance(step, Request):
+    if step.action == "request":
         return set(step.extract)
     return set()
 

@@ -24,7 +24,6 @@ from shared.services.secrets import Secrets
 __all__ = ["PLACEHOLDER", "RenderError", "Renderer", "load_secrets", "placeholders", "produced"]
 
 _STEP = TypeAdapter[Step](Step)
-_dump = step_data
 
 
 class RenderError(InvalidInput):
@@ -106,7 +105,7 @@ class Renderer:
         return value
 
     def render_step(self, step: Step) -> Step:
-        data = _dump(step)
+        data = step_data(step)
         out: dict[str, Any] = {}
         for key, value in data.items():
             if key == "action":

@@ -31,7 +31,7 @@ from jsonpath.selectors import Filter
 
 from shared import regex
 from shared.errors import InvalidInput
-from shared.models.secrets import NAME_CHARS
+from shared.placeholders import PLACEHOLDER
 
 
 class JsonPathError(InvalidInput):
@@ -136,8 +136,6 @@ def problem(path: str) -> str | None:
     return None
 
 
-#: a ``{{var}}`` or ``{{secret:NAME}}`` placeholder (as ``runner_container/runner/render.py`` fills them in)
-PLACEHOLDER = re.compile(rf"\{{\{{\s*(secret\s*:\s*)?({NAME_CHARS})\s*\}}\}}")
 #: what a placeholder may stand for in a path: a name or text (``$.{{field}}``, ``"{{name}}"``), a number
 #: (``[{{i}}]``, ``== {{id}}``)
 _STAND_INS = ("a", "0")
