@@ -8,14 +8,14 @@ UV ?= $(shell uv --version >/dev/null 2>&1 && echo uv || echo .tools/bin/uv)
 export PLAYWRIGHT_BROWSERS_PATH ?= $(HOME)/.cache/ms-playwright
 FFMPEG_REV := 1013
 
-.PHONY: help install uv browser test test-fast lint format demo bench clean
+.PHONY: help install uv browser newman test test-fast lint format demo bench clean
 
 help:
 	@echo "make demo   - set up, start local mode, run the example tests, print results"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make lint   - ruff + mypy"
 	@echo "make bench  - the runner against a bare Playwright script; local mode's AWS emulation; plain English"
-	@echo "              reruns against explicit plans; suite runs batched onto one runner; as ratios"
+	@echo "              reruns against explicit plans; suite runs batched onto one runner; Newman; as ratios"
 
 uv:
 	@uv --version >/dev/null 2>&1 || [ -x .tools/bin/uv ] || { \
@@ -33,18 +33,24 @@ install: uv  ## idempotent: .venv with every dependency group, a browser, ffmpeg
 browser:
 	@bash scripts/install-browser.sh
 
+# Newman from npm (for the benchmark against it), into .tools/newman.
+newman:
+	@[ -x .tools/newman/node_modules/.bin/newman ] || { mkdir -p .tools/newman && \
+	  cd .tools/newman && npm install --no-audit --no-fund --silent newman@6; }
+
 # Start local mode, run examples/tests against the example app, print the results, stop.
 demo: install
 	$(VENV)/bin/autotest demo --junit .autotest/demo/junit.xml
 
 # autotest's runner against a bare Playwright script doing the same test; prints ratios.
-bench: install
+bench: install newman
 	$(PY) -m bench.runner_overhead --runs 15
 	$(PY) -m bench.local_emulation --rounds 5 --iterations 10
 	$(PY) -m bench.check_overhead --checks 300
 	$(PY) -m bench.planner_parse --rounds 30
 	$(PY) -m bench.plain_english --runs 15
 	$(PY) -m bench.suite_batching --rounds 9 --runs 4 --lambda
+	$(PY) -m bench.newman_throughput --rounds 5
 
 test: install
 	$(PY) -m pytest -q

@@ -365,7 +365,8 @@ class _Importer:
                         name,
                         "variable",
                         f"{{{{{var}}}}} is used but neither the collection nor the environment defines it: give it "
-                        "a value (the test's variables, or --var when it runs)",
+                        "a value (a column of the data file, as Newman's -d: autotest run --data; the test's "
+                        "variables; or --var when it runs)",
                         test=name,
                     )
             tests.append(imported(body, files(name), f"test {name!r}", budget))
