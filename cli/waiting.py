@@ -2,7 +2,8 @@
 
 One thread per run reads its server-sent events (``GET /v1/runs/{id}/events``), reconnecting if the
 stream drops, or polls ``GET /v1/runs/{id}`` when the deployment does not stream. The main thread
-prints what arrives; steps and statuses are printed once even when a reconnect repeats them, each step under the
+prints what arrives (of a data-driven run, every step of its first rows, then the steps that did not pass and
+a count of the rows ended); steps and statuses are printed once even when a reconnect repeats them, each step under the
 attempt it belongs to; when a run is retried, a line says how its attempt ended before the retry's lines.
 """
 
@@ -26,6 +27,10 @@ from shared.attempt_steps import AttemptSteps, held_like_record
 POLL_S = 1.0
 RECONNECT_S = 1.0
 MAX_FAILURES = 10
+#: a data-driven run's first rows show every step; later rows only the steps that did not pass, and a count
+#: of the rows ended (at most every ROWS_EVERY_S): 200 rows of 4 steps would be 800 lines
+ROWS_SHOWN = 5
+ROWS_EVERY_S = 2.0
 
 
 @dataclass
@@ -36,6 +41,9 @@ class Followed:
     shown_steps: set[tuple[int, int | None, int]] = field(default_factory=set)
     shown_attempt: int = 0  # the newest attempt a line was printed for
     polled: AttemptSteps[tuple[int | None, dict[str, Any]]] = field(default_factory=AttemptSteps)
+    rows_ended: set[tuple[int, int]] = field(default_factory=set)  # (attempt, row) of the rows seen
+    rows_said: int = 0  # the count the last "rows ended" line gave
+    rows_said_at: float = 0.0
     done: bool = False
     error: str | None = None
 
@@ -151,8 +159,21 @@ class Progress:
             return
         self._attempt(item, attempt, run)
         item.shown_steps.add(key)
-        if not self.quiet:
-            self.console.print(step_line(step, prefix=self._prefix(item) + row_prefix(iteration)))
+        if self.quiet:
+            return
+        if iteration is not None:  # rows are written when they end: a row's first step says it ended
+            item.rows_ended.add((attempt, iteration))
+            if iteration >= ROWS_SHOWN and step.get("status") in ("passed", "skipped"):
+                self._rows_ended(item, attempt)
+                return
+        self.console.print(step_line(step, prefix=self._prefix(item) + row_prefix(iteration)))
+
+    def _rows_ended(self, item: Followed, attempt: int) -> None:
+        ended = sum(1 for a, _ in item.rows_ended if a == attempt)
+        now = time.monotonic()
+        if ended > item.rows_said and now - item.rows_said_at >= ROWS_EVERY_S:
+            item.rows_said, item.rows_said_at = ended, now
+            self.console.print(f"{self._prefix(item)}  [dim]{ended} rows ended[/]")
 
     def run(self, item: Followed, run: dict[str, Any]) -> None:
         """A polled run: print what is new in it, each step under its own attempt (a retried run still holds

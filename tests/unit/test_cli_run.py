@@ -426,6 +426,38 @@ def test_dataset_steps_are_labelled_with_their_row(test_file: Path) -> None:
     assert [line for line in status.output.splitlines() if "goto" in line][2].strip().startswith("row 2")
 
 
+def test_a_large_datasets_progress_shows_the_first_rows_and_then_only_what_did_not_pass(test_file: Path) -> None:
+    # Given 40 rows of 2 steps, row 30's second step failing
+    rows: list[dict[str, Any]] = [
+        {"index": i, "variables": {}, "status": "passed", "steps": [step(0), step(1)]} for i in range(40)
+    ]
+    rows[29] |= {"status": "failed", "steps": [step(0), step(1, "failed", "expected 200, got 500")]}
+    final = a_run("run_1", "failed", iterations=rows, error="dataset row 30 did not pass (of 40)")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/events"):
+            body = status_event("run_1", "running")
+            for row in rows:
+                for s in row["steps"]:
+                    payload = {"run_id": "run_1", "attempt": 1, "iteration": row["index"], "step": s}
+                    body += f"event: step\ndata: {json.dumps(payload)}\n\n"
+            body += status_event("run_1", "failed")
+            return httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})
+        return FakeApi(final)(request)
+
+    result = invoke(handler, ["run", str(test_file), "--wait"])
+
+    # Then the progress shows every step of the first 5 rows, the failed step of row 30, and a count of rows
+    # ended, not 80 step lines
+    assert result.exit_code == 1, result.output
+    progress = result.output.split("rows: ")[0]
+    step_lines = [line.strip() for line in progress.splitlines() if "goto" in line]
+    assert [line.split()[1] for line in step_lines] == [*(str(n) for n in range(1, 6) for _ in range(2)), "30"]
+    assert "expected 200, got 500" in progress
+    assert "rows ended" in progress
+    assert "rows: 39 passed, 1 failed (of 40)" in result.output
+
+
 def test_a_run_executed_again_after_an_interruption_says_so_in_results_and_status(test_file: Path) -> None:
     interruption = {"attempt": 1, "reason": "local mode restarted while it ran", "at": "2026-01-01T10:11:12Z"}
     final = a_run("run_1", "passed", steps=[step(0)], attempt=2, interruptions=[interruption])
