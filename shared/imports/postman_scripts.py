@@ -11,6 +11,7 @@ Postman                                                        autotest
 ``pm.expect(pm.response.json().a.b[0]).to.eql(V)``              ``{jsonpath: $.a.b[0], equals: V}``
 ``... .to.include(V)`` / ``.to.exist`` / ``.to.not.exist``     ``contains: V`` / ``exists: true`` / ``exists: false``
 ``... .to.be.true`` / ``.to.match(/re/)`` / ``.property("k")``  ``equals: true`` / ``matches: re`` / ``$.path.k``
+``... .to.be.a("string")`` (``.an("array")``, number, ...)      ``{expr: 'type(body["a"]) == string'}`` (CEL)
 ``pm.expect(pm.response.headers.get("X")).to.include("v")``     ``{header: X, contains: v}`` (``eql``: ``equals``)
 ``pm.response.to.have.header("X"[, "v"])``                      ``{header: X, exists: true}`` (or ``equals: v``)
 ``pm.expect(pm.response.text()).to.include("t")``               ``{body_contains: t}``
@@ -32,6 +33,7 @@ for a reason it left out. Differences that remain: autotest's ``exists`` finds a
 from __future__ import annotations
 
 import codecs
+import json
 import math
 import re
 from collections.abc import Callable
@@ -512,6 +514,8 @@ class _Translator:
             if len(arguments) == 1:
                 return {"jsonpath": inner, "exists": True}
             return self.json_check(inner, "eql", arguments[1:], negated)
+        if word in ("a", "an") and arguments and len(arguments) == 1 and isinstance(arguments[0], str):
+            return {"expr": _type_expr(path, arguments[0].lower())}
         if arguments is None or len(arguments) != 1:
             raise _Unsupported(f"`{word}` on the JSON body has no autotest check: not translated")
         (value,) = arguments
@@ -562,6 +566,38 @@ class _Regex:
 
 def _is_status(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599
+
+
+#: chai's type names (``.to.be.a("string")``) as CEL type tests of ``{}``, a value of the body
+_CEL_TYPES = {
+    "string": "type({}) == string",
+    "number": "(type({0}) == int || type({0}) == uint || type({0}) == double)",
+    "boolean": "type({}) == bool",
+    "array": "type({}) == list",
+    "object": "type({}) == map",
+    "null": "type({}) == null_type",
+}
+_PATH_PART = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\['((?:[^'\\]|\\.)*)'\]|\[(\d+)\]")
+
+
+def _type_expr(path: str, name: str) -> str:
+    """``.to.be.a(name)`` of the body's value at ``path`` (a JSONPath this module wrote: ``$``, members and
+    indexes) as a CEL check; a value the body does not have fails it, as chai fails on ``undefined``."""
+    if name not in _CEL_TYPES:
+        raise _Unsupported(f"`.a({name!r})`: a type chai knows but JSON has not: not translated")
+    accessor, at = "body", 1
+    while at < len(path):
+        part = _PATH_PART.match(path, at)
+        if part is None:
+            raise _Unsupported(f"`.a({name!r})` on {path}: not translated")
+        member, quoted, index = part.groups()
+        if index is not None:
+            accessor += f"[{index}]"
+        else:
+            key = member if member is not None else re.sub(r"\\(.)", r"\1", quoted)
+            accessor += f"[{json.dumps(key)}]"
+        at = part.end()
+    return _CEL_TYPES[name].format(accessor)
 
 
 def _member(name: str) -> str:

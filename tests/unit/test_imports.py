@@ -17,7 +17,7 @@ from cli.main import cli
 from cli.testfile import load_test_file
 from functions.api import examples
 from functions.api.app import create_app
-from shared.apitests import schema
+from shared.apitests import cel, schema
 from shared.errors import InvalidInput
 from shared.imports.common import slug
 from shared.imports.openapi import import_openapi
@@ -82,6 +82,12 @@ def dropped(script: str) -> list[tuple[int, str]]:
         ("pm.expect(pm.response.responseTime).to.be.below(200);", {"max_latency_ms": 199}),
         ("pm.expect(pm.response.text()).to.include('hi');", {"body_contains": "hi"}),
         ("pm.response.to.be.json;", {"json_schema": {}}),
+        ("pm.expect(pm.response.json().name).to.be.a('string');", {"expr": 'type(body["name"]) == string'}),
+        ("pm.expect(pm.response.json().items).to.be.an('array');", {"expr": 'type(body["items"]) == list'}),
+        (
+            "pm.expect(pm.response.json()['a-b'][0]).to.be.a('number');",
+            {"expr": '(type(body["a-b"][0]) == int || type(body["a-b"][0]) == uint || type(body["a-b"][0]) == double)'},
+        ),
         (
             "pm.expect(pm.response.json().id).to.eql(pm.environment.get('id'));",
             {"jsonpath": "$.id", "equals": "{{id}}"},
@@ -91,6 +97,32 @@ def dropped(script: str) -> list[tuple[int, str]]:
 def test_each_supported_form_becomes_its_check(script: str, expected: dict[str, Any]) -> None:
     assert checks(script) == [expected]
     assert dropped(script) == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "passes", "fails"),
+    [
+        ("string", "x", 1),
+        ("number", 1.5, "1"),
+        ("number", 2, True),
+        ("boolean", False, 0),
+        ("array", [1], {"a": 1}),
+        ("object", {"a": 1}, [1]),
+        ("null", None, 0),
+    ],
+)
+def test_a_translated_type_check_passes_and_fails_as_chai_does(kind: str, passes: Any, fails: Any) -> None:
+    (check,) = checks(f"pm.expect(pm.response.json().v).to.be.a('{kind}');")
+    scope = {"response": {}, "headers": {}, "vars": {}}
+    assert bool(cel.evaluate(check["expr"], {**scope, "body": {"v": passes}})) is True
+    assert bool(cel.evaluate(check["expr"], {**scope, "body": {"v": fails}})) is False
+    with pytest.raises(cel.CelError):  # a value the body does not have fails the check (chai: undefined)
+        cel.evaluate(check["expr"], {**scope, "body": {}})
+
+
+def test_a_type_json_has_not_is_reported() -> None:
+    assert checks("pm.expect(pm.response.json().v).to.be.a('function');") == []
+    assert dropped("pm.expect(pm.response.json().v).to.be.a('function');")[0][0] == 1
 
 
 def test_aliases_and_pm_test_functions_of_both_kinds() -> None:
