@@ -634,7 +634,9 @@ async def resolve(
         if isinstance(target, str | DescribedTarget) and not isinstance(found, _Scope):
             close = await _fuzzy(page, where, target, action)
             if close is not None:
-                return close
+                # the element may have appeared after the stricter tiers looked: they come first if so
+                again = await _attempt(page, where, groups)
+                return again if isinstance(again, Resolved) else close
         if time.monotonic() >= deadline:
             if isinstance(found, _Scope):
                 assert not isinstance(target, str)
