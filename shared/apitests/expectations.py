@@ -12,8 +12,10 @@ secrets *before* it cuts, so no prefix of a long secret survives a cut.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from celpy import celtypes
@@ -49,14 +51,25 @@ def show(value: Any, clip: Clip = cut) -> str:
     return clip(text, _SHOWN)
 
 
+#: a JSON number (RFC 8259), as a string expectation may write one
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+
+
 def values_equal(expected: Any, actual: Any) -> bool:
-    """JSON equality; a string expectation also matches a scalar that renders to it ("5" == 5)."""
+    """JSON equality; a string expectation also matches a number it writes as JSON does ("5" == 5, "3.50" ==
+    3.5)."""
     if _json_equal(expected, actual):
         return True
     if isinstance(expected, bool) or isinstance(actual, bool):
         return isinstance(expected, bool) and isinstance(actual, bool) and expected is actual
     if isinstance(expected, str) and isinstance(actual, int | float) and not isinstance(actual, bool):
-        return expected == json.dumps(actual)
+        # a number written as text (a CSV cell, a placeholder): "3.50" is 3.5, "3" is 3.0; not "0x3" or " 3"
+        if not _NUMBER.fullmatch(expected):
+            return False
+        try:
+            return Decimal(expected) == Decimal(repr(actual))
+        except InvalidOperation:  # (inf / nan never reach here: JSON has no such numbers)
+            return False
     return False
 
 

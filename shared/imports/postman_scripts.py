@@ -27,7 +27,9 @@ Everything else (conditions, loops, other ``pm`` calls, ``postman.setNextRequest
 equivalent, ``.length``, values computed at run time) is reported with its line and text, and adds no check:
 a statement is translated whole or not at all, so no translation can pass where the script would fail
 for a reason it left out. Differences that remain: autotest's ``exists`` finds a JSON ``null`` (chai's
-``exist`` does not), and its ``equals`` takes ``"5"`` for ``5``.
+``exist`` does not), and its ``equals`` takes ``"5"`` for ``5`` where the expected value is a variable (a data
+file's CSV cell is text): an ``eql`` of a literal string that reads as a number checks the type too (a CEL
+``expr``).
 """
 
 from __future__ import annotations
@@ -530,6 +532,9 @@ class _Translator:
                 raise _Unsupported(
                     f"`{word}` compares objects by identity, so this fails in Postman whatever the body: use eql"
                 )
+            if isinstance(value, str) and _LOOSE.fullmatch(value):
+                # chai's eql("3") fails on the number 3, autotest's equals takes it: the type is checked too
+                return {"expr": f"{_type_expr(path, 'string')} && {_accessor(path)} == {json.dumps(value)}"}
             return {"jsonpath": path, "equals": value}
         if word in _INCLUDES:
             return {"jsonpath": path, "contains": value}
@@ -580,16 +585,25 @@ _CEL_TYPES = {
 _PATH_PART = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\['((?:[^'\\]|\\.)*)'\]|\[(\d+)\]")
 
 
+#: a string autotest's ``equals`` would also take for a number (``"3"`` for ``3``)
+_LOOSE = re.compile(r"\s*[-+]?[0-9][0-9.eE+-]*\s*")
+
+
 def _type_expr(path: str, name: str) -> str:
     """``.to.be.a(name)`` of the body's value at ``path`` (a JSONPath this module wrote: ``$``, members and
     indexes) as a CEL check; a value the body does not have fails it, as chai fails on ``undefined``."""
     if name not in _CEL_TYPES:
         raise _Unsupported(f"`.a({name!r})`: a type chai knows but JSON has not: not translated")
+    return _CEL_TYPES[name].format(_accessor(path))
+
+
+def _accessor(path: str) -> str:
+    """The CEL for the body's value at ``path`` (``$.a['b-c'][0]`` -> ``body["a"]["b-c"][0]``)."""
     accessor, at = "body", 1
     while at < len(path):
         part = _PATH_PART.match(path, at)
         if part is None:
-            raise _Unsupported(f"`.a({name!r})` on {path}: not translated")
+            raise _Unsupported(f"a check of {path}: not translated")
         member, quoted, index = part.groups()
         if index is not None:
             accessor += f"[{index}]"
@@ -597,7 +611,7 @@ def _type_expr(path: str, name: str) -> str:
             key = member if member is not None else re.sub(r"\\(.)", r"\1", quoted)
             accessor += f"[{json.dumps(key)}]"
         at = part.end()
-    return _CEL_TYPES[name].format(accessor)
+    return accessor
 
 
 def _member(name: str) -> str:

@@ -139,6 +139,11 @@ def test_non_json_bodies_fail_json_expectations_clearly() -> None:
 def test_value_comparisons() -> None:
     assert values_equal("5", 5) and values_equal(5, 5.0) and not values_equal(True, 1)
     assert not values_equal("true", True) and values_equal(True, True)
+    # a number written as text is compared as a number (a CSV cell "3.50" is the JSON 3.5), written as JSON
+    # writes numbers: no hex, no spaces, no "3" for true
+    assert values_equal("3.50", 3.5) and values_equal("3.0", 3) and values_equal("1e2", 100)
+    assert not values_equal("0x3", 3) and not values_equal(" 3", 3) and not values_equal("3", True)
+    assert not values_equal("3.5", 3.51) and values_equal("12345678901234567890", 12345678901234567890)
     assert contains({"a": 1, "b": 2}, {"a": 1}) and contains(["x", 1], 1) and contains("abc", "b")
     assert not contains(3, 3)
 

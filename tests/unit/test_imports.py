@@ -120,6 +120,15 @@ def test_a_translated_type_check_passes_and_fails_as_chai_does(kind: str, passes
         cel.evaluate(check["expr"], {**scope, "body": {}})
 
 
+def test_an_eql_of_a_string_that_reads_as_a_number_fails_on_the_number_as_chai_does() -> None:
+    # chai's eql("3") fails when the body has the number 3; autotest's equals would take it: the type is checked
+    (check,) = checks("pm.expect(pm.response.json().count).to.eql('3');")
+    scope = {"response": {}, "headers": {}, "vars": {}}
+    assert bool(cel.evaluate(check["expr"], {**scope, "body": {"count": "3"}})) is True
+    assert bool(cel.evaluate(check["expr"], {**scope, "body": {"count": 3}})) is False
+    assert bool(cel.evaluate(check["expr"], {**scope, "body": {"count": "4"}})) is False
+
+
 def test_a_type_json_has_not_is_reported() -> None:
     assert checks("pm.expect(pm.response.json().v).to.be.a('function');") == []
     assert dropped("pm.expect(pm.response.json().v).to.be.a('function');")[0][0] == 1
