@@ -26,6 +26,7 @@ from cli.output import (
     status_text,
     table,
     timestamp,
+    visible,
 )
 from cli.state import CliState, pass_state
 from cli.testfile import SUFFIXES, load_test_file, looks_like_file
@@ -79,6 +80,35 @@ def _run_body(arg: str, variables: dict[str, Any], revision: int | None, retries
     if revision is not None:
         body["revision"] = revision
     return arg, body
+
+
+def _undefined(body: dict[str, Any]) -> list[str]:
+    """An inline run's variables that nothing gives (the file, ``--var``, every row of ``--data``): said before
+    anything is sent, since the steps that use them will fail. A spec the API would refuse says nothing here
+    (the API's 422 says what is wrong)."""
+    if not isinstance(body.get("spec"), dict):
+        return []
+    from pydantic import ValidationError
+
+    from shared.models.runs import InlineSpec
+    from shared.placeholders import undefined
+
+    try:
+        spec = InlineSpec.model_validate(body["spec"])
+    except (ValidationError, ValueError):
+        return []
+    known = {*spec.variables, *body.get("variables", {})}
+    rows = body.get("dataset") or spec.dataset
+    if rows:
+        every_row = set(rows[0])
+        for row in rows[1:]:
+            every_row &= set(row)
+        known |= every_row
+    return [
+        f"{problem}, which neither the file, --var nor {'every data row' if rows else 'a data file'} gives: "
+        "that step will fail"
+        for problem in undefined(spec.steps or [], known, start_url=spec.start_url)
+    ]
 
 
 def _expand(targets: tuple[str, ...]) -> list[str]:
@@ -162,8 +192,10 @@ def run(
     settings: dict[str, Any] = {"concurrency": concurrency, "rate_limit": rate_limit}
     if data_path is not None:
         settings["dataset"] = load_rows(data_path)
-    for _, body in requests:
+    for label, body in requests:
         body.update({k: v for k, v in settings.items() if v is not None})
+        for problem in _undefined(body):
+            click.echo(visible(f"warning: {label}: {problem}"), err=True)
     client = state.client()
     started = []
     for fallback, body in requests:

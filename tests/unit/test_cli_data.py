@@ -77,6 +77,25 @@ def test_run_sends_the_rows_as_the_dataset_with_concurrency_and_rate_limit(tmp_p
     assert body["concurrency"] == 16 and body["rate_limit"] == 50
 
 
+def test_a_variable_neither_the_file_var_nor_every_row_gives_is_a_warning_before_the_run(tmp_path: Path) -> None:
+    url = "http://127.0.0.1:1/{{id}}/{{nmae}}/{{token}}/{{base}}"
+    test_file = write(tmp_path, "t.yaml", f"name: T\nsteps:\n  - {{action: request, url: '{url}'}}\n")
+    data = write(tmp_path, "rows.json", json.dumps([{"id": 1, "token": "a"}, {"id": 2}]))
+    api = FakeApi(a_run("run_1", "passed", steps=[step(0)]))
+
+    result = invoke(api, ["run", str(test_file), "--data", str(data), "--var", "base=x"])
+
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        "warning: T: step 1 (request) uses {{nmae}}, which neither the file, --var nor every data row gives: that "
+        "step will fail",
+        "warning: T: step 1 (request) uses {{token}}, which neither the file, --var nor every data row gives: that "
+        "step will fail",
+    ]
+    assert len(api.requests) >= 1  # a warning: the run still starts (the API decides)
+
+
 def test_a_bad_data_file_stops_the_command_before_anything_is_sent(tmp_path: Path) -> None:
     test_file = write(tmp_path, "t.yaml", "name: T\nsteps:\n  - {action: request, url: 'http://127.0.0.1:1/'}\n")
     data = write(tmp_path, "rows.csv", "id\n1,2\n")
