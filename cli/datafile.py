@@ -89,7 +89,8 @@ def _json_rows(path: Path, text: str) -> list[dict[str, Any]]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise CliError(f"{path}: not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
+        hint = "" if path.suffix.lower() == ".json" else " (a file not named .csv is read as JSON: name CSV files .csv)"
+        raise CliError(f"{path}: not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}{hint}") from exc
     except RecursionError as exc:
         raise CliError(f"{path}: nested too deeply to be a data file") from exc
     if not isinstance(data, list):

@@ -64,6 +64,11 @@ def test_too_many_rows_and_other_encodings_are_refused(tmp_path: Path) -> None:
         load_rows(tmp_path / "nope.csv")
 
 
+def test_a_csv_file_named_otherwise_is_told_to_be_named_csv(tmp_path: Path) -> None:
+    with pytest.raises(CliError, match=r"not valid JSON: line 1, column 1: .* name a CSV file \.csv"):
+        load_rows(write(tmp_path, "rows.txt", "id,name\n1,Apples\n"))
+
+
 def test_run_sends_the_rows_as_the_dataset_with_concurrency_and_rate_limit(tmp_path: Path) -> None:
     test_file = write(tmp_path, "t.yaml", "name: T\nsteps:\n  - {action: request, url: 'http://127.0.0.1:1/{{id}}'}\n")
     data = write(tmp_path, "rows.csv", "id,name\n1,Apples\n2,Bread\n")
