@@ -65,7 +65,7 @@ def test_too_many_rows_and_other_encodings_are_refused(tmp_path: Path) -> None:
 
 
 def test_a_csv_file_named_otherwise_is_told_to_be_named_csv(tmp_path: Path) -> None:
-    with pytest.raises(CliError, match=r"not valid JSON: line 1, column 1: .* name a CSV file \.csv"):
+    with pytest.raises(CliError, match=r"not valid JSON: line 1, column 1: .* name CSV files \.csv"):
         load_rows(write(tmp_path, "rows.txt", "id,name\n1,Apples\n"))
 
 
