@@ -80,6 +80,17 @@ def secrets_used(steps: list[Step], *, start_url: str | None = None) -> set[str]
     return needed
 
 
+def given(variables: Iterable[str], dataset: list[dict[str, Any]] | None) -> set[str]:
+    """The variables a run of a test has before its first step: ``variables`` and the keys every row has."""
+    known = set(variables)
+    if dataset:
+        every_row = set(dataset[0])
+        for row in dataset[1:]:
+            every_row &= set(row)
+        known |= every_row
+    return known
+
+
 def save_warnings(steps: list[Step] | None, variables: Iterable[str], dataset: list[dict[str, Any]] | None, *,
                   start_url: str | None = None) -> list[str]:  # fmt: skip
     """What to tell someone saving a test whose steps use variables it does not define: its ``variables`` and
@@ -87,12 +98,7 @@ def save_warnings(steps: list[Step] | None, variables: Iterable[str], dataset: l
     ``--data``, a suite's or a schedule's variables); a run that does not fails at the step that needs one."""
     if not steps:
         return []
-    known = set(variables)
-    if dataset:
-        every_row = set(dataset[0])
-        for row in dataset[1:]:
-            every_row &= set(row)
-        known |= every_row
+    known = given(variables, dataset)
     return [
         f"{problem}, which nothing in the test defines: give it in `variables` (or every dataset row), or when "
         "the test runs (`--var`, `--data`), or the step fails then"

@@ -91,19 +91,14 @@ def _undefined(body: dict[str, Any]) -> list[str]:
     from pydantic import ValidationError
 
     from shared.models.runs import InlineSpec
-    from shared.placeholders import undefined
+    from shared.placeholders import given, undefined
 
     try:
         spec = InlineSpec.model_validate(body["spec"])
     except (ValidationError, ValueError):
         return []
-    known = {*spec.variables, *body.get("variables", {})}
     rows = body.get("dataset") or spec.dataset
-    if rows:
-        every_row = set(rows[0])
-        for row in rows[1:]:
-            every_row &= set(row)
-        known |= every_row
+    known = given([*spec.variables, *body.get("variables", {})], rows)
     return [
         f"{problem}, which neither the file, --var nor {'every data row' if rows else 'a data file'} gives: "
         "that step will fail"
