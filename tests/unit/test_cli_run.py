@@ -400,11 +400,8 @@ def test_a_saved_test_is_labelled_by_its_name_live_and_in_junit(tmp_path: Path, 
     assert case is not None and case.get("name") == label
 
 
-def test_dataset_steps_are_labelled_with_their_row(test_file: Path) -> None:
-    rows: list[dict[str, Any]] = [
-        {"index": i, "variables": {}, "status": "passed", "steps": [step(0), step(1)]} for i in range(2)
-    ]
-    final = a_run("run_1", "passed", iterations=rows)
+def rows_streamed(rows: list[dict[str, Any]], final: dict[str, Any]) -> Callable[[httpx.Request], httpx.Response]:
+    """The API of a data-driven run whose events stream each row's steps, then ``final``'s status."""
 
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/events"):
@@ -413,9 +410,18 @@ def test_dataset_steps_are_labelled_with_their_row(test_file: Path) -> None:
                 for s in row["steps"]:
                     payload = {"run_id": "run_1", "attempt": 1, "iteration": row["index"], "step": s}
                     body += f"event: step\ndata: {json.dumps(payload)}\n\n"
-            body += status_event("run_1", "passed")
+            body += status_event("run_1", final["status"])
             return httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})
         return FakeApi(final)(request)
+
+    return handler
+
+
+def test_dataset_steps_are_labelled_with_their_row(test_file: Path) -> None:
+    rows: list[dict[str, Any]] = [
+        {"index": i, "variables": {}, "status": "passed", "steps": [step(0), step(1)]} for i in range(2)
+    ]
+    handler = rows_streamed(rows, a_run("run_1", "passed", iterations=rows))
 
     result = invoke(handler, ["run", str(test_file), "--wait"])
     status = invoke(handler, ["status", "run_1"])
@@ -432,18 +438,7 @@ def test_a_large_datasets_progress_shows_the_first_rows_and_then_only_what_did_n
         {"index": i, "variables": {}, "status": "passed", "steps": [step(0), step(1)]} for i in range(40)
     ]
     rows[29] |= {"status": "failed", "steps": [step(0), step(1, "failed", "expected 200, got 500")]}
-    final = a_run("run_1", "failed", iterations=rows, error="dataset row 30 did not pass (of 40)")
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/events"):
-            body = status_event("run_1", "running")
-            for row in rows:
-                for s in row["steps"]:
-                    payload = {"run_id": "run_1", "attempt": 1, "iteration": row["index"], "step": s}
-                    body += f"event: step\ndata: {json.dumps(payload)}\n\n"
-            body += status_event("run_1", "failed")
-            return httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})
-        return FakeApi(final)(request)
+    handler = rows_streamed(rows, a_run("run_1", "failed", iterations=rows, error="dataset row 30 did not pass (of 40)"))
 
     result = invoke(handler, ["run", str(test_file), "--wait"])
 
