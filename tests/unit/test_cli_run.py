@@ -438,7 +438,8 @@ def test_a_large_datasets_progress_shows_the_first_rows_and_then_only_what_did_n
         {"index": i, "variables": {}, "status": "passed", "steps": [step(0), step(1)]} for i in range(40)
     ]
     rows[29] |= {"status": "failed", "steps": [step(0), step(1, "failed", "expected 200, got 500")]}
-    handler = rows_streamed(rows, a_run("run_1", "failed", iterations=rows, error="dataset row 30 did not pass (of 40)"))
+    final = a_run("run_1", "failed", iterations=rows, error="dataset row 30 did not pass (of 40)")
+    handler = rows_streamed(rows, final)
 
     result = invoke(handler, ["run", str(test_file), "--wait"])
 
