@@ -1,0 +1,53 @@
+"""Every third-party package the shipped code imports is declared in ``pyproject.toml``'s dependencies: an
+import that works only because another package happens to pull it in breaks when that package stops."""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = ("shared", "functions", "runner_container", "cli", "infra_cdk", "examples")
+
+
+def _declared() -> set[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return {_normal(re.split(r"[<>=!~\[; ]", spec, maxsplit=1)[0]) for spec in project["dependencies"]}
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _imported() -> dict[str, set[str]]:
+    """Top-level module -> the files importing it (third-party modules only)."""
+    out: dict[str, set[str]] = {}
+    for top in SHIPPED:
+        for path in (ROOT / top).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names = [node.module]
+                else:
+                    continue
+                for name in names:
+                    module = name.split(".")[0]
+                    if module not in sys.stdlib_module_names and module not in SHIPPED:
+                        out.setdefault(module, set()).add(str(path.relative_to(ROOT)))
+    return out
+
+
+def test_every_imported_package_is_declared() -> None:
+    declared = _declared()
+    distributions = importlib.metadata.packages_distributions()
+    undeclared = {
+        module: sorted(files)[:3]
+        for module, files in _imported().items()
+        if not any(_normal(d) in declared for d in distributions.get(module, [module]))
+    }
+    assert undeclared == {}, f"imported but not declared in pyproject.toml: {undeclared}"
