@@ -51,3 +51,20 @@ def test_every_imported_package_is_declared() -> None:
         if not any(_normal(d) in declared for d in distributions.get(module, [module]))
     }
     assert undeclared == {}, f"imported but not declared in pyproject.toml: {undeclared}"
+
+
+def test_the_wheel_holds_every_package_the_shipped_code_imports() -> None:
+    # `autotest local` from the built wheel once failed with ModuleNotFoundError: examples (the example app)
+    packed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+    )
+    first_party = {p.name for p in ROOT.iterdir() if (p / "__init__.py").exists()} - {"tests", "bench"}
+    used: set[str] = set()
+    for top in packed:
+        for path in (ROOT / top).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    used.add(node.module.split(".")[0])
+                elif isinstance(node, ast.Import):
+                    used |= {alias.name.split(".")[0] for alias in node.names}
+    assert used & first_party <= packed, sorted((used & first_party) - packed)
