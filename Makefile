@@ -8,12 +8,13 @@ UV ?= $(shell uv --version >/dev/null 2>&1 && echo uv || echo .tools/bin/uv)
 export PLAYWRIGHT_BROWSERS_PATH ?= $(HOME)/.cache/ms-playwright
 FFMPEG_REV := 1013
 
-.PHONY: help install uv browser newman test test-fast lint format demo bench clean
+.PHONY: help install uv browser newman synth test test-fast lint format demo bench clean
 
 help:
 	@echo "make demo   - set up, start local mode, run the example tests, print results"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make lint   - ruff + mypy"
+	@echo "make synth  - synthesize the CDK stack offline into cdk.out/"
 	@echo "make bench  - the runner against a bare Playwright script; local mode's AWS emulation; plain English"
 	@echo "              reruns against explicit plans; suite runs batched onto one runner; Newman; as ratios"
 
@@ -22,7 +23,7 @@ uv:
 	  echo "installing uv into .tools/"; python3 -m venv .tools && .tools/bin/pip install -q uv; }
 
 install: uv  ## idempotent: .venv with every dependency group, a browser, ffmpeg for video
-	@$(UV) sync --all-groups --quiet
+	@$(UV) sync --all-groups --all-extras --quiet
 	@# bytecode ahead of time (only what changed): where PYTHONDONTWRITEBYTECODE is set (CI images often do), every
 	@# command would otherwise compile its ~450 modules again, 0.6 s of each CLI call
 	@$(VENV)/bin/python -m compileall -q -j 0 shared cli functions runner_container examples bench \
@@ -32,6 +33,11 @@ install: uv  ## idempotent: .venv with every dependency group, a browser, ffmpeg
 # A browser for Playwright: its own Chromium where downloads work, else Debian's headless shell.
 browser:
 	@bash scripts/install-browser.sh
+
+# The CDK app, synthesized offline into cdk.out (no CDK CLI, no Docker, no AWS account).
+synth: install
+	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 $(PY) -m infra_cdk.app
+	@echo "synthesized: cdk.out/"
 
 # Newman from npm (for the benchmark against it), into .tools/newman.
 newman:

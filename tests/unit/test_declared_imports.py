@@ -1,4 +1,5 @@
-"""Every third-party package the shipped code imports is declared in ``pyproject.toml``'s dependencies: an
+"""Every third-party package the shipped code imports is declared in ``pyproject.toml``'s dependencies (or an
+extra: ``cdk`` for ``infra_cdk/``): an
 import that works only because another package happens to pull it in breaks when that package stops."""
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ SHIPPED = ("shared", "functions", "runner_container", "cli", "infra_cdk", "examp
 
 def _declared() -> set[str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return {_normal(re.split(r"[<>=!~\[; ]", spec, maxsplit=1)[0]) for spec in project["dependencies"]}
+    specs = [
+        *project["dependencies"],
+        *(s for extra in project.get("optional-dependencies", {}).values() for s in extra),
+    ]
+    return {_normal(re.split(r"[<>=!~\[; ]", spec, maxsplit=1)[0]) for spec in specs}
 
 
 def _normal(name: str) -> str:

@@ -113,7 +113,7 @@ def test_each_supported_form_becomes_its_check(script: str, expected: dict[str, 
 )
 def test_a_translated_type_check_passes_and_fails_as_chai_does(kind: str, passes: Any, fails: Any) -> None:
     (check,) = checks(f"pm.expect(pm.response.json().v).to.be.a('{kind}');")
-    scope = {"response": {}, "headers": {}, "vars": {}}
+    scope: dict[str, Any] = {"response": {}, "headers": {}, "vars": {}}
     assert bool(cel.evaluate(check["expr"], {**scope, "body": {"v": passes}})) is True
     assert bool(cel.evaluate(check["expr"], {**scope, "body": {"v": fails}})) is False
     with pytest.raises(cel.CelError):  # a value the body does not have fails the check (chai: undefined)
@@ -123,7 +123,7 @@ def test_a_translated_type_check_passes_and_fails_as_chai_does(kind: str, passes
 def test_an_eql_of_a_string_that_reads_as_a_number_fails_on_the_number_as_chai_does() -> None:
     # chai's eql("3") fails when the body has the number 3; autotest's equals would take it: the type is checked
     (check,) = checks("pm.expect(pm.response.json().count).to.eql('3');")
-    scope = {"response": {}, "headers": {}, "vars": {}}
+    scope: dict[str, Any] = {"response": {}, "headers": {}, "vars": {}}
     assert bool(cel.evaluate(check["expr"], {**scope, "body": {"count": "3"}})) is True
     assert bool(cel.evaluate(check["expr"], {**scope, "body": {"count": 3}})) is False
     assert bool(cel.evaluate(check["expr"], {**scope, "body": {"count": "4"}})) is False

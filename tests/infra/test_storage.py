@@ -1,0 +1,93 @@
+"""The storage construct: the table is the one the adapters query, the bucket keeps artifacts private."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from aws_cdk import App
+from aws_cdk.assertions import Match, Template
+
+from infra_cdk.app import build
+from infra_cdk.config import ConfigError, StackConfig
+from shared.resources import GSI_NAMES, TTL_ATTRIBUTE
+
+
+def test_the_table_has_the_adapters_keys_indexes_and_ttl(template: Template) -> None:
+    template.resource_count_is("AWS::DynamoDB::GlobalTable", 1)
+    (table,) = template.find_resources("AWS::DynamoDB::GlobalTable").values()
+    props = table["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["KeySchema"] == [
+        {"AttributeName": "PK", "KeyType": "HASH"},
+        {"AttributeName": "SK", "KeyType": "RANGE"},
+    ]
+    assert sorted(i["IndexName"] for i in props["GlobalSecondaryIndexes"]) == sorted(GSI_NAMES)
+    for index in props["GlobalSecondaryIndexes"]:
+        name = index["IndexName"]
+        assert index["KeySchema"] == [
+            {"AttributeName": f"{name}pk", "KeyType": "HASH"},
+            {"AttributeName": f"{name}sk", "KeyType": "RANGE"},
+        ]
+        assert index["Projection"] == {"ProjectionType": "ALL"}
+    assert props["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
+    assert props["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS"}  # the AWS managed key
+    (replica,) = props["Replicas"]
+    assert replica["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert table["DeletionPolicy"] == "Delete"  # retain_data is off by default: nothing left behind
+
+
+def test_the_bucket_is_private_encrypted_tls_only_and_expires_artifacts(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            },
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+            "LifecycleConfiguration": {
+                "Rules": Match.array_with([Match.object_like({"ExpirationInDays": 30, "Status": "Enabled"})])
+            },
+        },
+    )
+    template.has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})]
+                )
+            }
+        },
+    )
+
+
+def test_retention_and_retain_data_come_from_the_context(tmp_path: os.PathLike[str]) -> None:
+    app = App(outdir=str(tmp_path), context={"stage": "prod", "retention_days": 7, "retain_data": "true"})
+    stack = build(app)
+    assert stack.stack_name == "autotest-prod"
+    template = Template.from_stack(stack)
+    template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {"LifecycleConfiguration": {"Rules": Match.array_with([Match.object_like({"ExpirationInDays": 7})])}},
+    )
+    (table,) = template.find_resources("AWS::DynamoDB::GlobalTable").values()
+    assert table["DeletionPolicy"] == "Retain"
+
+
+@pytest.mark.parametrize(
+    ("context", "named"),
+    [
+        ({"retention_days": 0}, "context retention_days"),
+        ({"stage": "Prod!"}, "context stage"),
+        ({"retention_days": "many"}, "context retention_days"),
+    ],
+)
+def test_a_bad_context_value_is_an_error_naming_the_key(context: dict[str, object], named: str) -> None:
+    with pytest.raises(ConfigError, match=named):
+        StackConfig.from_context(context)
