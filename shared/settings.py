@@ -15,6 +15,7 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared import resources
+from shared.services.routing import LAMBDA_RUN_LIMIT_S
 
 
 class Settings(BaseSettings):
@@ -29,6 +30,10 @@ class Settings(BaseSettings):
     run_queue_name: str = resources.RUN_QUEUE_NAME
     run_dlq_name: str = resources.RUN_DLQ_NAME
     plan_queue_name: str = resources.PLAN_QUEUE_NAME
+    #: the Fargate workers' queue where the container Lambda takes the run queue (the CDK stack's runner mode
+    #: ``both``): runs with a timeout above ``lambda_run_limit_s`` are sent there; none: every run to the run queue
+    long_run_queue_name: str | None = None
+    lambda_run_limit_s: int = Field(default=LAMBDA_RUN_LIMIT_S, ge=60, le=LAMBDA_RUN_LIMIT_S)
     plan_dlq_name: str = resources.PLAN_DLQ_NAME
     #: the events function's queue, its DLQ and the rule that fills it; default: named after the bus
     #: (``autotest-events``...), so a second bus in one emulator gets queues of its own

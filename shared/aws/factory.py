@@ -44,7 +44,9 @@ def build_services(
     names (``shared/planning/choose.py``), made on first use."""
     make = clients or endpoint_clients(settings.aws_region, settings.aws_endpoint_url)
     repo = DynamoRepository(make("dynamodb"), settings.table_name)
-    queue = SqsRunQueue(make("sqs"), settings.run_queue_name, settings.run_dlq_name)
+    queue = SqsRunQueue(
+        make("sqs"), settings.run_queue_name, settings.run_dlq_name, long_queue_name=settings.long_run_queue_name
+    )
     artifacts: ArtifactStore = S3ArtifactStore(make("s3"), settings.artifact_bucket)
     if links is not None:
         artifacts = SignedLinkArtifacts(artifacts, links)
@@ -73,6 +75,7 @@ def build_services(
             presign_ttl_s=settings.presign_ttl_s,
             stale_heartbeat_s=max(settings.heartbeat_s * 4, 60),
             max_retries=settings.max_retries,
+            short_lane_limit_s=settings.lambda_run_limit_s if settings.long_run_queue_name else None,
         ),
         links=links,
         planning=planning,

@@ -87,6 +87,8 @@ class _Maker:
 
     def queues(self) -> None:
         self._queue(self.s.run_queue_name, self.s.run_dlq_name)
+        if self.s.long_run_queue_name:
+            self._queue(self.s.long_run_queue_name, f"{self.s.long_run_queue_name}-dlq")
         self._queue(self.s.plan_queue_name, self.s.plan_dlq_name)
         events_queue, events_dlq, _ = self.s.events_queue()
         self._queue(events_queue, events_dlq)

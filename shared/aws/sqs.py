@@ -12,9 +12,15 @@ from shared.models.notifications import DeliveryMessage
 
 
 class SqsRunQueue:
-    def __init__(self, client: Any, queue_name: str, dlq_name: str) -> None:
+    """The run queue. With ``long_queue_name`` (a deployment with Fargate workers beside the container Lambda),
+    a message for the long lane (``RunMessage.lane``) is sent there instead; receiving, deleting and redriving
+    are the run queue's (each Fargate worker is configured with the long queue as its run queue)."""
+
+    def __init__(self, client: Any, queue_name: str, dlq_name: str, *, long_queue_name: str | None = None) -> None:
         self._sqs = client
         self._names = {"queue": queue_name, "dlq": dlq_name}
+        if long_queue_name:
+            self._names["long"] = long_queue_name
         self._urls: dict[str, str] = {}
         self._lock = threading.Lock()
 
@@ -26,9 +32,10 @@ class SqsRunQueue:
             return self._urls[which]
 
     def send(self, message: RunMessage, *, delay_s: int = 0) -> None:
+        which = "long" if message.lane == "long" and "long" in self._names else "queue"
         with translate("enqueue run"):
             self._sqs.send_message(
-                QueueUrl=self._url(),
+                QueueUrl=self._url(which),
                 MessageBody=message.model_dump_json(),
                 DelaySeconds=min(max(delay_s, 0), 900),
                 MessageAttributes={

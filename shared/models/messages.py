@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from shared.models.common import Model
@@ -26,6 +28,9 @@ class RunMessage(Model):
     attempt: int
     correlation_id: str | None = None
     batch: list[BatchMember] = Field(default_factory=list)
+    #: which runner takes it (``shared/services/routing.py``): ``long`` goes to the Fargate workers' queue where
+    #: the deployment has one
+    lane: Literal["short", "long"] = "short"
 
     @model_validator(mode="after")
     def _first_member_named(self) -> RunMessage:

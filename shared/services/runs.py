@@ -68,6 +68,7 @@ from shared.services import attempts as attempt_records
 from shared.services import results as run_results
 from shared.services.catalog import archived_test
 from shared.services.planning import Planning
+from shared.services.routing import lane_for
 
 DeadLetterOutcome = Literal["ended", "dropped", "pending"]
 #: the statuses of an attempt that a retry may turn around
@@ -85,6 +86,9 @@ class RunLimits:
     max_retries: int = 5
     #: interruptions after which a run is still executed again; the next one ends it as ``error``
     max_interruptions: int = 3
+    #: runs with a longer timeout take the long lane (the Fargate workers: ``shared/services/routing.py``);
+    #: none: one lane
+    short_lane_limit_s: int | None = None
 
 
 #: SQS's longest DelaySeconds
@@ -343,10 +347,13 @@ class RunService:
         tags = sorted(set(body.spec.tags))
         return spec, None, None, body.spec.name, body.spec.kind or infer_kind(spec), tags
 
-    @staticmethod
-    def _message(run: Run) -> RunMessage:
+    def _message(self, run: Run, *, timeout_s: int | None = None) -> RunMessage:
         return RunMessage(
-            run_id=run.id, project_id=run.project_id, attempt=run.attempt, correlation_id=run.correlation_id
+            run_id=run.id,
+            project_id=run.project_id,
+            attempt=run.attempt,
+            correlation_id=run.correlation_id,
+            lane=lane_for(timeout_s or run.timeout_s, short_limit_s=self._limits.short_lane_limit_s),
         )
 
     def send_batch(self, runs: list[Run]) -> None:
@@ -357,7 +364,7 @@ class RunService:
         if not runs:
             return
         first = runs[0]
-        message = self._message(first)
+        message = self._message(first, timeout_s=max(r.timeout_s for r in runs))
         if len(runs) > 1:
             message = message.model_copy(update={"batch": [BatchMember(run_id=r.id, attempt=r.attempt) for r in runs]})
         try:

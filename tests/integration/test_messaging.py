@@ -8,11 +8,12 @@ import httpx
 import pytest
 
 from shared.aws.factory import build_services
+from shared.aws.provision import provision
 from shared.errors import NotFound
 from shared.ids import utcnow
 from shared.models.events import RunStatusChanged
 from shared.models.messages import RunMessage
-from shared.models.runs import RunStatus, RunSummary
+from shared.models.runs import RunCreate, RunStatus, RunSummary
 from shared.resources import MAX_RECEIVE_COUNT
 from shared.settings import Settings
 from tests.integration.conftest import EventTap
@@ -75,3 +76,35 @@ def test_events_are_published_on_the_bus(aws_settings: Settings, event_tap: Even
     [delivered] = event_tap.drain()
     assert delivered["source"] == "autotest" and delivered["detail-type"] == "Run Status Changed"
     assert delivered["detail"]["run_id"] == "run_1" and delivered["detail"]["previous_status"] == "queued"
+
+
+def test_runs_longer_than_the_lambda_takes_go_to_the_fargate_workers_queue(aws_settings: Settings) -> None:
+    """Runner mode ``both``: the container Lambda takes the run queue, the Fargate workers the long one."""
+    # Given a deployment with a long-run queue beside the run queue
+    settings = aws_settings.model_copy(update={"long_run_queue_name": f"{aws_settings.run_queue_name}-long"})
+    provision(settings)
+    services = build_services(settings)
+    fargate = build_services(settings.model_copy(update={"run_queue_name": settings.long_run_queue_name}))
+    spec = {"steps": [{"action": "goto", "url": "http://127.0.0.1:1/"}]}
+    # When one run fits in the Lambda's limit and one does not
+    short = services.runs.start_run("default", RunCreate.model_validate({"spec": spec, "timeout_s": 840}))
+    long = services.runs.start_run("default", RunCreate.model_validate({"spec": spec, "timeout_s": 841}))
+    # Then each is on its own runner's queue, saying which lane it took
+    [on_lambda] = services.queue.receive(wait_s=0)
+    [on_fargate] = fargate.queue.receive(wait_s=0)
+    assert RunMessage.model_validate_json(on_lambda.body).run_id == short.id
+    assert (
+        RunMessage.model_validate_json(on_fargate.body).run_id,
+        RunMessage.model_validate_json(on_fargate.body).lane,
+    ) == (long.id, "long")
+
+
+def test_without_a_long_run_queue_every_run_takes_the_run_queue(aws_settings: Settings) -> None:
+    services = build_services(aws_settings)
+    spec = {"steps": [{"action": "goto", "url": "http://127.0.0.1:1/"}]}
+    run = services.runs.start_run("default", RunCreate.model_validate({"spec": spec, "timeout_s": 3600}))
+    [message] = services.queue.receive(wait_s=0)
+    assert RunMessage.model_validate_json(message.body).model_dump(include={"run_id", "lane"}) == {
+        "run_id": run.id,
+        "lane": "short",
+    }
