@@ -62,6 +62,8 @@ class Settings(BaseSettings):
 
     # --- API ------------------------------------------------------------------------------
     bootstrap_api_key: SecretStr | None = None
+    #: the Secrets Manager secret (name or ARN) that holds the bootstrap key instead (the CDK stack's)
+    bootstrap_api_key_secret: str | None = None
     bootstrap_project: str = "default"
     # DynamoDB items are limited to 400 KB; a revision stores the body's spec.
     max_body_bytes: int = 262_144

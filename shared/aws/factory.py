@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 from shared.aws.clients import ClientFactory, endpoint_clients
 from shared.aws.dynamodb import DynamoElementCache, DynamoPlanStore, DynamoRepository, DynamoSuiteStore
 from shared.aws.dynamodb_notifications import DynamoNotificationStore
 from shared.aws.dynamodb_schedules import DynamoScheduleStore
+from shared.aws.errors import translate
 from shared.aws.eventbridge import EventBridgePublisher
 from shared.aws.s3 import S3ArtifactStore
 from shared.aws.scheduler import EventBridgeScheduler, LocalScheduler
 from shared.aws.secrets import SecretsManagerStore
 from shared.aws.sqs import SqsEventQueue, SqsNotificationQueue, SqsPlanQueue, SqsRunQueue
+from shared.errors import DomainError, Unavailable
 from shared.netguard import NetworkGuard
 from shared.notify.sender import WebhookSender
 from shared.planning.choose import ConfiguredPlanner, plans_inline
@@ -97,9 +100,10 @@ def build_services(
         grace_s=settings.scheduler_grace_s,
     )
     notifications = build_notifications(settings, make, runs=runs, suites=suites, catalog=catalog)
-    bootstrap = settings.bootstrap_api_key.get_secret_value() if settings.bootstrap_api_key else None
     return Services(
-        projects=Projects(repo, bootstrap_key=bootstrap, bootstrap_project=settings.bootstrap_project),
+        projects=Projects(
+            repo, bootstrap_key=bootstrap_key_of(settings, make), bootstrap_project=settings.bootstrap_project
+        ),
         catalog=catalog,
         runs=runs,
         queue=queue,
@@ -122,6 +126,27 @@ def build_services(
         schedules=schedules,
         notifications=notifications,
     )
+
+
+def bootstrap_key_of(settings: Settings, make: ClientFactory) -> str | Callable[[], str | None] | None:
+    """The bootstrap key (``AUTOTEST_BOOTSTRAP_API_KEY``), or what reads it from the Secrets Manager secret that
+    ``AUTOTEST_BOOTSTRAP_API_KEY_SECRET`` names (a deployment's: generated at deploy, never in the template or
+    the environment), read when a key is first checked, so functions that check none never read it."""
+    if settings.bootstrap_api_key:
+        return settings.bootstrap_api_key.get_secret_value()
+    secret_id = settings.bootstrap_api_key_secret
+    if not secret_id:
+        return None
+
+    def read() -> str | None:
+        try:
+            with translate(f"read the bootstrap API key from the secret {secret_id}"):
+                value: str | None = make("secretsmanager").get_secret_value(SecretId=secret_id).get("SecretString")
+        except DomainError as exc:  # a deployment's own secret missing or unreadable: a 503, not the caller's fault
+            raise Unavailable(str(exc)) from exc
+        return value
+
+    return read
 
 
 def scheduler_of(settings: Settings, make: ClientFactory) -> Scheduler:

@@ -30,12 +30,15 @@ class Projects:
         self,
         store: ProjectStore,
         *,
-        bootstrap_key: str | None = None,
+        bootstrap_key: str | Callable[[], str | None] | None = None,
         bootstrap_project: str = "default",
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        """``bootstrap_key``: the key of the bootstrap project, or what reads it (a deployment's is in Secrets
+        Manager), read on the first authentication and then kept."""
         self._store = store
-        self._bootstrap_hash = hash_key(bootstrap_key) if bootstrap_key else None
+        self._bootstrap_key = bootstrap_key
+        self._bootstrap_hash: str | None = None
         self._bootstrap_project = bootstrap_project
         self._bootstrap_ready = False
         self._clock = clock
@@ -63,7 +66,8 @@ class Projects:
         if not api_key:
             raise Unauthorized("missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'")
         digest = hash_key(api_key)
-        if self._bootstrap_hash and hmac.compare_digest(digest, self._bootstrap_hash):
+        bootstrap = self._bootstrap_digest()
+        if bootstrap and hmac.compare_digest(digest, bootstrap):
             self._ensure_bootstrap_project()
             return Principal(project_id=self._bootstrap_project, key_id="bootstrap", admin=True)
         record = self._store.get_api_key(digest)
@@ -73,6 +77,12 @@ class Projects:
 
     def get_project(self, project_id: str) -> Project:
         return self._store.get_project(project_id)
+
+    def _bootstrap_digest(self) -> str | None:
+        if self._bootstrap_hash is None:
+            key = self._bootstrap_key() if callable(self._bootstrap_key) else self._bootstrap_key
+            self._bootstrap_hash = hash_key(key) if key else ""
+        return self._bootstrap_hash or None
 
     def _ensure_bootstrap_project(self) -> None:
         if self._bootstrap_ready:

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 import shared.aws.secrets as sm_module
-from shared.aws.clients import client
+from shared.aws.clients import client, endpoint_clients
 from shared.aws.factory import build_services
 from shared.aws.secrets import PROJECT_TAG, SecretsManagerStore
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, Unauthorized, Unavailable
 from shared.settings import Settings
 
 
@@ -87,3 +87,23 @@ def test_build_services_stores_secrets_in_secrets_manager_under_the_configured_p
 
     assert sm.get_secret_value(SecretId=f"{prefix}prj_a/ADMIN_PASSWORD")["SecretString"] == "pw"
     assert services.secrets.resolve("prj_a", ["ADMIN_PASSWORD"]) == {"ADMIN_PASSWORD": "pw"}
+
+
+def test_the_bootstrap_key_is_read_from_its_secret_when_a_key_is_first_checked(aws_settings: Settings) -> None:
+    """A deployment's bootstrap key is in Secrets Manager (generated at deploy); the environment names it."""
+    # Given the key in a secret and settings naming only the secret
+    secrets = endpoint_clients(aws_settings.aws_region, aws_settings.aws_endpoint_url)("secretsmanager")
+    name = f"autotest-bootstrap-{uuid.uuid4().hex[:8]}"
+    secrets.create_secret(Name=name, SecretString="atk_from_the_secret")
+    settings = aws_settings.model_copy(update={"bootstrap_api_key": None, "bootstrap_api_key_secret": name})
+    projects = build_services(settings).projects
+    # When the key is checked, Then it is the bootstrap project's; another key is not
+    assert projects.authenticate("atk_from_the_secret").admin is True
+    with pytest.raises(Unauthorized):
+        projects.authenticate("atk_other")
+
+
+def test_a_missing_bootstrap_secret_is_unavailable_not_a_crash(aws_settings: Settings) -> None:
+    settings = aws_settings.model_copy(update={"bootstrap_api_key": None, "bootstrap_api_key_secret": "no-such"})
+    with pytest.raises(Unavailable, match="no-such"):
+        build_services(settings).projects.authenticate("atk_any")
