@@ -1,0 +1,125 @@
+"""The teardown custom resource (functions/teardown): deleting the stack removes what autotest made at run time,
+against moto; only what carries the deployment's prefixes."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+
+from functions.teardown import handler as teardown
+from shared.aws.clients import endpoint_clients
+
+
+@pytest.fixture
+def clients(moto_endpoint: str) -> Any:
+    return endpoint_clients("us-east-1", moto_endpoint)
+
+
+def _deployment(clients: Any) -> dict[str, str]:
+    """A bucket with objects, two projects' schedule groups and secrets, and a neighbour's of each."""
+    suffix = uuid.uuid4().hex[:8]
+    names = {
+        "Bucket": f"artifacts-{suffix}",
+        "ScheduleGroupPrefix": f"autotest.{suffix}.",
+        "SecretsPrefix": f"autotest/{suffix}/",
+    }
+    s3 = clients("s3")
+    s3.create_bucket(Bucket=names["Bucket"])
+    for i in range(3):
+        s3.put_object(Bucket=names["Bucket"], Key=f"runs/p/r{i}/report.html", Body=b"<html>")
+    for project in ("prj_a", "prj_b"):
+        clients("scheduler").create_schedule_group(Name=names["ScheduleGroupPrefix"] + project)
+        clients("secretsmanager").create_secret(Name=f"{names['SecretsPrefix']}{project}/TOKEN", SecretString="x")
+    clients("scheduler").create_schedule_group(Name=f"autotest.{suffix}x.prj_a")  # another stage's
+    clients("secretsmanager").create_secret(Name=f"autotest/{suffix}x/prj_a/TOKEN", SecretString="x")
+    return names
+
+
+def test_clean_up_removes_the_deployments_objects_schedule_groups_and_secrets_only(clients: Any) -> None:
+    names = _deployment(clients)
+    removed = teardown.clean_up(
+        bucket=names["Bucket"],
+        schedule_group_prefix=names["ScheduleGroupPrefix"],
+        secrets_prefix=names["SecretsPrefix"],
+        clients=clients,
+    )
+    assert removed == {"objects": 3, "schedule_groups": 2, "secrets": 2}
+    assert clients("s3").list_objects_v2(Bucket=names["Bucket"]).get("KeyCount") == 0
+    groups = [g["Name"] for g in clients("scheduler").list_schedule_groups()["ScheduleGroups"]]
+    assert not [g for g in groups if g.startswith(names["ScheduleGroupPrefix"])]
+    assert any(g.endswith("x.prj_a") for g in groups)  # the other stage's is still there
+    secrets = [s["Name"] for s in clients("secretsmanager").list_secrets()["SecretList"]]
+    assert not [s for s in secrets if s.startswith(names["SecretsPrefix"])]
+    assert any(s.endswith("x/prj_a/TOKEN") for s in secrets)
+
+
+def test_an_empty_prefix_is_refused(clients: Any) -> None:
+    with pytest.raises(ValueError, match="empty prefix"):
+        teardown.clean_up(bucket="b", schedule_group_prefix="", secrets_prefix="autotest/", clients=clients)
+
+
+class _Answers:
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    def __call__(self, request: Any, timeout: float) -> Any:
+        self.sent.append({"url": request.full_url, "method": request.get_method(), **json.loads(request.data)})
+        return _Closed()
+
+
+class _Closed:
+    def __enter__(self) -> _Closed:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def read(self) -> bytes:
+        return b""
+
+
+def _event(kind: str, props: dict[str, str]) -> dict[str, Any]:
+    return {
+        "RequestType": kind,
+        "ResponseURL": "https://cloudformation-custom-resource-response.example/answer",
+        "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/autotest-dev/1",
+        "RequestId": "req-1",
+        "LogicalResourceId": "Teardown",
+        "PhysicalResourceId": "teardown-1",
+        "ResourceProperties": props,
+    }
+
+
+@pytest.mark.parametrize(("kind", "retain"), [("Delete", "false"), ("Delete", "true"), ("Create", "false")])
+def test_the_handler_cleans_up_only_on_delete_without_retain_and_answers(
+    clients: Any, monkeypatch: pytest.MonkeyPatch, kind: str, retain: str
+) -> None:
+    names = _deployment(clients)
+    monkeypatch.setattr(teardown, "clean_up", _with_clients(teardown.clean_up, clients))
+    answers = _Answers()
+    monkeypatch.setattr(teardown.urllib.request, "urlopen", answers)
+    teardown.handler(_event(kind, {**names, "Retain": retain}), None)
+    [answer] = answers.sent
+    assert (answer["method"], answer["Status"], answer["PhysicalResourceId"]) == ("PUT", "SUCCESS", "teardown-1")
+    left = clients("s3").list_objects_v2(Bucket=names["Bucket"]).get("KeyCount")
+    assert left == (0 if (kind, retain) == ("Delete", "false") else 3)
+
+
+def test_a_failed_clean_up_answers_failed_with_the_reason(clients: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = _Answers()
+    monkeypatch.setattr(teardown.urllib.request, "urlopen", answers)
+    monkeypatch.setattr(teardown, "clean_up", _with_clients(teardown.clean_up, clients))
+    props = {"Bucket": "no-such-bucket-x", "ScheduleGroupPrefix": "autotest.z.", "SecretsPrefix": "autotest/z/"}
+    teardown.handler(_event("Delete", props), None)
+    [answer] = answers.sent
+    assert answer["Status"] == "FAILED" and "NoSuchBucket" in answer["Reason"]
+
+
+def _with_clients(clean_up: Any, clients: Any) -> Any:
+    def call(**kwargs: Any) -> Any:
+        return clean_up(**kwargs, clients=clients)
+
+    return call
