@@ -20,6 +20,7 @@ HANDLERS: dict[str, str] = {
     "events": "functions.events.handler.handler",
     "notifications": "functions.notifications.handler.handler",
     "deadletters": "functions.deadletters.handler.handler",
+    "teardown": "functions.teardown.handler.handler",
 }
 
 

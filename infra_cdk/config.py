@@ -1,14 +1,23 @@
 """The stack's configuration, from ``cdk.json``'s context (``cdk deploy -c key=value`` overrides), validated
-with clear errors before anything is synthesized."""
+with clear errors before anything is synthesized; and the names the stack derives from it."""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-#: the context keys the stack reads (each a field of :class:`StackConfig`)
-KEYS = ("stage", "retention_days", "retain_data")
+from shared.settings import Settings
+
+#: CloudWatch Logs' retention periods: days -> the CDK's ``RetentionDays`` member
+LOG_RETENTION = {
+    1: "ONE_DAY", 3: "THREE_DAYS", 5: "FIVE_DAYS", 7: "ONE_WEEK", 14: "TWO_WEEKS", 30: "ONE_MONTH",
+    60: "TWO_MONTHS", 90: "THREE_MONTHS", 120: "FOUR_MONTHS", 150: "FIVE_MONTHS", 180: "SIX_MONTHS",
+    365: "ONE_YEAR", 400: "THIRTEEN_MONTHS", 545: "EIGHTEEN_MONTHS", 731: "TWO_YEARS", 1096: "THREE_YEARS",
+    1827: "FIVE_YEARS", 2192: "SIX_YEARS", 2557: "SEVEN_YEARS", 2922: "EIGHT_YEARS", 3288: "NINE_YEARS",
+    3653: "TEN_YEARS",
+}  # fmt: skip
 
 
 class ConfigError(ValueError):
@@ -19,22 +28,111 @@ class StackConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     stage: str = Field("dev", pattern=r"^[a-z][a-z0-9-]{0,19}$")
-    """A short lower-case name for this deployment (``dev``, ``prod``): it prefixes the stack's name."""
+    """A short lower-case name for this deployment (``dev``, ``prod``): it names the stack and prefixes what
+    autotest makes at run time (schedule groups, secrets), so two stages share an account safely."""
     retention_days: int = Field(30, ge=1, le=3650)
-    """Days the artifacts (screenshots, videos, traces, reports) are kept before S3 deletes them."""
+    """Days the artifacts (screenshots, videos, traces, reports) are kept before S3 deletes them; also how long
+    the event archive keeps events for replay."""
+    log_retention_days: int = 30
+    """Days the functions' and the runner tasks' logs are kept (one of CloudWatch Logs' periods)."""
     retain_data: bool = False
-    """Keep the table and the bucket when the stack is deleted (default: deleting the stack removes them)."""
+    """Keep the table, the bucket, the logs, schedules and secrets when the stack is deleted (default: deleting
+    the stack removes everything it and autotest made)."""
+    planner: Literal["bedrock", "rules"] = "bedrock"
+    """What turns a plain-English test into steps: Amazon Bedrock, or the sentence grammar (no model)."""
+    healer: Literal["fuzzy", "bedrock", "off"] = "fuzzy"
+    """What proposes a new target when one no longer resolves: fuzzy matching on the page, Bedrock, or nothing."""
+    model_id: str = Field(Settings.model_fields["bedrock_model_id"].default, pattern=r"^[A-Za-z0-9.:_/-]{3,200}$")
+    """The Bedrock model or inference profile (``us.anthropic...``) the planner and a Bedrock healer use; the
+    functions may invoke only it."""
+    runner_mode: Literal["both", "lambda", "fargate"] = "both"
+    """Where runs execute: ``both`` (the container Lambda up to its 15 minutes, Fargate workers for longer
+    runs), ``lambda`` (runs longer than 14 minutes are refused), ``fargate`` (every run)."""
+    runner_memory_mb: int = Field(3008, ge=2048, le=10240)
+    """The container Lambda runner's memory (a browser wants at least 2 GB)."""
+    max_fargate_workers: int = Field(4, ge=1, le=100)
+    """The most Fargate workers at once (they scale on the queue's depth, down to none)."""
+    vpc_id: str | None = Field(None, pattern=r"^vpc-[0-9a-f]{8,17}$")
+    """Run the runners in this VPC's private subnets (to reach an app that is not public); needs AWS
+    credentials at synth time to look the VPC up. Default: Fargate workers in a VPC of their own (public
+    subnets, no NAT), the container Lambda outside any VPC."""
+    network_allowlist: str = ""
+    """Hosts tests may reach (comma-separated, ``*.example.com`` allowed); empty: any public address.
+    Private and link-local addresses are refused unless listed."""
+    alarm_email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    """Where the alarms are e-mailed (SNS asks the address to confirm); none: alarms only on the topic."""
+    domain_name: str | None = Field(None, pattern=r"^([a-z0-9-]{1,63}\.)+[a-z]{2,63}$", max_length=253)
+    """A custom domain for the API (with ``certificate_arn``, an ACM certificate in the stack's region)."""
+    certificate_arn: str | None = Field(None, pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[\w-]+$")
+    """The ACM certificate of ``domain_name``."""
+    throttle_rate: int = Field(50, ge=1, le=10000)
+    """Requests a second the API takes (steady), before answering 429."""
+    throttle_burst: int = Field(100, ge=1, le=5000)
+    """Requests the API takes at once above the steady rate."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> StackConfig:
+        if self.log_retention_days not in LOG_RETENTION:
+            raise ValueError(
+                f"log_retention_days: {self.log_retention_days} is not a CloudWatch Logs period "
+                f"(one of {', '.join(map(str, LOG_RETENTION))})"
+            )
+        if (self.domain_name is None) != (self.certificate_arn is None):
+            raise ValueError("domain_name and certificate_arn: give both or neither")
+        return self
+
+    # --- names derived from the stage -------------------------------------------------------------
+    @property
+    def stack_name(self) -> str:
+        return f"autotest-{self.stage}"
+
+    @property
+    def schedule_group_prefix(self) -> str:
+        """Schedule groups are ``<this><project id>`` (no stage holds a dot, so one stage's never matches
+        another's)."""
+        return f"autotest.{self.stage}."
+
+    @property
+    def secrets_prefix(self) -> str:
+        return f"autotest/{self.stage}/"
+
+    @property
+    def bedrock_needed(self) -> bool:
+        return self.planner == "bedrock" or self.healer == "bedrock"
 
     @classmethod
     def from_context(cls, values: dict[str, Any]) -> StackConfig:
-        given = {k: v for k, v in values.items() if k in KEYS and v is not None}
-        if isinstance(given.get("retain_data"), str):  # -c retain_data=true arrives as text
-            given["retain_data"] = given["retain_data"].lower() in ("1", "true", "yes")
+        given = {k: v for k, v in values.items() if k in KEYS and v is not None and v != ""}
+        for key, value in list(given.items()):  # -c key=value arrives as text
+            if isinstance(value, str) and key in _TYPED:
+                given[key] = _parse(value)
         try:
             return cls.model_validate(given)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"context {'.'.join(str(p) for p in e['loc'])}: {e['msg']} (got {e.get('input')!r})"
-                for e in exc.errors()
-            )
+            problems = "; ".join(_problem(e) for e in exc.errors())
             raise ConfigError(f"cdk.json / -c: {problems}") from None
+
+
+#: the context keys the stack reads (each a field of :class:`StackConfig`)
+KEYS = tuple(StackConfig.model_fields)
+_TYPED = {k for k, f in StackConfig.model_fields.items() if f.annotation in (int, bool)}
+
+
+def _parse(text: str) -> Any:
+    lowered = text.strip().lower()
+    if lowered in ("true", "yes", "1"):
+        return True
+    if lowered in ("false", "no", "0"):
+        return False
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _problem(error: Any) -> str:
+    where = ".".join(str(p) for p in error["loc"])
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if not where:  # a check of several keys: the message names them
+        return f"context {message}"
+    return f"context {where}: {message} (got {error.get('input')!r})"

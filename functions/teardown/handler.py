@@ -61,11 +61,8 @@ def clean_up(*, bucket: str, schedule_group_prefix: str, secrets_prefix: str, cl
 
 def _empty_bucket(s3: Any, bucket: str) -> int:
     removed = 0
-    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
-        keys = [
-            {"Key": item["Key"], "VersionId": item["VersionId"]}
-            for item in page.get("Versions", []) + page.get("DeleteMarkers", [])
-        ]
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):  # the bucket is unversioned
+        keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
         for start in range(0, len(keys), _DELETE_BATCH):
             batch = keys[start : start + _DELETE_BATCH]
             answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})

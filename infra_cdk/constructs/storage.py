@@ -59,6 +59,7 @@ class Storage(Construct):
                     abort_incomplete_multipart_upload_after=Duration.days(1),
                 )
             ],
+            # a torn-down stack leaves no bucket behind unless asked to: the teardown function empties it first
+            # (the CDK's auto_delete_objects would leave its own function's log group behind)
             removal_policy=removal,
-            auto_delete_objects=not retain,  # a torn-down stack leaves no bucket behind unless asked to
         )

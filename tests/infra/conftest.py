@@ -1,8 +1,13 @@
-"""The CDK stack synthesized once per test session (offline: jsii runs on the installed Node.js)."""
+"""The CDK stack synthesized offline (jsii runs on the installed Node.js), with cdk-nag's AwsSolutions pack:
+``Template.from_stack`` fails on a finding ``infra_cdk/nag.py`` does not acknowledge, so every template here
+is also a cdk-nag check. Bundling is skipped (``aws:cdk:bundling-stacks``): no package is downloaded."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,9 +17,34 @@ from aws_cdk import App
 from aws_cdk.assertions import Template
 
 from infra_cdk.app import build
+from infra_cdk.stack import AutotestStack
+
+Synth = Callable[..., tuple[AutotestStack, Template]]
 
 
 @pytest.fixture(scope="session")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
-    app = App(outdir=str(tmp_path_factory.mktemp("cdk.out")))
-    return Template.from_stack(build(app))
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """``synth(**context)``: the stack and its template for that context (each variant made once a session)."""
+    made: dict[tuple[tuple[str, Any], ...], tuple[AutotestStack, Template]] = {}
+
+    def make(**context: Any) -> tuple[AutotestStack, Template]:
+        key = tuple(sorted(context.items()))
+        if key not in made:
+            outdir: Path = tmp_path_factory.mktemp("cdk.out")
+            app = App(outdir=str(outdir), context={"aws:cdk:bundling-stacks": [], **context})
+            stack = build(app)
+            made[key] = (stack, Template.from_stack(stack))
+        return made[key]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def template(synth: Synth) -> Template:
+    """The default configuration's template (cdk.json's defaults: runner mode both, Bedrock planner)."""
+    return synth()[1]
+
+
+@pytest.fixture(scope="session")
+def stack(synth: Synth) -> AutotestStack:
+    return synth()[0]

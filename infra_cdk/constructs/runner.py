@@ -1,0 +1,222 @@
+"""The runner: one image (``runner_container/Dockerfile``: Playwright's Python image, pinned to the
+project's Playwright) run two ways.
+
+- A container Lambda on the run queue, for runs that fit in Lambda's 15 minutes (runner modes ``both`` and
+  ``lambda``). One record per invocation: one browser per execution environment, Lambda scales the number.
+- Fargate workers polling a queue (the long-run queue in mode ``both``, the run queue in mode ``fargate``),
+  scaled on that queue's depth, visible plus in flight, down to none when it is empty: a worker busy with a run
+  keeps its message in flight, so the service never scales to zero under it.
+
+Which queue a run goes to is the run service's decision (``shared/services/routing.py``); the stack only says
+whether there is a long-run queue. With ``vpc_id`` both run in that VPC's private subnets; otherwise the
+Fargate workers get a VPC of their own (public subnets, no NAT gateway, nothing inbound) and the Lambda none.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Size
+from aws_cdk import aws_applicationautoscaling as autoscaling
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra_cdk.bundling import ROOT
+from infra_cdk.config import StackConfig
+from infra_cdk.constructs.functions import function_role, log_group
+
+#: Lambda's limit; the run service sends it only runs it can finish (``LAMBDA_RUN_LIMIT_S``)
+LAMBDA_TIMEOUT = Duration.minutes(15)
+#: how long a Fargate worker hides a message it received before its next heartbeat extends it
+#: (``AUTOTEST_VISIBILITY_TIMEOUT_S``); the queue's own visibility is six times this
+WORKER_VISIBILITY = Duration.seconds(60)
+#: runs one Fargate worker executes at once (``AUTOTEST_RUNNER_CONCURRENCY``)
+WORKER_CONCURRENCY = 2
+
+
+class Runner(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: StackConfig,
+        environment: dict[str, str],
+        lambda_queue: sqs.IQueue | None,
+        fargate_queue: sqs.IQueue | None,
+    ) -> None:
+        super().__init__(scope, id)
+        self.image = ecr_assets.DockerImageAsset(
+            self,
+            "Image",
+            directory=str(ROOT),
+            file="runner_container/Dockerfile",
+            platform=ecr_assets.Platform.LINUX_AMD64,
+        )
+        self.vpc: ec2.IVpc | None = None
+        subnets: ec2.SubnetSelection | None = None
+        if config.vpc_id:
+            self.vpc = ec2.Vpc.from_lookup(self, "Vpc", vpc_id=config.vpc_id)
+            subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+        self.function: lambda_.DockerImageFunction | None = None
+        if lambda_queue is not None:
+            self.function = self._lambda(config, environment, lambda_queue, subnets)
+        self.service: ecs.FargateService | None = None
+        self.cluster: ecs.Cluster | None = None
+        if fargate_queue is not None:
+            self._fargate(config, environment, fargate_queue, subnets)
+
+    @property
+    def grantees(self) -> list[object]:
+        """What runs runs (the Lambda's role, the Fargate task role), to grant to."""
+        found: list[object] = []
+        if self.function is not None:
+            found.append(self.function)
+        if self.service is not None:
+            found.append(self.service.task_definition.task_role)
+        return found
+
+    def _lambda(
+        self,
+        config: StackConfig,
+        environment: dict[str, str],
+        queue: sqs.IQueue,
+        subnets: ec2.SubnetSelection | None,
+    ) -> lambda_.DockerImageFunction:
+        group = log_group(self, "FunctionLogs", days=config.log_retention_days, retain=config.retain_data)
+        role = function_role(self, "FunctionRole", group)
+        if (
+            self.vpc is not None
+        ):  # its network interfaces in the VPC (AWS's policy; the CDK adds it only to roles it makes)
+            role.add_managed_policy(
+                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaVPCAccessExecutionRole")
+            )
+        function = lambda_.DockerImageFunction(
+            self,
+            "Function",
+            description="autotest's runner (container Lambda): runs up to Lambda's limit",
+            code=lambda_.DockerImageCode.from_ecr(self.image.repository, tag_or_digest=self.image.image_tag),
+            architecture=lambda_.Architecture.X86_64,
+            memory_size=config.runner_memory_mb,
+            ephemeral_storage_size=Size.mebibytes(2048),
+            timeout=LAMBDA_TIMEOUT,
+            environment={**environment, "AUTOTEST_RUNNER_CONCURRENCY": "1"},
+            log_group=group,
+            role=role,
+            logging_format=lambda_.LoggingFormat.JSON,
+            vpc=self.vpc,
+            vpc_subnets=subnets,
+        )
+        function.add_event_source(sources.SqsEventSource(queue, batch_size=1, report_batch_item_failures=True))
+        return function
+
+    def _fargate(
+        self,
+        config: StackConfig,
+        environment: dict[str, str],
+        queue: sqs.IQueue,
+        subnets: ec2.SubnetSelection | None,
+    ) -> None:
+        public = self.vpc is None
+        if self.vpc is None:
+            flow_logs = log_group(self, "FlowLogs", days=config.log_retention_days, retain=config.retain_data)
+            self.vpc = ec2.Vpc(
+                self,
+                "WorkerVpc",
+                max_azs=2,
+                nat_gateways=0,
+                subnet_configuration=[
+                    ec2.SubnetConfiguration(name="workers", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24)
+                ],
+                flow_logs={
+                    "rejected": ec2.FlowLogOptions(
+                        destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs),
+                        traffic_type=ec2.FlowLogTrafficType.REJECT,
+                    )
+                },
+                # its default security group is unused (the CDK's restriction would add a function whose log
+                # group outlives the stack)
+                restrict_default_security_group=False,
+            )
+            subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC)
+        self.cluster = ecs.Cluster(
+            self,
+            "Cluster",
+            vpc=self.vpc,
+            container_insights_v2=ecs.ContainerInsights.ENABLED,
+        )
+        task = ecs.FargateTaskDefinition(
+            self,
+            "Task",
+            cpu=2048,
+            memory_limit_mib=4096,
+            runtime_platform=ecs.RuntimePlatform(
+                cpu_architecture=ecs.CpuArchitecture.X86_64,
+                operating_system_family=ecs.OperatingSystemFamily.LINUX,
+            ),
+        )
+        self.task_logs = log_group(self, "TaskLogs", days=config.log_retention_days, retain=config.retain_data)
+        task.add_container(
+            "worker",
+            image=ecs.ContainerImage.from_docker_image_asset(self.image),
+            environment={
+                **environment,
+                "AUTOTEST_RUN_QUEUE_NAME": queue.queue_name,
+                "AUTOTEST_VISIBILITY_TIMEOUT_S": str(int(WORKER_VISIBILITY.to_seconds())),
+                "AUTOTEST_RUNNER_CONCURRENCY": str(WORKER_CONCURRENCY),
+            },
+            logging=ecs.LogDrivers.aws_logs(stream_prefix="worker", log_group=self.task_logs),
+            stop_timeout=Duration.seconds(120),  # time to put a run back before SIGKILL
+        )
+        self.service = ecs.FargateService(
+            self,
+            "Workers",
+            cluster=self.cluster,
+            task_definition=task,
+            desired_count=0,
+            min_healthy_percent=0,
+            assign_public_ip=public,
+            vpc_subnets=subnets,
+            circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
+        )
+        self._scale_on(queue, config.max_fargate_workers)
+        self.cluster.apply_removal_policy(RemovalPolicy.DESTROY)
+
+    def _scale_on(self, queue: sqs.IQueue, most: int) -> None:
+        assert self.service is not None
+        period = Duration.minutes(1)
+        depth = cloudwatch.MathExpression(
+            label="runs waiting or running",
+            expression="visible + inflight",
+            using_metrics={
+                "visible": queue.metric_approximate_number_of_messages_visible(period=period, statistic="Maximum"),
+                "inflight": queue.metric_approximate_number_of_messages_not_visible(period=period, statistic="Maximum"),
+            },
+            period=period,
+        )
+        scaling = self.service.auto_scale_task_count(min_capacity=0, max_capacity=most)
+        scaling.scale_on_metric(
+            "OnQueueDepth",
+            metric=depth,
+            adjustment_type=autoscaling.AdjustmentType.EXACT_CAPACITY,
+            scaling_steps=worker_steps(most, WORKER_CONCURRENCY),
+            cooldown=Duration.seconds(60),
+            evaluation_periods=1,
+        )
+
+
+def worker_steps(most: int, per_worker: int) -> list[autoscaling.ScalingInterval]:
+    """Exact worker counts by queue depth: none for an empty queue, then enough workers for the runs waiting
+    or running (``per_worker`` each), in doubling steps up to ``most``."""
+    steps = [autoscaling.ScalingInterval(upper=0, change=0)]
+    workers = 1
+    while True:
+        steps.append(autoscaling.ScalingInterval(lower=(workers - 1) * per_worker + 1, change=workers))
+        if workers >= most:
+            return steps
+        workers = min(workers * 2, most)
