@@ -11,11 +11,11 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra_cdk.bundling import HANDLERS, lambda_code
+from infra_cdk.bundling import HANDLERS, LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, lambda_code
 from infra_cdk.config import LOG_RETENTION
 
 #: the Lambda runtime of the zip functions (the bundles are built for it: ``infra_cdk/bundling.py``)
-RUNTIME = lambda_.Runtime.PYTHON_3_14
+RUNTIME = LAMBDA_RUNTIME
 
 
 def log_group(scope: Construct, id: str, *, days: int, retain: bool) -> logs.LogGroup:
@@ -45,7 +45,7 @@ def python_function(
         scope,
         id,
         runtime=RUNTIME,
-        architecture=lambda_.Architecture.ARM_64,
+        architecture=LAMBDA_ARCHITECTURE,
         handler=HANDLERS[deployable],
         code=lambda_code(deployable),
         memory_size=memory_mb,

@@ -21,6 +21,9 @@ from infra_cdk.stack import AutotestStack
 
 Synth = Callable[..., tuple[AutotestStack, Template]]
 
+#: the context that makes the CDK skip every stack's asset bundling
+NO_BUNDLING: dict[str, Any] = {"aws:cdk:bundling-stacks": []}
+
 
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
@@ -31,7 +34,7 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
         key = tuple(sorted(context.items()))
         if key not in made:
             outdir: Path = tmp_path_factory.mktemp("cdk.out")
-            app = App(outdir=str(outdir), context={"aws:cdk:bundling-stacks": [], **context})
+            app = App(outdir=str(outdir), context={**NO_BUNDLING, **context})
             stack = build(app)
             made[key] = (stack, Template.from_stack(stack))
         return made[key]
@@ -48,3 +51,13 @@ def template(synth: Synth) -> Template:
 @pytest.fixture(scope="session")
 def stack(synth: Synth) -> AutotestStack:
     return synth()[0]
+
+
+@pytest.fixture
+def new_app(tmp_path: Path) -> Callable[..., App]:
+    """``new_app(**context)``: an app synthesizing into this test's directory, bundling skipped."""
+
+    def make(**context: Any) -> App:
+        return App(outdir=str(tmp_path / "cdk.out"), context={**NO_BUNDLING, **context})
+
+    return make

@@ -4,6 +4,7 @@ scaled on that queue's depth down to none."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -90,10 +91,12 @@ def test_without_a_vpc_the_workers_get_one_of_their_own_with_nothing_inbound(tem
         assert "SecurityGroupIngress" not in group["Properties"]
 
 
-def test_with_a_vpc_both_runners_use_its_private_subnets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_with_a_vpc_both_runners_use_its_private_subnets(
+    new_app: Callable[..., App], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CDK_DEFAULT_ACCOUNT", "123456789012")
     monkeypatch.setenv("CDK_DEFAULT_REGION", "eu-west-1")
-    app = App(outdir=str(tmp_path), context={"aws:cdk:bundling-stacks": [], "vpc_id": "vpc-0123456789abcdef0"})
+    app = new_app(vpc_id="vpc-0123456789abcdef0")
     stack = build(app)
     template = Template.from_stack(stack)  # the lookup's placeholder VPC (the CLI looks the real one up)
     template.resource_count_is("AWS::EC2::VPC", 0)

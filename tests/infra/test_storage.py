@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 
 import pytest
 from aws_cdk import App
@@ -67,8 +67,8 @@ def test_the_bucket_is_private_encrypted_tls_only_and_expires_artifacts(template
     )
 
 
-def test_retention_and_retain_data_come_from_the_context(tmp_path: os.PathLike[str]) -> None:
-    app = App(outdir=str(tmp_path), context={"stage": "prod", "retention_days": 7, "retain_data": "true"})
+def test_retention_and_retain_data_come_from_the_context(new_app: Callable[..., App]) -> None:
+    app = new_app(stage="prod", retention_days=7, retain_data="true")
     stack = build(app)
     assert stack.stack_name == "autotest-prod"
     template = Template.from_stack(stack)

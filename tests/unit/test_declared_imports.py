@@ -13,6 +13,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ("shared", "functions", "runner_container", "cli", "infra_cdk", "examples")
+#: in a deployable's dependency group, not in the wheel's dependencies: the container Lambda's runtime client
+#: (local mode calls the runner's handler itself)
+DEPLOYED_ONLY = {"awslambdaric"}
 
 
 def _declared() -> set[str]:
@@ -21,7 +24,11 @@ def _declared() -> set[str]:
         *project["dependencies"],
         *(s for extra in project.get("optional-dependencies", {}).values() for s in extra),
     ]
-    return {_normal(re.split(r"[<>=!~\[; ]", spec, maxsplit=1)[0]) for spec in specs}
+    return {_name(spec) for spec in specs}
+
+
+def _name(spec: str) -> str:
+    return _normal(re.split(r"[<>=!~\[; ]", spec, maxsplit=1)[0])
 
 
 def _normal(name: str) -> str:
@@ -56,6 +63,19 @@ def test_every_imported_package_is_declared() -> None:
         if not any(_normal(d) in declared for d in distributions.get(module, [module]))
     }
     assert undeclared == {}, f"imported but not declared in pyproject.toml: {undeclared}"
+
+
+def test_the_wheel_depends_on_every_package_a_deployable_gets() -> None:
+    # the wheel runs every deployable's code in local mode (the API, the handlers, the runner), so what one of the
+    # dependency groups declares (pyproject.toml, infra_cdk/bundling.py GROUPS), [project].dependencies declares too
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    wheel = {_name(spec) for spec in pyproject["project"]["dependencies"]}
+    missing = {
+        group: sorted(extra)
+        for group, specs in pyproject["dependency-groups"].items()
+        if group != "dev" and (extra := {_name(s) for s in specs if isinstance(s, str)} - wheel - DEPLOYED_ONLY)
+    }
+    assert missing == {}, f"in a dependency group, not in [project].dependencies: {missing}"
 
 
 def test_the_wheel_holds_every_package_the_shipped_code_imports() -> None:

@@ -33,3 +33,16 @@ def test_the_base_image_is_the_pinned_playwright() -> None:
     pinned = re.search(r'"playwright==([0-9.]+)"', (ROOT / "pyproject.toml").read_text())
     assert pinned is not None
     assert f"FROM mcr.microsoft.com/playwright/python:v{pinned.group(1)}-" in DOCKERFILE.read_text()
+
+
+def test_the_image_installs_the_runner_group_alone_from_a_context_of_what_it_copies() -> None:
+    # the lock's `runner` group and nothing else (no moto, no CDK); the build context is what .dockerignore lets
+    # through, which is what the Dockerfile copies
+    text = DOCKERFILE.read_text()
+    assert re.search(r"^RUN uv sync --frozen --only-group runner$", text, re.MULTILINE)
+    assert "pip install" not in text
+    copied = {s for line in re.findall(r"^COPY (?!--)(.+) \S+$", text, re.MULTILINE) for s in line.split()}
+    assert copied == {"pyproject.toml", "uv.lock", "shared", "runner_container"}
+    lines = [line for line in (ROOT / ".dockerignore").read_text().splitlines() if line and not line.startswith("#")]
+    assert lines[0] == "*"
+    assert {line.removeprefix("!").rstrip("/") for line in lines if line.startswith("!")} == copied
