@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import sys
@@ -21,6 +22,7 @@ from infra_cdk.stack import AutotestStack
 def build(app: App) -> AutotestStack:
     """The stack, with cdk-nag's AwsSolutions pack run over it when synthesized (a finding not acknowledged in
     ``infra_cdk/nag.py`` fails the synth)."""
+    unknown(app.node.get_all_context())
     config = StackConfig.from_context({key: app.node.try_get_context(key) for key in KEYS})
     account, region = os.environ.get("CDK_DEFAULT_ACCOUNT"), os.environ.get("CDK_DEFAULT_REGION")
     if config.vpc_id and not (account and region):
@@ -34,6 +36,20 @@ def build(app: App) -> AutotestStack:
     nag.acknowledge(stack)
     return stack
 
+
+def unknown(context: dict[str, Any]) -> None:
+    """A context key that is neither the stack's nor the CDK's own (those hold a ``:`` or start with ``@``) is
+    a typo that would otherwise be ignored in silence: an error naming it, and the key it is closest to."""
+    for key in context:
+        if ":" in key or key.startswith("@") or key in KEYS or key in _CDK_KEYS:
+            continue
+        close = difflib.get_close_matches(key, KEYS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else f" (the stack reads: {', '.join(KEYS)})"
+        raise ConfigError(f"cdk.json / -c: context {key}: not a setting of the stack{hint}")
+
+
+#: context keys the CDK itself reads that have no ``:`` in them
+_CDK_KEYS = {"acknowledged-issue-numbers"}
 
 CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
 

@@ -58,7 +58,7 @@ class AutotestStack(Stack):
 
         self.scheduling = Scheduling(self, "Scheduling", config=config, environment=env, dead_letters=m.schedules_dlq)
         self.api = Api(self, "Api", config=config, environment={**env, **self.scheduling.environment})
-        env_public = {**env, "AUTOTEST_PUBLIC_URL": self.api.url.rstrip("/") if self.api.url else ""}
+        env_public = {**env, "AUTOTEST_PUBLIC_URL": self.api.url}
         self.planner = QueueWorker(
             self, "Planner", worker=workers.PLANNER, queues=[m.plans], config=config, environment=env
         )

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
 from aws_cdk import App
 from aws_cdk.assertions import Match, Template
 
-from infra_cdk.app import build
-from infra_cdk.config import ConfigError, StackConfig
+from infra_cdk.app import CDK_JSON, build
+from infra_cdk.config import KEYS, ConfigError, StackConfig
 from shared.resources import GSI_NAMES, TTL_ATTRIBUTE
 
 
@@ -91,3 +92,20 @@ def test_retention_and_retain_data_come_from_the_context(new_app: Callable[..., 
 def test_a_bad_context_value_is_an_error_naming_the_key(context: dict[str, object], named: str) -> None:
     with pytest.raises(ConfigError, match=named):
         StackConfig.from_context(context)
+
+
+def test_a_context_key_the_stack_does_not_read_is_an_error_with_the_closest_one(
+    new_app: Callable[..., App],
+) -> None:
+    with pytest.raises(
+        ConfigError, match=r"context retension_days: not a setting of the stack \(did you mean 'retention_days'\?\)"
+    ):
+        build(new_app(retension_days=7))
+
+
+def test_cdk_json_names_every_option_with_its_default() -> None:
+    context = json.loads(CDK_JSON.read_text())["context"]
+    assert set(context) == set(KEYS)
+    defaults = StackConfig()
+    for key, value in context.items():
+        assert getattr(defaults, key) == value, key
