@@ -51,8 +51,8 @@ def show(value: Any, clip: Clip = cut) -> str:
     return clip(text, _SHOWN)
 
 
-#: a JSON number (RFC 8259), as a string expectation may write one
-_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+#: a JSON number (RFC 8259), as a string expectation may write one: ``equals`` takes such a string for the number
+NUMBER_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 
 
 def values_equal(expected: Any, actual: Any) -> bool:
@@ -64,7 +64,7 @@ def values_equal(expected: Any, actual: Any) -> bool:
         return isinstance(expected, bool) and isinstance(actual, bool) and expected is actual
     if isinstance(expected, str) and isinstance(actual, int | float) and not isinstance(actual, bool):
         # a number written as text (a CSV cell, a placeholder): "3.50" is 3.5, "3" is 3.0; not "0x3" or " 3"
-        if not _NUMBER.fullmatch(expected):
+        if not NUMBER_TEXT.fullmatch(expected):
             return False
         try:
             return Decimal(expected) == Decimal(repr(actual))

@@ -46,6 +46,8 @@ from typing import Any
 import tree_sitter_javascript
 from tree_sitter import Language, Node, Parser
 
+from shared.apitests.expectations import NUMBER_TEXT
+
 #: chai's words that only read well (``to.be.been.is.that.which.and.has.have.with.at.of.same.but.does``)
 _CHAINS = frozenset(
     {"to", "be", "been", "is", "that", "which", "and", "has", "have", "with", "at", "of", "same", "but", "does"}
@@ -532,7 +534,7 @@ class _Translator:
                 raise _Unsupported(
                     f"`{word}` compares objects by identity, so this fails in Postman whatever the body: use eql"
                 )
-            if isinstance(value, str) and _LOOSE.fullmatch(value):
+            if isinstance(value, str) and NUMBER_TEXT.fullmatch(value):
                 # chai's eql("3") fails on the number 3, autotest's equals takes it: the type is checked too
                 return {"expr": f"{_type_expr(path, 'string')} && {_accessor(path)} == {json.dumps(value)}"}
             return {"jsonpath": path, "equals": value}
@@ -583,10 +585,6 @@ _CEL_TYPES = {
     "null": "type({}) == null_type",
 }
 _PATH_PART = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\['((?:[^'\\]|\\.)*)'\]|\[(\d+)\]")
-
-
-#: a string autotest's ``equals`` would also take for a number (``"3"`` for ``3``)
-_LOOSE = re.compile(r"\s*[-+]?[0-9][0-9.eE+-]*\s*")
 
 
 def _type_expr(path: str, name: str) -> str:
