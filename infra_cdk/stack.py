@@ -172,6 +172,7 @@ class AutotestStack(Stack):
             queue.grant_send_messages(planner)
         m.bus.grant_put_events_to(planner)
 
+        self.scheduling.grant_manage(self.scheduling.function)  # it pauses a schedule whose suite or test is gone
         for function in (self.scheduling.function, self.events.function):
             s.table.grant_read_write_data(function)
             for queue in (*run_queues, m.plans):  # a schedule or a suite starts runs
@@ -186,6 +187,8 @@ class AutotestStack(Stack):
         dead = self.dead_letters.function
         s.table.grant_read_write_data(dead)
         m.bus.grant_put_events_to(dead)
+        for queue in run_queues:  # a queued attempt's letter is sent again (RunService.dead_letter)
+            queue.grant_send_messages(dead)
 
         if self.config.planner == "bedrock":
             self._grant_model(planner)

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     presign_ttl_s: int = 3600
     #: server-sent event streams (GET /v1/runs/{id}/events) open at once in one API process, per project and
     #: per run; one more is a 429
+    #: whether GET /v1/runs/{id}/events streams; off behind a gateway that buffers a function's answer (the CDK
+    #: stack's HTTP API): the route answers 404 and the CLI polls
+    event_streams: bool = True
     event_streams_per_project: int = Field(default=20, ge=1)
     event_streams_per_run: int = Field(default=5, ge=1)
 

@@ -40,7 +40,13 @@ class Api(Construct):
             "Function",
             deployable="api",
             description="autotest's HTTP API (FastAPI through Mangum)",
-            environment={**environment, "AUTOTEST_BOOTSTRAP_API_KEY_SECRET": self.bootstrap_key.secret_arn},
+            environment={
+                **environment,
+                "AUTOTEST_BOOTSTRAP_API_KEY_SECRET": self.bootstrap_key.secret_arn,
+                # an HTTP API hands a function's answer over whole: a stream would arrive when the run ended (or
+                # time out first); the route answers 404 and the CLI polls
+                "AUTOTEST_EVENT_STREAMS": "false",
+            },
             timeout=TIMEOUT,
             memory_mb=1024,
             log_days=config.log_retention_days,

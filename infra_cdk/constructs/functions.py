@@ -38,6 +38,7 @@ def python_function(
     retain_logs: bool,
     memory_mb: int = 512,
     description: str,
+    function_name: str | None = None,
 ) -> lambda_.Function:
     group = log_group(scope, f"{id}Logs", days=log_days, retain=retain_logs)
     role = function_role(scope, f"{id}Role", group)
@@ -52,6 +53,7 @@ def python_function(
         timeout=timeout,
         environment=dict(environment),
         description=description,
+        function_name=function_name,
         log_group=group,
         logging_format=lambda_.LoggingFormat.JSON,
         role=role,

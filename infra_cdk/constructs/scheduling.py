@@ -30,17 +30,11 @@ class Scheduling(Construct):
         dead_letters: sqs.IQueue,
     ) -> None:
         super().__init__(scope, id)
-        self.function: lambda_.Function = python_function(
-            self,
-            "Function",
-            deployable="scheduler",
-            description="autotest's scheduler: starts a due schedule's run or suite run",
-            environment=environment,
-            timeout=Duration.seconds(60),
-            log_days=config.log_retention_days,
-            retain_logs=config.retain_data,
-        )
         stack = Stack.of(self)
+        # named, so its ARN is known before it exists: the function itself changes schedules (pausing one whose
+        # suite or test is gone), and its environment cannot refer to its own ARN
+        name = f"autotest-{config.stage}-scheduler"
+        self.target_arn = f"arn:{stack.partition}:lambda:{stack.region}:{stack.account}:function:{name}"
         self.role = iam.Role(
             self,
             "ScheduleRole",
@@ -49,16 +43,27 @@ class Scheduling(Construct):
                 "scheduler.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
             ),
         )
-        self.function.grant_invoke(self.role)
         dead_letters.grant_send_messages(self.role)
         self.dead_letters = dead_letters
         self.group_prefix = config.schedule_group_prefix
+        self.function: lambda_.Function = python_function(
+            self,
+            "Function",
+            deployable="scheduler",
+            description="autotest's scheduler: starts a due schedule's run or suite run",
+            environment={**environment, **self.environment},
+            timeout=Duration.seconds(60),
+            log_days=config.log_retention_days,
+            retain_logs=config.retain_data,
+            function_name=name,
+        )
+        self.function.grant_invoke(self.role)
 
     @property
     def environment(self) -> dict[str, str]:
         """What the API needs to make schedules (``shared/aws/factory.py scheduler_of``)."""
         return {
-            "AUTOTEST_SCHEDULER_TARGET_ARN": self.function.function_arn,
+            "AUTOTEST_SCHEDULER_TARGET_ARN": self.target_arn,
             "AUTOTEST_SCHEDULER_ROLE_ARN": self.role.role_arn,
             "AUTOTEST_SCHEDULER_DLQ_ARN": self.dead_letters.queue_arn,
         }

@@ -8,7 +8,7 @@ from aws_cdk.assertions import Match, Template
 
 from infra_cdk.stack import AutotestStack
 from tests.infra.conftest import Synth
-from tests.infra.helpers import logical_id
+from tests.infra.helpers import environment, logical_id
 
 
 def test_the_http_api_sends_every_route_to_the_function(stack: AutotestStack, template: Template) -> None:
@@ -63,3 +63,8 @@ def test_a_custom_domain_maps_the_stage_and_turns_the_default_endpoint_off(synth
         "AWS::ApiGatewayV2::Stage", {"DefaultRouteSettings": {"ThrottlingRateLimit": 5, "ThrottlingBurstLimit": 10}}
     )
     assert template.to_json()["Outputs"]["ApiUrl"]["Value"] == "https://tests.example.com/"
+
+
+def test_the_api_behind_the_http_api_does_not_stream_events(stack: AutotestStack, template: Template) -> None:
+    """An HTTP API hands a Lambda's answer over whole: the CLI is sent to polling by a 404 instead."""
+    assert environment(template, stack.api.function)["AUTOTEST_EVENT_STREAMS"] == "false"

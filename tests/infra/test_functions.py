@@ -3,6 +3,7 @@ own that goes with the stack, and an environment naming every resource they use,
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_cdk.assertions import Template
@@ -76,8 +77,13 @@ def test_the_api_is_told_how_to_make_schedules_and_where_its_key_is_never_the_ke
     stack: AutotestStack, template: Template
 ) -> None:
     env = environment(template, stack.api.function)
-    assert env["AUTOTEST_SCHEDULER_TARGET_ARN"] == {"Fn::GetAtt": [logical_id(stack.scheduling.function), "Arn"]}
+    # the scheduler function's ARN, by its name (it is told the same: it pauses schedules itself)
+    assert resource(template, stack.scheduling.function)["Properties"]["FunctionName"] == "autotest-dev-scheduler"
+    assert json.dumps(env["AUTOTEST_SCHEDULER_TARGET_ARN"]).endswith(':function:autotest-dev-scheduler"]]}')
     assert env["AUTOTEST_SCHEDULER_ROLE_ARN"] == {"Fn::GetAtt": [logical_id(stack.scheduling.role), "Arn"]}
+    scheduler_env = environment(template, stack.scheduling.function)
+    for key in ("AUTOTEST_SCHEDULER_TARGET_ARN", "AUTOTEST_SCHEDULER_ROLE_ARN", "AUTOTEST_SCHEDULER_DLQ_ARN"):
+        assert scheduler_env[key] == env[key], key
     assert env["AUTOTEST_BOOTSTRAP_API_KEY_SECRET"] == {"Ref": logical_id(stack.api.bootstrap_key)}
     assert "AUTOTEST_BOOTSTRAP_API_KEY" not in env
     secret = resource(template, stack.api.bootstrap_key)["Properties"]

@@ -106,6 +106,14 @@ def test_the_event_consumers_touch_no_artifacts_secrets_or_schedules(stack: Auto
     assert not {"s3:PutObject", "s3:DeleteObject*"} & notifier  # reads, for the report's link
 
 
+def test_the_scheduler_may_pause_schedules_and_the_dead_letter_consumer_may_requeue(
+    stack: AutotestStack, template: Template
+) -> None:
+    roles = _roles(stack)
+    assert {"scheduler:UpdateSchedule", "iam:PassRole"} <= actions(template, roles["scheduler"])
+    assert "sqs:SendMessage" in actions(template, roles["deadletters"])  # a queued attempt's letter goes again
+
+
 def test_teardown_may_only_delete_what_autotest_made(stack: AutotestStack, template: Template) -> None:
     role = stack.teardown.function.role
     allowed = actions(template, role)

@@ -98,3 +98,20 @@ def test_streams_beyond_the_caps_are_throttled_and_a_closed_one_frees_its_slot(a
             time.sleep(0.05)
         assert status == 200
         assert [_open(streams, api, first, b_key).status_code for _ in range(2)] == [200, 200]
+
+
+def test_a_deployment_that_does_not_stream_answers_404_so_the_cli_polls(fakes: FakeServices) -> None:
+    """Behind the CDK stack's HTTP API (it buffers a function's answer) streams are off: a 404 naming why, which the
+    CLI takes as "poll instead" (cli/client.py run_events); an unknown run is still its own 404."""
+    from fastapi.testclient import TestClient
+
+    app = create_app(fakes.services)
+    app.dependency_overrides[get_settings] = lambda: Settings(event_streams=False)
+    run_id = _queued_run(fakes, "default")
+    with TestClient(app) as client:
+        answer = client.get(f"/v1/runs/{run_id}/events", headers=ADMIN)
+        assert answer.status_code == 404
+        assert answer.json()["error"]["details"] == {"reason": "event_streams_off"}
+        assert "poll GET /v1/runs/{id}" in answer.json()["error"]["message"]
+        unknown = client.get("/v1/runs/run_nope/events", headers=ADMIN)
+        assert unknown.status_code == 404 and unknown.json()["error"].get("details") != {"reason": "event_streams_off"}

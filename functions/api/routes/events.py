@@ -21,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 
 from functions.api.deps import PrincipalDep, RunIdPath, ServicesDep, SettingsDep
 from functions.api.errors import ErrorBody
+from shared.errors import NotFound
 from shared.events_source import EventHub, RunEvent, RunEvents, RunFeeds, StreamLimits, event_name
 from shared.services.container import Services
 from shared.settings import Settings
@@ -107,6 +108,11 @@ async def sse_stream(events: AsyncIterator[RunEvent], *, keepalive_s: float = KE
     response_class=StreamingResponse,
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "`status` and `step` events"},
+        404: {
+            "model": ErrorBody,
+            "description": "No such run, or this deployment does not stream events (`AUTOTEST_EVENT_STREAMS` off: "
+            "its gateway buffers answers): poll `GET /v1/runs/{id}`",
+        },
         429: {
             "model": ErrorBody,
             "description": "The project, or the run, has as many open event streams as it may (`throttled`; "
@@ -115,10 +121,15 @@ async def sse_stream(events: AsyncIterator[RunEvent], *, keepalive_s: float = KE
     },
 )
 async def run_events(
-    run_id: RunIdPath, principal: PrincipalDep, services: ServicesDep, source: RunEventsDep
+    run_id: RunIdPath, principal: PrincipalDep, services: ServicesDep, settings: SettingsDep, source: RunEventsDep
 ) -> StreamingResponse:
     # 404 (unknown run, or another project's) before the stream starts; 429 beyond the caps on open streams
     run = await run_in_threadpool(services.runs.get_run, principal.project_id, run_id)
+    if not settings.event_streams:  # behind a gateway that buffers, a stream would arrive only when the run ended
+        raise NotFound(
+            "this deployment does not stream run events (its gateway buffers answers): poll GET /v1/runs/{id}",
+            details={"reason": "event_streams_off"},
+        )
     stream = source.open(principal.project_id, run)
     return _EventStreamResponse(
         sse_stream(stream),
