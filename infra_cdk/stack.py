@@ -86,6 +86,18 @@ class AutotestStack(Stack):
             fargate_queue=(m.long_runs or m.runs) if fargate_runner else None,
         )
         self.teardown = Teardown(self, "Teardown", config=config, bucket=s.bucket)
+        for writer in (
+            self.api.function,
+            self.planner.function,
+            self.scheduling.function,
+            self.events.function,
+            self.notifications.function,
+            self.dead_letters.function,
+            self.runner.function,
+            self.runner.service,
+        ):
+            if writer is not None:  # deleted before the teardown runs, so nothing writes after it
+                writer.node.add_dependency(self.teardown.resource)
         self._grant()
 
         functions = {

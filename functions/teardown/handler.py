@@ -5,9 +5,13 @@ nothing behind:
 - the artifacts bucket's objects (CloudFormation cannot delete a bucket that is not empty);
 - the projects' EventBridge Scheduler schedule groups (``<scheduler group prefix><project id>``; deleting a
   group deletes its schedules);
-- the projects' secrets in Secrets Manager (``<secrets prefix><project id>/<NAME>``), deleted without recovery.
+- the projects' secrets in Secrets Manager (``<secrets prefix><project id>/<NAME>``), deleted without recovery
+  (those already deleted through the API and waiting out their recovery window too).
 
-With ``Retain`` (the stack's ``retain_data``) it removes nothing. Creating and updating the resource do nothing.
+With ``Retain`` (the stack's ``retain_data``) it keeps the objects and the secrets; the schedule groups go anyway
+(their schedules would invoke the deleted function with a deleted role). Creating and updating the resource do
+nothing, and so does a Delete that is not the stack's deletion (CloudFormation also sends one when the resource
+is replaced or removed from the template): the stack is asked its status first.
 
 The answer to CloudFormation is a PUT of a small JSON document to the pre-signed URL in the event, written here
 rather than taken from a library: the CDK's provider framework would add two functions (and their log groups,
@@ -35,11 +39,12 @@ def handler(event: dict[str, Any], context: Any) -> None:
     physical_id = event.get("PhysicalResourceId") or f"teardown-{props.get('Bucket', 'autotest')}"
     status, reason, removed = "SUCCESS", "", {}
     try:
-        if event.get("RequestType") == "Delete" and str(props.get("Retain", "false")).lower() != "true":
+        if event.get("RequestType") == "Delete" and stack_deleting(event["StackId"]):
+            retain = str(props.get("Retain", "false")).lower() == "true"
             removed = clean_up(
-                bucket=props["Bucket"],
+                bucket=None if retain else props["Bucket"],
                 schedule_group_prefix=props["ScheduleGroupPrefix"],
-                secrets_prefix=props["SecretsPrefix"],
+                secrets_prefix=None if retain else props["SecretsPrefix"],
             )
             logger.info("teardown: removed", extra={"removed": removed})
     except Exception as exc:  # answered as FAILED, with the reason, so CloudFormation does not wait an hour
@@ -48,14 +53,23 @@ def handler(event: dict[str, Any], context: Any) -> None:
     respond(event, status=status, reason=reason or "ok", physical_id=physical_id, data=removed)
 
 
-def clean_up(*, bucket: str, schedule_group_prefix: str, secrets_prefix: str, clients: Any = boto3.client) -> dict:
-    """Empty ``bucket``, delete the schedule groups and secrets with the prefixes; returns how many of each."""
-    if not schedule_group_prefix or not secrets_prefix:
+def stack_deleting(stack_id: str, *, clients: Any = boto3.client) -> bool:
+    """Whether the stack itself is being deleted (not this resource replaced, or dropped from the template)."""
+    [stack] = clients("cloudformation").describe_stacks(StackName=stack_id)["Stacks"]
+    return bool(stack["StackStatus"] == "DELETE_IN_PROGRESS")
+
+
+def clean_up(
+    *, bucket: str | None, schedule_group_prefix: str, secrets_prefix: str | None, clients: Any = boto3.client
+) -> dict:
+    """Empty ``bucket``, delete the schedule groups and secrets with the prefixes (none: keep them); returns how
+    many of each were removed."""
+    if not schedule_group_prefix or secrets_prefix == "":
         raise ValueError("refusing to clean up with an empty prefix (it would match everything in the account)")
     return {
-        "objects": _empty_bucket(clients("s3"), bucket),
+        "objects": _empty_bucket(clients("s3"), bucket) if bucket else 0,
         "schedule_groups": _delete_schedule_groups(clients("scheduler"), schedule_group_prefix),
-        "secrets": _delete_secrets(clients("secretsmanager"), secrets_prefix),
+        "secrets": _delete_secrets(clients("secretsmanager"), secrets_prefix) if secrets_prefix else 0,
     }
 
 
@@ -88,7 +102,9 @@ def _delete_schedule_groups(scheduler: Any, prefix: str) -> int:
 def _delete_secrets(secrets: Any, prefix: str) -> int:
     names = [
         secret["Name"]
-        for page in secrets.get_paginator("list_secrets").paginate(Filters=[{"Key": "name", "Values": [prefix]}])
+        for page in secrets.get_paginator("list_secrets").paginate(
+            Filters=[{"Key": "name", "Values": [prefix]}], IncludePlannedDeletion=True
+        )
         for secret in page.get("SecretList", [])
         if secret["Name"].startswith(prefix)
     ]

@@ -23,11 +23,12 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra_cdk.bundling import ROOT
-from infra_cdk.config import StackConfig
+from infra_cdk.config import LOG_RETENTION, StackConfig
 from infra_cdk.constructs.functions import function_role, log_group
 
 #: Lambda's limit; the run service sends it only runs it can finish (``LAMBDA_RUN_LIMIT_S``)
@@ -144,12 +145,23 @@ class Runner(Construct):
                 restrict_default_security_group=False,
             )
             subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC)
+        cluster_name = f"autotest-{config.stage}-runners"
+        # Container Insights writes to this group; made here (not by AWS on first use) so it goes with the stack
+        self.insights_logs = logs.LogGroup(
+            self,
+            "InsightsLogs",
+            log_group_name=f"/aws/ecs/containerinsights/{cluster_name}/performance",
+            retention=logs.RetentionDays[LOG_RETENTION[config.log_retention_days]],
+            removal_policy=RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY,
+        )
         self.cluster = ecs.Cluster(
             self,
             "Cluster",
+            cluster_name=cluster_name,
             vpc=self.vpc,
             container_insights_v2=ecs.ContainerInsights.ENABLED,
         )
+        self.cluster.node.add_dependency(self.insights_logs)
         task = ecs.FargateTaskDefinition(
             self,
             "Task",

@@ -1,6 +1,8 @@
 """Teardown: a custom resource whose function (``functions/teardown``) removes, when the stack is deleted, what
-autotest made at run time: the artifacts' objects, the projects' schedule groups and secrets. Nothing with
-``retain_data``. Deleted before the bucket (it depends on it), so the bucket is empty by then."""
+autotest made at run time: the artifacts' objects, the projects' schedule groups and secrets (with
+``retain_data``, only the schedule groups, which could not fire any more). It is deleted after everything that
+writes artifacts or secrets (the stack makes those depend on it) and before the bucket (it depends on that),
+so the bucket is empty, and stays so, when CloudFormation deletes it."""
 
 from __future__ import annotations
 
@@ -45,6 +47,9 @@ class Teardown(Construct):
             grantee=self.function,
             actions=["scheduler:ListScheduleGroups", "secretsmanager:ListSecrets"],
             resource_arns=["*"],
+        )
+        iam.Grant.add_to_principal(  # is it the stack's deletion, or this resource's replacement?
+            grantee=self.function, actions=["cloudformation:DescribeStacks"], resource_arns=[stack.stack_id]
         )
         self.resource = CustomResource(
             self,

@@ -78,3 +78,35 @@ def test_nothing_is_retained_by_default_and_everything_with_retain_data(template
             assert found["DeletionPolicy"] == "Retain"
     [teardown] = kept.find_resources("Custom::AutotestTeardown").values()
     assert teardown["Properties"]["Retain"] == "true"
+
+
+def test_everything_that_writes_is_deleted_before_the_teardown_runs(stack: AutotestStack, template: Template) -> None:
+    teardown = logical_id(stack.teardown.resource)
+    resources = template.to_json()["Resources"]
+    writers = [stack.api.function, stack.planner.function, stack.runner.function, stack.runner.service]
+    for writer in writers:
+        assert writer is not None
+        assert teardown in resources[logical_id(writer)].get("DependsOn", []), writer.node.path
+    # and it asks the stack whether it is being deleted before removing anything
+    assert "cloudformation:DescribeStacks" in actions(template, stack.teardown.function.role)
+
+
+def test_the_container_insights_log_group_is_the_stacks(stack: AutotestStack, template: Template) -> None:
+    template.has_resource(
+        "AWS::Logs::LogGroup",
+        {
+            "Properties": Match.object_like(
+                {"LogGroupName": "/aws/ecs/containerinsights/autotest-dev-runners/performance"}
+            ),
+            "DeletionPolicy": "Delete",
+        },
+    )
+    assert stack.runner.cluster is not None
+    cluster = resource(template, stack.runner.cluster)
+    assert cluster["Properties"]["ClusterName"] == "autotest-dev-runners"
+    assert logical_id(stack.runner.insights_logs) in cluster["DependsOn"]
+
+
+def test_retain_data_keeps_the_bootstrap_key_too(synth: Synth) -> None:
+    stack, kept = synth(retain_data=True)
+    assert resource(kept, stack.api.bootstrap_key)["DeletionPolicy"] == "Retain"

@@ -7,7 +7,9 @@ import json
 import uuid
 from typing import Any
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 
 from functions.teardown import handler as teardown
 from shared.aws.clients import endpoint_clients
@@ -33,6 +35,9 @@ def _deployment(clients: Any) -> dict[str, str]:
     for project in ("prj_a", "prj_b"):
         clients("scheduler").create_schedule_group(Name=names["ScheduleGroupPrefix"] + project)
         clients("secretsmanager").create_secret(Name=f"{names['SecretsPrefix']}{project}/TOKEN", SecretString="x")
+    # one deleted through the API, waiting out its recovery window: it goes too
+    clients("secretsmanager").create_secret(Name=f"{names['SecretsPrefix']}prj_a/OLD", SecretString="x")
+    clients("secretsmanager").delete_secret(SecretId=f"{names['SecretsPrefix']}prj_a/OLD", RecoveryWindowInDays=7)
     clients("scheduler").create_schedule_group(Name=f"autotest.{suffix}x.prj_a")  # another stage's
     clients("secretsmanager").create_secret(Name=f"autotest/{suffix}x/prj_a/TOKEN", SecretString="x")
     return names
@@ -46,12 +51,12 @@ def test_clean_up_removes_the_deployments_objects_schedule_groups_and_secrets_on
         secrets_prefix=names["SecretsPrefix"],
         clients=clients,
     )
-    assert removed == {"objects": 3, "schedule_groups": 2, "secrets": 2}
+    assert removed == {"objects": 3, "schedule_groups": 2, "secrets": 3}
     assert clients("s3").list_objects_v2(Bucket=names["Bucket"]).get("KeyCount") == 0
     groups = [g["Name"] for g in clients("scheduler").list_schedule_groups()["ScheduleGroups"]]
     assert not [g for g in groups if g.startswith(names["ScheduleGroupPrefix"])]
     assert any(g.endswith("x.prj_a") for g in groups)  # the other stage's is still there
-    secrets = [s["Name"] for s in clients("secretsmanager").list_secrets()["SecretList"]]
+    secrets = [s["Name"] for s in clients("secretsmanager").list_secrets(IncludePlannedDeletion=True)["SecretList"]]
     assert not [s for s in secrets if s.startswith(names["SecretsPrefix"])]
     assert any(s.endswith("x/prj_a/TOKEN") for s in secrets)
 
@@ -93,25 +98,59 @@ def _event(kind: str, props: dict[str, str]) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize(("kind", "retain"), [("Delete", "false"), ("Delete", "true"), ("Create", "false")])
-def test_the_handler_cleans_up_only_on_delete_without_retain_and_answers(
-    clients: Any, monkeypatch: pytest.MonkeyPatch, kind: str, retain: str
+@pytest.mark.parametrize(
+    ("kind", "stack_status", "retain", "left"),
+    [
+        ("Delete", "DELETE_IN_PROGRESS", "false", (0, 0, 0)),  # everything goes
+        ("Delete", "DELETE_IN_PROGRESS", "true", (3, 0, 2)),  # data kept; the schedules, which cannot fire, go
+        ("Delete", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "false", (3, 2, 2)),  # replaced, not the stack deleted
+        ("Create", "CREATE_IN_PROGRESS", "false", (3, 2, 2)),
+    ],
+)
+def test_the_handler_cleans_up_only_when_the_stack_is_deleted_and_answers(
+    clients: Any, monkeypatch: pytest.MonkeyPatch, kind: str, stack_status: str, retain: str, left: tuple[int, ...]
 ) -> None:
     names = _deployment(clients)
     monkeypatch.setattr(teardown, "clean_up", _with_clients(teardown.clean_up, clients))
+    monkeypatch.setattr(teardown, "stack_deleting", lambda stack_id: stack_status == "DELETE_IN_PROGRESS")
     answers = _Answers()
     monkeypatch.setattr(teardown.urllib.request, "urlopen", answers)
     teardown.handler(_event(kind, {**names, "Retain": retain}), None)
     [answer] = answers.sent
     assert (answer["method"], answer["Status"], answer["PhysicalResourceId"]) == ("PUT", "SUCCESS", "teardown-1")
-    left = clients("s3").list_objects_v2(Bucket=names["Bucket"]).get("KeyCount")
-    assert left == (0 if (kind, retain) == ("Delete", "false") else 3)
+    objects = clients("s3").list_objects_v2(Bucket=names["Bucket"]).get("KeyCount")
+    groups = [
+        g
+        for g in clients("scheduler").list_schedule_groups()["ScheduleGroups"]
+        if g["Name"].startswith(names["ScheduleGroupPrefix"])
+    ]
+    secrets = [
+        s
+        for s in clients("secretsmanager").list_secrets()["SecretList"]
+        if s["Name"].startswith(names["SecretsPrefix"])
+    ]
+    assert (objects, len(groups), len(secrets)) == left
+
+
+@pytest.mark.parametrize(("status", "deleting"), [("DELETE_IN_PROGRESS", True), ("UPDATE_IN_PROGRESS", False)])
+def test_the_stack_is_asked_whether_it_is_being_deleted(status: str, deleting: bool) -> None:
+    cloudformation = boto3.client("cloudformation", region_name="us-east-1", aws_access_key_id="x",
+                                  aws_secret_access_key="x")  # fmt: skip
+    stack_id = "arn:aws:cloudformation:us-east-1:123456789012:stack/autotest-dev/1"
+    with Stubber(cloudformation) as stub:
+        stub.add_response(
+            "describe_stacks",
+            {"Stacks": [{"StackName": "autotest-dev", "StackStatus": status, "CreationTime": "2026-12-01T00:00:00Z"}]},
+            {"StackName": stack_id},
+        )
+        assert teardown.stack_deleting(stack_id, clients=lambda service: cloudformation) is deleting
 
 
 def test_a_failed_clean_up_answers_failed_with_the_reason(clients: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     answers = _Answers()
     monkeypatch.setattr(teardown.urllib.request, "urlopen", answers)
     monkeypatch.setattr(teardown, "clean_up", _with_clients(teardown.clean_up, clients))
+    monkeypatch.setattr(teardown, "stack_deleting", lambda stack_id: True)
     props = {"Bucket": "no-such-bucket-x", "ScheduleGroupPrefix": "autotest.z.", "SecretsPrefix": "autotest/z/"}
     teardown.handler(_event("Delete", props), None)
     [answer] = answers.sent
