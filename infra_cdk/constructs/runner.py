@@ -5,7 +5,9 @@ project's Playwright) run two ways.
   ``lambda``). One record per invocation: one browser per execution environment, Lambda scales the number.
 - Fargate workers polling a queue (the long-run queue in mode ``both``, the run queue in mode ``fargate``),
   scaled on that queue's depth, visible plus in flight, down to none when it is empty: a worker busy with a run
-  keeps its message in flight, so the service never scales to zero under it.
+  keeps its message in flight, so the service never scales to zero under it, and it protects its task from
+  scale-in while it holds runs (``runner/protection.py``), so a smaller count stops idle workers. The service
+  has no desired count in the template (a deploy would reset it under the scaling).
 
 Which queue a run goes to is the run service's decision (``shared/services/routing.py``); the stack only says
 whether there is a long-run queue. With ``vpc_id`` both run in that VPC's private subnets; otherwise the
@@ -190,7 +192,6 @@ class Runner(Construct):
             "Workers",
             cluster=self.cluster,
             task_definition=task,
-            desired_count=0,
             min_healthy_percent=0,
             assign_public_ip=public,
             vpc_subnets=subnets,

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from runner_container.runner.executor import Abandoned, Disposition, RunExecutor
+from runner_container.runner.protection import TaskProtection
 from runner_container.runner.runtime import build_runtime
 from shared.models.messages import ReceivedMessage, RunMessage
 from shared.observability import logger
@@ -40,6 +41,7 @@ class Worker:
         wait_s: int = 10,
         idle_s: float = 0.2,
         drain_timeout_s: float = 60.0,
+        protection: TaskProtection | None = None,
     ) -> None:
         self._executor = executor
         self._queue = queue
@@ -50,6 +52,8 @@ class Worker:
         self._drain_timeout_s = drain_timeout_s
         self._in_flight: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
+        #: protected from scale-in while it holds runs (Fargate); outside ECS it calls nothing
+        self._protection = protection or TaskProtection(None, expires_minutes=60)
 
     def stop(self) -> None:
         self._stop.set()
@@ -61,6 +65,8 @@ class Worker:
         logger.info("runner worker started", concurrency=self._concurrency)
         try:
             while not stopping.done():
+                if not self._in_flight:
+                    await self._protection.release()
                 free = self._concurrency - len(self._in_flight)
                 if free <= 0:
                     await asyncio.wait({*self._in_flight, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -87,6 +93,8 @@ class Worker:
                     continue
                 if not messages:
                     await _sleep_unless(stopping, self._idle_s)
+                else:  # before they start: scaling in now stops another worker (or none)
+                    await self._protection.hold()
                 for received in messages:
                     task = asyncio.create_task(self.handle(received))
                     self._in_flight.add(task)
@@ -97,6 +105,7 @@ class Worker:
         finally:
             stopping.cancel()
             await self._drain()
+            await self._protection.release()
             logger.info("runner worker stopped")
 
     def _abandon(self) -> None:
@@ -183,6 +192,8 @@ async def run_forever(
         concurrency=settings.runner_concurrency,
         visibility_timeout_s=settings.visibility_timeout_s,
         wait_s=wait_s,
+        # long enough for the longest run a worker may be given, and some
+        protection=TaskProtection.from_environment(expires_minutes=settings.max_run_timeout_s // 60 + 30),
     )
     try:
         await worker.run_forever(stop_event)

@@ -40,7 +40,8 @@ def test_the_container_lambda_runs_up_to_lambdas_limit_one_record_at_a_time(
 def test_the_workers_scale_on_waiting_and_running_runs_down_to_none(stack: AutotestStack, template: Template) -> None:
     assert stack.runner.service is not None
     service = resource(template, stack.runner.service)["Properties"]
-    assert service["DesiredCount"] == 0 and service["LaunchType"] == "FARGATE"
+    # no count in the template: a deploy would set it again, taking workers from under their runs
+    assert "DesiredCount" not in service and service["LaunchType"] == "FARGATE"
     template.has_resource_properties(
         "AWS::ApplicationAutoScaling::ScalableTarget", {"MinCapacity": 0, "MaxCapacity": 4}
     )
