@@ -50,6 +50,9 @@ class StackConfig(BaseModel):
     runs), ``lambda`` (runs longer than 14 minutes are refused), ``fargate`` (every run)."""
     runner_memory_mb: int = Field(3008, ge=2048, le=10240)
     """The container Lambda runner's memory (a browser wants at least 2 GB)."""
+    max_lambda_runners: int = Field(10, ge=2, le=1000)
+    """The most container Lambda runners at once (the event source's maximum concurrency), so a large suite
+    cannot take the account's whole Lambda concurrency from the API and the other functions."""
     max_fargate_workers: int = Field(4, ge=1, le=100)
     """The most Fargate workers at once (they scale on the queue's depth, down to none)."""
     vpc_id: str | None = Field(None, pattern=r"^vpc-[0-9a-f]{8,17}$")

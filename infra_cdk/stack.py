@@ -148,6 +148,8 @@ class AutotestStack(Stack):
         }
         if m.long_runs is not None:
             env["AUTOTEST_LONG_RUN_QUEUE_NAME"] = m.long_runs.queue_name
+        if c.runner_mode != "fargate":  # a suite's batch on the container Lambda fits in its 15 minutes
+            env["AUTOTEST_RUN_MESSAGE_LIMIT_S"] = str(LAMBDA_RUN_LIMIT_S)
         if c.runner_mode == "lambda":  # nothing can take a longer run: refused when it is started (a 422)
             env["AUTOTEST_MAX_RUN_TIMEOUT_S"] = str(LAMBDA_RUN_LIMIT_S)
         return env

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     #: ``both``): runs with a timeout above ``lambda_run_limit_s`` are sent there; none: every run to the run queue
     long_run_queue_name: str | None = None
     lambda_run_limit_s: int = Field(default=LAMBDA_RUN_LIMIT_S, ge=60, le=LAMBDA_RUN_LIMIT_S)
+    #: the most time one run message may ask of its runner (the sum of a batch's timeouts); a suite's batch is
+    #: split to fit (the CDK stack's runner mode ``lambda``: the container Lambda's 840 s); none: no limit
+    run_message_limit_s: int | None = Field(default=None, ge=60)
     plan_dlq_name: str = resources.PLAN_DLQ_NAME
     #: the events function's queue, its DLQ and the rule that fills it; default: named after the bus
     #: (``autotest-events``...), so a second bus in one emulator gets queues of its own

@@ -115,7 +115,11 @@ class Runner(Construct):
             vpc=self.vpc,
             vpc_subnets=subnets,
         )
-        function.add_event_source(sources.SqsEventSource(queue, batch_size=1, report_batch_item_failures=True))
+        function.add_event_source(
+            sources.SqsEventSource(
+                queue, batch_size=1, report_batch_item_failures=True, max_concurrency=config.max_lambda_runners
+            )
+        )
         return function
 
     def _fargate(

@@ -79,6 +79,7 @@ def build_services(
             stale_heartbeat_s=max(settings.heartbeat_s * 4, 60),
             max_retries=settings.max_retries,
             short_lane_limit_s=settings.lambda_run_limit_s if settings.long_run_queue_name else None,
+            message_limit_s=settings.run_message_limit_s,
         ),
         links=links,
         planning=planning,

@@ -2,7 +2,9 @@
 workers, for longer ones (``docs/architecture.md``: runners).
 
 A run's message says which (``RunMessage.lane``); the run queue adapter sends a ``long`` one to the Fargate
-workers' queue when the deployment has one (runner mode ``both``), else to the one run queue.
+workers' queue when the deployment has one (runner mode ``both``), else to the one run queue. A batch message
+(child runs of a suite run, executed in turn) takes its runner the sum of their timeouts: it is routed by that
+sum, and where there is no long lane to send it to (the container Lambda alone) it is split to fit.
 """
 
 from __future__ import annotations
@@ -24,3 +26,18 @@ def lane_for(timeout_s: int | None, *, short_limit_s: int | None) -> Lane:
     if short_limit_s is None or timeout_s is None:
         return "short"
     return "long" if timeout_s > short_limit_s else "short"
+
+
+def split_to_fit(timeouts_s: list[int], limit_s: int) -> list[range]:
+    """Consecutive groups of ``timeouts_s`` (their indexes), each summing to at most ``limit_s`` (a single timeout
+    above it is a group of its own): the messages a batch becomes where one runner may take only ``limit_s``."""
+    groups: list[range] = []
+    start, total = 0, 0
+    for i, timeout in enumerate(timeouts_s):
+        if i > start and total + timeout > limit_s:
+            groups.append(range(start, i))
+            start, total = i, 0
+        total += timeout
+    if timeouts_s:
+        groups.append(range(start, len(timeouts_s)))
+    return groups

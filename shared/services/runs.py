@@ -68,7 +68,7 @@ from shared.services import attempts as attempt_records
 from shared.services import results as run_results
 from shared.services.catalog import archived_test
 from shared.services.planning import Planning
-from shared.services.routing import lane_for
+from shared.services.routing import lane_for, split_to_fit
 
 DeadLetterOutcome = Literal["ended", "dropped", "pending"]
 #: the statuses of an attempt that a retry may turn around
@@ -89,6 +89,9 @@ class RunLimits:
     #: runs with a longer timeout take the long lane (the Fargate workers: ``shared/services/routing.py``);
     #: none: one lane
     short_lane_limit_s: int | None = None
+    #: the most time (the sum of its runs' timeouts) one message may ask of its runner; a batch is split to fit
+    #: (none: no limit)
+    message_limit_s: int | None = None
 
 
 #: SQS's longest DelaySeconds
@@ -359,22 +362,33 @@ class RunService:
     def send_batch(self, runs: list[Run]) -> None:
         """Send one message naming every run of ``runs`` (queued runs of one project, stored with
         ``enqueue=False``): one runner executes them in turn on one browser. One run goes as its own message.
-        When the send fails, every one of them ends as ``error`` (nobody would execute them) and Unavailable goes
-        up, as ``start_run`` does."""
+        The runs of a message take its runner the sum of their timeouts: where a runner may take only so long
+        with one message (``message_limit_s``: the container Lambda alone), the runs are split into consecutive
+        messages that fit; the lane is chosen by that sum. When a send fails, the runs of that message and of
+        those not sent yet end as ``error`` (nobody would execute them) and Unavailable goes up, as ``start_run``
+        does."""
         if not runs:
             return
-        first = runs[0]
-        message = self._message(first, timeout_s=max(r.timeout_s for r in runs))
-        if len(runs) > 1:
-            message = message.model_copy(update={"batch": [BatchMember(run_id=r.id, attempt=r.attempt) for r in runs]})
-        try:
-            self._queue.send(message)
-        except DomainError as exc:
-            for run in runs:
-                with contextlib.suppress(Conflict):  # cancelled meanwhile
-                    self.transition(run, RunStatus.error, error=f"could not enqueue the run: {exc.message}")
-            raise Unavailable("the run queue is unavailable; the runs were recorded as 'error'") from exc
-        logger.info("runs queued as one batch", run_ids=[r.id for r in runs], correlation_id=first.correlation_id)
+        limit = self._limits.message_limit_s
+        chunks = split_to_fit([r.timeout_s for r in runs], limit) if limit else [range(len(runs))]
+        for done, chunk in enumerate(chunks):
+            members = [runs[i] for i in chunk]
+            message = self._message(members[0], timeout_s=sum(r.timeout_s for r in members))
+            if len(members) > 1:
+                message = message.model_copy(
+                    update={"batch": [BatchMember(run_id=r.id, attempt=r.attempt) for r in members]}
+                )
+            try:
+                self._queue.send(message)
+            except DomainError as exc:
+                for left in chunks[done:]:
+                    for i in left:
+                        with contextlib.suppress(Conflict):  # cancelled meanwhile
+                            self.transition(runs[i], RunStatus.error, error=f"could not enqueue the run: {exc.message}")
+                raise Unavailable("the run queue is unavailable; the runs were recorded as 'error'") from exc
+            logger.info(
+                "runs queued as one batch", run_ids=[r.id for r in members], correlation_id=members[0].correlation_id
+            )
 
     # ------------------------------------------------------------------------------- reading
 

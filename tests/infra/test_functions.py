@@ -71,6 +71,7 @@ def test_every_function_is_told_its_resources_by_the_settings_names(stack: Autot
         assert env["AUTOTEST_SECRETS_PREFIX"] == "autotest/dev/"
         assert env["AUTOTEST_SCHEDULER_GROUP_PREFIX"] == "autotest.dev."
         assert env["AUTOTEST_PLANNER"] == "bedrock"
+        assert env["AUTOTEST_RUN_MESSAGE_LIMIT_S"] == str(LAMBDA_RUN_LIMIT_S)  # batches fit the container Lambda
 
 
 def test_the_api_is_told_how_to_make_schedules_and_where_its_key_is_never_the_key(
@@ -106,6 +107,7 @@ def test_a_lambda_only_deployment_refuses_runs_it_cannot_finish(synth: Synth) ->
     stack, template = synth(runner_mode="lambda")
     env = environment(template, stack.api.function)
     assert env["AUTOTEST_MAX_RUN_TIMEOUT_S"] == str(LAMBDA_RUN_LIMIT_S)
+    assert env["AUTOTEST_RUN_MESSAGE_LIMIT_S"] == str(LAMBDA_RUN_LIMIT_S)  # a suite's batch is split to fit
     assert "AUTOTEST_LONG_RUN_QUEUE_NAME" not in env
     template.resource_count_is("AWS::ECS::Service", 0)
 
@@ -113,6 +115,7 @@ def test_a_lambda_only_deployment_refuses_runs_it_cannot_finish(synth: Synth) ->
 def test_a_fargate_only_deployment_has_no_runner_lambda(synth: Synth) -> None:
     stack, template = synth(runner_mode="fargate")
     assert stack.runner.function is None
+    assert "AUTOTEST_RUN_MESSAGE_LIMIT_S" not in environment(template, stack.api.function)
     images = [f for f in template.find_resources("AWS::Lambda::Function").values() if "ImageUri" in str(f)]
     assert images == []
     assert stack.runner.service is not None

@@ -33,6 +33,7 @@ def test_the_container_lambda_runs_up_to_lambdas_limit_one_record_at_a_time(
             "EventSourceArn": {"Fn::GetAtt": [logical_id(stack.messaging.runs), "Arn"]},
             "BatchSize": 1,
             "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "ScalingConfig": {"MaximumConcurrency": 10},
         },
     )
 

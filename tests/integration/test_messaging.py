@@ -108,3 +108,47 @@ def test_without_a_long_run_queue_every_run_takes_the_run_queue(aws_settings: Se
         "run_id": run.id,
         "lane": "short",
     }
+
+
+def test_a_suite_batch_is_split_to_fit_the_lambda_and_routed_by_its_total(aws_settings: Settings) -> None:
+    """A batch's runs execute in turn: four 300 s runs would outlast the container Lambda's 840 s."""
+    # Given lanes and a per-message limit (runner mode both), and four runs of 300 s and one of 1800 s
+    settings = aws_settings.model_copy(
+        update={"long_run_queue_name": f"{aws_settings.run_queue_name}-long", "run_message_limit_s": 840}
+    )
+    provision(settings)
+    services = build_services(settings)
+    fargate = build_services(settings.model_copy(update={"run_queue_name": settings.long_run_queue_name}))
+    spec = {"steps": [{"action": "goto", "url": "http://127.0.0.1:1/"}]}
+    runs = [
+        services.runs.start_run("default", RunCreate.model_validate({"spec": spec, "timeout_s": t}), enqueue=False)
+        for t in (300, 300, 300, 300, 1800)
+    ]
+    # When they are sent as one batch
+    services.runs.send_batch(runs)
+    # Then the Lambda gets two messages of two runs, the workers the long one alone
+    on_lambda = [RunMessage.model_validate_json(m.body) for m in services.queue.receive(max_messages=10, wait_s=0)]
+    on_fargate = [RunMessage.model_validate_json(m.body) for m in fargate.queue.receive(max_messages=10, wait_s=0)]
+    assert sorted([r.run_id for r in m.members()] for m in on_lambda) == sorted(
+        [[runs[0].id, runs[1].id], [runs[2].id, runs[3].id]]
+    )
+    assert [[r.run_id for r in m.members()] for m in on_fargate] == [[runs[4].id]]
+    assert {m.lane for m in on_lambda} == {"short"} and on_fargate[0].lane == "long"
+
+
+def test_without_a_per_message_limit_a_batch_that_outlasts_the_lambda_takes_the_long_lane(
+    aws_settings: Settings,
+) -> None:
+    settings = aws_settings.model_copy(update={"long_run_queue_name": f"{aws_settings.run_queue_name}-long"})
+    provision(settings)
+    services = build_services(settings)
+    fargate = build_services(settings.model_copy(update={"run_queue_name": settings.long_run_queue_name}))
+    spec = {"steps": [{"action": "goto", "url": "http://127.0.0.1:1/"}]}
+    runs = [
+        services.runs.start_run("default", RunCreate.model_validate({"spec": spec, "timeout_s": 300}), enqueue=False)
+        for _ in range(3)
+    ]
+    services.runs.send_batch(runs)
+    assert services.queue.receive(wait_s=0) == []
+    [message] = fargate.queue.receive(wait_s=0)
+    assert RunMessage.model_validate_json(message.body).lane == "long"

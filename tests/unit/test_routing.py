@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.services.routing import LAMBDA_LIMIT_S, LAMBDA_RUN_LIMIT_S, lane_for
+from shared.services.routing import LAMBDA_LIMIT_S, LAMBDA_RUN_LIMIT_S, lane_for, split_to_fit
 
 
 @pytest.mark.parametrize(
@@ -19,3 +19,19 @@ def test_a_run_longer_than_the_short_lane_allows_takes_the_long_lane(
 
 def test_the_lambda_lane_leaves_time_to_start_the_browser_and_upload() -> None:
     assert LAMBDA_LIMIT_S - LAMBDA_RUN_LIMIT_S >= 60
+
+
+@pytest.mark.parametrize(
+    ("timeouts", "limit", "groups"),
+    [
+        ([300, 300, 300, 300], 840, [[0, 1], [2, 3]]),
+        ([300, 300, 200], 840, [[0, 1, 2]]),
+        ([900, 60, 60], 840, [[0], [1, 2]]),  # a run above the limit alone (it takes the long lane)
+        ([60], 840, [[0]]),
+        ([], 840, []),
+    ],
+)
+def test_a_batch_is_split_into_consecutive_messages_that_fit(
+    timeouts: list[int], limit: int, groups: list[list[int]]
+) -> None:
+    assert [list(g) for g in split_to_fit(timeouts, limit)] == groups
