@@ -42,9 +42,10 @@ class StackConfig(BaseModel):
     """What turns a plain-English test into steps: Amazon Bedrock, or the sentence grammar (no model)."""
     healer: Literal["fuzzy", "bedrock", "off"] = "fuzzy"
     """What proposes a new target when one no longer resolves: fuzzy matching on the page, Bedrock, or nothing."""
-    model_id: str = Field(Settings.model_fields["bedrock_model_id"].default, pattern=r"^[A-Za-z0-9.:_/-]{3,200}$")
-    """The Bedrock model or inference profile (``us.anthropic...``) the planner and a Bedrock healer use; the
-    functions may invoke only it."""
+    model_id: str = Field(Settings.model_fields["bedrock_model_id"].default, pattern=r"^[a-z][a-z0-9.:_-]{2,199}$")
+    """The Bedrock model id or inference profile id (``us.anthropic...``, ``global.anthropic...``) the planner and
+    a Bedrock healer use; the functions may invoke only it (an ARN is not taken: what a profile ARN routes to
+    cannot be granted from it)."""
     runner_mode: Literal["both", "lambda", "fargate"] = "both"
     """Where runs execute: ``both`` (the container Lambda up to its 15 minutes, Fargate workers for longer
     runs), ``lambda`` (runs longer than 14 minutes are refused), ``fargate`` (every run)."""

@@ -215,9 +215,7 @@ class AutotestStack(Stack):
         The CDK has no Bedrock grant to call: the statement is written here, as narrow as the model id."""
         model = self.config.model_id
         routed = profile_model(model)
-        if model.startswith("arn:"):
-            arns = [model]
-        elif routed is not None:  # a cross-region profile routes to the model in the regions it spans
+        if routed is not None:  # a cross-region profile routes to the model in the regions it spans
             arns = [
                 f"arn:{self.partition}:bedrock:{self.region}:{self.account}:inference-profile/{model}",
                 f"arn:{self.partition}:bedrock:*::foundation-model/{routed}",

@@ -108,13 +108,14 @@ class Settings(BaseSettings):
     #: what proposes a replacement for a target that no longer resolves: fuzzy matching on the page, Bedrock,
     #: or nothing (the step fails)
     healer: Literal["fuzzy", "bedrock", "off"] = "fuzzy"
-    bedrock_model_id: str = "anthropic.claude-3-5-haiku-20241022-v1:0"
+    #: Claude Haiku 4.5 through the global inference profile (served from any region that has it)
+    bedrock_model_id: str = "global.anthropic.claude-haiku-4-5-20251001-v1:0"
     bedrock_region: str | None = None  # default: aws_region
     bedrock_max_tokens: int = Field(default=4096, ge=256, le=32_000)
     bedrock_temperature: float = Field(default=0.0, ge=0.0, le=1.0)
     #: US dollars per 1,000 input / output tokens, for the estimated cost recorded on a proposal
-    bedrock_input_cost_per_1k: float = 0.0008
-    bedrock_output_cost_per_1k: float = 0.004
+    bedrock_input_cost_per_1k: float = 0.001
+    bedrock_output_cost_per_1k: float = 0.005
     #: days an element-cache entry lives after it was last confirmed (a DynamoDB TTL attribute)
     element_cache_ttl_days: int = Field(default=30, ge=1, le=365)
 

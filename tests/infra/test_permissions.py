@@ -51,10 +51,20 @@ def test_the_planner_invokes_only_the_configured_model_and_cannot_write_artifact
     assert not _of("s3:", allowed)
     assert not _of("secretsmanager:", allowed)
     assert not _of("scheduler:", allowed)
+    # the default is the global inference profile: it, and the model it routes to (in whichever region)
     [bedrock] = [s for s in statements(template, role) if "bedrock:InvokeModel" in json.dumps(s["Action"])]
     assert bedrock["Action"] == "bedrock:InvokeModel"
+    resources = json.dumps(bedrock["Resource"])
+    assert f"inference-profile/{stack.config.model_id}" in resources
+    assert "foundation-model/anthropic.claude-haiku-4-5-20251001-v1:0" in resources
+    assert len(bedrock["Resource"]) == 2
+
+
+def test_a_model_id_is_granted_in_the_stacks_region_only(synth: Synth) -> None:
+    stack, template = synth(model_id="anthropic.claude-haiku-4-5-20251001-v1:0")
+    [bedrock] = [s for s in statements(template, stack.planner.function.role) if "bedrock" in json.dumps(s["Action"])]
     resource = json.dumps(bedrock["Resource"])
-    assert f"foundation-model/{stack.config.model_id}" in resource and "*" not in resource
+    assert "foundation-model/anthropic.claude-haiku-4-5-20251001-v1:0" in resource and "*" not in resource
 
 
 def test_an_inference_profile_is_granted_with_the_model_it_routes_to(synth: Synth) -> None:

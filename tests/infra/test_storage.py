@@ -87,6 +87,8 @@ def test_retention_and_retain_data_come_from_the_context(new_app: Callable[..., 
         ({"retention_days": 0}, "context retention_days"),
         ({"stage": "Prod!"}, "context stage"),
         ({"retention_days": "many"}, "context retention_days"),
+        ({"model_id": "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/x"}, "context model_id"),
+        ({"model_id": "anthropic.*"}, "context model_id"),
     ],
 )
 def test_a_bad_context_value_is_an_error_naming_the_key(context: dict[str, object], named: str) -> None:
