@@ -38,18 +38,16 @@ def build(app: App) -> AutotestStack:
 
 
 def unknown(context: dict[str, Any]) -> None:
-    """A context key that is neither the stack's nor the CDK's own (those hold a ``:`` or start with ``@``) is
-    a typo that would otherwise be ignored in silence: an error naming it, and the key it is closest to."""
+    """A context key that is not the stack's but close to one of its keys is a typo that would otherwise be
+    ignored in silence: an error naming it and the key it is closest to. Other keys are left alone (the CDK's
+    own, ``cli-telemetry`` or a feature flag, or another tool's)."""
     for key in context:
-        if ":" in key or key.startswith("@") or key in KEYS or key in _CDK_KEYS:
+        if key in KEYS or ":" in key or key.startswith("@"):
             continue
-        close = difflib.get_close_matches(key, KEYS, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else f" (the stack reads: {', '.join(KEYS)})"
-        raise ConfigError(f"cdk.json / -c: context {key}: not a setting of the stack{hint}")
+        close = difflib.get_close_matches(key, KEYS, n=1, cutoff=0.8)
+        if close:
+            raise ConfigError(f"cdk.json / -c: context {key}: not a setting of the stack (did you mean {close[0]!r}?)")
 
-
-#: context keys the CDK itself reads that have no ``:`` in them
-_CDK_KEYS = {"acknowledged-issue-numbers"}
 
 CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
 

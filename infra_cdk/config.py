@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from shared.errors import DomainError
+from shared.netguard import Allowlist
 from shared.settings import Settings
 
 #: CloudWatch Logs' retention periods: days -> the CDK's ``RetentionDays`` member
@@ -60,7 +62,7 @@ class StackConfig(BaseModel):
     """Run the runners in this VPC's private subnets (to reach an app that is not public); needs AWS
     credentials at synth time to look the VPC up. Default: Fargate workers in a VPC of their own (public
     subnets, no NAT), the container Lambda outside any VPC."""
-    network_allowlist: str = ""
+    network_allowlist: str = Field("", max_length=1000)
     """Hosts tests may reach (comma-separated, ``*.example.com`` allowed); empty: any public address.
     Private and link-local addresses are refused unless listed."""
     alarm_email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -81,6 +83,10 @@ class StackConfig(BaseModel):
                 f"log_retention_days: {self.log_retention_days} is not a CloudWatch Logs period "
                 f"(one of {', '.join(map(str, LOG_RETENTION))})"
             )
+        try:  # read as the runners read it, so a bad entry is an error now, not in every run
+            Allowlist.parse(self.network_allowlist)
+        except DomainError as exc:
+            raise ValueError(f"network_allowlist: {exc.message}") from None
         if (self.domain_name is None) != (self.certificate_arn is None):
             raise ValueError("domain_name and certificate_arn: give both or neither")
         return self

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_ecs as ecs
@@ -102,7 +102,8 @@ class Monitoring(Construct):
         queues: Mapping[str, sqs.IQueue],
         dead_letter_queues: Mapping[str, sqs.IQueue],
     ) -> cloudwatch.Dashboard:
-        dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"autotest-{stage}")
+        # dashboards are one namespace per account: the region in the name keeps one stage's in two regions apart
+        dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"autotest-{stage}-{Stack.of(self).region}")
         dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Messages waiting",

@@ -35,8 +35,13 @@ from shared.observability import logger
 from shared.services.container import Services
 from shared.settings import get_settings
 
-processor = AsyncBatchProcessor(event_type=EventType.SQS)
+# One record per invocation (the CDK stack's batch size): a record handed back (its run held by another worker)
+# would otherwise fail the whole invocation, a Lambda error for what is routine; a run that keeps failing ends
+# in the dead-letter queue (alarmed), and the run records its error itself.
+processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 SHUTDOWN_TIMEOUT_S = 30.0
+#: a record whose run another worker holds is looked at again after this long
+BUSY_RETRY_S = 30
 
 
 class RunBusy(Exception):
@@ -104,6 +109,8 @@ async def record_handler(record: SQSRecord) -> str:
     message = RunMessage.model_validate_json(record.body)
     result = await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(_execute(message), _runtime_loop()))
     if result.disposition == Disposition.busy:
+        # back soon, not after the queue's visibility timeout (six times the function's: 90 minutes)
+        await asyncio.to_thread(_services().queue.extend, record.receipt_handle, BUSY_RETRY_S)
         raise RunBusy(f"a run of message {record.message_id} (run {message.run_id}) is held by another worker")
     statuses = [_status(e) for e in result.members or (result,)]
     logger.info("run message handled", run_ids=[m.run_id for m in message.members()], statuses=statuses)

@@ -188,3 +188,23 @@ def test_lambda_handler_runs_a_batch_record_in_one_invocation(lambda_env: None, 
     # When it is handled, then both passed in that one invocation and the record is not reported as failed
     assert lambda_handler.handler(_sqs_event([message.model_dump_json()]), None) == {"batchItemFailures": []}  # type: ignore[arg-type]
     assert [h.store.get_run(r.id).status for r in runs] == [RunStatus.passed] * 2
+
+
+def test_lambda_handler_hands_back_a_run_another_worker_holds_soon(lambda_env: None, webapp: WebApp) -> None:
+    """A record whose run is running elsewhere goes back to the queue in BUSY_RETRY_S, not after the queue's
+    visibility timeout (six times the function's: 90 minutes in the CDK stack)."""
+    # Given a run another worker has taken (running, fresh heartbeat)
+    h = make_harness(BrowserPool(), webapp.url)
+    lambda_handler.configure(services_of(h))
+    run, message = h.start(STEPS)
+    assert h.runs.take(message) is not None
+    extended: list[tuple[str, int]] = []
+    h.queue.extend = lambda receipt, seconds: extended.append((receipt, seconds))  # type: ignore[method-assign]
+
+    # When the Lambda gets the record
+    response = lambda_handler.handler(_sqs_event([message.model_dump_json()]), None)  # type: ignore[arg-type]
+
+    # Then it is reported failed and made visible again in BUSY_RETRY_S
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
+    assert extended == [("r-0", lambda_handler.BUSY_RETRY_S)]
+    assert h.store.get_run(run.id).status == RunStatus.running

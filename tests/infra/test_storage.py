@@ -111,3 +111,14 @@ def test_cdk_json_names_every_option_with_its_default() -> None:
     defaults = StackConfig()
     for key, value in context.items():
         assert getattr(defaults, key) == value, key
+
+
+def test_keys_of_the_cdk_or_other_tools_are_left_alone(new_app: Callable[..., App]) -> None:
+    stack = build(new_app(**{"cli-telemetry": False, "acknowledged-issue-numbers": [1], "team": "qa"}))
+    assert stack.stack_name == "autotest-dev"
+
+
+@pytest.mark.parametrize("allowlist", ["http://internal.example", "10.0.0.0/99"])
+def test_a_bad_network_allowlist_is_an_error_at_synth(allowlist: str) -> None:
+    with pytest.raises(ConfigError, match="context network_allowlist"):
+        StackConfig.from_context({"network_allowlist": allowlist})
