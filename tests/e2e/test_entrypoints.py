@@ -199,7 +199,7 @@ def test_lambda_handler_hands_back_a_run_another_worker_holds_soon(lambda_env: N
     run, message = h.start(STEPS)
     assert h.runs.take(message) is not None
     extended: list[tuple[str, int]] = []
-    h.queue.extend = lambda receipt, seconds: extended.append((receipt, seconds))  # type: ignore[method-assign]
+    h.queue.extend = lambda receipt, visibility_timeout_s: extended.append((receipt, visibility_timeout_s))  # type: ignore[method-assign]
 
     # When the Lambda gets the record
     response = lambda_handler.handler(_sqs_event([message.model_dump_json()]), None)  # type: ignore[arg-type]
