@@ -243,6 +243,12 @@ class AutotestStack(Stack):
     def _outputs(self) -> None:
         m, s = self.messaging, self.storage
         CfnOutput(self, "ApiUrl", value=self.api.url, description="the API's address (AUTOTEST_API_URL)")
+        CfnOutput(
+            self,
+            "ApiFunctionName",
+            value=self.api.function.function_name,
+            description="the API's function (its logs; a configuration change makes it read a rotated key)",
+        )
         CfnOutput(self, "TableName", value=s.table.table_name)
         CfnOutput(self, "ArtifactBucket", value=s.bucket.bucket_name)
         CfnOutput(self, "EventBusName", value=m.bus.event_bus_name)
