@@ -20,6 +20,7 @@ from shared.services.container import Services
 from shared.services.projects import Projects
 from shared.settings import get_settings
 from tests.e2e.conftest import PROJECT, Harness, make_harness
+from tests.lambda_events import sqs_event
 
 pytestmark = pytest.mark.e2e
 
@@ -73,25 +74,6 @@ def lambda_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     get_settings.cache_clear()
 
 
-def _sqs_event(bodies: list[str]) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "messageId": f"m-{i}",
-                "receiptHandle": f"r-{i}",
-                "body": body,
-                "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:autotest-runs",
-                "awsRegion": "us-east-1",
-            }
-            for i, body in enumerate(bodies)
-        ]
-    }
-
-
 def services_of(h: Harness) -> Services:
     """The harness's fakes as the ``Services`` an entry point is configured with."""
     return Services(
@@ -110,11 +92,11 @@ def test_lambda_handler_reports_partial_batch_failures(lambda_env: None, webapp:
     h = make_harness(BrowserPool(), webapp.url)
     lambda_handler.configure(services_of(h))
     run, message = h.start(STEPS)
-    event = _sqs_event([message.model_dump_json(), json.dumps({"nope": True})])
+    event = sqs_event([message.model_dump_json(), json.dumps({"nope": True})])
 
     # When the batch is handled (twice: the second is a redelivery)
     response = lambda_handler.handler(event, None)  # type: ignore[arg-type]
-    again = lambda_handler.handler(_sqs_event([message.model_dump_json()]), None)  # type: ignore[arg-type]
+    again = lambda_handler.handler(sqs_event([message.model_dump_json()]), None)  # type: ignore[arg-type]
 
     # Then the run passed once and only the broken record is reported as failed
     assert response == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
@@ -133,10 +115,10 @@ def test_lambda_handler_keeps_one_browser_whatever_loop_a_batch_runs_on(
 
     # When two batches are handled
     first, first_message = h.start(STEPS)
-    assert lambda_handler.handler(_sqs_event([first_message.model_dump_json()]), None) == {"batchItemFailures": []}  # type: ignore[arg-type]
+    assert lambda_handler.handler(sqs_event([first_message.model_dump_json()]), None) == {"batchItemFailures": []}  # type: ignore[arg-type]
     runtime = lambda_handler._State.runtime
     second, second_message = h.start(STEPS)
-    assert lambda_handler.handler(_sqs_event([second_message.model_dump_json()]), None) == {"batchItemFailures": []}  # type: ignore[arg-type]
+    assert lambda_handler.handler(sqs_event([second_message.model_dump_json()]), None) == {"batchItemFailures": []}  # type: ignore[arg-type]
 
     # Then both passed with the one runtime (one pool: no browser left behind on a closed loop; a
     # single-process Chromium is relaunched for every context), which shutdown closes
@@ -186,7 +168,7 @@ def test_lambda_handler_runs_a_batch_record_in_one_invocation(lambda_env: None, 
     runs, message = batch_message(h, 2)
 
     # When it is handled, then both passed in that one invocation and the record is not reported as failed
-    assert lambda_handler.handler(_sqs_event([message.model_dump_json()]), None) == {"batchItemFailures": []}  # type: ignore[arg-type]
+    assert lambda_handler.handler(sqs_event([message.model_dump_json()]), None) == {"batchItemFailures": []}  # type: ignore[arg-type]
     assert [h.store.get_run(r.id).status for r in runs] == [RunStatus.passed] * 2
 
 
@@ -202,7 +184,7 @@ def test_lambda_handler_hands_back_a_run_another_worker_holds_soon(lambda_env: N
     h.queue.extend = lambda receipt, visibility_timeout_s: extended.append((receipt, visibility_timeout_s))  # type: ignore[method-assign]
 
     # When the Lambda gets the record
-    response = lambda_handler.handler(_sqs_event([message.model_dump_json()]), None)  # type: ignore[arg-type]
+    response = lambda_handler.handler(sqs_event([message.model_dump_json()]), None)  # type: ignore[arg-type]
 
     # Then it is reported failed and made visible again in BUSY_RETRY_S
     assert response == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}

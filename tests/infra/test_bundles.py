@@ -33,6 +33,7 @@ from aws_cdk.assertions import Template
 from infra_cdk import bundling
 from infra_cdk.bundling import GROUPS, HANDLERS, SOURCES, BundleError, build_bundle, lambda_code
 from tests.infra.loopback import FakeAws, FakeRuntimeApi
+from tests.lambda_events import sqs_event
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = Path(__file__).with_name("bundle_probe.py")
@@ -171,22 +172,6 @@ def test_no_group_holds_the_cli_moto_or_the_cdk_and_only_the_runners_holds_playw
 # --- the bundles, each on its own
 
 
-def _sqs_event(body: str) -> dict[str, Any]:
-    """An SQS event source's batch of one message."""
-    record = {
-        "messageId": "m-1",
-        "receiptHandle": "r-1",
-        "body": body,
-        "attributes": {"ApproximateReceiveCount": "1"},
-        "messageAttributes": {},
-        "md5OfBody": "",
-        "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:autotest-runs",
-        "awsRegion": "us-east-1",
-    }
-    return {"Records": [record]}
-
-
 def _http_event(path: str) -> dict[str, Any]:
     """An API Gateway HTTP API (payload format 2.0) GET, with no API key."""
     return {
@@ -221,7 +206,7 @@ INVOCATIONS: dict[str, tuple[list[dict[str, Any]], Callable[[list[Any]], bool]]]
     ),
     # an unreadable message is dropped (after the services were built), not failed
     **{
-        name: ([_sqs_event("not a message")], lambda results: results == [{"batchItemFailures": []}])
+        name: ([sqs_event(["not a message"], ids="m-1")], lambda results: results == [{"batchItemFailures": []}])
         for name in ("planner", "events", "notifications", "deadletters")
     },
     "scheduler": ([{}], lambda results: results == [{"outcome": "dropped", "reason": "unreadable input"}]),
@@ -339,7 +324,7 @@ def test_the_runners_worker_entry_point_runs_on_its_bundle_alone(runner_bundle: 
 
 def test_the_runners_lambda_entry_point_runs_on_its_bundle_alone(runner_bundle: Path, tmp_path: Path) -> None:
     # Given Lambda's runtime API with one SQS batch: a message for a run the table does not have
-    with FakeAws().serving() as aws, FakeRuntimeApi(_sqs_event(RUN_MESSAGE)).serving() as runtime:
+    with FakeAws().serving() as aws, FakeRuntimeApi(sqs_event([RUN_MESSAGE], ids="m-1")).serving() as runtime:
         # When the image's entry point starts the runtime client (AWS_LAMBDA_RUNTIME_API set)
         env = {"AWS_ENDPOINT_URL": aws.url, "AWS_LAMBDA_RUNTIME_API": runtime.address, "LAMBDA_TASK_ROOT": "/var/task"}
         client = _entrypoint(runner_bundle, tmp_path, env)

@@ -4,7 +4,6 @@ dead-letter consumer (the DLQ's Lambda in AWS, a worker in local mode) ends its 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,6 +16,7 @@ from shared.models.runs import RunCreate, RunStatus
 from shared.resources import MAX_RECEIVE_COUNT
 from shared.services.container import Services
 from shared.settings import Settings
+from tests.lambda_events import sqs_event
 
 SPEC = {"spec": {"steps": [{"action": "goto", "url": "http://127.0.0.1:1/"}]}}
 
@@ -49,25 +49,6 @@ class LambdaContext:
     aws_request_id = "req-1"
 
 
-def sqs_event(*bodies: str) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "messageId": f"m{i}",
-                "receiptHandle": f"r{i}",
-                "body": body,
-                "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:autotest-runs-dlq",
-                "awsRegion": "us-east-1",
-            }
-            for i, body in enumerate(bodies)
-        ]
-    }
-
-
 def test_the_dlq_lambda_ends_runs_and_keeps_live_ones(aws_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a dead letter for a run nobody holds, one for a run a worker still heartbeats, and garbage
     services = build_services(aws_settings)
@@ -80,7 +61,10 @@ def test_the_dlq_lambda_ends_runs_and_keeps_live_ones(aws_settings: Settings, mo
         return RunMessage(run_id=run_id, project_id="default", attempt=1).model_dump_json()
 
     # When the DLQ's Lambda gets them in one batch
-    response = dlq_handler.handler(sqs_event(letter(dead.id), letter(live.id), "not json"), LambdaContext())
+    response = dlq_handler.handler(
+        sqs_event([letter(dead.id), letter(live.id), "not json"], queue="autotest-runs-dlq", ids="m{i}"),
+        LambdaContext(),
+    )
 
     # Then the first run ends as error, the live one's letter is reported back, the garbage is dropped
     assert response["batchItemFailures"] == [{"itemIdentifier": "m1"}]

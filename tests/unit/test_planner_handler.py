@@ -7,7 +7,6 @@ import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
@@ -23,6 +22,7 @@ from shared.resources import MAX_RECEIVE_COUNT
 from shared.settings import Settings
 from tests.conftest import FakeServices
 from tests.fakes import FakePlanner
+from tests.lambda_events import sqs_event
 
 PROJECT = "prj_a"
 GOAL = 'Go to http://127.0.0.1:8001/login\nClick "Log in"'
@@ -48,25 +48,6 @@ class LambdaContext:
     aws_request_id = "req-1"
 
 
-def sqs_event(bodies: list[str], *, receive_count: int = 1) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "messageId": f"m-{i}",
-                "receiptHandle": f"r-{i}",
-                "body": body,
-                "attributes": {"ApproximateReceiveCount": str(receive_count)},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:autotest-plans",
-                "awsRegion": "us-east-1",
-            }
-            for i, body in enumerate(bodies)
-        ]
-    }
-
-
 def test_a_batch_fills_proposals_and_plans_runs_reporting_only_the_failures(slow: FakeServices) -> None:
     # Given a pending proposal and a goal-only run waiting for its plan, and a broken record
     proposal = slow.planning.request_proposal(PROJECT, a_goal_test(slow))
@@ -74,8 +55,8 @@ def test_a_batch_fills_proposals_and_plans_runs_reporting_only_the_failures(slow
     bodies = [m.model_dump_json() for m in slow.plan_queue.sent]
 
     # When the batch is handled, then again (every message arrives twice)
-    response = handler.handler(sqs_event([*bodies, "{not json"]), LambdaContext())
-    again = handler.handler(sqs_event(bodies), LambdaContext())
+    response = handler.handler(sqs_event([*bodies, "{not json"], queue="autotest-plans"), LambdaContext())
+    again = handler.handler(sqs_event(bodies, queue="autotest-plans"), LambdaContext())
 
     # Then the proposal is ready, the run planned and enqueued once, and only the broken record was dropped
     assert response == {"batchItemFailures": []} and again == {"batchItemFailures": []}
@@ -92,9 +73,9 @@ def test_a_failing_planner_sends_the_record_back_until_its_last_delivery(slow: F
     slow.planner.error = Unavailable("bedrock: ThrottlingException")
 
     with pytest.raises(BatchProcessingError, match="All records failed"):  # the whole batch comes back
-        handler.handler(sqs_event(bodies, receive_count=1), LambdaContext())
+        handler.handler(sqs_event(bodies, queue="autotest-plans", receive_count=1), LambdaContext())
     assert slow.planning.get_proposal(PROJECT, proposal.id).status == ProposalStatus.pending
-    last = handler.handler(sqs_event(bodies, receive_count=MAX_RECEIVE_COUNT), LambdaContext())
+    last = handler.handler(sqs_event(bodies, queue="autotest-plans", receive_count=MAX_RECEIVE_COUNT), LambdaContext())
 
     assert last == {"batchItemFailures": []}
     failed = slow.planning.get_proposal(PROJECT, proposal.id)
