@@ -160,7 +160,7 @@ class AutotestStack(Stack):
         run_queues = [q for q in (m.runs, m.long_runs) if q is not None]
         api = self.api.function
         s.table.grant_read_write_data(api)
-        s.bucket.grant_read(api)  # presigned links to artifacts
+        self._grant_links(api)
         for queue in (*run_queues, m.plans):
             queue.grant_send_messages(api)
         m.bus.grant_put_events_to(api)
@@ -170,7 +170,6 @@ class AutotestStack(Stack):
         runners = self.runner.grantees
         for runner in runners:
             s.table.grant_read_write_data(runner)  # type: ignore[arg-type]
-            s.bucket.grant_read(runner)  # type: ignore[arg-type]
             s.bucket.grant_put(runner)  # type: ignore[arg-type]
             for queue in run_queues:  # a retry goes back on a queue
                 queue.grant_send_messages(runner)  # type: ignore[arg-type]
@@ -195,7 +194,7 @@ class AutotestStack(Stack):
 
         notifier = self.notifications.function
         s.table.grant_read_write_data(notifier)
-        s.bucket.grant_read(notifier)  # the report's link in a notification
+        self._grant_links(notifier)  # the report's link in a notification
         m.notifications.grant_send_messages(notifier)  # the next attempt of a delivery
 
         dead = self.dead_letters.function
@@ -209,6 +208,15 @@ class AutotestStack(Stack):
         if self.config.healer == "bedrock":
             for runner in runners:
                 self._grant_model(runner)  # type: ignore[arg-type]
+
+    def _grant_links(self, grantee: iam.IGrantable) -> None:
+        """Presigned links to artifacts: a link works with its signer's permission, and one to get an object is
+        all it needs (not the listing and bucket reads of ``grant_read``)."""
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["s3:GetObject"],
+            resource_arns=[self.storage.bucket.arn_for_objects("*")],
+        )
 
     def _grant_model(self, grantee: iam.IGrantable) -> None:
         """``bedrock:InvokeModel`` (what Converse needs) on the configured model or inference profile only.

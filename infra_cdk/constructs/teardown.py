@@ -28,8 +28,10 @@ class Teardown(Construct):
             log_days=config.log_retention_days,
             retain_logs=False,
         )
-        bucket.grant_read(self.function)
         bucket.grant_delete(self.function)
+        iam.Grant.add_to_principal(  # listing what to delete, and nothing read
+            grantee=self.function, actions=["s3:ListBucket"], resource_arns=[bucket.bucket_arn]
+        )
         stack = Stack.of(self)
         where = f"{stack.region}:{stack.account}"
         # run-time names, not constructs: statements on the deployment's prefixes (the List calls take no resource)
