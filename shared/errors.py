@@ -62,3 +62,11 @@ class Unavailable(DomainError):
     """A dependency (queue, bus) failed after retries; the caller may try again."""
 
     code = "unavailable"
+
+
+class NotAllQueued(Unavailable):
+    """Some runs of a batch were sent, the rest could not be (they were recorded as ``error``): ``unsent``."""
+
+    def __init__(self, message: str, *, unsent: frozenset[str]) -> None:
+        super().__init__(message)
+        self.unsent = unsent

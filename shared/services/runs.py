@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
-from shared.errors import Conflict, DomainError, InvalidInput, InvalidPlan, NotFound, Unavailable
+from shared.errors import Conflict, DomainError, InvalidInput, InvalidPlan, NotAllQueued, NotFound, Unavailable
 from shared.ids import new_id, utcnow
 from shared.models.events import RunStatusChanged
 from shared.models.messages import BatchMember, PlanMessage, RunMessage
@@ -365,8 +365,8 @@ class RunService:
         The runs of a message take its runner the sum of their timeouts: where a runner may take only so long
         with one message (``message_limit_s``: the container Lambda alone), the runs are split into consecutive
         messages that fit; the lane is chosen by that sum. When a send fails, the runs of that message and of
-        those not sent yet end as ``error`` (nobody would execute them) and Unavailable goes up, as ``start_run``
-        does."""
+        those not sent yet end as ``error`` (nobody would execute them) and NotAllQueued (an Unavailable naming
+        them) goes up, as ``start_run``'s Unavailable does."""
         if not runs:
             return
         limit = self._limits.message_limit_s
@@ -381,11 +381,14 @@ class RunService:
             try:
                 self._queue.send(message)
             except DomainError as exc:
-                for left in chunks[done:]:
-                    for i in left:
-                        with contextlib.suppress(Conflict):  # cancelled meanwhile
-                            self.transition(runs[i], RunStatus.error, error=f"could not enqueue the run: {exc.message}")
-                raise Unavailable("the run queue is unavailable; the runs were recorded as 'error'") from exc
+                unsent = [runs[i] for left in chunks[done:] for i in left]
+                for run in unsent:
+                    with contextlib.suppress(Conflict):  # cancelled meanwhile
+                        self.transition(run, RunStatus.error, error=f"could not enqueue the run: {exc.message}")
+                raise NotAllQueued(
+                    "the run queue is unavailable; the runs not sent were recorded as 'error'",
+                    unsent=frozenset(r.id for r in unsent),
+                ) from exc
             logger.info(
                 "runs queued as one batch", run_ids=[r.id for r in members], correlation_id=members[0].correlation_id
             )

@@ -31,7 +31,7 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
-from shared.errors import Conflict, DomainError, InvalidInput, NotFound, PayloadTooLarge
+from shared.errors import Conflict, DomainError, InvalidInput, NotAllQueued, NotFound, PayloadTooLarge
 from shared.ids import _CROCKFORD, new_id, utcnow
 from shared.models.common import VarValue
 from shared.models.events import RunStatusChanged, SuiteRunCompleted
@@ -538,8 +538,10 @@ class SuiteService:
         try:
             self._runs.send_batch(mine)
         except DomainError as exc:
+            # only the runs that were not sent: the others were and run (their results come as any child's)
+            unsent = exc.unsent if isinstance(exc, NotAllQueued) else {r.id for r in mine}
             for child in group:
-                if any(r.id == child.run_id for r in mine):
+                if child.run_id in unsent:
                     child.status, child.error = "error", clipped(f"could not start: {exc.message}")
             return
 

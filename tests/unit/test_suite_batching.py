@@ -5,12 +5,14 @@ attempt, no more than max_parallel messages are out at once, and the suite run e
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from shared.errors import Unavailable
 from shared.models.events import RunStatusChanged
 from shared.models.messages import RunMessage
 from shared.models.runs import Run, RunStatus
@@ -261,3 +263,45 @@ def test_runners_in_any_order_execute_each_attempt_once_within_max_parallel(
     final = suites.get_run(PROJECT, run.id)
     assert final.status.terminal and final.counts.total == len(kinds)
     assert len(executed) == len(set(executed))  # no attempt of a run executed twice
+
+
+class _SecondSendFails:
+    """A run queue whose second send is refused (the queue went away half-way through a split batch)."""
+
+    def __init__(self, queue: Any) -> None:
+        self.queue, self.sends = queue, 0
+
+    def send(self, message: RunMessage, *, delay_s: int = 0) -> None:
+        self.sends += 1
+        if self.sends == 2:
+            raise Unavailable("queue down")
+        self.queue.send(message, delay_s=delay_s)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.queue, name)
+
+
+def test_a_batch_split_to_fit_whose_second_message_fails_keeps_the_sent_runs_children(fakes: FakeServices) -> None:
+    # Given runs of 300 s where one message may take 600 s, and a queue that refuses the second send
+    runs = fakes.services.runs
+    runs._limits = dataclasses.replace(runs._limits, message_limit_s=600)
+    runs._queue = _SecondSendFails(fakes.queue)  # type: ignore[assignment]
+    suites = suites_of(fakes, batch_size=4)
+    tests = [make_test(fakes, f"t{i}", timeout_s=300) for i in range(5)]
+    # When the suite run starts (one child alone, then a batch of four split into two messages of two)
+    run = start(suites, tests, max_parallel=1)
+    # Then the children of the message that was sent are still theirs to run; only the unsent ones are error
+    sent_ids = {run_id for message in sent(fakes) for run_id in message}
+    for child in run.children:
+        if child.run_id in sent_ids:
+            assert child.status != "error", child
+    unsent = [c for c in run.children if c.status == "error"]
+    assert len(unsent) == 2 and all(fakes.store.get_run(c.run_id).status == RunStatus.error for c in unsent)
+    # and when the sent runs pass (the last child starts once a slot is free), the suite says so
+    done = 0
+    while done < len(fakes.queue.sent):
+        message, _ = fakes.queue.sent[done]
+        done += 1
+        execute(fakes, suites, message, RunStatus.passed)
+    final = suites.get_run(PROJECT, run.id)
+    assert sorted(c.status for c in final.children) == ["error", "error", "passed", "passed", "passed"]
