@@ -285,7 +285,7 @@ def test_a_batch_split_to_fit_whose_second_message_fails_keeps_the_sent_runs_chi
     # Given runs of 300 s where one message may take 600 s, and a queue that refuses the second send
     runs = fakes.services.runs
     runs._limits = dataclasses.replace(runs._limits, message_limit_s=600)
-    runs._queue = _SecondSendFails(fakes.queue)  # type: ignore[assignment]
+    runs._queue = _SecondSendFails(fakes.queue)
     suites = suites_of(fakes, batch_size=4)
     tests = [make_test(fakes, f"t{i}", timeout_s=300) for i in range(5)]
     # When the suite run starts (one child alone, then a batch of four split into two messages of two)
@@ -296,7 +296,8 @@ def test_a_batch_split_to_fit_whose_second_message_fails_keeps_the_sent_runs_chi
         if child.run_id in sent_ids:
             assert child.status != "error", child
     unsent = [c for c in run.children if c.status == "error"]
-    assert len(unsent) == 2 and all(fakes.store.get_run(c.run_id).status == RunStatus.error for c in unsent)
+    assert len(unsent) == 2
+    assert all(fakes.store.get_run(str(c.run_id)).status == RunStatus.error for c in unsent)
     # and when the sent runs pass (the last child starts once a slot is free), the suite says so
     done = 0
     while done < len(fakes.queue.sent):
