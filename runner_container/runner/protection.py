@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 
 import httpx
 
@@ -28,6 +29,7 @@ class TaskProtection:
         self._expires_minutes = max(1, min(expires_minutes, 2880))  # ECS takes 1 minute to 48 hours
         self._timeout_s = timeout_s
         self._held = False
+        self._held_at = 0.0  # monotonic, when it was last set on
         self._lock = asyncio.Lock()
 
     @classmethod
@@ -42,6 +44,11 @@ class TaskProtection:
         """Protect the task (again: each call renews the expiry, for a worker busy for longer than it)."""
         await self._put(True)
 
+    async def renew_if_due(self) -> None:
+        """While held, set it on again once half its expiry has passed (a worker busy for longer than it)."""
+        if self._held and time.monotonic() - self._held_at > self._expires_minutes * 30:
+            await self._put(True)
+
     async def release(self) -> None:
         if self._held:
             await self._put(False)
@@ -49,15 +56,20 @@ class TaskProtection:
     async def _put(self, enabled: bool) -> None:
         async with self._lock:
             if self._url is None:
-                self._held = enabled
+                self._held, self._held_at = enabled, time.monotonic()
                 return
             body: dict[str, object] = {"ProtectionEnabled": enabled}
             if enabled:
                 body["ExpiresInMinutes"] = self._expires_minutes
             try:
-                async with httpx.AsyncClient(timeout=self._timeout_s) as client:
+                async with asyncio.timeout(self._timeout_s), httpx.AsyncClient(timeout=self._timeout_s) as client:
                     answer = await client.put(self._url, json=body)
                 answer.raise_for_status()
-                self._held = enabled
-            except httpx.HTTPError as exc:
+                # the agent answers 200 with {"failure": ...} when ECS refused: only {"protection": ...} is done
+                if not isinstance(answer.json(), dict) or "protection" not in answer.json():
+                    raise ValueError(f"the ECS agent did not confirm it: {answer.text[:200]}")
+            except Exception as exc:  # any of it (a bad URI, a slow agent, garbage): logged, never a run's failure
                 logger.warning("could not set the task's scale-in protection", enabled=enabled, error=str(exc))
+                return
+            self._held = enabled
+            self._held_at = time.monotonic()

@@ -28,6 +28,8 @@ from shared.services.container import Services
 from shared.settings import Settings, get_settings
 
 RECEIVE_ERROR_BACKOFF_S = 2.0
+#: a worker with every slot busy looks again this often (its task's scale-in protection is renewed then)
+PROTECTION_TURN_S = 60.0
 
 
 class Worker:
@@ -67,9 +69,13 @@ class Worker:
             while not stopping.done():
                 if not self._in_flight:
                     await self._protection.release()
+                else:
+                    await self._protection.renew_if_due()
                 free = self._concurrency - len(self._in_flight)
-                if free <= 0:
-                    await asyncio.wait({*self._in_flight, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                if free <= 0:  # (a turn a minute at least, to renew the protection)
+                    await asyncio.wait(
+                        {*self._in_flight, stopping}, timeout=PROTECTION_TURN_S, return_when=asyncio.FIRST_COMPLETED
+                    )
                     continue
                 receiving = asyncio.create_task(
                     asyncio.to_thread(

@@ -22,19 +22,21 @@ from tests.unit.test_worker_batches import PROJECT, SPEC, ScriptedExecutor
 class FakeAgent:
     """The ECS agent's task-protection endpoint: records each PUT, in order with what the worker executes."""
 
-    def __init__(self, log: list[Any], status: int = 200) -> None:
+    def __init__(self, log: list[Any], status: int = 200, answer: dict[str, Any] | None = None) -> None:
         self.log = log
         self.status = status
+        self.answer = answer
         agent = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_PUT(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 agent.log.append(("agent", self.path, body))
+                answer = agent.answer or {"protection": {"ProtectionEnabled": body["ProtectionEnabled"]}}
                 self.send_response(agent.status)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
-                self.wfile.write(b"{}")
+                self.wfile.write(json.dumps(answer).encode())
 
             def log_message(self, *args: object) -> None:
                 return None
@@ -137,3 +139,31 @@ async def test_outside_ecs_nothing_is_called(fakes: FakeServices, monkeypatch: p
     assert protection.held is True  # remembered, and nothing to call
     await protection.release()
     assert protection.held is False
+
+
+async def test_an_agent_that_answers_200_with_a_failure_is_not_protection(log: list[Any]) -> None:
+    """The ECS agent answers 200 {"failure": ...} when ECS refused (the task not found, throttled)."""
+    failing = FakeAgent(log, answer={"failure": {"Arn": "task-1", "Reason": "TASK_NOT_VALID"}})
+    try:
+        protection = TaskProtection(failing.uri, expires_minutes=5)
+        await protection.hold()
+        assert protection.held is False
+    finally:
+        failing.close()
+
+
+@pytest.mark.parametrize("uri", ["http://[::1", "http://127.0.0.1:99999/x", "not a url"])
+async def test_a_malformed_agent_uri_is_logged_not_raised(uri: str) -> None:
+    protection = TaskProtection(uri, expires_minutes=5)
+    await protection.hold()  # no exception: the worker's loop goes on
+    assert protection.held is False
+
+
+async def test_protection_held_past_half_its_expiry_is_renewed(agent: FakeAgent, log: list[Any]) -> None:
+    protection = TaskProtection(agent.uri, expires_minutes=10)
+    await protection.hold()
+    await protection.renew_if_due()  # just set: nothing to do
+    assert len(log) == 1
+    protection._held_at -= 6 * 60  # six of its ten minutes later
+    await protection.renew_if_due()
+    assert [entry[2] for entry in log] == [{"ProtectionEnabled": True, "ExpiresInMinutes": 10}] * 2
