@@ -18,6 +18,7 @@ from shared.aws.sqs import SqsEventQueue, SqsNotificationQueue, SqsPlanQueue, Sq
 from shared.errors import DomainError, Unavailable
 from shared.netguard import NetworkGuard
 from shared.notify.sender import WebhookSender
+from shared.observability import logger
 from shared.planning.choose import ConfiguredPlanner, plans_inline
 from shared.ports import ArtifactStore, Planner, Scheduler
 from shared.services.artifact_links import ArtifactLinkSigner, SignedLinkArtifacts
@@ -141,10 +142,15 @@ def bootstrap_key_of(settings: Settings, make: ClientFactory) -> str | Callable[
 
     def read() -> str | None:
         try:
-            with translate(f"read the bootstrap API key from the secret {secret_id}"):
-                value: str | None = make("secretsmanager").get_secret_value(SecretId=secret_id).get("SecretString")
-        except DomainError as exc:  # a deployment's own secret missing or unreadable: a 503, not the caller's fault
-            raise Unavailable(str(exc)) from exc
+            with translate("read the bootstrap API key"):
+                found = make("secretsmanager").get_secret_value(SecretId=secret_id)
+        except DomainError as exc:  # the deployment's own secret missing or unreadable: not the caller's fault
+            logger.error("cannot read the bootstrap API key", secret=secret_id, error=exc.message)
+            raise Unavailable("the API cannot check this key right now; try again") from exc
+        value = str(found.get("SecretString") or "").strip()  # a key written from a file ends in a newline
+        if not value:
+            logger.error("the bootstrap API key's secret holds no text", secret=secret_id)
+            raise Unavailable("the API cannot check this key right now; try again")
         return value
 
     return read

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime
 
-from shared.errors import Conflict, NotFound, Unauthorized
+from shared.errors import Conflict, NotFound, Unauthorized, Unavailable
 from shared.ids import new_id, utcnow
 from shared.models.projects import ApiKey, ApiKeyCreated, Principal, Project, ProjectCreated
 from shared.ports import ProjectStore
@@ -35,7 +35,9 @@ class Projects:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         """``bootstrap_key``: the key of the bootstrap project, or what reads it (a deployment's is in Secrets
-        Manager), read on the first authentication and then kept."""
+        Manager), read on the first authentication and then kept. While it cannot be read (Unavailable), the
+        projects' own keys still work; a key the store does not know is then a 503, not a 401 (it may have been
+        the bootstrap key)."""
         self._store = store
         self._bootstrap_key = bootstrap_key
         self._bootstrap_hash: str | None = None
@@ -66,12 +68,18 @@ class Projects:
         if not api_key:
             raise Unauthorized("missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'")
         digest = hash_key(api_key)
-        bootstrap = self._bootstrap_digest()
+        unreadable: Unavailable | None = None
+        try:
+            bootstrap = self._bootstrap_digest()
+        except Unavailable as exc:  # (not kept: the next key checked reads it again)
+            bootstrap, unreadable = None, exc
         if bootstrap and hmac.compare_digest(digest, bootstrap):
             self._ensure_bootstrap_project()
             return Principal(project_id=self._bootstrap_project, key_id="bootstrap", admin=True)
         record = self._store.get_api_key(digest)
         if record is None:
+            if unreadable is not None:  # it may have been the bootstrap key: that cannot be told now
+                raise unreadable
             raise Unauthorized("invalid API key")
         return Principal(project_id=record.project_id, key_id=record.key_id)
 

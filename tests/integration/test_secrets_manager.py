@@ -103,7 +103,35 @@ def test_the_bootstrap_key_is_read_from_its_secret_when_a_key_is_first_checked(a
         projects.authenticate("atk_other")
 
 
-def test_a_missing_bootstrap_secret_is_unavailable_not_a_crash(aws_settings: Settings) -> None:
+def test_a_missing_bootstrap_secret_is_unavailable_but_project_keys_still_work(aws_settings: Settings) -> None:
+    # Given a deployment whose bootstrap secret is gone, and a project with its own key
     settings = aws_settings.model_copy(update={"bootstrap_api_key": None, "bootstrap_api_key_secret": "no-such"})
-    with pytest.raises(Unavailable, match="no-such"):
-        build_services(settings).projects.authenticate("atk_any")
+    projects = build_services(settings).projects
+    created = projects.create_project("team")
+    # Then the project's key works; an unknown key is a 503 that does not name the secret (it may have been the
+    # bootstrap key), not a 401
+    assert projects.authenticate(created.api_key).project_id == created.project.id
+    with pytest.raises(Unavailable) as refused:
+        projects.authenticate("atk_any")
+    assert "no-such" not in refused.value.message and "try again" in refused.value.message
+
+
+@pytest.mark.parametrize("stored", ["atk_from_a_file\n", "  atk_from_a_file  "])
+def test_the_bootstrap_key_is_read_without_surrounding_whitespace(aws_settings: Settings, stored: str) -> None:
+    secrets = endpoint_clients(aws_settings.aws_region, aws_settings.aws_endpoint_url)("secretsmanager")
+    name = f"autotest-bootstrap-{uuid.uuid4().hex[:8]}"
+    secrets.create_secret(Name=name, SecretString=stored)
+    settings = aws_settings.model_copy(update={"bootstrap_api_key": None, "bootstrap_api_key_secret": name})
+    assert build_services(settings).projects.authenticate("atk_from_a_file").admin is True
+
+
+def test_an_empty_bootstrap_secret_is_unavailable_until_it_is_written(aws_settings: Settings) -> None:
+    secrets = endpoint_clients(aws_settings.aws_region, aws_settings.aws_endpoint_url)("secretsmanager")
+    name = f"autotest-bootstrap-{uuid.uuid4().hex[:8]}"
+    secrets.create_secret(Name=name, SecretBinary=b"\x00\x01")  # no text in it
+    settings = aws_settings.model_copy(update={"bootstrap_api_key": None, "bootstrap_api_key_secret": name})
+    projects = build_services(settings).projects
+    with pytest.raises(Unavailable):
+        projects.authenticate("atk_later")
+    secrets.put_secret_value(SecretId=name, SecretString="atk_later")
+    assert projects.authenticate("atk_later").admin is True  # not kept: read again
