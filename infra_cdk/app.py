@@ -38,13 +38,17 @@ def build(app: App) -> AutotestStack:
 
 
 def unknown(context: dict[str, Any]) -> None:
-    """A context key that is not the stack's but close to one of its keys is a typo that would otherwise be
-    ignored in silence: an error naming it and the key it is closest to. Other keys are left alone (the CDK's
+    """A context key that is not the stack's but close to one of its keys (spelled nearly so, or a part of one:
+    ``vpc`` for ``vpc_id``) is a mistake that would otherwise be ignored in silence: an error naming it and the
+    key it is closest to. Other keys are left alone (the CDK's
     own, ``cli-telemetry`` or a feature flag, or another tool's)."""
     for key in context:
         if key in KEYS or ":" in key or key.startswith("@"):
             continue
-        close = difflib.get_close_matches(key, KEYS, n=1, cutoff=0.8)
+        close = (
+            difflib.get_close_matches(key, KEYS, n=1, cutoff=0.8)
+            or [k for k in KEYS if key.replace("-", "_") in k.split("_") or k.startswith(f"{key}_")][:1]
+        )
         if close:
             raise ConfigError(f"cdk.json / -c: context {key}: not a setting of the stack (did you mean {close[0]!r}?)")
 

@@ -3,7 +3,6 @@ with clear errors before anything is synthesized; and the names the stack derive
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -112,10 +111,14 @@ class StackConfig(BaseModel):
 
     @classmethod
     def from_context(cls, values: dict[str, Any]) -> StackConfig:
-        given = {k: v for k, v in values.items() if k in KEYS and v is not None and v != ""}
+        # (an empty text is "not given" only where none is the default: an empty -c stage=$UNSET is an error,
+        # not the dev stage)
+        given = {k: v for k, v in values.items() if k in KEYS and v is not None and not (v == "" and k in _OPTIONAL)}
         for key, value in list(given.items()):  # -c key=value arrives as text
-            if isinstance(value, str) and key in _TYPED:
-                given[key] = _parse(value)
+            if isinstance(value, str) and key in _BOOLS:
+                given[key] = _BOOL_WORDS.get(value.strip().lower(), value)
+            elif isinstance(value, str) and key in _INTS and value.strip().lstrip("-").isdigit():
+                given[key] = int(value)
         try:
             return cls.model_validate(given)
         except ValidationError as exc:
@@ -125,19 +128,10 @@ class StackConfig(BaseModel):
 
 #: the context keys the stack reads (each a field of :class:`StackConfig`)
 KEYS = tuple(StackConfig.model_fields)
-_TYPED = {k for k, f in StackConfig.model_fields.items() if f.annotation in (int, bool)}
-
-
-def _parse(text: str) -> Any:
-    lowered = text.strip().lower()
-    if lowered in ("true", "yes", "1"):
-        return True
-    if lowered in ("false", "no", "0"):
-        return False
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
+_BOOLS = {k for k, f in StackConfig.model_fields.items() if f.annotation is bool}
+_INTS = {k for k, f in StackConfig.model_fields.items() if f.annotation is int}
+_OPTIONAL = {k for k, f in StackConfig.model_fields.items() if f.default is None}
+_BOOL_WORDS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 
 
 def _problem(error: Any) -> str:

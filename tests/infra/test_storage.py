@@ -122,3 +122,21 @@ def test_keys_of_the_cdk_or_other_tools_are_left_alone(new_app: Callable[..., Ap
 def test_a_bad_network_allowlist_is_an_error_at_synth(allowlist: str) -> None:
     with pytest.raises(ConfigError, match="context network_allowlist"):
         StackConfig.from_context({"network_allowlist": allowlist})
+
+
+@pytest.mark.parametrize(
+    ("context", "named"),
+    [
+        ({"stage": ""}, "context stage"),  # -c stage=$UNSET is not the dev stage
+        ({"retention_days": "yes"}, "context retention_days"),  # not the number 1
+        ({"max_fargate_workers": "0"}, "context max_fargate_workers"),
+    ],
+)
+def test_a_context_text_is_read_as_its_key_takes_it(context: dict[str, object], named: str) -> None:
+    with pytest.raises(ConfigError, match=named):
+        StackConfig.from_context(context)
+
+
+def test_a_part_of_a_key_is_taken_for_a_mistake(new_app: Callable[..., App]) -> None:
+    with pytest.raises(ConfigError, match=r"context vpc: not a setting of the stack \(did you mean 'vpc_id'\?\)"):
+        build(new_app(vpc="vpc-0123456789abcdef0"))

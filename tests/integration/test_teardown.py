@@ -22,7 +22,7 @@ def clients(moto_endpoint: str) -> Any:
 
 def _deployment(clients: Any) -> dict[str, str]:
     """A bucket with objects, two projects' schedule groups and secrets, and a neighbour's of each."""
-    suffix = uuid.uuid4().hex[:8]
+    suffix = "t" + uuid.uuid4().hex[:8]  # a stage: it starts with a letter
     names = {
         "Bucket": f"artifacts-{suffix}",
         "ScheduleGroupPrefix": f"autotest.{suffix}.",
@@ -61,9 +61,38 @@ def test_clean_up_removes_the_deployments_objects_schedule_groups_and_secrets_on
     assert any(s.endswith("x/prj_a/TOKEN") for s in secrets)
 
 
-def test_an_empty_prefix_is_refused(clients: Any) -> None:
-    with pytest.raises(ValueError, match="empty prefix"):
-        teardown.clean_up(bucket="b", schedule_group_prefix="", secrets_prefix="autotest/", clients=clients)
+@pytest.mark.parametrize(
+    ("groups", "secrets"),
+    [("", "autotest/dev/"), ("autotest.dev", "autotest/dev/"), ("autotest", None), ("autotest.dev.", "autotest/"),
+     ("autotest.*.", None), ("autotest.dev.", "autotest/dev")],
+)  # fmt: skip
+def test_anything_but_a_deployments_prefixes_is_refused(clients: Any, groups: str, secrets: str | None) -> None:
+    with pytest.raises(ValueError, match="not a deployment's prefixes"):
+        teardown.clean_up(bucket="b", schedule_group_prefix=groups, secrets_prefix=secrets, clients=clients)
+
+
+def test_a_bucket_already_gone_is_empty_and_the_rest_is_still_removed(clients: Any) -> None:
+    names = _deployment(clients)
+    removed = teardown.clean_up(
+        bucket="no-such-bucket-x",
+        schedule_group_prefix=names["ScheduleGroupPrefix"],
+        secrets_prefix=names["SecretsPrefix"],
+        clients=clients,
+    )
+    assert removed == {"objects": 0, "schedule_groups": 2, "secrets": 3}
+
+
+def test_running_out_of_time_stops_and_says_to_delete_again(clients: Any) -> None:
+    names = _deployment(clients)
+    with pytest.raises(RuntimeError, match="delete the stack again"):
+        teardown.clean_up(
+            bucket=names["Bucket"],
+            schedule_group_prefix=names["ScheduleGroupPrefix"],
+            secrets_prefix=names["SecretsPrefix"],
+            clients=clients,
+            time_left_s=lambda: 10.0,
+        )
+    assert clients("s3").list_objects_v2(Bucket=names["Bucket"])["KeyCount"] == 3  # stopped before deleting
 
 
 class _Answers:
@@ -103,6 +132,8 @@ def _event(kind: str, props: dict[str, str]) -> dict[str, Any]:
     [
         ("Delete", "DELETE_IN_PROGRESS", "false", (0, 0, 0)),  # everything goes
         ("Delete", "DELETE_IN_PROGRESS", "true", (3, 0, 2)),  # data kept; the schedules, which cannot fire, go
+        ("Delete", "DELETE_IN_PROGRESS", "1", (3, 0, 2)),  # anything but "false" keeps the data
+        ("Delete", "DELETE_IN_PROGRESS", None, (3, 0, 2)),
         ("Delete", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "false", (3, 2, 2)),  # replaced, not the stack deleted
         ("Create", "CREATE_IN_PROGRESS", "false", (3, 2, 2)),
     ],
@@ -115,7 +146,8 @@ def test_the_handler_cleans_up_only_when_the_stack_is_deleted_and_answers(
     monkeypatch.setattr(teardown, "stack_deleting", lambda stack_id: stack_status == "DELETE_IN_PROGRESS")
     answers = _Answers()
     monkeypatch.setattr(teardown.urllib.request, "urlopen", answers)
-    teardown.handler(_event(kind, {**names, "Retain": retain}), None)
+    props = {**names, **({} if retain is None else {"Retain": retain})}
+    teardown.handler(_event(kind, props), None)
     [answer] = answers.sent
     assert (answer["method"], answer["Status"], answer["PhysicalResourceId"]) == ("PUT", "SUCCESS", "teardown-1")
     objects = clients("s3").list_objects_v2(Bucket=names["Bucket"]).get("KeyCount")
@@ -151,10 +183,20 @@ def test_a_failed_clean_up_answers_failed_with_the_reason(clients: Any, monkeypa
     monkeypatch.setattr(teardown.urllib.request, "urlopen", answers)
     monkeypatch.setattr(teardown, "clean_up", _with_clients(teardown.clean_up, clients))
     monkeypatch.setattr(teardown, "stack_deleting", lambda stack_id: True)
-    props = {"Bucket": "no-such-bucket-x", "ScheduleGroupPrefix": "autotest.z.", "SecretsPrefix": "autotest/z/"}
+    props = {"Bucket": "b", "ScheduleGroupPrefix": "autotest.", "SecretsPrefix": "autotest/z/", "Retain": "false"}
     teardown.handler(_event("Delete", props), None)
     [answer] = answers.sent
-    assert answer["Status"] == "FAILED" and "NoSuchBucket" in answer["Reason"]
+    assert answer["Status"] == "FAILED" and "not a deployment's prefixes" in answer["Reason"]
+
+
+def test_without_an_https_response_url_nothing_is_done(clients: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    names = _deployment(clients)
+    monkeypatch.setattr(teardown, "clean_up", _with_clients(teardown.clean_up, clients))
+    monkeypatch.setattr(teardown, "stack_deleting", lambda stack_id: True)
+    event = {**_event("Delete", {**names, "Retain": "false"}), "ResponseURL": "http://169.254.169.254/"}
+    with pytest.raises(ValueError, match="not https"):
+        teardown.handler(event, None)
+    assert clients("s3").list_objects_v2(Bucket=names["Bucket"])["KeyCount"] == 3
 
 
 def _with_clients(clean_up: Any, clients: Any) -> Any:
