@@ -27,8 +27,8 @@ def build(app: App) -> AutotestStack:
     account, region = os.environ.get("CDK_DEFAULT_ACCOUNT"), os.environ.get("CDK_DEFAULT_REGION")
     if config.vpc_id and not (account and region):
         raise ConfigError(
-            "context vpc_id: looking the VPC up needs the account and region: run the CDK CLI with AWS credentials "
-            "(or set CDK_DEFAULT_ACCOUNT and CDK_DEFAULT_REGION)"
+            "context vpc_id: looking the VPC up needs AWS: run the CDK CLI (npx aws-cdk@2 synth or deploy) with "
+            "credentials for the account; it caches what it finds in cdk.context.json"
         )
     env = Environment(account=account, region=region)
     stack = AutotestStack(app, config.stack_name, config=config, env=env)
@@ -38,19 +38,25 @@ def build(app: App) -> AutotestStack:
 
 
 def unknown(context: dict[str, Any]) -> None:
-    """A context key that is not the stack's but close to one of its keys (spelled nearly so, or a part of one:
-    ``vpc`` for ``vpc_id``) is a mistake that would otherwise be ignored in silence: an error naming it and the
-    key it is closest to. Other keys are left alone (the CDK's
-    own, ``cli-telemetry`` or a feature flag, or another tool's)."""
+    """A context key the stack does not read is an error naming it (a mistake would otherwise be ignored in
+    silence: ``-c retain=true`` keeps nothing), with the key it is closest to. Left alone: the CDK's own keys
+    (a feature flag ``@aws-cdk/...``, a lookup or setting with a ``:`` in it, :data:`_CDK_KEYS`), and so any
+    other tool's key written ``tool:key``."""
     for key in context:
-        if key in KEYS or ":" in key or key.startswith("@"):
+        if key in KEYS or ":" in key or key.startswith("@") or key in _CDK_KEYS:
             continue
         close = (
-            difflib.get_close_matches(key, KEYS, n=1, cutoff=0.8)
+            difflib.get_close_matches(key, KEYS, n=1, cutoff=0.7)
             or [k for k in KEYS if key.replace("-", "_") in k.split("_") or k.startswith(f"{key}_")][:1]
         )
-        if close:
-            raise ConfigError(f"cdk.json / -c: context {key}: not a setting of the stack (did you mean {close[0]!r}?)")
+        hint = f"did you mean {close[0]!r}?" if close else f"the stack reads {', '.join(KEYS)}"
+        raise ConfigError(
+            f"cdk.json / -c: context {key}: not a setting of the stack ({hint}; another tool's key is written tool:key)"
+        )
+
+
+#: context keys the CDK CLI itself reads that have no ``:`` in them
+_CDK_KEYS = {"acknowledged-issue-numbers", "cli-telemetry", "notices"}
 
 
 CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"

@@ -37,8 +37,8 @@ class StackConfig(BaseModel):
     log_retention_days: int = 30
     """Days the functions' and the runner tasks' logs are kept (one of CloudWatch Logs' periods)."""
     retain_data: bool = False
-    """Keep the table, the bucket, the logs, schedules and secrets when the stack is deleted (default: deleting
-    the stack removes everything it and autotest made)."""
+    """Keep the table, the bucket, the log groups, the projects' secrets and the bootstrap key when the stack is
+    deleted (default: deleting the stack removes everything it and autotest made). Schedule groups go anyway."""
     planner: Literal["bedrock", "rules"] = "bedrock"
     """What turns a plain-English test into steps: Amazon Bedrock, or the sentence grammar (no model)."""
     healer: Literal["fuzzy", "bedrock", "off"] = "fuzzy"
@@ -134,8 +134,21 @@ _OPTIONAL = {k for k, f in StackConfig.model_fields.items() if f.default is None
 _BOOL_WORDS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 
 
+#: what a text field must look like, said in words (instead of its pattern)
+_SHAPES = {
+    "stage": "lower-case letters, digits and -, starting with a letter, up to 20 characters",
+    "model_id": "a Bedrock model id or inference profile id (anthropic.claude-..., global.anthropic.claude-...)",
+    "vpc_id": "a VPC id (vpc- and 8 or 17 hexadecimal digits)",
+    "alarm_email": "an e-mail address",
+    "domain_name": "a lower-case domain name (api.example.com)",
+    "certificate_arn": "an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)",
+}
+
+
 def _problem(error: Any) -> str:
     where = ".".join(str(p) for p in error["loc"])
+    if error.get("type") == "string_pattern_mismatch" and where in _SHAPES:
+        return f"context {where}: not {_SHAPES[where]} (got {error.get('input')!r})"
     message = str(error["msg"]).removeprefix("Value error, ")
     if not where:  # a check of several keys: the message names them
         return f"context {message}"

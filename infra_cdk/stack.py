@@ -107,6 +107,7 @@ class AutotestStack(Stack):
             "events": self.events.function,
             "notifications": self.notifications.function,
             "deadletters": self.dead_letters.function,
+            "teardown": self.teardown.function,
         }
         if self.runner.function is not None:
             functions["runner"] = self.runner.function

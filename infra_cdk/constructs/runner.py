@@ -152,13 +152,14 @@ class Runner(Construct):
             )
             subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC)
         cluster_name = f"autotest-{config.stage}-runners"
-        # Container Insights writes to this group; made here (not by AWS on first use) so it goes with the stack
+        # Container Insights writes to this group; made here (not by AWS on first use) so it goes with the stack,
+        # always (metrics, not data; and its fixed name, kept, would stop the next deployment of the stage)
         self.insights_logs = logs.LogGroup(
             self,
             "InsightsLogs",
             log_group_name=f"/aws/ecs/containerinsights/{cluster_name}/performance",
             retention=logs.RetentionDays[LOG_RETENTION[config.log_retention_days]],
-            removal_policy=RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY,
+            removal_policy=RemovalPolicy.DESTROY,
         )
         self.cluster = ecs.Cluster(
             self,

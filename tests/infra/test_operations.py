@@ -36,7 +36,7 @@ def test_alarms_cover_every_dead_letter_queue_function_and_queue_age(stack: Auto
             assert alarm["Properties"]["AlarmActions"] == [{"Ref": logical_id(stack.monitoring.topic)}]
     assert by_metric["ApproximateNumberOfMessagesVisible"] == len(stack.messaging.dead_letter_queues)
     assert by_metric["ApproximateAgeOfOldestMessage"] == len(stack.messaging.queues)
-    assert by_metric["Errors"] == by_metric["Throttles"] == 7  # six functions and the runner
+    assert by_metric["Errors"] == by_metric["Throttles"] == 8  # seven functions and the runner
     template.has_resource_properties(
         "AWS::Events::Rule",
         {

@@ -63,7 +63,7 @@ def test_the_workers_scale_on_waiting_and_running_runs_down_to_none(stack: Autot
 def test_a_vpc_without_an_account_and_region_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CDK_DEFAULT_ACCOUNT", raising=False)
     monkeypatch.delenv("CDK_DEFAULT_REGION", raising=False)
-    with pytest.raises(ConfigError, match="vpc_id: looking the VPC up needs the account and region"):
+    with pytest.raises(ConfigError, match="vpc_id: looking the VPC up needs AWS: run the CDK CLI"):
         build(App(outdir=str(tmp_path), context={"vpc_id": "vpc-0123456789abcdef0"}))
 
 

@@ -100,7 +100,7 @@ def test_a_context_key_the_stack_does_not_read_is_an_error_with_the_closest_one(
     new_app: Callable[..., App],
 ) -> None:
     with pytest.raises(
-        ConfigError, match=r"context retension_days: not a setting of the stack \(did you mean 'retention_days'\?\)"
+        ConfigError, match=r"context retension_days: not a setting of the stack \(did you mean 'retention_days'\?;"
     ):
         build(new_app(retension_days=7))
 
@@ -114,7 +114,7 @@ def test_cdk_json_names_every_option_with_its_default() -> None:
 
 
 def test_keys_of_the_cdk_or_other_tools_are_left_alone(new_app: Callable[..., App]) -> None:
-    stack = build(new_app(**{"cli-telemetry": False, "acknowledged-issue-numbers": [1], "team": "qa"}))
+    stack = build(new_app(**{"cli-telemetry": False, "acknowledged-issue-numbers": [1], "mytool:team": "qa"}))
     assert stack.stack_name == "autotest-dev"
 
 
@@ -138,5 +138,10 @@ def test_a_context_text_is_read_as_its_key_takes_it(context: dict[str, object], 
 
 
 def test_a_part_of_a_key_is_taken_for_a_mistake(new_app: Callable[..., App]) -> None:
-    with pytest.raises(ConfigError, match=r"context vpc: not a setting of the stack \(did you mean 'vpc_id'\?\)"):
+    with pytest.raises(ConfigError, match=r"context vpc: not a setting of the stack \(did you mean 'vpc_id'\?;"):
         build(new_app(vpc="vpc-0123456789abcdef0"))
+
+
+def test_any_other_key_is_an_error_naming_what_the_stack_reads(new_app: Callable[..., App]) -> None:
+    with pytest.raises(ConfigError, match=r"context foo: not a setting of the stack \(the stack reads stage, "):
+        build(new_app(foo="bar"))
