@@ -86,20 +86,6 @@ class AutotestStack(Stack):
             fargate_queue=(m.long_runs or m.runs) if fargate_runner else None,
         )
         self.teardown = Teardown(self, "Teardown", config=config, bucket=s.bucket)
-        for writer in (
-            self.api.function,
-            self.planner.function,
-            self.scheduling.function,
-            self.events.function,
-            self.notifications.function,
-            self.dead_letters.function,
-            self.runner.function,
-            self.runner.service,
-        ):
-            if writer is not None:  # deleted before the teardown runs, so nothing writes after it
-                writer.node.add_dependency(self.teardown.resource)
-        self._grant()
-
         functions = {
             "api": self.api.function,
             "planner": self.planner.function,
@@ -107,16 +93,19 @@ class AutotestStack(Stack):
             "events": self.events.function,
             "notifications": self.notifications.function,
             "deadletters": self.dead_letters.function,
-            "teardown": self.teardown.function,
+            **({"runner": self.runner.function} if self.runner.function is not None else {}),
         }
-        if self.runner.function is not None:
-            functions["runner"] = self.runner.function
+        for writer in [*functions.values(), self.runner.service]:
+            if writer is not None:  # deleted before the teardown runs, so nothing writes after it
+                writer.node.add_dependency(self.teardown.resource)
+        self._grant()
+
         self.monitoring = Monitoring(
             self,
             "Monitoring",
             stage=config.stage,
             alarm_email=config.alarm_email,
-            functions=functions,
+            functions={**functions, "teardown": self.teardown.function},
             queues=m.queues,
             dead_letter_queues=m.dead_letter_queues,
             cluster=self.runner.cluster,
