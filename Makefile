@@ -14,7 +14,7 @@ help:
 	@echo "make demo   - set up, start local mode, run the example tests, print results"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make lint   - ruff + mypy"
-	@echo "make synth  - synthesize the CDK stack offline into cdk.out/"
+	@echo "make synth  - synthesize the CDK stack into cdk.out/ (no AWS account, no Docker; runs cdk-nag)"
 	@echo "make bench  - the runner against a bare Playwright script; local mode's AWS emulation; plain English"
 	@echo "              reruns against explicit plans; suite runs batched onto one runner; Newman; as ratios"
 
@@ -34,7 +34,8 @@ install: uv  ## idempotent: .venv with every dependency group, a browser, ffmpeg
 browser:
 	@bash scripts/install-browser.sh
 
-# The CDK app, synthesized offline into cdk.out (no CDK CLI, no Docker, no AWS account).
+# The CDK app, synthesized into cdk.out: the template, the Lambdas bundled with uv (their aarch64 wheels come from
+# the package index the first time, then from uv's cache), cdk-nag run over it. No CDK CLI, no Docker, no AWS account.
 synth: install
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 $(PY) -m infra_cdk.app
 	@echo "synthesized: cdk.out/"
