@@ -3,8 +3,9 @@ workers, for longer ones (``docs/architecture.md``: runners).
 
 A run's message says which (``RunMessage.lane``); the run queue adapter sends a ``long`` one to the Fargate
 workers' queue when the deployment has one (runner mode ``both``), else to the one run queue. A batch message
-(child runs of a suite run, executed in turn) takes its runner the sum of their timeouts: it is routed by that
-sum, and where there is no long lane to send it to (the container Lambda alone) it is split to fit.
+(child runs of a suite run, executed in turn) takes its runner the sum of their timeouts: where the container
+Lambda takes the run queue (``AUTOTEST_RUN_MESSAGE_LIMIT_S``) it is split into messages that fit, and each is
+routed by its sum.
 """
 
 from __future__ import annotations
