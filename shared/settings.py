@@ -68,6 +68,16 @@ class Settings(BaseSettings):
     #: the Secrets Manager secret (name or ARN) that holds the bootstrap key instead (the CDK stack's)
     bootstrap_api_key_secret: str | None = None
     bootstrap_project: str = "default"
+    #: the dashboard's (``/ui``) session-cookie signing key (at least 32 characters); local mode makes one per data
+    #: directory. Unset: read from ``ui_session_key_secret``
+    ui_session_key: SecretStr | None = None
+    #: the Secrets Manager secret (name or ARN) that holds the dashboard's signing key (the CDK stack's)
+    ui_session_key_secret: str | None = None
+    #: how long a dashboard login lasts, in seconds (the cookie expires; the key is checked on every request)
+    ui_session_ttl_s: int = Field(default=43_200, ge=60, le=2_592_000)
+    #: artifacts up to this size (bytes) the dashboard serves itself; bigger ones are a redirect to their link
+    #: (a Lambda response holds at most 6 MB)
+    ui_inline_artifact_bytes: int = Field(default=4_000_000, ge=0)
     # DynamoDB items are limited to 400 KB; a revision stores the body's spec.
     max_body_bytes: int = 262_144
     presign_ttl_s: int = 3600

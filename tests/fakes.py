@@ -166,6 +166,8 @@ class FakeStore:
             items = [r for r in items if r.suite_run_id == query.suite_run_id]
         if query.status:
             items = [r for r in items if r.status == query.status]
+        if query.trigger:
+            items = [r for r in items if r.trigger == query.trigger]
         if query.since:
             items = [r for r in items if r.created_at >= query.since]
         if query.labels:

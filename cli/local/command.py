@@ -25,6 +25,7 @@ EXAMPLE_PORT = 8001
 
 def banner(console: Console, info: LocalInfo, warnings: tuple[str, ...] = ()) -> None:
     console.print(f"[bold green]autotest local[/] is running  [dim](data in {escape(str(info.data_dir))})[/]")
+    console.print(f"  dashboard [bold]{info.api_url}/ui[/]   [dim](log in with the API key)[/]")
     console.print(f"  API       [bold]{info.api_url}[/]   docs: {info.api_url}/docs")
     console.print(f"  API key   [bold]{escape(info.api_key)}[/]")
     if info.example_url:

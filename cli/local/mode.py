@@ -62,6 +62,8 @@ FORCE_STOP_S = 5.0
 OLD_LOCAL_STATE_NAME = "local.json"
 #: the key that signs artifact links (``shared/services/artifact_links.py``), owner-only
 LINK_KEY_NAME = "artifact-links.key"
+#: the key that signs the dashboard's session cookies (``functions/api/ui/session.py``), owner-only
+UI_KEY_NAME = "ui-session.key"
 
 
 class LocalModeError(Exception):
@@ -123,7 +125,16 @@ def _bind(host: str, port: int, what: str, flag: str) -> socket.socket:
 
 def link_key(data_dir: Path) -> bytes:
     """The artifact-link key of this data directory: made once (32 random bytes), readable by its owner only."""
-    path = data_dir / LINK_KEY_NAME
+    return _key_file(data_dir, LINK_KEY_NAME, "artifact links change")
+
+
+def ui_session_key(data_dir: Path) -> bytes:
+    """The dashboard's cookie-signing key of this data directory (as :func:`link_key`): logins outlive a restart."""
+    return _key_file(data_dir, UI_KEY_NAME, "dashboard logins end")
+
+
+def _key_file(data_dir: Path, name: str, consequence: str) -> bytes:
+    path = data_dir / name
     data_dir.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -132,7 +143,7 @@ def link_key(data_dir: Path) -> bytes:
         key = path.read_bytes()
         if len(key) >= 32:
             return key
-        raise LocalModeError(f"{path} is damaged (shorter than 32 bytes): delete it (artifact links change)") from None
+        raise LocalModeError(f"{path} is damaged (shorter than 32 bytes): delete it ({consequence})") from None
     key = secrets.token_bytes(32)
     try:
         os.write(fd, key)
@@ -375,7 +386,11 @@ class LocalMode:
 
     def _app(self, services: Services) -> FastAPI:
         assert self.settings is not None
-        app = create_app(services, max_body_bytes=self.settings.max_body_bytes)
+        app = create_app(
+            services,
+            max_body_bytes=self.settings.max_body_bytes,
+            ui_session_key=ui_session_key(self.data_dir),
+        )
         bridged: RunEvents = run_feeds(services, self.settings, hub=self.hub, tick_s=BUS_TICK_S)
         app.dependency_overrides[run_events_dep] = lambda: bridged
         return app

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from functions.api import errors
+from functions.api import errors, ui
 from functions.api.deps import services_dep
 from functions.api.middleware import BodyLimitMiddleware, CorrelationIdMiddleware
 from functions.api.routes import (
@@ -37,7 +37,11 @@ every read and write is scoped to the key's project. Errors are
 DOCS_ASSETS_URL = "/docs/assets"
 
 
-def create_app(services: Services | None = None, *, max_body_bytes: int | None = None) -> FastAPI:
+def create_app(
+    services: Services | None = None, *, max_body_bytes: int | None = None, ui_session_key: bytes | None = None
+) -> FastAPI:
+    """The API app with its dashboard (``/ui``). ``ui_session_key``: the dashboard's cookie signing key (default:
+    the settings', read from Secrets Manager when first needed)."""
     app = FastAPIOffline(
         title="autotest",
         version="1",
@@ -69,9 +73,11 @@ def create_app(services: Services | None = None, *, max_body_bytes: int | None =
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    settings = get_settings()
+    ui.install(app, settings, session_key=ui_session_key)
     if services is not None:
         app.dependency_overrides[services_dep] = lambda: services
-    limit = max_body_bytes if max_body_bytes is not None else get_settings().max_body_bytes
+    limit = max_body_bytes if max_body_bytes is not None else settings.max_body_bytes
     app.add_middleware(BodyLimitMiddleware, max_bytes=limit)
     app.add_middleware(CorrelationIdMiddleware)
     return app

@@ -444,6 +444,10 @@ class DynamoRepository:
             names["#status"] = "status"
             values[":status"] = {"S": query.status.value}
             filters.append("#status = :status")
+        if query.trigger:
+            names["#trigger"] = "trigger"
+            values[":trigger"] = {"S": query.trigger}
+            filters.append("#trigger = :trigger")
         if query.suite_run_id and query.test_id:
             values[":tid"] = {"S": query.test_id}
             filters.append("test_id = :tid")

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from shared.models.common import Model
-from shared.models.runs import RunStatus
+from shared.models.runs import RunStatus, Trigger
 from shared.models.tests import TestKind, TestStatus
 
 TestSort = Literal["name", "-name", "updated", "-updated"]
@@ -33,6 +33,8 @@ class RunQuery(Model):
     test_id: str | None = None
     suite_run_id: str | None = None
     status: RunStatus | None = None
+    #: only runs started this way (``api``, ``cli``, ``suite``, ``schedule``)
+    trigger: Trigger | None = None
     since: datetime | None = None
     #: only runs carrying every one of these labels, with these values
     labels: dict[str, str] = Field(default_factory=dict)

@@ -48,6 +48,7 @@ from shared.models.planning import PlanFailed
 from shared.models.queries import RunQuery
 from shared.models.runs import (
     Artifact,
+    ArtifactRef,
     Attempt,
     AttemptStatus,
     Interruption,
@@ -75,6 +76,8 @@ DeadLetterOutcome = Literal["ended", "dropped", "pending"]
 RETRYABLE = frozenset({RunStatus.failed, RunStatus.error, RunStatus.timed_out})
 WORKER_SILENT = "its worker stopped responding (no heartbeat for {seconds}s)"
 LOCAL_RESTART = "local mode restarted while it ran"
+#: what a secret's value is shown as in a stored run (the runner's masking)
+RUN_MASK = "***"
 
 
 @dataclass(frozen=True)
@@ -286,6 +289,37 @@ class RunService:
             ) from exc
         return spec.model_copy(update={"steps": steps}), calls, False
 
+    def rerun(self, project_id: str, run_id: str, *, correlation_id: str | None = None) -> Run:
+        """Start a run again as it was started: the same test and revision (or inline spec), the variables it was
+        given over the test's, its dataset, labels, retries and timeout. What the run itself set (extracted
+        variables) is not given again, nor a value shown masked (``***``: a secret's, which the stored run no
+        longer holds); those come from the test and its secrets as they are now."""
+        run = self.get_run(project_id, run_id)
+        given = {
+            name: value
+            for name, value in run.variables.items()
+            if name not in run.extracted
+            and run.spec.variables.get(name) != value
+            and not (isinstance(value, str) and RUN_MASK in value)
+        }
+        body: dict[str, Any] = {
+            "variables": given,
+            "labels": run.labels,
+            "retries": run.max_attempts - 1,
+            "timeout_s": run.timeout_s,
+        }
+        if run.test_id is not None:
+            body |= {"test_id": run.test_id, "revision": run.revision}
+        else:
+            body["spec"] = run.spec.model_dump(mode="json", exclude_none=True) | {
+                "name": run.name,
+                "kind": run.kind,
+                "tags": run.tags,
+            }
+        if run.dataset is not None and run.dataset != run.spec.dataset:
+            body["dataset"] = run.dataset
+        return self.start_run(project_id, RunCreate.model_validate(body), correlation_id=correlation_id)
+
     def plan_waiting_run(self, message: PlanMessage) -> Run | None:
         """Plan a queued goal-only run (the planner worker), write its steps and send its run message. None for a
         duplicate (the run has steps already, or is no longer queued). A planner that fails with a reason ends
@@ -418,6 +452,24 @@ class RunService:
             )
             for ref in run.artifacts
         ]
+
+    def artifact(self, project_id: str, run_id: str, attempt: int, name: str) -> ArtifactRef:
+        """One artifact of one attempt of a run of the project, by its name (``trace.zip``,
+        ``screenshots/step-000.png``); NotFound for any other name, run or project."""
+        run = self.get_run(project_id, run_id)
+        key = f"{artifact_prefix(project_id, run_id, attempt)}/{name}"
+        found = next((ref for ref in run.artifacts if ref.key == key), None)
+        if not name or found is None:
+            raise NotFound(f"run {run_id} has no artifact {name!r} in attempt {attempt}")
+        return found
+
+    def read_artifact(self, ref: ArtifactRef) -> StoredArtifact:
+        """The bytes of an artifact :meth:`artifact` found."""
+        return self._artifacts.read(ref.key)
+
+    def artifact_url(self, ref: ArtifactRef) -> str:
+        """A link to an artifact :meth:`artifact` found, valid for the deployment's presign TTL."""
+        return self._artifacts.presigned_url(ref.key, ttl_s=self._limits.presign_ttl_s)
 
     def open_artifact(self, token: str, name: str) -> StoredArtifact:
         """An artifact through a link the API serves itself (``shared/services/artifact_links.py``).

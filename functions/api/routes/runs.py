@@ -11,7 +11,7 @@ from functions.api import examples
 from functions.api.deps import CorrelationDep, PrincipalDep, RunIdPath, ServicesDep, label_filters
 from shared.models.pages import Page
 from shared.models.queries import RunQuery, RunSort
-from shared.models.runs import ArtifactList, RunCreate, RunPublic, RunStatus
+from shared.models.runs import ArtifactList, RunCreate, RunPublic, RunStatus, Trigger
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"])
 
@@ -38,6 +38,9 @@ def list_runs(
         str | None, Query(max_length=64, description="Only the runs of this suite run (reserved for suites).")
     ] = None,
     status: Annotated[RunStatus | None, Query(description="Only runs in this status. Default: any.")] = None,
+    trigger: Annotated[
+        Trigger | None, Query(description="Only runs started this way: `api`, `cli`, `suite` or `schedule`.")
+    ] = None,
     since: Annotated[
         datetime | None,
         Query(description="Only runs created at or after this time (ISO 8601, e.g. `2026-01-31T09:00:00Z`)."),
@@ -67,6 +70,7 @@ def list_runs(
         test_id=test_id,
         suite_run_id=suite_run_id,
         status=status,
+        trigger=trigger,
         since=since,
         labels=label_filters(label or []),
         sort=sort,
