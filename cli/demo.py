@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from contextlib import closing
+from contextlib import closing, suppress
 from pathlib import Path
 
 import click
@@ -64,10 +64,20 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     help="Local mode's data directory for the demo.",
 )
 @click.option("--junit", "junit_path", type=click.Path(path_type=Path, dir_okay=False), help="Also write JUnit XML.")
+@click.option(
+    "--serve/--no-serve",
+    default=None,
+    help="Keep local mode (and its dashboard) up after the results until Enter is pressed. Default: when the "
+    "input is a terminal.",
+)
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
 @click.pass_context
-def demo(ctx: click.Context, data_dir: Path, junit_path: Path | None, files: tuple[Path, ...]) -> None:
-    """Start local mode, run the example tests (or FILES), print the results, stop."""
+def demo(
+    ctx: click.Context, data_dir: Path, junit_path: Path | None, serve: bool | None, files: tuple[Path, ...]
+) -> None:
+    """Start local mode, run the example tests (or FILES), print the results and the dashboard's URL, stop."""
+    if serve is None:
+        serve = sys.stdin.isatty()
     # the examples, then the same browser tests written in plain English (examples/tests/plain: goals)
     examples = [*sorted(EXAMPLES.glob("*.yaml")), *sorted((EXAMPLES / "plain").glob("*.yaml"))]
     tests = [str(f) for f in files] or [str(p) for p in examples]
@@ -109,9 +119,17 @@ def demo(ctx: click.Context, data_dir: Path, junit_path: Path | None, files: tup
             code = exc.exit_code
         finally:
             state.close()
+        click.echo(f"\ndashboard: {api_url}/ui   (log in with the API key {api_key})")
+        if serve:
+            click.echo("local mode stays up for the dashboard: press Enter (or Ctrl-C) to stop it")
+            with suppress(EOFError, KeyboardInterrupt):
+                input()
     finally:
         click.echo("\nstopping autotest local")
         _stop(process)
     click.echo(f"demo {'passed' if code == 0 else 'finished with failures'}; local mode's data is in {data_dir}")
+    click.echo(
+        f"to look at these results again: autotest local --data-dir {data_dir}, then open http://127.0.0.1:8000/ui"
+    )
     if code:
         raise click.exceptions.Exit(code)

@@ -65,6 +65,12 @@ def acknowledge(stack: AutotestStack) -> None:
         "the bootstrap key is rotated by hand (README: Deploy to AWS); automatic rotation would lock out its users",
     )
     _ack(
+        stack.api.ui_session_key,
+        "SMG4",
+        "the dashboard's cookie key is read once per API process; rotating it (README: Deploy to AWS) only ends "
+        "the logins, so it is rotated by hand",
+    )
+    _ack(
         stack.storage.bucket,
         "S1",
         "artifacts are written by the runners and read through presigned links; CloudTrail data events are the "

@@ -3,7 +3,8 @@ access logs, and a custom domain when one is configured.
 
 Authentication is the app's own (project API keys, checked by ``shared/services/projects.py``), so the routes
 have no API Gateway authorizer. The bootstrap key is generated into Secrets Manager at deploy time (never in
-the template); the function reads it on the first request that presents a key.
+the template); the function reads it on the first request that presents a key. So is the dashboard's cookie
+signing key (``/ui``), read on the first dashboard request.
 """
 
 from __future__ import annotations
@@ -36,6 +37,16 @@ class Api(Construct):
             ),
             removal_policy=RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY,
         )
+        self.ui_session_key = secretsmanager.Secret(
+            self,
+            "DashboardSessionKey",
+            description="the key that signs and encrypts autotest's dashboard session cookies (/ui)",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                exclude_punctuation=True, password_length=64, include_space=False
+            ),
+            # a new key only ends the dashboard's logins: nothing is lost with it
+            removal_policy=RemovalPolicy.DESTROY,
+        )
         self.function = python_function(
             self,
             "Function",
@@ -44,6 +55,7 @@ class Api(Construct):
             environment={
                 **environment,
                 "AUTOTEST_BOOTSTRAP_API_KEY_SECRET": self.bootstrap_key.secret_arn,
+                "AUTOTEST_UI_SESSION_KEY_SECRET": self.ui_session_key.secret_arn,
                 # an HTTP API hands a function's answer over whole: a stream would arrive when the run ended (or
                 # time out first); the route answers 404 and the CLI polls
                 "AUTOTEST_EVENT_STREAMS": "false",
@@ -54,6 +66,7 @@ class Api(Construct):
             retain_logs=config.retain_data,
         )
         self.bootstrap_key.grant_read(self.function)
+        self.ui_session_key.grant_read(self.function)
 
         self.http_api = apigw.HttpApi(
             self,

@@ -11,6 +11,7 @@ exchanges keep no bodies (the report says so).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +71,15 @@ class Exchanges:
 
     def __len__(self) -> int:
         return len(self._items)
+
+    def to_json(self) -> bytes:
+        """Every exchange noted, as the run's ``exchanges.json`` (what the dashboard shows under each request
+        step): ``{"exchanges": [{"row", "index", "method", "url", "request", "response", ...}]}``, rows as their
+        labels (``""``, ``"row-1/"``), in the order they were noted."""
+        items = [
+            {"row": label, "index": index, **(as_view(item) or {})} for (label, index), item in self._items.items()
+        ]
+        return json.dumps({"exchanges": items}, ensure_ascii=False).encode()
 
     def note_response(self, label: str, index: int, result: HttpResult, masker: Masker, *, tries: int = 1) -> Exchange:
         """Note a try that got a response."""

@@ -491,6 +491,8 @@ class RunExecutor:
             ),
             ("junit.xml", "junit", lambda: junit_report(view)),
         )
+        if exchanges is not None and len(exchanges):  # each request and response, for the dashboard
+            builders += (("exchanges.json", "log", exchanges.to_json),)
         problems: list[str] = []
         for name, kind, build in builders:
             try:

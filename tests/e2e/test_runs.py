@@ -403,7 +403,7 @@ async def test_an_api_dataset_run_needs_no_browser_and_records_no_video_or_trace
     assert "expected status 200, got 404" in (run.iterations[1].steps[2].error or "")
     # and nothing of a browser was recorded: only the report and junit.xml
     assert run.browser_version is None
-    assert sorted(a.name for a in run.artifacts) == ["junit.xml", "report.html"]
+    assert sorted(a.name for a in run.artifacts) == ["exchanges.json", "junit.xml", "report.html"]
     page = h.artifacts.objects[f"runs/prj_e2e/{run.id}/attempt-1/report.html"][0]
     assert b'id="row-1"' in page and b'id="row-2"' in page and b"Browser</dt><dd>none" in page
     secret = ADMIN_PASSWORD.encode()

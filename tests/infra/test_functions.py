@@ -89,6 +89,18 @@ def test_the_api_is_told_how_to_make_schedules_and_where_its_key_is_never_the_ke
     assert "AUTOTEST_BOOTSTRAP_API_KEY" not in env
     secret = resource(template, stack.api.bootstrap_key)["Properties"]
     assert "SecretString" not in secret and secret["GenerateSecretString"]["PasswordLength"] >= 40
+    # the dashboard's cookie key: generated at deploy too, read by the API alone
+    assert env["AUTOTEST_UI_SESSION_KEY_SECRET"] == {"Ref": logical_id(stack.api.ui_session_key)}
+    assert "AUTOTEST_UI_SESSION_KEY" not in env
+    ui_key = resource(template, stack.api.ui_session_key)["Properties"]
+    assert "SecretString" not in ui_key and ui_key["GenerateSecretString"]["PasswordLength"] >= 32
+    readers = [
+        statement
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement.get("Resource") == {"Ref": logical_id(stack.api.ui_session_key)}
+    ]
+    assert readers and all("secretsmanager:GetSecretValue" in s["Action"] for s in readers)
 
 
 def test_the_fargate_worker_polls_the_long_run_queue(stack: AutotestStack, template: Template) -> None:

@@ -3,6 +3,7 @@ error pages, the security headers, and the actions (re-run, cancel, accept heals
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from datetime import timedelta
@@ -14,7 +15,7 @@ from fastapi.testclient import TestClient
 from functions.api.app import create_app
 from functions.api.ui.session import CSRF_COOKIE, SESSION_COOKIE, Sessions
 from shared.ids import utcnow
-from shared.models.runs import ArtifactRef, Heal, RunStatus, StepResult, artifact_prefix
+from shared.models.runs import ArtifactRef, CheckResult, Heal, RunStatus, StepResult, artifact_prefix
 from tests.conftest import BOOTSTRAP_KEY, FakeServices
 
 UI_KEY = b"u" * 32
@@ -344,3 +345,34 @@ def test_the_csrf_cookie_is_needed_too(client: TestClient) -> None:
     login(client)
     client.cookies.delete(CSRF_COOKIE, path="/ui")
     assert client.get("/ui/runs", follow_redirects=False).status_code == 303
+
+
+def test_an_api_runs_requests_and_responses_are_on_its_page(client: TestClient, fakes: FakeServices) -> None:
+    body = {"name": "Items", "steps": [{"action": "request", "url": "http://127.0.0.1:9/api/items"}]}
+    test = api(client, "POST", "/v1/tests", json=body)
+    run = api(client, "POST", "/v1/runs", json={"test_id": test["id"]})
+    exchange = {
+        "row": "",
+        "index": 0,
+        "method": "GET",
+        "url": "http://127.0.0.1:9/api/items",
+        "request": {"headers": [["Authorization", "***"]], "body": None, "size": 0, "note": ""},
+        "response": {"headers": [["Content-Type", "application/json"]], "body": HOSTILE, "size": 9, "note": ""},
+        "status": 500,
+        "latency": "12 ms",
+        "redirects": [],
+        "tries": 1,
+        "error": "",
+    }
+    key = f"{artifact_prefix('default', run['id'], 1)}/exchanges.json"
+    data = json.dumps({"exchanges": [exchange]}).encode()
+    fakes.artifacts.put(key, data, content_type="application/json")
+    ref = ArtifactRef(name="exchanges.json", kind="log", key=key, size=len(data), content_type="application/json")
+    check = CheckResult(check="status below 400", passed=False, expected="below 400", actual="500")
+    steps = [StepResult(index=0, action="request", status="failed", checks=[check], error="status 500")]
+    ended_run(fakes, run["id"], RunStatus.failed, steps=steps, error="status 500", artifacts=[ref])
+    login(client)
+    html = client.get(f"/ui/runs/{run['id']}").text
+    assert "GET http://127.0.0.1:9/api/items → 500 in 12 ms" in html
+    assert "<td>below 400</td><td>500</td>" in html and "Authorization" in html
+    assert "&lt;script&gt;" in html and "<script>alert" not in html

@@ -37,6 +37,8 @@ IdPath = Annotated[str, Path(pattern=_ID)]
 TRIGGERS: tuple[Trigger, ...] = ("api", "cli", "suite", "schedule")
 #: a run page with more than this many characters of a log shows the rest as a download only
 LOG_SHOWN_BYTES = 64_000
+#: a run's requests and responses are shown on its page up to this size of ``exchanges.json`` (else: its report)
+EXCHANGES_SHOWN_BYTES = 2_000_000
 
 
 class LoginRequired(Exception):
@@ -326,6 +328,10 @@ def run_page(run_id: IdPath, viewer: ViewerDep, services: ServicesDep) -> Respon
             }
     steps = views.step_results(run)
     failure = views.first_failure(run)
+    exchanges: dict[int, Any] = {}
+    shown_ref = next((r for r in run.artifacts if r.name == "exchanges.json" and _attempt_of(r.key) == latest), None)
+    if shown_ref is not None and shown_ref.size <= EXCHANGES_SHOWN_BYTES:
+        exchanges = views.exchanges_of(services.runs.read_artifact(shown_ref).data, row=bool(run.iterations))
     trace = latest_files.get("trace.zip")
     trace_url = f"/ui/trace/index.html?trace={quote(str(trace['href']), safe='/')}" if trace else None
     return render(
@@ -340,6 +346,7 @@ def run_page(run_id: IdPath, viewer: ViewerDep, services: ServicesDep) -> Respon
         report=latest_files.get("report.html"),
         trace_url=trace_url,
         logs=logs,
+        exchanges=exchanges,
         live=run.status.value not in views.FINAL,
         can_accept_heals=views.has_heals(run) and run.test_id is not None and run.status.value in views.FINAL,
     )

@@ -7,6 +7,7 @@ escaped like the rest); the revision diff is the standard library's ``difflib`` 
 from __future__ import annotations
 
 import difflib
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -171,6 +172,21 @@ def revision_diff(old: Revision, new: Revision) -> list[DiffLine]:
             kind = "same"
         out.append(DiffLine(kind, line))
     return out
+
+
+def exchanges_of(data: bytes, *, row: bool) -> dict[int, Any]:
+    """The requests and responses of a run's ``exchanges.json`` by step index: of its own steps, or (``row``: a
+    data-driven run) of its first row's, as the page shows those. Nothing when the file cannot be read."""
+    try:
+        items = json.loads(data).get("exchanges", [])
+    except (ValueError, AttributeError):
+        return {}
+    label = "row-1/" if row else ""
+    return {
+        item["index"]: item
+        for item in items
+        if isinstance(item, dict) and item.get("row") == label and isinstance(item.get("index"), int)
+    }
 
 
 def step_results(run: Run) -> list[StepResult]:
