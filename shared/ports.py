@@ -16,7 +16,7 @@ from shared.models.pages import Page
 from shared.models.planning import CachedElement, HealProposal, HealRequest, PlanOutcome, PlanProposal, PlanRequest
 from shared.models.projects import ApiKey, Project
 from shared.models.queries import RunQuery, TestQuery
-from shared.models.runs import Run, RunStatus
+from shared.models.runs import Run, RunRow, RunStatus
 from shared.models.schedules import MirroredSchedule, Schedule
 from shared.models.secrets import SecretInfo
 from shared.models.suites import Suite, SuiteRun
@@ -78,6 +78,10 @@ class RunStore(Protocol):
         ``project_id``, when the caller knows it, saves the store reading it for a status change."""
 
     def list_runs(self, query: RunQuery) -> Page[Run]: ...
+
+    def list_run_rows(self, query: RunQuery) -> Page[RunRow]:
+        """As :meth:`list_runs` (the same filters, order and cursors), each run's :class:`RunRow` fields only."""
+        ...
 
 
 class RunQueue(Protocol):

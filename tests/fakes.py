@@ -19,7 +19,7 @@ from shared.models.pages import Page
 from shared.models.planning import CachedElement, PlanFailed, PlanOutcome, PlanProposal, PlanRequest, PlanUsage
 from shared.models.projects import ApiKey, Project
 from shared.models.queries import RunQuery, TestQuery
-from shared.models.runs import Run, RunStatus
+from shared.models.runs import Run, RunRow, RunStatus
 from shared.models.schedules import MirroredSchedule, Schedule
 from shared.models.secrets import SecretInfo
 from shared.models.suites import Suite, SuiteRun
@@ -175,6 +175,12 @@ class FakeStore:
         items.sort(key=lambda r: (r.created_at, r.id), reverse=query.sort == "-created")
         scope = scope_of("runs", query.model_dump(exclude={"cursor", "limit"}))
         return _page(items, query.limit, query.cursor, scope)
+
+    def list_run_rows(self, query: RunQuery) -> Page[RunRow]:
+        page = self.list_runs(query)
+        return Page[RunRow](
+            items=[RunRow.model_validate(run.model_dump()) for run in page.items], next_cursor=page.next_cursor
+        )
 
 
 class FakeQueue:

@@ -49,7 +49,7 @@ from shared.models.pages import Page
 from shared.models.planning import CachedElement, PlanOutcome, PlanProposal
 from shared.models.projects import ApiKey, Project
 from shared.models.queries import RunQuery, TestQuery
-from shared.models.runs import Run, RunStatus
+from shared.models.runs import RUN_ROW_FIELDS, Run, RunRow, RunStatus
 from shared.models.suites import Suite, SuiteRun
 from shared.models.tests import Revision, TestCase
 from shared.pagination import decode_cursor, encode_cursor, scope_of
@@ -428,6 +428,12 @@ class DynamoRepository:
         return str(response["Item"]["project_id"]["S"])
 
     def list_runs(self, query: RunQuery) -> Page[Run]:
+        return self._list_runs(query, Run)
+
+    def list_run_rows(self, query: RunQuery) -> Page[RunRow]:
+        return self._list_runs(query, RunRow, projection=RUN_ROW_FIELDS)
+
+    def _list_runs(self, query: RunQuery, cls: type[M], projection: tuple[str, ...] | None = None) -> Page[M]:
         values: dict[str, Any] = {":pid": {"S": query.project_id}}
         filters = ["project_id = :pid"]
         names: dict[str, str] = {}
@@ -463,7 +469,7 @@ class DynamoRepository:
             values[":since"] = {"S": sort_time(query.since)}
             key_condition += f" AND {index}sk >= :since"
         return self._query_page(
-            Run,
+            cls,
             scope=scope_of("runs", query.model_dump(exclude={"cursor", "limit"})),
             index=index,
             key_condition=key_condition,
@@ -473,6 +479,7 @@ class DynamoRepository:
             forward=query.sort == "created",
             limit=query.limit,
             cursor=query.cursor,
+            projection=projection,
         )
 
     # --------------------------------------------------------------------------------- helpers
@@ -498,8 +505,10 @@ class DynamoRepository:
         limit: int,
         cursor: str | None,
         names: dict[str, str] | None = None,
+        projection: tuple[str, ...] | None = None,
     ) -> Page[M]:
-        """Query one partition in order, applying filters, until ``limit`` items are found.
+        """Query one partition in order, applying filters, until ``limit`` items are found; with ``projection``,
+        only those attributes (and the keys, for the cursor) are read.
 
         The cursor is the key of the last item returned (or DynamoDB's resume key when a page
         ran out), bound to ``scope`` so it only resumes the same query.
@@ -515,6 +524,13 @@ class DynamoRepository:
             params["IndexName"] = index
         if filters:
             params["FilterExpression"] = " AND ".join(filters)
+        if projection:
+            names = dict(names or {})
+            shown = []
+            for i, attribute in enumerate((*key_names, *projection)):
+                names[f"#p{i}"] = attribute
+                shown.append(f"#p{i}")
+            params["ProjectionExpression"] = ", ".join(shown)
         if names:
             params["ExpressionAttributeNames"] = names
         start = decode_cursor(cursor, scope) if cursor else None

@@ -428,6 +428,36 @@ class Run(Model):
     correlation_id: str | None = None
 
 
+class RunRow(Model):
+    """A run as a list of runs shows it (the dashboard's runs table, a test's recent runs): no spec, no step
+    results, no artifacts, so that a page of 200 reads a small part of each stored run."""
+
+    id: str
+    project_id: str
+    test_id: str | None = None
+    revision: int | None = None
+    name: str | None = None
+    kind: TestKind
+    status: RunStatus
+    attempt: int = 1
+    max_attempts: int = 1
+    trigger: Trigger = "api"
+    suite_run_id: str | None = None
+    schedule_id: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    created_at: datetime
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration_ms: int | None = None
+    error: str | None = None
+    flaky: bool = False
+    stats: RunStats = Field(default_factory=RunStats)
+
+
+#: the stored fields a :class:`RunRow` reads
+RUN_ROW_FIELDS: tuple[str, ...] = tuple(RunRow.model_fields)
+
+
 class RunPublic(Model):
     """A run: one execution of one revision of a test (or of an inline spec), with its status and step results.
     Secret values are masked (`***`) throughout."""

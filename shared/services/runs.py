@@ -54,6 +54,7 @@ from shared.models.runs import (
     Interruption,
     Run,
     RunCreate,
+    RunRow,
     RunStats,
     RunStatus,
     Trigger,
@@ -437,6 +438,10 @@ class RunService:
 
     def list_runs(self, query: RunQuery) -> Page[Run]:
         return self._runs.list_runs(query)
+
+    def list_run_rows(self, query: RunQuery) -> Page[RunRow]:
+        """As :meth:`list_runs`, each run as a list shows it (no spec, steps or artifacts: a fraction of a read)."""
+        return self._runs.list_run_rows(query)
 
     def artifacts(self, project_id: str, run_id: str) -> list[Artifact]:
         run = self.get_run(project_id, run_id)

@@ -261,3 +261,33 @@ def test_an_attribute_over_half_the_item_limit_can_be_replaced(repo: DynamoRepos
     assert updated.error == big + "y"
     with pytest.raises(InvalidInput):  # a value that does make the item too large is still refused
         repo.update_run(run.id, {"error": "x" * 420_000}, project_id=PROJECT)
+
+
+def test_projections_as_moto_answers_them_in_local_mode(repo: DynamoRepository, aws_settings: Settings) -> None:
+    # cli/local/moto_fixes.py: top-level projections copy those attributes only; nested ones take moto's own way
+    db = client("dynamodb", aws_settings.aws_region, aws_settings.aws_endpoint_url)
+    item = {
+        "PK": {"S": "P#proj"},
+        "SK": {"S": "S"},
+        "a": {"M": {"b": {"N": "1"}, "c": {"S": "x"}}},
+        "d": {"B": b"\x00"},
+    }
+    db.put_item(TableName=aws_settings.table_name, Item=item)
+    key = {"PK": {"S": "P#proj"}, "SK": {"S": "S"}}
+
+    def got(projection: str) -> dict:
+        names = {"#a": "a", "#b": "b", "#d": "d"}
+        used = {k: v for k, v in names.items() if k in projection}
+        return db.get_item(
+            TableName=aws_settings.table_name, Key=key, ProjectionExpression=projection, ExpressionAttributeNames=used
+        )["Item"]
+
+    assert got("#a") == {"a": item["a"]}
+    assert got("#a.#b") == {"a": {"M": {"b": {"N": "1"}}}}
+    assert got("#d") == {"d": {"B": b"\x00"}}  # bytes: moto's own serializer (base64 on the wire)
+    found = db.query(
+        TableName=aws_settings.table_name,
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": "P#proj"}},
+    )
+    assert found["Items"] == [item] and found["Count"] == 1

@@ -12,7 +12,7 @@ from shared.aws.clients import client
 from shared.aws.dynamodb import DynamoRepository
 from shared.ids import new_id, utcnow
 from shared.models.queries import RunQuery
-from shared.models.runs import Run, RunStatus, Trigger
+from shared.models.runs import Run, RunRow, RunStatus, Trigger
 from shared.models.tests import TestKind, TestSpec
 from shared.settings import Settings
 from tests.fakes import FakeStore
@@ -72,3 +72,19 @@ def test_runs_filtered_by_trigger_alone_and_with_the_other_filters(store: FakeSt
     assert [r.id for r in page.items] == [new_cli.id] and page.next_cursor
     rest = store.list_runs(RunQuery(project_id=PROJECT, trigger="cli", limit=1, cursor=page.next_cursor))
     assert [r.id for r in rest.items] == [old_cli.id]
+
+
+def test_run_rows_are_the_runs_list_in_short(store: FakeStore | DynamoRepository) -> None:
+    runs = [_run(store, "cli", seconds_ago=30 - i, labels={"n": str(i)}) for i in range(5)]
+    query = RunQuery(project_id=PROJECT, trigger="cli", limit=2)
+    full, rows = store.list_runs(query), store.list_run_rows(query)
+    assert [r.id for r in rows.items] == [r.id for r in full.items] == [runs[4].id, runs[3].id]
+    assert rows.items[0] == RunRow.model_validate(full.items[0].model_dump())
+    assert rows.items[0].labels == {"n": "4"} and rows.items[0].kind == TestKind.api
+    seen = [r.id for r in rows.items]
+    cursor = rows.next_cursor
+    while cursor:
+        page = store.list_run_rows(query.model_copy(update={"cursor": cursor}))
+        seen += [r.id for r in page.items]
+        cursor = page.next_cursor
+    assert seen == [r.id for r in reversed(runs)]

@@ -277,7 +277,7 @@ RunFiltersDep = Annotated[RunFilters, Depends(run_filters)]
 
 @router.get("/runs", response_class=HTMLResponse)
 def runs_page(viewer: ViewerDep, services: ServicesDep, filters: RunFiltersDep) -> Response:
-    page = services.runs.list_runs(filters.query(viewer.project_id))
+    page = services.runs.list_run_rows(filters.query(viewer.project_id))
     tests = services.catalog.list_tests(TestQuery(project_id=viewer.project_id, sort="name", limit=200)).items
     return render(
         "runs.html.j2",
@@ -296,7 +296,7 @@ def runs_page(viewer: ViewerDep, services: ServicesDep, filters: RunFiltersDep) 
 @router.get("/runs/rows", response_class=HTMLResponse)
 def run_rows(viewer: ViewerDep, services: ServicesDep, filters: RunFiltersDep) -> Response:
     """The runs table's rows alone: what the runs page's live refresh fetches."""
-    page = services.runs.list_runs(filters.query(viewer.project_id))
+    page = services.runs.list_run_rows(filters.query(viewer.project_id))
     return render("_run_rows.html.j2", viewer=viewer, runs=page.items)
 
 
@@ -426,7 +426,7 @@ def tests_page(
     )
     # the last status and the sparkline of each test: from the project's newest 200 runs (one query, not one a
     # test); a test with no run among them shows none
-    recent = services.runs.list_runs(RunQuery(project_id=viewer.project_id, limit=200)).items
+    recent = services.runs.list_run_rows(RunQuery(project_id=viewer.project_id, limit=200)).items
     by_test: dict[str, list[Any]] = {}
     for run in recent:
         if run.test_id:
@@ -466,7 +466,7 @@ def test_page(
 ) -> Response:
     test, latest = services.catalog.get_test_with_spec(viewer.project_id, test_id)
     revisions = services.catalog.list_revisions(viewer.project_id, test_id, limit=50, cursor=None).items
-    runs = services.runs.list_runs(RunQuery(project_id=viewer.project_id, test_id=test_id, limit=50)).items
+    runs = services.runs.list_run_rows(RunQuery(project_id=viewer.project_id, test_id=test_id, limit=50)).items
     stats = services.stats.test_stats(viewer.project_id, test_id) if services.stats else None
     new_number = b or latest.revision
     old_number = a or max(1, new_number - 1)

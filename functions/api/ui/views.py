@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from shared.errors import InvalidInput
-from shared.models.runs import Run, StepResult, split_artifact_key
+from shared.models.runs import Run, RunRow, StepResult, split_artifact_key
 from shared.models.tests import Revision
 
 #: the ``since`` choices of the runs filter (anything else must be an ISO 8601 time)
@@ -92,7 +92,7 @@ class Chart:
     title: str = ""
 
 
-def sparkline(runs: list[Run], *, width: int = 120, height: int = 20) -> Chart:
+def sparkline(runs: list[RunRow], *, width: int = 120, height: int = 20) -> Chart:
     """The newest runs (given newest first) as equal bars, oldest on the left, coloured by status."""
     shown = list(reversed(runs[:20]))
     step = width / 20
@@ -112,7 +112,7 @@ def sparkline(runs: list[Run], *, width: int = 120, height: int = 20) -> Chart:
     return Chart(width=width, height=height, bars=bars, title=title)
 
 
-def duration_chart(runs: list[Run], *, width: int = 600, height: int = 120) -> Chart:
+def duration_chart(runs: list[RunRow], *, width: int = 600, height: int = 120) -> Chart:
     """The newest ended runs (given newest first) as bars as tall as they took, oldest on the left."""
     ended = [r for r in runs if r.status.value in FINAL][:50]
     shown = list(reversed(ended))
