@@ -58,6 +58,7 @@ bench: install newman
 	$(PY) -m bench.plain_english --runs 15
 	$(PY) -m bench.suite_batching --rounds 9 --runs 4 --lambda
 	$(PY) -m bench.newman_throughput --rounds 5
+	$(PY) -m bench.ui_runs_page --rounds 15
 
 test: install
 	$(PY) -m pytest -q
