@@ -376,3 +376,23 @@ def test_an_api_runs_requests_and_responses_are_on_its_page(client: TestClient, 
     assert "GET http://127.0.0.1:9/api/items → 500 in 12 ms" in html
     assert "<td>below 400</td><td>500</td>" in html and "Authorization" in html
     assert "&lt;script&gt;" in html and "<script>alert" not in html
+
+
+def test_the_filter_forms_are_accepted_as_a_browser_submits_them(client: TestClient, fakes: FakeServices) -> None:
+    # A GET form sends every field: a select left at "any" (or "both") as an empty value, which is no filter
+    login(client)
+    test = saved_test(client)
+    failed = api(client, "POST", "/v1/runs", json={"test_id": test["id"]})
+    ended_run(fakes, failed["id"], RunStatus.failed)
+    queued = api(client, "POST", "/v1/runs", json={"test_id": test["id"]})
+    form = "test_id=&trigger=&since=&label=&suite_run_id="
+
+    only_failed = client.get(f"/ui/runs?status=failed&{form}")
+    assert only_failed.status_code == 200, only_failed.text
+    assert failed["id"] in only_failed.text and queued["id"] not in only_failed.text
+    every = client.get(f"/ui/runs?status=&{form}")
+    assert every.status_code == 200 and failed["id"] in every.text and queued["id"] in every.text
+    rows = client.get(f"/ui/runs/rows?status=&{form}", headers={"X-Requested-With": "fetch"})
+    assert rows.status_code == 200 and queued["id"] in rows.text
+    tests = client.get("/ui/tests?q=&tag=&kind=&status=active")
+    assert tests.status_code == 200 and "Admin can log in" in tests.text

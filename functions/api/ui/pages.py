@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 import jinja2
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BeforeValidator
 
 from functions.api.deps import ServicesDep, label_filters
 from functions.api.ui import views
@@ -39,6 +40,14 @@ TRIGGERS: tuple[Trigger, ...] = ("api", "cli", "suite", "schedule")
 LOG_SHOWN_BYTES = 64_000
 #: a run's requests and responses are shown on its page up to this size of ``exchanges.json`` (else: its report)
 EXCHANGES_SHOWN_BYTES = 2_000_000
+
+
+def _blank_is_none(value: object) -> object:
+    return None if value == "" else value
+
+
+#: a filter form's select left at "any" is sent as an empty value (a GET form sends every field): no filter
+BlankIsNone = BeforeValidator(_blank_is_none)
 
 
 class LoginRequired(Exception):
@@ -251,10 +260,10 @@ class RunFilters:
 
 
 def run_filters(
-    status: Annotated[RunStatus | None, Query()] = None,
+    status: Annotated[RunStatus | None, Query(), BlankIsNone] = None,
     test_id: Annotated[str | None, Query(max_length=64)] = None,
     suite_run_id: Annotated[str | None, Query(max_length=64)] = None,
-    trigger: Annotated[Trigger | None, Query()] = None,
+    trigger: Annotated[Trigger | None, Query(), BlankIsNone] = None,
     since: Annotated[str | None, Query(max_length=64)] = None,
     label: Annotated[list[str] | None, Query(max_length=20)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -415,7 +424,7 @@ def tests_page(
     services: ServicesDep,
     q: Annotated[str | None, Query(max_length=200)] = None,
     tag: Annotated[str | None, Query(max_length=64)] = None,
-    kind: Annotated[TestKind | None, Query()] = None,
+    kind: Annotated[TestKind | None, Query(), BlankIsNone] = None,
     status: Annotated[TestStatus | None, Query()] = TestStatus.active,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> Response:

@@ -11,20 +11,47 @@
     });
   }
 
-  // the runs table: its rows fetched again while the page is open (only the first page: newest first)
+  // What has the focus inside `root`, as a selector that finds its copy in markup fetched again (by id, by link,
+  // or by the form a button posts); null when the focus is elsewhere.
+  function focusKey(root) {
+    var el = document.activeElement;
+    if (!el || !root.contains(el)) return null;
+    var tag = el.tagName.toLowerCase();
+    if (el.id) return "#" + CSS.escape(el.id);
+    if (el.getAttribute("href")) return tag + '[href="' + CSS.escape(el.getAttribute("href")) + '"]';
+    if (el.form && el.form.getAttribute("action")) {
+      return 'form[action="' + CSS.escape(el.form.getAttribute("action")) + '"] ' + tag;
+    }
+    return null;
+  }
+
+  function refocus(root, key) {
+    var again = key && root.querySelector(key);
+    if (again) again.focus();
+  }
+
+  // the runs table: its rows fetched again while the page is open (only the first page: newest first). They are
+  // compared as the browser writes them (the server's text differs in its escapes and quotes), so rows that did
+  // not change are left alone; when they do, what had the focus keeps it.
   function liveRows(tbody) {
     var url = tbody.getAttribute("data-live");
     function tick() {
       if (document.hidden) return schedule();
       fetchHtml(url).then(function (html) {
-        if (html.trim() !== tbody.innerHTML.trim()) tbody.innerHTML = html;
+        var fresh = document.createElement("tbody");
+        fresh.innerHTML = html;
+        if (fresh.innerHTML.trim() === tbody.innerHTML.trim()) return;
+        var key = focusKey(tbody);
+        tbody.innerHTML = html;
+        refocus(tbody, key);
       }).catch(function () {}).then(schedule);
     }
     function schedule() { window.setTimeout(tick, POLL_MS); }
     schedule();
   }
 
-  // a run (or suite run) that has not ended: its section fetched again until it has
+  // a run (or suite run) that has not ended: its section fetched again until it has (replaced only when it
+  // changed; what had the focus keeps it)
   function liveSection(section) {
     var url = section.getAttribute("data-refresh");
     var id = section.id;
@@ -34,11 +61,12 @@
         var doc = new DOMParser().parseFromString(html, "text/html");
         var fresh = doc.getElementById(id);
         if (!fresh) return;
-        var focused = document.activeElement && document.activeElement.id;
+        if (fresh.outerHTML === section.outerHTML) return schedule();
+        var key = focusKey(section);
         section.replaceWith(fresh);
         section = fresh;
         bindShots(fresh);
-        if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
+        refocus(fresh, key);
         if (fresh.hasAttribute("data-refresh")) schedule();
         else document.title = doc.title;
       }).catch(schedule);
