@@ -90,6 +90,8 @@ class Chart:
     bars: list[Bar] = field(default_factory=list)
     #: what the chart shows, in words (its accessible name)
     title: str = ""
+    #: how wide each bar is drawn
+    bar_width: float = 1.0
 
 
 def sparkline(runs: list[RunRow], *, width: int = 120, height: int = 20) -> Chart:
@@ -109,7 +111,7 @@ def sparkline(runs: list[RunRow], *, width: int = 120, height: int = 20) -> Char
     ]
     passed = sum(1 for r in shown if r.status.value == "passed")
     title = f"last {len(shown)} runs: {passed} passed" if shown else "no runs yet"
-    return Chart(width=width, height=height, bars=bars, title=title)
+    return Chart(width=width, height=height, bars=bars, title=title, bar_width=max(step - 1, 1))
 
 
 def duration_chart(runs: list[RunRow], *, width: int = 600, height: int = 120) -> Chart:
@@ -133,7 +135,7 @@ def duration_chart(runs: list[RunRow], *, width: int = 600, height: int = 120) -
             )
         )
     title = f"duration and status of the last {len(shown)} ended runs, oldest first (longest {duration(longest)})"
-    return Chart(width=width, height=height, bars=bars, title=title)
+    return Chart(width=width, height=height, bars=bars, title=title, bar_width=round(min(max(step - 2, 1), 40), 1))
 
 
 @dataclass(frozen=True)
