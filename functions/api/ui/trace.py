@@ -1,5 +1,5 @@
 """Playwright's trace viewer, served from ``/ui/trace/``: a run's trace opens offline, on the API's own origin,
-at ``/ui/trace/index.html?trace=/ui/runs/<run id>/trace.zip``.
+at ``/ui/trace/index.html?trace=/ui/runs/<run id>/files/<attempt>/trace.zip``.
 
 The viewer is the static site the ``playwright`` package ships (``driver/package/lib/vite/traceViewer``): a page,
 its scripts and styles, and a service worker (``sw.bundle.js``, scope ``/ui/trace/``) that fetches the trace
