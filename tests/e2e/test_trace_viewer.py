@@ -1,8 +1,9 @@
 """Playwright's trace viewer from ``/ui/trace/`` in Chromium, under its Content-Security-Policy: a trace.zip recorded
 here opens from a path on the viewer's own origin (with the origin's cookie, as a session would be sent) and
 shows its actions and snapshots; one that path redirects to another origin, as a presigned S3 URL is in AWS,
-opens when the policy names that origin (and goes there without the cookie), and is refused when it does not.
-Nothing on the way is a CSP violation."""
+opens when the policy names that origin (and goes there without the cookie), and is refused when it does not;
+one chosen from disk opens from its blob: URL; and the dashboard's "Open trace" link opens a run's trace through
+the login's session. Nothing on the way is a CSP violation."""
 
 from __future__ import annotations
 
@@ -20,9 +21,13 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from playwright.async_api import BrowserContext, Page
 
 from functions.api import errors
+from functions.api.app import create_app
 from functions.api.ui import trace
 from runner_container.runner.browser import BrowserPool
+from shared.ids import utcnow
+from shared.models.runs import ArtifactRef, RunCreate, RunStatus, artifact_prefix
 from shared.settings import Settings, get_settings
+from tests.conftest import BOOTSTRAP_KEY, FakeServices
 
 pytestmark = pytest.mark.e2e
 
@@ -242,4 +247,43 @@ async def test_a_trace_chosen_from_disk_opens_from_its_blob_url(
     # Then the service worker read it from the page's blob: URL
     assert any(a.startswith("Click") and "Pay now" in a for a in listed), listed
     assert "trace=blob" in page.url and held.cookies == []
+    assert violations == []
+
+
+@pytest.fixture
+def dashboard(recorded: Path, fakes: FakeServices) -> tuple[FastAPI, str]:
+    """The API app (its dashboard) and an ended run of the bootstrap project whose trace is stored."""
+    project = fakes.services.projects.authenticate(BOOTSTRAP_KEY).project_id
+    spec = {"steps": [{"action": "goto", "url": "http://127.0.0.1:9/"}]}
+    run = fakes.services.runs.start_run(project, RunCreate.model_validate({"spec": spec}))
+    key = f"{artifact_prefix(project, run.id, 1)}/trace.zip"
+    fakes.artifacts.put(key, recorded.read_bytes(), content_type="application/zip")
+    stored = ArtifactRef(name="trace.zip", kind="trace", key=key, size=recorded.stat().st_size)
+    fakes.store.runs[run.id] = run.model_copy(
+        update={"status": RunStatus.passed, "ended_at": utcnow(), "duration_ms": 1000, "artifacts": [stored]}
+    )
+    return create_app(fakes.services, ui_session_key=b"u" * 32), run.id
+
+
+@pytest.mark.asyncio(loop_scope="session")
+@pytest.mark.timeout(120)
+async def test_the_dashboards_open_trace_link_opens_a_runs_trace_through_the_session(
+    dashboard: tuple[FastAPI, str], pool: BrowserPool
+) -> None:
+    # Given the API app and a run with a trace
+    app, run_id = dashboard
+    with serving(app) as url:
+        async with viewer(pool, url) as (_, page, violations):
+            # When a user logs in and opens the run's trace from its page
+            await page.goto(f"{url}/ui/login")
+            await page.locator("#api_key").fill(BOOTSTRAP_KEY)
+            await page.get_by_role("button", name="Log in").click()
+            await page.wait_for_url(f"{url}/ui/runs**")
+            await page.goto(f"{url}/ui/runs/{run_id}")
+            await page.get_by_role("link", name="Open trace").click()
+            listed = await actions(page)
+
+    # Then the service worker fetched it with the session cookie, and the viewer shows it
+    assert page.url.startswith(f"{url}/ui/trace/index.html?trace=/ui/runs/{run_id}/files/1/trace.zip")
+    assert any(a.startswith("Click") and "Pay now" in a for a in listed), listed
     assert violations == []
