@@ -3,13 +3,15 @@ dependency set (its group in ``pyproject.toml``'s ``[dependency-groups]``: no Pl
 
 A bundle is built on this machine, no Docker: the group is exported from ``uv.lock`` (``pylock.toml``: every
 file pinned with its hash) and installed with ``uv pip install --target`` for the Lambda runtime (Python 3.14 on
-arm64, wheels only), then the source is copied beside it. :func:`build_bundle` does that; :func:`lambda_code` is
+arm64, wheels only), then the source is copied beside it (and, in the API's, Playwright's trace viewer: its
+package is not in the API's set). :func:`build_bundle` does that; :func:`lambda_code` is
 the CDK asset that runs it when a stack is synthesized (tests skip bundling: context ``aws:cdk:bundling-stacks``
 ``[]``).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -53,6 +55,11 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "runner": ("shared", "runner_container"),
 }
 
+#: where the API's bundle carries Playwright's trace viewer (``functions/api/ui/trace.py`` serves it), and where
+#: the viewer is in the playwright package it is copied from
+TRACE_VIEWER = Path("functions", "api", "ui", "trace_viewer")
+TRACE_VIEWER_IN_PLAYWRIGHT = ("driver", "package", "lib", "vite", "traceViewer")
+
 #: the zip Lambdas' runtime: Python 3.14 (the newest Lambda has, which cdk-nag's L1 asks for) on arm64, Amazon
 #: Linux 2023 (glibc 2.34; some wheels need more than manylinux2014's 2.17: ada-url's and google-re2's aarch64
 #: wheels are manylinux_2_24 / _2_28)
@@ -90,7 +97,8 @@ def build_bundle(
 ) -> Path:
     """Fill ``out_dir`` with ``deployable``'s code: its dependency group from ``uv.lock`` installed for
     ``python_version`` on ``platform`` (a ``uv --python-platform``; None: this machine), wheels only, and its
-    source (:data:`SOURCES`). ``offline``: from uv's cache only. Raises :class:`BundleError`."""
+    source (:data:`SOURCES`); the API's also carries the trace viewer (:func:`copy_trace_viewer`). ``offline``: from
+    uv's cache only. Raises :class:`BundleError`."""
     if deployable not in GROUPS:
         raise BundleError(f"no deployable {deployable!r} (one of {', '.join(GROUPS)})")
     out = Path(out_dir)
@@ -116,7 +124,36 @@ def build_bundle(
         else:
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest)
+    if deployable == "api":
+        copy_trace_viewer(out)
     return out
+
+
+def installed_trace_viewer() -> Path | None:
+    """The trace viewer of this machine's ``playwright`` package (found, not imported), or None."""
+    spec = importlib.util.find_spec("playwright")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(location).joinpath(*TRACE_VIEWER_IN_PLAYWRIGHT)
+        if (candidate / "index.html").is_file():
+            return candidate
+    return None
+
+
+def copy_trace_viewer(out: str | Path, source: Path | None = None) -> Path:
+    """Copy the trace viewer (``source``; default: this machine's playwright package's) into the bundle ``out``
+    at :data:`TRACE_VIEWER`, where the API serves it from (the API's dependency set has no Playwright). Raises
+    :class:`BundleError` when there is none."""
+    viewer = source if source is not None else installed_trace_viewer()
+    if viewer is None or not all((viewer / name).is_file() for name in ("index.html", "sw.bundle.js")):
+        where = viewer or "playwright/" + "/".join(TRACE_VIEWER_IN_PLAYWRIGHT)
+        raise BundleError(
+            f"bundling api: no Playwright trace viewer at {where} (index.html and sw.bundle.js) to serve at "
+            "/ui/trace/: install the playwright package here (`make install`)"
+        )
+    dest = Path(out) / TRACE_VIEWER
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(viewer, dest, ignore=_LEFT_OUT)
+    return dest
 
 
 def _run(deployable: str, command: list[str]) -> None:

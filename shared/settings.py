@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     event_streams: bool = True
     event_streams_per_project: int = Field(default=20, ge=1)
     event_streams_per_run: int = Field(default=5, ge=1)
+    #: the Playwright trace viewer served under /ui/trace/ (a copy of the playwright package's
+    #: driver/package/lib/vite/traceViewer); none: the copy bundled with the API, else the installed package's
+    trace_viewer_dir: Path | None = None
 
     # --- runs -----------------------------------------------------------------------------
     default_run_timeout_s: int = 300

@@ -17,7 +17,8 @@ from shared.resources import GSI_NAMES, TTL_ATTRIBUTE
 
 class Storage(Construct):
     """The table (on demand, point-in-time recovery, encrypted, TTL on ``expires_at``, the adapters' GSIs) and
-    the artifacts bucket (encrypted, no public access, TLS only, artifacts expire after ``retention_days``)."""
+    the artifacts bucket (encrypted, no public access, TLS only, artifacts expire after ``retention_days``, read
+    cross-origin through presigned URLs)."""
 
     def __init__(self, scope: Construct, id: str, *, retention_days: int, retain: bool) -> None:
         super().__init__(scope, id)
@@ -52,6 +53,15 @@ class Storage(Construct):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
             versioned=False,
+            # the trace viewer's service worker (on the API's origin) follows a large trace's redirect to its
+            # presigned URL: a CORS read from any origin, with no credentials (the URL carries its own signature)
+            cors=[
+                s3.CorsRule(
+                    allowed_methods=[s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+                    allowed_origins=["*"],
+                    max_age=3600,
+                )
+            ],
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="expire-artifacts",

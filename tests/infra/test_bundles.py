@@ -199,10 +199,14 @@ def _http_event(path: str) -> dict[str, Any]:
 
 #: each zip Lambda: events its first invocation handles without AWS, and what it answers
 INVOCATIONS: dict[str, tuple[list[dict[str, Any]], Callable[[list[Any]], bool]]] = {
-    # /healthz; a list without a key: the services are built for the request, which is refused before any call
+    # /healthz; a list without a key: the services are built for the request, which is refused before any call;
+    # the trace viewer's service worker, from the bundle's copy (the bundle has no Playwright)
     "api": (
-        [_http_event("/healthz"), _http_event("/v1/tests")],
-        lambda results: [r["statusCode"] for r in results] == [200, 401],
+        [_http_event("/healthz"), _http_event("/v1/tests"), _http_event("/ui/trace/sw.bundle.js")],
+        lambda results: (
+            [r["statusCode"] for r in results] == [200, 401, 200]
+            and results[2]["headers"]["content-type"] == "text/javascript; charset=utf-8"
+        ),
     ),
     # an unreadable message is dropped (after the services were built), not failed
     **{
@@ -264,6 +268,7 @@ def test_a_lambda_runs_on_its_bundle_alone(deployable: str, tmp_path: Path) -> N
     assert report["services_built"] == (0 if deployable == "teardown" else 1)
     assert not (bundle / "bin").exists()
     assert {p.name for p in (bundle / "functions").iterdir()} == {"__init__.py", deployable}
+    assert (bundle / bundling.TRACE_VIEWER / "index.html").is_file() == (deployable == "api")
     assert not list(bundle.glob("shared/**/__pycache__"))
 
 
@@ -339,6 +344,47 @@ def test_the_runners_lambda_entry_point_runs_on_its_bundle_alone(runner_bundle: 
         f"/2018-06-01/runtime/invocation/{runtime.REQUEST_ID}/response": {"batchItemFailures": []}
     }
     assert "GetItem" in aws.calls and "message for an unknown run dropped" in output, output
+
+
+# --- the trace viewer in the API's bundle
+
+
+def test_the_trace_viewer_is_copied_where_the_api_looks_for_it(tmp_path: Path) -> None:
+    from functions.api.ui import trace
+
+    # Given this machine's playwright package (the one the API finds when it has no copy of its own)
+    source = bundling.installed_trace_viewer()
+    assert source is not None and source == trace.installed_viewer()
+
+    # When it is copied into a bundle
+    dest = bundling.copy_trace_viewer(tmp_path / "bundle")
+
+    # Then the bundle holds every file of it, where the API's code looks first after its setting
+    assert dest == tmp_path / "bundle" / bundling.TRACE_VIEWER
+    assert ROOT / bundling.TRACE_VIEWER == trace.BUNDLED
+    copied = sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())
+    assert copied == sorted(str(p.relative_to(source)) for p in source.rglob("*") if p.is_file())
+    assert {"index.html", "sw.bundle.js", "snapshot.html"} <= set(copied)
+    assert sum(p.stat().st_size for p in dest.rglob("*") if p.is_file()) < 5_000_000
+
+
+def test_a_copy_replaces_what_the_bundle_had(tmp_path: Path) -> None:
+    stale = tmp_path / bundling.TRACE_VIEWER / "index.OLD12345.js"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("old")
+    bundling.copy_trace_viewer(tmp_path)
+    assert not stale.exists() and (tmp_path / bundling.TRACE_VIEWER / "index.html").is_file()
+
+
+def test_without_a_trace_viewer_the_api_bundle_fails_saying_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(BundleError, match=r"bundling api: no Playwright trace viewer at .*/ui/trace/.*make install"):
+        bundling.copy_trace_viewer(tmp_path / "bundle", tmp_path / "nowhere")
+    monkeypatch.setattr(bundling, "installed_trace_viewer", lambda: None)
+    with pytest.raises(
+        BundleError, match=r"no Playwright trace viewer at playwright/driver/package/lib/vite/traceViewer"
+    ):
+        bundling.copy_trace_viewer(tmp_path / "bundle")
+    assert not (tmp_path / "bundle").exists()
 
 
 # --- the CDK asset

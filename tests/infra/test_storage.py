@@ -68,6 +68,15 @@ def test_the_bucket_is_private_encrypted_tls_only_and_expires_artifacts(template
     )
 
 
+def test_the_bucket_lets_a_presigned_url_be_read_from_any_origin_without_credentials(template: Template) -> None:
+    # the trace viewer's service worker follows a large trace's redirect to its presigned URL
+    (bucket,) = template.find_resources("AWS::S3::Bucket").values()
+    assert bucket["Properties"]["CorsConfiguration"] == {
+        "CorsRules": [{"AllowedMethods": ["GET", "HEAD"], "AllowedOrigins": ["*"], "MaxAge": 3600}]
+    }
+    assert "PublicAccessBlockConfiguration" in bucket["Properties"]  # CORS grants no access of its own
+
+
 def test_retention_and_retain_data_come_from_the_context(new_app: Callable[..., App]) -> None:
     app = new_app(stage="prod", retention_days=7, retain_data="true")
     stack = build(app)
