@@ -51,8 +51,9 @@ RUNTIME_ONLY = {
     "sniffio": "httpcore looks it up on every request",
     "awslambdaric": "the container Lambda's entry point (python -m awslambdaric, entrypoint.sh)",
 }
-#: in no bundle: the CLI and local mode, the CDK; Playwright only in the runner's
-NOT_DEPLOYED = {"moto", "aws-cdk-lib", "constructs", "cdk-nag", "jsii", "click", "rich", "uvicorn", "cryptography"}
+#: in no bundle: the CLI and local mode, the CDK; Playwright only in the runner's (cryptography is the API's: the
+#: dashboard's session cookie)
+NOT_DEPLOYED = {"moto", "aws-cdk-lib", "constructs", "cdk-nag", "jsii", "click", "rich", "uvicorn"}
 NOT_IMPORTABLE = ["moto", "aws_cdk", "cdk_nag", "constructs", "jsii", "click", "rich", "uvicorn"]
 AWS_ENV = {
     "AWS_REGION": "us-east-1",
@@ -166,7 +167,9 @@ def test_no_group_holds_the_cli_moto_or_the_cdk_and_only_the_runners_holds_playw
     if group == "runner":
         assert {"playwright", "awslambdaric", "jinja2"} <= exported
     if group == "api":
-        assert {"fastapi", "mangum", "starlette"} <= exported
+        assert {"fastapi", "mangum", "starlette", "jinja2", "cryptography"} <= exported
+    else:
+        assert "cryptography" not in exported or group == "runner", group
 
 
 # --- the bundles, each on its own
