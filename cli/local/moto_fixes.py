@@ -17,6 +17,11 @@ And moto answers every call through a serializer that walks the response's shape
 lookups for each attribute value: 0.6 s for a page of 200 list rows). The item operations' results are
 DynamoDB's wire JSON already (``{"Items": [{"name": {"S": ...}}]}``), so they are dumped as they are; a result
 that is not plain JSON (bytes, a timestamp) goes moto's way.
+
+And a query deep-copies every item it found before projecting them, though a projection copies what it keeps
+again: for a query with a projection, the found items are copied shallowly (their attribute dicts, not the
+values), and the projection makes the only deep copy, of the attributes it keeps. Nothing reads the shallow
+copies but the filter and the projection.
 """
 
 from __future__ import annotations
@@ -82,6 +87,45 @@ def apply() -> None:
         return own_serialize(self, resp, result)
 
     JSONSerializer._serialize_result = serialize_result  # type: ignore[method-assign]
+
+    import threading
+
+    from moto.dynamodb.models import table as table_module
+
+    projecting = threading.local()
+
+    class _Copy:
+        """``copy`` as moto's table module sees it: shallow copies of a query's items while it projects."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(copy, name)
+
+        @staticmethod
+        def deepcopy(value: Any, memo: Any = None) -> Any:
+            if getattr(projecting, "on", False) and type(value) is list:
+                return [_shallow(item) if type(item) is dynamo_type.Item else copy.deepcopy(item) for item in value]
+            return copy.deepcopy(value, memo)
+
+    def _shallow(item: Any) -> Any:
+        shallow = dynamo_type.Item.__new__(dynamo_type.Item)
+        shallow.hash_key, shallow.range_key = item.hash_key, item.range_key
+        attrs = dynamo_type.LimitedSizeDict.__new__(dynamo_type.LimitedSizeDict)
+        dict.__init__(attrs, item.attrs)
+        shallow.attrs = attrs
+        return shallow
+
+    own_query = table_module.Table.query
+
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        projection = kwargs.get("projection_expressions", args[6] if len(args) > 6 else None)
+        projecting.on = bool(projection)
+        try:
+            return own_query(self, *args, **kwargs)
+        finally:
+            projecting.on = False
+
+    table_module.copy = _Copy()  # type: ignore[assignment]
+    table_module.Table.query = query  # type: ignore[method-assign]
     _APPLIED = True
 
 
