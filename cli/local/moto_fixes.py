@@ -107,7 +107,7 @@ def apply() -> None:
             return copy.deepcopy(value, memo)
 
     def _shallow(item: Any) -> Any:
-        shallow = dynamo_type.Item.__new__(dynamo_type.Item)
+        shallow: Any = dynamo_type.Item.__new__(dynamo_type.Item)
         shallow.hash_key, shallow.range_key = item.hash_key, item.range_key
         attrs = dynamo_type.LimitedSizeDict.__new__(dynamo_type.LimitedSizeDict)
         dict.__init__(attrs, item.attrs)
