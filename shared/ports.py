@@ -16,7 +16,7 @@ from shared.models.pages import Page
 from shared.models.planning import CachedElement, HealProposal, HealRequest, PlanOutcome, PlanProposal, PlanRequest
 from shared.models.projects import ApiKey, Project
 from shared.models.queries import RunQuery, TestQuery
-from shared.models.runs import Run, RunRow, RunStatus
+from shared.models.runs import Run, RunControl, RunRow, RunStatus
 from shared.models.schedules import MirroredSchedule, Schedule
 from shared.models.secrets import SecretInfo
 from shared.models.suites import Suite, SuiteRun
@@ -76,6 +76,17 @@ class RunStore(Protocol):
         """Conditionally write ``changes`` (field -> value, already JSON-able) and return the
         new run. Conflict when the run is not in ``expected_status`` / ``expected_attempt``.
         ``project_id``, when the caller knows it, saves the store reading it for a status change."""
+
+    def write_run(
+        self, run_id: str, changes: dict[str, Any], *, expected_status: RunStatus, expected_attempt: int
+    ) -> None:
+        """As :meth:`update_run` for a non-status write (step progress), reading nothing back: the caller holds
+        the run and needs nothing of it. Conflict when the run is not in ``expected_status`` /
+        ``expected_attempt``."""
+
+    def get_run_control(self, run_id: str) -> RunControl:
+        """The few fields a runner that holds the run polls (status, attempt, cancel requested): a small read.
+        NotFound if missing."""
 
     def list_runs(self, query: RunQuery) -> Page[Run]: ...
 

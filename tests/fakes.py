@@ -19,7 +19,7 @@ from shared.models.pages import Page
 from shared.models.planning import CachedElement, PlanFailed, PlanOutcome, PlanProposal, PlanRequest, PlanUsage
 from shared.models.projects import ApiKey, Project
 from shared.models.queries import RunQuery, TestQuery
-from shared.models.runs import Run, RunRow, RunStatus
+from shared.models.runs import Run, RunControl, RunRow, RunStatus
 from shared.models.schedules import MirroredSchedule, Schedule
 from shared.models.secrets import SecretInfo
 from shared.models.suites import Suite, SuiteRun
@@ -157,6 +157,15 @@ class FakeStore:
             updated = Run.model_validate(data, context=STORED)
             self.runs[run_id] = updated
             return updated
+
+    def write_run(
+        self, run_id: str, changes: dict[str, Any], *, expected_status: RunStatus, expected_attempt: int
+    ) -> None:
+        self.update_run(run_id, changes, expected_status=expected_status, expected_attempt=expected_attempt)
+
+    def get_run_control(self, run_id: str) -> RunControl:
+        run = self.get_run(run_id)
+        return RunControl(status=run.status, attempt=run.attempt, cancel_requested=run.cancel_requested)
 
     def list_runs(self, query: RunQuery) -> Page[Run]:
         items = [r for r in self.runs.values() if r.project_id == query.project_id]

@@ -9,10 +9,11 @@ the plan is ``plan.py``'s, one step ``steps.py``'s, the browser session ``sessio
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -49,31 +50,16 @@ from shared.services.secrets import Secrets
 SEVERITY = (RunStatus.cancelled, RunStatus.timed_out, RunStatus.error, RunStatus.failed, RunStatus.passed)
 
 
-#: how often a data-driven run writes the rows that ended (and re-reads the run for a cancel): rows run at once,
-#: and a write of the whole list per row would grow with the square of the rows
+#: how often a data-driven run writes the rows that ended: rows run at once, and a write of the whole list per row
+#: would grow with the square of the rows
 PROGRESS_INTERVAL_S = 1.0
+#: how often a run without a dataset writes its step results: after a step, unless the last write was sooner than
+#: this (then the steps that end meanwhile go in one write): at most one write per step, fewer when steps are fast
+STEP_PROGRESS_INTERVAL_S = 0.25
+#: how often a runner reads whether a cancel was asked for the run it holds (a small read of three fields)
+CANCEL_CHECK_S = 0.5
 #: the rows that did not pass a run's error names (the rest are counted)
 NAMED_ROWS = 20
-
-
-class _Throttle:
-    """Runs an async action at most once per ``interval_s``, one at a time: a call while another runs, or sooner
-    than the interval after the last, does nothing (the run's final write says everything anyway)."""
-
-    def __init__(self, interval_s: float) -> None:
-        self._interval_s = interval_s
-        self._last = -float("inf")
-        self._busy = False
-
-    async def maybe(self, action: Callable[[], Awaitable[None]]) -> None:
-        now = time.monotonic()
-        if self._busy or now - self._last < self._interval_s:
-            return
-        self._busy, self._last = True, now
-        try:
-            await action()
-        finally:
-            self._busy = False
 
 
 class Disposition(StrEnum):
@@ -101,13 +87,92 @@ class RunLost(Exception):
 
 @dataclass
 class _Held:
-    """The latest stored version of the run this worker holds (refreshed by every write)."""
+    """The latest stored version of the run this worker holds (refreshed by each heartbeat), and whether a cancel
+    was asked for since (read by :class:`_Progress`)."""
 
     run: Run
+    cancel_seen: bool = False
 
     @property
     def cancel_requested(self) -> bool:
-        return self.run.cancel_requested
+        return self.cancel_seen or self.run.cancel_requested
+
+
+class _Progress:
+    """A held run's progress, written behind its steps: the step loop hands over its latest results with
+    :meth:`note` (a function that makes the fields, called when they are written) and goes on at once; one task
+    writes them, reading nothing back, at most once per ``interval_s`` (what ends meanwhile goes in the next write,
+    so fast steps share writes), and at least every ``check_s`` reads whether a cancel was asked for (a small
+    read). A write or read that finds the run moved on (ended elsewhere, taken over) stops it: :meth:`check`
+    raises :class:`RunLost` in the step loop then. Another failure of a progress write is logged and left to the
+    next one: the run's final write holds everything anyway."""
+
+    def __init__(self, runs: RunService, held: _Held, *, interval_s: float, check_s: float) -> None:
+        self._runs = runs
+        self._held = held
+        self._interval_s = interval_s
+        self._check_s = check_s
+        self._pending: Callable[[], dict[str, Any]] | None = None
+        self._wake = asyncio.Event()
+        self._in_flight: asyncio.Future[Any] | None = None
+        self._lost: Conflict | None = None
+        self._task = asyncio.create_task(self._loop())
+
+    def note(self, fields: Callable[[], dict[str, Any]]) -> None:
+        self._pending = fields
+        self._wake.set()
+
+    def check(self) -> None:
+        if self._lost is not None:
+            raise RunLost(self._lost.message) from self._lost
+
+    async def close(self) -> None:
+        """Stop writing (what is pending is dropped: the final write says it), after the write in flight."""
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        if self._in_flight is not None:
+            try:
+                await self._in_flight
+            except Exception as exc:  # a late progress write that lost to the final one: nothing to keep
+                logger.info("a late progress write lost", run_id=self._held.run.id, error=str(exc))
+
+    async def _call(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        # shielded: a close() while the store is called waits for the call instead of leaving it running
+        self._in_flight = asyncio.ensure_future(asyncio.to_thread(function, *args, **kwargs))
+        try:
+            return await asyncio.shield(self._in_flight)
+        finally:
+            if self._in_flight.done():
+                self._in_flight = None
+
+    async def _loop(self) -> None:
+        checked = time.monotonic()
+        while True:
+            until_check = checked + self._check_s - time.monotonic()
+            if self._pending is None and until_check > 0:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(until_check):
+                        await self._wake.wait()
+            self._wake.clear()
+            wrote = False
+            try:
+                if self._pending is not None:
+                    make, self._pending = self._pending, None
+                    await self._call(self._runs.record_progress, self._held.run, **make())
+                    wrote = True
+                if time.monotonic() - checked >= self._check_s:
+                    control = await self._call(self._runs.control, self._held.run)
+                    checked = time.monotonic()
+                    self._held.cancel_seen = self._held.cancel_seen or control.cancel_requested
+            except Conflict as exc:
+                self._lost = exc
+                return
+            except Exception as exc:
+                logger.warning("could not write a run's progress", run_id=self._held.run.id, error=str(exc))
+                checked = time.monotonic()  # not again at once
+            if wrote:
+                await asyncio.sleep(self._interval_s)
 
 
 class RunExecutor:
@@ -343,14 +408,16 @@ class RunExecutor:
         iterations: dict[int, Iteration] = {}
         gate = asyncio.Semaphore(max(1, min(run.concurrency, len(rows))))
         stopped: list[RunStatus] = []
-        progress = _Throttle(PROGRESS_INTERVAL_S)
+        interval = PROGRESS_INTERVAL_S if dataset else STEP_PROGRESS_INTERVAL_S
+        progress = _Progress(self._runs, held, interval_s=interval, check_s=CANCEL_CHECK_S)
         http = self._plans.http_pool(rate_limit=run.rate_limit)
 
-        async def report_rows() -> None:  # (the write also re-reads the run: a cancel is noticed with it)
-            await self._progress(held, iterations=[iterations[i] for i in sorted(iterations)])
-
-        async def checkpoint() -> None:
-            await progress.maybe(report_rows)
+        def checkpoint(changes: Callable[[], dict[str, Any]] | None = None) -> None:
+            """After a step (or a row): raise if the runner stopped at once or the run ended elsewhere, else hand
+            the run's progress to the writer (a dataset's rows, when ``changes`` is None)."""
+            self._check_abandoned(held)
+            progress.check()
+            progress.note(changes or (lambda: {"iterations": [iterations[i] for i in sorted(iterations)]}))
 
         async def one(index: int, row: dict[str, Any] | None) -> None:
             async with gate:
@@ -374,7 +441,7 @@ class RunExecutor:
                         steps=result.steps,
                         duration_ms=int((time.perf_counter() - began) * 1000),
                     )
-                    await checkpoint()
+                    checkpoint()
                 if result.status in (RunStatus.cancelled, RunStatus.timed_out):
                     stopped.append(result.status)
 
@@ -385,7 +452,9 @@ class RunExecutor:
         except BaseExceptionGroup as failures:
             raise failures.exceptions[0] from None
         finally:
+            await progress.close()
             await http.aclose()
+        progress.check()
         done: list[PlanResult] = []
         for index, result in enumerate(results):
             if result is None:  # not begun: the run was cancelled or timed out before its turn
@@ -410,16 +479,16 @@ class RunExecutor:
         deadline: float,
         browser: bool,
         http: HttpPool,
-        checkpoint: Callable[[], Awaitable[None]],
+        checkpoint: Callable[[Callable[[], dict[str, Any]] | None], None],
         finder: TargetFinder | None = None,
     ) -> PlanPass:
         async def after_step(results: list[StepResult]) -> None:
             if held.run.dataset:
                 # rows report through ``iterations``, now and then (rows run at once, and a write per step of
-                # each would cost more than the steps); the write re-reads the run for a cancel too
-                await checkpoint()
+                # each would cost more than the steps)
+                checkpoint(None)
             else:
-                await self._progress(held, steps=results)
+                checkpoint(lambda: {"steps": list(results)})
 
         return PlanPass(
             steps=steps,
@@ -542,13 +611,6 @@ class RunExecutor:
             correlation_id=run.correlation_id,
         )
         return updated
-
-    async def _progress(self, held: _Held, **changes: Any) -> None:
-        self._check_abandoned(held)
-        try:
-            held.run = await asyncio.to_thread(self._runs.update_progress, held.run, **changes)
-        except Conflict as exc:
-            raise RunLost(exc.message) from exc
 
 
 # ---------------------------------------------------------------------------------- helpers

@@ -49,7 +49,7 @@ from shared.models.pages import Page
 from shared.models.planning import CachedElement, PlanOutcome, PlanProposal
 from shared.models.projects import ApiKey, Project
 from shared.models.queries import RunQuery, TestQuery
-from shared.models.runs import RUN_ROW_FIELDS, Run, RunRow, RunStatus
+from shared.models.runs import RUN_ROW_FIELDS, Run, RunControl, RunRow, RunStatus
 from shared.models.suites import Suite, SuiteRun
 from shared.models.tests import Revision, TestCase
 from shared.pagination import decode_cursor, encode_cursor, scope_of
@@ -368,6 +368,50 @@ class DynamoRepository:
         condition_heartbeat_before: str | None = None,
         project_id: str | None = None,
     ) -> Run:
+        response = self._update_run(
+            run_id,
+            changes,
+            expected_status=expected_status,
+            expected_attempt=expected_attempt,
+            condition_heartbeat_before=condition_heartbeat_before,
+            project_id=project_id,
+            returns="ALL_NEW",
+        )
+        return _load(Run, response["Attributes"])
+
+    def write_run(
+        self, run_id: str, changes: dict[str, Any], *, expected_status: RunStatus, expected_attempt: int
+    ) -> None:
+        if "status" in changes:
+            raise ValueError("write_run writes no status: use update_run")
+        self._update_run(
+            run_id, changes, expected_status=expected_status, expected_attempt=expected_attempt, returns="NONE"
+        )
+
+    def get_run_control(self, run_id: str) -> RunControl:
+        with translate(f"read run {run_id}"):
+            response = self._db.get_item(
+                TableName=self._table,
+                Key={"PK": {"S": f"RUN#{run_id}"}, "SK": {"S": "#RUN"}},
+                ProjectionExpression="#s, attempt, cancel_requested",
+                ExpressionAttributeNames={"#s": "status"},
+                ConsistentRead=True,
+            )
+        if "Item" not in response:
+            raise NotFound(f"run {run_id} not found")
+        return _load(RunControl, response["Item"])
+
+    def _update_run(
+        self,
+        run_id: str,
+        changes: dict[str, Any],
+        *,
+        expected_status: RunStatus | None,
+        expected_attempt: int | None,
+        condition_heartbeat_before: str | None = None,
+        project_id: str | None = None,
+        returns: str,
+    ) -> dict[str, Any]:
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
         sets: list[str] = []
@@ -403,7 +447,7 @@ class DynamoRepository:
                     ConditionExpression=" AND ".join(conditions),
                     ExpressionAttributeNames=names,
                     ExpressionAttributeValues=values,
-                    ReturnValues="ALL_NEW",
+                    ReturnValues=returns,
                 )
         except Conflict as exc:
             current = self.get_run(run_id)
@@ -414,7 +458,7 @@ class DynamoRepository:
                 f"run {run_id} is {current.status.value} (attempt {current.attempt}); expected {expected}",
                 details={"status": current.status.value, "attempt": current.attempt},
             ) from exc
-        return _load(Run, response["Attributes"])
+        return response
 
     def _get_project_of(self, run_id: str) -> str:
         with translate(f"read run {run_id}"):

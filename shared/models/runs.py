@@ -428,6 +428,15 @@ class Run(Model):
     correlation_id: str | None = None
 
 
+class RunControl(Model):
+    """What a runner that holds a run polls while it executes it: whether the run is still the attempt it holds,
+    and whether a cancel was asked for. A small read (three fields), not the whole run."""
+
+    status: RunStatus
+    attempt: int = 1
+    cancel_requested: bool = False
+
+
 class RunRow(Model):
     """A run as a list of runs shows it (the dashboard's runs table, a test's recent runs): no spec, no step
     results, no artifacts, so that a page of 200 reads a small part of each stored run."""

@@ -53,6 +53,7 @@ from shared.models.runs import (
     AttemptStatus,
     Interruption,
     Run,
+    RunControl,
     RunCreate,
     RunRow,
     RunStats,
@@ -519,6 +520,30 @@ class RunService:
     def update_progress(self, run: Run, **changes: Any) -> Run:
         """Write non-status fields (step results, heartbeat, artifacts) of a run we hold."""
         return self._write(run, {"updated_at": self._clock(), **changes}, expected_status=run.status)
+
+    def record_progress(self, run: Run, **changes: Any) -> None:
+        """Write step progress (step results, dataset iterations) of a run we hold, reading nothing back: a
+        runner writes this after its steps, and the whole run read back with each write cost more than the
+        write (its size grows with the steps). Conflict when the run moved on (ended elsewhere, taken over)."""
+        fields = run_results.fitted(run, {"updated_at": self._clock(), **changes})
+        staged = run.model_copy(update=fields)
+        payload = staged.model_dump(mode="json", include=set(fields))
+        self._runs.write_run(run.id, payload, expected_status=run.status, expected_attempt=run.attempt)
+
+    def control(self, run: Run) -> RunControl:
+        """Whether ``run``, held by a runner, is still the attempt it holds, and whether a cancel was asked for:
+        a small read. Conflict when the run moved on (another status or attempt) or is gone."""
+        try:
+            current = self._runs.get_run_control(run.id)
+        except NotFound as exc:
+            raise Conflict(f"run {run.id} is gone") from exc
+        if current.status != run.status or current.attempt != run.attempt:
+            raise Conflict(
+                f"run {run.id} is {current.status.value} (attempt {current.attempt}); expected "
+                f"{run.status.value} (attempt {run.attempt})",
+                details={"status": current.status.value, "attempt": current.attempt},
+            )
+        return current
 
     def _write(self, run: Run, fields: dict[str, Any], *, expected_status: RunStatus, **cond: Any) -> Run:
         fields = run_results.fitted(run, fields)  # step results that fit the run's record (a large dataset)
