@@ -110,8 +110,9 @@ async def test_rows_run_at_once_up_to_the_concurrency_and_report_in_dataset_orde
     assert [it.index for it in run.iterations] == list(range(24))
     assert [it.variables["n"] for it in run.iterations] == list(range(24))
     assert all(it.duration_ms is not None and it.duration_ms >= 100 for it in run.iterations)
-    # 24 rows of 100 ms, 8 at once: about 300 ms of requests, not 2.4 s
-    assert run.duration_ms is not None and run.duration_ms < 1200
+    # 24 rows of 100 ms, 8 at once: about 300 ms of requests; one at a time could not finish under 2.4 s. (The bound
+    # is the serial floor, not a speed target: a loaded CI machine must not turn it red; bench/ measures speed.)
+    assert run.duration_ms is not None and run.duration_ms < 2400
     # one pool for the run: connections are kept alive and reused across rows
     assert len({s.connection for s in server.seen}) <= 8
 

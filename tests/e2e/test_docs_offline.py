@@ -123,8 +123,12 @@ async def test_swagger_ui_shows_every_request_bodys_examples(local: LocalInfo, p
                 label = (await chooser.locator("option:checked").inner_text()).strip()
                 code = operation.locator(".opblock-section-request-body .body-param__example")
                 shown[dom_id].append((label, json.loads(await code.inner_text())))
+            # closed again: every open operation is re-rendered with each change, so leaving them open makes
+            # each selection slower than the last
+            await operation.locator(".opblock-summary").click()
         # the Schema tab of a body shows the model's description, and a field's when it is opened
         create = page.locator(f"#{bodies[0][0]}")
+        await create.locator(".opblock-summary").click()
         await create.locator(".opblock-section-request-body button[data-name=model]").click()
         box = create.locator(".opblock-section-request-body .model-box")
         field = box.locator(".json-schema-2020-12-property").filter(
