@@ -38,6 +38,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bench.common import Result, emit
 from bench.orders_api import OrdersServer, serve
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -216,6 +217,27 @@ def main(rounds: int, latency_ms: float) -> None:
     (peer_run, peer_command), (ours_run, ours_command) = rates["Newman"], rates["autotest"]
     print(f"{'ratio':10} {'':8} {ours_run / peer_run:10.2f}x {'':7} {ours_command / peer_command:13.2f}x", end="")
     print("   (autotest's requests per second over Newman's)")
+    for where, peer_rate, ours_rate in (
+        ("in the run", peer_run, ours_run),
+        ("whole command", peer_command, ours_command),
+    ):
+        ratio = ours_rate / peer_rate
+        emit(
+            Result(
+                bench="newman_throughput",
+                work=f"{rows} dataset rows x 4 requests, {failed} failing, requests per second ({where})",
+                peer=f"Newman {version}",
+                peer_value=round(peer_rate, 1),
+                autotest_value=round(ours_rate, 1),
+                unit="req/s",
+                rounds=rounds,
+                ratio=round(ratio, 2),
+                target=">= 5x",
+                met=ratio >= 5,
+                higher_is_better=True,
+                notes=f"API latency {latency_ms:g} ms per answer",
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -1,27 +1,31 @@
 """What autotest's runner costs over a home-grown Playwright script, side by side.
 
-The peer is what a team writes by hand: the same Chromium, a fresh context per run, the example
-app's login test as five Playwright calls, no artifacts. autotest runs the same test as a step plan
-through ``RunExecutor`` (placeholders, secrets, network guard + egress proxy, per-step results,
-status writes and events on in-memory ports), once with every artifact off (the runner's own
-overhead) and once with its defaults (a screenshot per step, video, trace, report).
+The peer is what a team writes by hand: the same Chromium, a fresh context per run, a 22-step flow on the example
+app (log in, fill and save the preferences form, remove an item from the list and read one back) as Playwright
+calls, no artifacts. autotest runs the same flow as a step plan through ``RunExecutor`` (placeholders, secrets,
+network guard + egress proxy, per-step results written as the steps end, status writes and events on in-memory
+ports), once with every artifact off (the runner's own overhead) and once with its defaults (a screenshot per
+step, video, trace, report).
 
-Both run in this process, alternating, on the same browser binary, against the same example app.
-Prints the median seconds per run and the ratio to the peer; lower is better.
+All three run in this process, alternating, on the same browser binary, against the same example app. Prints the
+median and p90 seconds per run and the ratio to the peer (lower is better), then a ``bench-result`` line per
+target: artifacts off <= 1.10x the peer, default artifacts <= 1.5x.
 
-    make bench            # or: .venv/bin/python -m bench.runner_overhead --runs 20
+    make bench            # or: .venv/bin/python -m bench.runner_overhead --runs 15
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import statistics
 import time
 from collections.abc import Awaitable, Callable
 
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import Page, async_playwright, expect
 
+from bench.common import Result, emit, machine
 from examples.webapp import ADMIN_PASSWORD, serve
 from runner_container.runner.browser import LAUNCH_ARGS, BrowserPool, find_browser
 from runner_container.runner.config import RunnerConfig
@@ -32,6 +36,7 @@ from shared.services.runs import RunService
 from shared.services.secrets import Secrets
 from tests.fakes import FakeArtifacts, FakeEvents, FakeQueue, FakeSecretStore, FakeStore
 
+#: the example login (other benchmarks run it too)
 PLAN = [
     {"action": "goto", "url": "{{base_url}}/login"},
     {"action": "fill", "target": {"label": "Username"}, "value": "admin"},
@@ -39,6 +44,63 @@ PLAN = [
     {"action": "click", "target": {"role": "button", "name": "Log in"}},
     {"action": "expect_text", "text": "Welcome, admin"},
 ]
+
+SUMMARY = "color: blue, newsletter: yes, size: medium"
+
+#: the flow this benchmark times: 22 steps over three pages of the example app
+FLOW = [
+    {"action": "goto", "url": "{{base_url}}/login"},
+    {"action": "expect_title", "text": "Log in"},
+    {"action": "fill", "target": {"label": "Username"}, "value": "admin"},
+    {"action": "fill", "target": {"label": "Password"}, "value": "{{secret:ADMIN_PASSWORD}}"},
+    {"action": "click", "target": {"role": "button", "name": "Log in"}},
+    {"action": "expect_url", "pattern": "/welcome"},
+    {"action": "expect_text", "text": "Welcome, admin"},
+    {"action": "goto", "url": "{{base_url}}/form"},
+    {"action": "select", "target": {"label": "Favourite color"}, "value": "blue"},
+    {"action": "check", "target": {"label": "Subscribe to the newsletter"}},
+    {"action": "check", "target": {"role": "radio", "name": "Medium"}},
+    {"action": "fill", "target": {"placeholder": "Anything else?"}, "value": "Deliver after 6pm"},
+    {"action": "click", "target": {"role": "button", "name": "Save preferences"}},
+    {"action": "expect_url", "pattern": "/form/result"},
+    {"action": "expect_title", "text": "Saved"},
+    {"action": "expect_text", "target": {"css": "#summary"}, "text": SUMMARY},
+    {"action": "goto", "url": "{{base_url}}/list"},
+    {"action": "expect_text", "target": {"role": "list", "name": "Items"}, "text": "Bread"},
+    {"action": "click", "target": {"css": "[data-testid=item-2] button"}},
+    {"action": "expect_text", "target": {"css": "#count"}, "text": "2"},
+    {"action": "extract", "target": {"test_id": "item-1"}, "var": "first_item"},
+    {"action": "expect_text", "target": {"test_id": "item-1"}, "text": "{{first_item}}"},
+]
+
+
+async def peer_flow(page: Page, base_url: str) -> None:
+    """:data:`FLOW` as a team writes it in Playwright."""
+    await page.goto(f"{base_url}/login")
+    await expect(page).to_have_title(re.compile("Log in"))
+    await page.get_by_label("Username").fill("admin")
+    await page.get_by_label("Password").fill(ADMIN_PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page).to_have_url(re.compile("/welcome"))
+    await expect(page.get_by_text("Welcome, admin")).to_be_visible()
+    await page.goto(f"{base_url}/form")
+    await page.get_by_label("Favourite color").select_option("blue")
+    await page.get_by_label("Subscribe to the newsletter").check()
+    await page.get_by_role("radio", name="Medium").check()
+    await page.get_by_placeholder("Anything else?").fill("Deliver after 6pm")
+    await page.get_by_role("button", name="Save preferences").click()
+    await expect(page).to_have_url(re.compile("/form/result"))
+    await expect(page).to_have_title(re.compile("Saved"))
+    await expect(page.locator("#summary")).to_contain_text(SUMMARY)
+    await page.goto(f"{base_url}/list")
+    await expect(page.get_by_role("list", name="Items")).to_contain_text("Bread")
+    await page.locator("[data-testid=item-2] button").click()
+    await expect(page.locator("#count")).to_contain_text("2")
+    first = await page.get_by_test_id("item-1").inner_text()
+    await expect(page.get_by_test_id("item-1")).to_contain_text(first)
+
+
+PEER, OFF, DEFAULT = "peer: bare Playwright script", "autotest, artifacts off", "autotest, default artifacts"
 
 
 async def timed(runs: int, one: Callable[[], Awaitable[None]]) -> list[float]:
@@ -64,7 +126,7 @@ def autotest_runner(pool: BrowserPool, base_url: str, *, artifacts: bool) -> Cal
     executor = RunExecutor(runs=runs, artifacts=files, secrets=Secrets(secrets), pool=pool, config=config)
 
     async def one() -> None:
-        spec = {"steps": PLAN, "variables": {"base_url": base_url}}
+        spec = {"steps": FLOW, "variables": {"base_url": base_url}}
         run = runs.start_run("bench", RunCreate.model_validate({"spec": spec}))
         message, _ = queue.sent.pop()
         await executor.execute(message)
@@ -85,18 +147,14 @@ async def main(runs: int) -> None:
             async def peer() -> None:
                 context = await browser.new_context()
                 page = await context.new_page()
-                await page.goto(f"{app.url}/login")
-                await page.get_by_label("Username").fill("admin")
-                await page.get_by_label("Password").fill(ADMIN_PASSWORD)
-                await page.get_by_role("button", name="Log in").click()
-                await expect(page.get_by_text("Welcome, admin")).to_be_visible()
+                await peer_flow(page, app.url)
                 await context.close()
 
             pool = BrowserPool(concurrency=1, executable=executable)
             contenders = {
-                "peer: bare Playwright script": peer,
-                "autotest, artifacts off": autotest_runner(pool, app.url, artifacts=False),
-                "autotest, default artifacts": autotest_runner(pool, app.url, artifacts=True),
+                PEER: peer,
+                OFF: autotest_runner(pool, app.url, artifacts=False),
+                DEFAULT: autotest_runner(pool, app.url, artifacts=True),
             }
             for one in contenders.values():  # warm up: browser launch, first page
                 await one()
@@ -107,13 +165,32 @@ async def main(runs: int) -> None:
             await pool.close()
             await browser.close()
 
-    peer_median = statistics.median(results["peer: bare Playwright script"])
-    print(f"login test, {runs} runs each, Chromium {executable}")
+    medians = {name: statistics.median(seconds) for name, seconds in results.items()}
+    peer_median = medians[PEER]
+    print(f"{len(FLOW)}-step browser flow, {runs} runs each, Chromium {executable}; {machine()}")
     print(f"{'contender':32} {'median s/run':>13} {'p90 s/run':>10} {'ratio to peer':>14}")
     for name, seconds in results.items():
-        median = statistics.median(seconds)
-        p90 = statistics.quantiles(seconds, n=10)[-1] if len(seconds) >= 2 else median
-        print(f"{name:32} {median:13.3f} {p90:10.3f} {median / peer_median:13.2f}x")
+        p90 = statistics.quantiles(seconds, n=10)[-1] if len(seconds) >= 2 else medians[name]
+        print(f"{name:32} {medians[name]:13.3f} {p90:10.3f} {medians[name] / peer_median:13.2f}x")
+    for name, target, limit in ((OFF, "<= 1.10x", 1.10), (DEFAULT, "<= 1.5x", 1.5)):
+        ratio = medians[name] / peer_median
+        per_step_ms = (medians[name] - peer_median) / len(FLOW) * 1000
+        emit(
+            Result(
+                bench="runner_overhead",
+                work=f"one {len(FLOW)}-step browser flow, {name.removeprefix('autotest, ')}",
+                peer="bare Playwright script",
+                peer_value=round(peer_median, 4),
+                autotest_value=round(medians[name], 4),
+                unit="s",
+                rounds=runs,
+                ratio=round(ratio, 3),
+                target=target,
+                met=ratio <= limit,
+                notes=f"{per_step_ms:+.1f} ms per step over the peer",
+                extra={"per_step_ms": round(per_step_ms, 2)},
+            )
+        )
 
 
 if __name__ == "__main__":
