@@ -91,7 +91,7 @@ def test_the_control_read_is_status_attempt_and_cancel(store: FakeStore | Dynamo
 
 
 def test_the_service_records_progress_and_notices_a_cancel_or_a_lost_run(store: FakeStore | DynamoRepository) -> None:
-    runs = RunService(tests=store, runs=store, queue=FakeQueue(), events=FakeEvents(), artifacts=FakeArtifacts())  # type: ignore[arg-type]
+    runs = RunService(tests=store, runs=store, queue=FakeQueue(), events=FakeEvents(), artifacts=FakeArtifacts())
     run = _running(store)
 
     runs.record_progress(run, steps=[_step(0), _step(1)])
