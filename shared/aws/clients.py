@@ -71,3 +71,35 @@ def in_process_client(service: str, region: str) -> Any:
 def endpoint_clients(region: str, endpoint_url: str | None) -> ClientFactory:
     """The default factory: clients for ``region`` at ``endpoint_url`` (None: AWS, or ``AWS_ENDPOINT_URL``)."""
     return lambda service: client(service, region, endpoint_url)
+
+
+class LazyClient:
+    """A stand-in for the client ``make(service)`` returns, which makes it when first used (its first attribute
+    read) and then hands every attribute on to it. Building one reads its service's model and endpoint rules
+    (tens of milliseconds each): a cold start then builds the clients its first request uses, not all of them."""
+
+    __slots__ = ("_client", "_lock", "_make", "_service")
+
+    def __init__(self, make: ClientFactory, service: str) -> None:
+        self._make = make
+        self._service = service
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        made = self._client
+        if made is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = self._make(self._service)
+                made = self._client
+        return getattr(made, name)
+
+    def __repr__(self) -> str:
+        state = "made" if self._client is not None else "not made yet"
+        return f"<LazyClient {self._service} ({state})>"
+
+
+def lazy_clients(make: ClientFactory) -> ClientFactory:
+    """``make``, each client made on first use (:class:`LazyClient`)."""
+    return lambda service: LazyClient(make, service)
