@@ -29,6 +29,10 @@ imports, each time: ``--no-bytecode`` measures that (floor and handler alike). `
 development virtualenv instead of the bundles (where the CLI's packages are installed: httpx then loads its
 own command line, click, rich and pygments, on import).
 
+The Python is this machine's (3.11 here), not the Lambda's 3.14: some costs differ there (on Python < 3.13
+pydantic finds the docstrings under a model's fields by walking the stack of frames, a large part of the import
+of ~150 models; 3.13+ reads the class's own source lines instead).
+
 Floor and handler alternate in each round (which goes first alternates too); the figures are medians. Then
 ``python -X importtime`` of the API handler's authenticated first request lists what its import spends most
 time on: own time summed by package, and the modules of most own time.
