@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import Depends, Path, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from shared.aws.factory import get_services
 from shared.errors import Forbidden, InvalidInput
 from shared.models.projects import Principal
 from shared.models.runs import parse_label_filter
@@ -16,6 +15,10 @@ from shared.settings import Settings, get_settings
 
 
 def services_dep() -> Services:
+    # the AWS wiring (its adapters, boto3) is loaded by the first request that uses the services, not at import:
+    # a cold start answers /healthz, /docs or a refused key without it
+    from shared.aws.factory import get_services
+
     return get_services()
 
 

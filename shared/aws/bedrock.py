@@ -11,7 +11,7 @@ gets one repair round in the same conversation: the errors go back as the tool's
 tool ``choose_element``; a choice whose index was not listed, or whose score is not a number from 0 to 1, is
 dropped. The runner verifies every proposal before acting on it.
 
-Throttling and transient errors are retried by botocore (``BEDROCK_CONFIG`` in ``clients.py``: standard
+Throttling and transient errors are retried by botocore (``bedrock_config`` in ``clients.py``: standard
 mode, exponential backoff with jitter), never by a loop here. An error that retrying cannot fix (access
 denied, an unknown model id, a refused request) ends the call with a message naming the model and region.
 """

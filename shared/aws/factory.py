@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import lru_cache
 
-from shared.aws.clients import ClientFactory, endpoint_clients
+from shared.aws.clients import ClientFactory, endpoint_clients, lazy_clients
 from shared.aws.dynamodb import DynamoElementCache, DynamoPlanStore, DynamoRepository, DynamoSuiteStore
 from shared.aws.dynamodb_notifications import DynamoNotificationStore
 from shared.aws.dynamodb_schedules import DynamoScheduleStore
@@ -42,11 +42,12 @@ def build_services(
     links: ArtifactLinkSigner | None = None,
     planner: Planner | None = None,
 ) -> Services:
-    """``clients`` makes the boto3 client of a service (default: ``settings``' region and endpoint; local
-    mode hands in its journaled in-process clients). With ``links``, artifact links are the API's own
-    signed links (local mode) instead of presigned S3 URLs. ``planner``: default, the one ``settings.planner``
-    names (``shared/planning/choose.py``), made on first use."""
-    make = clients or endpoint_clients(settings.aws_region, settings.aws_endpoint_url)
+    """``clients`` makes the boto3 client of a service (default: ``settings``' region and endpoint, each client
+    made when first used, so a cold start builds only those its first request needs; local mode hands in its
+    journaled in-process clients). With ``links``, artifact links are the API's own signed links (local mode)
+    instead of presigned S3 URLs. ``planner``: default, the one ``settings.planner`` names
+    (``shared/planning/choose.py``), made on first use."""
+    make = clients or lazy_clients(endpoint_clients(settings.aws_region, settings.aws_endpoint_url))
     repo = DynamoRepository(make("dynamodb"), settings.table_name)
     queue = SqsRunQueue(
         make("sqs"), settings.run_queue_name, settings.run_dlq_name, long_queue_name=settings.long_run_queue_name

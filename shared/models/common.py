@@ -144,8 +144,13 @@ class StorableInput(StrictModel):
 
 
 class Model(BaseModel):
-    """Stored and public models. Documented as :class:`StrictModel` is: docstrings under fields."""
+    """Stored and public models. Documented as :class:`StrictModel` is: docstrings under fields; built on first
+    use as it is."""
 
     model_config = ConfigDict(
-        extra="ignore", populate_by_name=True, serialize_by_alias=True, use_attribute_docstrings=True
+        extra="ignore",
+        populate_by_name=True,
+        serialize_by_alias=True,
+        use_attribute_docstrings=True,
+        defer_build=True,
     )

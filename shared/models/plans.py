@@ -12,7 +12,6 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Discriminator, Field, Tag, ValidationInfo, model_validator
 
 from shared import regex
-from shared.apitests import cel, jsonpath, schema
 from shared.controlchars import describe
 from shared.invisible import first_dropped, is_blank
 from shared.models.common import LongText, ShortFreeText, ShortText, StrictModel, VarName, is_rendered, is_stored
@@ -38,6 +37,8 @@ def _jsonpath(path: str, info: ValidationInfo) -> str:
     are not re-judged."""
     if is_stored(info):
         return path
+    from shared.apitests import jsonpath  # (its library, like CEL's and JSON Schema's, loaded when first needed)
+
     problem = jsonpath.problem(path) if is_rendered(info) else jsonpath.template_problem(path)
     if problem:
         raise ValueError(problem)
@@ -54,6 +55,8 @@ def _cel(source: str, info: ValidationInfo) -> str:
     are not re-judged."""
     if is_stored(info):
         return source
+    from shared.apitests import cel, jsonpath
+
     found = jsonpath.PLACEHOLDER.search(source)
     if found:
         name = found.group(2)
@@ -561,7 +564,11 @@ class ExpectSchema(StrictModel):
 
     @model_validator(mode="after")
     def _usable(self, info: ValidationInfo) -> ExpectSchema:
-        problem = None if is_stored(info) else schema.problem(self.json_schema)
+        if is_stored(info):
+            return self
+        from shared.apitests import schema
+
+        problem = schema.problem(self.json_schema)
         if problem:
             raise ValueError(f"json_schema: {problem}")
         return self

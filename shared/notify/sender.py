@@ -14,9 +14,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import httpx
-
-from shared.apitests.http import guarded_client
 from shared.netguard import NetworkGuard, NetworkRefused
 from shared.wording import connect_error, seconds
 
@@ -52,6 +49,12 @@ class WebhookSender:
         return asyncio.run(self.post_async(url, body, headers))
 
     async def post_async(self, url: str, body: str, headers: dict[str, str]) -> SendResult:
+        # the HTTP client (httpx, httpcore, h2) loaded by the first send, not by every function that wires the
+        # notification service (the API's cold start: 0.1-0.2 s)
+        import httpx
+
+        from shared.apitests.http import guarded_client
+
         started = time.monotonic()
 
         def result(delivered: bool, retryable: bool, status: int | None, error: str | None) -> SendResult:

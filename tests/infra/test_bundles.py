@@ -53,8 +53,10 @@ RUNTIME_ONLY = {
 }
 #: in no bundle: the CLI and local mode, the CDK; Playwright only in the runner's (cryptography is the API's: the
 #: dashboard's session cookie)
-NOT_DEPLOYED = {"moto", "aws-cdk-lib", "constructs", "cdk-nag", "jsii", "click", "rich", "uvicorn"}
-NOT_IMPORTABLE = ["moto", "aws_cdk", "cdk_nag", "constructs", "jsii", "click", "rich", "uvicorn"]
+#: (click, rich and pygments are also what httpx's own command line needs: where they are installed, importing
+#: httpx loads it, ``httpx._main``, 40 ms of a cold start)
+NOT_DEPLOYED = {"moto", "aws-cdk-lib", "constructs", "cdk-nag", "jsii", "click", "rich", "pygments", "uvicorn"}
+NOT_IMPORTABLE = ["moto", "aws_cdk", "cdk_nag", "constructs", "jsii", "click", "rich", "pygments", "uvicorn"]
 AWS_ENV = {
     "AWS_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "testing",

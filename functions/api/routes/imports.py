@@ -9,7 +9,9 @@ from fastapi import APIRouter, Body
 from functions.api import examples
 from functions.api.deps import PrincipalDep, ServicesDep
 from shared.models.imports import ImportResult, OpenApiImport, PostmanImport
-from shared.services.imports import import_openapi_document, import_postman
+
+# the translators (Postman's scripts parsed with tree-sitter, every check's library: CEL, JSON Schema, JSONPath,
+# the HTTP client) are loaded by the first import asked for, not at the API's cold start
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"])
 
@@ -24,6 +26,8 @@ def postman(
     principal: PrincipalDep,
     services: ServicesDep,
 ) -> ImportResult:
+    from shared.services.imports import import_postman
+
     return import_postman(services.catalog, principal.project_id, body)
 
 
@@ -37,4 +41,6 @@ def openapi(
     principal: PrincipalDep,
     services: ServicesDep,
 ) -> ImportResult:
+    from shared.services.imports import import_openapi_document
+
     return import_openapi_document(services.catalog, principal.project_id, body)

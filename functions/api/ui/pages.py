@@ -11,10 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
-import jinja2
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BeforeValidator
@@ -30,6 +29,9 @@ from shared.models.runs import RunStatus, Trigger
 from shared.models.suites import SuiteRunCreate
 from shared.models.tests import TestKind, TestStatus
 from shared.services.container import Services
+
+if TYPE_CHECKING:
+    import jinja2
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -56,6 +58,8 @@ class LoginRequired(Exception):
 
 @cache
 def _templates() -> jinja2.Environment:
+    import jinja2  # (loaded by the first page rendered, not at the API's cold start)
+
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("functions.api.ui", "templates"),
         autoescape=True,

@@ -22,14 +22,16 @@ import json
 import secrets
 import threading
 from collections.abc import Callable
-
-from cryptography.fernet import Fernet, InvalidToken
+from typing import TYPE_CHECKING
 
 from shared.aws.clients import client
 from shared.aws.errors import translate
 from shared.errors import DomainError, Unavailable
 from shared.observability import logger
 from shared.settings import Settings
+
+if TYPE_CHECKING:  # (cryptography is loaded by the first cookie sealed or opened, not at the API's cold start)
+    from cryptography.fernet import Fernet
 
 SESSION_COOKIE = "autotest_session"
 CSRF_COOKIE = "autotest_csrf"
@@ -61,6 +63,8 @@ class Sessions:
         return key
 
     def _cipher(self) -> Fernet:
+        from cryptography.fernet import Fernet
+
         with self._lock:
             if self._fernet is None:
                 derived = hashlib.sha256(_SALT.encode() + b"\0" + self._signing_key()).digest()
@@ -76,6 +80,8 @@ class Sessions:
         """The API key in a session cookie, or None when it is missing, tampered with or expired."""
         if not cookie or len(cookie) > 4096:
             return None
+        from cryptography.fernet import InvalidToken
+
         try:
             padded = cookie + "=" * (-len(cookie) % 4)
             data = json.loads(self._cipher().decrypt(padded.encode("ascii", errors="replace"), ttl=self._ttl_s))

@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import yaml
-
 from shared.errors import InvalidInput
 from shared.models.runs import Run, RunRow, StepResult, split_artifact_key
 from shared.models.tests import Revision
@@ -149,6 +147,8 @@ def revision_text(revision: Revision) -> str:
     data: dict[str, Any] = revision.model_dump(
         mode="json", exclude_none=True, exclude={"test_id", "project_id", "revision", "created_at", "note"}
     )
+    import yaml  # (loaded by the first page that shows a test's YAML)
+
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
