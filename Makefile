@@ -16,7 +16,8 @@ help:
 	@echo "make lint   - ruff + mypy"
 	@echo "make synth  - synthesize the CDK stack into cdk.out/ (no AWS account, no Docker; runs cdk-nag)"
 	@echo "make bench  - the runner against a bare Playwright script; local mode's AWS emulation; plain English"
-	@echo "              reruns against explicit plans; suite runs batched onto one runner; Newman; as ratios"
+	@echo "              reruns against explicit plans; suite runs batched onto one runner; Newman; 40 tests against"
+	@echo "              pytest -n 2; the cost of 1,000 runs on AWS; as ratios"
 
 uv:
 	@uv --version >/dev/null 2>&1 || [ -x .tools/bin/uv ] || { \
@@ -59,6 +60,8 @@ bench: install newman
 	$(PY) -m bench.suite_batching --rounds 9 --runs 4 --lambda
 	$(PY) -m bench.newman_throughput --rounds 5
 	$(PY) -m bench.ui_runs_page --rounds 15
+	$(PY) -m bench.suite_throughput --rounds 1
+	$(PY) -m bench.cost --runs 5
 
 test: install
 	$(PY) -m pytest -q
