@@ -8,16 +8,15 @@ UV ?= $(shell uv --version >/dev/null 2>&1 && echo uv || echo .tools/bin/uv)
 export PLAYWRIGHT_BROWSERS_PATH ?= $(HOME)/.cache/ms-playwright
 FFMPEG_REV := 1013
 
-.PHONY: help install uv browser newman synth test test-fast lint format demo bench clean
+.PHONY: help install uv browser newman synth test test-fast lint format demo bench bench-more clean
 
 help:
 	@echo "make demo   - set up, start local mode, run the example tests, print results"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make lint   - ruff + mypy"
 	@echo "make synth  - synthesize the CDK stack into cdk.out/ (no AWS account, no Docker; runs cdk-nag)"
-	@echo "make bench  - the runner against a bare Playwright script; local mode's AWS emulation; plain English"
-	@echo "              reruns against explicit plans; suite runs batched onto one runner; Newman; the Lambdas'"
-	@echo "              cold starts against importing their libraries alone; as ratios"
+	@echo "make bench  - the seven benchmarks of the performance targets against their peers, side by side;"
+	@echo "              prints the table and writes it to bench/README.md (make bench-more: the other benchmarks)"
 
 uv:
 	@uv --version >/dev/null 2>&1 || [ -x .tools/bin/uv ] || { \
@@ -52,15 +51,16 @@ demo: install
 
 # autotest's runner against a bare Playwright script doing the same test; prints ratios.
 bench: install newman
-	$(PY) -m bench.runner_overhead --runs 15
+	$(PY) -m bench.table
+
+# The benchmarks of earlier work (each prints its own ratios; the README's Benchmarks section has their figures).
+bench-more: install
 	$(PY) -m bench.local_emulation --rounds 5 --iterations 10
 	$(PY) -m bench.check_overhead --checks 300
 	$(PY) -m bench.planner_parse --rounds 30
 	$(PY) -m bench.plain_english --runs 15
 	$(PY) -m bench.suite_batching --rounds 9 --runs 4 --lambda
-	$(PY) -m bench.newman_throughput --rounds 5
 	$(PY) -m bench.ui_runs_page --rounds 15
-	$(PY) -m bench.cold_start --rounds 7
 
 test: install
 	$(PY) -m pytest -q
