@@ -29,12 +29,12 @@ README = ROOT / "bench" / "README.md"
 #: the benchmarks of the performance targets, in the issue's order, with the arguments ``make bench`` gives them
 BENCHES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("runner_overhead", ("--runs", "9")),
-    ("suite_throughput", ("--rounds", "3")),
+    ("suite_throughput", ("--rounds", "1")),
     ("newman_throughput", ("--rounds", "5")),
     ("cold_start", ("--rounds", "7")),
     ("latency", ("--runs", "100")),
-    ("memory", ()),
-    ("cost", ()),
+    ("memory", ("--rounds", "1", "--hold-s", "3")),
+    ("cost", ("--runs", "5")),
 )
 
 

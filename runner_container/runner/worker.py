@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import time
 from typing import Any
 
 from pydantic import ValidationError
@@ -77,6 +78,7 @@ class Worker:
                         {*self._in_flight, stopping}, timeout=PROTECTION_TURN_S, return_when=asyncio.FIRST_COMPLETED
                     )
                     continue
+                polled_at = time.monotonic()
                 receiving = asyncio.create_task(
                     asyncio.to_thread(
                         self._queue.receive,
@@ -98,7 +100,10 @@ class Worker:
                     await _sleep_unless(stopping, RECEIVE_ERROR_BACKOFF_S)
                     continue
                 if not messages:
-                    await _sleep_unless(stopping, self._idle_s)
+                    # An empty answer before the long poll's time was up: a queue that does not wait, so pause (never
+                    # spin). One that waited its whole time is polled again at once: a run sent now starts now.
+                    if time.monotonic() - polled_at < max(self._wait_s, self._idle_s):
+                        await _sleep_unless(stopping, self._idle_s)
                 else:  # before they start: scaling in now stops another worker (or none)
                     await self._protection.hold()
                 for received in messages:
