@@ -59,6 +59,8 @@ bench: install newman
 	$(PY) -m bench.suite_batching --rounds 9 --runs 4 --lambda
 	$(PY) -m bench.newman_throughput --rounds 5
 	$(PY) -m bench.ui_runs_page --rounds 15
+	$(PY) -m bench.latency --runs 40
+	$(PY) -m bench.memory --rounds 1 --hold-s 3
 
 test: install
 	$(PY) -m pytest -q
