@@ -385,7 +385,7 @@ def report(modes: dict[str, Figures], peer: Figures, rounds: int) -> None:
             ):
                 idle = med(samples, "rss_mb")
                 met = idle < TARGET_IDLE_MB
-                why = "" if met or kept is None else "; over idle, by process: " + _per(kept, 1)
+                why = "" if met or kept is None else "; over the idle figure, the processes kept warm: " + _per(kept, 1)
                 emit(
                     Result(
                         bench="memory",
@@ -434,7 +434,7 @@ def report(modes: dict[str, Figures], peer: Figures, rounds: int) -> None:
                 target=f"< {TARGET_EXTRA_MB:g} MB",
                 met=met,
                 notes=f"PSS {extra_mb(figures, 'pss_mb'):.0f} MB (the peer's {extra_mb(peer, 'pss_mb'):.0f})"
-                + ("" if met else "; per extra run, by process: " + _per(where, CONCURRENT - 1)),
+                + ("" if met else "; what one more run adds, by process: " + _per(where, CONCURRENT - 1)),
                 extra=common,
             )
         )
