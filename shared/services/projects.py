@@ -9,7 +9,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime
 
-from shared.errors import Conflict, NotFound, Unauthorized, Unavailable
+from shared.errors import Conflict, NotFound, Unauthorized
 from shared.ids import new_id, utcnow
 from shared.models.projects import ApiKey, ApiKeyCreated, Principal, Project, ProjectCreated
 from shared.ports import ProjectStore
@@ -68,20 +68,26 @@ class Projects:
         if not api_key:
             raise Unauthorized("missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'")
         digest = hash_key(api_key)
-        unreadable: Unavailable | None = None
-        try:
-            bootstrap = self._bootstrap_digest()
-        except Unavailable as exc:  # (not kept: the next key checked reads it again)
-            bootstrap, unreadable = None, exc
-        if bootstrap and hmac.compare_digest(digest, bootstrap):
-            self._ensure_bootstrap_project()
-            return Principal(project_id=self._bootstrap_project, key_id="bootstrap", admin=True)
+        # The bootstrap key, once read, is told apart first (the admin's requests look nothing up); until then a
+        # key is looked up first, so a project's key is checked without reading the bootstrap key (in AWS: no
+        # Secrets Manager client made and called on a cold start's first request)
+        known = self._bootstrap_hash
+        if known and hmac.compare_digest(digest, known):
+            return self._bootstrap_principal()
         record = self._store.get_api_key(digest)
-        if record is None:
-            if unreadable is not None:  # it may have been the bootstrap key: that cannot be told now
-                raise unreadable
-            raise Unauthorized("invalid API key")
-        return Principal(project_id=record.project_id, key_id=record.key_id)
+        if record is not None:
+            return Principal(project_id=record.project_id, key_id=record.key_id)
+        if known is None:  # not read yet: it may be the bootstrap key
+            # (unreadable: Unavailable, not kept, so the next key checked reads it again; it may have been the
+            # bootstrap key, which cannot be told now)
+            bootstrap = self._bootstrap_digest()
+            if bootstrap and hmac.compare_digest(digest, bootstrap):
+                return self._bootstrap_principal()
+        raise Unauthorized("invalid API key")
+
+    def _bootstrap_principal(self) -> Principal:
+        self._ensure_bootstrap_project()
+        return Principal(project_id=self._bootstrap_project, key_id="bootstrap", admin=True)
 
     def get_project(self, project_id: str) -> Project:
         return self._store.get_project(project_id)

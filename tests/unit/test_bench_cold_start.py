@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bench.cold_start import (
     ImportLine,
+    beyond_floor,
     median_lines,
     own_time_by_module,
     own_time_by_package,
@@ -71,6 +72,18 @@ def test_several_reports_merge_into_each_modules_median() -> None:
 
     assert median_lines([first, second, third]) == [ImportLine("a", 20, 30, 0), ImportLine("b", 30, 30, 1)]
     assert median_lines([]) == []
+
+
+def test_what_the_handler_adds_to_the_floor_is_what_the_floor_does_not_load() -> None:
+    lines = parse_importtime(REPORT)
+    floor = [ImportLine("_io", 1, 1, 0), ImportLine("boto3", 9, 9, 0), ImportLine("botocore.exceptions", 1, 1, 1)]
+
+    assert [line.module for line in beyond_floor(lines, floor)] == [
+        "shared.models.runs",
+        "shared.models",
+        "functions.api.handler",
+    ]
+    assert beyond_floor(lines, []) == lines
 
 
 def test_no_report_no_lines() -> None:
