@@ -29,7 +29,6 @@ Besides the walls, autotest's runs (from its JSON) show how many ran at once and
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import statistics
@@ -259,10 +258,8 @@ def run_pytest(directory: Path, *, artifacts: bool, workers: int = 2) -> float:
 class AutotestRound:
     wall_s: float
     runs: list[dict[str, Any]]
-    #: CPU seconds during the command: local mode's own process (API, moto, runner: one GIL), and its children
-    #: (Playwright's driver, Chromium, ffmpeg, the response checkers)
+    #: CPU seconds of local mode's own process (API, moto, runner: one GIL) during the command
     local_cpu_s: float = 0.0
-    children_cpu_s: float = 0.0
 
     def phases(self) -> dict[str, float]:
         """Medians of each run's queued and executing seconds, and the most runs executing at once."""
@@ -279,7 +276,6 @@ class AutotestRound:
             "first_created_to_last_ended_s": (last - first).total_seconds(),
             "most_at_once": float(most_at_once(self.runs)),
             "local_cpu_s": self.local_cpu_s,
-            "browser_and_children_cpu_s": self.children_cpu_s,
         }
 
 
@@ -326,11 +322,11 @@ class Local:
         junit = directory.parent / f"{directory.name}.junit.xml"
         junit.unlink(missing_ok=True)
         args = [*autotest_cli(), "run", str(directory), "--wait", "--quiet", "--json", "--junit", str(junit)]
-        own, children = self.cpu()
+        own = self.cpu()
         started = time.perf_counter()
         done = subprocess.run(args, cwd=ROOT, env=self.env, capture_output=True, text=True)
         wall = time.perf_counter() - started
-        own_after, children_after = self.cpu()
+        own_after = self.cpu()
         tests, bad = junit_counts(junit) if junit.exists() else (0, 0)
         if done.returncode != 0 or tests != len(list(directory.glob("*.yaml"))) or bad:
             raise SystemExit(
@@ -338,18 +334,12 @@ class Local:
                 f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
             )
         runs = [item["run"] for item in json.loads(done.stdout)]
-        return AutotestRound(wall, runs, own_after - own, max(0.0, children_after - children))
+        return AutotestRound(wall, runs, own_after - own)
 
-    def cpu(self) -> tuple[float, float]:
-        """CPU seconds so far of local mode's process, and of its children alive now (and those it waited for)."""
-        process = psutil.Process(self.process.pid)
-        times = process.cpu_times()
-        children = times.children_user + times.children_system
-        for child in process.children(recursive=True):
-            with contextlib.suppress(psutil.Error):
-                t = child.cpu_times()
-                children += t.user + t.system
-        return times.user + times.system, children
+    def cpu(self) -> float:
+        """CPU seconds so far of local mode's own process (not the browsers': their renderers come and go)."""
+        times = psutil.Process(self.process.pid).cpu_times()
+        return float(times.user + times.system)
 
     def stop(self) -> None:
         self.process.terminate()
@@ -453,7 +443,7 @@ def main(rounds: int, concurrencies: list[int | None]) -> None:
 def notes_for(phases: dict[str, float], ours: float, peer: float) -> str:
     return (
         f"local mode's one process (API, moto, runner under one GIL) used {phases['local_cpu_s']:.1f} CPU-s in the "
-        f"{ours:.1f} s (the browsers {phases['browser_and_children_cpu_s']:.1f}); {phases['most_at_once']:.0f} runs "
+        f"{ours:.1f} s; {phases['most_at_once']:.0f} runs "
         f"at once (--concurrency), each {phases['executing_p50_s']:.2f} s p50 started -> ended of which "
         f"{phases['steps_p50_s']:.2f} s steps; a run waited {phases['queued_p50_s']:.1f} s p50 in the queue"
     )

@@ -283,7 +283,9 @@ class _Stream:
 class RunFeeds:
     """The ``RunEvents`` of one API process: one feed per followed run, shared by all of its streams, and
     the caps on open streams (see the module docstring). ``read`` reads a run of a project (blocking);
-    ``hub``, when given, pushes status events; ``tick_s``: how often a followed run is read."""
+    ``hub``, when given, pushes status events; ``tick_s``: how often a followed run is read. ``queued_tick_s``
+    (with a hub only): how often a run last read as queued is read when nothing is pushed. It has no steps to show
+    and its start is pushed, so a suite's many queued runs need not be read every tick (default: ``tick_s``)."""
 
     def __init__(
         self,
@@ -291,11 +293,13 @@ class RunFeeds:
         *,
         hub: EventHub | None = None,
         tick_s: float = 1.0,
+        queued_tick_s: float | None = None,
         limits: StreamLimits | None = None,
     ) -> None:
         self._read = read
         self._hub = hub
         self._tick_s = tick_s
+        self._queued_tick_s = tick_s if queued_tick_s is None else max(tick_s, queued_tick_s)
         self._limits = limits or StreamLimits()
         self._feeds: dict[tuple[str, str], _Feed] = {}
         self._per_project: Counter[str] = Counter()
@@ -353,8 +357,10 @@ class RunFeeds:
                 if queue is None:
                     await asyncio.sleep(self._tick_s)
                 else:
+                    queued = feed.latest is not None and feed.latest.status == RunStatus.queued
+                    timeout = self._queued_tick_s if queued else self._tick_s
                     with suppress(TimeoutError):
-                        pushed.append(await asyncio.wait_for(queue.get(), timeout=self._tick_s))
+                        pushed.append(await asyncio.wait_for(queue.get(), timeout=timeout))
                     while not queue.empty():
                         pushed.append(queue.get_nowait())
                     if None in pushed:  # the hub closed: local mode is shutting down

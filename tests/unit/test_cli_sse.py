@@ -175,6 +175,36 @@ async def test_many_streams_of_a_run_share_one_store_read_per_tick(fakes: FakeSe
     assert (feeds.open_streams, feeds.feed_count) == (0, 0)
 
 
+async def test_a_queued_run_fed_by_the_bus_is_read_seldom_and_wakes_on_its_start(fakes: FakeServices) -> None:
+    # Given a bus-fed source that reads a followed run every 10 ms, a queued one every minute
+    hub = EventHub()
+    run = start(fakes)
+    reads: list[str] = []
+    store_read = fakes.store.get_run
+
+    def counted(run_id: str) -> Run:
+        reads.append(run_id)
+        return store_read(run_id)
+
+    fakes.store.get_run = counted  # type: ignore[method-assign]
+    feeds = RunFeeds(fakes.services.runs.get_run, hub=hub, tick_s=0.01, queued_tick_s=60)
+    followed = asyncio.create_task(collect(feeds.open("default", run)))
+
+    # When it stays queued for 0.3 s (30 ticks)
+    await asyncio.sleep(0.3)
+    during = len(reads)
+
+    # Then it was read once (its first read found it queued), and its start and end, pushed, wake the feed at once
+    done = finish(fakes, run)
+    for event in fakes.events.events:
+        if event.run_id == run.id:  # type: ignore[attr-defined]
+            hub.publish(event)  # type: ignore[arg-type]
+    events = await asyncio.wait_for(followed, 5)
+    assert during == 1, during
+    assert kinds(events) == ["status:queued", "status:running", "step:0", "status:passed"]
+    assert done.status == RunStatus.passed
+
+
 async def test_open_streams_are_capped_per_project_and_per_run_and_closing_frees_a_slot(fakes: FakeServices) -> None:
     # Given caps of 3 streams per project and 2 per run, and queued runs of two projects
     feeds = RunFeeds(fakes.services.runs.get_run, tick_s=0.05, limits=StreamLimits(per_project=3, per_run=2))

@@ -32,10 +32,18 @@ KEEPALIVE_S = 15.0
 POLL_S = 1.0
 
 
-def run_feeds(services: Services, settings: Settings, *, tick_s: float, hub: EventHub | None = None) -> RunFeeds:
-    """The app's ``RunEvents``: reads through ``services`` every ``tick_s``, capped as ``settings`` say."""
+def run_feeds(
+    services: Services,
+    settings: Settings,
+    *,
+    tick_s: float,
+    hub: EventHub | None = None,
+    queued_tick_s: float | None = None,
+) -> RunFeeds:
+    """The app's ``RunEvents``: reads through ``services`` every ``tick_s`` (a queued run every ``queued_tick_s``
+    when a ``hub`` pushes status changes), capped as ``settings`` say."""
     limits = StreamLimits(per_project=settings.event_streams_per_project, per_run=settings.event_streams_per_run)
-    return RunFeeds(services.runs.get_run, hub=hub, tick_s=tick_s, limits=limits)
+    return RunFeeds(services.runs.get_run, hub=hub, tick_s=tick_s, queued_tick_s=queued_tick_s, limits=limits)
 
 
 def run_events_dep(request: Request, services: ServicesDep, settings: SettingsDep) -> RunEvents:
