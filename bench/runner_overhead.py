@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
+import importlib
 import re
 import statistics
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from playwright.async_api import Page, async_playwright, expect
 
@@ -103,6 +106,53 @@ async def peer_flow(page: Page, base_url: str) -> None:
 PEER, OFF, DEFAULT = "peer: bare Playwright script", "autotest, artifacts off", "autotest, default artifacts"
 
 
+#: the runner's phases one profiled run times (module, attribute, name): each wrapped, its wall time summed
+PHASES = (
+    ("runner_container.runner.steps", "StepRunner._screenshot", "screenshots"),
+    ("runner_container.runner.onpage", "SecretScanner.mark", "secret scan before each screenshot"),
+    ("runner_container.runner.onpage", "SecretScanner.uncovered", "secret scan after each screenshot"),
+    ("runner_container.runner.session", "_collect", "trace stop, video and logs"),
+    ("runner_container.runner.artifacts", "ArtifactCollector.upload_all", "uploads"),
+    ("runner_container.runner.executor", "RunExecutor._reports", "reports"),
+    ("runner_container.runner.executor", "RunExecutor._finish", "final write"),
+)
+
+
+async def profiled(one: Callable[[], Awaitable[None]]) -> dict[str, float]:
+    """One more run of ``one`` with a timer around each of :data:`PHASES`: milliseconds per phase (nested phases
+    are counted in their parents too)."""
+    spent: dict[str, float] = dict.fromkeys((name for _, _, name in PHASES), 0.0)
+    undo: list[tuple[Any, str, Any]] = []
+    for module_name, attribute, name in PHASES:
+        owner: Any = importlib.import_module(module_name)
+        *path, last = attribute.split(".")
+        for part in path:
+            owner = getattr(owner, part)
+        original = getattr(owner, last)
+
+        def timer(original: Any = original, name: str = name) -> Any:
+            @functools.wraps(original)
+            async def timed_phase(*args: Any, **kwargs: Any) -> Any:
+                started = time.perf_counter()
+                try:
+                    return await original(*args, **kwargs)
+                finally:
+                    spent[name] += (time.perf_counter() - started) * 1000
+
+            return timed_phase
+
+        setattr(owner, last, timer())
+        undo.append((owner, last, original))
+    started = time.perf_counter()
+    try:
+        await one()
+    finally:
+        for owner, last, original in reversed(undo):
+            setattr(owner, last, original)
+    spent["the whole run"] = (time.perf_counter() - started) * 1000
+    return {name: round(ms, 1) for name, ms in spent.items()}
+
+
 async def timed(runs: int, one: Callable[[], Awaitable[None]]) -> list[float]:
     seconds = []
     for _ in range(runs):
@@ -162,6 +212,7 @@ async def main(runs: int) -> None:
             for _ in range(runs):  # alternate, so drift hits every contender alike
                 for name, one in contenders.items():
                     results[name] += await timed(1, one)
+            profiles = {name: await profiled(contenders[name]) for name in (OFF, DEFAULT)}
             await pool.close()
             await browser.close()
 
@@ -175,6 +226,8 @@ async def main(runs: int) -> None:
     for name, target, limit in ((OFF, "<= 1.10x", 1.10), (DEFAULT, "<= 1.5x", 1.5)):
         ratio = medians[name] / peer_median
         per_step_ms = (medians[name] - peer_median) / len(FLOW) * 1000
+        phases = ", ".join(f"{phase} {ms:.0f} ms" for phase, ms in profiles[name].items() if ms >= 1)
+        print(f"  {name}, one more run with timers: {phases or 'nothing over 1 ms'}")
         emit(
             Result(
                 bench="runner_overhead",
@@ -187,8 +240,8 @@ async def main(runs: int) -> None:
                 ratio=round(ratio, 3),
                 target=target,
                 met=ratio <= limit,
-                notes=f"{per_step_ms:+.1f} ms per step over the peer",
-                extra={"per_step_ms": round(per_step_ms, 2)},
+                notes=f"{per_step_ms:+.1f} ms per step over the peer; one run with timers: {phases}",
+                extra={"per_step_ms": round(per_step_ms, 2), "profile_ms": profiles[name]},
             )
         )
 

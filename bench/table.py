@@ -8,6 +8,9 @@ fails gets a row that says so, and the exit status is 1.
 
     .venv/bin/python -m bench.table                      # all of them; writes bench/README.md
     .venv/bin/python -m bench.table --only cold_start    # one (the README is left alone)
+    .venv/bin/python -m bench.table --only cold_start --update   # one, its rows replaced in the README
+
+The figures behind the README are kept beside it in ``bench/results.json`` (what ``--update`` starts from).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import json
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,6 +28,7 @@ from bench.common import RESULT_PREFIX, Result, machine
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "bench" / "README.md"
+RESULTS = ROOT / "bench" / "results.json"
 
 #: the benchmarks of the performance targets, in the issue's order, with the arguments ``make bench`` gives them
 BENCHES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -45,6 +49,21 @@ class Ran:
     seconds: float
     returncode: int
     results: list[Result] = field(default_factory=list)
+
+
+def save(ran: list[Ran], path: Path, *, when: datetime, commit: str, where: str) -> None:
+    document = {"when": when.isoformat(), "commit": commit, "machine": where, "ran": [asdict(one) for one in ran]}
+    path.write_text(json.dumps(document, indent=1) + "\n")
+
+
+def load(path: Path) -> tuple[list[Ran], str]:
+    """The benchmarks of the last full run, and its machine line."""
+    document = json.loads(path.read_text())
+    ran = []
+    for one in document["ran"]:
+        results = [Result(**r) for r in one.pop("results")]
+        ran.append(Ran(**one, results=results))
+    return ran, str(document["machine"])
 
 
 def parse(output: str) -> list[Result]:
@@ -167,7 +186,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", metavar="NAME", help="only these benchmarks (the README is left alone)")
     parser.add_argument("--readme", type=Path, default=README, help="where the table goes (default bench/README.md)")
+    parser.add_argument(
+        "--update", action="store_true", help="with --only: replace those benchmarks' rows in the README's table"
+    )
     options = parser.parse_args(argv)
+    if options.update and not options.only:
+        parser.error("--update needs --only NAME ...")
     known = dict(BENCHES)
     unknown = sorted(set(options.only or ()) - known.keys())
     if unknown:
@@ -175,11 +199,19 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [(name, args) for name, args in BENCHES if not options.only or name in options.only]
     where = machine()  # the load before the benchmarks load it
     ran = [run(name, args) for name, args in chosen]
-    text = render(ran, when=datetime.now(UTC), commit=_commit(), where=where)
+    results_path = options.readme.with_name(RESULTS.name)
+    if options.update:
+        before, where_before = load(results_path)
+        fresh = {one.name: one for one in ran}
+        ran = [fresh.pop(one.name, one) for one in before] + list(fresh.values())
+        where = f"{where_before}; rerun of {', '.join(options.only)}: {where}"
+    when, commit = datetime.now(UTC), _commit()
+    text = render(ran, when=when, commit=commit, where=where)
     print("\n" + text.split("\n## Commands")[0])
-    if not options.only:
+    if not options.only or options.update:
         options.readme.write_text(text)
-        print(f"written: {options.readme.relative_to(ROOT) if options.readme.is_relative_to(ROOT) else options.readme}")
+        save(ran, results_path, when=when, commit=commit, where=where)
+        print(f"written: {options.readme} and {results_path.name}")
     return 0 if all(one.returncode == 0 and one.results for one in ran) else 1
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from bench.common import Result, percentile
 from bench.table import BENCHES, Ran, parse, render
@@ -68,3 +69,14 @@ def test_percentiles_interpolate() -> None:
     assert percentile([1, 2, 3, 4], 50) == 2.5
     assert percentile([5], 95) == 5
     assert percentile([0, 10], 95) == 9.5
+
+
+def test_the_results_are_saved_beside_the_readme_and_read_back(tmp_path: Path) -> None:
+    from bench.table import load, save
+
+    ran = [Ran("runner_overhead", "python -m bench.runner_overhead --runs 9", 80.0, 0, [_result()])]
+    path = tmp_path / "results.json"
+
+    save(ran, path, when=datetime(2026, 12, 4, tzinfo=UTC), commit="abc1234", where="2 cores")
+
+    assert load(path) == (ran, "2 cores")
