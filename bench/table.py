@@ -32,7 +32,7 @@ RESULTS = ROOT / "bench" / "results.json"
 
 #: the benchmarks of the performance targets, in the issue's order, with the arguments ``make bench`` gives them
 BENCHES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("runner_overhead", ("--runs", "9")),
+    ("runner_overhead", ("--runs", "7")),
     ("suite_throughput", ("--rounds", "1")),
     ("newman_throughput", ("--rounds", "5")),
     ("cold_start", ("--rounds", "7")),
@@ -90,6 +90,12 @@ def run(name: str, args: tuple[str, ...]) -> Ran:
     return Ran(name, command, seconds, process.returncode, parse("".join(lines)))
 
 
+def has_target(result: Result) -> bool:
+    """Whether the figure has a target of its own (else it is shown for information: no "met" either way)."""
+    target = result.target.strip().lower()
+    return bool(target) and not target.startswith("none")
+
+
 def _figure(value: float | None, unit: str) -> str:
     if value is None:
         return "—"
@@ -121,7 +127,7 @@ def render(ran: list[Ran], *, when: datetime, commit: str, where: str) -> str:
             rows.append(f"| {number.get(one.name, '')} | {one.name} | **failed ({why})** | | | | | | no | | |")
             continue
         for r in one.results:
-            met = "yes" if r.met else "**no**"
+            met = "—" if not has_target(r) else "yes" if r.met else "**no**"
             rows.append(
                 f"| {number.get(one.name, '')} | {r.bench} | {_cell(r.work)} | {_cell(r.peer) or '—'} "
                 f"| {_figure(r.peer_value, r.unit)} | {_figure(r.autotest_value, r.unit)} | {_ratio(r)} "
@@ -129,11 +135,12 @@ def render(ran: list[Ran], *, when: datetime, commit: str, where: str) -> str:
             )
     commands = "\n".join(f"- `.venv/bin/{one.command}` ({one.seconds:.0f} s)" for one in ran)
     total = sum(one.seconds for one in ran)
-    missed = [r for one in ran for r in one.results if not r.met]
+    targeted = [r for one in ran for r in one.results if has_target(r)]
+    missed = [r for r in targeted if not r.met]
     summary = (
         "Every target is met."
         if not missed and all(one.returncode == 0 and one.results for one in ran)
-        else f"{len(missed)} of {sum(len(one.results) for one in ran)} figures miss their target; the notes say why."
+        else f"{len(missed)} of the {len(targeted)} figures with a target miss it; the notes say why."
     )
     return f"""# Benchmarks
 
@@ -189,9 +196,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--update", action="store_true", help="with --only: replace those benchmarks' rows in the README's table"
     )
+    parser.add_argument("--rerender", action="store_true", help="write the README again from bench/results.json")
     options = parser.parse_args(argv)
     if options.update and not options.only:
         parser.error("--update needs --only NAME ...")
+    if options.rerender:  # the README again from bench/results.json, nothing run
+        path = options.readme.with_name(RESULTS.name)
+        ran, where = load(path)
+        document = json.loads(path.read_text())
+        when = datetime.fromisoformat(document["when"])
+        options.readme.write_text(render(ran, when=when, commit=document["commit"], where=where))
+        return 0
     known = dict(BENCHES)
     unknown = sorted(set(options.only or ()) - known.keys())
     if unknown:

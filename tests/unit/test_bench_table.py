@@ -47,7 +47,7 @@ def test_the_table_has_a_row_per_figure_says_what_missed_and_marks_a_failed_benc
     assert "| 1.500 s | 1.800 s | 1.20x | <= 1.10x | **no** | 9 |" in row
     assert "progress \\| writes" in row  # a pipe in a note does not break the table
     assert f"| {len(BENCHES)} | cost | **failed (exit 1)** |" in text
-    assert "1 of 1 figures miss their target" in text
+    assert "1 of the 1 figures with a target miss it" in text
     assert "`.venv/bin/python -m bench.runner_overhead --runs 9` (80 s)" in text
     assert '"per_step_ms": 13.6' in text
 
