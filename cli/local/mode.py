@@ -60,6 +60,10 @@ BUS_TICK_S = 0.5
 #: a streamed run last read as queued is read this often (its start is pushed by the bus): reading a suite's queued
 #: runs every BUS_TICK_S took about a fifth of local mode's process while it ran 40 browser tests (py-spy)
 QUEUED_TICK_S = 5.0
+#: event streams a project may hold open in local mode unless AUTOTEST_EVENT_STREAMS_PER_PROJECT says otherwise:
+#: `autotest run DIR --wait` follows each run of a directory with a stream, and a follower refused one polls
+#: GET /v1/runs/{id} every second until its run ends (20 of a 40-test directory did, at the default of 20)
+LOCAL_STREAMS_PER_PROJECT = 200
 FORCE_STOP_S = 5.0
 #: what the first release kept beside config.json ({"aws_port": N}, its emulator's port): removed on start
 OLD_LOCAL_STATE_NAME = "local.json"
@@ -295,6 +299,9 @@ class LocalMode:
                 "network_refused_local_ports": _merge_ports(base.network_refused_local_ports, api_port),
                 "secrets_file": base.secrets_file or self.data_dir / "secrets.env",
                 "public_url": base.public_url or api_url,  # links in notifications
+                "event_streams_per_project": base.event_streams_per_project
+                if "event_streams_per_project" in base.model_fields_set
+                else LOCAL_STREAMS_PER_PROJECT,
             }
         )
         self.settings = settings

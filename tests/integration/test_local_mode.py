@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from cli.client import parse_sse
-from cli.local.mode import LocalInfo, LocalModeError, LocalModeThread, LocalOptions
+from cli.local.mode import LOCAL_STREAMS_PER_PROJECT, LocalInfo, LocalModeError, LocalModeThread, LocalOptions
 from examples.webapp import serve
 from shared.models.messages import RunMessage
 from shared.models.runs import RunStatus, StepResult
@@ -289,6 +289,34 @@ def test_the_event_stream_ends_with_the_terminal_status(start_local: Starter) ->
     seen = [(e.event, json.loads(e.data).get("status") or json.loads(e.data)["step"]["index"]) for e in events]
     assert seen == [("status", "queued"), ("status", "running"), ("step", 0), ("status", "passed")]
     assert mode.mode.hub.subscriber_count == 0
+
+
+def test_a_project_may_follow_a_directory_of_runs_with_streams_unless_told_otherwise(
+    start_local: Starter, tmp_path: Path
+) -> None:
+    # autotest run DIR --wait opens a stream per run: local mode allows more than the API's default of 20 ...
+    mode, _ = start_local()
+    assert mode.mode.settings is not None
+    assert (
+        mode.mode.settings.event_streams_per_project == LOCAL_STREAMS_PER_PROJECT > Settings().event_streams_per_project
+    )
+    mode.stop()
+
+    # ... unless the setting is given
+    options = LocalOptions(
+        port=0,
+        example_port=None,
+        data_dir=tmp_path / "other",
+        workers={},
+        base_settings=unique_settings().model_copy(update={"event_streams_per_project": 7}),
+    )
+    given = LocalModeThread(options)
+    try:
+        given.start()
+        assert given.mode.settings is not None
+        assert given.mode.settings.event_streams_per_project == 7
+    finally:
+        given.stop()
 
 
 def test_one_local_mode_per_data_directory(start_local: Starter) -> None:
