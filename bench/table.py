@@ -34,8 +34,8 @@ RESULTS = ROOT / "bench" / "results.json"
 BENCHES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("runner_overhead", ("--runs", "7")),
     ("suite_throughput", ("--rounds", "1")),
-    ("newman_throughput", ("--rounds", "5")),
-    ("cold_start", ("--rounds", "7")),
+    ("newman_throughput", ("--rounds", "3")),
+    ("cold_start", ("--rounds", "5")),
     ("latency", ("--runs", "100")),
     ("memory", ("--rounds", "1", "--hold-s", "3")),
     ("cost", ("--runs", "5")),

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, APIRouter
 from fastapi_offline import FastAPIOffline
 
 from functions.api import errors, ui
@@ -37,6 +39,44 @@ every read and write is scoped to the key's project. Errors are
 DOCS_ASSETS_URL = "/docs/assets"
 
 
+#: routes that take no API key: an artifact's link carries its own signed token
+KEYLESS_ROUTES = frozenset({("GET", "/v1/artifacts/{token}/{name:path}")})
+
+
+def _roles_of(dependant: Dependant) -> set[str]:
+    found = set()
+    for sub in dependant.dependencies:
+        role = getattr(sub.call, "required_role", None)
+        if role:
+            found.add(role)
+        found |= _roles_of(sub)
+    return found
+
+
+def declare_roles(router: APIRouter) -> None:
+    """Every ``/v1`` route needs exactly one role (``deps.ViewerDep`` ... ``AdminDep``, ``BootstrapDep``), shown in
+    its OpenAPI operation as ``x-required-role`` and in its description; a route with none or two is a bug found
+    here, when the app is built, not by a caller."""
+    for route in router.routes:
+        if not isinstance(route, APIRoute) or not route.path.startswith("/v1/"):
+            continue
+        methods = sorted(route.methods or ())
+        keyless = all((method, route.path) in KEYLESS_ROUTES for method in methods)
+        roles = _roles_of(route.dependant)
+        if keyless:
+            if roles:
+                raise RuntimeError(f"{route.path} takes no key but declares the role {roles}")
+            continue
+        if len(roles) != 1:
+            raise RuntimeError(f"{methods} {route.path} must declare exactly one role, not {roles}")
+        (role,) = roles
+        if (route.openapi_extra or {}).get("x-required-role") == role:
+            continue  # declared by an app built before
+        route.openapi_extra = {**(route.openapi_extra or {}), "x-required-role": role}
+        needs = f"Needs a key with the role `{role}` or above." if role != "bootstrap" else "Needs the bootstrap key."
+        route.description = f"{route.description}\n\n{needs}".strip() if route.description else needs
+
+
 def create_app(
     services: Services | None = None, *, max_body_bytes: int | None = None, ui_session_key: bytes | None = None
 ) -> FastAPI:
@@ -67,6 +107,7 @@ def create_app(
         imports.router,
     )
     for router in routers:
+        declare_roles(router)
         app.include_router(router, responses=errors.ERROR_RESPONSES)
 
     @app.get("/healthz", tags=["health"], summary="Liveness")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Path, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.errors import Forbidden, InvalidInput
-from shared.models.projects import Principal
+from shared.models.projects import Principal, Role, role_allows
 from shared.models.runs import parse_label_filter
 from shared.services.container import Services
 from shared.settings import Settings, get_settings
@@ -41,13 +42,45 @@ def principal_dep(
 PrincipalDep = Annotated[Principal, Depends(principal_dep)]
 
 
-def admin_dep(principal: PrincipalDep) -> Principal:
-    if not principal.admin:
-        raise Forbidden("this needs the deployment's bootstrap (admin) key")
+def require_role(needed: Role) -> Callable[[Principal], Principal]:
+    """The dependency of a route that needs ``needed``: the caller's principal, or a 403 that names the role.
+    Every ``/v1`` route declares exactly one (``create_app`` checks), through the aliases below."""
+
+    def role_dep(principal: PrincipalDep) -> Principal:
+        if not role_allows(principal.role, needed):
+            raise Forbidden(
+                f"this needs a key with the role {needed!r} or above; this key"
+                f" ({principal.key_name or principal.key_id}) is {principal.role!r}",
+                details={"role_required": needed, "role": principal.role},
+            )
+        return principal
+
+    role_dep.required_role = needed  # type: ignore[attr-defined]
+    role_dep.__name__ = f"require_{needed}"
+    return role_dep
+
+
+ViewerDep = Annotated[Principal, Depends(require_role("viewer"))]
+"""Reads: any key of the project."""
+RunnerDep = Annotated[Principal, Depends(require_role("runner"))]
+"""Starting and cancelling runs and suite runs (the key CI gets)."""
+EditorDep = Annotated[Principal, Depends(require_role("editor"))]
+"""Writing tests, revisions, suites, schedules, plans, heal acceptances and imports."""
+AdminDep = Annotated[Principal, Depends(require_role("admin"))]
+"""Keys, secrets, notifications, integrations and the audit log."""
+
+
+def bootstrap_dep(principal: PrincipalDep) -> Principal:
+    if not principal.bootstrap:
+        raise Forbidden(
+            "this needs the deployment's bootstrap key", details={"role_required": "bootstrap", "role": principal.role}
+        )
     return principal
 
 
-AdminDep = Annotated[Principal, Depends(admin_dep)]
+bootstrap_dep.required_role = "bootstrap"  # type: ignore[attr-defined]
+BootstrapDep = Annotated[Principal, Depends(bootstrap_dep)]
+"""Creating projects: the deployment's bootstrap key only."""
 
 
 def correlation_id_dep(request: Request) -> str | None:

@@ -3,8 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from shared.models.common import Model, Name, StrictModel
+
+Role = Literal["viewer", "runner", "editor", "admin"]
+"""What a key may do, each role all the one before it may and more: `viewer` reads everything; `runner` also
+starts and cancels runs and suite runs (the key CI gets); `editor` also writes tests, suites, schedules, plans,
+heal acceptances and imports; `admin` also manages keys, secrets, notifications, integrations and reads the
+audit log."""
+
+#: the roles in order, least first: a key may do what its role and every role before it may
+ROLES: tuple[Role, ...] = ("viewer", "runner", "editor", "admin")
+
+
+def role_allows(role: Role, needed: Role) -> bool:
+    """Whether a key of ``role`` may do what needs ``needed``."""
+    return ROLES.index(role) >= ROLES.index(needed)
 
 
 class Project(Model):
@@ -25,6 +40,9 @@ class ApiKey(Model):
     project_id: str
     name: str
     created_at: datetime
+    #: keys made before roles could do everything: they stay admin keys
+    role: Role = "admin"
+    last_used_at: datetime | None = None
 
 
 class ProjectCreate(StrictModel):
@@ -41,6 +59,10 @@ class ApiKeyCreate(StrictModel):
     name: Name = "default"
     """A name to tell the key apart, e.g. where it is used (1 to 200 characters; no control characters).
     Default: `default`."""
+    role: Role = "viewer"
+    """What the key may do: `viewer` (read only), `runner` (also start and cancel runs: the key CI gets),
+    `editor` (also write tests, suites, schedules), `admin` (also keys, secrets, notifications, the audit log).
+    Default: `viewer`, the least."""
 
 
 class ProjectCreated(Model):
@@ -64,11 +86,16 @@ class ApiKeyCreated(Model):
     """The key's id (`key_...`), which names it without revealing it."""
     project_id: str
     """The project the key belongs to."""
+    role: Role = "admin"
+    """What the key may do."""
 
 
 class Principal(Model):
-    """Who is calling: a project, and whether the key is the bootstrap (admin) key."""
+    """Who is calling: a project, the key (its id, name and role), and whether it is the deployment's bootstrap
+    key (an admin of the bootstrap project that may also create projects)."""
 
     project_id: str
     key_id: str
-    admin: bool = False
+    key_name: str = ""
+    role: Role = "viewer"
+    bootstrap: bool = False

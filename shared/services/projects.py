@@ -11,7 +11,7 @@ from datetime import datetime
 
 from shared.errors import Conflict, NotFound, Unauthorized
 from shared.ids import new_id, utcnow
-from shared.models.projects import ApiKey, ApiKeyCreated, Principal, Project, ProjectCreated
+from shared.models.projects import ApiKey, ApiKeyCreated, Principal, Project, ProjectCreated, Role
 from shared.ports import ProjectStore
 
 KEY_PREFIX = "atk_"
@@ -48,10 +48,10 @@ class Projects:
     def create_project(self, name: str, *, project_id: str | None = None) -> ProjectCreated:
         project = Project(id=project_id or new_id("prj"), name=name, created_at=self._clock())
         self._store.put_project(project)
-        created = self.create_key(project.id, "default")
+        created = self.create_key(project.id, "default", "admin")
         return ProjectCreated(project=project, api_key=created.api_key, key_id=created.key_id)
 
-    def create_key(self, project_id: str, name: str) -> ApiKeyCreated:
+    def create_key(self, project_id: str, name: str, role: Role = "viewer") -> ApiKeyCreated:
         self._store.get_project(project_id)
         api_key = generate_key()
         record = ApiKey(
@@ -60,9 +60,10 @@ class Projects:
             project_id=project_id,
             name=name,
             created_at=self._clock(),
+            role=role,
         )
         self._store.put_api_key(record)
-        return ApiKeyCreated(api_key=api_key, key_id=record.key_id, project_id=project_id)
+        return ApiKeyCreated(api_key=api_key, key_id=record.key_id, project_id=project_id, role=role)
 
     def authenticate(self, api_key: str | None) -> Principal:
         if not api_key:
@@ -76,7 +77,7 @@ class Projects:
             return self._bootstrap_principal()
         record = self._store.get_api_key(digest)
         if record is not None:
-            return Principal(project_id=record.project_id, key_id=record.key_id)
+            return Principal(project_id=record.project_id, key_id=record.key_id, key_name=record.name, role=record.role)
         if known is None:  # not read yet: it may be the bootstrap key
             # (unreadable: Unavailable, not kept, so the next key checked reads it again; it may have been the
             # bootstrap key, which cannot be told now)
@@ -87,7 +88,9 @@ class Projects:
 
     def _bootstrap_principal(self) -> Principal:
         self._ensure_bootstrap_project()
-        return Principal(project_id=self._bootstrap_project, key_id="bootstrap", admin=True)
+        return Principal(
+            project_id=self._bootstrap_project, key_id="bootstrap", key_name="bootstrap", role="admin", bootstrap=True
+        )
 
     def get_project(self, project_id: str) -> Project:
         return self._store.get_project(project_id)

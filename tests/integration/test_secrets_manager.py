@@ -98,7 +98,7 @@ def test_the_bootstrap_key_is_read_from_its_secret_when_a_key_is_first_checked(a
     settings = aws_settings.model_copy(update={"bootstrap_api_key": None, "bootstrap_api_key_secret": name})
     projects = build_services(settings).projects
     # When the key is checked, Then it is the bootstrap project's; another key is not
-    assert projects.authenticate("atk_from_the_secret").admin is True
+    assert projects.authenticate("atk_from_the_secret").bootstrap is True
     with pytest.raises(Unauthorized):
         projects.authenticate("atk_other")
 
@@ -122,7 +122,7 @@ def test_the_bootstrap_key_is_read_without_surrounding_whitespace(aws_settings: 
     name = f"autotest-bootstrap-{uuid.uuid4().hex[:8]}"
     secrets.create_secret(Name=name, SecretString=stored)
     settings = aws_settings.model_copy(update={"bootstrap_api_key": None, "bootstrap_api_key_secret": name})
-    assert build_services(settings).projects.authenticate("atk_from_a_file").admin is True
+    assert build_services(settings).projects.authenticate("atk_from_a_file").bootstrap is True
 
 
 def test_an_empty_bootstrap_secret_is_unavailable_until_it_is_written(aws_settings: Settings) -> None:
@@ -134,4 +134,4 @@ def test_an_empty_bootstrap_secret_is_unavailable_until_it_is_written(aws_settin
     with pytest.raises(Unavailable):
         projects.authenticate("atk_later")
     secrets.put_secret_value(SecretId=name, SecretString="atk_later")
-    assert projects.authenticate("atk_later").admin is True  # not kept: read again
+    assert projects.authenticate("atk_later").bootstrap is True  # not kept: read again

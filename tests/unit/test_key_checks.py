@@ -44,7 +44,7 @@ def test_a_projects_key_is_checked_without_reading_the_bootstrap_key() -> None:
 
     principal = projects.authenticate(created.api_key)
 
-    assert (principal.project_id, principal.admin) == (created.project.id, False)
+    assert (principal.project_id, principal.bootstrap) == (created.project.id, False)
     assert secret.reads == 0
 
 
@@ -56,7 +56,7 @@ def test_the_bootstrap_key_is_read_once_then_told_apart_without_a_lookup() -> No
     lookups = store.lookups
     again = projects.authenticate(BOOTSTRAP)
 
-    assert first.admin and again.admin and again.project_id == "default"
+    assert first.bootstrap and again.bootstrap and again.project_id == "default"
     assert secret.reads == 1
     assert store.lookups == lookups == 1
     with pytest.raises(Unauthorized):
@@ -73,7 +73,7 @@ def test_an_unknown_key_while_the_bootstrap_key_cannot_be_read_is_unavailable_an
         projects.authenticate("atk_maybe_the_bootstrap_key")
     assert projects.authenticate(created.api_key).project_id == created.project.id
     secret.value = BOOTSTRAP
-    assert projects.authenticate(BOOTSTRAP).admin is True
+    assert projects.authenticate(BOOTSTRAP).bootstrap is True
     assert secret.reads == 2
 
 

@@ -19,7 +19,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
-from functions.api.deps import PrincipalDep, RunIdPath, ServicesDep, SettingsDep
+from functions.api.deps import RunIdPath, ServicesDep, SettingsDep, ViewerDep
 from functions.api.errors import ErrorBody
 from shared.errors import NotFound
 from shared.events_source import EventHub, RunEvent, RunEvents, RunFeeds, StreamLimits, event_name
@@ -129,7 +129,7 @@ async def sse_stream(events: AsyncIterator[RunEvent], *, keepalive_s: float = KE
     },
 )
 async def run_events(
-    run_id: RunIdPath, principal: PrincipalDep, services: ServicesDep, settings: SettingsDep, source: RunEventsDep
+    run_id: RunIdPath, principal: ViewerDep, services: ServicesDep, settings: SettingsDep, source: RunEventsDep
 ) -> StreamingResponse:
     # 404 (unknown run, or another project's) before the stream starts; 429 beyond the caps on open streams
     run = await run_in_threadpool(services.runs.get_run, principal.project_id, run_id)

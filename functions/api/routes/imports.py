@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body
 
 from functions.api import examples
-from functions.api.deps import PrincipalDep, ServicesDep
+from functions.api.deps import EditorDep, ServicesDep
 from shared.models.imports import ImportResult, OpenApiImport, PostmanImport
 
 # the translators (Postman's scripts parsed with tree-sitter, every check's library: CEL, JSON Schema, JSONPath,
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/v1/imports", tags=["imports"])
 )
 def postman(
     body: Annotated[PostmanImport, Body(openapi_examples=examples.POSTMAN_IMPORT)],
-    principal: PrincipalDep,
+    principal: EditorDep,
     services: ServicesDep,
 ) -> ImportResult:
     from shared.services.imports import import_postman
@@ -38,7 +38,7 @@ def postman(
 )
 def openapi(
     body: Annotated[OpenApiImport, Body(openapi_examples=examples.OPENAPI_IMPORT)],
-    principal: PrincipalDep,
+    principal: EditorDep,
     services: ServicesDep,
 ) -> ImportResult:
     from shared.services.imports import import_openapi_document

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Query, Response
 
 from functions.api import examples
-from functions.api.deps import PrincipalDep, ServicesDep
+from functions.api.deps import AdminDep, ServicesDep, ViewerDep
 from shared.errors import Unavailable
 from shared.models.notifications import DeliveryPublic, NotificationCreate, NotificationCreated, NotificationPublic
 from shared.models.pages import Page
@@ -42,7 +42,7 @@ def _notifications(services: Services) -> NotificationService:
 )
 def create_notification(
     body: Annotated[NotificationCreate, Body(openapi_examples=examples.NOTIFICATION_CREATE)],
-    principal: PrincipalDep,
+    principal: AdminDep,
     services: ServicesDep,
 ) -> NotificationCreated:
     target = _notifications(services).create(principal.project_id, body)
@@ -51,19 +51,19 @@ def create_notification(
 
 @router.get("", response_model=Page[NotificationPublic], summary="List the calling project's notification targets")
 def list_notifications(
-    principal: PrincipalDep, services: ServicesDep, limit: Limit = 50, cursor: Cursor = None
+    principal: ViewerDep, services: ServicesDep, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[NotificationPublic]:
     page = _notifications(services).list_targets(principal.project_id, limit=limit, cursor=cursor)
     return Page[NotificationPublic](items=[NotificationPublic.of(t) for t in page.items], next_cursor=page.next_cursor)
 
 
 @router.get("/{target_id}", response_model=NotificationPublic, summary="Get a notification target")
-def get_notification(target_id: TargetIdPath, principal: PrincipalDep, services: ServicesDep) -> NotificationPublic:
+def get_notification(target_id: TargetIdPath, principal: ViewerDep, services: ServicesDep) -> NotificationPublic:
     return NotificationPublic.of(_notifications(services).get(principal.project_id, target_id))
 
 
 @router.delete("/{target_id}", status_code=204, response_class=Response, summary="Delete a notification target")
-def delete_notification(target_id: TargetIdPath, principal: PrincipalDep, services: ServicesDep) -> Response:
+def delete_notification(target_id: TargetIdPath, principal: AdminDep, services: ServicesDep) -> Response:
     _notifications(services).delete(principal.project_id, target_id)
     return Response(status_code=204)
 
@@ -74,7 +74,7 @@ def delete_notification(target_id: TargetIdPath, principal: PrincipalDep, servic
     summary="The target's deliveries, newest first, with every attempt",
 )
 def list_deliveries(
-    target_id: TargetIdPath, principal: PrincipalDep, services: ServicesDep, limit: Limit = 50, cursor: Cursor = None
+    target_id: TargetIdPath, principal: ViewerDep, services: ServicesDep, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[DeliveryPublic]:
     page = _notifications(services).deliveries(principal.project_id, target_id, limit=limit, cursor=cursor)
     return Page[DeliveryPublic](items=[DeliveryPublic.of(d) for d in page.items], next_cursor=page.next_cursor)

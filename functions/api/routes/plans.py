@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Response
 
 from functions.api import examples
-from functions.api.deps import CorrelationDep, PrincipalDep, RunIdPath, ServicesDep, TestIdPath
+from functions.api.deps import CorrelationDep, EditorDep, RunIdPath, ServicesDep, TestIdPath, ViewerDep
 from shared.errors import Unavailable
 from shared.models.proposals import PlanProposalCreate, PlanProposalPublic
 from shared.models.tests import RevisionPublic
@@ -34,7 +34,7 @@ def _planning(services: Services) -> Planning:
 )
 def request_plan(
     test_id: TestIdPath,
-    principal: PrincipalDep,
+    principal: EditorDep,
     services: ServicesDep,
     correlation_id: CorrelationDep,
     response: Response,
@@ -50,7 +50,7 @@ def request_plan(
 @router.get(
     "/v1/plans/{plan_id}", tags=["plans"], response_model=PlanProposalPublic, summary="A plan proposal and its steps"
 )
-def get_plan(plan_id: PlanIdPath, principal: PrincipalDep, services: ServicesDep) -> PlanProposalPublic:
+def get_plan(plan_id: PlanIdPath, principal: ViewerDep, services: ServicesDep) -> PlanProposalPublic:
     return PlanProposalPublic.of(_planning(services).get_proposal(principal.project_id, plan_id))
 
 
@@ -61,9 +61,7 @@ def get_plan(plan_id: PlanIdPath, principal: PrincipalDep, services: ServicesDep
     response_model=RevisionPublic,
     summary="Accept a ready plan proposal: a new revision holding its steps",
 )
-def accept_plan(
-    plan_id: PlanIdPath, principal: PrincipalDep, services: ServicesDep, response: Response
-) -> RevisionPublic:
+def accept_plan(plan_id: PlanIdPath, principal: EditorDep, services: ServicesDep, response: Response) -> RevisionPublic:
     revision = _planning(services).accept(principal.project_id, plan_id)
     response.headers["Location"] = f"/v1/tests/{revision.test_id}/revisions/{revision.revision}"
     return RevisionPublic.of(revision)
@@ -76,9 +74,7 @@ def accept_plan(
     summary="Write a run's healed targets into a new revision of its test",
     tags=["runs"],
 )
-def accept_heals(
-    run_id: RunIdPath, principal: PrincipalDep, services: ServicesDep, response: Response
-) -> RevisionPublic:
+def accept_heals(run_id: RunIdPath, principal: EditorDep, services: ServicesDep, response: Response) -> RevisionPublic:
     revision = _planning(services).accept_heals(principal.project_id, run_id)
     response.headers["Location"] = f"/v1/tests/{revision.test_id}/revisions/{revision.revision}"
     return RevisionPublic.of(revision)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body
 
 from functions.api import examples
-from functions.api.deps import AdminDep, PrincipalDep, ServicesDep
+from functions.api.deps import AdminDep, BootstrapDep, ServicesDep, ViewerDep
 from shared.models.projects import ApiKeyCreate, ApiKeyCreated, Project, ProjectCreate, ProjectCreated
 
 router = APIRouter(tags=["projects"])
@@ -20,13 +20,15 @@ router = APIRouter(tags=["projects"])
     summary="Create a project and its first API key (bootstrap key only; the key is shown once)",
 )
 def create_project(
-    body: Annotated[ProjectCreate, Body(openapi_examples=examples.PROJECT_CREATE)], _: AdminDep, services: ServicesDep
+    body: Annotated[ProjectCreate, Body(openapi_examples=examples.PROJECT_CREATE)],
+    _: BootstrapDep,
+    services: ServicesDep,
 ) -> ProjectCreated:
     return services.projects.create_project(body.name)
 
 
 @router.get("/v1/project", response_model=Project, summary="The project the calling key belongs to")
-def current_project(principal: PrincipalDep, services: ServicesDep) -> Project:
+def current_project(principal: ViewerDep, services: ServicesDep) -> Project:
     return services.projects.get_project(principal.project_id)
 
 
@@ -38,7 +40,7 @@ def current_project(principal: PrincipalDep, services: ServicesDep) -> Project:
 )
 def create_key(
     body: Annotated[ApiKeyCreate, Body(openapi_examples=examples.API_KEY_CREATE)],
-    principal: PrincipalDep,
+    principal: AdminDep,
     services: ServicesDep,
 ) -> ApiKeyCreated:
-    return services.projects.create_key(principal.project_id, body.name)
+    return services.projects.create_key(principal.project_id, body.name, body.role)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Response
 
 from functions.api import examples
-from functions.api.deps import CorrelationDep, PrincipalDep, RunIdPath, ServicesDep, label_filters
+from functions.api.deps import CorrelationDep, RunIdPath, RunnerDep, ServicesDep, ViewerDep, label_filters
 from shared.models.pages import Page
 from shared.models.queries import RunQuery, RunSort
 from shared.models.runs import ArtifactList, RunCreate, RunPublic, RunStatus, Trigger
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/v1/runs", tags=["runs"])
 @router.post("", status_code=202, response_model=RunPublic, summary="Start a run of a test or an inline spec")
 def start_run(
     body: Annotated[RunCreate, Body(openapi_examples=examples.RUN_CREATE)],
-    principal: PrincipalDep,
+    principal: RunnerDep,
     services: ServicesDep,
     correlation_id: CorrelationDep,
     response: Response,
@@ -31,7 +31,7 @@ def start_run(
 
 @router.get("", response_model=Page[RunPublic], summary="List runs, newest first by default")
 def list_runs(
-    principal: PrincipalDep,
+    principal: ViewerDep,
     services: ServicesDep,
     test_id: Annotated[str | None, Query(max_length=64, description="Only the runs of this test (`tst_...`).")] = None,
     suite_run_id: Annotated[
@@ -82,15 +82,15 @@ def list_runs(
 
 
 @router.get("/{run_id}", response_model=RunPublic, summary="Status and step results of a run")
-def get_run(run_id: RunIdPath, principal: PrincipalDep, services: ServicesDep) -> RunPublic:
+def get_run(run_id: RunIdPath, principal: ViewerDep, services: ServicesDep) -> RunPublic:
     return RunPublic.of(services.runs.get_run(principal.project_id, run_id))
 
 
 @router.post("/{run_id}/cancel", status_code=202, response_model=RunPublic, summary="Cancel a run")
-def cancel_run(run_id: RunIdPath, principal: PrincipalDep, services: ServicesDep) -> RunPublic:
+def cancel_run(run_id: RunIdPath, principal: RunnerDep, services: ServicesDep) -> RunPublic:
     return RunPublic.of(services.runs.cancel(principal.project_id, run_id))
 
 
 @router.get("/{run_id}/artifacts", response_model=ArtifactList, summary="Presigned URLs of a run's artifacts")
-def artifacts(run_id: RunIdPath, principal: PrincipalDep, services: ServicesDep) -> ArtifactList:
+def artifacts(run_id: RunIdPath, principal: ViewerDep, services: ServicesDep) -> ArtifactList:
     return ArtifactList(artifacts=services.runs.artifacts(principal.project_id, run_id))

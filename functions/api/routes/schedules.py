@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Query, Response
 
 from functions.api import examples
-from functions.api.deps import PrincipalDep, ServicesDep
+from functions.api.deps import EditorDep, ServicesDep, ViewerDep
 from shared.errors import Unavailable
 from shared.models.pages import Page
 from shared.models.schedules import ScheduleCreate, SchedulePublic, ScheduleUpdate
@@ -28,7 +28,7 @@ def _schedules(services: Services) -> ScheduleService:
 @router.post("", status_code=201, response_model=SchedulePublic, summary="Create a schedule of a suite or a test")
 def create_schedule(
     body: Annotated[ScheduleCreate, Body(openapi_examples=examples.SCHEDULE_CREATE)],
-    principal: PrincipalDep,
+    principal: EditorDep,
     services: ServicesDep,
     response: Response,
 ) -> SchedulePublic:
@@ -40,7 +40,7 @@ def create_schedule(
 
 @router.get("", response_model=Page[SchedulePublic], summary="List schedules, oldest first")
 def list_schedules(
-    principal: PrincipalDep,
+    principal: ViewerDep,
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=200, description="How many items a page holds at most (1 to 200).")] = 50,
     cursor: Annotated[
@@ -54,7 +54,7 @@ def list_schedules(
 
 
 @router.get("/{schedule_id}", response_model=SchedulePublic, summary="Get a schedule and its next fire times")
-def get_schedule(schedule_id: ScheduleIdPath, principal: PrincipalDep, services: ServicesDep) -> SchedulePublic:
+def get_schedule(schedule_id: ScheduleIdPath, principal: ViewerDep, services: ServicesDep) -> SchedulePublic:
     schedules = _schedules(services)
     return schedules.public(schedules.get(principal.project_id, schedule_id))
 
@@ -63,7 +63,7 @@ def get_schedule(schedule_id: ScheduleIdPath, principal: PrincipalDep, services:
 def update_schedule(
     schedule_id: ScheduleIdPath,
     body: Annotated[ScheduleUpdate, Body(openapi_examples=examples.SCHEDULE_UPDATE)],
-    principal: PrincipalDep,
+    principal: EditorDep,
     services: ServicesDep,
 ) -> SchedulePublic:
     schedules = _schedules(services)
@@ -71,6 +71,6 @@ def update_schedule(
 
 
 @router.delete("/{schedule_id}", status_code=204, summary="Delete a schedule (the runs it started stay)")
-def delete_schedule(schedule_id: ScheduleIdPath, principal: PrincipalDep, services: ServicesDep) -> Response:
+def delete_schedule(schedule_id: ScheduleIdPath, principal: EditorDep, services: ServicesDep) -> Response:
     _schedules(services).delete(principal.project_id, schedule_id)
     return Response(status_code=204)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Response
 
 from functions.api import examples
-from functions.api.deps import PrincipalDep, ServicesDep
+from functions.api.deps import AdminDep, ServicesDep, ViewerDep
 from shared.models.secrets import NAME_RULE, SecretList, SecretName, SecretPublic, SecretPut
 
 router = APIRouter(prefix="/v1/secrets", tags=["secrets"])
@@ -23,18 +23,18 @@ SecretNamePath = Annotated[SecretName, Path(description=f"The secret's name: {NA
 def put_secret(
     name: SecretNamePath,
     body: Annotated[SecretPut, Body(openapi_examples=examples.SECRET_PUT)],
-    principal: PrincipalDep,
+    principal: AdminDep,
     services: ServicesDep,
 ) -> SecretPublic:
     return SecretPublic.stored(services.secrets.put_secret(principal.project_id, name, body.value))
 
 
 @router.get("", response_model=SecretList, summary="List the calling project's secrets: names and times, no values")
-def list_secrets(principal: PrincipalDep, services: ServicesDep) -> SecretList:
+def list_secrets(principal: ViewerDep, services: ServicesDep) -> SecretList:
     return SecretList(items=services.secrets.list_secrets(principal.project_id))
 
 
 @router.delete("/{name}", status_code=204, response_class=Response, summary="Delete a secret of the calling project")
-def delete_secret(name: SecretNamePath, principal: PrincipalDep, services: ServicesDep) -> Response:
+def delete_secret(name: SecretNamePath, principal: AdminDep, services: ServicesDep) -> Response:
     services.secrets.delete_secret(principal.project_id, name)
     return Response(status_code=204)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from functions.api.deps import PrincipalDep, ServicesDep, TestIdPath
+from functions.api.deps import ServicesDep, TestIdPath, ViewerDep
 from shared.errors import Unavailable
 from shared.models.stats import FlakyTests, TestStats
 from shared.services.container import Services
@@ -24,7 +24,7 @@ def _stats(services: Services) -> StatsService:
 @router.get("/v1/tests/{test_id}/stats", response_model=TestStats, summary="Pass rate, flakiness and durations")
 def test_stats(
     test_id: TestIdPath,
-    principal: PrincipalDep,
+    principal: ViewerDep,
     services: ServicesDep,
     window: Annotated[
         int, Query(ge=1, le=MAX_WINDOW, description="How many of the test's newest ended runs (1 to 500).")
@@ -35,7 +35,7 @@ def test_stats(
 
 @router.get("/v1/stats/flaky", response_model=FlakyTests, summary="The project's flakiest tests")
 def flaky_tests(
-    principal: PrincipalDep,
+    principal: ViewerDep,
     services: ServicesDep,
     window: Annotated[
         int, Query(ge=1, le=MAX_WINDOW, description="How many of the project's newest ended runs (1 to 500).")

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Query, Response
 
 from functions.api import examples
-from functions.api.deps import CorrelationDep, PrincipalDep, ServicesDep, label_filters
+from functions.api.deps import CorrelationDep, EditorDep, RunnerDep, ServicesDep, ViewerDep, label_filters
 from shared.errors import NotFound
 from shared.models.pages import Page
 from shared.models.suites import Suite, SuiteCreate, SuiteRunCreate, SuiteRunPublic, SuiteUpdate
@@ -46,7 +46,7 @@ def _suites(services: Services) -> SuiteService:
 @router.post("/v1/suites", status_code=201, response_model=Suite, summary="Create a suite")
 def create_suite(
     body: Annotated[SuiteCreate, Body(openapi_examples=examples.SUITE_CREATE)],
-    principal: PrincipalDep,
+    principal: EditorDep,
     services: ServicesDep,
     response: Response,
 ) -> Suite:
@@ -57,7 +57,7 @@ def create_suite(
 
 @router.get("/v1/suites", response_model=Page[Suite], summary="List suites by name")
 def list_suites(
-    principal: PrincipalDep,
+    principal: ViewerDep,
     services: ServicesDep,
     name: Annotated[
         str | None, Query(max_length=200, description="Only the suite of this name (case-insensitive).")
@@ -75,7 +75,7 @@ def list_suites(
 
 
 @router.get("/v1/suites/{suite_id}", response_model=Suite, summary="A suite")
-def get_suite(suite_id: SuiteIdPath, principal: PrincipalDep, services: ServicesDep) -> Suite:
+def get_suite(suite_id: SuiteIdPath, principal: ViewerDep, services: ServicesDep) -> Suite:
     return _suites(services).get(principal.project_id, suite_id)
 
 
@@ -83,7 +83,7 @@ def get_suite(suite_id: SuiteIdPath, principal: PrincipalDep, services: Services
 def update_suite(
     suite_id: SuiteIdPath,
     body: Annotated[SuiteUpdate, Body(openapi_examples=examples.SUITE_UPDATE)],
-    principal: PrincipalDep,
+    principal: EditorDep,
     services: ServicesDep,
 ) -> Suite:
     return _suites(services).update(principal.project_id, suite_id, body)
@@ -92,7 +92,7 @@ def update_suite(
 @router.delete(
     "/v1/suites/{suite_id}", status_code=204, response_class=Response, summary="Delete a suite (its runs stay)"
 )
-def delete_suite(suite_id: SuiteIdPath, principal: PrincipalDep, services: ServicesDep) -> Response:
+def delete_suite(suite_id: SuiteIdPath, principal: EditorDep, services: ServicesDep) -> Response:
     _suites(services).delete(principal.project_id, suite_id)
     return Response(status_code=204)
 
@@ -105,7 +105,7 @@ def delete_suite(suite_id: SuiteIdPath, principal: PrincipalDep, services: Servi
 )
 def start_suite_run(
     suite_id: SuiteIdPath,
-    principal: PrincipalDep,
+    principal: RunnerDep,
     services: ServicesDep,
     correlation_id: CorrelationDep,
     response: Response,
@@ -118,7 +118,7 @@ def start_suite_run(
 
 @router.get("/v1/suite-runs", response_model=Page[SuiteRunPublic], summary="List suite runs, newest first")
 def list_suite_runs(
-    principal: PrincipalDep,
+    principal: ViewerDep,
     services: ServicesDep,
     suite_id: Annotated[str | None, Query(max_length=64, description="Only the runs of this suite.")] = None,
     label: LabelFilter = None,
@@ -133,7 +133,7 @@ def list_suite_runs(
 
 
 @router.get("/v1/suite-runs/{suite_run_id}", response_model=SuiteRunPublic, summary="A suite run and its children")
-def get_suite_run(suite_run_id: SuiteRunIdPath, principal: PrincipalDep, services: ServicesDep) -> SuiteRunPublic:
+def get_suite_run(suite_run_id: SuiteRunIdPath, principal: ViewerDep, services: ServicesDep) -> SuiteRunPublic:
     return SuiteRunPublic.of(_suites(services).get_run(principal.project_id, suite_run_id))
 
 
@@ -143,5 +143,5 @@ def get_suite_run(suite_run_id: SuiteRunIdPath, principal: PrincipalDep, service
     response_model=SuiteRunPublic,
     summary="Cancel a suite run and its child runs",
 )
-def cancel_suite_run(suite_run_id: SuiteRunIdPath, principal: PrincipalDep, services: ServicesDep) -> SuiteRunPublic:
+def cancel_suite_run(suite_run_id: SuiteRunIdPath, principal: RunnerDep, services: ServicesDep) -> SuiteRunPublic:
     return SuiteRunPublic.of(_suites(services).cancel(principal.project_id, suite_run_id))

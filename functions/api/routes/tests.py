@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Path, Query, Response
 
 from functions.api import examples
-from functions.api.deps import PrincipalDep, ServicesDep, TestIdPath
+from functions.api.deps import EditorDep, ServicesDep, TestIdPath, ViewerDep
 from shared.models.pages import Page
 from shared.models.queries import TestQuery, TestSort
 from shared.models.tests import (
@@ -34,7 +34,7 @@ Cursor = Annotated[
 @router.post("", status_code=201, response_model=TestPublic, summary="Create a test (and its revision 1)")
 def create_test(
     body: Annotated[TestCreate, Body(openapi_examples=examples.TEST_CREATE)],
-    principal: PrincipalDep,
+    principal: EditorDep,
     services: ServicesDep,
     response: Response,
 ) -> TestPublic:
@@ -47,7 +47,7 @@ def create_test(
 
 @router.get("", response_model=Page[TestPublic], summary="List tests")
 def list_tests(
-    principal: PrincipalDep,
+    principal: ViewerDep,
     services: ServicesDep,
     kind: Annotated[TestKind | None, Query(description="Only tests of this kind. Default: both.")] = None,
     tag: Annotated[str | None, Query(max_length=64, description="Only tests with this tag.")] = None,
@@ -83,7 +83,7 @@ def list_tests(
 
 
 @router.get("/{test_id}", response_model=TestPublic, summary="Get a test with its latest revision's spec")
-def get_test(test_id: TestIdPath, principal: PrincipalDep, services: ServicesDep) -> TestPublic:
+def get_test(test_id: TestIdPath, principal: ViewerDep, services: ServicesDep) -> TestPublic:
     test, revision = services.catalog.get_test_with_spec(principal.project_id, test_id)
     return TestPublic.of(test, revision)
 
@@ -92,14 +92,14 @@ def get_test(test_id: TestIdPath, principal: PrincipalDep, services: ServicesDep
 def update_test(
     test_id: TestIdPath,
     body: Annotated[TestUpdate, Body(openapi_examples=examples.TEST_UPDATE)],
-    principal: PrincipalDep,
+    principal: EditorDep,
     services: ServicesDep,
 ) -> TestPublic:
     return TestPublic.of(services.catalog.update_test(principal.project_id, test_id, body))
 
 
 @router.delete("/{test_id}", response_model=TestPublic, summary="Archive a test (nothing is deleted)")
-def archive_test(test_id: TestIdPath, principal: PrincipalDep, services: ServicesDep) -> TestPublic:
+def archive_test(test_id: TestIdPath, principal: EditorDep, services: ServicesDep) -> TestPublic:
     return TestPublic.of(services.catalog.archive_test(principal.project_id, test_id))
 
 
@@ -112,7 +112,7 @@ def archive_test(test_id: TestIdPath, principal: PrincipalDep, services: Service
 def create_revision(
     test_id: TestIdPath,
     body: Annotated[RevisionCreate, Body(openapi_examples=examples.REVISION_CREATE)],
-    principal: PrincipalDep,
+    principal: EditorDep,
     services: ServicesDep,
     response: Response,
 ) -> RevisionPublic:
@@ -125,7 +125,7 @@ def create_revision(
 
 @router.get("/{test_id}/revisions", response_model=Page[RevisionPublic], summary="List revisions, oldest first")
 def list_revisions(
-    test_id: TestIdPath, principal: PrincipalDep, services: ServicesDep, limit: Limit = 50, cursor: Cursor = None
+    test_id: TestIdPath, principal: ViewerDep, services: ServicesDep, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[RevisionPublic]:
     page = services.catalog.list_revisions(principal.project_id, test_id, limit=limit, cursor=cursor)
     return Page[RevisionPublic](items=[RevisionPublic.of(r) for r in page.items], next_cursor=page.next_cursor)
@@ -135,7 +135,7 @@ def list_revisions(
 def get_revision(
     test_id: TestIdPath,
     number: Annotated[int, Path(ge=1, description="The revision's number (1 for the test's first).")],
-    principal: PrincipalDep,
+    principal: ViewerDep,
     services: ServicesDep,
 ) -> RevisionPublic:
     return RevisionPublic.of(services.catalog.get_revision(principal.project_id, test_id, number))
