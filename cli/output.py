@@ -180,6 +180,15 @@ def run_headline(run: dict[str, Any], label: str | None = None, *, flaky: bool =
     )
 
 
+def queue_line(run: dict[str, Any]) -> str | None:
+    """Its priority and how long its latest attempt waited in the queue; none until a runner took it (or for a run
+    from before queue waits were recorded)."""
+    waited = run.get("queue_wait_ms")
+    if waited is None:
+        return None
+    return f"  [dim]priority {safe(run.get('priority') or 'normal')}, waited {duration(waited)} in the queue[/]"
+
+
 def heal_hint(run: dict[str, Any]) -> str | None:
     """How to keep a run's heals, when it healed targets of a saved test."""
     heals = int((run.get("stats") or {}).get("heals") or 0)
@@ -275,6 +284,9 @@ def retry_line(run: dict[str, Any] | None, attempt: int) -> str:
 def print_run(console: Console, run: dict[str, Any], artifacts: list[dict[str, Any]] | None = None) -> None:
     summary = attempts_line(run)
     console.print(run_headline(run, flaky=summary is None))  # the attempts line says flaky
+    waited = queue_line(run)
+    if waited:
+        console.print(waited)
     if summary is not None:  # interruptions are among the attempts
         console.print(summary)
     else:

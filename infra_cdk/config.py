@@ -53,8 +53,10 @@ class StackConfig(BaseModel):
     runner_memory_mb: int = Field(3008, ge=2048, le=10240)
     """The container Lambda runner's memory (a browser wants at least 2 GB)."""
     max_lambda_runners: int = Field(10, ge=2, le=1000)
-    """The most container Lambda runners at once (the event source's maximum concurrency), so a large suite
-    cannot take the account's whole Lambda concurrency from the API and the other functions."""
+    """The most container Lambda runners at once (the event sources' maximum concurrencies), so a large suite
+    cannot take the account's whole Lambda concurrency from the API and the other functions. Split between the
+    priorities' queues (each has an event source): half for high, 30% for normal, 20% for low, each at least 2
+    (``infra_cdk/constructs/runner.py``: ``lambda_concurrency``), so high always has runners of its own."""
     max_fargate_workers: int = Field(4, ge=1, le=100)
     """The most Fargate workers at once (they scale on the queue's depth, down to none)."""
     vpc_id: str | None = Field(None, pattern=r"^vpc-[0-9a-f]{8,17}$")

@@ -82,8 +82,8 @@ class AutotestStack(Stack):
             "Runner",
             config=config,
             environment=env,
-            lambda_queue=m.runs if lambda_runner else None,
-            fargate_queue=(m.long_runs or m.runs) if fargate_runner else None,
+            lambda_queues=m.run_queues if lambda_runner else None,
+            fargate_queues=(m.long_run_queues or m.run_queues) if fargate_runner else None,
         )
         self.teardown = Teardown(self, "Teardown", config=config, bucket=s.bucket)
         functions = {
@@ -136,8 +136,13 @@ class AutotestStack(Stack):
             "AUTOTEST_NETWORK_ALLOWLIST": c.network_allowlist,
             "POWERTOOLS_SERVICE_NAME": f"autotest-{c.stage}",
         }
+        env["AUTOTEST_RUN_QUEUE_HIGH_NAME"] = m.runs_high.queue_name
+        env["AUTOTEST_RUN_QUEUE_LOW_NAME"] = m.runs_low.queue_name
         if m.long_runs is not None:
             env["AUTOTEST_LONG_RUN_QUEUE_NAME"] = m.long_runs.queue_name
+        if m.long_runs_high is not None and m.long_runs_low is not None:
+            env["AUTOTEST_LONG_RUN_QUEUE_HIGH_NAME"] = m.long_runs_high.queue_name
+            env["AUTOTEST_LONG_RUN_QUEUE_LOW_NAME"] = m.long_runs_low.queue_name
         if c.runner_mode != "fargate":  # a suite's batch on the container Lambda fits in its 15 minutes
             env["AUTOTEST_RUN_MESSAGE_LIMIT_S"] = str(LAMBDA_RUN_LIMIT_S)
         if c.runner_mode == "lambda":  # nothing can take a longer run: refused when it is started (a 422)
@@ -147,7 +152,7 @@ class AutotestStack(Stack):
     def _grant(self) -> None:
         """What each function may do, and nothing else."""
         m, s = self.messaging, self.storage
-        run_queues = [q for q in (m.runs, m.long_runs) if q is not None]
+        run_queues = [*m.run_queues.values(), *(m.long_run_queues or {}).values()]
         api = self.api.function
         s.table.grant_read_write_data(api)
         self._grant_links(api)
@@ -165,9 +170,9 @@ class AutotestStack(Stack):
                 queue.grant_send_messages(runner)  # type: ignore[arg-type]
             m.bus.grant_put_events_to(runner)  # type: ignore[arg-type]
             self._grant_project_secrets(runner, manage=False)  # type: ignore[arg-type]
-        if self.runner.service is not None:  # the Lambda's event source grants its own queue
-            queue = m.long_runs or m.runs
-            queue.grant_consume_messages(self.runner.service.task_definition.task_role)
+        if self.runner.service is not None:  # the Lambda's event sources grant their own queues
+            for queue in (m.long_run_queues or m.run_queues).values():
+                queue.grant_consume_messages(self.runner.service.task_definition.task_role)
 
         planner = self.planner.function
         s.table.grant_read_write_data(planner)

@@ -14,6 +14,7 @@ from shared.models.messages import PlanMessage, ReceivedMessage, RunMessage
 from shared.models.notifications import Delivery, DeliveryMessage, NotificationTarget
 from shared.models.pages import Page
 from shared.models.planning import CachedElement, HealProposal, HealRequest, PlanOutcome, PlanProposal, PlanRequest
+from shared.models.priority import Priority
 from shared.models.projects import ApiKey, Project
 from shared.models.queries import RunQuery, TestQuery
 from shared.models.runs import Run, RunControl, RunRow, RunStatus
@@ -96,15 +97,18 @@ class RunStore(Protocol):
 
 
 class RunQueue(Protocol):
+    """The run queues, one per priority: ``receive`` takes high before normal before low; ``delete`` and
+    ``extend`` take the priority of the message the receipt is of (the queue it came from)."""
+
     def send(self, message: RunMessage, *, delay_s: int = 0) -> None: ...
 
     def receive(
         self, *, max_messages: int = 1, wait_s: int = 10, visibility_timeout_s: int | None = None
     ) -> list[ReceivedMessage]: ...
 
-    def delete(self, receipt: str) -> None: ...
+    def delete(self, receipt: str, *, priority: Priority = "normal") -> None: ...
 
-    def extend(self, receipt: str, visibility_timeout_s: int) -> None: ...
+    def extend(self, receipt: str, visibility_timeout_s: int, *, priority: Priority = "normal") -> None: ...
 
     def redrive_dead_letters(self, max_messages: int = 100) -> int:
         """Move messages from the DLQ back to the queue; returns how many moved."""

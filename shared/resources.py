@@ -33,3 +33,8 @@ GSI_NAMES = ("gsi1", "gsi2", "gsi3", "gsi4")
 TTL_ATTRIBUTE = "expires_at"
 # Messages received this many times without success land in the DLQ.
 MAX_RECEIVE_COUNT = 5
+
+
+def priority_queue_name(normal_queue: str, priority: str) -> str:
+    """Local mode's run queue of ``priority`` (``high``, ``low``), after the normal one (``autotest-runs-low``)."""
+    return f"{normal_queue}-{priority}"

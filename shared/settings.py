@@ -15,6 +15,7 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared import resources
+from shared.models.priority import Priority
 from shared.services.routing import LAMBDA_RUN_LIMIT_S
 
 
@@ -33,6 +34,14 @@ class Settings(BaseSettings):
     #: the Fargate workers' queue where the container Lambda takes the run queue (the CDK stack's runner mode
     #: ``both``): runs with a timeout above ``lambda_run_limit_s`` are sent there; none: every run to the run queue
     long_run_queue_name: str | None = None
+    #: the run queues of high and low priority (``run_queue_name`` is normal's: a deployment's one run queue from
+    #: before priorities stays its normal queue); none: that priority's runs go to the normal queue (no order
+    #: between them). Workers take high before normal before low.
+    run_queue_high_name: str | None = None
+    run_queue_low_name: str | None = None
+    #: the long lane's (``long_run_queue_name`` is its normal one); none: to the long normal queue
+    long_run_queue_high_name: str | None = None
+    long_run_queue_low_name: str | None = None
     lambda_run_limit_s: int = Field(default=LAMBDA_RUN_LIMIT_S, ge=60, le=LAMBDA_RUN_LIMIT_S)
     #: the most time one run message may ask of its runner (the sum of a batch's timeouts); a suite's batch is
     #: split to fit (the CDK stack's runner mode ``lambda``: the container Lambda's 840 s); none: no limit
@@ -48,6 +57,18 @@ class Settings(BaseSettings):
     notify_dlq_name: str | None = None
     artifact_bucket: str = resources.ARTIFACT_BUCKET
     event_bus_name: str = resources.EVENT_BUS_NAME
+
+    def run_queues(self) -> dict[Priority, str | None]:
+        """The run queue of each priority (none: the normal one's)."""
+        return {"high": self.run_queue_high_name, "normal": self.run_queue_name, "low": self.run_queue_low_name}
+
+    def long_run_queues(self) -> dict[Priority, str | None]:
+        """The long lane's queue of each priority (none: its normal one's; all none: no long lane)."""
+        return {
+            "high": self.long_run_queue_high_name,
+            "normal": self.long_run_queue_name,
+            "low": self.long_run_queue_low_name,
+        }
 
     def notify_queue(self) -> tuple[str, str]:
         """``(queue, dead-letter queue)`` of the notifier."""

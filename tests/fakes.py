@@ -17,6 +17,7 @@ from shared.models.messages import PlanMessage, ReceivedMessage, RunMessage
 from shared.models.notifications import Delivery, DeliveryMessage, NotificationTarget
 from shared.models.pages import Page
 from shared.models.planning import CachedElement, PlanFailed, PlanOutcome, PlanProposal, PlanRequest, PlanUsage
+from shared.models.priority import PRIORITIES, Priority
 from shared.models.projects import ApiKey, Project
 from shared.models.queries import RunQuery, TestQuery
 from shared.models.runs import Run, RunControl, RunRow, RunStatus
@@ -210,18 +211,23 @@ class FakeQueue:
     def receive(
         self, *, max_messages: int = 1, wait_s: int = 10, visibility_timeout_s: int | None = None
     ) -> list[ReceivedMessage]:
+        """What was sent, high before normal before low (in the order sent within a priority)."""
         out: list[ReceivedMessage] = []
-        while self.sent and len(out) < max_messages:
-            message, _ = self.sent.pop(0)
-            out.append(
-                ReceivedMessage(body=message.model_dump_json(), receipt=message.run_id, message_id=message.run_id)
-            )
+        for priority in PRIORITIES:
+            for entry in [e for e in self.sent if e[0].priority == priority]:
+                if len(out) >= max_messages:
+                    return out
+                self.sent.remove(entry)
+                message = entry[0]
+                out.append(
+                    ReceivedMessage(body=message.model_dump_json(), receipt=message.run_id, message_id=message.run_id)
+                )
         return out
 
-    def delete(self, receipt: str) -> None:
+    def delete(self, receipt: str, *, priority: Priority = "normal") -> None:
         self.deleted.append(receipt)
 
-    def extend(self, receipt: str, visibility_timeout_s: int) -> None:
+    def extend(self, receipt: str, visibility_timeout_s: int, *, priority: Priority = "normal") -> None:
         pass
 
     def redrive_dead_letters(self, max_messages: int = 100) -> int:

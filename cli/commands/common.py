@@ -82,3 +82,13 @@ _EXAMPLE = {
 TEST_ID_ARG = ObjectId("test")
 RUN_ID_ARG = ObjectId("run")
 PLAN_ID_ARG = ObjectId("plan proposal")
+
+
+#: ``--priority`` of the commands that start runs: CI runs the CLI, so its runs go first unless told otherwise
+priority_option = click.option(
+    "--priority",
+    type=click.Choice(["high", "normal", "low"]),
+    default="high",
+    show_default=True,
+    help="Workers take high before normal before low (a plain API call's default is normal).",
+)

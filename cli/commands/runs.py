@@ -10,7 +10,15 @@ import click
 
 from cli import junit
 from cli.client import ApiError, CliError
-from cli.commands.common import RUN_ID_ARG, TEST_ID_ARG, json_option, parse_labels, parse_vars, print_json
+from cli.commands.common import (
+    RUN_ID_ARG,
+    TEST_ID_ARG,
+    json_option,
+    parse_labels,
+    parse_vars,
+    print_json,
+    priority_option,
+)
 from cli.datafile import load_rows
 from cli.output import (
     TERMINAL,
@@ -21,6 +29,7 @@ from cli.output import (
     interruption_lines,
     iteration_lines,
     print_run,
+    queue_line,
     run_headline,
     safe,
     status_text,
@@ -151,6 +160,7 @@ def _expand(targets: tuple[str, ...]) -> list[str]:
     help="The most HTTP requests per second, all rows together (default: the test's, else no limit).",
 )
 @click.option("--quiet", is_flag=True, help="With --wait: no step-by-step progress, just the results.")
+@priority_option
 @click.option(
     "--download",
     "download_dir",
@@ -172,6 +182,7 @@ def run(
     concurrency: int | None,
     rate_limit: float | None,
     quiet: bool,
+    priority: str,
     download_dir: Path | None,
     as_json: bool,
 ) -> None:
@@ -184,7 +195,7 @@ def run(
     """
     variables = parse_vars(var_pairs)
     requests = [_run_body(arg, variables, revision, retries) for arg in _expand(targets)]  # check all first
-    settings: dict[str, Any] = {"concurrency": concurrency, "rate_limit": rate_limit}
+    settings: dict[str, Any] = {"concurrency": concurrency, "rate_limit": rate_limit, "priority": priority}
     if data_path is not None:
         settings["dataset"] = load_rows(data_path)
     for label, body in requests:
@@ -232,6 +243,9 @@ def _print_results(state: CliState, outcomes: list[junit.RunOutcome], junit_path
     for outcome in outcomes:
         if outcome.run is not None:
             console.print(run_headline(outcome.run, outcome.label))
+            waited = queue_line(outcome.run)
+            if waited:
+                console.print(waited)
             for line in interruption_lines(outcome.run):
                 console.print(line)
             for line in iteration_lines(outcome.run):
@@ -321,6 +335,16 @@ def _download_all(state: CliState, items: list[dict[str, Any]], directory: Path)
 @click.group("runs")
 def runs_group() -> None:
     """Runs."""
+
+
+@runs_group.command("show")
+@click.argument("run_id", type=RUN_ID_ARG)
+@json_option
+@pass_state
+@click.pass_context
+def show(ctx: click.Context, state: CliState, run_id: str, as_json: bool) -> None:
+    """A run's status, priority, queue wait and step results (as `autotest status`)."""
+    ctx.invoke(status, run_id=run_id, as_json=as_json)
 
 
 @runs_group.command("list")

@@ -10,7 +10,7 @@ import click
 
 from cli import junit
 from cli.client import ApiClient, CliError
-from cli.commands.common import ObjectId, json_option, parse_labels, parse_vars, print_json
+from cli.commands.common import ObjectId, json_option, parse_labels, parse_vars, print_json, priority_option
 from cli.output import duration, safe, status_text, table, timestamp
 from cli.state import CliState, pass_state
 from cli.testfile import read_test_file
@@ -129,6 +129,7 @@ def delete_suite(state: CliState, suite: str) -> None:
               help="Write JUnit XML here, a test case per child run (implies --wait).")  # fmt: skip
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=1), default=3600, show_default=True,
               help="Seconds to wait with --wait.")  # fmt: skip
+@priority_option
 @json_option
 @pass_state
 def run_suite(
@@ -140,6 +141,7 @@ def run_suite(
     wait: bool,
     junit_path: Path | None,
     timeout_s: float,
+    priority: str,
     as_json: bool,
 ) -> None:
     """Start a suite run (by the suite's name or id), optionally wait for it.
@@ -147,7 +149,12 @@ def run_suite(
     \b
       autotest suites run Smoke --label app_version=1.4.2 --wait --junit junit.xml
     """
-    body: dict[str, Any] = {"trigger": "cli", "labels": parse_labels(label_pairs), "variables": parse_vars(var_pairs)}
+    body: dict[str, Any] = {
+        "trigger": "cli",
+        "labels": parse_labels(label_pairs),
+        "variables": parse_vars(var_pairs),
+        "priority": priority,
+    }
     if retries is not None:
         body["retries"] = retries
     client = state.client()

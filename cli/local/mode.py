@@ -49,6 +49,7 @@ from shared.aws.provision import provision
 from shared.errors import DomainError
 from shared.events_source import EventHub, RunEvents
 from shared.observability import logger
+from shared.resources import priority_queue_name
 from shared.services.artifact_links import ArtifactLinkSigner
 from shared.services.container import Services
 from shared.services.projects import generate_key
@@ -302,6 +303,9 @@ class LocalMode:
                 "event_streams_per_project": base.event_streams_per_project
                 if "event_streams_per_project" in base.model_fields_set
                 else LOCAL_STREAMS_PER_PROJECT,
+                # a run queue per priority, named after the normal one unless given
+                "run_queue_high_name": base.run_queue_high_name or priority_queue_name(base.run_queue_name, "high"),
+                "run_queue_low_name": base.run_queue_low_name or priority_queue_name(base.run_queue_name, "low"),
             }
         )
         self.settings = settings
@@ -320,6 +324,7 @@ class LocalMode:
             settings,
             clients=lambda service: journaled.get(service) or plain(service),
             links=ArtifactLinkSigner(link_key(self.data_dir), api_url),
+            in_process_queues=True,  # the API, the planner, the scheduler and the runner share its run queues
         )
         try:  # secrets: the data directory's encrypted store, not Secrets Manager
             services = replace(services, secrets=local_secrets(settings, self.data_dir))

@@ -1,4 +1,5 @@
-"""Messaging: the queues (each with its dead-letter queue and redrive after ``MAX_RECEIVE_COUNT`` deliveries),
+"""Messaging: the queues (each with its dead-letter queue and redrive after ``MAX_RECEIVE_COUNT`` deliveries; the
+run queues of one lane, one per priority, share the lane's),
 the event bus with an archive for replay, and the rules that feed the event consumers' queues.
 
 A queue's visibility timeout is six times its consumer's timeout (AWS's advice for Lambda event sources, so
@@ -18,6 +19,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from shared.models.events import RunStatusChanged, SuiteRunCompleted
+from shared.models.priority import Priority
 from shared.resources import EVENT_SOURCE, MAX_RECEIVE_COUNT
 
 #: how much longer a queue hides a received message than its consumer may take
@@ -41,10 +43,17 @@ class Messaging(Construct):
         super().__init__(scope, id)
         dlq_visibility = _visibility(consumers.dead_letters)
         self.runs, self.runs_dlq = self._queue("Runs", consumers.runs, dlq_visibility)
+        # high and low priority beside the run queue (normal: the queue a deployment had before priorities)
+        self.runs_high = self._priority_queue("RunsHigh", consumers.runs, self.runs_dlq)
+        self.runs_low = self._priority_queue("RunsLow", consumers.runs, self.runs_dlq)
         self.long_runs: sqs.Queue | None = None
         self.long_runs_dlq: sqs.Queue | None = None
+        self.long_runs_high: sqs.Queue | None = None
+        self.long_runs_low: sqs.Queue | None = None
         if consumers.long_runs is not None:
             self.long_runs, self.long_runs_dlq = self._queue("LongRuns", consumers.long_runs, dlq_visibility)
+            self.long_runs_high = self._priority_queue("LongRunsHigh", consumers.long_runs, self.long_runs_dlq)
+            self.long_runs_low = self._priority_queue("LongRunsLow", consumers.long_runs, self.long_runs_dlq)
         self.plans, self.plans_dlq = self._queue("Plans", consumers.plans)
         self.events, self.events_dlq = self._queue("Events", consumers.events)
         self.notifications, self.notifications_dlq = self._queue("Notifications", consumers.notifications)
@@ -64,12 +73,39 @@ class Messaging(Construct):
         )
 
     @property
+    def run_queues(self) -> dict[Priority, sqs.Queue]:
+        """The run queue of each priority (the container Lambda's, or in runner mode ``fargate`` the workers')."""
+        return {"high": self.runs_high, "normal": self.runs, "low": self.runs_low}
+
+    @property
+    def long_run_queues(self) -> dict[Priority, sqs.Queue] | None:
+        """The long lane's queue of each priority (the Fargate workers' in runner mode ``both``), or none."""
+        if self.long_runs is None or self.long_runs_high is None or self.long_runs_low is None:
+            return None
+        return {"high": self.long_runs_high, "normal": self.long_runs, "low": self.long_runs_low}
+
+    @property
     def queues(self) -> dict[str, sqs.Queue]:
         """Every queue that has a dead-letter queue, by name."""
-        found = {"runs": self.runs, "plans": self.plans, "events": self.events, "notifications": self.notifications}
-        if self.long_runs is not None:
-            found["long_runs"] = self.long_runs
+        found = {
+            "runs": self.runs,
+            "runs_high": self.runs_high,
+            "runs_low": self.runs_low,
+            "plans": self.plans,
+            "events": self.events,
+            "notifications": self.notifications,
+        }
+        if self.long_runs is not None and self.long_runs_high is not None and self.long_runs_low is not None:
+            found |= {"long_runs": self.long_runs, "long_runs_high": self.long_runs_high}
+            found["long_runs_low"] = self.long_runs_low
         return found
+
+    @property
+    def redrives_to(self) -> dict[str, sqs.Queue]:
+        """The dead-letter queue of every queue of :attr:`queues`, by the queue's name."""
+        shared = {"runs_high": "runs", "runs_low": "runs", "long_runs_high": "long_runs", "long_runs_low": "long_runs"}
+        dlqs = self.dead_letter_queues
+        return {name: dlqs[shared.get(name, name)] for name in self.queues}
 
     @property
     def dead_letter_queues(self) -> dict[str, sqs.Queue]:
@@ -96,6 +132,16 @@ class Messaging(Construct):
             dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=MAX_RECEIVE_COUNT, queue=dlq),
         )
         return queue, dlq
+
+    def _priority_queue(self, id: str, consumer: Duration, dlq: sqs.Queue) -> sqs.Queue:
+        """A run queue of one priority, redriving to its lane's dead-letter queue."""
+        return _encrypted(
+            self,
+            id,
+            visibility_timeout=_visibility(consumer),
+            retention_period=Duration.days(4),
+            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=MAX_RECEIVE_COUNT, queue=dlq),
+        )
 
     def _rule(self, id: str, queue: sqs.Queue, detail_types: list[str]) -> events.Rule:
         return events.Rule(

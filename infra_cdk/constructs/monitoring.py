@@ -19,7 +19,15 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 #: how long a message may wait in a queue before someone should look (a stuck consumer)
-OLDEST_MESSAGE_LIMIT = {"runs": Duration.minutes(15), "long_runs": Duration.minutes(30)}
+OLDEST_MESSAGE_LIMIT = {
+    "runs": Duration.minutes(15),
+    "long_runs": Duration.minutes(30),
+    # high goes first, so it never waits long; low waits for the others by design
+    "runs_high": Duration.minutes(15),
+    "runs_low": Duration.hours(2),
+    "long_runs_high": Duration.minutes(30),
+    "long_runs_low": Duration.hours(4),
+}
 DEFAULT_OLDEST_MESSAGE_LIMIT = Duration.minutes(10)
 
 

@@ -10,11 +10,18 @@ project's Playwright) run two ways.
   has no desired count in the template (a deploy would reset it under the scaling).
 
 Which queue a run goes to is the run service's decision (``shared/services/routing.py``); the stack only says
-whether there is a long-run queue. With ``vpc_id`` both run in that VPC's private subnets; otherwise the
-Fargate workers get a VPC of their own (public subnets, no NAT gateway, nothing inbound) and the Lambda none.
+whether there is a long-run queue. Each lane has a queue per priority (``docs/architecture.md``: priority): the
+Fargate workers ask them in order (high, normal, low) and scale on the three together; the container Lambda has an
+event source on each, whose maximum concurrencies split ``max_lambda_runners`` (``lambda_concurrency``), so that
+the high queue always has runners of its own however many normal and low runs wait.
+
+With ``vpc_id`` both run in that VPC's private subnets; otherwise the Fargate workers get a VPC of their own
+(public subnets, no NAT gateway, nothing inbound) and the Lambda none.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from aws_cdk import Duration, RemovalPolicy, Size
 from aws_cdk import aws_applicationautoscaling as autoscaling
@@ -32,6 +39,7 @@ from constructs import Construct
 from infra_cdk.bundling import ROOT
 from infra_cdk.config import LOG_RETENTION, StackConfig
 from infra_cdk.constructs.functions import function_role, log_group
+from shared.models.priority import PRIORITIES, Priority
 
 #: Lambda's limit; the run service sends it only runs it can finish (``LAMBDA_RUN_LIMIT_S``)
 LAMBDA_TIMEOUT = Duration.minutes(15)
@@ -50,8 +58,8 @@ class Runner(Construct):
         *,
         config: StackConfig,
         environment: dict[str, str],
-        lambda_queue: sqs.IQueue | None,
-        fargate_queue: sqs.IQueue | None,
+        lambda_queues: Mapping[Priority, sqs.IQueue] | None,
+        fargate_queues: Mapping[Priority, sqs.IQueue] | None,
     ) -> None:
         super().__init__(scope, id)
         self.image = ecr_assets.DockerImageAsset(
@@ -67,12 +75,12 @@ class Runner(Construct):
             self.vpc = ec2.Vpc.from_lookup(self, "Vpc", vpc_id=config.vpc_id)
             subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
         self.function: lambda_.DockerImageFunction | None = None
-        if lambda_queue is not None:
-            self.function = self._lambda(config, environment, lambda_queue, subnets)
+        if lambda_queues is not None:
+            self.function = self._lambda(config, environment, lambda_queues, subnets)
         self.service: ecs.FargateService | None = None
         self.cluster: ecs.Cluster | None = None
-        if fargate_queue is not None:
-            self._fargate(config, environment, fargate_queue, subnets)
+        if fargate_queues is not None:
+            self._fargate(config, environment, fargate_queues, subnets)
 
     @property
     def grantees(self) -> list[object]:
@@ -88,7 +96,7 @@ class Runner(Construct):
         self,
         config: StackConfig,
         environment: dict[str, str],
-        queue: sqs.IQueue,
+        queues: Mapping[Priority, sqs.IQueue],
         subnets: ec2.SubnetSelection | None,
     ) -> lambda_.DockerImageFunction:
         group = log_group(self, "FunctionLogs", days=config.log_retention_days, retain=config.retain_data)
@@ -115,18 +123,21 @@ class Runner(Construct):
             vpc=self.vpc,
             vpc_subnets=subnets,
         )
-        function.add_event_source(
-            sources.SqsEventSource(
-                queue, batch_size=1, report_batch_item_failures=True, max_concurrency=config.max_lambda_runners
+        # Lambda polls each queue on its own: no order between them, but each priority has runners of its own
+        most = lambda_concurrency(config.max_lambda_runners)
+        for priority in PRIORITIES:
+            function.add_event_source(
+                sources.SqsEventSource(
+                    queues[priority], batch_size=1, report_batch_item_failures=True, max_concurrency=most[priority]
+                )
             )
-        )
         return function
 
     def _fargate(
         self,
         config: StackConfig,
         environment: dict[str, str],
-        queue: sqs.IQueue,
+        queues: Mapping[Priority, sqs.IQueue],
         subnets: ec2.SubnetSelection | None,
     ) -> None:
         public = self.vpc is None
@@ -185,7 +196,10 @@ class Runner(Construct):
             image=ecs.ContainerImage.from_docker_image_asset(self.image),
             environment={
                 **environment,
-                "AUTOTEST_RUN_QUEUE_NAME": queue.queue_name,
+                # its run queues: the long lane's in runner mode both (asked high, normal, low)
+                "AUTOTEST_RUN_QUEUE_NAME": queues["normal"].queue_name,
+                "AUTOTEST_RUN_QUEUE_HIGH_NAME": queues["high"].queue_name,
+                "AUTOTEST_RUN_QUEUE_LOW_NAME": queues["low"].queue_name,
                 "AUTOTEST_VISIBILITY_TIMEOUT_S": str(int(WORKER_VISIBILITY.to_seconds())),
                 "AUTOTEST_RUNNER_CONCURRENCY": str(WORKER_CONCURRENCY),
             },
@@ -202,19 +216,25 @@ class Runner(Construct):
             vpc_subnets=subnets,
             circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
         )
-        self._scale_on(queue, config.max_fargate_workers)
+        self._scale_on(queues, config.max_fargate_workers)
         self.cluster.apply_removal_policy(RemovalPolicy.DESTROY)
 
-    def _scale_on(self, queue: sqs.IQueue, most: int) -> None:
+    def _scale_on(self, queues: Mapping[Priority, sqs.IQueue], most: int) -> None:
         assert self.service is not None
         period = Duration.minutes(1)
+        metrics: dict[str, cloudwatch.IMetric] = {}
+        for priority in PRIORITIES:
+            queue = queues[priority]
+            metrics[f"visible_{priority}"] = queue.metric_approximate_number_of_messages_visible(
+                period=period, statistic="Maximum"
+            )
+            metrics[f"inflight_{priority}"] = queue.metric_approximate_number_of_messages_not_visible(
+                period=period, statistic="Maximum"
+            )
         depth = cloudwatch.MathExpression(
             label="runs waiting or running",
-            expression="visible + inflight",
-            using_metrics={
-                "visible": queue.metric_approximate_number_of_messages_visible(period=period, statistic="Maximum"),
-                "inflight": queue.metric_approximate_number_of_messages_not_visible(period=period, statistic="Maximum"),
-            },
+            expression=" + ".join(metrics),  # every priority's queue: visible + in flight
+            using_metrics=metrics,
             period=period,
         )
         scaling = self.service.auto_scale_task_count(min_capacity=0, max_capacity=most)
@@ -226,6 +246,22 @@ class Runner(Construct):
             cooldown=Duration.seconds(60),
             evaluation_periods=1,
         )
+
+
+#: each priority's share of ``max_lambda_runners`` (the event sources' maximum concurrencies)
+LAMBDA_SHARES: dict[Priority, float] = {"high": 0.5, "normal": 0.3, "low": 0.2}
+#: the least maximum concurrency an SQS event source takes
+MIN_EVENT_SOURCE_CONCURRENCY = 2
+
+
+def lambda_concurrency(most: int) -> dict[Priority, int]:
+    """Each priority's event source's maximum concurrency: ``most`` split by ``LAMBDA_SHARES`` (normal's and low's
+    rounded down, high the rest), each at least 2 (the event source's least: with ``most`` below 10 the three may
+    add up to more than ``most``)."""
+    normal = max(MIN_EVENT_SOURCE_CONCURRENCY, int(most * LAMBDA_SHARES["normal"]))
+    low = max(MIN_EVENT_SOURCE_CONCURRENCY, int(most * LAMBDA_SHARES["low"]))
+    high = max(MIN_EVENT_SOURCE_CONCURRENCY, most - normal - low)
+    return {"high": high, "normal": normal, "low": low}
 
 
 def worker_steps(most: int, per_worker: int) -> list[autoscaling.ScalingInterval]:

@@ -110,7 +110,9 @@ async def record_handler(record: SQSRecord) -> str:
     result = await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(_execute(message), _runtime_loop()))
     if result.disposition == Disposition.busy:
         # back soon, not after the queue's visibility timeout (six times the function's: 90 minutes)
-        await asyncio.to_thread(_services().queue.extend, record.receipt_handle, BUSY_RETRY_S)
+        await asyncio.to_thread(
+            _services().queue.extend, record.receipt_handle, BUSY_RETRY_S, priority=message.priority
+        )
         raise RunBusy(f"a run of message {record.message_id} (run {message.run_id}) is held by another worker")
     statuses = [_status(e) for e in result.members or (result,)]
     logger.info("run message handled", run_ids=[m.run_id for m in message.members()], statuses=statuses)

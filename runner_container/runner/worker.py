@@ -1,4 +1,5 @@
-"""The Fargate runner: long-polls the run queue and executes up to ``runner_concurrency`` runs at once.
+"""The Fargate runner: long-polls the run queues and executes up to ``runner_concurrency`` runs at once, high
+priority before normal before low (the queue's ``receive`` asks them in that order: ``shared/aws/sqs.py``).
 
 While a run executes, its message's visibility is extended with every heartbeat; the message is deleted
 only once the result is stored (or the message turned out to be a duplicate). A batch message (child runs of a
@@ -165,7 +166,7 @@ class Worker:
             return
 
         def keepalive() -> None:
-            self._queue.extend(received.receipt, self._visibility_timeout_s)
+            self._queue.extend(received.receipt, self._visibility_timeout_s, priority=message.priority)
 
         try:
             result = await self._executor.execute(message, keepalive=keepalive)
@@ -177,7 +178,7 @@ class Worker:
             return
         if result.disposition == Disposition.done:
             try:
-                await asyncio.to_thread(self._queue.delete, received.receipt)
+                await asyncio.to_thread(self._queue.delete, received.receipt, priority=message.priority)
             except Exception as exc:
                 logger.warning("could not delete a handled message", run_id=message.run_id, error=str(exc))
 

@@ -41,16 +41,25 @@ def build_services(
     clients: ClientFactory | None = None,
     links: ArtifactLinkSigner | None = None,
     planner: Planner | None = None,
+    in_process_queues: bool = False,
 ) -> Services:
     """``clients`` makes the boto3 client of a service (default: ``settings``' region and endpoint, each client
     made when first used, so a cold start builds only those its first request needs; local mode hands in its
     journaled in-process clients). With ``links``, artifact links are the API's own signed links (local mode)
     instead of presigned S3 URLs. ``planner``: default, the one ``settings.planner`` names
-    (``shared/planning/choose.py``), made on first use."""
+    (``shared/planning/choose.py``), made on first use. ``in_process_queues``: every sender of run messages is in
+    this process and the queues answer exactly (local mode's moto): a worker waiting for a run is woken by the
+    send (``SqsRunQueue``)."""
     make = clients or lazy_clients(endpoint_clients(settings.aws_region, settings.aws_endpoint_url))
     repo = DynamoRepository(make("dynamodb"), settings.table_name)
     queue = SqsRunQueue(
-        make("sqs"), settings.run_queue_name, settings.run_dlq_name, long_queue_name=settings.long_run_queue_name
+        make("sqs"),
+        settings.run_queue_name,
+        settings.run_dlq_name,
+        long_queue_name=settings.long_run_queue_name,
+        priority_queues=settings.run_queues(),
+        long_priority_queues=settings.long_run_queues(),
+        in_process=in_process_queues,
     )
     artifacts: ArtifactStore = S3ArtifactStore(make("s3"), settings.artifact_bucket)
     if links is not None:

@@ -87,8 +87,14 @@ class _Maker:
 
     def queues(self) -> None:
         self._queue(self.s.run_queue_name, self.s.run_dlq_name)
+        for name in (self.s.run_queue_high_name, self.s.run_queue_low_name):  # priorities share the DLQ
+            if name:
+                self._queue(name, self.s.run_dlq_name)
         if self.s.long_run_queue_name:
             self._queue(self.s.long_run_queue_name, f"{self.s.long_run_queue_name}-dlq")
+            for name in (self.s.long_run_queue_high_name, self.s.long_run_queue_low_name):
+                if name:
+                    self._queue(name, f"{self.s.long_run_queue_name}-dlq")
         self._queue(self.s.plan_queue_name, self.s.plan_dlq_name)
         events_queue, events_dlq, _ = self.s.events_queue()
         self._queue(events_queue, events_dlq)

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from shared.models.common import Model
+from shared.models.priority import DEFAULT_PRIORITY, Priority
 
 
 class BatchMember(Model):
@@ -31,6 +32,8 @@ class RunMessage(Model):
     #: which runner takes it (``shared/services/routing.py``): ``long`` goes to the Fargate workers' queue where
     #: the deployment has one
     lane: Literal["short", "long"] = "short"
+    #: which of the lane's queues it goes to (``shared/aws/sqs.py``); a message sent before priorities is ``normal``
+    priority: Priority = DEFAULT_PRIORITY
 
     @model_validator(mode="after")
     def _first_member_named(self) -> RunMessage:
@@ -48,7 +51,11 @@ class RunMessage(Model):
             return [self]
         return [
             RunMessage(
-                run_id=m.run_id, project_id=self.project_id, attempt=m.attempt, correlation_id=self.correlation_id
+                run_id=m.run_id,
+                project_id=self.project_id,
+                attempt=m.attempt,
+                correlation_id=self.correlation_id,
+                priority=self.priority,
             )
             for m in self.batch
         ]

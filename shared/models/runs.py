@@ -20,6 +20,7 @@ from shared.models.common import (
     Variables,
     VarValue,
 )
+from shared.models.priority import DEFAULT_PRIORITY, Priority
 from shared.models.tests import (
     Concurrency,
     Dataset,
@@ -163,6 +164,10 @@ class RunCreate(StorableInput):
     `_ . : / -`, values up to 256 characters, no control characters."""
     trigger: Literal["api", "cli"] = "api"
     """Who starts the run: `api` (default) or `cli` (the CLI sets it)."""
+    priority: Priority = DEFAULT_PRIORITY
+    """`high`, `normal` or `low`: a worker takes every queued `high` run before a `normal` one, and every `normal`
+    one before a `low` one. Default: `normal` (the CLI sends `high`: `autotest run` in CI, a pull request's check,
+    goes before a nightly regression)."""
 
     @model_validator(mode="after")
     def _test_or_spec(self) -> RunCreate:
@@ -388,6 +393,12 @@ class Run(Model):
     attempt: int = 1
     max_attempts: int = 1
     trigger: Trigger = "api"
+    #: which run queue its messages go to (high before normal before low)
+    priority: Priority = DEFAULT_PRIORITY
+    #: when its current attempt went on the queue (a retry's: when its backoff ended); none: stored before priority
+    queued_at: datetime | None = None
+    #: how long its latest attempt waited on the queue: ``queued_at`` to a runner taking it, in milliseconds
+    queue_wait_ms: int | None = None
     suite_run_id: str | None = None
     schedule_id: str | None = None
     #: the due time of the schedule's firing that started it
@@ -490,6 +501,12 @@ class RunPublic(Model):
     """1 plus the run's `retries`: the attempts failures may use (interruptions use none)."""
     trigger: Trigger
     """Who started the run: `api`, `cli`, `suite` (a child run of a suite run) or `schedule`."""
+    priority: Priority = DEFAULT_PRIORITY
+    """`high`, `normal` or `low`: workers take high before normal before low (a suite run's children have the
+    suite run's, a schedule's runs the schedule's)."""
+    queue_wait_ms: int | None = None
+    """How long its latest attempt waited in the queue, in milliseconds: from being queued (started, or retried
+    once its backoff was over) to a runner taking it; null until a runner takes it."""
     suite_run_id: str | None
     """The suite run it belongs to, or null."""
     schedule_id: str | None

@@ -14,6 +14,7 @@ from pydantic import AfterValidator, Field, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
 
 from shared.models.common import Model, Name, ObjectId, StorableInput, Variables, VarValue
+from shared.models.priority import DEFAULT_PRIORITY, Priority
 from shared.models.runs import Labels
 from shared.schedule_expressions import ExpressionError, normal_rate, parse_cron, parse_rate, parse_timezone
 
@@ -79,6 +80,9 @@ class ScheduleCreate(StorableInput):
     """Labels each run it starts carries (`environment: staging`), up to 20."""
     enabled: bool = True
     """Whether it fires; `false` creates it paused."""
+    priority: Priority = DEFAULT_PRIORITY
+    """The priority of the runs it starts (`high`, `normal` or `low`; a suite run's children all get it): workers
+    take high before normal before low. Default: `normal`."""
 
     @model_validator(mode="after")
     def _one_of_each(self) -> ScheduleCreate:
@@ -112,6 +116,8 @@ class ScheduleUpdate(StorableInput):
     """Replace the labels."""
     enabled: bool | None = None
     """`false` pauses it, `true` resumes it."""
+    priority: Priority | None = None
+    """Start its runs at this priority (`high`, `normal` or `low`) from its next firing on."""
 
     @model_validator(mode="after")
     def _consistent(self) -> ScheduleUpdate:
@@ -142,6 +148,8 @@ class Schedule(Model):
     variables: dict[str, VarValue] = Field(default_factory=dict)
     labels: dict[str, str] = Field(default_factory=dict)
     enabled: bool = True
+    #: the priority of the runs it starts
+    priority: Priority = DEFAULT_PRIORITY
     #: when the expression was set, to the minute: a rate's intervals count from it
     anchor_at: datetime
     created_at: datetime
@@ -197,6 +205,8 @@ class SchedulePublic(Model):
     """Labels of the runs it starts."""
     enabled: bool
     """Whether it fires (false: paused)."""
+    priority: Priority = DEFAULT_PRIORITY
+    """The priority of the runs it starts: `high`, `normal` or `low`."""
     next_fire_times: list[FireTime]
     """The next 3 times it fires (none while paused)."""
     last_fired_for: datetime | None

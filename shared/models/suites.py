@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from shared.models.common import FreeText, Model, Name, ObjectId, StorableInput, Tag, Variables, VarValue
+from shared.models.priority import DEFAULT_PRIORITY, Priority
 from shared.models.runs import Labels, Trigger
 from shared.models.tests import Retries, TestKind, TimeoutS
 
@@ -243,6 +244,9 @@ class SuiteRunCreate(StorableInput):
     """Retries of each child run (0 to 5), over the suite's."""
     trigger: Literal["api", "cli"] = "api"
     """Who starts it: `api` (default) or `cli`."""
+    priority: Priority = DEFAULT_PRIORITY
+    """`high`, `normal` or `low`, for every child run: workers take high before normal before low. Default:
+    `normal` (the CLI sends `high`; a schedule gives its own)."""
 
 
 class SuiteRun(Model):
@@ -265,6 +269,8 @@ class SuiteRun(Model):
     retries: int | None = None
     timeout_s: int | None = None
     trigger: Trigger = "api"
+    #: its child runs' priority
+    priority: Priority = DEFAULT_PRIORITY
     schedule_id: str | None = None
     scheduled_for: datetime | None = None
     cancel_requested: bool = False
@@ -305,6 +311,8 @@ class SuiteRunPublic(Model):
     """Its labels (the suite's, then the run's over them)."""
     trigger: Trigger
     """Who started it: `api`, `cli` or `schedule`."""
+    priority: Priority = DEFAULT_PRIORITY
+    """`high`, `normal` or `low`: the priority of its child runs."""
     schedule_id: str | None
     """The schedule that started it, or null."""
     scheduled_for: datetime | None = None

@@ -121,6 +121,14 @@ def retry_delay_s(failed: int, *, base_s: float, cap_s: float, rng: random.Rando
     return min(math.floor(delay), round(half + rng.uniform(0, half)))
 
 
+def queue_wait_ms(run: Run, taken_at: datetime) -> int | None:
+    """How long the attempt ``run`` is on waited on the queue until a runner took it at ``taken_at``: from its
+    ``queued_at`` (none for a run stored before it was recorded: none). Never below 0 (a clock a little behind)."""
+    if run.queued_at is None:
+        return None
+    return max(0, int((taken_at - run.queued_at).total_seconds() * 1000))
+
+
 def failed_attempts(run: Run) -> int:
     """How many attempts before the current one failed (each was retried): the others were interrupted."""
     return run.attempt - 1 - len(run.interruptions)
@@ -225,6 +233,8 @@ class RunService:
             kind=kind,
             max_attempts=retries + 1,
             trigger=trigger or body.trigger,
+            priority=body.priority,
+            queued_at=now,
             suite_run_id=suite_run_id,
             schedule_id=schedule_id,
             scheduled_for=scheduled_for,
@@ -309,6 +319,7 @@ class RunService:
             "labels": run.labels,
             "retries": run.max_attempts - 1,
             "timeout_s": run.timeout_s,
+            "priority": run.priority,
         }
         if run.test_id is not None:
             body |= {"test_id": run.test_id, "revision": run.revision}
@@ -347,7 +358,9 @@ class RunService:
             )
         stats = run.stats.model_copy(update={"planner_calls": run.stats.planner_calls + calls})
         try:
-            run = self.update_progress(run, spec=run.spec.model_copy(update={"steps": steps}), stats=stats)
+            run = self.update_progress(
+                run, spec=run.spec.model_copy(update={"steps": steps}), stats=stats, queued_at=self._clock()
+            )
         except Conflict:
             return None  # cancelled meanwhile
         self._queue.send(self._message(run))
@@ -393,6 +406,7 @@ class RunService:
             attempt=run.attempt,
             correlation_id=run.correlation_id,
             lane=lane_for(timeout_s or run.timeout_s, short_limit_s=self._limits.short_lane_limit_s),
+            priority=run.priority,
         )
 
     def send_batch(self, runs: list[Run]) -> None:
@@ -583,7 +597,9 @@ class RunService:
         now = self._clock()
         try:
             if run.status == RunStatus.queued:
-                return self.transition(run, RunStatus.running, started_at=now, heartbeat_at=now)
+                return self.transition(
+                    run, RunStatus.running, started_at=now, heartbeat_at=now, queue_wait_ms=queue_wait_ms(run, now)
+                )
             stale_s = self._limits.stale_heartbeat_s
             stale_before = now - timedelta(seconds=stale_s)
             if run.heartbeat_at is not None and run.heartbeat_at < stale_before:
@@ -763,11 +779,13 @@ class RunService:
         error goes up, and the caller's own message comes back: ``take`` then sends this one again."""
         if not can_transition(run.status, RunStatus.queued):
             raise Conflict(f"run {run.id} is {run.status.value}; it cannot be run again")
+        now = self._clock()
         fields: dict[str, Any] = {
             "status": RunStatus.queued,
             "attempt": run.attempt + 1,
-            "updated_at": self._clock(),
+            "updated_at": now,
             "heartbeat_at": None,
+            "queued_at": now + timedelta(seconds=max(delay_s, 0)),  # its wait starts once its backoff is over
             **changes,
         }
         cond = {"condition_heartbeat_before": heartbeat_before.isoformat()} if heartbeat_before else {}

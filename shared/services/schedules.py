@@ -413,7 +413,7 @@ class ScheduleService:
                 suite_run = self._suites.start(
                     schedule.project_id,
                     schedule.suite_id,
-                    SuiteRunCreate(variables=schedule.variables, labels=schedule.labels),
+                    SuiteRunCreate(variables=schedule.variables, labels=schedule.labels, priority=schedule.priority),
                     trigger="schedule",
                     schedule_id=schedule.id,
                     suite_run_id=fired_id("srn", schedule.id, due),
@@ -429,7 +429,12 @@ class ScheduleService:
             try:
                 run = self._runs.start_run(
                     schedule.project_id,
-                    RunCreate(test_id=schedule.test_id, variables=schedule.variables, labels=schedule.labels),
+                    RunCreate(
+                        test_id=schedule.test_id,
+                        variables=schedule.variables,
+                        labels=schedule.labels,
+                        priority=schedule.priority,
+                    ),
                     trigger="schedule",
                     schedule_id=schedule.id,
                     run_id=run_id,

@@ -349,6 +349,7 @@ class SuiteService:
             retries=body.retries if body.retries is not None else suite.retries,
             timeout_s=suite.timeout_s,
             trigger=trigger or body.trigger,
+            priority=body.priority,
             schedule_id=schedule_id,
             scheduled_for=scheduled_for,
             created_at=now,
@@ -559,6 +560,7 @@ class SuiteService:
                 labels=run.labels,
                 retries=run.retries,
                 timeout_s=run.timeout_s,
+                priority=run.priority,
             )
         except ValidationError as exc:  # the variables handed on grew past what a run takes
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:3])

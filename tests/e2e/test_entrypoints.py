@@ -181,7 +181,11 @@ def test_lambda_handler_hands_back_a_run_another_worker_holds_soon(lambda_env: N
     run, message = h.start(STEPS)
     assert h.runs.take(message) is not None
     extended: list[tuple[str, int]] = []
-    h.queue.extend = lambda receipt, visibility_timeout_s: extended.append((receipt, visibility_timeout_s))  # type: ignore[method-assign]
+
+    def extend(receipt: str, visibility_timeout_s: int, *, priority: str = "normal") -> None:
+        extended.append((receipt, visibility_timeout_s))
+
+    h.queue.extend = extend  # type: ignore[method-assign]
 
     # When the Lambda gets the record
     response = lambda_handler.handler(sqs_event([message.model_dump_json()]), None)  # type: ignore[arg-type]

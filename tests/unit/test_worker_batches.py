@@ -15,6 +15,7 @@ from runner_container.runner.config import RunnerConfig
 from runner_container.runner.executor import Disposition, RunExecutor, _Held
 from runner_container.runner.worker import Worker
 from shared.models.messages import BatchMember, ReceivedMessage, RunMessage
+from shared.models.priority import Priority
 from shared.models.runs import Run, RunCreate, RunStatus
 from shared.services.secrets import Secrets
 from tests.conftest import FakeServices
@@ -29,7 +30,7 @@ class CountingQueue(FakeQueue):
         super().__init__()
         self.extended: list[str] = []
 
-    def extend(self, receipt: str, visibility_timeout_s: int) -> None:
+    def extend(self, receipt: str, visibility_timeout_s: int, *, priority: Priority = "normal") -> None:
         self.extended.append(receipt)
 
 
