@@ -20,9 +20,10 @@ def _queue_id(arn: Any) -> str:
 
 
 def test_every_queue_redrives_to_its_own_dead_letter_queue(stack: AutotestStack, template: Template) -> None:
+    """(The run queues of one lane, one per priority, share the lane's.)"""
     for name, queue in stack.messaging.queues.items():
         props = resource(template, queue)["Properties"]
-        dlq = stack.messaging.dead_letter_queues[name]
+        dlq = stack.messaging.redrives_to[name]
         assert props["RedrivePolicy"] == {
             "deadLetterTargetArn": {"Fn::GetAtt": [logical_id(dlq), "Arn"]},
             "maxReceiveCount": MAX_RECEIVE_COUNT,
@@ -81,6 +82,7 @@ def test_the_long_run_queue_exists_only_beside_a_lambda_runner(synth: Synth) -> 
     for mode in ("lambda", "fargate"):
         stack, template = synth(runner_mode=mode)
         assert stack.messaging.long_runs is None
-        template.resource_count_is("AWS::SQS::Queue", 9)  # runs, plans, events, notifications (+DLQs), schedules DLQ
+        # runs (+ high, low), plans, events, notifications (+DLQs), schedules DLQ
+        template.resource_count_is("AWS::SQS::Queue", 11)
     _, template = synth()
     template.has_resource_properties("AWS::SQS::Queue", Match.object_like({"VisibilityTimeout": 6 * 60}))

@@ -26,16 +26,17 @@ def test_the_container_lambda_runs_up_to_lambdas_limit_one_record_at_a_time(
     assert props["PackageType"] == "Image"
     assert props["Timeout"] == 900
     assert props["MemorySize"] >= 2048
-    template.has_resource_properties(
-        "AWS::Lambda::EventSourceMapping",
-        {
-            "FunctionName": {"Ref": logical_id(stack.runner.function)},
-            "EventSourceArn": {"Fn::GetAtt": [logical_id(stack.messaging.runs), "Arn"]},
-            "BatchSize": 1,
-            "FunctionResponseTypes": ["ReportBatchItemFailures"],
-            "ScalingConfig": {"MaximumConcurrency": 10},
-        },
-    )
+    for queue, most in ((stack.messaging.runs_high, 5), (stack.messaging.runs, 3), (stack.messaging.runs_low, 2)):
+        template.has_resource_properties(
+            "AWS::Lambda::EventSourceMapping",
+            {
+                "FunctionName": {"Ref": logical_id(stack.runner.function)},
+                "EventSourceArn": {"Fn::GetAtt": [logical_id(queue), "Arn"]},
+                "BatchSize": 1,
+                "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                "ScalingConfig": {"MaximumConcurrency": most},  # max_lambda_runners 10, split by priority
+            },
+        )
 
 
 def test_the_workers_scale_on_waiting_and_running_runs_down_to_none(stack: AutotestStack, template: Template) -> None:
@@ -51,9 +52,13 @@ def test_the_workers_scale_on_waiting_and_running_runs_down_to_none(stack: Autot
     )
     [alarm] = lower.values()
     [expression] = [m for m in alarm["Properties"]["Metrics"] if "Expression" in m]
-    assert expression["Expression"] == "visible + inflight"  # a busy worker's message is in flight
-    long_runs = logical_id(stack.messaging.long_runs)  # type: ignore[arg-type]
-    assert long_runs in str(alarm["Properties"]["Metrics"])
+    # every priority's queue; a busy worker's message is in flight
+    assert expression["Expression"] == " + ".join(
+        f"{what}_{priority}" for priority in ("high", "normal", "low") for what in ("visible", "inflight")
+    )
+    assert stack.messaging.long_run_queues is not None
+    for queue in stack.messaging.long_run_queues.values():
+        assert logical_id(queue) in str(alarm["Properties"]["Metrics"])
     template.has_resource_properties(
         "AWS::ApplicationAutoScaling::ScalingPolicy",
         {"StepScalingPolicyConfiguration": Match.object_like({"AdjustmentType": "ExactCapacity"})},
