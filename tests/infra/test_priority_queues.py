@@ -78,12 +78,13 @@ def test_every_sender_knows_the_priority_queues_and_the_workers_poll_their_lanes
     assert stack.runner.service is not None
     [container] = resource(template, stack.runner.service.task_definition)["Properties"]["ContainerDefinitions"]
     worker = {e["Name"]: e["Value"] for e in container["Environment"]}
-    for key, priority in (
-        ("AUTOTEST_RUN_QUEUE_HIGH_NAME", "high"),
-        ("AUTOTEST_RUN_QUEUE_NAME", "normal"),
-        ("AUTOTEST_RUN_QUEUE_LOW_NAME", "low"),
-    ):
-        assert worker[key] == {"Fn::GetAtt": [logical_id(m.long_run_queues[priority]), "QueueName"]}, key
+    polled = {
+        "AUTOTEST_RUN_QUEUE_HIGH_NAME": m.long_run_queues["high"],
+        "AUTOTEST_RUN_QUEUE_NAME": m.long_run_queues["normal"],
+        "AUTOTEST_RUN_QUEUE_LOW_NAME": m.long_run_queues["low"],
+    }
+    for key, queue in polled.items():
+        assert worker[key] == {"Fn::GetAtt": [logical_id(queue), "QueueName"]}, key
     # the task may receive from (and delete in) each of its three queues
     statements = [
         s

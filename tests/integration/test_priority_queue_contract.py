@@ -107,7 +107,7 @@ def test_each_priority_is_sent_to_its_own_queue(aws_settings: Settings) -> None:
     settings = priority_settings(aws_settings)
     queue = sqs_queue(settings, in_process=False)
     for priority in ("high", "normal", "low"):
-        queue.send(_message(f"run_{priority}", priority))  # type: ignore[arg-type]
+        queue.send(_message(f"run_{priority}", priority))
     sqs = client("sqs", settings.aws_region, settings.aws_endpoint_url)
     for priority, name in settings.run_queues().items():
         assert name is not None
@@ -123,7 +123,7 @@ def test_without_priority_queues_every_run_goes_to_the_one_run_queue_as_before(a
 
     # When runs of every priority are sent
     for priority in ("low", "high", "normal"):
-        queue.send(_message(f"run_{priority}", priority))  # type: ignore[arg-type]
+        queue.send(_message(f"run_{priority}", priority))
 
     # Then the one queue has them all (in the order sent: no priority without queues of its own)
     received = queue.receive(max_messages=10, wait_s=1, visibility_timeout_s=60)
@@ -165,7 +165,7 @@ def test_an_idle_receive_takes_a_message_of_any_priority_soon(
         receiving.start()
         time.sleep(0.3)  # the receive is waiting on empty queues
         sent = time.monotonic()
-        queue.send(_message(f"run_{priority}", priority))  # type: ignore[arg-type]
+        queue.send(_message(f"run_{priority}", priority))
         receiving.join(timeout=15)
         assert _ids(got) == [f"run_{priority}"]
         assert time.monotonic() - sent < within_s, priority
