@@ -73,6 +73,11 @@ def _check(body: dict[str, Any], where: str, *, update: bool = False) -> None:
 @click.option("--name", help="A name to tell it by.")
 @click.option("--paused", is_flag=True, help="Create it paused (resume it with `autotest schedules resume`).")
 @click.option(
+    "--priority",
+    type=click.Choice(["high", "normal", "low"]),
+    help="The priority of the runs it starts (default normal): workers take high before normal before low.",
+)
+@click.option(
     "-f",
     "--file",
     "file",
@@ -92,6 +97,7 @@ def create(
     label_pairs: tuple[str, ...],
     name: str | None,
     paused: bool,
+    priority: str | None,
     file: Path | None,
     as_json: bool,
 ) -> None:
@@ -103,7 +109,7 @@ def create(
       autotest schedules create -f nightly.yaml
     """
     if file is not None:
-        if suite or test or cron or rate or timezone or var_pairs or label_pairs or name or paused:
+        if suite or test or cron or rate or timezone or var_pairs or label_pairs or name or paused or priority:
             raise CliError("give a schedule file (-f) or the options, not both")
         body = read_test_file(file)
         where = str(file)
@@ -121,6 +127,8 @@ def create(
             body["labels"] = parse_labels(label_pairs)
         if paused:
             body["enabled"] = False
+        if priority is not None:
+            body["priority"] = priority
         where = "the schedule"
         if (suite is None) == (test is None):
             raise CliError("give one of --suite SUITE or --test TEST_ID")
@@ -197,6 +205,11 @@ def list_schedules(state: CliState, as_json: bool) -> None:
 @click.option("--var", "var_pairs", multiple=True, metavar="NAME=VALUE", help="Replace its variables (repeatable).")
 @click.option("--label", "label_pairs", multiple=True, metavar="KEY=VALUE", help="Replace its labels (repeatable).")
 @click.option("--enable/--disable", "enabled", default=None, help="Resume or pause it.")
+@click.option(
+    "--priority",
+    type=click.Choice(["high", "normal", "low"]),
+    help="The priority of the runs it starts from its next firing: workers take high before normal before low.",
+)
 @json_option
 @pass_state
 def update(
@@ -211,6 +224,7 @@ def update(
     var_pairs: tuple[str, ...],
     label_pairs: tuple[str, ...],
     enabled: bool | None,
+    priority: str | None,
     as_json: bool,
 ) -> None:
     """Change a schedule (SCHEDULE: its id or its name): only what is given changes.
@@ -235,10 +249,12 @@ def update(
         body["labels"] = parse_labels(label_pairs)
     if enabled is not None:
         body["enabled"] = enabled
+    if priority is not None:
+        body["priority"] = priority
     if not body and suite is None:
         raise CliError(
             "nothing to change: give --cron, --rate, --timezone, --name, --var, --label, --suite, --test, "
-            "--enable or --disable"
+            "--priority, --enable or --disable"
         )
     client = state.client()
     if suite is not None:

@@ -265,3 +265,17 @@ def test_a_batch_of_a_suite_runs_children_goes_at_the_suite_runs_priority(fakes:
     assert {message.priority for message in messages} == {"low"}
     members = [member for message in messages for member in message.members()]
     assert {member.priority for member in members} == {"low"}  # what the runner takes each run with
+
+
+def test_the_cli_sets_a_schedules_priority(client: TestClient) -> None:
+    test_id = saved_test(client)
+    made = run_cli(client, "schedules", "create", "--test", test_id, "--rate", "rate(1 hour)", "--json")
+    low = run_cli(
+        client, "schedules", "create", "--test", test_id, "--rate", "rate(1 hour)", "--priority", "low", "--json"
+    )
+    assert made.exit_code == 0 and low.exit_code == 0, made.output + low.output
+    assert json.loads(made.output)["priority"] == "normal"  # not the CLI's high: a schedule is no CI check
+    schedule = json.loads(low.output)
+    assert schedule["priority"] == "low"
+    changed = run_cli(client, "schedules", "update", schedule["id"], "--priority", "high", "--json")
+    assert changed.exit_code == 0 and json.loads(changed.output)["priority"] == "high", changed.output
