@@ -1,5 +1,9 @@
 """SQS queues, each with a dead-letter queue for poison messages: the run queues (RunQueue port), the
-planner's queue (PlanQueue port) and the notifier's (NotificationQueue port)."""
+planner's queue (PlanQueue port) and the notifier's (NotificationQueue port).
+
+The ordered receive over the run queues of each priority is hand-written: SQS has no priorities and boto3 no
+receive over several queues, and a task framework's SQS transport would bring its own message format and worker
+loop in place of the runner's (heartbeats extending visibility, conditional takes)."""
 
 from __future__ import annotations
 
