@@ -8,6 +8,7 @@ import click
 
 from cli.client import CliError
 from cli.commands.imports import import_group
+from cli.commands.keys import keys_group
 from cli.commands.notifications import notifications_group
 from cli.commands.plan import plan
 from cli.commands.plans import heals_group, plans_group
@@ -66,6 +67,7 @@ CLIENT_COMMANDS = (
     plans_group,
     heals_group,
     secrets_group,
+    keys_group,
     suites_group,
     stats,
     schedules_group,

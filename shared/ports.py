@@ -34,6 +34,15 @@ class ProjectStore(Protocol):
 
     def get_api_key(self, key_hash: str) -> ApiKey | None: ...
 
+    def list_api_keys(self, project_id: str, *, limit: int, cursor: str | None) -> Page[ApiKey]:
+        """A project's keys, oldest first."""
+
+    def touch_api_key(self, key: ApiKey, when: datetime) -> None:
+        """Record that ``key`` was used at ``when``; Conflict if it was deleted meanwhile (never recreated)."""
+
+    def delete_api_key(self, key: ApiKey) -> None:
+        """Delete the key at once; Conflict if it is already gone."""
+
 
 class TestStore(Protocol):
     def create_test(self, test: TestCase, revision: Revision) -> None:

@@ -65,6 +65,23 @@ class FakeStore:
     def get_api_key(self, key_hash: str) -> ApiKey | None:
         return self.keys.get(key_hash)
 
+    def list_api_keys(self, project_id: str, *, limit: int, cursor: str | None) -> Page[ApiKey]:
+        items = sorted(
+            (k for k in self.keys.values() if k.project_id == project_id), key=lambda k: (k.created_at, k.key_id)
+        )
+        return _page(items, limit, cursor, scope_of("keys", project_id))
+
+    def touch_api_key(self, key: ApiKey, when: datetime) -> None:
+        with self._lock:
+            if key.key_hash not in self.keys:
+                raise Conflict("api key was deleted")
+            self.keys[key.key_hash] = self.keys[key.key_hash].model_copy(update={"last_used_at": when})
+
+    def delete_api_key(self, key: ApiKey) -> None:
+        with self._lock:
+            if self.keys.pop(key.key_hash, None) is None:
+                raise Conflict("api key was already deleted")
+
     # tests
     def create_test(self, test: TestCase, revision: Revision) -> None:
         self.tests[(test.project_id, test.id)] = test

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Path, Request, Security
+from fastapi import Depends, Path, Query, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.errors import Forbidden, InvalidInput
@@ -93,6 +93,11 @@ CorrelationDep = Annotated[str | None, Depends(correlation_id_dep)]
 _ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 TestIdPath = Annotated[str, Path(pattern=_ID_PATTERN, description="a test's id (tst_...)")]
 RunIdPath = Annotated[str, Path(pattern=_ID_PATTERN, description="a run's id (run_...)")]
+KeyIdPath = Annotated[str, Path(pattern=_ID_PATTERN, description="an API key's id (key_...)")]
+Limit = Annotated[int, Query(ge=1, le=200, description="How many items a page holds at most (1 to 200).")]
+Cursor = Annotated[
+    str | None, Query(max_length=2000, description="The previous page's `next_cursor`. Default: the first page.")
+]
 
 
 def label_filters(filters: list[str]) -> dict[str, str]:

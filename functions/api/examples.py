@@ -208,8 +208,9 @@ PROJECT_CREATE: dict[str, Example] = {
 API_KEY_CREATE: dict[str, Example] = {
     "ci": {
         "summary": "A key for CI",
-        "description": "Name keys for where they are used. The response shows the key this once.",
-        "value": {"name": "github-actions"},
+        "description": "Name keys for where they are used; CI needs only `runner` (start and cancel runs, read "
+        "everything). The response shows the key this once.",
+        "value": {"name": "github-actions", "role": "runner"},
     },
 }
 

@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Body
 
 from functions.api import examples
-from functions.api.deps import AdminDep, BootstrapDep, ServicesDep, ViewerDep
-from shared.models.projects import ApiKeyCreate, ApiKeyCreated, Project, ProjectCreate, ProjectCreated
+from functions.api.deps import AdminDep, BootstrapDep, Cursor, KeyIdPath, Limit, ServicesDep, ViewerDep
+from shared.models.pages import Page
+from shared.models.projects import ApiKeyCreate, ApiKeyCreated, ApiKeyInfo, Project, ProjectCreate, ProjectCreated
 
 router = APIRouter(tags=["projects"])
 
@@ -44,3 +45,17 @@ def create_key(
     services: ServicesDep,
 ) -> ApiKeyCreated:
     return services.projects.create_key(principal.project_id, body.name, body.role)
+
+
+@router.get("/v1/keys", response_model=Page[ApiKeyInfo], summary="List the calling project's API keys (never the keys)")
+def list_keys(principal: AdminDep, services: ServicesDep, limit: Limit = 50, cursor: Cursor = None) -> Page[ApiKeyInfo]:
+    return services.projects.list_keys(principal.project_id, limit=limit, cursor=cursor)
+
+
+@router.delete(
+    "/v1/keys/{key_id}",
+    response_model=ApiKeyInfo,
+    summary="Revoke an API key at once (the project's last admin key is kept: 409)",
+)
+def delete_key(key_id: KeyIdPath, principal: AdminDep, services: ServicesDep) -> ApiKeyInfo:
+    return services.projects.delete_key(principal.project_id, key_id)

@@ -23,7 +23,7 @@ from functions.api.ui import views
 from functions.api.ui.session import COOKIE_PATH, CSRF_COOKIE, SESSION_COOKIE, Sessions, new_csrf_cookie
 from shared.errors import Forbidden, InvalidInput, NotFound, Unauthorized, Unavailable
 from shared.models.notifications import DeliveryPublic, NotificationPublic
-from shared.models.projects import Principal
+from shared.models.projects import Principal, Role, role_allows
 from shared.models.queries import RunQuery, TestQuery
 from shared.models.runs import RunStatus, Trigger
 from shared.models.suites import SuiteRunCreate
@@ -98,6 +98,18 @@ class Viewer:
     @property
     def project_id(self) -> str:
         return self.principal.project_id
+
+    def can(self, role: Role) -> bool:
+        """Whether the session's key may do what needs ``role`` (the pages show only the buttons it may use)."""
+        return role_allows(self.principal.role, role)
+
+    def require(self, role: Role) -> None:
+        """A 403 naming the role, for a form posted by a key that may not (the API routes answer the same)."""
+        if not self.can(role):
+            raise Forbidden(
+                f"this needs a key with the role {role!r} or above; this key is {self.principal.role!r}",
+                details={"role_required": role, "role": self.principal.role},
+            )
 
 
 def viewer_dep(request: Request, services: ServicesDep, sessions: SessionsDep) -> Viewer:
@@ -397,18 +409,21 @@ def run_file(
 
 @router.post("/runs/{run_id}/rerun")
 def rerun(run_id: IdPath, viewer: ViewerDep, services: ServicesDep, fields: FormDep, request: Request) -> Response:
+    viewer.require("runner")
     run = services.runs.rerun(viewer.project_id, run_id, correlation_id=_correlation(request))
     return _see(f"/ui/runs/{run.id}")
 
 
 @router.post("/runs/{run_id}/cancel")
 def cancel(run_id: IdPath, viewer: ViewerDep, services: ServicesDep, fields: FormDep) -> Response:
+    viewer.require("runner")
     services.runs.cancel(viewer.project_id, run_id)
     return _see(f"/ui/runs/{run_id}")
 
 
 @router.post("/runs/{run_id}/heals/accept")
 def accept_heals(run_id: IdPath, viewer: ViewerDep, services: ServicesDep, fields: FormDep) -> Response:
+    viewer.require("editor")
     if services.planning is None:
         raise Unavailable("accepting heals is not available in this deployment")
     revision = services.planning.accept_heals(viewer.project_id, run_id)
@@ -511,6 +526,7 @@ def test_page(
 
 @router.post("/tests/{test_id}/run")
 def run_test(test_id: IdPath, viewer: ViewerDep, services: ServicesDep, fields: FormDep, request: Request) -> Response:
+    viewer.require("runner")
     from shared.models.runs import RunCreate
 
     run = services.runs.start_run(viewer.project_id, RunCreate(test_id=test_id), correlation_id=_correlation(request))
@@ -549,6 +565,7 @@ def suite_run_page(suite_run_id: IdPath, viewer: ViewerDep, services: ServicesDe
 def run_suite(
     suite_id: IdPath, viewer: ViewerDep, services: ServicesDep, fields: FormDep, request: Request
 ) -> Response:
+    viewer.require("runner")
     suite_run = _suites(services).start(
         viewer.project_id, suite_id, SuiteRunCreate(), correlation_id=_correlation(request)
     )
@@ -557,6 +574,7 @@ def run_suite(
 
 @router.post("/suite-runs/{suite_run_id}/cancel")
 def cancel_suite_run(suite_run_id: IdPath, viewer: ViewerDep, services: ServicesDep, fields: FormDep) -> Response:
+    viewer.require("runner")
     _suites(services).cancel(viewer.project_id, suite_run_id)
     return _see(f"/ui/suite-runs/{suite_run_id}")
 
@@ -581,6 +599,7 @@ def set_schedule(
     services: ServicesDep,
     fields: FormDep,
 ) -> Response:
+    viewer.require("editor")
     if services.schedules is None:
         raise Unavailable("schedules are not available in this deployment")
     services.schedules.set_enabled(viewer.project_id, schedule_id, action == "resume")
