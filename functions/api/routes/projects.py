@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body
 
 from functions.api import examples
-from functions.api.deps import AdminDep, BootstrapDep, ServicesDep, ViewerDep
+from functions.api.deps import AdminDep, AuditDep, BootstrapDep, ServicesDep, ViewerDep
 from shared.models.projects import ApiKeyCreate, ApiKeyCreated, Project, ProjectCreate, ProjectCreated
 
 router = APIRouter(tags=["projects"])
@@ -23,8 +23,12 @@ def create_project(
     body: Annotated[ProjectCreate, Body(openapi_examples=examples.PROJECT_CREATE)],
     _: BootstrapDep,
     services: ServicesDep,
+    audit: AuditDep,
 ) -> ProjectCreated:
-    return services.projects.create_project(body.name)
+    created = services.projects.create_project(body.name)
+    # in the caller's (the bootstrap project's) log: a key writes only its own project's log
+    audit.record("project.create", "project", created.project.id, details={"key_id": created.key_id})
+    return created
 
 
 @router.get("/v1/project", response_model=Project, summary="The project the calling key belongs to")
@@ -42,5 +46,8 @@ def create_key(
     body: Annotated[ApiKeyCreate, Body(openapi_examples=examples.API_KEY_CREATE)],
     principal: AdminDep,
     services: ServicesDep,
+    audit: AuditDep,
 ) -> ApiKeyCreated:
-    return services.projects.create_key(principal.project_id, body.name, body.role)
+    created = services.projects.create_key(principal.project_id, body.name, body.role)
+    audit.record("key.create", "key", created.key_id, details={"name": body.name, "role": body.role})
+    return created
