@@ -35,9 +35,14 @@ def _partition(project_id: str) -> str:
     return f"AUDIT#{project_id}"
 
 
-class DynamoAuditStore(DynamoRepository):
+class DynamoAuditStore:
+    """Not a :class:`DynamoRepository` (whose methods write tests, runs, keys): this store's only write is
+    :meth:`append`. It borrows the repository's paged query (cursors bound to their query) for listing."""
+
     def __init__(self, client: Any, table: str, *, clock: Callable[[], datetime] | None = None) -> None:
-        super().__init__(client, table)
+        self._db = client
+        self._table = table
+        self._reader = DynamoRepository(client, table)
         self._clock = clock or (lambda: datetime.now(UTC))
 
     @staticmethod
@@ -93,7 +98,7 @@ class DynamoAuditStore(DynamoRepository):
         if query.actor is not None and index != "gsi3":
             filters.append("key_id = :actor")
             values[":actor"] = {"S": query.actor}
-        return self._query_page(
+        return self._reader._query_page(
             AuditRecord,
             scope=scope_of("audit", query.model_dump(mode="json", exclude={"cursor", "limit"})),
             index=index,
