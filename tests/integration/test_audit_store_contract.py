@@ -132,3 +132,31 @@ def test_records_are_append_only(store: AuditStore) -> None:
     assert public & {"append", "list_records"} == {"append", "list_records"}
     writes = {n for n in public if any(w in n for w in ("update", "delete", "put", "replace", "remove", "write"))}
     assert writes == set()  # no way to change or delete a record
+
+
+def test_the_deployment_wiring_records_writes_in_dynamodb(aws_settings: Settings) -> None:
+    from fastapi.testclient import TestClient
+
+    from functions.api.app import create_app
+    from shared.aws.factory import build_services
+    from tests.conftest import BOOTSTRAP_KEY
+
+    # Given the API over the services a deployment builds (DynamoDB on moto)
+    app = TestClient(create_app(build_services(aws_settings)))
+    headers = {"X-API-Key": BOOTSTRAP_KEY, "User-Agent": "wiring/1", "X-Correlation-Id": "cor-wiring"}
+
+    # When a test is created and the log is read
+    test_id = app.post(
+        "/v1/tests", json={"name": "T", "steps": [{"action": "goto", "url": "http://x"}]}, headers=headers
+    )
+    listed = app.get("/v1/audit", params={"resource": f"test:{test_id.json()['id']}"}, headers=headers)
+
+    # Then the record is there, with who and from where
+    assert listed.status_code == 200, listed.text
+    (record,) = listed.json()["items"]
+    assert (record["action"], record["revision"], record["key_id"]) == ("test.create", 1, "bootstrap")
+    assert (record["user_agent"], record["correlation_id"], record["source_ip"]) == (
+        "wiring/1",
+        "cor-wiring",
+        "testclient",
+    )
