@@ -12,8 +12,10 @@ whichever of these is queried; a filter on both resource and actor queries the r
 by key id. Every query is of one project's partition: another project's records are out of reach by key.
 
 Append-only: the one write is a conditional put that never overwrites (``attribute_not_exists(PK)``); this
-module has no update and no delete. ``expires_at`` is the table's TTL attribute (enabled on the CDK table and
-by ``provision``): DynamoDB removes an expired record eventually (moto never), and reads leave it out.
+module has no update and no delete, and the CDK stack denies every role that writes the table an update, a
+delete or a batch write of an item whose partition key starts ``AUDIT#`` (``infra_cdk/stack.py``).
+``expires_at`` is the table's TTL attribute (enabled on the CDK table and by ``provision``): DynamoDB removes
+an expired record eventually (moto never), and reads leave it out.
 """
 
 from __future__ import annotations
@@ -28,11 +30,11 @@ from shared.errors import Conflict
 from shared.models.audit import AuditQuery, AuditRecord
 from shared.models.pages import Page
 from shared.pagination import scope_of
-from shared.resources import TTL_ATTRIBUTE
+from shared.resources import AUDIT_PARTITION_PREFIX, TTL_ATTRIBUTE
 
 
 def _partition(project_id: str) -> str:
-    return f"AUDIT#{project_id}"
+    return f"{AUDIT_PARTITION_PREFIX}{project_id}"
 
 
 class DynamoAuditStore:
