@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from cli.client import CliError
+from cli.commands.audit import audit
 from cli.commands.imports import import_group
 from cli.commands.keys import keys_group
 from cli.commands.notifications import notifications_group
@@ -73,6 +74,7 @@ CLIENT_COMMANDS = (
     schedules_group,
     notifications_group,
     import_group,
+    audit,
 )
 for command in CLIENT_COMMANDS:
     add_api_options(command)

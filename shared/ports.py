@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from shared.models.audit import AuditQuery, AuditRecord
 from shared.models.events import Event
 from shared.models.messages import PlanMessage, ReceivedMessage, RunMessage
 from shared.models.notifications import Delivery, DeliveryMessage, NotificationTarget
@@ -386,3 +387,16 @@ class NotificationQueue(Protocol):
     ) -> list[ReceivedMessage]: ...
 
     def delete(self, receipt: str) -> None: ...
+
+
+class AuditStore(Protocol):
+    """The audit log, per project: append-only (no update, no delete: records expire through the table's TTL,
+    ``expires_at``). A store never shows one project's records to another."""
+
+    def append(self, record: AuditRecord) -> None:
+        """Store a new record; Conflict (and nothing written) when one of its id exists: never overwrites."""
+
+    def list_records(self, query: AuditQuery) -> Page[AuditRecord]:
+        """The project's records, newest first, matching every filter given (``resource_kind``, with
+        ``resource_id``; ``actor``: a key id; ``since``: at or after), expired ones left out. A cursor of another
+        query is InvalidInput."""

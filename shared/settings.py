@@ -170,6 +170,10 @@ class Settings(BaseSettings):
     #: local mode: the key of the encrypted secret store (default: outside the data directory)
     secrets_key_file: Path | None = None
 
+    # --- audit log (issue 14) ------------------------------------------------------------------
+    #: days an audit record is kept (a DynamoDB TTL)
+    audit_retention_days: int = Field(default=365, ge=1, le=3650)
+
 
 @lru_cache
 def get_settings() -> Settings:

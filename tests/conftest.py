@@ -14,6 +14,7 @@ import pytest
 
 from shared.apitests.checks import ResponseChecker
 from shared.netguard import NetworkGuard
+from shared.services.audit import AuditService
 from shared.services.catalog import Catalog
 from shared.services.container import Services
 from shared.services.notifications import DeliveryPolicy, NotificationService
@@ -27,6 +28,7 @@ from shared.services.suites import SuiteService
 from shared.settings import Settings
 from tests.fakes import (
     FakeArtifacts,
+    FakeAuditStore,
     FakeElementCache,
     FakeEvents,
     FakeNotificationQueue,
@@ -63,6 +65,7 @@ class FakeServices:
         self.suite_store = FakeSuiteStore()
         self.schedule_store = FakeScheduleStore()
         self.scheduler = FakeScheduler()
+        self.audit_store = FakeAuditStore()
         catalog = Catalog(self.store)
         self.planning = Planning(
             tests=self.store,
@@ -116,6 +119,7 @@ class FakeServices:
                 schedules=self.schedule_store, scheduler=self.scheduler, tests=self.store, runs=runs, suites=suites
             ),
             notifications=self.notifications,
+            audit=AuditService(self.audit_store),
         )
 
 

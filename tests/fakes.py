@@ -11,6 +11,7 @@ from typing import Any
 
 from shared.errors import Conflict, DomainError, NotFound
 from shared.ids import utcnow
+from shared.models.audit import AuditQuery, AuditRecord
 from shared.models.common import STORED
 from shared.models.events import Event
 from shared.models.messages import PlanMessage, ReceivedMessage, RunMessage
@@ -731,3 +732,42 @@ class FakeSender:
     def __call__(self, url: str, body: str, headers: dict[str, str]) -> SendResult:
         self.posts.append((url, body, headers))
         return self.results.pop(0) if len(self.results) > 1 else self.results[0]
+
+
+class FakeAuditStore:
+    """AuditStore in memory; obeys the contract of tests/integration/test_audit_store_contract.py (newest first,
+    expired records left out, never overwrites). ``fail``: raised by every append (a store that is down)."""
+
+    def __init__(self, clock: Callable[[], datetime] = utcnow) -> None:
+        self.records: dict[str, AuditRecord] = {}
+        self.fail: Exception | None = None
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    def append(self, record: AuditRecord) -> None:
+        with self._lock:
+            if self.fail is not None:
+                raise self.fail
+            if record.id in self.records:
+                raise Conflict(f"audit record {record.id} exists already: records are never overwritten")
+            self.records[record.id] = record.model_copy(deep=True)
+
+    def all(self) -> list[AuditRecord]:
+        """Every record stored, oldest first (for assertions)."""
+        return sorted(self.records.values(), key=lambda r: (r.at, r.id))
+
+    def list_records(self, query: AuditQuery) -> Page[AuditRecord]:
+        now = self._clock().timestamp()
+        since = query.since.timestamp() if query.since is not None else None
+        items = [
+            r.model_copy(deep=True)
+            for r in reversed(self.all())
+            if r.project_id == query.project_id
+            and r.expires_at > now
+            and (query.resource_kind is None or r.resource_kind == query.resource_kind)
+            and (query.resource_id is None or r.resource_id == query.resource_id)
+            and (query.actor is None or r.key_id == query.actor)
+            and (since is None or r.at.timestamp() >= since)
+        ]
+        scope = scope_of("audit", query.model_dump(mode="json", exclude={"cursor", "limit"}))
+        return _page(items, query.limit, query.cursor, scope)

@@ -10,9 +10,10 @@ from fastapi_offline import FastAPIOffline
 
 from functions.api import errors, ui
 from functions.api.deps import services_dep
-from functions.api.middleware import BodyLimitMiddleware, CorrelationIdMiddleware
+from functions.api.middleware import AuditHeaderMiddleware, BodyLimitMiddleware, CorrelationIdMiddleware
 from functions.api.routes import (
     artifacts,
+    audit,
     events,
     imports,
     notifications,
@@ -105,6 +106,7 @@ def create_app(
         schedules.router,
         notifications.router,
         imports.router,
+        audit.router,
     )
     for router in routers:
         declare_roles(router)
@@ -120,5 +122,6 @@ def create_app(
         app.dependency_overrides[services_dep] = lambda: services
     limit = max_body_bytes if max_body_bytes is not None else settings.max_body_bytes
     app.add_middleware(BodyLimitMiddleware, max_bytes=limit)
+    app.add_middleware(AuditHeaderMiddleware)
     app.add_middleware(CorrelationIdMiddleware)
     return app

@@ -88,3 +88,31 @@ class CorrelationIdMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+#: the request state's key under which the ids of audit records not stored are noted (``deps.recorder_of``)
+UNRECORDED_STATE = "audit_unrecorded"
+
+
+class AuditHeaderMiddleware:
+    """Answer ``X-Audit-Unrecorded: <record ids>`` when a write's audit record could not be stored (the change
+    was made; the record is in the error log: ``shared/services/audit.py``)."""
+
+    header = b"x-audit-unrecorded"
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_note(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                ids = scope.get("state", {}).get(UNRECORDED_STATE)
+                if ids:
+                    message["headers"] = [*message.get("headers", []), (self.header, ",".join(ids).encode())]
+            await send(message)
+
+        await self.app(scope, receive, send_with_note)

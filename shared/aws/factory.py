@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from shared.aws.clients import ClientFactory, endpoint_clients, lazy_clients
 from shared.aws.dynamodb import DynamoElementCache, DynamoPlanStore, DynamoRepository, DynamoSuiteStore
+from shared.aws.dynamodb_audit import DynamoAuditStore
 from shared.aws.dynamodb_notifications import DynamoNotificationStore
 from shared.aws.dynamodb_schedules import DynamoScheduleStore
 from shared.aws.errors import translate
@@ -22,6 +23,7 @@ from shared.observability import logger
 from shared.planning.choose import ConfiguredPlanner, plans_inline
 from shared.ports import ArtifactStore, Planner, Scheduler
 from shared.services.artifact_links import ArtifactLinkSigner, SignedLinkArtifacts
+from shared.services.audit import AuditService
 from shared.services.catalog import Catalog
 from shared.services.container import Services
 from shared.services.notifications import DeliveryPolicy, NotificationService
@@ -128,6 +130,9 @@ def build_services(
         stats=StatsService(tests=repo, runs=repo),
         schedules=schedules,
         notifications=notifications,
+        audit=AuditService(
+            DynamoAuditStore(make("dynamodb"), settings.table_name), retention_days=settings.audit_retention_days
+        ),
     )
 
 

@@ -29,6 +29,7 @@ EXPECTED: dict[str, str] = {
     "POST /v1/keys": "admin",
     "GET /v1/keys": "admin",
     "DELETE /v1/keys/{key_id}": "admin",
+    "GET /v1/audit": "admin",
     "POST /v1/tests": "editor",
     "GET /v1/tests": "viewer",
     "GET /v1/tests/{test_id}": "viewer",
