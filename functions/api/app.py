@@ -14,6 +14,7 @@ from functions.api.middleware import BodyLimitMiddleware, CorrelationIdMiddlewar
 from functions.api.routes import (
     artifacts,
     events,
+    failures,
     imports,
     notifications,
     plans,
@@ -105,6 +106,7 @@ def create_app(
         schedules.router,
         notifications.router,
         imports.router,
+        failures.router,
     )
     for router in routers:
         declare_roles(router)
