@@ -23,7 +23,7 @@ from tests.conftest import BOOTSTRAP_KEY, FakeServices
 
 HEADERS = {"Authorization": f"Bearer {BOOTSTRAP_KEY}"}
 UI_KEY = b"u" * 32
-LOGIN = [
+LOGIN: list[dict[str, Any]] = [
     {"action": "goto", "url": "http://127.0.0.1:9/login"},
     {"action": "fill", "target": {"label": "Username"}, "value": "admin"},
     {"action": "fill", "target": {"label": "Password"}, "value": "pw"},
