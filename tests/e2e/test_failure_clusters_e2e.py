@@ -58,6 +58,7 @@ async def test_a_login_that_broke_reads_as_one_cluster_and_its_comparison_names_
     assert [r.status for r in bad] == [RunStatus.failed, RunStatus.failed]
     got = failure_clusters(h.runs, PROJECT, since=good.created_at)
     assert [c.count for c in got.clusters] == [2], [c.summary for c in got.clusters]
+    assert got.old_run_reads == 0  # the runner's runs stored their signatures when they ended
     cluster = got.clusters[0]
     assert (cluster.step_action, cluster.kind) == ("expect_text", "expectation")
     assert cluster.sample_run_id == bad[-1].id and [t.test_id for t in cluster.tests] == [test.id]
