@@ -35,6 +35,10 @@ def failures(state: CliState, since: str | None, test_id: str | None, suite_id: 
     _print_clusters(state, data)
 
 
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" if n == 1 else f"{n} {what}s"
+
+
 def _print_clusters(state: CliState, data: dict[str, Any]) -> None:
     console = state.console
     clusters = data["clusters"]
@@ -50,7 +54,7 @@ def _print_clusters(state: CliState, data: dict[str, Any]) -> None:
         columns = ["runs", "failure", "tests", "last seen", "newest run"]
         console.print(table(columns, rows, wrap={"failure": 3, "tests": 1}))
         console.print(
-            f"[dim]{data['failures']} failed runs in {len(clusters)} clusters since "
+            f"[dim]{_count(data['failures'], 'failed run')} in {_count(len(clusters), 'cluster')} since "
             f"{safe(timestamp(data['since']))}; compare the newest with a passing run: "
             "autotest runs compare PASSING_RUN FAILED_RUN[/]"
         )
