@@ -8,6 +8,7 @@ import click
 
 from cli.client import CliError
 from cli.commands.audit import audit
+from cli.commands.failures import failures
 from cli.commands.imports import import_group
 from cli.commands.keys import keys_group
 from cli.commands.notifications import notifications_group
@@ -75,6 +76,7 @@ CLIENT_COMMANDS = (
     notifications_group,
     import_group,
     audit,
+    failures,
 )
 for command in CLIENT_COMMANDS:
     add_api_options(command)

@@ -15,6 +15,7 @@ from functions.api.routes import (
     artifacts,
     audit,
     events,
+    failures,
     imports,
     notifications,
     plans,
@@ -107,6 +108,7 @@ def create_app(
         notifications.router,
         imports.router,
         audit.router,
+        failures.router,
     )
     for router in routers:
         declare_roles(router)

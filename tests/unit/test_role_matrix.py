@@ -30,6 +30,8 @@ EXPECTED: dict[str, str] = {
     "GET /v1/keys": "admin",
     "DELETE /v1/keys/{key_id}": "admin",
     "GET /v1/audit": "admin",
+    "GET /v1/failures": "viewer",
+    "GET /v1/runs/{run_id}/compare/{other_id}": "viewer",
     "POST /v1/tests": "editor",
     "GET /v1/tests": "viewer",
     "GET /v1/tests/{test_id}": "viewer",
@@ -224,6 +226,7 @@ class World:
             "schedule_id": lambda: self.schedule_id,
             "target_id": lambda: self.target_id,
             "key_id": lambda: self.spare_key,
+            "other_id": lambda: self.done_run,
         }
         if path.endswith("/plans"):  # plans are made from a goal
             makers["test_id"] = lambda: self.plain_english
