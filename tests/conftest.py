@@ -8,6 +8,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from shared.apitests.checks import ResponseChecker
 from shared.netguard import NetworkGuard
 from shared.services.catalog import Catalog
 from shared.services.container import Services
+from shared.services.github import GithubService
 from shared.services.notifications import DeliveryPolicy, NotificationService
 from shared.services.planning import Planning
 from shared.services.projects import Projects
@@ -29,6 +31,7 @@ from tests.fakes import (
     FakeArtifacts,
     FakeElementCache,
     FakeEvents,
+    FakeGithubStore,
     FakeNotificationQueue,
     FakeNotificationStore,
     FakePlanner,
@@ -117,6 +120,19 @@ class FakeServices:
             ),
             notifications=self.notifications,
         )
+        self.github_store = FakeGithubStore()
+        #: what GitHub statuses would be POSTed (the notifier's sender is ``sender``)
+        self.github_sender = FakeSender()
+        self.github = GithubService(
+            store=self.github_store,
+            suites=suites,
+            secrets=self.services.secrets,
+            notifications=self.notifications,
+            send=self.github_sender,
+            guard=lambda: NetworkGuard.from_setting(self.allowlist),
+            public_url="http://127.0.0.1:8000",
+        )
+        self.services = replace(self.services, github=self.github)
 
 
 @pytest.fixture(scope="session", autouse=True)

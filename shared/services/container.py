@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from shared.ports import ArtifactStore, ElementCache, EventBus, EventQueue, PlanQueue, RunQueue
 from shared.services.catalog import Catalog
+from shared.services.github import GithubService
 from shared.services.notifications import NotificationService
 from shared.services.planning import Planning
 from shared.services.projects import Projects
@@ -41,3 +42,5 @@ class Services:
     schedules: ScheduleService | None = None
     #: notification targets and their deliveries (sent by the notifier: ``functions/notifications``)
     notifications: NotificationService | None = None
+    #: the GitHub integration: webhooks start suites, suite runs post commit statuses (through the notifier)
+    github: GithubService | None = None
