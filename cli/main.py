@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from cli.client import CliError
+from cli.commands.github import github_group
 from cli.commands.imports import import_group
 from cli.commands.notifications import notifications_group
 from cli.commands.plan import plan
@@ -71,6 +72,7 @@ CLIENT_COMMANDS = (
     schedules_group,
     notifications_group,
     import_group,
+    github_group,
 )
 for command in CLIENT_COMMANDS:
     add_api_options(command)

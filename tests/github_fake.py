@@ -74,7 +74,7 @@ class FakeGithub:
 
 
 @contextmanager
-def fake_github(token: str = "ghp_fake_token_1234567890") -> Iterator[FakeGithub]:
+def fake_github(token: str = "ghp_fake_token_1234567890") -> Iterator[FakeGithub]:  # noqa: S107 (a fake)
     fake: FakeGithub
 
     class Handler(BaseHTTPRequestHandler):

@@ -91,7 +91,7 @@ def configured(client: TestClient, services: Services, github: FakeGithub) -> di
     }
     put = client.put("/v1/integrations/github", json=body, headers=ADMIN)
     assert put.status_code == 200, put.text
-    assert client.put(f"/v1/secrets/GITHUB_TOKEN", json={"value": github.token}, headers=ADMIN).status_code == 200
+    assert client.put("/v1/secrets/GITHUB_TOKEN", json={"value": github.token}, headers=ADMIN).status_code == 200
     return {"smoke": smoke, "regression": regression}
 
 
