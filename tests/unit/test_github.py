@@ -396,9 +396,20 @@ def test_the_status_goes_failure_when_one_test_fails(
     states = [r.json()["state"] for r in github.statuses()]
     # the pending status went after the suite run ended: it is sent as the suite run is, so it cannot hide it
     assert states[-1] == "failure" and "pending" not in states
-    assert github.statuses()[-1].json()["description"] == "smoke: 1 passed, 1 failed" or github.statuses()[-1].json()[
-        "description"
-    ].startswith("smoke: 1 passed, 1 failed")
+    assert github.statuses()[-1].json()["description"].startswith("smoke: 1 passed, 1 failed")
+
+
+def test_a_push_larger_than_the_apis_body_limit_is_taken_by_the_webhook(
+    client: TestClient, configured: dict[str, str]
+) -> None:
+    # a push of many files: its payload is over the API's limit (256 KiB here), under the webhook's (4 MiB)
+    big = {**push(), "commits": [{"id": SHA, "modified": [f"src/file_{i:06d}.py" for i in range(20_000)]}]}
+    assert len(json.dumps(big)) > 256 * 1024
+    answer = deliver(client, big)
+    assert answer.status_code == 202 and len(answer.json()["suite_runs"]) == 1
+    # other routes keep the API's limit
+    too_big = client.post("/v1/tests", content=b"x" * (300 * 1024), headers=ADMIN)
+    assert too_big.status_code == 413
 
 
 def test_a_github_5xx_is_retried_and_recorded(
