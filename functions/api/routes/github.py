@@ -121,6 +121,7 @@ def github_webhook(
 ) -> WebhookOutcome:
     headers = {name.lower(): value for name, value in request.headers.items()}
     outcome = _github(services).handle_webhook(project_id, headers, body, correlation_id=correlation_id)
+    # audit: github.webhook (no API key: the actor is GitHub, the delivery id and the suite runs it started)
     if outcome.handled in ("pong", "duplicate"):
         response.status_code = 200
     return outcome
