@@ -35,6 +35,7 @@ import json
 import re
 import secrets as random
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, quote
@@ -434,6 +435,11 @@ class GithubService:
             token = self._secrets.resolve(message.project_id, [integration.token_secret])[integration.token_secret]
         except SecretsNotDefined as exc:
             return SendResult(False, False, None, f"no GitHub token: {exc.message}", 0)
+        token = token.strip()
+        if not token or not token.isprintable() or any(c.isspace() for c in token):
+            name = integration.token_secret
+            why = f"the GitHub token in the secret {name} is empty or holds spaces or control characters"
+            return SendResult(False, False, None, why, 0)
         owner, _, name = status.repo.partition("/")
         url = f"{integration.api_url}/repos/{quote(owner, safe='')}/{quote(name, safe='')}/statuses/{status.sha}"
         document: dict[str, Any] = {"state": status.state, "description": status.description, "context": status.context}
@@ -445,7 +451,10 @@ class GithubService:
             "X-GitHub-Api-Version": API_VERSION,
             "User-Agent": USER_AGENT,
         }
-        return self._send(url, json.dumps(document, separators=(",", ":")), headers)
+        result = self._send(url, json.dumps(document, separators=(",", ":")), headers)
+        if result.error and token in result.error:  # never recorded, whatever the HTTP client's error says
+            result = replace(result, error=result.error.replace(token, "***"))
+        return result
 
 
 def _payload(content_type: str, body: bytes) -> dict[str, Any]:

@@ -452,3 +452,18 @@ def test_a_rule_whose_suite_cannot_start_posts_an_error_status(
     pump(fakes, services)
     [status] = github.statuses()
     assert status.json()["state"] == "error" and status.json()["description"].startswith("could not start")
+
+
+def test_a_token_that_cannot_be_a_header_fails_without_being_recorded(
+    client: TestClient, configured: dict[str, str], services: Services, fakes: FakeServices, github: FakeGithub
+) -> None:
+    bad = "ghp_first_line\r\nX-Injected: yes"
+    assert client.put("/v1/secrets/GITHUB_TOKEN", json={"value": bad}, headers=ADMIN).status_code == 200
+    deliver(client, push())
+    pump(fakes, services)
+
+    assert github.requests == []
+    listed = client.get("/v1/integrations/github/deliveries", headers=ADMIN)
+    [delivery] = listed.json()["items"]
+    assert delivery["status"] == "failed" and "control characters" in delivery["error"]
+    assert "ghp_first_line" not in listed.text
