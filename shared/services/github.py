@@ -46,6 +46,7 @@ from shared.errors import DomainError, InvalidInput, NotFound, Unauthorized
 from shared.ids import _CROCKFORD, _b32, utcnow
 from shared.models.events import SuiteRunCompleted
 from shared.models.github import (
+    GITHUB_LABELS,
     PR_ACTIONS,
     CommitStatus,
     GithubIntegration,
@@ -65,7 +66,7 @@ from shared.observability import logger
 from shared.ports import GithubStore
 from shared.services.notifications import NotificationService, Sender, check_url, delivery_id
 from shared.services.secrets import Secrets, SecretsNotDefined
-from shared.services.suites import SuiteService
+from shared.services.suites import MAX_LABELS, SuiteService
 
 CHANNEL = "github"
 SIGNATURE_HEADER = "X-Hub-Signature-256"
@@ -234,6 +235,13 @@ class GithubService:
             raise InvalidInput(
                 f"rules[{index}].suite: {exc.message} in this project", details={"field": f"rules[{index}].suite"}
             ) from exc
+        labels = {**suite.labels, **rule.labels}.keys() | set(GITHUB_LABELS)
+        if len(labels) > MAX_LABELS:
+            raise InvalidInput(
+                f"rules[{index}].labels: with the suite's labels and repo, branch, sha and pr, its suite runs would "
+                f"carry {len(labels)} labels; a run carries at most {MAX_LABELS}",
+                details={"field": f"rules[{index}].labels"},
+            )
         return rule.model_copy(update={"suite": suite.id})
 
     def get(self, project_id: str) -> GithubIntegration:

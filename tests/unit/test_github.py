@@ -194,6 +194,9 @@ def test_the_integration_validates_each_rule_and_says_which(
     event = put([{**good, "events": ["release"]}])
     assert event.status_code == 422 and "rules[0].events" in event.json()["error"]["message"]
 
+    many = put([{**good, "labels": {f"l{i}": "x" for i in range(17)}}])
+    assert many.status_code == 422 and many.json()["error"]["message"].startswith("rules[0].labels: ")
+
     metadata = put([good], api_url="http://169.254.169.254/latest")
     assert metadata.status_code == 422 and metadata.json()["error"]["message"].startswith("api_url: ")
     assert put([good], api_url="ftp://api.github.com").status_code == 422
