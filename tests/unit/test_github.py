@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from functions.api.app import create_app
 from functions.events import handler as events_handler
 from functions.notifications import handler as notifier
+from shared.errors import Unavailable
 from shared.models.events import Event
 from shared.models.messages import RunMessage
 from shared.models.runs import RunStatus
@@ -470,3 +471,40 @@ def test_a_token_that_cannot_be_a_header_fails_without_being_recorded(
     [delivery] = listed.json()["items"]
     assert delivery["status"] == "failed" and "control characters" in delivery["error"]
     assert "ghp_first_line" not in listed.text
+
+
+def test_a_delivery_that_failed_half_way_starts_each_suite_run_once_when_it_comes_again(
+    client: TestClient, configured: dict[str, str], services: Services, fakes: FakeServices, github: FakeGithub
+) -> None:
+    # Given two rules that match one push, and a table that fails while the second suite run starts
+    body = {
+        "secret": SECRET,
+        "api_url": github.url,
+        "rules": [{"repo": "acme/shop", "suite": "smoke"}, {"repo": "acme/shop", "suite": "regression"}],
+    }
+    assert client.put("/v1/integrations/github", json=body, headers=ADMIN).status_code == 200
+    suites = services.suites
+    assert suites is not None
+    real = suites.start
+    calls = []
+
+    def flaky_start(project_id: str, suite_id: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append(suite_id)
+        if len(calls) == 2:
+            raise Unavailable("the table is unavailable")
+        return real(project_id, suite_id, *args, **kwargs)
+
+    # When the delivery fails half-way, then GitHub delivers it again
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(suites, "start", flaky_start)
+        failed = deliver(client, push(), delivery="d-half")
+    assert failed.status_code == 503
+    again = deliver(client, push(), delivery="d-half")
+
+    # Then each suite has one suite run, the first the same as before
+    assert again.status_code == 202, again.text
+    started = [s["suite_run_id"] for s in again.json()["suite_runs"]]
+    assert len(started) == 2 and all(started)
+    listed = suites.list_runs(PROJECT).items
+    assert sorted(r.id for r in listed) == sorted(started)
+    assert deliver(client, push(), delivery="d-half").json()["handled"] == "duplicate"
