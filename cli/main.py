@@ -9,6 +9,7 @@ import click
 from cli.client import CliError
 from cli.commands.audit import audit
 from cli.commands.failures import failures
+from cli.commands.github import github_group
 from cli.commands.imports import import_group
 from cli.commands.keys import keys_group
 from cli.commands.notifications import notifications_group
@@ -77,6 +78,7 @@ CLIENT_COMMANDS = (
     import_group,
     audit,
     failures,
+    github_group,
 )
 for command in CLIENT_COMMANDS:
     add_api_options(command)

@@ -187,6 +187,7 @@ class AutotestStack(Stack):
         s.table.grant_read_write_data(notifier)
         self._grant_links(notifier)  # the report's link in a notification
         m.notifications.grant_send_messages(notifier)  # the next attempt of a delivery
+        self._grant_project_secrets(notifier, manage=False)  # a GitHub status's token (the project's secret)
 
         dead = self.dead_letters.function
         s.table.grant_read_write_data(dead)

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from shared.models.audit import AuditQuery, AuditRecord
 from shared.models.events import Event
+from shared.models.github import GithubIntegration
 from shared.models.messages import PlanMessage, ReceivedMessage, RunMessage
 from shared.models.notifications import Delivery, DeliveryMessage, NotificationTarget
 from shared.models.pages import Page
@@ -400,3 +401,24 @@ class AuditStore(Protocol):
         """The project's records, newest first, matching every filter given (``resource_kind``, with
         ``resource_id``; ``actor``: a key id; ``since``: at or after), expired ones left out. A cursor of another
         query is InvalidInput."""
+
+
+class GithubStore(Protocol):
+    """Each project's GitHub integration (one at most), and the webhook deliveries already handled (each kept
+    until ``expires_at``, unix time, so a replay within that time starts nothing)."""
+
+    def put_integration(self, integration: GithubIntegration) -> None:
+        """Create or replace the project's integration."""
+
+    def get_integration(self, project_id: str) -> GithubIntegration | None:
+        """The project's integration, or None."""
+
+    def delete_integration(self, project_id: str) -> None:
+        """NotFound when the project has none."""
+
+    def claim_webhook_delivery(self, project_id: str, delivery_id: str, *, expires_at: int) -> bool:
+        """Record that this delivery is being handled; False (nothing written) when it was claimed before and
+        its claim has not expired."""
+
+    def release_webhook_delivery(self, project_id: str, delivery_id: str) -> None:
+        """Forget a claim (its handling failed: GitHub's redelivery may try again); nothing when there is none."""

@@ -8,6 +8,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from shared.netguard import NetworkGuard
 from shared.services.audit import AuditService
 from shared.services.catalog import Catalog
 from shared.services.container import Services
+from shared.services.github import GithubService
 from shared.services.notifications import DeliveryPolicy, NotificationService
 from shared.services.planning import Planning
 from shared.services.projects import Projects
@@ -31,6 +33,7 @@ from tests.fakes import (
     FakeAuditStore,
     FakeElementCache,
     FakeEvents,
+    FakeGithubStore,
     FakeNotificationQueue,
     FakeNotificationStore,
     FakePlanner,
@@ -121,6 +124,19 @@ class FakeServices:
             notifications=self.notifications,
             audit=AuditService(self.audit_store),
         )
+        self.github_store = FakeGithubStore()
+        #: what GitHub statuses would be POSTed (the notifier's sender is ``sender``)
+        self.github_sender = FakeSender()
+        self.github = GithubService(
+            store=self.github_store,
+            suites=suites,
+            secrets=self.services.secrets,
+            notifications=self.notifications,
+            send=self.github_sender,
+            guard=lambda: NetworkGuard.from_setting(self.allowlist),
+            public_url="http://127.0.0.1:8000",
+        )
+        self.services = replace(self.services, github=self.github)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -14,6 +14,7 @@ from shared.ids import utcnow
 from shared.models.audit import AuditQuery, AuditRecord
 from shared.models.common import STORED
 from shared.models.events import Event
+from shared.models.github import GithubIntegration
 from shared.models.messages import PlanMessage, ReceivedMessage, RunMessage
 from shared.models.notifications import Delivery, DeliveryMessage, NotificationTarget
 from shared.models.pages import Page
@@ -771,3 +772,36 @@ class FakeAuditStore:
         ]
         scope = scope_of("audit", query.model_dump(mode="json", exclude={"cursor", "limit"}))
         return _page(items, query.limit, query.cursor, scope)
+
+
+class FakeGithubStore:
+    """GithubStore in memory (a claim holds until its ``expires_at``, as the DynamoDB store's condition says)."""
+
+    def __init__(self, clock: Callable[[], datetime] = utcnow) -> None:
+        self.integrations: dict[str, GithubIntegration] = {}
+        self.claims: dict[tuple[str, str], int] = {}
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    def put_integration(self, integration: GithubIntegration) -> None:
+        self.integrations[integration.project_id] = integration.model_copy(deep=True)
+
+    def get_integration(self, project_id: str) -> GithubIntegration | None:
+        found = self.integrations.get(project_id)
+        return None if found is None else found.model_copy(deep=True)
+
+    def delete_integration(self, project_id: str) -> None:
+        if self.integrations.pop(project_id, None) is None:
+            raise NotFound("this project has no GitHub integration")
+
+    def claim_webhook_delivery(self, project_id: str, delivery_id: str, *, expires_at: int) -> bool:
+        with self._lock:
+            held = self.claims.get((project_id, delivery_id))
+            if held is not None and held > self._clock().timestamp():
+                return False
+            self.claims[(project_id, delivery_id)] = expires_at
+            return True
+
+    def release_webhook_delivery(self, project_id: str, delivery_id: str) -> None:
+        with self._lock:
+            self.claims.pop((project_id, delivery_id), None)

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi.openapi.models import Example
 from pydantic import BaseModel
 
+from shared.models.github import GithubIntegrationPut
 from shared.models.imports import OpenApiImport, PostmanImport
 from shared.models.notifications import NotificationCreate
 from shared.models.projects import ApiKeyCreate, ProjectCreate
@@ -277,6 +278,27 @@ NOTIFICATION_CREATE: dict[str, Example] = {
     },
 }
 
+GITHUB_PUT: dict[str, Example] = {
+    "pushes_and_prs": {
+        "summary": "main's pushes run the smoke suite, pull requests to main the regression",
+        "description": "The webhook secret is the one typed into GitHub's webhook form; the token is the project "
+        "secret GITHUB_TOKEN (`autotest secrets set GITHUB_TOKEN`).",
+        "value": {
+            "secret": "a-long-random-webhook-secret",
+            "rules": [
+                {"repo": "acme/shop", "branches": ["main"], "suite": "smoke"},
+                {
+                    "repo": "acme/shop",
+                    "events": ["pull_request"],
+                    "branches": ["main"],
+                    "suite": "regression",
+                    "labels": {"environment": "staging"},
+                },
+            ],
+        },
+    },
+}
+
 SUITE_UPDATE: dict[str, Example] = {
     "narrow": {
         "summary": "Two at a time, stop at the first failure",
@@ -434,6 +456,7 @@ REQUEST_EXAMPLES: dict[type[BaseModel], dict[str, Example]] = {
     ScheduleCreate: SCHEDULE_CREATE,
     ScheduleUpdate: SCHEDULE_UPDATE,
     NotificationCreate: NOTIFICATION_CREATE,
+    GithubIntegrationPut: GITHUB_PUT,
     PostmanImport: POSTMAN_IMPORT,
     OpenApiImport: OPENAPI_IMPORT,
 }

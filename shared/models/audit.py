@@ -37,12 +37,16 @@ AuditAction = Literal[
     "project.create",
     "import.postman",
     "import.openapi",
+    "integration.update",
+    "integration.delete",
+    "suite_run.start_by_webhook",
 ]
 """What was done: `<resource kind>.<verb>` (`import.postman` and `import.openapi` are the creation of a test by
-an import: one record for each test it saved)."""
+an import: one record for each test it saved; `suite_run.start_by_webhook` a suite run GitHub's webhook started,
+its actor `github`, with the delivery id)."""
 
 ResourceKind = Literal[
-    "test", "plan", "run", "suite", "suite_run", "schedule", "secret", "notification", "key", "project"
+    "test", "plan", "run", "suite", "suite_run", "schedule", "secret", "notification", "key", "project", "integration"
 ]
 """What kind of thing was changed."""
 

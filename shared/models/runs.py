@@ -84,7 +84,7 @@ LabelValue = Annotated[str, Field(max_length=256), NoControls]
 Labels = Annotated[dict[LabelKey, LabelValue], Field(max_length=20)]
 
 
-Trigger = Literal["api", "cli", "suite", "schedule"]
+Trigger = Literal["api", "cli", "suite", "schedule", "github"]
 
 
 def parse_label_filter(text: str) -> tuple[str, str]:

@@ -304,7 +304,7 @@ class SuiteRunPublic(Model):
     labels: dict[str, str]
     """Its labels (the suite's, then the run's over them)."""
     trigger: Trigger
-    """Who started it: `api`, `cli` or `schedule`."""
+    """Who started it: `api`, `cli`, `schedule` or `github` (a push or pull request: its labels say which)."""
     schedule_id: str | None
     """The schedule that started it, or null."""
     scheduled_for: datetime | None = None

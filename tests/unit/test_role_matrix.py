@@ -31,6 +31,10 @@ EXPECTED: dict[str, str] = {
     "DELETE /v1/keys/{key_id}": "admin",
     "GET /v1/audit": "admin",
     "GET /v1/failures": "viewer",
+    "PUT /v1/integrations/github": "admin",
+    "GET /v1/integrations/github": "viewer",
+    "DELETE /v1/integrations/github": "admin",
+    "GET /v1/integrations/github/deliveries": "viewer",
     "GET /v1/runs/{run_id}/compare/{other_id}": "viewer",
     "POST /v1/tests": "editor",
     "GET /v1/tests": "viewer",
@@ -176,6 +180,15 @@ class World:
     def target_id(self) -> str:
         return str(self.post("/v1/notifications", NOTIFICATION, 201)["id"])
 
+    def github_body(self) -> dict[str, Any]:
+        rules = [{"repo": "acme/shop", "suite": self.suite_id}]
+        return {"secret": "a-long-random-webhook-secret", "rules": rules, "api_url": "http://127.0.0.1:9"}
+
+    @cached_property
+    def github(self) -> str:
+        self.request("PUT", "/v1/integrations/github", "bootstrap", self.github_body(), 200)
+        return "github"
+
     @cached_property
     def secret(self) -> str:
         self.request("PUT", "/v1/secrets/ADMIN_PASSWORD", "bootstrap", {"value": "s3cret-value"}, 200)
@@ -236,6 +249,8 @@ class World:
             makers["run_id"] = lambda: self.done_run
         if path.startswith("/v1/secrets/") and method == "PUT":
             makers["name"] = lambda: "NEW_SECRET"
+        if path.startswith("/v1/integrations/github") and method != "PUT":
+            _ = self.github  # the integration to read or delete
         wanted = {field for _, field, _, _ in Formatter().parse(path) if field}
         return path.format(**{field: makers[field]() for field in wanted})
 
@@ -247,6 +262,7 @@ class World:
             "POST /v1/schedules": self.schedule_body,
             "POST /v1/keys": lambda: {"name": "another", "role": "viewer"},
             "POST /v1/notifications": lambda: NOTIFICATION,
+            "PUT /v1/integrations/github": self.github_body,
             "POST /v1/suites/{suite_id}/runs": dict,
             "POST /v1/tests/{test_id}/plans": dict,
         }
