@@ -7,7 +7,11 @@ from typing import Any
 import click
 
 from cli.client import CliError
+from cli.commands.audit import audit
+from cli.commands.failures import failures
+from cli.commands.github import github_group
 from cli.commands.imports import import_group
+from cli.commands.keys import keys_group
 from cli.commands.notifications import notifications_group
 from cli.commands.plan import plan
 from cli.commands.plans import heals_group, plans_group
@@ -66,11 +70,15 @@ CLIENT_COMMANDS = (
     plans_group,
     heals_group,
     secrets_group,
+    keys_group,
     suites_group,
     stats,
     schedules_group,
     notifications_group,
     import_group,
+    audit,
+    failures,
+    github_group,
 )
 for command in CLIENT_COMMANDS:
     add_api_options(command)

@@ -20,6 +20,7 @@ from infra_cdk.constructs.scheduling import Scheduling
 from infra_cdk.constructs.storage import Storage
 from infra_cdk.constructs.teardown import Teardown
 from infra_cdk.constructs.workers import QueueWorker
+from shared.resources import AUDIT_PARTITION_PREFIX
 from shared.services.routing import LAMBDA_RUN_LIMIT_S
 
 #: an inference profile's id starts with its geography (``us.anthropic...``)
@@ -191,6 +192,7 @@ class AutotestStack(Stack):
         s.table.grant_read_write_data(notifier)
         self._grant_links(notifier)  # the report's link in a notification
         m.notifications.grant_send_messages(notifier)  # the next attempt of a delivery
+        self._grant_project_secrets(notifier, manage=False)  # a GitHub status's token (the project's secret)
 
         dead = self.dead_letters.function
         s.table.grant_read_write_data(dead)
@@ -198,11 +200,37 @@ class AutotestStack(Stack):
         for queue in run_queues:  # a queued attempt's letter is sent again (RunService.dead_letter)
             queue.grant_send_messages(dead)
 
+        table_writers = [api, *runners, planner, self.scheduling.function, self.events.function, notifier, dead]
+        self._keep_audit_append_only(table_writers)
+
         if self.config.planner == "bedrock":
             self._grant_model(planner)
         if self.config.healer == "bedrock":
             for runner in runners:
                 self._grant_model(runner)  # type: ignore[arg-type]
+
+    def _keep_audit_append_only(self, writers: list[object]) -> None:
+        """The audit log (partitions ``AUDIT#<project id>``) is append-only: whatever else a role may write in the
+        table, an update, a delete or a batch write there is denied (a transaction's items are authorized as
+        their own actions; DynamoDB's TTL deletes need no permission). Appending is a conditional put that never
+        overwrites (``shared/aws/dynamodb_audit.py``)."""
+        for writer in writers:
+            grantee: iam.IGrantable = writer  # type: ignore[assignment]
+            grantee.grant_principal.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="AuditLogAppendOnly",
+                    effect=iam.Effect.DENY,
+                    actions=[
+                        "dynamodb:UpdateItem",
+                        "dynamodb:DeleteItem",
+                        "dynamodb:BatchWriteItem",
+                        "dynamodb:PartiQLUpdate",
+                        "dynamodb:PartiQLDelete",
+                    ],
+                    resources=[self.storage.table.table_arn],
+                    conditions={"ForAnyValue:StringLike": {"dynamodb:LeadingKeys": [f"{AUDIT_PARTITION_PREFIX}*"]}},
+                )
+            )
 
     def _grant_links(self, grantee: iam.IGrantable) -> None:
         """Presigned links to artifacts: a link works with its signer's permission, and one to get an object is

@@ -9,7 +9,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from shared.models.audit import AuditQuery, AuditRecord
 from shared.models.events import Event
+from shared.models.github import GithubIntegration
 from shared.models.messages import PlanMessage, ReceivedMessage, RunMessage
 from shared.models.notifications import Delivery, DeliveryMessage, NotificationTarget
 from shared.models.pages import Page
@@ -34,6 +36,15 @@ class ProjectStore(Protocol):
     def put_api_key(self, key: ApiKey) -> None: ...
 
     def get_api_key(self, key_hash: str) -> ApiKey | None: ...
+
+    def list_api_keys(self, project_id: str, *, limit: int, cursor: str | None) -> Page[ApiKey]:
+        """A project's keys, oldest first."""
+
+    def touch_api_key(self, key: ApiKey, when: datetime) -> None:
+        """Record that ``key`` was used at ``when``; Conflict if it was deleted meanwhile (never recreated)."""
+
+    def delete_api_key(self, key: ApiKey) -> None:
+        """Delete the key at once; Conflict if it is already gone."""
 
 
 class TestStore(Protocol):
@@ -381,3 +392,37 @@ class NotificationQueue(Protocol):
     ) -> list[ReceivedMessage]: ...
 
     def delete(self, receipt: str) -> None: ...
+
+
+class AuditStore(Protocol):
+    """The audit log, per project: append-only (no update, no delete: records expire through the table's TTL,
+    ``expires_at``). A store never shows one project's records to another."""
+
+    def append(self, record: AuditRecord) -> None:
+        """Store a new record; Conflict (and nothing written) when one of its id exists: never overwrites."""
+
+    def list_records(self, query: AuditQuery) -> Page[AuditRecord]:
+        """The project's records, newest first, matching every filter given (``resource_kind``, with
+        ``resource_id``; ``actor``: a key id; ``since``: at or after), expired ones left out. A cursor of another
+        query is InvalidInput."""
+
+
+class GithubStore(Protocol):
+    """Each project's GitHub integration (one at most), and the webhook deliveries already handled (each kept
+    until ``expires_at``, unix time, so a replay within that time starts nothing)."""
+
+    def put_integration(self, integration: GithubIntegration) -> None:
+        """Create or replace the project's integration."""
+
+    def get_integration(self, project_id: str) -> GithubIntegration | None:
+        """The project's integration, or None."""
+
+    def delete_integration(self, project_id: str) -> None:
+        """NotFound when the project has none."""
+
+    def claim_webhook_delivery(self, project_id: str, delivery_id: str, *, expires_at: int) -> bool:
+        """Record that this delivery is being handled; False (nothing written) when it was claimed before and
+        its claim has not expired."""
+
+    def release_webhook_delivery(self, project_id: str, delivery_id: str) -> None:
+        """Forget a claim (its handling failed: GitHub's redelivery may try again); nothing when there is none."""

@@ -31,6 +31,9 @@ SECRETS_PREFIX = "autotest/"
 GSI_NAMES = ("gsi1", "gsi2", "gsi3", "gsi4")
 #: the table's TTL attribute (unix seconds): element-cache entries expire by it
 TTL_ATTRIBUTE = "expires_at"
+#: the audit log's partitions start with this (``AUDIT#<project id>``): the CDK stack denies every role an update
+#: or a delete there, so the log is append-only in IAM as well as in code
+AUDIT_PARTITION_PREFIX = "AUDIT#"
 # Messages received this many times without success land in the DLQ.
 MAX_RECEIVE_COUNT = 5
 

@@ -183,6 +183,12 @@ class Settings(BaseSettings):
     #: the API's public address, for links in notifications (``<public_url>/v1/runs/<id>``); none: no run link
     public_url: str | None = None
 
+    # --- GitHub (issue 14) -----------------------------------------------------------------------
+    #: how long a GitHub webhook delivery (``X-GitHub-Delivery``) is remembered, so a replay starts nothing
+    github_dedupe_s: int = Field(default=7 * 24 * 3600, ge=3600, le=90 * 24 * 3600)
+    #: the body limit of the GitHub webhook route (a push of many files is larger than ``max_body_bytes``)
+    github_max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=6 * 1024 * 1024)
+
     # --- secrets (named AUTOTEST_SECRETS_*: AUTOTEST_SECRET_<NAME> are secrets themselves) ----------
     #: Secrets Manager names are "<prefix><project id>/<NAME>"
     secrets_prefix: str = resources.SECRETS_PREFIX
@@ -190,6 +196,10 @@ class Settings(BaseSettings):
     secrets_recovery_days: int = Field(default=7, ge=7, le=30)
     #: local mode: the key of the encrypted secret store (default: outside the data directory)
     secrets_key_file: Path | None = None
+
+    # --- audit log (issue 14) ------------------------------------------------------------------
+    #: days an audit record is kept (a DynamoDB TTL)
+    audit_retention_days: int = Field(default=365, ge=1, le=3650)
 
 
 @lru_cache

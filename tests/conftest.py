@@ -8,14 +8,17 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from shared.apitests.checks import ResponseChecker
 from shared.netguard import NetworkGuard
+from shared.services.audit import AuditService
 from shared.services.catalog import Catalog
 from shared.services.container import Services
+from shared.services.github import GithubService
 from shared.services.notifications import DeliveryPolicy, NotificationService
 from shared.services.planning import Planning
 from shared.services.projects import Projects
@@ -27,8 +30,10 @@ from shared.services.suites import SuiteService
 from shared.settings import Settings
 from tests.fakes import (
     FakeArtifacts,
+    FakeAuditStore,
     FakeElementCache,
     FakeEvents,
+    FakeGithubStore,
     FakeNotificationQueue,
     FakeNotificationStore,
     FakePlanner,
@@ -63,6 +68,7 @@ class FakeServices:
         self.suite_store = FakeSuiteStore()
         self.schedule_store = FakeScheduleStore()
         self.scheduler = FakeScheduler()
+        self.audit_store = FakeAuditStore()
         catalog = Catalog(self.store)
         self.planning = Planning(
             tests=self.store,
@@ -116,7 +122,21 @@ class FakeServices:
                 schedules=self.schedule_store, scheduler=self.scheduler, tests=self.store, runs=runs, suites=suites
             ),
             notifications=self.notifications,
+            audit=AuditService(self.audit_store),
         )
+        self.github_store = FakeGithubStore()
+        #: what GitHub statuses would be POSTed (the notifier's sender is ``sender``)
+        self.github_sender = FakeSender()
+        self.github = GithubService(
+            store=self.github_store,
+            suites=suites,
+            secrets=self.services.secrets,
+            notifications=self.notifications,
+            send=self.github_sender,
+            guard=lambda: NetworkGuard.from_setting(self.allowlist),
+            public_url="http://127.0.0.1:8000",
+        )
+        self.services = replace(self.services, github=self.github)
 
 
 @pytest.fixture(scope="session", autouse=True)

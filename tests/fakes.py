@@ -11,8 +11,10 @@ from typing import Any
 
 from shared.errors import Conflict, DomainError, NotFound
 from shared.ids import utcnow
+from shared.models.audit import AuditQuery, AuditRecord
 from shared.models.common import STORED
 from shared.models.events import Event
+from shared.models.github import GithubIntegration
 from shared.models.messages import PlanMessage, ReceivedMessage, RunMessage
 from shared.models.notifications import Delivery, DeliveryMessage, NotificationTarget
 from shared.models.pages import Page
@@ -65,6 +67,23 @@ class FakeStore:
 
     def get_api_key(self, key_hash: str) -> ApiKey | None:
         return self.keys.get(key_hash)
+
+    def list_api_keys(self, project_id: str, *, limit: int, cursor: str | None) -> Page[ApiKey]:
+        items = sorted(
+            (k for k in self.keys.values() if k.project_id == project_id), key=lambda k: (k.created_at, k.key_id)
+        )
+        return _page(items, limit, cursor, scope_of("keys", project_id))
+
+    def touch_api_key(self, key: ApiKey, when: datetime) -> None:
+        with self._lock:
+            if key.key_hash not in self.keys:
+                raise Conflict("api key was deleted")
+            self.keys[key.key_hash] = self.keys[key.key_hash].model_copy(update={"last_used_at": when})
+
+    def delete_api_key(self, key: ApiKey) -> None:
+        with self._lock:
+            if self.keys.pop(key.key_hash, None) is None:
+                raise Conflict("api key was already deleted")
 
     # tests
     def create_test(self, test: TestCase, revision: Revision) -> None:
@@ -720,3 +739,75 @@ class FakeSender:
     def __call__(self, url: str, body: str, headers: dict[str, str]) -> SendResult:
         self.posts.append((url, body, headers))
         return self.results.pop(0) if len(self.results) > 1 else self.results[0]
+
+
+class FakeAuditStore:
+    """AuditStore in memory; obeys the contract of tests/integration/test_audit_store_contract.py (newest first,
+    expired records left out, never overwrites). ``fail``: raised by every append (a store that is down)."""
+
+    def __init__(self, clock: Callable[[], datetime] = utcnow) -> None:
+        self.records: dict[str, AuditRecord] = {}
+        self.fail: Exception | None = None
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    def append(self, record: AuditRecord) -> None:
+        with self._lock:
+            if self.fail is not None:
+                raise self.fail
+            if record.id in self.records:
+                raise Conflict(f"audit record {record.id} exists already: records are never overwritten")
+            self.records[record.id] = record.model_copy(deep=True)
+
+    def all(self) -> list[AuditRecord]:
+        """Every record stored, oldest first (for assertions)."""
+        return sorted(self.records.values(), key=lambda r: (r.at, r.id))
+
+    def list_records(self, query: AuditQuery) -> Page[AuditRecord]:
+        now = self._clock().timestamp()
+        since = query.since.timestamp() if query.since is not None else None
+        items = [
+            r.model_copy(deep=True)
+            for r in reversed(self.all())
+            if r.project_id == query.project_id
+            and r.expires_at > now
+            and (query.resource_kind is None or r.resource_kind == query.resource_kind)
+            and (query.resource_id is None or r.resource_id == query.resource_id)
+            and (query.actor is None or r.key_id == query.actor)
+            and (since is None or r.at.timestamp() >= since)
+        ]
+        scope = scope_of("audit", query.model_dump(mode="json", exclude={"cursor", "limit"}))
+        return _page(items, query.limit, query.cursor, scope)
+
+
+class FakeGithubStore:
+    """GithubStore in memory (a claim holds until its ``expires_at``, as the DynamoDB store's condition says)."""
+
+    def __init__(self, clock: Callable[[], datetime] = utcnow) -> None:
+        self.integrations: dict[str, GithubIntegration] = {}
+        self.claims: dict[tuple[str, str], int] = {}
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    def put_integration(self, integration: GithubIntegration) -> None:
+        self.integrations[integration.project_id] = integration.model_copy(deep=True)
+
+    def get_integration(self, project_id: str) -> GithubIntegration | None:
+        found = self.integrations.get(project_id)
+        return None if found is None else found.model_copy(deep=True)
+
+    def delete_integration(self, project_id: str) -> None:
+        if self.integrations.pop(project_id, None) is None:
+            raise NotFound("this project has no GitHub integration")
+
+    def claim_webhook_delivery(self, project_id: str, delivery_id: str, *, expires_at: int) -> bool:
+        with self._lock:
+            held = self.claims.get((project_id, delivery_id))
+            if held is not None and held > self._clock().timestamp():
+                return False
+            self.claims[(project_id, delivery_id)] = expires_at
+            return True
+
+    def release_webhook_delivery(self, project_id: str, delivery_id: str) -> None:
+        with self._lock:
+            self.claims.pop((project_id, delivery_id), None)

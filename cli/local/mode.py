@@ -327,7 +327,9 @@ class LocalMode:
             in_process_queues=True,  # the API, the planner, the scheduler and the runner share its run queues
         )
         try:  # secrets: the data directory's encrypted store, not Secrets Manager
-            services = replace(services, secrets=local_secrets(settings, self.data_dir))
+            secrets = local_secrets(settings, self.data_dir)
+            github = services.github.with_secrets(secrets) if services.github is not None else None
+            services = replace(services, secrets=secrets, github=github)
         except SecretStoreError as exc:
             raise LocalModeError(str(exc)) from exc
         self.services = services

@@ -10,10 +10,13 @@ from fastapi_offline import FastAPIOffline
 
 from functions.api import errors, ui
 from functions.api.deps import services_dep
-from functions.api.middleware import BodyLimitMiddleware, CorrelationIdMiddleware
+from functions.api.middleware import AuditHeaderMiddleware, BodyLimitMiddleware, CorrelationIdMiddleware
 from functions.api.routes import (
     artifacts,
+    audit,
     events,
+    failures,
+    github,
     imports,
     notifications,
     plans,
@@ -39,8 +42,10 @@ every read and write is scoped to the key's project. Errors are
 DOCS_ASSETS_URL = "/docs/assets"
 
 
-#: routes that take no API key: an artifact's link carries its own signed token
-KEYLESS_ROUTES = frozenset({("GET", "/v1/artifacts/{token}/{name:path}")})
+#: routes that take no API key: an artifact's link carries its own signed token; GitHub signs its webhook
+KEYLESS_ROUTES = frozenset(
+    {("GET", "/v1/artifacts/{token}/{name:path}"), ("POST", "/v1/integrations/github/webhook/{project_id}")}
+)
 
 
 def _roles_of(dependant: Dependant) -> set[str]:
@@ -105,6 +110,9 @@ def create_app(
         schedules.router,
         notifications.router,
         imports.router,
+        audit.router,
+        failures.router,
+        github.router,
     )
     for router in routers:
         declare_roles(router)
@@ -119,6 +127,10 @@ def create_app(
     if services is not None:
         app.dependency_overrides[services_dep] = lambda: services
     limit = max_body_bytes if max_body_bytes is not None else settings.max_body_bytes
-    app.add_middleware(BodyLimitMiddleware, max_bytes=limit)
+    webhook_limit = max(limit, settings.github_max_body_bytes)  # a push's payload can be larger than a test
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=limit, path_limits={"/v1/integrations/github/webhook/": webhook_limit}
+    )
+    app.add_middleware(AuditHeaderMiddleware)
     app.add_middleware(CorrelationIdMiddleware)
     return app

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Path, Request, Security
+from fastapi import Depends, Path, Query, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from functions.api.middleware import UNRECORDED_STATE
 from shared.errors import Forbidden, InvalidInput
+from shared.models.audit import AuditRecord
 from shared.models.projects import Principal, Role, role_allows
 from shared.models.runs import parse_label_filter
+from shared.services.audit import AuditOrigin, AuditRecorder
 from shared.services.container import Services
 from shared.settings import Settings, get_settings
 
@@ -93,6 +96,11 @@ CorrelationDep = Annotated[str | None, Depends(correlation_id_dep)]
 _ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 TestIdPath = Annotated[str, Path(pattern=_ID_PATTERN, description="a test's id (tst_...)")]
 RunIdPath = Annotated[str, Path(pattern=_ID_PATTERN, description="a run's id (run_...)")]
+KeyIdPath = Annotated[str, Path(pattern=_ID_PATTERN, description="an API key's id (key_...)")]
+Limit = Annotated[int, Query(ge=1, le=200, description="How many items a page holds at most (1 to 200).")]
+Cursor = Annotated[
+    str | None, Query(max_length=2000, description="The previous page's `next_cursor`. Default: the first page.")
+]
 
 
 def label_filters(filters: list[str]) -> dict[str, str]:
@@ -108,3 +116,29 @@ def label_filters(filters: list[str]) -> dict[str, str]:
             raise InvalidInput(f"query.label: {key!r} is asked for twice with two values", details={"field": "label"})
         labels[key] = value
     return labels
+
+
+def recorder_of(services: Services, principal: Principal, request: Request) -> AuditRecorder:
+    """The audit log bound to this request: its principal, source IP (behind API Gateway, Mangum sets the
+    client from the source IP it saw), User-Agent and correlation id (``shared/services/audit.py``)."""
+    origin = AuditOrigin(
+        source_ip=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+        correlation_id=getattr(request.state, "correlation_id", None),
+    )
+
+    def unrecorded(record: AuditRecord) -> None:  # answered as X-Audit-Unrecorded (AuditHeaderMiddleware)
+        request.scope.setdefault("state", {}).setdefault(UNRECORDED_STATE, []).append(record.id)
+
+    if services.audit is None:
+        return AuditRecorder(None, principal, origin)
+    return services.audit.recorder(principal, origin, on_unrecorded=unrecorded)
+
+
+def audit_dep(request: Request, services: ServicesDep, principal: PrincipalDep) -> AuditRecorder:
+    return recorder_of(services, principal, request)
+
+
+AuditDep = Annotated[AuditRecorder, Depends(audit_dep)]
+"""The audit log bound to the calling key and this request: a write route calls
+``audit.record(action, kind, resource_id, revision=..., details=...)`` once its change succeeded."""

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi.openapi.models import Example
 from pydantic import BaseModel
 
+from shared.models.github import GithubIntegrationPut
 from shared.models.imports import OpenApiImport, PostmanImport
 from shared.models.notifications import NotificationCreate
 from shared.models.projects import ApiKeyCreate, ProjectCreate
@@ -208,8 +209,9 @@ PROJECT_CREATE: dict[str, Example] = {
 API_KEY_CREATE: dict[str, Example] = {
     "ci": {
         "summary": "A key for CI",
-        "description": "Name keys for where they are used. The response shows the key this once.",
-        "value": {"name": "github-actions"},
+        "description": "Name keys for where they are used; CI needs only `runner` (start and cancel runs, read "
+        "everything). The response shows the key this once.",
+        "value": {"name": "github-actions", "role": "runner"},
     },
 }
 
@@ -272,6 +274,27 @@ NOTIFICATION_CREATE: dict[str, Example] = {
             "url": "https://hooks.slack.com/services/T000/B000/XXXX",
             "on": ["always"],
             "suite_id": "ste_01JKZ3V8Q4M6T9W2X5B7C0D1EF",
+        },
+    },
+}
+
+GITHUB_PUT: dict[str, Example] = {
+    "pushes_and_prs": {
+        "summary": "main's pushes run the smoke suite, pull requests to main the regression",
+        "description": "The webhook secret is the one typed into GitHub's webhook form; the token is the project "
+        "secret GITHUB_TOKEN (`autotest secrets set GITHUB_TOKEN`).",
+        "value": {
+            "secret": "a-long-random-webhook-secret",
+            "rules": [
+                {"repo": "acme/shop", "branches": ["main"], "suite": "smoke"},
+                {
+                    "repo": "acme/shop",
+                    "events": ["pull_request"],
+                    "branches": ["main"],
+                    "suite": "regression",
+                    "labels": {"environment": "staging"},
+                },
+            ],
         },
     },
 }
@@ -433,6 +456,7 @@ REQUEST_EXAMPLES: dict[type[BaseModel], dict[str, Example]] = {
     ScheduleCreate: SCHEDULE_CREATE,
     ScheduleUpdate: SCHEDULE_UPDATE,
     NotificationCreate: NOTIFICATION_CREATE,
+    GithubIntegrationPut: GITHUB_PUT,
     PostmanImport: POSTMAN_IMPORT,
     OpenApiImport: OPENAPI_IMPORT,
 }

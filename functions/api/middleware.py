@@ -26,19 +26,21 @@ async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
 class BodyLimitMiddleware:
     """Refuse bodies over ``max_bytes`` with 413, whether or not Content-Length is sent."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, path_limits: dict[str, int] | None = None) -> None:
+        """``path_limits``: other limits for the paths that start with a key (GitHub's webhook)."""
         self.app = app
         self.max_bytes = max_bytes
+        self.path_limits = path_limits or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
             await self.app(scope, receive, send)
             return
-        too_large = error_body(
-            "payload_too_large", f"the request body is larger than the limit of {self.max_bytes} bytes"
-        )
+        path = scope.get("path", "")
+        max_bytes = next((n for prefix, n in self.path_limits.items() if path.startswith(prefix)), self.max_bytes)
+        too_large = error_body("payload_too_large", f"the request body is larger than the limit of {max_bytes} bytes")
         for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+            if name == b"content-length" and value.isdigit() and int(value) > max_bytes:
                 await _send_json(send, 413, too_large)
                 return
         body = b""
@@ -47,7 +49,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.disconnect":
                 return
             body += message.get("body", b"")
-            if len(body) > self.max_bytes:
+            if len(body) > max_bytes:
                 await _send_json(send, 413, too_large)
                 return
             if not message.get("more_body"):
@@ -88,3 +90,31 @@ class CorrelationIdMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+#: the request state's key under which the ids of audit records not stored are noted (``deps.recorder_of``)
+UNRECORDED_STATE = "audit_unrecorded"
+
+
+class AuditHeaderMiddleware:
+    """Answer ``X-Audit-Unrecorded: <record ids>`` when a write's audit record could not be stored (the change
+    was made; the record is in the error log: ``shared/services/audit.py``)."""
+
+    header = b"x-audit-unrecorded"
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_note(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                ids = scope.get("state", {}).get(UNRECORDED_STATE)
+                if ids:
+                    message["headers"] = [*message.get("headers", []), (self.header, ",".join(ids).encode())]
+            await send(message)
+
+        await self.app(scope, receive, send_with_note)

@@ -67,6 +67,8 @@ def process(body: str, services: Services, *, receive_count: int = 1) -> Outcome
                 return "ignored"
             try:
                 made = notifications.on_event(event)
+                if isinstance(event, SuiteRunCompleted) and services.github is not None:
+                    made = [*made, *services.github.on_event(event)]  # the commit status of a GitHub push or PR
             except NotFound as exc:  # the run or suite run is gone (another project's id, deleted): nothing to say
                 logger.warning("event for nothing dropped", error=exc.message)
                 return "dropped"

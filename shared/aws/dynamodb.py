@@ -4,6 +4,8 @@ Keys come from the query patterns; no Scan anywhere. The ``gsiN`` indexes have o
 
 - project:  PK ``PROJECT#<pid>``   SK ``#PROJECT``
 - api key:  PK ``APIKEY#<sha256>`` SK ``#APIKEY``            (lookup by the key's hash)
+            gsi1 ``PROJECT#<pid>#KEYS`` / ``<created>#<kid>``          (a project's keys, oldest first; a key made
+            before the listing had none, and gets it when it is next used)
 - test:     PK ``PROJECT#<pid>``   SK ``TEST#<tid>``
             gsi1 ``PROJECT#<pid>#TESTS`` / ``<name lower>#<tid>``       (sort by name)
             gsi2 ``PROJECT#<pid>#TESTS`` / ``<updated>#<tid>``          (sort by updated)
@@ -155,14 +157,54 @@ class DynamoRepository:
             raise NotFound(f"project {project_id} not found")
         return _load(Project, item)
 
+    @staticmethod
+    def _key_listing(key: ApiKey) -> dict[str, str]:
+        return {"gsi1pk": f"PROJECT#{key.project_id}#KEYS", "gsi1sk": f"{sort_time(key.created_at)}#{key.key_id}"}
+
     def put_api_key(self, key: ApiKey) -> None:
-        item = _item({"PK": f"APIKEY#{key.key_hash}", "SK": "#APIKEY"}, key, type="api_key")
+        item = _item({"PK": f"APIKEY#{key.key_hash}", "SK": "#APIKEY", **self._key_listing(key)}, key, type="api_key")
         with translate("put api key"):
             self._db.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(PK)")
 
     def get_api_key(self, key_hash: str) -> ApiKey | None:
-        item = self._get(f"APIKEY#{key_hash}", "#APIKEY")
+        item = self._get(f"APIKEY#{key_hash}", "#APIKEY", consistent=True)  # a revoked key is refused at once
         return _load(ApiKey, item) if item else None
+
+    def list_api_keys(self, project_id: str, *, limit: int, cursor: str | None) -> Page[ApiKey]:
+        return self._query_page(
+            ApiKey,
+            scope=scope_of("keys", project_id),
+            index="gsi1",
+            key_condition="gsi1pk = :pk",
+            values={":pk": {"S": f"PROJECT#{project_id}#KEYS"}},
+            filters=[],
+            forward=True,
+            limit=limit,
+            cursor=cursor,
+        )
+
+    def touch_api_key(self, key: ApiKey, when: datetime) -> None:
+        listing = self._key_listing(key)
+        with translate("touch api key"):
+            self._db.update_item(
+                TableName=self._table,
+                Key={"PK": {"S": f"APIKEY#{key.key_hash}"}, "SK": {"S": "#APIKEY"}},
+                UpdateExpression="SET last_used_at = :t, gsi1pk = :pk, gsi1sk = :sk",
+                ConditionExpression="attribute_exists(PK)",  # a key revoked meanwhile stays revoked
+                ExpressionAttributeValues={
+                    ":t": {"S": when.isoformat()},
+                    ":pk": {"S": listing["gsi1pk"]},
+                    ":sk": {"S": listing["gsi1sk"]},
+                },
+            )
+
+    def delete_api_key(self, key: ApiKey) -> None:
+        with translate("delete api key"):
+            self._db.delete_item(
+                TableName=self._table,
+                Key={"PK": {"S": f"APIKEY#{key.key_hash}"}, "SK": {"S": "#APIKEY"}},
+                ConditionExpression="attribute_exists(PK)",
+            )
 
     # ----------------------------------------------------------------------------------- tests
 

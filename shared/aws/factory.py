@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from functools import lru_cache
 
 from shared.aws.clients import ClientFactory, endpoint_clients, lazy_clients
 from shared.aws.dynamodb import DynamoElementCache, DynamoPlanStore, DynamoRepository, DynamoSuiteStore
+from shared.aws.dynamodb_audit import DynamoAuditStore
+from shared.aws.dynamodb_github import DynamoGithubStore
 from shared.aws.dynamodb_notifications import DynamoNotificationStore
 from shared.aws.dynamodb_schedules import DynamoScheduleStore
 from shared.aws.errors import translate
@@ -22,8 +25,10 @@ from shared.observability import logger
 from shared.planning.choose import ConfiguredPlanner, plans_inline
 from shared.ports import ArtifactStore, Planner, Scheduler
 from shared.services.artifact_links import ArtifactLinkSigner, SignedLinkArtifacts
+from shared.services.audit import AuditService
 from shared.services.catalog import Catalog
 from shared.services.container import Services
+from shared.services.github import GithubService
 from shared.services.notifications import DeliveryPolicy, NotificationService
 from shared.services.planning import Planning
 from shared.services.projects import Projects
@@ -112,7 +117,7 @@ def build_services(
         grace_s=settings.scheduler_grace_s,
     )
     notifications = build_notifications(settings, make, runs=runs, suites=suites, catalog=catalog)
-    return Services(
+    services = Services(
         projects=Projects(
             repo, bootstrap_key=bootstrap_key_of(settings, make), bootstrap_project=settings.bootstrap_project
         ),
@@ -137,7 +142,11 @@ def build_services(
         stats=StatsService(tests=repo, runs=repo),
         schedules=schedules,
         notifications=notifications,
+        audit=AuditService(
+            DynamoAuditStore(make("dynamodb"), settings.table_name), retention_days=settings.audit_retention_days
+        ),
     )
+    return replace(services, github=build_github(settings, make, services))
 
 
 def bootstrap_key_of(settings: Settings, make: ClientFactory) -> str | Callable[[], str | None] | None:
@@ -205,6 +214,26 @@ def build_notifications(
             stale_claim_s=int(settings.notify_timeout_s) + 60,
         ),
         public_url=settings.public_url,
+    )
+
+
+def build_github(settings: Settings, make: ClientFactory, services: Services) -> GithubService | None:
+    """The GitHub integration: its store on the table, statuses sent by the notifier through the network guard."""
+    if services.notifications is None or services.suites is None:
+        return None
+
+    def guard() -> NetworkGuard:
+        return NetworkGuard.from_setting(settings.network_allowlist, settings.network_refused_local_ports)
+
+    return GithubService(
+        store=DynamoGithubStore(make("dynamodb"), settings.table_name),
+        suites=services.suites,
+        secrets=services.secrets,
+        notifications=services.notifications,
+        send=WebhookSender(guard, timeout_s=settings.notify_timeout_s).post,
+        guard=guard,
+        public_url=settings.public_url,
+        dedupe_s=settings.github_dedupe_s,
     )
 
 

@@ -167,10 +167,12 @@ class DeliveryEvent(Model):
     """The run's id (`run_...`) or the suite run's (`srn_...`)."""
     status: str
     """How it ended: `passed`, `failed`, `error`, `timed_out`, `cancelled`."""
-    trigger: Trigger
-    """`failure`, `recovery` or `ended`."""
+    trigger: Trigger | None = None
+    """`failure`, `recovery` or `ended`; null for a GitHub commit status."""
     at: datetime
     """When it ended."""
+    detail: str | None = None
+    """For a GitHub commit status: `<owner>/<repo>@<sha> <context>`; else null."""
 
 
 class DeliveryAttempt(Model):
@@ -266,6 +268,9 @@ class DeliveryMessage(Model):
     attempt: int
     body: str
     event_type: str
+    #: None: a notification target's delivery; else the channel that sends it (``"github"``: a commit status,
+    #: ``shared/services/github.py``), registered with :meth:`NotificationService.register_channel`
+    channel: str | None = None
 
     def next(self) -> DeliveryMessage:
         return self.model_copy(update={"attempt": self.attempt + 1})

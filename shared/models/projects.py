@@ -45,6 +45,28 @@ class ApiKey(Model):
     last_used_at: datetime | None = None
 
 
+class ApiKeyInfo(Model):
+    """An API key as `GET /v1/keys` lists it: never the key itself (only its SHA-256 is stored)."""
+
+    key_id: str
+    """The key's id (`key_...`): `DELETE /v1/keys/{key_id}` revokes it."""
+    name: str
+    """The name it was given."""
+    role: Role
+    """What it may do: `viewer`, `runner`, `editor` or `admin`."""
+    created_at: datetime
+    """When it was created (UTC)."""
+    last_used_at: datetime | None = None
+    """When it last authenticated a request, to within 5 minutes (null: not used since it was created, or
+    since it was last recorded). A key made before keys were listed appears once it is used."""
+
+    @classmethod
+    def of(cls, key: ApiKey) -> ApiKeyInfo:
+        return cls(
+            key_id=key.key_id, name=key.name, role=key.role, created_at=key.created_at, last_used_at=key.last_used_at
+        )
+
+
 class ProjectCreate(StrictModel):
     """A new project (`POST /v1/projects`, the bootstrap key only). It gets its first API key, named
     `default`."""

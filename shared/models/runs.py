@@ -20,6 +20,7 @@ from shared.models.common import (
     Variables,
     VarValue,
 )
+from shared.models.failures import Failure
 from shared.models.priority import DEFAULT_PRIORITY, Priority
 from shared.models.tests import (
     Concurrency,
@@ -84,7 +85,7 @@ LabelValue = Annotated[str, Field(max_length=256), NoControls]
 Labels = Annotated[dict[LabelKey, LabelValue], Field(max_length=20)]
 
 
-Trigger = Literal["api", "cli", "suite", "schedule"]
+Trigger = Literal["api", "cli", "suite", "schedule", "github"]
 
 
 def parse_label_filter(text: str) -> tuple[str, str]:
@@ -437,6 +438,8 @@ class Run(Model):
     browser_version: str | None = None
     cancel_requested: bool = False
     correlation_id: str | None = None
+    #: why it failed, normalized (``shared/services/signatures.py``): set when it ends failed, error or timed_out
+    failure: Failure | None = None
 
 
 class RunControl(Model):
@@ -472,6 +475,7 @@ class RunRow(Model):
     error: str | None = None
     flaky: bool = False
     stats: RunStats = Field(default_factory=RunStats)
+    failure: Failure | None = None
 
 
 #: the stored fields a :class:`RunRow` reads
@@ -559,6 +563,10 @@ class RunPublic(Model):
     artifact_errors: list[str]
     """Artifacts that could not be kept, each with the reason (an upload failed, a secret could not be removed
     from a video or trace)."""
+    failure: Failure | None = None
+    """Why it failed, normalized (the first step that did not pass, the kind of error, the message without ids,
+    numbers or times), with the signature `GET /v1/failures` groups runs by; null for a run that did not fail
+    (passed, cancelled, not ended) or that ended before signatures were recorded."""
 
     @classmethod
     def of(cls, run: Run) -> RunPublic:

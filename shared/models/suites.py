@@ -310,7 +310,7 @@ class SuiteRunPublic(Model):
     labels: dict[str, str]
     """Its labels (the suite's, then the run's over them)."""
     trigger: Trigger
-    """Who started it: `api`, `cli` or `schedule`."""
+    """Who started it: `api`, `cli`, `schedule` or `github` (a push or pull request: its labels say which)."""
     priority: Priority = DEFAULT_PRIORITY
     """`high`, `normal` or `low`: the priority of its child runs."""
     schedule_id: str | None

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared.ports import ArtifactStore, ElementCache, EventBus, EventQueue, PlanQueue, RunQueue
+from shared.services.audit import AuditService
 from shared.services.catalog import Catalog
+from shared.services.github import GithubService
 from shared.services.notifications import NotificationService
 from shared.services.planning import Planning
 from shared.services.projects import Projects
@@ -41,3 +43,8 @@ class Services:
     schedules: ScheduleService | None = None
     #: notification targets and their deliveries (sent by the notifier: ``functions/notifications``)
     notifications: NotificationService | None = None
+    #: the audit log: one record per write through the API or the dashboard (None: nothing is recorded, and
+    #: ``GET /v1/audit`` answers 503; every deployment and local mode wire it)
+    audit: AuditService | None = None
+    #: the GitHub integration: webhooks start suites, suite runs post commit statuses (through the notifier)
+    github: GithubService | None = None

@@ -25,6 +25,7 @@ Whatever goes wrong while sending is a failed attempt, never an exception.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import unicodedata
 from collections.abc import Callable
@@ -70,6 +71,8 @@ _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 DeliveryOutcome = Literal["delivered", "retrying", "failed", "dropped", "deferred"]
 Sender = Callable[[str, str, dict[str, str]], SendResult]
+#: sends one attempt of a channel's delivery (a GitHub commit status); its outcome is a value, never an exception
+Channel = Callable[[DeliveryMessage], SendResult]
 Event = RunStatusChanged | SuiteRunCompleted
 
 
@@ -189,6 +192,12 @@ class NotificationService:
         self.policy = policy or DeliveryPolicy()
         self._public_url = public_url.rstrip("/") if public_url else None
         self._clock = clock
+        self._channels: dict[str, Channel] = {}
+
+    def register_channel(self, name: str, send: Channel) -> None:
+        """Deliveries of messages whose ``channel`` is ``name`` are sent by ``send`` (not to a notification
+        target), recorded, claimed and retried as every other delivery is."""
+        self._channels[name] = send
 
     @property
     def queue(self) -> NotificationQueue:
@@ -247,6 +256,10 @@ class NotificationService:
     ) -> Page[Delivery]:
         self._store.get_target(project_id, target_id)  # NotFound across projects
         return self._store.list_deliveries(target_id, limit=limit, cursor=cursor)
+
+    def deliveries_of(self, owner_id: str, *, limit: int = 50, cursor: str | None = None) -> Page[Delivery]:
+        """The deliveries recorded for ``owner_id`` (a channel's: a GitHub integration's statuses), newest first."""
+        return self._store.list_deliveries(owner_id, limit=limit, cursor=cursor)
 
     def _all_targets(self, project_id: str) -> list[NotificationTarget]:
         targets: list[NotificationTarget] = []
@@ -370,13 +383,20 @@ class NotificationService:
             body=body,
             event_type=notice.event_type,
         )
+        return self.enqueue(delivery, message)
+
+    def enqueue(self, delivery: Delivery, message: DeliveryMessage) -> Delivery:
+        """Record ``delivery`` and queue its first attempt (``message``); the stored one when it was recorded
+        before (the event came twice), queued again only if its first attempt may not have gone out."""
         if not self._store.create_delivery(delivery):
-            delivery = self._store.get_delivery(target.id, did)
+            delivery = self._store.get_delivery(delivery.target_id, delivery.id)
             if delivery.status != DeliveryStatus.pending or delivery.attempt > 0:
                 return delivery  # the event came twice: this one is under way already
             # recorded, but the message may not have gone out: send it (the attempt's claim drops a duplicate)
         self._queue.send(message)
-        logger.info("notification queued", target_id=target.id, delivery_id=did, event=notice.event_type)
+        logger.info(
+            "notification queued", target_id=delivery.target_id, delivery_id=delivery.id, event=message.event_type
+        )
         return delivery
 
     # ------------------------------------------------------------------------------------ delivering
@@ -409,19 +429,21 @@ class NotificationService:
             expected = delivery.attempt  # claimed by a worker that died before recording it: make it again
         elif delivery.attempt != message.attempt - 1:
             return "dropped"
-        try:
-            target: NotificationTarget | None = self._store.get_target(message.project_id, message.target_id)
-        except NotFound:
-            target = None
+        target: NotificationTarget | None = None
+        if message.channel is None:
+            with contextlib.suppress(NotFound):
+                target = self._store.get_target(message.project_id, message.target_id)
+        channel = self._channels.get(message.channel) if message.channel is not None else None
         claimed = delivery.model_copy(update={"attempt": message.attempt, "updated_at": self._clock()})
         try:
             self._store.update_delivery(claimed, expected_attempt=expected)
         except Conflict:
             return "dropped"  # another copy of this message has it
-        if target is None:
-            self._finish(claimed, SendResult(False, False, None, "the notification target was deleted", 0))
+        if target is None and channel is None:
+            gone = "the notification target was deleted" if message.channel is None else "nothing sends it here"
+            self._finish(claimed, SendResult(False, False, None, gone, 0))
             return "failed"
-        result = self._attempt(target, message)
+        result = self._attempt(target, message) if target is not None else self._channel_attempt(channel, message)
         outcome = self._finish(claimed, result)
         if outcome == "retrying":
             self._queue.send(message.next(), delay_s=self.policy.delay_after(message.attempt))
@@ -444,6 +466,16 @@ class NotificationService:
             if target.kind == "webhook":
                 headers[SIGNATURE_HEADER] = sign(target.secret, message.body)
             return self._send(target.url, message.body, headers)
+        except Exception as exc:
+            logger.exception("notification attempt raised", delivery_id=message.delivery_id)
+            took = int((self._clock() - started).total_seconds() * 1000)
+            return SendResult(False, True, None, f"the notifier failed to send it: {type(exc).__name__}: {exc}", took)
+
+    def _channel_attempt(self, channel: Channel | None, message: DeliveryMessage) -> SendResult:
+        assert channel is not None
+        started = self._clock()
+        try:
+            return channel(message)
         except Exception as exc:
             logger.exception("notification attempt raised", delivery_id=message.delivery_id)
             took = int((self._clock() - started).total_seconds() * 1000)

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from collections.abc import Callable
 from contextlib import suppress
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from shared.errors import Conflict, NotFound, Unauthorized
+from shared.errors import Conflict, DomainError, NotFound, Unauthorized
 from shared.ids import new_id, utcnow
-from shared.models.projects import ApiKey, ApiKeyCreated, Principal, Project, ProjectCreated, Role
+from shared.models.pages import Page
+from shared.models.projects import ApiKey, ApiKeyCreated, ApiKeyInfo, Principal, Project, ProjectCreated, Role
 from shared.ports import ProjectStore
 
 KEY_PREFIX = "atk_"
+#: a key's last use is written at most this often (one write per key per 5 minutes, not one per request)
+LAST_USED_EVERY = timedelta(minutes=5)
+
+log = logging.getLogger(__name__)
 
 
 def hash_key(api_key: str) -> str:
@@ -77,6 +83,7 @@ class Projects:
             return self._bootstrap_principal()
         record = self._store.get_api_key(digest)
         if record is not None:
+            self._touch(record)
             return Principal(project_id=record.project_id, key_id=record.key_id, key_name=record.name, role=record.role)
         if known is None:  # not read yet: it may be the bootstrap key
             # (unreadable: Unavailable, not kept, so the next key checked reads it again; it may have been the
@@ -85,6 +92,54 @@ class Projects:
             if bootstrap and hmac.compare_digest(digest, bootstrap):
                 return self._bootstrap_principal()
         raise Unauthorized("invalid API key")
+
+    def _touch(self, record: ApiKey) -> None:
+        now = self._clock()
+        if record.last_used_at is not None and now - record.last_used_at < LAST_USED_EVERY:
+            return
+        try:
+            self._store.touch_api_key(record, now)
+        except Conflict:
+            raise Unauthorized("invalid API key") from None  # revoked between the read and now
+        except DomainError as exc:  # the request goes on: its last use is written by a later one
+            log.warning("could not record the last use of key %s: %s", record.key_id, exc)
+
+    def list_keys(self, project_id: str, *, limit: int, cursor: str | None) -> Page[ApiKeyInfo]:
+        page = self._store.list_api_keys(project_id, limit=limit, cursor=cursor)
+        return Page[ApiKeyInfo](items=[ApiKeyInfo.of(k) for k in page.items], next_cursor=page.next_cursor)
+
+    def _find_key(self, project_id: str, key_id: str) -> ApiKey:
+        found = next((k for k in self._all_keys(project_id) if k.key_id == key_id), None)
+        if found is None:
+            raise NotFound(f"key {key_id} not found")
+        return found
+
+    def delete_key(self, project_id: str, key_id: str) -> ApiKeyInfo:
+        """Revoke a key at once (its next request is a 401). The project's last admin key is kept: deleting it
+        would leave nobody able to manage the project's keys and secrets (a 409)."""
+        key = self._find_key(project_id, key_id)
+        if key.role == "admin":
+            admins = [k for k in self._all_keys(project_id) if k.role == "admin"]
+            if len(admins) <= 1:
+                raise Conflict(
+                    f"key {key_id} is the project's last admin key: create another admin key first",
+                    details={"key_id": key_id},
+                )
+        try:
+            self._store.delete_api_key(key)
+        except Conflict:
+            raise NotFound(f"key {key_id} not found") from None
+        return ApiKeyInfo.of(key)
+
+    def _all_keys(self, project_id: str) -> list[ApiKey]:
+        keys: list[ApiKey] = []
+        cursor: str | None = None
+        while True:
+            page = self._store.list_api_keys(project_id, limit=100, cursor=cursor)
+            keys += page.items
+            if not page.next_cursor:
+                return keys
+            cursor = page.next_cursor
 
     def _bootstrap_principal(self) -> Principal:
         self._ensure_bootstrap_project()

@@ -39,9 +39,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
+from pydantic import TypeAdapter
+
 from shared.errors import Conflict, DomainError, InvalidInput, InvalidPlan, NotAllQueued, NotFound, Unavailable
 from shared.ids import new_id, utcnow
 from shared.models.events import RunStatusChanged
+from shared.models.failures import Failure
 from shared.models.messages import BatchMember, PlanMessage, RunMessage
 from shared.models.pages import Page
 from shared.models.planning import PlanFailed
@@ -52,12 +55,14 @@ from shared.models.runs import (
     Attempt,
     AttemptStatus,
     Interruption,
+    Iteration,
     Run,
     RunControl,
     RunCreate,
     RunRow,
     RunStats,
     RunStatus,
+    StepResult,
     Trigger,
     artifact_prefix,
     can_transition,
@@ -69,6 +74,7 @@ from shared.ports import ArtifactLinkChecker, ArtifactStore, EventBus, RunQueue,
 from shared.resources import MAX_RECEIVE_COUNT
 from shared.services import attempts as attempt_records
 from shared.services import results as run_results
+from shared.services import signatures
 from shared.services.catalog import archived_test
 from shared.services.planning import Planning
 from shared.services.routing import lane_for, split_to_fit
@@ -526,6 +532,8 @@ class RunService:
             started = fields.get("started_at") or run.started_at
             if started is not None:
                 fields.setdefault("duration_ms", int((fields["ended_at"] - started).total_seconds() * 1000))
+        if new in signatures.FAILURE_STATUSES:
+            fields.setdefault("failure", _failure_of(run, fields))
         cond = {"condition_heartbeat_before": heartbeat_before.isoformat()} if heartbeat_before else {}
         updated = self._write(run, fields, expected_status=run.status, **cond)
         self._publish(updated, previous=run.status)
@@ -808,3 +816,28 @@ class RunService:
 def _attempt_of(key: str) -> int | None:
     parts = split_artifact_key(key)
     return parts[2] if parts else None
+
+
+_steps = TypeAdapter(list[StepResult])
+_iterations = TypeAdapter(list[Iteration])
+
+
+def _failure_of(run: Run, fields: dict[str, Any]) -> Failure | None:
+    """The failure signature of ``run`` as ``fields`` end it (stored on the run, so that listing failures reads
+    no step results). A signature that cannot be worked out is left for the read to work out: it never stops a
+    run from ending."""
+    try:
+        ended = run.model_copy(
+            update={
+                "status": RunStatus(fields["status"]),
+                "steps": _steps.validate_python(fields.get("steps", run.steps)),
+                "iterations": _iterations.validate_python(fields.get("iterations", run.iterations)),
+                "error": fields.get("error", run.error),
+            }
+        )
+        return signatures.failure_of(ended)
+    except Exception as exc:  # a bug in the rules must not lose the run's end
+        logger.error(
+            "could not work out a run's failure signature", run_id=run.id, error=f"{type(exc).__name__}: {exc}"
+        )
+        return None

@@ -112,7 +112,8 @@ def test_the_event_consumers_touch_no_artifacts_secrets_or_schedules(stack: Auto
         assert not _of("secretsmanager:", allowed), name
         assert not _of("bedrock:", allowed), name
     notifier = actions(template, roles["notifications"])
-    assert not _of("secretsmanager:", notifier)
+    # a GitHub commit status is sent with the project's token secret: read, never written
+    assert _of("secretsmanager:", notifier) == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
     assert _of("s3:", notifier) == {"s3:GetObject"}  # the report's presigned link, nothing else
 
 

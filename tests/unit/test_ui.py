@@ -396,3 +396,31 @@ def test_the_filter_forms_are_accepted_as_a_browser_submits_them(client: TestCli
     assert rows.status_code == 200 and queued["id"] in rows.text
     tests = client.get("/ui/tests?q=&tag=&kind=&status=active")
     assert tests.status_code == 200 and "Admin can log in" in tests.text
+
+
+def test_a_viewer_sees_no_buttons_and_cannot_post_them(client: TestClient, fakes: FakeServices) -> None:
+    # Given a test, a finished run of it and a suite, and a viewer's and a runner's key
+    test = saved_test(client)
+    run = api(client, "POST", "/v1/runs", json={"test_id": test["id"]})
+    ended_run(fakes, run["id"], RunStatus.failed)
+    api(client, "POST", "/v1/suites", json={"name": "Smoke", "tests": [test["id"]]})
+    viewer = api(client, "POST", "/v1/keys", json={"name": "dashboard", "role": "viewer"})["api_key"]
+    runner = api(client, "POST", "/v1/keys", json={"name": "ci", "role": "runner"})["api_key"]
+
+    # When the viewer looks, Then it sees the pages without their buttons, and a post is a 403 naming the role
+    csrf = login(client, viewer)
+    for page in (f"/ui/tests/{test['id']}", f"/ui/runs/{run['id']}", "/ui/suites"):
+        html = client.get(page).text
+        assert test["name"] in html or "Smoke" in html, page
+        assert "Run now" not in html and "Re-run" not in html, page
+    refused = client.post(f"/ui/tests/{test['id']}/run", data={"csrf": csrf}, follow_redirects=False)
+    assert refused.status_code == 403 and "the role &#39;runner&#39; or above" in refused.text
+    assert len(fakes.queue.sent) == 1  # only the run made above
+
+    # And a runner sees and may use them
+    client.cookies.clear()
+    csrf = login(client, runner)
+    assert "Run now" in client.get(f"/ui/tests/{test['id']}").text
+    assert "Re-run" in client.get(f"/ui/runs/{run['id']}").text
+    started = client.post(f"/ui/tests/{test['id']}/run", data={"csrf": csrf}, follow_redirects=False)
+    assert started.status_code == 303 and len(fakes.queue.sent) == 2

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body
 
 from functions.api import examples
-from functions.api.deps import EditorDep, ServicesDep
+from functions.api.deps import AuditDep, EditorDep, ServicesDep
 from shared.models.imports import ImportResult, OpenApiImport, PostmanImport
 
 # the translators (Postman's scripts parsed with tree-sitter, every check's library: CEL, JSON Schema, JSONPath,
@@ -25,10 +25,17 @@ def postman(
     body: Annotated[PostmanImport, Body(openapi_examples=examples.POSTMAN_IMPORT)],
     principal: EditorDep,
     services: ServicesDep,
+    audit: AuditDep,
 ) -> ImportResult:
     from shared.services.imports import import_postman
 
-    return import_postman(services.catalog, principal.project_id, body)
+    return import_postman(
+        services.catalog,
+        principal.project_id,
+        body,
+        # one audit record per test saved, as it is saved (shared/services/audit.py)
+        on_saved=lambda test, revision: audit.record("import.postman", "test", test.id, revision=revision.revision),
+    )
 
 
 @router.post(
@@ -40,7 +47,13 @@ def openapi(
     body: Annotated[OpenApiImport, Body(openapi_examples=examples.OPENAPI_IMPORT)],
     principal: EditorDep,
     services: ServicesDep,
+    audit: AuditDep,
 ) -> ImportResult:
     from shared.services.imports import import_openapi_document
 
-    return import_openapi_document(services.catalog, principal.project_id, body)
+    return import_openapi_document(
+        services.catalog,
+        principal.project_id,
+        body,
+        on_saved=lambda test, revision: audit.record("import.openapi", "test", test.id, revision=revision.revision),
+    )

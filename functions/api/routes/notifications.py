@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Query, Response
 
 from functions.api import examples
-from functions.api.deps import AdminDep, ServicesDep, ViewerDep
+from functions.api.deps import AdminDep, AuditDep, ServicesDep, ViewerDep
 from shared.errors import Unavailable
 from shared.models.notifications import DeliveryPublic, NotificationCreate, NotificationCreated, NotificationPublic
 from shared.models.pages import Page
@@ -44,8 +44,10 @@ def create_notification(
     body: Annotated[NotificationCreate, Body(openapi_examples=examples.NOTIFICATION_CREATE)],
     principal: AdminDep,
     services: ServicesDep,
+    audit: AuditDep,
 ) -> NotificationCreated:
     target = _notifications(services).create(principal.project_id, body)
+    audit.record("notification.create", "notification", target.id, details={"kind": target.kind})  # no URL: a secret
     return NotificationCreated(**NotificationPublic.of(target).model_dump(), secret=target.secret)
 
 
@@ -63,8 +65,11 @@ def get_notification(target_id: TargetIdPath, principal: ViewerDep, services: Se
 
 
 @router.delete("/{target_id}", status_code=204, response_class=Response, summary="Delete a notification target")
-def delete_notification(target_id: TargetIdPath, principal: AdminDep, services: ServicesDep) -> Response:
+def delete_notification(
+    target_id: TargetIdPath, principal: AdminDep, services: ServicesDep, audit: AuditDep
+) -> Response:
     _notifications(services).delete(principal.project_id, target_id)
+    audit.record("notification.delete", "notification", target_id)
     return Response(status_code=204)
 
 

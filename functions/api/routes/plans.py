@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Response
 
 from functions.api import examples
-from functions.api.deps import CorrelationDep, EditorDep, RunIdPath, ServicesDep, TestIdPath, ViewerDep
+from functions.api.deps import AuditDep, CorrelationDep, EditorDep, RunIdPath, ServicesDep, TestIdPath, ViewerDep
 from shared.errors import Unavailable
 from shared.models.proposals import PlanProposalCreate, PlanProposalPublic
 from shared.models.tests import RevisionPublic
@@ -37,12 +37,14 @@ def request_plan(
     principal: EditorDep,
     services: ServicesDep,
     correlation_id: CorrelationDep,
+    audit: AuditDep,
     response: Response,
     body: Annotated[PlanProposalCreate, Body(openapi_examples=examples.PLAN_PROPOSAL_CREATE)] = PlanProposalCreate(),
 ) -> PlanProposalPublic:
     proposal = _planning(services).request_proposal(
         principal.project_id, test_id, revision=body.revision, correlation_id=correlation_id
     )
+    audit.record("plan.request", "plan", proposal.id, revision=proposal.revision, details={"test_id": test_id})
     response.headers["Location"] = f"/v1/plans/{proposal.id}"
     return PlanProposalPublic.of(proposal)
 
@@ -61,8 +63,11 @@ def get_plan(plan_id: PlanIdPath, principal: ViewerDep, services: ServicesDep) -
     response_model=RevisionPublic,
     summary="Accept a ready plan proposal: a new revision holding its steps",
 )
-def accept_plan(plan_id: PlanIdPath, principal: EditorDep, services: ServicesDep, response: Response) -> RevisionPublic:
+def accept_plan(
+    plan_id: PlanIdPath, principal: EditorDep, services: ServicesDep, audit: AuditDep, response: Response
+) -> RevisionPublic:
     revision = _planning(services).accept(principal.project_id, plan_id)
+    audit.record("plan.accept", "test", revision.test_id, revision=revision.revision, details={"plan_id": plan_id})
     response.headers["Location"] = f"/v1/tests/{revision.test_id}/revisions/{revision.revision}"
     return RevisionPublic.of(revision)
 
@@ -74,7 +79,10 @@ def accept_plan(plan_id: PlanIdPath, principal: EditorDep, services: ServicesDep
     summary="Write a run's healed targets into a new revision of its test",
     tags=["runs"],
 )
-def accept_heals(run_id: RunIdPath, principal: EditorDep, services: ServicesDep, response: Response) -> RevisionPublic:
+def accept_heals(
+    run_id: RunIdPath, principal: EditorDep, services: ServicesDep, audit: AuditDep, response: Response
+) -> RevisionPublic:
     revision = _planning(services).accept_heals(principal.project_id, run_id)
+    audit.record("heal.accept", "test", revision.test_id, revision=revision.revision, details={"run_id": run_id})
     response.headers["Location"] = f"/v1/tests/{revision.test_id}/revisions/{revision.revision}"
     return RevisionPublic.of(revision)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Response
 
 from functions.api import examples
-from functions.api.deps import CorrelationDep, RunIdPath, RunnerDep, ServicesDep, ViewerDep, label_filters
+from functions.api.deps import AuditDep, CorrelationDep, RunIdPath, RunnerDep, ServicesDep, ViewerDep, label_filters
 from shared.models.pages import Page
 from shared.models.queries import RunQuery, RunSort
 from shared.models.runs import ArtifactList, RunCreate, RunPublic, RunStatus, Trigger
@@ -22,9 +22,11 @@ def start_run(
     principal: RunnerDep,
     services: ServicesDep,
     correlation_id: CorrelationDep,
+    audit: AuditDep,
     response: Response,
 ) -> RunPublic:
     run = services.runs.start_run(principal.project_id, body, correlation_id=correlation_id)
+    audit.record("run.start", "run", run.id, revision=run.revision, details={"test_id": run.test_id})
     response.headers["Location"] = f"/v1/runs/{run.id}"
     return RunPublic.of(run)
 
@@ -87,8 +89,10 @@ def get_run(run_id: RunIdPath, principal: ViewerDep, services: ServicesDep) -> R
 
 
 @router.post("/{run_id}/cancel", status_code=202, response_model=RunPublic, summary="Cancel a run")
-def cancel_run(run_id: RunIdPath, principal: RunnerDep, services: ServicesDep) -> RunPublic:
-    return RunPublic.of(services.runs.cancel(principal.project_id, run_id))
+def cancel_run(run_id: RunIdPath, principal: RunnerDep, services: ServicesDep, audit: AuditDep) -> RunPublic:
+    run = services.runs.cancel(principal.project_id, run_id)
+    audit.record("run.cancel", "run", run.id, revision=run.revision)
+    return RunPublic.of(run)
 
 
 @router.get("/{run_id}/artifacts", response_model=ArtifactList, summary="Presigned URLs of a run's artifacts")

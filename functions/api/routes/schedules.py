@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Query, Response
 
 from functions.api import examples
-from functions.api.deps import EditorDep, ServicesDep, ViewerDep
+from functions.api.deps import AuditDep, EditorDep, ServicesDep, ViewerDep
 from shared.errors import Unavailable
 from shared.models.pages import Page
 from shared.models.schedules import ScheduleCreate, SchedulePublic, ScheduleUpdate
@@ -30,10 +30,12 @@ def create_schedule(
     body: Annotated[ScheduleCreate, Body(openapi_examples=examples.SCHEDULE_CREATE)],
     principal: EditorDep,
     services: ServicesDep,
+    audit: AuditDep,
     response: Response,
 ) -> SchedulePublic:
     schedules = _schedules(services)
     schedule = schedules.create(principal.project_id, body)
+    audit.record("schedule.create", "schedule", schedule.id)
     response.headers["Location"] = f"/v1/schedules/{schedule.id}"
     return schedules.public(schedule)
 
@@ -65,12 +67,18 @@ def update_schedule(
     body: Annotated[ScheduleUpdate, Body(openapi_examples=examples.SCHEDULE_UPDATE)],
     principal: EditorDep,
     services: ServicesDep,
+    audit: AuditDep,
 ) -> SchedulePublic:
     schedules = _schedules(services)
-    return schedules.public(schedules.update(principal.project_id, schedule_id, body))
+    schedule = schedules.update(principal.project_id, schedule_id, body)
+    audit.record("schedule.update", "schedule", schedule.id, details={"fields": sorted(body.model_fields_set)})
+    return schedules.public(schedule)
 
 
 @router.delete("/{schedule_id}", status_code=204, summary="Delete a schedule (the runs it started stay)")
-def delete_schedule(schedule_id: ScheduleIdPath, principal: EditorDep, services: ServicesDep) -> Response:
+def delete_schedule(
+    schedule_id: ScheduleIdPath, principal: EditorDep, services: ServicesDep, audit: AuditDep
+) -> Response:
     _schedules(services).delete(principal.project_id, schedule_id)
+    audit.record("schedule.delete", "schedule", schedule_id)
     return Response(status_code=204)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Response
 
 from functions.api import examples
-from functions.api.deps import AdminDep, ServicesDep, ViewerDep
+from functions.api.deps import AdminDep, AuditDep, ServicesDep, ViewerDep
 from shared.models.secrets import NAME_RULE, SecretList, SecretName, SecretPublic, SecretPut
 
 router = APIRouter(prefix="/v1/secrets", tags=["secrets"])
@@ -25,8 +25,11 @@ def put_secret(
     body: Annotated[SecretPut, Body(openapi_examples=examples.SECRET_PUT)],
     principal: AdminDep,
     services: ServicesDep,
+    audit: AuditDep,
 ) -> SecretPublic:
-    return SecretPublic.stored(services.secrets.put_secret(principal.project_id, name, body.value))
+    saved = services.secrets.put_secret(principal.project_id, name, body.value)
+    audit.record("secret.put", "secret", name)  # the name only: never the value
+    return SecretPublic.stored(saved)
 
 
 @router.get("", response_model=SecretList, summary="List the calling project's secrets: names and times, no values")
@@ -35,6 +38,7 @@ def list_secrets(principal: ViewerDep, services: ServicesDep) -> SecretList:
 
 
 @router.delete("/{name}", status_code=204, response_class=Response, summary="Delete a secret of the calling project")
-def delete_secret(name: SecretNamePath, principal: AdminDep, services: ServicesDep) -> Response:
+def delete_secret(name: SecretNamePath, principal: AdminDep, services: ServicesDep, audit: AuditDep) -> Response:
     services.secrets.delete_secret(principal.project_id, name)
+    audit.record("secret.delete", "secret", name)
     return Response(status_code=204)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Query, Response
 
 from functions.api import examples
-from functions.api.deps import CorrelationDep, EditorDep, RunnerDep, ServicesDep, ViewerDep, label_filters
+from functions.api.deps import AuditDep, CorrelationDep, EditorDep, RunnerDep, ServicesDep, ViewerDep, label_filters
 from shared.errors import NotFound
 from shared.models.pages import Page
 from shared.models.suites import Suite, SuiteCreate, SuiteRunCreate, SuiteRunPublic, SuiteUpdate
@@ -48,9 +48,11 @@ def create_suite(
     body: Annotated[SuiteCreate, Body(openapi_examples=examples.SUITE_CREATE)],
     principal: EditorDep,
     services: ServicesDep,
+    audit: AuditDep,
     response: Response,
 ) -> Suite:
     suite = _suites(services).create(principal.project_id, body)
+    audit.record("suite.create", "suite", suite.id)
     response.headers["Location"] = f"/v1/suites/{suite.id}"
     return suite
 
@@ -85,15 +87,19 @@ def update_suite(
     body: Annotated[SuiteUpdate, Body(openapi_examples=examples.SUITE_UPDATE)],
     principal: EditorDep,
     services: ServicesDep,
+    audit: AuditDep,
 ) -> Suite:
-    return _suites(services).update(principal.project_id, suite_id, body)
+    suite = _suites(services).update(principal.project_id, suite_id, body)
+    audit.record("suite.update", "suite", suite.id, details={"fields": sorted(body.model_fields_set)})
+    return suite
 
 
 @router.delete(
     "/v1/suites/{suite_id}", status_code=204, response_class=Response, summary="Delete a suite (its runs stay)"
 )
-def delete_suite(suite_id: SuiteIdPath, principal: EditorDep, services: ServicesDep) -> Response:
+def delete_suite(suite_id: SuiteIdPath, principal: EditorDep, services: ServicesDep, audit: AuditDep) -> Response:
     _suites(services).delete(principal.project_id, suite_id)
+    audit.record("suite.delete", "suite", suite_id)
     return Response(status_code=204)
 
 
@@ -108,10 +114,12 @@ def start_suite_run(
     principal: RunnerDep,
     services: ServicesDep,
     correlation_id: CorrelationDep,
+    audit: AuditDep,
     response: Response,
     body: Annotated[SuiteRunCreate, Body(openapi_examples=examples.SUITE_RUN_CREATE)] = _NO_BODY,
 ) -> SuiteRunPublic:
     run = _suites(services).start(principal.project_id, suite_id, body, correlation_id=correlation_id)
+    audit.record("suite_run.start", "suite_run", run.id, details={"suite_id": suite_id})
     response.headers["Location"] = f"/v1/suite-runs/{run.id}"
     return SuiteRunPublic.of(run)
 
@@ -143,5 +151,9 @@ def get_suite_run(suite_run_id: SuiteRunIdPath, principal: ViewerDep, services: 
     response_model=SuiteRunPublic,
     summary="Cancel a suite run and its child runs",
 )
-def cancel_suite_run(suite_run_id: SuiteRunIdPath, principal: RunnerDep, services: ServicesDep) -> SuiteRunPublic:
-    return SuiteRunPublic.of(_suites(services).cancel(principal.project_id, suite_run_id))
+def cancel_suite_run(
+    suite_run_id: SuiteRunIdPath, principal: RunnerDep, services: ServicesDep, audit: AuditDep
+) -> SuiteRunPublic:
+    run = _suites(services).cancel(principal.project_id, suite_run_id)
+    audit.record("suite_run.cancel", "suite_run", run.id, details={"suite_id": run.suite_id})
+    return SuiteRunPublic.of(run)

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Path, Query, Response
 
 from functions.api import examples
-from functions.api.deps import EditorDep, ServicesDep, TestIdPath, ViewerDep
+from functions.api.deps import AuditDep, EditorDep, ServicesDep, TestIdPath, ViewerDep
 from shared.models.pages import Page
 from shared.models.queries import TestQuery, TestSort
 from shared.models.tests import (
@@ -36,9 +36,11 @@ def create_test(
     body: Annotated[TestCreate, Body(openapi_examples=examples.TEST_CREATE)],
     principal: EditorDep,
     services: ServicesDep,
+    audit: AuditDep,
     response: Response,
 ) -> TestPublic:
     test, revision = services.catalog.create_test(principal.project_id, body)
+    audit.record("test.create", "test", test.id, revision=revision.revision)
     response.headers["Location"] = f"/v1/tests/{test.id}"
     public = TestPublic.of(test, revision)
     public.warnings = services.catalog.warnings(revision)
@@ -94,13 +96,18 @@ def update_test(
     body: Annotated[TestUpdate, Body(openapi_examples=examples.TEST_UPDATE)],
     principal: EditorDep,
     services: ServicesDep,
+    audit: AuditDep,
 ) -> TestPublic:
-    return TestPublic.of(services.catalog.update_test(principal.project_id, test_id, body))
+    test = services.catalog.update_test(principal.project_id, test_id, body)
+    audit.record("test.update", "test", test.id, details={"fields": sorted(body.model_fields_set)})
+    return TestPublic.of(test)
 
 
 @router.delete("/{test_id}", response_model=TestPublic, summary="Archive a test (nothing is deleted)")
-def archive_test(test_id: TestIdPath, principal: EditorDep, services: ServicesDep) -> TestPublic:
-    return TestPublic.of(services.catalog.archive_test(principal.project_id, test_id))
+def archive_test(test_id: TestIdPath, principal: EditorDep, services: ServicesDep, audit: AuditDep) -> TestPublic:
+    test = services.catalog.archive_test(principal.project_id, test_id)
+    audit.record("test.archive", "test", test.id)
+    return TestPublic.of(test)
 
 
 @router.post(
@@ -114,9 +121,11 @@ def create_revision(
     body: Annotated[RevisionCreate, Body(openapi_examples=examples.REVISION_CREATE)],
     principal: EditorDep,
     services: ServicesDep,
+    audit: AuditDep,
     response: Response,
 ) -> RevisionPublic:
     revision = services.catalog.new_revision(principal.project_id, test_id, body)
+    audit.record("revision.create", "test", test_id, revision=revision.revision)
     response.headers["Location"] = f"/v1/tests/{test_id}/revisions/{revision.revision}"
     public = RevisionPublic.of(revision)
     public.warnings = services.catalog.warnings(revision)

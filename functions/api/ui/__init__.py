@@ -99,11 +99,12 @@ def _error_page(request: Request, status: int, message: str) -> Response:
 def install(app: FastAPI, settings: Settings, *, session_key: bytes | None = None) -> None:
     """Add the dashboard to ``app``: its pages, its static files, the trace viewer, its headers and error pages.
     ``session_key``: the cookie signing key (default: the settings', read when first needed)."""
-    from functions.api.ui import trace
+    from functions.api.ui import failures, trace
 
     app.state.ui_sessions = Sessions(session_key or session_key_of(settings), ttl_s=settings.ui_session_ttl_s)
     app.state.ui_inline_artifact_bytes = settings.ui_inline_artifact_bytes
     app.include_router(pages.router)
+    app.include_router(failures.router)
     app.include_router(trace.router)
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
     app.add_middleware(SecurityHeadersMiddleware, policy=content_security_policy(settings))

@@ -18,16 +18,17 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BeforeValidator
 
-from functions.api.deps import ServicesDep, label_filters
+from functions.api.deps import ServicesDep, label_filters, recorder_of
 from functions.api.ui import views
 from functions.api.ui.session import COOKIE_PATH, CSRF_COOKIE, SESSION_COOKIE, Sessions, new_csrf_cookie
 from shared.errors import Forbidden, InvalidInput, NotFound, Unauthorized, Unavailable
 from shared.models.notifications import DeliveryPublic, NotificationPublic
-from shared.models.projects import Principal
+from shared.models.projects import Principal, Role, role_allows
 from shared.models.queries import RunQuery, TestQuery
 from shared.models.runs import RunStatus, Trigger
 from shared.models.suites import SuiteRunCreate
 from shared.models.tests import TestKind, TestStatus
+from shared.services.audit import AuditRecorder
 from shared.services.container import Services
 
 if TYPE_CHECKING:
@@ -99,6 +100,18 @@ class Viewer:
     def project_id(self) -> str:
         return self.principal.project_id
 
+    def can(self, role: Role) -> bool:
+        """Whether the session's key may do what needs ``role`` (the pages show only the buttons it may use)."""
+        return role_allows(self.principal.role, role)
+
+    def require(self, role: Role) -> None:
+        """A 403 naming the role, for a form posted by a key that may not (the API routes answer the same)."""
+        if not self.can(role):
+            raise Forbidden(
+                f"this needs a key with the role {role!r} or above; this key is {self.principal.role!r}",
+                details={"role_required": role, "role": self.principal.role},
+            )
+
 
 def viewer_dep(request: Request, services: ServicesDep, sessions: SessionsDep) -> Viewer:
     key = sessions.open(request.cookies.get(SESSION_COOKIE))
@@ -117,6 +130,15 @@ def viewer_dep(request: Request, services: ServicesDep, sessions: SessionsDep) -
 
 
 ViewerDep = Annotated[Viewer, Depends(viewer_dep)]
+
+
+def audit_dep(request: Request, viewer: ViewerDep, services: ServicesDep) -> AuditRecorder:
+    """The audit log bound to the session's key and this request: the dashboard's form posts write through the
+    services directly, so each records its change as the API's routes do."""
+    return recorder_of(services, viewer.principal, request)
+
+
+AuditDep = Annotated[AuditRecorder, Depends(audit_dep)]
 
 
 def _same_origin(request: Request) -> bool:
@@ -396,22 +418,33 @@ def run_file(
 
 
 @router.post("/runs/{run_id}/rerun")
-def rerun(run_id: IdPath, viewer: ViewerDep, services: ServicesDep, fields: FormDep, request: Request) -> Response:
+def rerun(
+    run_id: IdPath, viewer: ViewerDep, services: ServicesDep, fields: FormDep, request: Request, audit: AuditDep
+) -> Response:
+    viewer.require("runner")
     run = services.runs.rerun(viewer.project_id, run_id, correlation_id=_correlation(request))
+    details = {"test_id": run.test_id, "rerun_of": run_id}
+    audit.record("run.start", "run", run.id, revision=run.revision, details=details)
     return _see(f"/ui/runs/{run.id}")
 
 
 @router.post("/runs/{run_id}/cancel")
-def cancel(run_id: IdPath, viewer: ViewerDep, services: ServicesDep, fields: FormDep) -> Response:
-    services.runs.cancel(viewer.project_id, run_id)
+def cancel(run_id: IdPath, viewer: ViewerDep, services: ServicesDep, fields: FormDep, audit: AuditDep) -> Response:
+    viewer.require("runner")
+    run = services.runs.cancel(viewer.project_id, run_id)
+    audit.record("run.cancel", "run", run.id, revision=run.revision)
     return _see(f"/ui/runs/{run_id}")
 
 
 @router.post("/runs/{run_id}/heals/accept")
-def accept_heals(run_id: IdPath, viewer: ViewerDep, services: ServicesDep, fields: FormDep) -> Response:
+def accept_heals(
+    run_id: IdPath, viewer: ViewerDep, services: ServicesDep, fields: FormDep, audit: AuditDep
+) -> Response:
+    viewer.require("editor")
     if services.planning is None:
         raise Unavailable("accepting heals is not available in this deployment")
     revision = services.planning.accept_heals(viewer.project_id, run_id)
+    audit.record("heal.accept", "test", revision.test_id, revision=revision.revision, details={"run_id": run_id})
     return _see(f"/ui/tests/{revision.test_id}?saved={revision.revision}")
 
 
@@ -510,10 +543,14 @@ def test_page(
 
 
 @router.post("/tests/{test_id}/run")
-def run_test(test_id: IdPath, viewer: ViewerDep, services: ServicesDep, fields: FormDep, request: Request) -> Response:
+def run_test(
+    test_id: IdPath, viewer: ViewerDep, services: ServicesDep, fields: FormDep, request: Request, audit: AuditDep
+) -> Response:
+    viewer.require("runner")
     from shared.models.runs import RunCreate
 
     run = services.runs.start_run(viewer.project_id, RunCreate(test_id=test_id), correlation_id=_correlation(request))
+    audit.record("run.start", "run", run.id, revision=run.revision, details={"test_id": run.test_id})
     return _see(f"/ui/runs/{run.id}")
 
 
@@ -547,17 +584,23 @@ def suite_run_page(suite_run_id: IdPath, viewer: ViewerDep, services: ServicesDe
 
 @router.post("/suites/{suite_id}/run")
 def run_suite(
-    suite_id: IdPath, viewer: ViewerDep, services: ServicesDep, fields: FormDep, request: Request
+    suite_id: IdPath, viewer: ViewerDep, services: ServicesDep, fields: FormDep, request: Request, audit: AuditDep
 ) -> Response:
+    viewer.require("runner")
     suite_run = _suites(services).start(
         viewer.project_id, suite_id, SuiteRunCreate(), correlation_id=_correlation(request)
     )
+    audit.record("suite_run.start", "suite_run", suite_run.id, details={"suite_id": suite_id})
     return _see(f"/ui/suite-runs/{suite_run.id}")
 
 
 @router.post("/suite-runs/{suite_run_id}/cancel")
-def cancel_suite_run(suite_run_id: IdPath, viewer: ViewerDep, services: ServicesDep, fields: FormDep) -> Response:
-    _suites(services).cancel(viewer.project_id, suite_run_id)
+def cancel_suite_run(
+    suite_run_id: IdPath, viewer: ViewerDep, services: ServicesDep, fields: FormDep, audit: AuditDep
+) -> Response:
+    viewer.require("runner")
+    suite_run = _suites(services).cancel(viewer.project_id, suite_run_id)
+    audit.record("suite_run.cancel", "suite_run", suite_run_id, details={"suite_id": suite_run.suite_id})
     return _see(f"/ui/suite-runs/{suite_run_id}")
 
 
@@ -580,10 +623,14 @@ def set_schedule(
     viewer: ViewerDep,
     services: ServicesDep,
     fields: FormDep,
+    audit: AuditDep,
 ) -> Response:
+    viewer.require("editor")
     if services.schedules is None:
         raise Unavailable("schedules are not available in this deployment")
-    services.schedules.set_enabled(viewer.project_id, schedule_id, action == "resume")
+    enabled = action == "resume"
+    services.schedules.set_enabled(viewer.project_id, schedule_id, enabled)
+    audit.record("schedule.update", "schedule", schedule_id, details={"fields": ["enabled"], "enabled": enabled})
     return _see("/ui/schedules")
 
 
