@@ -188,9 +188,12 @@ async def _instrument(context: BrowserContext, page: Page, guard: NetworkGuard, 
             return
         ws.connect_to_server()
 
-    await context.add_init_script(CANVAS_RECORDER)  # what canvases draw, for the secret scanner (onpage.py)
-    await context.route("**/*", guard_route)
-    await context.route_web_socket("**/*", guard_socket)
+    # at once (one wait for the browser, not three); all are in place before the first step navigates
+    await asyncio.gather(
+        context.add_init_script(CANVAS_RECORDER),  # what canvases draw, for the secret scanner (onpage.py)
+        context.route("**/*", guard_route),
+        context.route_web_socket("**/*", guard_socket),
+    )
 
     page.on("console", lambda msg: logs.console.add(f"[{msg.type}] {msg.text}"))
     page.on("pageerror", lambda err: logs.console.add(f"[pageerror] {err}"))
