@@ -154,8 +154,9 @@ async def browser_page(
     options["proxy"] = {"server": await proxy.start(), "bypass": "<-loopback>"}
     try:
         async with pool.context(**options) as context:
-            page = await context.new_page()
-            await _instrument(context, page, guard, logs)
+            # the page opens (on about:blank: it requests nothing) while the guard's routes are set
+            page, _ = await asyncio.gather(context.new_page(), _guard(context, guard, logs))
+            _listen(page, logs)
             trace = f"autotest-{uuid.uuid4().hex}" if config.record_trace else None
             if trace is not None:  # named, so that its files can be found and removed once it is saved
                 await context.tracing.start(name=trace, screenshots=True, snapshots=True, sources=False)
@@ -167,7 +168,9 @@ async def browser_page(
         await proxy.close()
 
 
-async def _instrument(context: BrowserContext, page: Page, guard: NetworkGuard, logs: PageLogs) -> None:
+async def _guard(context: BrowserContext, guard: NetworkGuard, logs: PageLogs) -> None:
+    """The network guard on every request and WebSocket of the context, and the secret scanner's init script."""
+
     async def guard_route(route: Route) -> None:
         url = route.request.url
         if urlsplit(url).scheme.lower() not in PASSTHROUGH_SCHEMES:
@@ -195,6 +198,9 @@ async def _instrument(context: BrowserContext, page: Page, guard: NetworkGuard, 
         context.route_web_socket("**/*", guard_socket),
     )
 
+
+def _listen(page: Page, logs: PageLogs) -> None:
+    """The page's console and network logs."""
     page.on("console", lambda msg: logs.console.add(f"[{msg.type}] {msg.text}"))
     page.on("pageerror", lambda err: logs.console.add(f"[pageerror] {err}"))
     page.on(
