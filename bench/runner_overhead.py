@@ -11,6 +11,11 @@ All three run in this process, alternating, on the same browser binary, against 
 median and p90 seconds per run and the ratio to the peer (lower is better), then a ``bench-result`` line per
 target: artifacts off <= 1.10x the peer, default artifacts <= 1.5x.
 
+Then a profile: one more run of each autotest contender with timers around the runner's phases (the steps, the
+targets' resolution within them, the progress writes behind them, screenshots, uploads...), and one more run of
+the peer and of autotest with artifacts off counting the calls the Playwright client sends its driver, by method
+(each is a round trip to the browser), so that the notes say where the time over the peer goes.
+
     make bench            # or: .venv/bin/python -m bench.runner_overhead --runs 15
 """
 
@@ -20,9 +25,11 @@ import argparse
 import asyncio
 import functools
 import importlib
+import inspect
 import re
 import statistics
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -108,6 +115,9 @@ PEER, OFF, DEFAULT = "peer: bare Playwright script", "autotest, artifacts off", 
 
 #: the runner's phases one profiled run times (module, attribute, name): each wrapped, its wall time summed
 PHASES = (
+    ("runner_container.runner.steps", "StepRunner.run", "the steps"),
+    ("runner_container.runner.healing", "TargetFinder.find", "resolving their targets"),
+    ("shared.services.runs", "RunService.record_progress", "progress writes (in a thread, behind the steps)"),
     ("runner_container.runner.steps", "StepRunner._screenshot", "screenshots"),
     ("runner_container.runner.onpage", "SecretScanner.mark", "secret scan before each screenshot"),
     ("runner_container.runner.onpage", "SecretScanner.uncovered", "secret scan after each screenshot"),
@@ -139,7 +149,15 @@ async def profiled(one: Callable[[], Awaitable[None]]) -> dict[str, float]:
                 finally:
                     spent[name] += (time.perf_counter() - started) * 1000
 
-            return timed_phase
+            @functools.wraps(original)
+            def timed_call(*args: Any, **kwargs: Any) -> Any:
+                started = time.perf_counter()
+                try:
+                    return original(*args, **kwargs)
+                finally:
+                    spent[name] += (time.perf_counter() - started) * 1000
+
+            return timed_phase if inspect.iscoroutinefunction(original) else timed_call
 
         setattr(owner, last, timer())
         undo.append((owner, last, original))
@@ -151,6 +169,63 @@ async def profiled(one: Callable[[], Awaitable[None]]) -> dict[str, float]:
             setattr(owner, last, original)
     spent["the whole run"] = (time.perf_counter() - started) * 1000
     return {name: round(ms, 1) for name, ms in spent.items()}
+
+
+async def protocol_calls(one: Callable[[], Awaitable[None]]) -> Counter[str]:
+    """One more run of ``one``, counting the calls the Playwright client sends its driver by object and method
+    (``Frame.queryCount``): each is a round trip to the browser. (It wraps Playwright's private
+    ``Connection.send_message_to_server``: a Playwright without it counts nothing.)"""
+    counted: Counter[str] = Counter()
+    connection: Any = importlib.import_module("playwright._impl.connection").Connection
+    original = getattr(connection, "send_message_to_server", None)
+    if original is None:
+        await one()
+        return counted
+
+    def counting(self: Any, owner: Any, method: str, *args: Any, **kwargs: Any) -> Any:
+        if not method.startswith("__"):  # (``__waitInfo__``: call logs, no round trip)
+            counted[f"{owner._type}.{method}"] += 1
+        return original(self, owner, method, *args, **kwargs)
+
+    connection.send_message_to_server = counting
+    try:
+        await one()
+    finally:
+        connection.send_message_to_server = original
+    return counted
+
+
+#: why autotest makes a call the peer does not (or more of them), for the notes
+WHY_CALLS = {
+    "Frame.queryCount": "a count of each target's matches before acting, as exactly one must match, and one "
+    "for a secret fill's password check and for extract's field check",
+    "Route.continue": "the network guard's route, a round trip through Python for every request",
+    "Page.updateSubscription": "the console and network logs' listeners",
+    "BrowserContext.addInitScript": "the canvas recorder of the secret scanner",
+    "BrowserContext.setNetworkInterceptionPatterns": "the guard's route",
+    "BrowserContext.setWebSocketInterceptionPatterns": "the guard's WebSocket route",
+}
+
+
+def calls_note(autotest: Counter[str], peer: Counter[str], steps: int) -> str:
+    """What autotest's Playwright calls are over the peer's, in words."""
+    more = [(name, n - peer.get(name, 0)) for name, n in autotest.items() if n > peer.get(name, 0)]
+    fewer = [(name, peer[name] - autotest.get(name, 0)) for name in peer if peer[name] > autotest.get(name, 0)]
+    more.sort(key=lambda item: -item[1])
+    listed = "; ".join(f"+{n} {name}" + (f" ({WHY_CALLS[name]})" if name in WHY_CALLS else "") for name, n in more)
+    spared = ", ".join(f"-{n} {name}" for name, n in fewer)
+    total, theirs = sum(autotest.values()), sum(peer.values())
+    return (
+        f"autotest made {total} Playwright calls a run ({total / steps:.1f} a step) to the peer's {theirs} "
+        f"({theirs / steps:.1f}): {listed}" + (f"; {spared} (expect_url reads the URL in Python)" if spared else "")
+    )
+
+
+#: what the calls and timers leave out: the work on the wire that no call counts
+NOT_COUNTED = (
+    "besides, every request of the page goes through the egress proxy (in Python, a new connection per request: "
+    "no keep-alive), and the route's event adds a round trip to each"
+)
 
 
 async def timed(runs: int, one: Callable[[], Awaitable[None]]) -> list[float]:
@@ -213,6 +288,7 @@ async def main(runs: int) -> None:
                 for name, one in contenders.items():
                     results[name] += await timed(1, one)
             profiles = {name: await profiled(contenders[name]) for name in (OFF, DEFAULT)}
+            calls = {name: await protocol_calls(contenders[name]) for name in (PEER, OFF)}
             await pool.close()
             await browser.close()
 
@@ -228,6 +304,14 @@ async def main(runs: int) -> None:
         per_step_ms = (medians[name] - peer_median) / len(FLOW) * 1000
         phases = ", ".join(f"{phase} {ms:.0f} ms" for phase, ms in profiles[name].items() if ms >= 1)
         print(f"  {name}, one more run with timers: {phases or 'nothing over 1 ms'}")
+        notes = f"{per_step_ms:+.1f} ms per step over the peer; one run with timers: {phases}"
+        extra: dict[str, Any] = {"per_step_ms": round(per_step_ms, 2), "profile_ms": profiles[name]}
+        if name in calls:
+            said = calls_note(calls[name], calls[PEER], len(FLOW))
+            print(f"  {name}, one more run counting Playwright calls: {said}")
+            notes += f"; {said}; {NOT_COUNTED}"
+            extra["playwright_calls"] = dict(calls[name].most_common())
+            extra["peer_playwright_calls"] = dict(calls[PEER].most_common())
         emit(
             Result(
                 bench="runner_overhead",
@@ -240,8 +324,8 @@ async def main(runs: int) -> None:
                 ratio=round(ratio, 3),
                 target=target,
                 met=ratio <= limit,
-                notes=f"{per_step_ms:+.1f} ms per step over the peer; one run with timers: {phases}",
-                extra={"per_step_ms": round(per_step_ms, 2), "profile_ms": profiles[name]},
+                notes=notes,
+                extra=extra,
             )
         )
 

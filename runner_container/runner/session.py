@@ -154,8 +154,9 @@ async def browser_page(
     options["proxy"] = {"server": await proxy.start(), "bypass": "<-loopback>"}
     try:
         async with pool.context(**options) as context:
-            page = await context.new_page()
-            await _instrument(context, page, guard, logs)
+            # the page opens (on about:blank: it requests nothing) while the guard's routes are set
+            page, _ = await asyncio.gather(context.new_page(), _guard(context, guard, logs))
+            _listen(page, logs)
             trace = f"autotest-{uuid.uuid4().hex}" if config.record_trace else None
             if trace is not None:  # named, so that its files can be found and removed once it is saved
                 await context.tracing.start(name=trace, screenshots=True, snapshots=True, sources=False)
@@ -167,7 +168,9 @@ async def browser_page(
         await proxy.close()
 
 
-async def _instrument(context: BrowserContext, page: Page, guard: NetworkGuard, logs: PageLogs) -> None:
+async def _guard(context: BrowserContext, guard: NetworkGuard, logs: PageLogs) -> None:
+    """The network guard on every request and WebSocket of the context, and the secret scanner's init script."""
+
     async def guard_route(route: Route) -> None:
         url = route.request.url
         if urlsplit(url).scheme.lower() not in PASSTHROUGH_SCHEMES:
@@ -188,10 +191,16 @@ async def _instrument(context: BrowserContext, page: Page, guard: NetworkGuard, 
             return
         ws.connect_to_server()
 
-    await context.add_init_script(CANVAS_RECORDER)  # what canvases draw, for the secret scanner (onpage.py)
-    await context.route("**/*", guard_route)
-    await context.route_web_socket("**/*", guard_socket)
+    # at once (one wait for the browser, not three); all are in place before the first step navigates
+    await asyncio.gather(
+        context.add_init_script(CANVAS_RECORDER),  # what canvases draw, for the secret scanner (onpage.py)
+        context.route("**/*", guard_route),
+        context.route_web_socket("**/*", guard_socket),
+    )
 
+
+def _listen(page: Page, logs: PageLogs) -> None:
+    """The page's console and network logs."""
     page.on("console", lambda msg: logs.console.add(f"[{msg.type}] {msg.text}"))
     page.on("pageerror", lambda err: logs.console.add(f"[pageerror] {err}"))
     page.on(
