@@ -108,10 +108,13 @@ def branch_matches(branch: str, patterns: list[str]) -> bool:
     return not patterns or any(fnmatch.fnmatchcase(branch, pattern) for pattern in patterns)
 
 
-def triggered_id(delivery: str, rule: int, at: datetime) -> str:
-    """The id of the suite run rule ``rule`` starts for GitHub delivery ``delivery`` of an event of time ``at``
-    (the payload's, so the same on every try): its time (ids sort by time) and a hash of the delivery and rule."""
-    digest = int.from_bytes(hashlib.sha256(f"github#{delivery}#{rule}".encode()).digest()[:15], "big")
+def triggered_id(project_id: str, delivery: str, rule: int, at: datetime) -> str:
+    """The id of the suite run rule ``rule`` starts for GitHub delivery ``delivery`` to project ``project_id``
+    of an event of time ``at`` (the payload's, so the same on every try): its time (ids sort by time) and a hash
+    of the project, delivery and rule. The project is in the hash because runs' ids are global (a child run's id
+    derives from its suite run's): one delivery id sent to two projects (one push to two webhooks, or a delivery
+    id replayed by another project's admin with its own secret) must not give both the same ids."""
+    digest = int.from_bytes(hashlib.sha256(f"github#{project_id}#{delivery}#{rule}".encode()).digest()[:15], "big")
     tail = "".join(_CROCKFORD[(digest >> (5 * i)) & 31] for i in range(16))
     return f"srn_{_b32(int(at.timestamp() * 1000), 10)}{tail}"
 
@@ -348,7 +351,7 @@ class GithubService:
                 rule.suite,
                 body,
                 trigger="github",
-                suite_run_id=triggered_id(delivery, index, at),
+                suite_run_id=triggered_id(project_id, delivery, index, at),
                 correlation_id=correlation_id,
             )
         except (DomainError, ValidationError) as exc:
@@ -474,7 +477,7 @@ def _payload(content_type: str, body: bytes) -> dict[str, Any]:
         else:
             text = body.decode("utf-8")
         data = json.loads(text)
-    except (ValueError, KeyError, UnicodeDecodeError) as exc:
+    except (ValueError, KeyError, UnicodeDecodeError, RecursionError) as exc:  # (nested past Python's stack)
         raise InvalidInput(
             "the body is not a GitHub webhook payload (JSON; set the webhook's content type to application/json)"
         ) from exc
@@ -515,7 +518,7 @@ def _event_of(event: str, payload: dict[str, Any]) -> tuple[str, str, dict[str, 
         action = _text(payload, "action") or ""
         if action not in PR_ACTIONS:
             return f"pull_request {action or 'without an action'} starts nothing (opened, synchronize, reopened do)"
-        number = payload.get("number") or (payload.get("pull_request") or {}).get("number")
+        number = payload.get("number") or _dig(payload, "pull_request", "number")
         branch = _text(payload, "pull_request", "head", "ref") or ""
         match = _text(payload, "pull_request", "base", "ref") or ""
         sha = _text(payload, "pull_request", "head", "sha")

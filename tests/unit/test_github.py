@@ -530,3 +530,65 @@ def test_the_integrations_changes_and_the_suite_runs_its_webhook_starts_are_audi
     assert [r.action for r in fakes.audit_store.records.values()].count("suite_run.start_by_webhook") == 1
     assert client.delete("/v1/integrations/github", headers=ADMIN).status_code == 204
     assert "integration.delete" in [r.action for r in fakes.audit_store.records.values()]
+
+
+# ------------------------------------------------------------------------------------------ attacks
+
+
+def test_one_delivery_id_sent_to_two_projects_starts_each_its_own_suite_run(
+    client: TestClient, configured: dict[str, str], services: Services, fakes: FakeServices
+) -> None:
+    # Given a second project whose admin maps the same repository (its own webhook secret)
+    other = client.post("/v1/projects", json={"name": "other team"}, headers=ADMIN).json()
+    theirs = {"Authorization": f"Bearer {other['api_key']}"}
+    spec = {"name": "Theirs", "steps": [{"action": "goto", "url": "http://127.0.0.1:9/"}]}
+    test_id = client.post("/v1/tests", json=spec, headers=theirs).json()["id"]
+    suite_id = client.post("/v1/suites", json={"name": "theirs", "tests": [test_id]}, headers=theirs).json()["id"]
+    rules = [{"repo": "acme/shop", "suite": suite_id}]
+    body = {"secret": "the-other-projects-secret", "api_url": "http://127.0.0.1:9", "rules": rules}
+    assert client.put("/v1/integrations/github", json=body, headers=theirs).status_code == 200
+    other_hook = f"/v1/integrations/github/webhook/{other['project']['id']}"
+
+    # When one delivery id with the same payload reaches both projects (a replay of the first project's delivery
+    # id, signed by the second project's admin, or one push sent to two webhooks)
+    mine = deliver(client, push("main"), delivery="d-shared").json()["suite_runs"][0]["suite_run_id"]
+    answer = deliver(client, push("main"), delivery="d-shared", secret="the-other-projects-secret", path=other_hook)
+
+    # Then each project has a suite run and child runs of its own: neither takes the other's ids
+    assert answer.status_code == 202, answer.text
+    [started] = answer.json()["suite_runs"]
+    assert started["error"] is None and started["suite_run_id"] != mine
+    assert services.suites is not None
+    for project_id, suite_run_id in ((PROJECT, mine), (other["project"]["id"], started["suite_run_id"])):
+        run = services.suites.get_run(project_id, suite_run_id)
+        for child in run.children:
+            assert child.run_id is not None
+            assert services.runs.get_run(project_id, child.run_id).suite_run_id == suite_run_id
+
+
+@pytest.mark.parametrize(
+    ("event", "body"),
+    [
+        ("pull_request", b'{"action": "opened", "pull_request": "x", "repository": {"full_name": "acme/shop"}}'),
+        ("pull_request", b'{"action": "opened", "pull_request": [1], "repository": {"full_name": "acme/shop"}}'),
+        (
+            "pull_request",
+            b'{"action": "opened", "number": 1, "pull_request": {"head": "x", "base": 1}, '
+            b'"repository": {"full_name": "acme/shop"}}',
+        ),
+        ("push", b"[" * 100_000 + b"]" * 100_000),
+        ("push", b'{"a": ' * 50_000 + b"1" + b"}" * 50_000),
+    ],
+)
+def test_a_signed_body_that_is_not_a_github_payload_is_a_422_not_a_500(
+    client: TestClient, configured: dict[str, str], fakes: FakeServices, event: str, body: bytes
+) -> None:
+    headers = {
+        "Content-Type": "application/json",
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": "d-odd",
+        "X-Hub-Signature-256": signature_of(SECRET, body),
+    }
+    answer = client.post(HOOK, content=body, headers=headers)
+    assert answer.status_code == 422, answer.text
+    assert fakes.queue.sent == []
