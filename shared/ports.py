@@ -71,7 +71,8 @@ class TestStore(Protocol):
 
 
 class RunStore(Protocol):
-    def create_run(self, run: Run) -> None: ...
+    def create_run(self, run: Run) -> None:
+        """Conflict if a run has the id (of any project: run ids are global)."""
 
     def get_run(self, run_id: str) -> Run:
         """NotFound if missing. Not project-scoped: the service checks the project."""

@@ -145,7 +145,10 @@ class FakeStore:
 
     # runs
     def create_run(self, run: Run) -> None:
-        self.runs[run.id] = run
+        with self._lock:
+            if run.id in self.runs:  # as DynamoDB's attribute_not_exists(PK): ids are global
+                raise Conflict(f"run {run.id} exists")
+            self.runs[run.id] = run
 
     def get_run(self, run_id: str) -> Run:
         try:
