@@ -355,7 +355,7 @@ class GithubService:
                 correlation_id=correlation_id,
             )
         except (DomainError, ValidationError) as exc:
-            why = exc.message if isinstance(exc, DomainError) else str(exc).splitlines()[0]
+            why = exc.message if isinstance(exc, DomainError) else _first_error(exc)
             if isinstance(exc, NotFound):
                 why = f"suite {rule.suite} of rule {index} no longer exists"
             if isinstance(exc, DomainError) and not isinstance(exc, (InvalidInput, NotFound)):
@@ -466,6 +466,13 @@ class GithubService:
         if result.error and token in result.error:  # never recorded, whatever the HTTP client's error says
             result = replace(result, error=result.error.replace(token, "***"))
         return result
+
+
+def _first_error(exc: ValidationError) -> str:
+    """What is wrong, where (``labels.branch: String should have at most 256 characters``), not pydantic's
+    first line (``1 validation error for SuiteRunCreate``), which says neither."""
+    first = exc.errors(include_url=False)[0]
+    return f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
 
 
 def _payload(content_type: str, body: bytes) -> dict[str, Any]:

@@ -592,3 +592,13 @@ def test_a_signed_body_that_is_not_a_github_payload_is_a_422_not_a_500(
     answer = client.post(HOOK, content=body, headers=headers)
     assert answer.status_code == 422, answer.text
     assert fakes.queue.sent == []
+
+
+def test_a_branch_too_long_for_a_label_says_so_in_the_error_status(
+    client: TestClient, configured: dict[str, str], fakes: FakeServices
+) -> None:
+    answer = deliver(client, push("release/" + "x" * 300), delivery="d-long-branch")
+    assert answer.status_code == 202, answer.text
+    [started] = answer.json()["suite_runs"]
+    assert started["suite_run_id"] is None
+    assert "labels.branch" in started["error"] and "256 characters" in started["error"], started["error"]
