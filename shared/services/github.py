@@ -7,9 +7,11 @@ The rules:
   project's webhook secret, compared in constant time). A project without an integration answers as a bad
   signature does, so the answer never tells which projects exist.
 - A delivery is handled once: its ``X-GitHub-Delivery`` is claimed with a conditional write (kept
-  ``dedupe_s``); a replay starts nothing. The suite runs a delivery starts have ids derived from the delivery
-  and the rule, so a delivery whose handling failed half-way (its claim is released) and is delivered again
-  starts each suite run once.
+  ``dedupe_s``); a replay starts nothing. GitHub's signature holds no time, so a delivery captured once stays
+  signed for ever: an event older than ``dedupe_s`` (its payload's ``pushed_at`` / ``updated_at``), whose id
+  may have been forgotten, is taken as a replay and starts nothing either. The suite runs a delivery starts
+  have ids derived from the project, the delivery and the rule, so a delivery whose handling failed half-way
+  (its claim is released) and is delivered again starts each suite run once.
 - ``push`` to a branch (not a tag, not a deletion) and ``pull_request`` (opened, synchronize, reopened) match a
   rule by repository (case-insensitive) and branch: the pushed branch, or the branch the pull request targets
   (its base), against the rule's names and ``*`` patterns (none: every branch). Every matching rule starts its
@@ -318,12 +320,20 @@ class GithubService:
         if not rules:
             reason = f"no rule maps {event} of {repo} on {branch!r} to a suite"
             return WebhookOutcome(delivery=delivery, event=event, handled="ignored", reason=reason)
-        expires = int((self._clock() + timedelta(seconds=self._dedupe_s)).timestamp())
+        now = self._clock()
+        at = event_time(payload)
+        if at is not None and at < now - timedelta(seconds=self._dedupe_s):
+            reason = (
+                f"the event is of {at:%Y-%m-%d %H:%M} UTC, older than the {self._dedupe_s / 86400:g} days deliveries "
+                "are remembered for: taken as a replay, it starts nothing"
+            )
+            return WebhookOutcome(delivery=delivery, event=event, handled="ignored", reason=reason)
+        expires = int((now + timedelta(seconds=self._dedupe_s)).timestamp())
         if not self._store.claim_webhook_delivery(project_id, delivery, expires_at=expires):
             return WebhookOutcome(
                 delivery=delivery, event=event, handled="duplicate", reason="this delivery was handled before"
             )
-        at = event_time(payload) or self._clock()
+        at = at or now
         try:
             started = [self._start(integration, delivery, i, rule, labels, at, correlation_id) for i, rule in rules]
         except Exception:

@@ -7,6 +7,7 @@ handlers, as EventBridge does), a GitHub 5xx retried and recorded, the token nev
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -34,6 +35,8 @@ PROJECT = "default"
 SECRET = "a-webhook-secret-for-the-tests"
 SHA = "6dcb09b5b57875f334f61aebed695e2e4193db5e"
 HOOK = f"/v1/integrations/github/webhook/{PROJECT}"
+#: when the tests' pushes happened (now: a push older than the deliveries remembered is a replay)
+PUSHED_AT = int(time.time())
 
 
 @pytest.fixture
@@ -102,7 +105,7 @@ def push(branch: str = "main", *, ref: str | None = None, repo: str = "acme/shop
         "before": "0" * 40,
         "after": SHA,
         "deleted": False,
-        "repository": {"full_name": repo, "pushed_at": 1764849600},
+        "repository": {"full_name": repo, "pushed_at": PUSHED_AT},
         "head_commit": {"id": SHA, "message": "Fix the login"},
     }
 
@@ -113,7 +116,7 @@ def pull_request(action: str = "opened", base: str = "main", number: int = 42) -
         "number": number,
         "pull_request": {
             "number": number,
-            "updated_at": "2026-12-04T10:00:00Z",
+            "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(PUSHED_AT)),
             "head": {"ref": "feature/login", "sha": SHA},
             "base": {"ref": base, "sha": "1" * 40},
         },
@@ -602,3 +605,23 @@ def test_a_branch_too_long_for_a_label_says_so_in_the_error_status(
     [started] = answer.json()["suite_runs"]
     assert started["suite_run_id"] is None
     assert "labels.branch" in started["error"] and "256 characters" in started["error"], started["error"]
+
+
+def test_a_delivery_replayed_after_the_deliveries_remembered_starts_nothing(
+    client: TestClient, configured: dict[str, str], fakes: FakeServices
+) -> None:
+    """GitHub's signature has no time in it: a delivery captured once (a proxy's log) stays signed for ever.
+    Its id is remembered for ``github_dedupe_s`` (7 days); an event older than that is refused as a replay."""
+    week_and_a_day = 8 * 24 * 3600
+    old_push = {**push(), "repository": {"full_name": "acme/shop", "pushed_at": PUSHED_AT - week_and_a_day}}
+    answer = deliver(client, old_push, delivery="d-captured-long-ago")
+    assert answer.status_code == 202 and answer.json()["handled"] == "ignored", answer.text
+    assert "replay" in answer.json()["reason"]
+    old_pr = pull_request()
+    old_pr["pull_request"]["updated_at"] = "2020-01-01T00:00:00Z"
+    assert deliver(client, old_pr, event="pull_request", delivery="d-old-pr").json()["handled"] == "ignored"
+    assert fakes.queue.sent == [] and fakes.notification_queue.sent == []
+
+    # a push of a day ago (GitHub's "Redeliver" of a recent delivery) still starts its suite
+    recent = {**push(), "repository": {"full_name": "acme/shop", "pushed_at": PUSHED_AT - 24 * 3600}}
+    assert deliver(client, recent, delivery="d-redelivered").json()["handled"] == "started"
