@@ -15,6 +15,17 @@ from cli.errors import CliError
 from shared.controlchars import escape_controls
 
 
+def checked_path(path: str) -> str:
+    """``path`` as built from the ids and names a command was given, or a CliError when one of them would take
+    the request to another route: a ``.`` or ``..`` segment (HTTP clients resolve them: ``keys revoke
+    ../tests/tst_1`` would be ``DELETE /v1/tests/tst_1``), a ``?`` or a ``#``."""
+    if "?" in path or "#" in path or any(segment in (".", "..") for segment in path.split("/")):
+        raise CliError(
+            f"{escape_controls(path)!r}: one of the ids or names given is not an id (it holds '.', '..', '?' or '#')"
+        )
+    return path
+
+
 class ApiError(CliError):
     def __init__(self, message: str, *, status: int, code: str | None) -> None:
         super().__init__(message)
@@ -153,7 +164,7 @@ class ApiClient:
         self._check_key()
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         try:
-            response = self._http.request(method, path, json=json, params=clean)
+            response = self._http.request(method, checked_path(path), json=json, params=clean)
         except httpx.TransportError as exc:
             raise self._unreachable(exc) from exc
         if response.status_code >= 400:

@@ -43,8 +43,10 @@ class ProjectStore(Protocol):
     def touch_api_key(self, key: ApiKey, when: datetime) -> None:
         """Record that ``key`` was used at ``when``; Conflict if it was deleted meanwhile (never recreated)."""
 
-    def delete_api_key(self, key: ApiKey) -> None:
-        """Delete the key at once; Conflict if it is already gone."""
+    def delete_api_key(self, key: ApiKey, *, keep: ApiKey | None = None) -> None:
+        """Delete the key at once; Conflict if it is already gone. With ``keep`` (another key), only while that
+        key still exists, checked in the same atomic write (Conflict otherwise): two revokes at once of the last
+        two admin keys, each keeping the other, cannot both succeed."""
 
 
 class TestStore(Protocol):
@@ -70,7 +72,8 @@ class TestStore(Protocol):
 
 
 class RunStore(Protocol):
-    def create_run(self, run: Run) -> None: ...
+    def create_run(self, run: Run) -> None:
+        """Conflict if a run has the id (of any project: run ids are global)."""
 
     def get_run(self, run_id: str) -> Run:
         """NotFound if missing. Not project-scoped: the service checks the project."""

@@ -80,8 +80,10 @@ class FakeStore:
                 raise Conflict("api key was deleted")
             self.keys[key.key_hash] = self.keys[key.key_hash].model_copy(update={"last_used_at": when})
 
-    def delete_api_key(self, key: ApiKey) -> None:
+    def delete_api_key(self, key: ApiKey, *, keep: ApiKey | None = None) -> None:
         with self._lock:
+            if keep is not None and keep.key_hash not in self.keys:
+                raise Conflict("the api key to keep was deleted")
             if self.keys.pop(key.key_hash, None) is None:
                 raise Conflict("api key was already deleted")
 
@@ -144,7 +146,10 @@ class FakeStore:
 
     # runs
     def create_run(self, run: Run) -> None:
-        self.runs[run.id] = run
+        with self._lock:
+            if run.id in self.runs:  # as DynamoDB's attribute_not_exists(PK): ids are global
+                raise Conflict(f"run {run.id} exists")
+            self.runs[run.id] = run
 
     def get_run(self, run_id: str) -> Run:
         try:

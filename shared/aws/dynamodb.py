@@ -198,12 +198,19 @@ class DynamoRepository:
                 },
             )
 
-    def delete_api_key(self, key: ApiKey) -> None:
+    def delete_api_key(self, key: ApiKey, *, keep: ApiKey | None = None) -> None:
+        target = {"PK": {"S": f"APIKEY#{key.key_hash}"}, "SK": {"S": "#APIKEY"}}
         with translate("delete api key"):
-            self._db.delete_item(
-                TableName=self._table,
-                Key={"PK": {"S": f"APIKEY#{key.key_hash}"}, "SK": {"S": "#APIKEY"}},
-                ConditionExpression="attribute_exists(PK)",
+            if keep is None:
+                self._db.delete_item(TableName=self._table, Key=target, ConditionExpression="attribute_exists(PK)")
+                return
+            kept = {"PK": {"S": f"APIKEY#{keep.key_hash}"}, "SK": {"S": "#APIKEY"}}
+            exists = "attribute_exists(PK)"
+            self._db.transact_write_items(  # serializable: of two revokes each keeping the other, one is cancelled
+                TransactItems=[
+                    {"Delete": {"TableName": self._table, "Key": target, "ConditionExpression": exists}},
+                    {"ConditionCheck": {"TableName": self._table, "Key": kept, "ConditionExpression": exists}},
+                ]
             )
 
     # ----------------------------------------------------------------------------------- tests

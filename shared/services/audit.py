@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from shared.errors import InvalidInput
 from shared.ids import new_id, utcnow
@@ -123,6 +123,8 @@ class AuditService:
         """The project's records, newest first, filtered by ``resource`` (``KIND`` or ``KIND:ID``), ``actor`` (a
         key id) and ``since`` (at or after)."""
         kind, resource_id = parse_resource(resource)
+        if since is not None and since.tzinfo is None:  # a time without a zone is UTC, as the records' times are
+            since = since.replace(tzinfo=UTC)
         query = AuditQuery(
             project_id=project_id,
             resource_kind=kind,

@@ -7,9 +7,11 @@ The rules:
   project's webhook secret, compared in constant time). A project without an integration answers as a bad
   signature does, so the answer never tells which projects exist.
 - A delivery is handled once: its ``X-GitHub-Delivery`` is claimed with a conditional write (kept
-  ``dedupe_s``); a replay starts nothing. The suite runs a delivery starts have ids derived from the delivery
-  and the rule, so a delivery whose handling failed half-way (its claim is released) and is delivered again
-  starts each suite run once.
+  ``dedupe_s``); a replay starts nothing. GitHub's signature holds no time, so a delivery captured once stays
+  signed for ever: an event older than ``dedupe_s`` (its payload's ``pushed_at`` / ``updated_at``), whose id
+  may have been forgotten, is taken as a replay and starts nothing either. The suite runs a delivery starts
+  have ids derived from the project, the delivery and the rule, so a delivery whose handling failed half-way
+  (its claim is released) and is delivered again starts each suite run once.
 - ``push`` to a branch (not a tag, not a deletion) and ``pull_request`` (opened, synchronize, reopened) match a
   rule by repository (case-insensitive) and branch: the pushed branch, or the branch the pull request targets
   (its base), against the rule's names and ``*`` patterns (none: every branch). Every matching rule starts its
@@ -108,10 +110,13 @@ def branch_matches(branch: str, patterns: list[str]) -> bool:
     return not patterns or any(fnmatch.fnmatchcase(branch, pattern) for pattern in patterns)
 
 
-def triggered_id(delivery: str, rule: int, at: datetime) -> str:
-    """The id of the suite run rule ``rule`` starts for GitHub delivery ``delivery`` of an event of time ``at``
-    (the payload's, so the same on every try): its time (ids sort by time) and a hash of the delivery and rule."""
-    digest = int.from_bytes(hashlib.sha256(f"github#{delivery}#{rule}".encode()).digest()[:15], "big")
+def triggered_id(project_id: str, delivery: str, rule: int, at: datetime) -> str:
+    """The id of the suite run rule ``rule`` starts for GitHub delivery ``delivery`` to project ``project_id``
+    of an event of time ``at`` (the payload's, so the same on every try): its time (ids sort by time) and a hash
+    of the project, delivery and rule. The project is in the hash because runs' ids are global (a child run's id
+    derives from its suite run's): one delivery id sent to two projects (one push to two webhooks, or a delivery
+    id replayed by another project's admin with its own secret) must not give both the same ids."""
+    digest = int.from_bytes(hashlib.sha256(f"github#{project_id}#{delivery}#{rule}".encode()).digest()[:15], "big")
     tail = "".join(_CROCKFORD[(digest >> (5 * i)) & 31] for i in range(16))
     return f"srn_{_b32(int(at.timestamp() * 1000), 10)}{tail}"
 
@@ -315,12 +320,20 @@ class GithubService:
         if not rules:
             reason = f"no rule maps {event} of {repo} on {branch!r} to a suite"
             return WebhookOutcome(delivery=delivery, event=event, handled="ignored", reason=reason)
-        expires = int((self._clock() + timedelta(seconds=self._dedupe_s)).timestamp())
+        now = self._clock()
+        at = event_time(payload)
+        if at is not None and at < now - timedelta(seconds=self._dedupe_s):
+            reason = (
+                f"the event is of {at:%Y-%m-%d %H:%M} UTC, older than the {self._dedupe_s / 86400:g} days deliveries "
+                "are remembered for: taken as a replay, it starts nothing"
+            )
+            return WebhookOutcome(delivery=delivery, event=event, handled="ignored", reason=reason)
+        expires = int((now + timedelta(seconds=self._dedupe_s)).timestamp())
         if not self._store.claim_webhook_delivery(project_id, delivery, expires_at=expires):
             return WebhookOutcome(
                 delivery=delivery, event=event, handled="duplicate", reason="this delivery was handled before"
             )
-        at = event_time(payload) or self._clock()
+        at = at or now
         try:
             started = [self._start(integration, delivery, i, rule, labels, at, correlation_id) for i, rule in rules]
         except Exception:
@@ -348,11 +361,11 @@ class GithubService:
                 rule.suite,
                 body,
                 trigger="github",
-                suite_run_id=triggered_id(delivery, index, at),
+                suite_run_id=triggered_id(project_id, delivery, index, at),
                 correlation_id=correlation_id,
             )
         except (DomainError, ValidationError) as exc:
-            why = exc.message if isinstance(exc, DomainError) else str(exc).splitlines()[0]
+            why = exc.message if isinstance(exc, DomainError) else _first_error(exc)
             if isinstance(exc, NotFound):
                 why = f"suite {rule.suite} of rule {index} no longer exists"
             if isinstance(exc, DomainError) and not isinstance(exc, (InvalidInput, NotFound)):
@@ -465,6 +478,13 @@ class GithubService:
         return result
 
 
+def _first_error(exc: ValidationError) -> str:
+    """What is wrong, where (``labels.branch: String should have at most 256 characters``), not pydantic's
+    first line (``1 validation error for SuiteRunCreate``), which says neither."""
+    first = exc.errors(include_url=False)[0]
+    return f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
+
+
 def _payload(content_type: str, body: bytes) -> dict[str, Any]:
     """The delivery's JSON: the body (``application/json``) or its ``payload`` field (GitHub's
     ``application/x-www-form-urlencoded``)."""
@@ -474,7 +494,7 @@ def _payload(content_type: str, body: bytes) -> dict[str, Any]:
         else:
             text = body.decode("utf-8")
         data = json.loads(text)
-    except (ValueError, KeyError, UnicodeDecodeError) as exc:
+    except (ValueError, KeyError, UnicodeDecodeError, RecursionError) as exc:  # (nested past Python's stack)
         raise InvalidInput(
             "the body is not a GitHub webhook payload (JSON; set the webhook's content type to application/json)"
         ) from exc
@@ -515,7 +535,7 @@ def _event_of(event: str, payload: dict[str, Any]) -> tuple[str, str, dict[str, 
         action = _text(payload, "action") or ""
         if action not in PR_ACTIONS:
             return f"pull_request {action or 'without an action'} starts nothing (opened, synchronize, reopened do)"
-        number = payload.get("number") or (payload.get("pull_request") or {}).get("number")
+        number = payload.get("number") or _dig(payload, "pull_request", "number")
         branch = _text(payload, "pull_request", "head", "ref") or ""
         match = _text(payload, "pull_request", "base", "ref") or ""
         sha = _text(payload, "pull_request", "head", "sha")

@@ -19,6 +19,8 @@ from shared.ports import ProjectStore
 KEY_PREFIX = "atk_"
 #: a key's last use is written at most this often (one write per key per 5 minutes, not one per request)
 LAST_USED_EVERY = timedelta(minutes=5)
+#: how many times a revoke reads the keys again when the admin key it kept was revoked meanwhile
+REVOKE_ROUNDS = 3
 
 log = logging.getLogger(__name__)
 
@@ -116,20 +118,40 @@ class Projects:
 
     def delete_key(self, project_id: str, key_id: str) -> ApiKeyInfo:
         """Revoke a key at once (its next request is a 401). The project's last admin key is kept: deleting it
-        would leave nobody able to manage the project's keys and secrets (a 409)."""
-        key = self._find_key(project_id, key_id)
-        if key.role == "admin":
-            admins = [k for k in self._all_keys(project_id) if k.role == "admin"]
-            if len(admins) <= 1:
-                raise Conflict(
-                    f"key {key_id} is the project's last admin key: create another admin key first",
-                    details={"key_id": key_id},
-                )
-        try:
-            self._store.delete_api_key(key)
-        except Conflict:
-            raise NotFound(f"key {key_id} not found") from None
-        return ApiKeyInfo.of(key)
+        would leave nobody able to manage the project's keys and secrets (a 409).
+
+        An admin key is deleted only while another admin key still exists, checked in the store's delete itself
+        (``keep``): two revokes at once of the last two admin keys each read two admins, and without it both
+        would go. When the kept key went meanwhile, the keys are read again (up to ``REVOKE_ROUNDS`` times)."""
+        gone: set[str] = set()  # admin keys kept by a try that were revoked meanwhile (the listing may lag)
+        for _ in range(REVOKE_ROUNDS):
+            key = self._find_key(project_id, key_id)
+            keep = None
+            if key.role == "admin":
+                others = [
+                    k
+                    for k in self._all_keys(project_id)
+                    if k.role == "admin" and k.key_id != key_id and k.key_hash not in gone
+                ]
+                if not others:
+                    raise Conflict(
+                        f"key {key_id} is the project's last admin key: create another admin key first",
+                        details={"key_id": key_id},
+                    )
+                keep = others[0]
+            try:
+                self._store.delete_api_key(key, keep=keep)
+            except Conflict:
+                if self._store.get_api_key(key.key_hash) is None:  # (a consistent read; the listing may lag)
+                    raise NotFound(f"key {key_id} not found") from None
+                if keep is not None:  # the admin key kept was revoked meanwhile: read the keys again
+                    gone.add(keep.key_hash)
+                continue
+            return ApiKeyInfo.of(key)
+        raise Conflict(
+            f"the project's admin keys kept changing while key {key_id} was revoked; try again",
+            details={"key_id": key_id},
+        )
 
     def _all_keys(self, project_id: str) -> list[ApiKey]:
         keys: list[ApiKey] = []

@@ -38,7 +38,8 @@ MESSAGE_CHARS = 300
 
 # ------------------------------------------------------------------------------- normalization
 
-_URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>()\[\]{}|\\^`]+")
+#: (a scheme of at most 32 characters: unbounded, each word of a long "a.b.c.d..." rescanned the rest, quadratic)
+_URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{0,31}://[^\s'\"<>()\[\]{}|\\^`]+")
 _TRAILING = ".,;:!?"
 _UUID = re.compile(r"\b[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\b")
 #: ``run_01J...``, ``tst_...``, ``srn_...``: a short prefix, an underscore, and a run of letters and digits that
@@ -60,8 +61,8 @@ _SPACES = re.compile(r"\s+")
 _VOLATILE = (
     re.compile(r";\s*it shows: .*$", re.S),
     re.compile(r"(expected exactly one): .*$", re.S),
-    re.compile(r"\s*\(after \d+ tr(?:y|ies)[^)]*\)\s*$"),
-    re.compile(r"\s*\(defined: [^)]*\)"),
+    re.compile(r"\s*\(after \d+ tr(?:y|ies)[^)]{0,1000}\)\s*$"),  # (bounded, as the next: else quadratic)
+    re.compile(r"\s*\(defined: [^()]*\)"),  # (not "[^)]*": from each unclosed "(defined: " to the end, quadratic)
 )
 #: the end of the first sentence (the runner's next sentences describe the page: "Elements with role ...")
 _SENTENCE_END = re.compile(r"(?<=[^\s.])\.\s+(?=[A-Z])")

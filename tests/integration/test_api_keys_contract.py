@@ -155,3 +155,63 @@ def test_a_key_stored_before_keys_were_listed_is_listed_once_used(aws_settings: 
     assert principal.role == "admin"
     listed = {k.key_id: k for k in projects.list_keys(made.project.id, limit=50, cursor=None).items}
     assert listed["key_old"].role == "admin" and listed["key_old"].last_used_at is not None
+
+
+def test_a_revoke_that_keeps_another_admin_is_refused_once_that_admin_is_gone(
+    store: FakeStore | DynamoRepository,
+) -> None:
+    projects = Projects(store)
+    made = projects.create_project("one")
+    second = projects.create_key(made.project.id, "second admin", "admin")
+    first_record = store.get_api_key(hash_key(made.api_key))
+    second_record = store.get_api_key(hash_key(second.api_key))
+    assert first_record is not None and second_record is not None
+
+    # the second admin revoked between a revoke's read of the keys and its delete: the delete is refused
+    store.delete_api_key(second_record, keep=first_record)
+    with pytest.raises(Conflict):
+        store.delete_api_key(first_record, keep=second_record)
+    assert projects.authenticate(made.api_key).role == "admin"
+    with pytest.raises(Conflict):  # a key already gone, with or without one kept
+        store.delete_api_key(second_record, keep=first_record)
+
+
+def test_two_revokes_at_once_of_the_last_two_admin_keys_keep_one() -> None:
+    """The two requests read the keys (two admins each) before either deletes: one revoke wins, the other is a
+    409, never both (a project with no admin key left could not manage its keys or secrets again)."""
+    import threading
+
+    class ReadThenRace(FakeStore):
+        def __init__(self) -> None:
+            super().__init__()
+            self.barrier = threading.Barrier(2, timeout=5)
+            self.waited: set[int] = set()
+
+        def delete_api_key(self, key: ApiKey, *, keep: ApiKey | None = None) -> None:
+            if threading.get_ident() not in self.waited:  # each request's first delete waits for the other's
+                self.waited.add(threading.get_ident())
+                self.barrier.wait()
+            super().delete_api_key(key, keep=keep)
+
+    store = ReadThenRace()
+    projects = Projects(store)
+    made = projects.create_project("one")
+    second = projects.create_key(made.project.id, "second admin", "admin")
+    outcomes: dict[str, str] = {}
+
+    def revoke(key_id: str) -> None:
+        try:
+            projects.delete_key(made.project.id, key_id)
+            outcomes[key_id] = "revoked"
+        except Conflict as exc:
+            outcomes[key_id] = exc.message
+
+    threads = [threading.Thread(target=revoke, args=(k,)) for k in (made.key_id, second.key_id)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert sorted(outcomes.values())[-1] == "revoked" and list(outcomes.values()).count("revoked") == 1, outcomes
+    assert any("last admin key" in why for why in outcomes.values()), outcomes
+    admins = [k for k in projects.list_keys(made.project.id, limit=50, cursor=None).items if k.role == "admin"]
+    assert len(admins) == 1

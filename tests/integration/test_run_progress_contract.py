@@ -108,3 +108,13 @@ def test_the_service_records_progress_and_notices_a_cancel_or_a_lost_run(store: 
     with pytest.raises(Conflict):
         runs.record_progress(run, steps=[_step(0), _step(1), _step(2)])
     assert len(store.get_run(run.id).steps) == 2  # a run that ended elsewhere keeps what it had
+
+
+def test_a_run_id_taken_is_a_conflict_and_the_first_run_stays(store: FakeStore | DynamoRepository) -> None:
+    """Run ids are global (``RUN#<id>``) and some are derived (a suite run's children, a GitHub delivery's): a
+    second run with one, of another project even, must not replace the first."""
+    first = _running(store)
+    with pytest.raises(Conflict):
+        store.create_run(first.model_copy(update={"project_id": "another-project", "status": RunStatus.queued}))
+    kept = store.get_run(first.id)
+    assert (kept.project_id, kept.status) == (PROJECT, RunStatus.running)

@@ -290,6 +290,9 @@ def test_filters_pages_and_bad_queries(client: TestClient, fakes: FakeServices) 
     assert listed(resource="test", actor=editor_id, since=middle) == [("revision.create", first)]
     assert listed(since=middle) == [("secret.put", "TOKEN"), ("revision.create", first)]
     assert listed(since="2999-01-01T00:00:00Z") == []
+    # a time without a zone is UTC (as the table's keys are), however far back: never a 500
+    assert listed(since=middle.removesuffix("+00:00")) == listed(since=middle)
+    assert len(listed(since="0001-01-01T00:00:00")) == len(listed()) == len(listed(since="0001-01-01T00:00:00+14:00"))
 
     page = as_admin("GET", "/v1/audit", 200, params={"resource": "test", "limit": 2})
     rest = as_admin("GET", "/v1/audit", 200, params={"resource": "test", "limit": 2, "cursor": page["next_cursor"]})

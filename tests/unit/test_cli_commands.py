@@ -457,3 +457,16 @@ def test_a_test_file_nested_too_deep_is_one_line_not_a_traceback(run_cli: Invoke
     result = run_cli("tests", "create", "-f", str(deep))
 
     assert result.exit_code == 2 and "nests too deep" in result.output, result.output[-500:]
+
+
+def test_an_id_that_would_reach_another_route_is_refused_before_any_request(
+    run_cli: Invoke, login_file: Path, app: TestClient
+) -> None:
+    # Given a test, and a careless (or pasted-from-elsewhere) key id that climbs out of /v1/keys/
+    test_id = created_id(run_cli("tests", "create", "-f", str(login_file), "--json"))
+    for bad in (f"../tests/{test_id}", f"../../v1/tests/{test_id}", "key_1?x=1", "key_1#frag", ".", ".."):
+        # When it is revoked, Then nothing is sent: `DELETE /v1/keys/../tests/<id>` would delete the test
+        result = run_cli("keys", "revoke", bad)
+        assert result.exit_code != 0, (bad, result.output)
+        assert "not an id" in result.output, result.output
+    assert app.get(f"/v1/tests/{test_id}", headers={"Authorization": f"Bearer {BOOTSTRAP_KEY}"}).status_code == 200

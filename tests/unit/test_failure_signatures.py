@@ -284,3 +284,22 @@ def test_a_data_driven_run_signs_its_first_row_that_did_not_pass() -> None:
         "GET http://h/items/<n>",
         404,
     )
+
+
+def test_a_long_hostile_message_normalizes_in_linear_time() -> None:
+    """A step's error can carry what the system under test sent: thousands of unclosed ``(defined: `` made the
+    pattern that drops the runner's variable list rescan the rest of the message from each (1.6 s for 100 KB,
+    quadratic), in the runner and in ``GET /v1/failures``'s reads of old runs."""
+    import time
+
+    for hostile in (
+        "variable x is not set " + "(defined: " * 20_000,
+        "GET http://h/ -> 500 in 3 ms" + " (after 1 try" * 20_000,
+        "a." * 100_000,  # a word before each dot, none of them a URL's scheme
+    ):
+        started = time.perf_counter()
+        normalize_message(hostile)
+        assert time.perf_counter() - started < 1.0, hostile[:40]
+    assert normalize_message("GET http://h/x -> 500 in 3 ms (after 3 tries)") == "GET http://h/x -> <n> in <n> ms"
+    assert normalize_message("see git+ssh://example.com/repo.git?x=1") == "see git+ssh://example.com/repo.git"
+    assert normalize_message("variable 'b' is not set (defined: a, c)") == "variable 'b' is not set"

@@ -7,6 +7,7 @@ handlers, as EventBridge does), a GitHub 5xx retried and recorded, the token nev
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -34,6 +35,8 @@ PROJECT = "default"
 SECRET = "a-webhook-secret-for-the-tests"
 SHA = "6dcb09b5b57875f334f61aebed695e2e4193db5e"
 HOOK = f"/v1/integrations/github/webhook/{PROJECT}"
+#: when the tests' pushes happened (now: a push older than the deliveries remembered is a replay)
+PUSHED_AT = int(time.time())
 
 
 @pytest.fixture
@@ -102,7 +105,7 @@ def push(branch: str = "main", *, ref: str | None = None, repo: str = "acme/shop
         "before": "0" * 40,
         "after": SHA,
         "deleted": False,
-        "repository": {"full_name": repo, "pushed_at": 1764849600},
+        "repository": {"full_name": repo, "pushed_at": PUSHED_AT},
         "head_commit": {"id": SHA, "message": "Fix the login"},
     }
 
@@ -113,7 +116,7 @@ def pull_request(action: str = "opened", base: str = "main", number: int = 42) -
         "number": number,
         "pull_request": {
             "number": number,
-            "updated_at": "2026-12-04T10:00:00Z",
+            "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(PUSHED_AT)),
             "head": {"ref": "feature/login", "sha": SHA},
             "base": {"ref": base, "sha": "1" * 40},
         },
@@ -531,3 +534,95 @@ def test_the_integrations_changes_and_the_suite_runs_its_webhook_starts_are_audi
     assert [r.action for r in fakes.audit_store.records.values()].count("suite_run.start_by_webhook") == 1
     assert client.delete("/v1/integrations/github", headers=ADMIN).status_code == 204
     assert "integration.delete" in [r.action for r in fakes.audit_store.records.values()]
+
+
+# ------------------------------------------------------------------------------------------ attacks
+
+
+def test_one_delivery_id_sent_to_two_projects_starts_each_its_own_suite_run(
+    client: TestClient, configured: dict[str, str], services: Services, fakes: FakeServices
+) -> None:
+    # Given a second project whose admin maps the same repository (its own webhook secret)
+    other = client.post("/v1/projects", json={"name": "other team"}, headers=ADMIN).json()
+    theirs = {"Authorization": f"Bearer {other['api_key']}"}
+    spec = {"name": "Theirs", "steps": [{"action": "goto", "url": "http://127.0.0.1:9/"}]}
+    test_id = client.post("/v1/tests", json=spec, headers=theirs).json()["id"]
+    suite_id = client.post("/v1/suites", json={"name": "theirs", "tests": [test_id]}, headers=theirs).json()["id"]
+    rules = [{"repo": "acme/shop", "suite": suite_id}]
+    body = {"secret": "the-other-projects-secret", "api_url": "http://127.0.0.1:9", "rules": rules}
+    assert client.put("/v1/integrations/github", json=body, headers=theirs).status_code == 200
+    other_hook = f"/v1/integrations/github/webhook/{other['project']['id']}"
+
+    # When one delivery id with the same payload reaches both projects (a replay of the first project's delivery
+    # id, signed by the second project's admin, or one push sent to two webhooks)
+    mine = deliver(client, push("main"), delivery="d-shared").json()["suite_runs"][0]["suite_run_id"]
+    answer = deliver(client, push("main"), delivery="d-shared", secret="the-other-projects-secret", path=other_hook)
+
+    # Then each project has a suite run and child runs of its own: neither takes the other's ids
+    assert answer.status_code == 202, answer.text
+    [started] = answer.json()["suite_runs"]
+    assert started["error"] is None and started["suite_run_id"] != mine
+    assert services.suites is not None
+    for project_id, suite_run_id in ((PROJECT, mine), (other["project"]["id"], started["suite_run_id"])):
+        run = services.suites.get_run(project_id, suite_run_id)
+        for child in run.children:
+            assert child.run_id is not None
+            assert services.runs.get_run(project_id, child.run_id).suite_run_id == suite_run_id
+
+
+@pytest.mark.parametrize(
+    ("event", "body"),
+    [
+        ("pull_request", b'{"action": "opened", "pull_request": "x", "repository": {"full_name": "acme/shop"}}'),
+        ("pull_request", b'{"action": "opened", "pull_request": [1], "repository": {"full_name": "acme/shop"}}'),
+        (
+            "pull_request",
+            b'{"action": "opened", "number": 1, "pull_request": {"head": "x", "base": 1}, '
+            b'"repository": {"full_name": "acme/shop"}}',
+        ),
+        ("push", b"[" * 100_000 + b"]" * 100_000),
+        ("push", b'{"a": ' * 50_000 + b"1" + b"}" * 50_000),
+    ],
+)
+def test_a_signed_body_that_is_not_a_github_payload_is_a_422_not_a_500(
+    client: TestClient, configured: dict[str, str], fakes: FakeServices, event: str, body: bytes
+) -> None:
+    headers = {
+        "Content-Type": "application/json",
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": "d-odd",
+        "X-Hub-Signature-256": signature_of(SECRET, body),
+    }
+    answer = client.post(HOOK, content=body, headers=headers)
+    assert answer.status_code == 422, answer.text
+    assert fakes.queue.sent == []
+
+
+def test_a_branch_too_long_for_a_label_says_so_in_the_error_status(
+    client: TestClient, configured: dict[str, str], fakes: FakeServices
+) -> None:
+    answer = deliver(client, push("release/" + "x" * 300), delivery="d-long-branch")
+    assert answer.status_code == 202, answer.text
+    [started] = answer.json()["suite_runs"]
+    assert started["suite_run_id"] is None
+    assert "labels.branch" in started["error"] and "256 characters" in started["error"], started["error"]
+
+
+def test_a_delivery_replayed_after_the_deliveries_remembered_starts_nothing(
+    client: TestClient, configured: dict[str, str], fakes: FakeServices
+) -> None:
+    """GitHub's signature has no time in it: a delivery captured once (a proxy's log) stays signed for ever.
+    Its id is remembered for ``github_dedupe_s`` (7 days); an event older than that is refused as a replay."""
+    week_and_a_day = 8 * 24 * 3600
+    old_push = {**push(), "repository": {"full_name": "acme/shop", "pushed_at": PUSHED_AT - week_and_a_day}}
+    answer = deliver(client, old_push, delivery="d-captured-long-ago")
+    assert answer.status_code == 202 and answer.json()["handled"] == "ignored", answer.text
+    assert "replay" in answer.json()["reason"]
+    old_pr = pull_request()
+    old_pr["pull_request"]["updated_at"] = "2020-01-01T00:00:00Z"
+    assert deliver(client, old_pr, event="pull_request", delivery="d-old-pr").json()["handled"] == "ignored"
+    assert fakes.queue.sent == [] and fakes.notification_queue.sent == []
+
+    # a push of a day ago (GitHub's "Redeliver" of a recent delivery) still starts its suite
+    recent = {**push(), "repository": {"full_name": "acme/shop", "pushed_at": PUSHED_AT - 24 * 3600}}
+    assert deliver(client, recent, delivery="d-redelivered").json()["handled"] == "started"

@@ -44,7 +44,10 @@ def list_audit(
     ] = None,
     since: Annotated[
         datetime | None,
-        Query(description="Only records at or after this time (ISO 8601, e.g. `2026-01-31T09:00:00Z`)."),
+        Query(
+            description="Only records at or after this time (ISO 8601, e.g. `2026-01-31T09:00:00Z`; UTC when it "
+            "names no zone)."
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200, description="How many records a page holds at most (1 to 200).")] = 50,
     cursor: Annotated[
