@@ -11,6 +11,7 @@ import json
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, StringConstraints, model_validator
 
@@ -115,7 +116,9 @@ class NotificationPublic(Model):
     kind: NotificationKind
     """`webhook` or `slack`."""
     url: str
-    """Where it POSTs: for Slack, only the start of the URL is shown (the rest of a Slack URL is its secret)."""
+    """Where it POSTs: for Slack, only the start of the URL is shown (the rest of a Slack URL is its secret); for a
+    webhook, its query string is shown as `...` and a `user:password@` left out (a token there is not for every
+    key that may read targets)."""
     on: list[OnRule]
     """When it sends: `failure`, `recovery`, `always`."""
     scope: Scope
@@ -136,6 +139,10 @@ class NotificationPublic(Model):
         url = target.url
         if target.kind == "slack":
             url = "/".join(url.split("/")[:4]) + "/..."  # https://hooks.slack.com/services/...
+        else:  # a token in a webhook's query string or userinfo is not shown to every key that may read
+            parts = urlsplit(url)
+            host = parts.netloc.rsplit("@", 1)[-1]
+            url = urlunsplit((parts.scheme, host, parts.path, "..." if parts.query else "", ""))
         data = target.model_dump(exclude={"secret", "project_id", "url"})
         return cls(**data, url=url, secret_hint=target.secret[-4:])
 

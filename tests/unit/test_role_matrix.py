@@ -329,3 +329,14 @@ class _LazyKeys(dict[str, str]):
         key = str(self._world.post("/v1/keys", {"name": role, "role": role}, 201)["api_key"])
         self[role] = key
         return key
+
+
+def test_a_webhooks_token_in_its_url_is_not_shown_to_readers() -> None:
+    world = World()
+    body = {"kind": "webhook", "url": "http://user:pw@127.0.0.1:9/hook?token=tok-123", "on": ["failure"]}
+    made = world.post("/v1/notifications", body, 201)
+    for caller in ("viewer", "admin"):
+        shown = world.request("GET", f"/v1/notifications/{made['id']}", caller, None, 200)
+        assert shown["url"] == "http://127.0.0.1:9/hook?...", shown
+    assert "tok-123" not in world.client.get("/v1/notifications", headers={"X-API-Key": world.keys["viewer"]}).text
+    world.close()
