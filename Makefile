@@ -63,7 +63,7 @@ bench-more: install
 	$(PY) -m bench.ui_runs_page --rounds 15
 
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=30
 
 test-fast: install
 	$(PY) -m pytest -q -m "not e2e"

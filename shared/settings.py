@@ -188,6 +188,9 @@ class Settings(BaseSettings):
     github_dedupe_s: int = Field(default=7 * 24 * 3600, ge=3600, le=90 * 24 * 3600)
     #: the body limit of the GitHub webhook route (a push of many files is larger than ``max_body_bytes``)
     github_max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=6 * 1024 * 1024)
+    #: the body limit of the import routes (a real API's OpenAPI document or a Postman collection is often larger
+    #: than ``max_body_bytes``; this API's own document is 330 KB)
+    import_max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=6 * 1024 * 1024)
 
     # --- secrets (named AUTOTEST_SECRETS_*: AUTOTEST_SECRET_<NAME> are secrets themselves) ----------
     #: Secrets Manager names are "<prefix><project id>/<NAME>"

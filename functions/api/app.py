@@ -129,7 +129,12 @@ def create_app(
     limit = max_body_bytes if max_body_bytes is not None else settings.max_body_bytes
     webhook_limit = max(limit, settings.github_max_body_bytes)  # a push's payload can be larger than a test
     app.add_middleware(
-        BodyLimitMiddleware, max_bytes=limit, path_limits={"/v1/integrations/github/webhook/": webhook_limit}
+        BodyLimitMiddleware,
+        max_bytes=limit,
+        path_limits={
+            "/v1/integrations/github/webhook/": webhook_limit,
+            "/v1/imports/": max(limit, settings.import_max_body_bytes),  # whole OpenAPI documents, collections
+        },
     )
     app.add_middleware(AuditHeaderMiddleware)
     app.add_middleware(CorrelationIdMiddleware)

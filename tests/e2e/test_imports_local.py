@@ -139,7 +139,14 @@ def test_the_projects_openapi_document_makes_smoke_tests_that_pass(local: LocalI
     api(local, "PUT", "/v1/secrets/HTTPBearer", {"value": local.api_key})
 
     # When every read-only operation that needs no path parameter runs
-    ready = [t for t in result["tests"] if "read-only" in t["test"]["tags"] and "{" not in t["test"]["name"]]
+    # (the GitHub integration's reads answer 404 until one is set: this project has none)
+    ready = [
+        t
+        for t in result["tests"]
+        if "read-only" in t["test"]["tags"]
+        and "{" not in t["test"]["name"]
+        and "/v1/integrations/github" not in t["test"]["name"]
+    ]
     names = {t["test"]["name"] for t in ready}
     assert {"GET /v1/tests", "GET /v1/runs", "GET /v1/suites", "GET /v1/schedules", "GET /healthz"} <= names
     started = {t["test"]["name"]: api(local, "POST", "/v1/runs", {"test_id": t["created"]["id"]})["id"] for t in ready}

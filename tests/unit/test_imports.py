@@ -625,3 +625,22 @@ def test_references_thousands_deep_are_reported_and_amplified_schemas_are_bounde
     assert time.perf_counter() - started < 10  # (checking each copy of the schema anew took 0.25 s a copy)
     # and without one (the CLI's) every operation has its test
     assert len(import_openapi(_oas(dict(list(paths.items())[:200]), components={"schemas": {"B": big}})).tests) == 200
+
+
+def test_an_import_may_be_larger_than_the_apis_body_limit(fakes: FakeServices) -> None:
+    # Given a whole OpenAPI document of 300 KB (this API's own is 330 KB), over the 256 KiB every other route takes
+    client = TestClient(create_app(fakes.services, max_body_bytes=256 * 1024))
+    admin = {"Authorization": f"Bearer {BOOTSTRAP_KEY}"}
+    padding = {
+        f"/pad{i}": {"get": {"description": "x" * 1000, "responses": {"200": {"description": "ok"}}}}
+        for i in range(300)
+    }
+    document = {"openapi": "3.1.0", "info": {"title": "Big", "version": "1"}, "paths": padding}
+    body = {"document": document, "base_url": "http://127.0.0.1:9", "save": False}
+    assert len(json.dumps(body)) > 300_000
+
+    # When it is imported, Then it is taken; the same size elsewhere is still a 413
+    answer = client.post("/v1/imports/openapi", json=body, headers=admin)
+    assert answer.status_code == 200, answer.text[:300]
+    big_test = {"name": "x", "description": "y" * 300_000, "steps": [{"action": "goto", "url": "http://127.0.0.1:9/"}]}
+    assert client.post("/v1/tests", json=big_test, headers=admin).status_code == 413
