@@ -63,7 +63,9 @@ bench-more: install
 	$(PY) -m bench.ui_runs_page --rounds 15
 
 test: install
-	$(PY) -m pytest -q --durations=30
+	$(PY) -m pytest -q -n 2 -m "not serial" tests/unit
+	$(PY) -m pytest -q -m serial tests/unit
+	$(PY) -m pytest -q --durations=30 tests --ignore=tests/unit
 
 test-fast: install
 	$(PY) -m pytest -q -m "not e2e"

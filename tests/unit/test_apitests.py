@@ -309,6 +309,7 @@ def test_an_extracted_value_larger_than_a_variable_may_hold_fails_the_step() -> 
     assert failures == ["cannot extract 's': $.s is 292 KB, more than the 256 KB a variable may hold"]
 
 
+@pytest.mark.serial  # a pytest-xdist worker parses less deeply nested JSON than the runner does
 @pytest.mark.parametrize(
     ("body", "says"),
     [

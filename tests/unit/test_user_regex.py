@@ -67,6 +67,7 @@ def _client(body: bytes, headers: dict[str, str] | None = None) -> httpx.AsyncCl
     return httpx.AsyncClient(transport=httpx.MockTransport(answer))
 
 
+@pytest.mark.serial  # timed: a second worker on 2 cores slows the tick it counts
 @pytest.mark.parametrize("pattern", CATASTROPHIC)
 async def test_a_catastrophic_pattern_returns_at_once_and_the_loop_keeps_ticking(
     pattern: str, checker: ResponseChecker
