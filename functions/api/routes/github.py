@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Path, Request, Response
 
 from functions.api import examples
-from functions.api.deps import AdminDep, AuditDep, CorrelationDep, ServicesDep, ViewerDep, recorder_of
+from functions.api.deps import AdminDep, AuditDep, CorrelationDep, Cursor, Limit, ServicesDep, ViewerDep, recorder_of
 from shared.errors import Unavailable
 from shared.models.github import (
     GithubIntegrationCreated,
@@ -25,13 +25,6 @@ router = APIRouter(prefix="/v1/integrations/github", tags=["github"])
 
 ProjectIdPath = Annotated[
     str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="the project's id, as the webhook's payload URL holds it")
-]
-Limit = Annotated[int, Query(ge=1, le=200, description="How many items a page holds at most (1 to 200).")]
-Cursor = Annotated[
-    str | None,
-    Query(
-        max_length=2000, description="The previous page's `next_cursor`, for the next page. Default: the first page."
-    ),
 ]
 
 
