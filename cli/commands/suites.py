@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ SUITE_RUN_ID_ARG = ObjectId("suite run")
 #: how often a waiting `suites run` reads its suite run
 POLL_S = 1.0
 SUITE_DONE = frozenset({"passed", "failed", "error", "cancelled"})
+CHILD_ENDED = frozenset({"passed", "failed", "error", "timed_out", "cancelled"})  # a child whose run ended
 
 
 def load_suite_file(path: Path) -> dict[str, Any]:
@@ -173,8 +176,9 @@ def run_suite(
         state.console.print(
             f"[bold]▶ {safe(found['name'])}[/]  [dim]{safe(started['id'])}, {started['counts']['total']} tests[/]"
         )
-    final, timed_out = _follow(state, client, started, timeout_s, quiet=as_json)
-    runs = {c["run_id"]: client.get(f"/v1/runs/{c['run_id']}") for c in final["children"] if c.get("run_id")}
+    with ChildRuns(client, wanted=junit_path is not None or as_json) as child_runs:
+        final, timed_out = _follow(state, client, started, timeout_s, quiet=as_json, ended=child_runs.ended)
+        runs = child_runs.of(final)
     if junit_path is not None:
         junit_path.parent.mkdir(parents=True, exist_ok=True)
         junit_path.write_bytes(suite_junit(final, runs, timed_out=timed_out))
@@ -191,15 +195,68 @@ def run_suite(
         raise click.exceptions.Exit(code)
 
 
+class ChildRuns:
+    """A suite run's child runs, for its JUnit XML and JSON: each read as soon as the suite run shows it ended,
+    ``READERS`` at a time, while the others still run (read one after the other once the suite run ended, a
+    40-test suite's took about 2 s more), and read again at the end only if its status changed since."""
+
+    READERS = 4
+
+    def __init__(self, client: ApiClient, *, wanted: bool) -> None:
+        self.client = client
+        self.wanted = wanted
+        self.pool = ThreadPoolExecutor(max_workers=self.READERS, thread_name_prefix="child-run")
+        self.reads: dict[str, tuple[str, Future[dict[str, Any]]]] = {}  # run id: (child status read at, run)
+
+    def __enter__(self) -> ChildRuns:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def _read(self, run_id: str) -> dict[str, Any]:
+        run: dict[str, Any] = self.client.get(f"/v1/runs/{run_id}")
+        return run
+
+    def ended(self, child: dict[str, Any]) -> None:
+        run_id = child.get("run_id")
+        if not self.wanted or not run_id or child["status"] not in CHILD_ENDED:
+            return
+        known = self.reads.get(run_id)
+        if known is None or known[0] != child["status"]:
+            self.reads[run_id] = (child["status"], self.pool.submit(self._read, run_id))
+
+    def of(self, suite_run: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        if not self.wanted:
+            return {}
+        for child in suite_run["children"]:
+            run_id = child.get("run_id")
+            if run_id and (run_id not in self.reads or self.reads[run_id][0] != child["status"]):
+                self.reads[run_id] = (child["status"], self.pool.submit(self._read, run_id))
+        return {
+            child["run_id"]: self.reads[child["run_id"]][1].result()
+            for child in suite_run["children"]
+            if child.get("run_id")
+        }
+
+
 def _follow(
-    state: CliState, client: ApiClient, started: dict[str, Any], timeout_s: float, *, quiet: bool
+    state: CliState,
+    client: ApiClient,
+    started: dict[str, Any],
+    timeout_s: float,
+    *,
+    quiet: bool,
+    ended: Callable[[dict[str, Any]], None] = lambda child: None,
 ) -> tuple[dict[str, Any], bool]:
-    """Read the suite run until it ends (printing each child's changes); ``(suite run, timed out)``."""
+    """Read the suite run until it ends (printing each child's changes, telling ``ended`` of each child that
+    ended); ``(suite run, timed out)``."""
     seen: dict[int, str] = {}
     deadline = time.monotonic() + timeout_s
     current = started
     while True:
         for child in current["children"]:
+            ended(child)
             if seen.get(child["index"]) != child["status"] and not quiet:
                 seen[child["index"]] = child["status"]
                 if child["status"] != "pending":

@@ -69,3 +69,67 @@ def test_a_run_still_going_at_the_deadline_says_so_in_order() -> None:
     assert outcomes[0].label == "a.yaml" and outcomes[0].error is None and outcomes[0].status == "passed"
     assert outcomes[1].label == "b.yaml" and outcomes[1].error is not None
     assert "gave up waiting after 1 s: the run is still running" in outcomes[1].error
+
+
+class SuiteClient:
+    """A suite run of two children polled three times: ``r1`` ends first, ``r2`` on the last read."""
+
+    def __init__(self) -> None:
+        self.states = [
+            [("r1", "passed"), ("r2", "running")],
+            [("r1", "passed"), ("r2", "running")],
+            [("r1", "passed"), ("r2", "failed")],
+        ]
+        self.polls = 0
+        self.reads: list[tuple[str, int]] = []  # (path, suite run polls so far)
+
+    def suite_run(self) -> dict[str, Any]:
+        children = self.states[min(self.polls, len(self.states) - 1)]
+        done = all(status != "running" for _, status in children)
+        return {
+            "id": "sr",
+            "status": "failed" if done else "running",
+            "children": [
+                {"index": i, "run_id": run_id, "test_id": f"t{i}", "status": status}
+                for i, (run_id, status) in enumerate(children)
+            ],
+        }
+
+    def get(self, path: str) -> dict[str, Any]:
+        if path == "/v1/suite-runs/sr":
+            self.polls += 1
+            return self.suite_run()
+        self.reads.append((path, self.polls))
+        run_id = path.rsplit("/", 1)[-1]
+        status = dict(self.states[min(self.polls, len(self.states) - 1)])[run_id]
+        return {"id": run_id, "status": status}
+
+
+def test_a_suite_runs_child_is_read_when_it_ends_and_again_only_if_it_changed(monkeypatch: Any) -> None:
+    from cli.commands import suites
+
+    monkeypatch.setattr(suites, "POLL_S", 0.01)
+    client = SuiteClient()
+    state = cast(Any, type("State", (), {"console": Console(quiet=True)})())
+    with suites.ChildRuns(cast(ApiClient, client), wanted=True) as child_runs:
+        final, timed_out = suites._follow(
+            state, cast(ApiClient, client), client.suite_run(), 10, quiet=True, ended=child_runs.ended
+        )
+        runs = child_runs.of(final)
+    assert not timed_out and final["status"] == "failed"
+    assert runs == {"r1": {"id": "r1", "status": "passed"}, "r2": {"id": "r2", "status": "failed"}}
+    # r1 read once, before the suite run's last poll; r2 once, when it showed ended
+    assert [path for path, _ in client.reads].count("/v1/runs/r1") == 1
+    assert [path for path, _ in client.reads].count("/v1/runs/r2") == 1
+    assert dict(client.reads)["/v1/runs/r1"] < 2
+
+
+def test_a_suite_runs_children_are_not_read_when_nothing_wants_them() -> None:
+    from cli.commands import suites
+
+    client = SuiteClient()
+    client.polls = 2
+    with suites.ChildRuns(cast(ApiClient, client), wanted=False) as child_runs:
+        child_runs.ended({"run_id": "r1", "status": "passed"})
+        assert child_runs.of(client.suite_run()) == {}
+    assert client.reads == []
