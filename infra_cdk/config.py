@@ -50,8 +50,11 @@ class StackConfig(BaseModel):
     runner_mode: Literal["both", "lambda", "fargate"] = "both"
     """Where runs execute: ``both`` (the container Lambda up to its 15 minutes, Fargate workers for longer
     runs), ``lambda`` (runs longer than 14 minutes are refused), ``fargate`` (every run)."""
-    runner_memory_mb: int = Field(3008, ge=2048, le=10240)
-    """The container Lambda runner's memory (a browser wants at least 2 GB)."""
+    runner_memory_mb: int = Field(2048, ge=2048, le=10240)
+    """The container Lambda runner's memory (a browser wants at least 2 GB). Lambda gives CPU in proportion (1.16
+    vCPU at 2048 MB, 1.70 at 3008): a run's CPU-bound steps take longer at 2048 and cost the same GB-seconds, its
+    waits cost a third less. A run with the default artifacts peaked at 466 MB (moto and the example app
+    included) under a 2 GiB, 1.16-CPU cgroup; ``bench/cost.py`` prices both sizes."""
     max_lambda_runners: int = Field(10, ge=2, le=1000)
     """The most container Lambda runners at once (the event sources' maximum concurrencies), so a large suite
     cannot take the account's whole Lambda concurrency from the API and the other functions. Split between the
