@@ -13,8 +13,8 @@ Debian's ``chromium-headless-shell``) with the runner's launch arguments, a fres
   then with ``--tracing on --video on --screenshot on``.
 - **autotest**: the same 40 tests as 40 YAML files in a directory, ``autotest run DIR --wait --quiet --junit``, what
   a CI job does, against an ``autotest local`` started beforehand (the deployment, as a CI job finds it) with its
-  defaults (``--concurrency`` 2) and a warm browser: one with every artifact off, one with the defaults (a
-  screenshot per step, video, trace, report).
+  defaults (``--concurrency`` 2) and a warm browser (kept open: ``AUTOTEST_BROWSER_IDLE_CLOSE_S=0``): one with
+  every artifact off, one with the defaults (a screenshot per step, video, trace, report).
 
 Wall time: the command's start to its exit, every result in (both write JUnit XML; 40 passed is checked, else the
 round fails). Rounds alternate which side goes first; medians. Target: autotest's wall time at most 0.75x pytest's
@@ -301,6 +301,9 @@ class Local:
         self.data_dir = workdir / "local"
         self.port = free_port()
         env = {**os.environ, "PYTHONPATH": str(ROOT), "AUTOTEST_SECRET_ADMIN_PASSWORD": ADMIN_PASSWORD}
+        # a deployment in use, its browser warm: the other sides' rounds in between can pass the minute after
+        # which an idle runner closes its browser (AUTOTEST_BROWSER_IDLE_CLOSE_S)
+        env["AUTOTEST_BROWSER_IDLE_CLOSE_S"] = "0"
         if not artifacts:
             env.update(AUTOTEST_SCREENSHOTS="off", AUTOTEST_RECORD_VIDEO="false", AUTOTEST_RECORD_TRACE="false")
         self.env = {**env, "AUTOTEST_CONFIG": str(self.data_dir / "config.json")}

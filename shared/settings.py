@@ -124,6 +124,9 @@ class Settings(BaseSettings):
     # --- runner ---------------------------------------------------------------------------
     runner_concurrency: int = 2
     browser_path: str | None = None
+    #: a worker's browser and Playwright driver close once no run has used them for this long (seconds), and
+    #: start again with the next run; 0 keeps them open (Lambda's runner closes its browser after every run)
+    browser_idle_close_s: float = Field(default=60.0, ge=0)
     screenshots: Literal["every_step", "on_failure", "off"] = "every_step"
     record_video: bool = True
     record_trace: bool = True

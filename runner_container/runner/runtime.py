@@ -43,7 +43,12 @@ def build_runtime(
         element_cache = services.element_cache
     if healer is None:
         healer = healer_for(settings)
-    pool = BrowserPool(concurrency=settings.runner_concurrency, executable=settings.browser_path, extra_args=extra_args)
+    pool = BrowserPool(
+        concurrency=settings.runner_concurrency,
+        executable=settings.browser_path,
+        extra_args=extra_args,
+        idle_close_s=settings.browser_idle_close_s,
+    )
     executor = RunExecutor(
         runs=services.runs,
         artifacts=services.artifacts,

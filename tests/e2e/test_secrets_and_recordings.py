@@ -133,6 +133,40 @@ async def test_the_browser_is_relaunched_when_idle_after_enough_contexts(webapp:
         await pool.close()
 
 
+async def test_an_idle_browser_and_its_driver_close_and_the_next_run_starts_them_again(webapp: WebApp) -> None:
+    pool = BrowserPool(concurrency=2, idle_close_s=0.3)
+    try:
+        h = make_harness(pool, webapp.url)
+        first = await h.run([{"action": "goto", "url": "{{base_url}}/login"}])
+        assert first.status == RunStatus.passed and pool.running
+        await asyncio.sleep(0.1)
+        assert pool.running  # not idle long enough yet
+        # a run that starts before the idle time is up keeps the browser (its timer starts again after it)
+        again = await h.run([{"action": "goto", "url": "{{base_url}}/login"}])
+        assert again.status == RunStatus.passed and pool.running
+        for _ in range(50):
+            if pool._playwright is None:
+                break
+            await asyncio.sleep(0.05)
+        assert not pool.running and pool._playwright is None and pool.traces_dir is None  # the driver stopped too
+
+        later = await h.run(
+            [{"action": "goto", "url": "{{base_url}}/login"}, {"action": "expect_text", "text": "Log in"}]
+        )
+        assert later.status == RunStatus.passed and later.browser_version and pool.running
+    finally:
+        await pool.close()
+    assert not pool.running
+
+
+async def test_a_single_process_browser_pool_never_closes_on_a_timer() -> None:
+    from runner_container.runner.browser import LAMBDA_ARGS
+
+    pool = BrowserPool(extra_args=LAMBDA_ARGS, idle_close_s=5)
+    assert pool._idle_close_s is None  # it closes after its one context anyway
+    assert BrowserPool(idle_close_s=0)._idle_close_s is None
+
+
 # ----------------------------------------------------------------------- a page that shows the secret
 
 SHOWN = 'Kx7&q "w <z9'  # '&', '"', '<' and a space: every encoder treats them differently
