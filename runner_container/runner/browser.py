@@ -294,7 +294,10 @@ class BrowserPool:
             if self._open or self._playwright is None:
                 return  # a run came meanwhile: it keeps the browser
             logger.info("closing the idle browser", idle_s=self._idle_close_s)
-            await self._stop()
+            try:
+                await self._stop()
+            except Exception as exc:  # the next run starts a new driver either way
+                logger.warning("could not stop the idle browser's driver", error=str(exc))
 
     def discard_trace(self, name: str) -> None:
         """Remove what the trace ``name`` left in the traces folder (call it once the trace is saved, from
