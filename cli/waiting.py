@@ -14,9 +14,9 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.console import Console
 
@@ -29,6 +29,32 @@ POLL_S = 1.0
 RECONNECT_S = 1.0
 MAX_FAILURES = 10
 OUTCOME_READERS = 4  # ended runs' outcomes read at once
+
+T = TypeVar("T")
+
+
+class BackgroundReads:
+    """Reads done beside the main thread, ``limit`` at a time, each in a daemon thread: an interrupted command
+    exits at once, where a ``ThreadPoolExecutor``'s threads would be joined at exit, each read up to its
+    timeout. What a read raises is its future's exception."""
+
+    def __init__(self, limit: int) -> None:
+        self._slots = threading.BoundedSemaphore(limit)
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        future: Future[T] = Future()
+
+        def read() -> None:
+            with self._slots:
+                try:
+                    future.set_result(fn(*args))
+                except BaseException as exc:  # the caller sees it through the future
+                    future.set_exception(exc)
+
+        threading.Thread(target=read, name="background-read", daemon=True).start()
+        return future
+
+
 #: a data-driven run's first rows show every step; later rows only the steps that did not pass, and a count
 #: of the rows ended (at most every ROWS_EVERY_S): 200 rows of 4 steps would be 800 lines
 ROWS_SHOWN = 5
@@ -212,7 +238,7 @@ def follow(
     deadline = time.monotonic() + timeout_s
     # a run's outcome (the run and its artifacts) is read as soon as it ends, while the others still run: read
     # one after the other at the end, 40 runs' outcomes took 4.3 s after the last run ended
-    pool = ThreadPoolExecutor(max_workers=OUTCOME_READERS, thread_name_prefix="outcome")
+    pool = BackgroundReads(OUTCOME_READERS)
     outcomes: dict[int, Future[RunOutcome]] = {}
     try:
         while not all(item.done for item in followed):
@@ -246,7 +272,6 @@ def follow(
     finally:
         for thread in threads:
             thread.stop.set()
-        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _fetch(client: ApiClient, item: Followed) -> dict[str, Any] | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from cli.commands.common import ObjectId, json_option, parse_labels, parse_vars,
 from cli.output import duration, safe, status_text, table, timestamp
 from cli.state import CliState, pass_state
 from cli.testfile import read_test_file
+from cli.waiting import BackgroundReads
 from shared import junit as junit_xml
 
 SUITE_RUN_ID_ARG = ObjectId("suite run")
@@ -176,9 +177,9 @@ def run_suite(
         state.console.print(
             f"[bold]▶ {safe(found['name'])}[/]  [dim]{safe(started['id'])}, {started['counts']['total']} tests[/]"
         )
-    with ChildRuns(client, wanted=junit_path is not None or as_json) as child_runs:
-        final, timed_out = _follow(state, client, started, timeout_s, quiet=as_json, ended=child_runs.ended)
-        runs = child_runs.of(final)
+    child_runs = ChildRuns(client, wanted=junit_path is not None or as_json)
+    final, timed_out = _follow(state, client, started, timeout_s, quiet=as_json, ended=child_runs.ended)
+    runs = child_runs.of(final)
     if junit_path is not None:
         junit_path.parent.mkdir(parents=True, exist_ok=True)
         junit_path.write_bytes(suite_junit(final, runs, timed_out=timed_out))
@@ -205,14 +206,8 @@ class ChildRuns:
     def __init__(self, client: ApiClient, *, wanted: bool) -> None:
         self.client = client
         self.wanted = wanted
-        self.pool = ThreadPoolExecutor(max_workers=self.READERS, thread_name_prefix="child-run")
+        self.pool = BackgroundReads(self.READERS)
         self.reads: dict[str, tuple[str, Future[dict[str, Any]]]] = {}  # run id: (child status read at, run)
-
-    def __enter__(self) -> ChildRuns:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
 
     def _read(self, run_id: str) -> dict[str, Any]:
         run: dict[str, Any] = self.client.get(f"/v1/runs/{run_id}")
@@ -222,16 +217,20 @@ class ChildRuns:
         run_id = child.get("run_id")
         if not self.wanted or not run_id or child["status"] not in CHILD_ENDED:
             return
-        known = self.reads.get(run_id)
-        if known is None or known[0] != child["status"]:
+        if run_id not in self.reads or self._stale(run_id, child["status"]):
             self.reads[run_id] = (child["status"], self.pool.submit(self._read, run_id))
+
+    def _stale(self, run_id: str, status: str) -> bool:
+        """Read again: the child's status changed since, or the read failed (a 429, a timeout)."""
+        read_at, future = self.reads[run_id]
+        return read_at != status or (future.done() and future.exception() is not None)
 
     def of(self, suite_run: dict[str, Any]) -> dict[str, dict[str, Any]]:
         if not self.wanted:
             return {}
         for child in suite_run["children"]:
             run_id = child.get("run_id")
-            if run_id and (run_id not in self.reads or self.reads[run_id][0] != child["status"]):
+            if run_id and (run_id not in self.reads or self._stale(run_id, child["status"])):
                 self.reads[run_id] = (child["status"], self.pool.submit(self._read, run_id))
         return {
             child["run_id"]: self.reads[child["run_id"]][1].result()

@@ -202,6 +202,8 @@ class Runner(Construct):
                 "AUTOTEST_RUN_QUEUE_LOW_NAME": queues["low"].queue_name,
                 "AUTOTEST_VISIBILITY_TIMEOUT_S": str(int(WORKER_VISIBILITY.to_seconds())),
                 "AUTOTEST_RUNNER_CONCURRENCY": str(WORKER_CONCURRENCY),
+                # a task is billed for its size whatever it holds: an idle worker keeps its browser warm
+                "AUTOTEST_BROWSER_IDLE_CLOSE_S": "0",
             },
             logging=ecs.LogDrivers.aws_logs(stream_prefix="worker", log_group=self.task_logs),
             stop_timeout=Duration.seconds(120),  # time to put a run back before SIGKILL

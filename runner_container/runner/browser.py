@@ -196,6 +196,7 @@ class BrowserPool:
         self._idle_close_s = idle_close_s if idle_close_s and idle_close_s > 0 else None
         self._idle_timer: asyncio.TimerHandle | None = None
         self._idle_task: asyncio.Task[None] | None = None
+        self._last_use = 0.0  # the event loop's time the pool was last asked for the browser or a context
         self._slots = asyncio.Semaphore(concurrency)
         self._lock = asyncio.Lock()
         self._playwright: Playwright | None = None
@@ -222,7 +223,17 @@ class BrowserPool:
         return self._browser is not None and self._browser.is_connected()
 
     async def browser(self) -> Browser:
-        self._cancel_idle_close()  # a run is about to open a context
+        """The running browser, launched (with the driver) if there is none. Asked for outside ``context()``
+        (a session learns from it whether video is possible), it keeps the idle close away for a while: the
+        close is scheduled again from now, and ``context()`` cancels it."""
+        self._used()
+        try:
+            return await self._launched()
+        finally:
+            if self._open == 0:
+                self._schedule_idle_close()
+
+    async def _launched(self) -> Browser:
         async with self._lock:
             if self._browser is not None and self._browser.is_connected():
                 return self._browser
@@ -253,7 +264,7 @@ class BrowserPool:
         """A fresh context; closed (and its slot released) on exit, whatever happens."""
         async with self._slots:
             self._open += 1
-            self._cancel_idle_close()
+            self._used()
             try:
                 browser = await self.browser()
                 context = await browser.new_context(**options)
@@ -267,22 +278,27 @@ class BrowserPool:
                         logger.warning("could not close a browser context", error=str(exc))
             finally:
                 self._open -= 1
+                self._used()
+                if self._open == 0:  # also when the run raised or was cancelled
+                    self._schedule_idle_close()
             if self._open == 0 and self._served >= self._recycle_after:
                 await self._recycle()
-            if self._open == 0:
-                self._schedule_idle_close()
+
+    def _used(self) -> None:
+        self._cancel_idle_close()
+        self._last_use = asyncio.get_running_loop().time()
 
     def _cancel_idle_close(self) -> None:
         if self._idle_timer is not None:
             self._idle_timer.cancel()
             self._idle_timer = None
 
-    def _schedule_idle_close(self) -> None:
+    def _schedule_idle_close(self, after_s: float | None = None) -> None:
         if self._idle_close_s is None or self._playwright is None:
             return
         self._cancel_idle_close()
         loop = asyncio.get_running_loop()
-        self._idle_timer = loop.call_later(self._idle_close_s, self._start_idle_close)
+        self._idle_timer = loop.call_later(after_s or self._idle_close_s, self._start_idle_close)
 
     def _start_idle_close(self) -> None:
         self._idle_timer = None
@@ -291,8 +307,12 @@ class BrowserPool:
 
     async def _close_if_idle(self) -> None:
         async with self._lock:
-            if self._open or self._playwright is None:
-                return  # a run came meanwhile: it keeps the browser
+            if self._idle_close_s is None or self._open or self._playwright is None:
+                return  # a run came meanwhile: it keeps the browser (and schedules the close when it ends)
+            left = self._last_use + self._idle_close_s - asyncio.get_running_loop().time()
+            if left > 0.01:  # asked for the browser meanwhile (a run about to open its context)
+                self._schedule_idle_close(left)
+                return
             logger.info("closing the idle browser", idle_s=self._idle_close_s)
             try:
                 await self._stop()

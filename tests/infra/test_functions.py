@@ -112,6 +112,7 @@ def test_the_fargate_worker_polls_the_long_run_queue(stack: AutotestStack, templ
         "Fn::GetAtt": [logical_id(stack.messaging.long_runs), "QueueName"]  # type: ignore[arg-type]
     }
     assert set(k for k in env if k.startswith("AUTOTEST_")) <= SETTINGS
+    assert env["AUTOTEST_BROWSER_IDLE_CLOSE_S"] == "0"  # billed for its size: the idle worker keeps its browser
     assert container["LogConfiguration"]["LogDriver"] == "awslogs"
 
 

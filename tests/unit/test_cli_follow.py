@@ -111,11 +111,11 @@ def test_a_suite_runs_child_is_read_when_it_ends_and_again_only_if_it_changed(mo
     monkeypatch.setattr(suites, "POLL_S", 0.01)
     client = SuiteClient()
     state = cast(Any, type("State", (), {"console": Console(quiet=True)})())
-    with suites.ChildRuns(cast(ApiClient, client), wanted=True) as child_runs:
-        final, timed_out = suites._follow(
-            state, cast(ApiClient, client), client.suite_run(), 10, quiet=True, ended=child_runs.ended
-        )
-        runs = child_runs.of(final)
+    child_runs = suites.ChildRuns(cast(ApiClient, client), wanted=True)
+    final, timed_out = suites._follow(
+        state, cast(ApiClient, client), client.suite_run(), 10, quiet=True, ended=child_runs.ended
+    )
+    runs = child_runs.of(final)
     assert not timed_out and final["status"] == "failed"
     assert runs == {"r1": {"id": "r1", "status": "passed"}, "r2": {"id": "r2", "status": "failed"}}
     # r1 read once, before the suite run's last poll; r2 once, when it showed ended
@@ -129,7 +129,57 @@ def test_a_suite_runs_children_are_not_read_when_nothing_wants_them() -> None:
 
     client = SuiteClient()
     client.polls = 2
-    with suites.ChildRuns(cast(ApiClient, client), wanted=False) as child_runs:
-        child_runs.ended({"run_id": "r1", "status": "passed"})
-        assert child_runs.of(client.suite_run()) == {}
+    child_runs = suites.ChildRuns(cast(ApiClient, client), wanted=False)
+    child_runs.ended({"run_id": "r1", "status": "passed"})
+    assert child_runs.of(client.suite_run()) == {}
     assert client.reads == []
+
+
+def test_a_child_run_whose_early_read_failed_is_read_again_at_the_end() -> None:
+    from cli.client import CliError
+    from cli.commands import suites
+
+    class FlakyOnce(SuiteClient):
+        failed = False
+
+        def get(self, path: str) -> dict[str, Any]:
+            if path == "/v1/runs/r1" and not self.failed:
+                self.failed = True
+                raise CliError("503: try again")
+            return super().get(path)
+
+    client = FlakyOnce()
+    client.polls = 2
+    child_runs = suites.ChildRuns(cast(ApiClient, client), wanted=True)
+    final = client.suite_run()
+    child_runs.ended(final["children"][0])
+    child_runs.reads["r1"][1].exception(timeout=5)  # the early read failed
+    assert child_runs.of(final)["r1"] == {"id": "r1", "status": "passed"}
+
+
+def test_background_reads_run_at_most_limit_at_once_in_daemon_threads() -> None:
+    from cli.waiting import BackgroundReads
+
+    reads = BackgroundReads(2)
+    lock, running, most = threading.Lock(), [0], [0]
+    release = threading.Event()
+    daemons: list[bool] = []
+
+    def read(n: int) -> int:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+            daemons.append(threading.current_thread().daemon)
+        release.wait(5)
+        with lock:
+            running[0] -= 1
+        if n == 3:
+            raise ValueError("three")
+        return n * 10
+
+    futures = [reads.submit(read, n) for n in range(5)]
+    threading.Event().wait(0.2)
+    release.set()
+    assert [f.result(5) for f in futures if f is not futures[3]] == [0, 10, 20, 40]
+    assert isinstance(futures[3].exception(5), ValueError)
+    assert most[0] == 2 and all(daemons)
