@@ -199,7 +199,7 @@ def run_suite(
 class ChildRuns:
     """A suite run's child runs, for its JUnit XML and JSON: each read as soon as the suite run shows it ended,
     ``READERS`` at a time, while the others still run (read one after the other once the suite run ended, a
-    40-test suite's took about 2 s more), and read again at the end only if its status changed since."""
+    40-test suite's took about 2 s more), and read again only if its status changed since or the read failed."""
 
     READERS = 4
 
@@ -215,23 +215,22 @@ class ChildRuns:
 
     def ended(self, child: dict[str, Any]) -> None:
         run_id = child.get("run_id")
-        if not self.wanted or not run_id or child["status"] not in CHILD_ENDED:
-            return
-        if run_id not in self.reads or self._stale(run_id, child["status"]):
-            self.reads[run_id] = (child["status"], self.pool.submit(self._read, run_id))
+        if self.wanted and run_id and child["status"] in CHILD_ENDED:
+            self._read_unless_fresh(run_id, child["status"])
 
-    def _stale(self, run_id: str, status: str) -> bool:
-        """Read again: the child's status changed since, or the read failed (a 429, a timeout)."""
-        read_at, future = self.reads[run_id]
-        return read_at != status or (future.done() and future.exception() is not None)
+    def _read_unless_fresh(self, run_id: str, status: str) -> None:
+        """Read the run unless it was read at this status and that read has not failed (a 429, a timeout)."""
+        known = self.reads.get(run_id)
+        if known is not None and known[0] == status and not (known[1].done() and known[1].exception()):
+            return
+        self.reads[run_id] = (status, self.pool.submit(self._read, run_id))
 
     def of(self, suite_run: dict[str, Any]) -> dict[str, dict[str, Any]]:
         if not self.wanted:
             return {}
         for child in suite_run["children"]:
-            run_id = child.get("run_id")
-            if run_id and (run_id not in self.reads or self._stale(run_id, child["status"])):
-                self.reads[run_id] = (child["status"], self.pool.submit(self._read, run_id))
+            if child.get("run_id"):
+                self._read_unless_fresh(child["run_id"], child["status"])
         return {
             child["run_id"]: self.reads[child["run_id"]][1].result()
             for child in suite_run["children"]

@@ -264,9 +264,8 @@ class BrowserPool:
         """A fresh context; closed (and its slot released) on exit, whatever happens."""
         async with self._slots:
             self._open += 1
-            self._used()
             try:
-                browser = await self.browser()
+                browser = await self.browser()  # which holds the idle close off
                 context = await browser.new_context(**options)
                 self._served += 1
                 try:
